@@ -1,0 +1,141 @@
+// Config: what Node calls a secure context. Built once by ConfigBuilder,
+// immutable afterwards, and shared (cheaply copied) by any number of
+// Connections, on any threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sanstls/bytes.h"
+#include "sanstls/result.h"
+#include "sanstls/sources.h"
+
+namespace sanstls {
+
+enum class Role : uint8_t { client, server };
+
+enum class TlsVersion : uint16_t { tls1_2 = 0x0303, tls1_3 = 0x0304 };
+
+// "TLSv1.2" / "TLSv1.3", the strings Node's getProtocol() returns.
+const char* version_name(TlsVersion version) noexcept;
+
+// How the peer's certificate is treated.
+//  - none:     clients: do not verify (authorized is false, reason still
+//              computed); servers: do not ask for a client certificate.
+//  - optional: verify and report (Node's rejectUnauthorized: false); servers
+//              request a client certificate but accept its absence.
+//  - required: verify and fail the handshake on any problem (client default);
+//              servers require a valid client certificate.
+enum class PeerVerification : uint8_t { none, optional, required };
+
+namespace detail {
+struct ConfigState;
+}
+
+class Config {
+ public:
+  Role role() const noexcept;
+  TlsVersion min_version() const noexcept;
+  TlsVersion max_version() const noexcept;
+  PeerVerification peer_verification() const noexcept;
+  // Cipher suites in preference order, as IANA names.
+  std::vector<std::string> cipher_suite_names() const;
+  std::vector<std::string> group_names() const;
+  const std::vector<std::string>& alpn_protocols() const noexcept;
+  // Bytes of heap this Config holds (certificates, keys, mbedTLS config).
+  size_t memory_bytes() const noexcept;
+
+  // Internal: the engine's view of the built state.
+  const detail::ConfigState& state() const noexcept { return *state_; }
+  const std::shared_ptr<const detail::ConfigState>& state_pointer() const noexcept {
+    return state_;
+  }
+
+ private:
+  friend class ConfigBuilder;
+  explicit Config(std::shared_ptr<const detail::ConfigState> state) noexcept
+      : state_(std::move(state)) {}
+  std::shared_ptr<const detail::ConfigState> state_;
+};
+
+// Collects settings; build() validates everything and returns a Config or the
+// first problem as an Error of stage `config`. Setters never fail on their
+// own: errors surface in build(), so a chain of setters stays readable.
+class ConfigBuilder {
+ public:
+  explicit ConfigBuilder(Role role);
+
+  // Defaults: TLS 1.2 to TLS 1.3.
+  ConfigBuilder& versions(TlsVersion min, TlsVersion max);
+
+  // Colon- or comma-separated IANA names ("TLS_AES_128_GCM_SHA256") or
+  // OpenSSL names ("ECDHE-ECDSA-AES128-GCM-SHA256"), in preference order.
+  // Default: TLS 1.3 AES-GCM and ChaCha20 suites, TLS 1.2 ECDHE AEAD suites.
+  ConfigBuilder& cipher_suites(std::string_view list);
+
+  // Colon- or comma-separated: "X25519", "P-256"/"prime256v1"/"secp256r1",
+  // "P-384"/"secp384r1", "P-521"/"secp521r1", "X448". Default X25519:P-256:P-384.
+  ConfigBuilder& groups(std::string_view list);
+
+  // Adds an identity: a certificate chain (leaf first; PEM bundle or one DER
+  // certificate) and its private key (PEM or DER; encrypted PEM/PKCS#8 with
+  // `passphrase`). A server may add an RSA and an ECDSA identity side by side.
+  // A key that does not match its certificate makes build() fail.
+  ConfigBuilder& certificate(ByteView chain, ByteView private_key,
+                             std::string_view passphrase = {});
+
+  // Adds trust anchors (PEM bundle or DER). May be called repeatedly. See
+  // platform.h for the system bundle.
+  ConfigBuilder& trust_anchors(ByteView pem_or_der);
+
+  // Default: required for clients, none for servers.
+  ConfigBuilder& peer_verification(PeerVerification mode);
+
+  // ALPN protocols, in preference order ("h2", "http/1.1").
+  ConfigBuilder& alpn(std::vector<std::string> protocols);
+
+  // Sources of randomness and time. Both are required; platform.h has
+  // OS-backed defaults. They must outlive the Config and its Connections.
+  ConfigBuilder& random(RandomSource& source);
+  ConfigBuilder& clock(Clock& clock);
+
+  // Upper bound on ciphertext queued for the transport before write() and the
+  // handshake pause (back-pressure). Minimum and default: two full records.
+  ConfigBuilder& max_pending_output(size_t bytes);
+
+  Result<Config> build() const;
+
+ // The settings as given; build() validates them.
+  struct Settings {
+    struct Identity {
+      std::vector<uint8_t> chain;
+      std::vector<uint8_t> key;
+      std::string passphrase;
+    };
+    Role role = Role::client;
+    TlsVersion min = TlsVersion::tls1_2;
+    TlsVersion max = TlsVersion::tls1_3;
+    bool ciphers_set = false;
+    std::string ciphers;
+    bool groups_set = false;
+    std::string groups;
+    std::vector<Identity> identities;
+    std::vector<std::vector<uint8_t>> trust_anchors;
+    bool verification_set = false;
+    PeerVerification verification = PeerVerification::none;
+    std::vector<std::string> alpn;
+    RandomSource* random = nullptr;
+    Clock* clock = nullptr;
+    size_t max_pending_output = 0;
+  };
+  const Settings& settings() const noexcept { return settings_; }
+
+ private:
+  Settings settings_;
+};
+
+}  // namespace sanstls

@@ -1,0 +1,180 @@
+// Connection: one TLS session over one transport connection, as a pure
+// state machine. It never touches a socket, a clock or a thread.
+//
+// THE CONTRACT
+//
+// Four buffer exchanges drive everything:
+//
+//   ciphertext in   feed(bytes) -> consumed     the engine takes what it can
+//                                               hold; the caller keeps the rest
+//                                               and offers it again later.
+//   ciphertext out  pending_output() / consume_output(n)
+//                                               a view into the engine's queue;
+//                                               send from it directly, then
+//                                               acknowledge what was sent.
+//   plaintext in    write(bytes) -> accepted    bounded: when the output queue
+//                                               is full it accepts less (or 0).
+//   plaintext out   read(buffer) -> n           decrypted application data.
+//
+// wants() is level-triggered readiness: it describes the state right now and
+// is cheap. An I/O loop is: while (!closed) { if has_output: send and
+// consume_output; if has_plaintext: read; if wants_input: receive and feed;
+// on transport end: transport_eof() }.
+//
+// Buffer ownership: the engine never keeps a pointer to caller memory after a
+// call returns. The view from pending_output() stays valid until the next
+// call on the Connection.
+//
+// Events (next_event) report things that are not data: handshake complete,
+// session ticket received, peer's close_notify, warning alerts.
+//
+// Errors are sticky: after the first fatal error every call is a no-op and
+// error() keeps returning it. A fatal alert the engine sends is still in
+// pending_output(), so flush it before closing the transport.
+//
+// Closing: close() queues close_notify. A peer's close_notify is an event and
+// ends reading (read returns 0, wants().read_closed). transport_eof() tells
+// the engine the transport has ended: before the peer's close_notify that is
+// truncation and becomes ERR_SSL_UNEXPECTED_EOF_WHILE_READING.
+//
+// Threads: a Connection is used by one thread at a time. Different
+// Connections (even sharing a Config) may be used on different threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sanstls/bytes.h"
+#include "sanstls/config.h"
+#include "sanstls/error.h"
+#include "sanstls/result.h"
+
+namespace sanstls {
+
+struct Readiness {
+  bool wants_input = false;    // feed() would make progress
+  bool has_output = false;     // pending_output() is not empty
+  bool has_plaintext = false;  // read() would return data
+  bool can_write = false;      // write() would accept bytes
+  bool handshake_complete = false;
+  bool read_closed = false;    // peer sent close_notify (or the stream ended)
+  bool write_closed = false;   // we queued close_notify (or failed)
+  bool closed = false;         // nothing more will ever happen except flushing output
+};
+
+enum class EventKind : uint8_t {
+  handshake_complete,  // info() is now meaningful
+  session_ticket,      // a TLS 1.3 NewSessionTicket arrived (client)
+  peer_closed,         // the peer sent close_notify
+  warning_alert,       // a non-fatal alert (Event::alert)
+};
+
+struct Event {
+  EventKind kind;
+  Alert alert = Alert::close_notify;  // for warning_alert
+  uint32_t count = 1;                 // repeats of the same event coalesced
+};
+
+const char* event_kind_name(EventKind kind) noexcept;
+
+struct CipherSuiteInfo {
+  uint16_t id = 0;
+  const char* standard_name = "";  // IANA: "TLS_AES_128_GCM_SHA256"
+  const char* name = "";           // OpenSSL: "TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"
+};
+
+struct CertificateInfo {
+  std::vector<uint8_t> der;
+  std::string subject;         // "CN=example.com, O=Example"
+  std::string issuer;
+  std::string valid_from;      // "Jan  1 00:00:00 2020 GMT", as Node prints it
+  std::string valid_to;
+  std::string subjectaltname;  // "DNS:example.com, IP Address:127.0.0.1"
+  std::string fingerprint256;  // "AB:CD:..." SHA-256 of the DER
+  std::string serial_number;   // upper-case hex
+};
+
+// What was negotiated. Meaningful once the handshake is complete.
+struct ConnectionInfo {
+  TlsVersion version = TlsVersion::tls1_3;
+  const char* protocol = "";  // "TLSv1.3"
+  CipherSuiteInfo cipher;
+  const char* group = "";     // "X25519"; "" when none (e.g. TLS 1.2 resumption)
+  std::string alpn_protocol;  // "" when none
+  std::string server_name;    // client: the name asked for; server: SNI received
+  bool session_reused = false;
+  // Peer certificate chain, leaf first. Empty when the peer sent none.
+  std::vector<CertificateInfo> peer_certificates;
+  // Whether the peer's certificate verified (and, for clients, matched the
+  // server name). When false, authorization_error says why, even when
+  // verification was optional.
+  bool authorized = false;
+  Error authorization_error;
+};
+
+struct MemoryUsage {
+  size_t current_bytes = 0;  // heap held now by this connection
+  size_t peak_bytes = 0;     // most ever held at once
+};
+
+namespace detail {
+class Engine;
+}
+
+class Connection {
+ public:
+  // A client connecting to `server_name` (a host name for SNI and hostname
+  // verification, or an IP literal, which is verified but not sent as SNI).
+  // An empty name is refused (ERR_TLS_MISSING_SERVER_NAME); use
+  // client_without_server_name() to opt out of hostname checks explicitly.
+  static Result<Connection> client(const Config& config, std::string_view server_name);
+  static Result<Connection> client_without_server_name(const Config& config);
+  static Result<Connection> server(const Config& config);
+
+  Connection(Connection&&) noexcept;
+  Connection& operator=(Connection&&) noexcept;
+  ~Connection();
+
+  // Ciphertext from the transport. Returns how many bytes were taken (maybe
+  // fewer than offered when decrypted data waits to be read, or 0 once
+  // closed or failed). Never blocks, never buffers without bound.
+  size_t feed(ByteView ciphertext);
+
+  // Ciphertext to send. Valid until the next call on this Connection.
+  ByteView pending_output() const noexcept;
+  // Acknowledge that the first `n` bytes of pending_output() were sent.
+  void consume_output(size_t n);
+
+  // Decrypted application data; returns 0 when none is available.
+  size_t read(MutableByteView out);
+  // Application data to encrypt; returns how many bytes were accepted (0
+  // before the handshake completes, once closed, or while output is full).
+  size_t write(ByteView plaintext);
+
+  Readiness wants() const noexcept;
+  std::optional<Event> next_event();
+
+  // Queue close_notify. Reading continues until the peer's close_notify.
+  void close();
+  // The transport delivered end-of-stream.
+  void transport_eof();
+
+  // The sticky error; ok() when there is none.
+  const Error& error() const noexcept;
+
+  Role role() const noexcept;
+  // Negotiated parameters; see ConnectionInfo.
+  const ConnectionInfo& info() const noexcept;
+  MemoryUsage memory() const noexcept;
+
+ private:
+  explicit Connection(std::unique_ptr<detail::Engine> engine) noexcept;
+  std::unique_ptr<detail::Engine> engine_;
+};
+
+}  // namespace sanstls

@@ -1,0 +1,106 @@
+#include "algorithms.h"
+
+
+#include <iterator>
+
+namespace sanstls::detail {
+namespace {
+
+constexpr TlsVersion v12 = TlsVersion::tls1_2;
+constexpr TlsVersion v13 = TlsVersion::tls1_3;
+
+// Default order follows modern practice: AEAD only, AES-128 first (fastest
+// with AES-NI), ChaCha20 for machines without it.
+constexpr CipherSuite kSuites[] = {
+    {0x1301, "TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", v13, true},
+    {0x1302, "TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384", v13, true},
+    {0x1303, "TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256", v13, true},
+    {0x1304, "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_SHA256", v13, false},
+    {0x1305, "TLS_AES_128_CCM_8_SHA256", "TLS_AES_128_CCM_8_SHA256", v13, false},
+    {0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256", v12, true},
+    {0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256", v12, true},
+    {0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384", v12, true},
+    {0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384", v12, true},
+    {0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305", v12,
+     true},
+    {0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305", v12, true},
+    {0xC0AC, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM", "ECDHE-ECDSA-AES128-CCM", v12, false},
+    {0xC0AD, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM", "ECDHE-ECDSA-AES256-CCM", v12, false},
+    {0xC023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256", v12, false},
+    {0xC024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "ECDHE-ECDSA-AES256-SHA384", v12, false},
+    {0xC027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256", v12, false},
+    {0xC028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", "ECDHE-RSA-AES256-SHA384", v12, false},
+    {0xC009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA", v12, false},
+    {0xC00A, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA", v12, false},
+    {0xC013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA", v12, false},
+    {0xC014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA", v12, false},
+    {0x00A8, "TLS_PSK_WITH_AES_128_GCM_SHA256", "PSK-AES128-GCM-SHA256", v12, false},
+    {0x00A9, "TLS_PSK_WITH_AES_256_GCM_SHA384", "PSK-AES256-GCM-SHA384", v12, false},
+    {0xCCAB, "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256", "PSK-CHACHA20-POLY1305", v12, false},
+    {0xCCAC, "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-PSK-CHACHA20-POLY1305", v12,
+     false},
+    {0xC037, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256", "ECDHE-PSK-AES128-CBC-SHA256", v12, false},
+    {0xC038, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA384", "ECDHE-PSK-AES256-CBC-SHA384", v12, false},
+};
+
+constexpr Group kGroups[] = {
+    {0x001D, "X25519", {"x25519", nullptr, nullptr}, true},
+    {0x0017, "P-256", {"prime256v1", "secp256r1", nullptr}, true},
+    {0x0018, "P-384", {"secp384r1", nullptr, nullptr}, true},
+    {0x0019, "P-521", {"secp521r1", nullptr, nullptr}, false},
+    {0x001E, "X448", {"x448", nullptr, nullptr}, false},
+};
+
+bool same_name(std::string_view a, const char* b) noexcept {
+  if (b == nullptr) return false;
+  size_t i = 0;
+  for (; i < a.size(); ++i) {
+    if (b[i] == '\0') return false;
+    char x = a[i], y = b[i];
+    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
+    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
+    if (x != y) return false;
+  }
+  return b[i] == '\0';
+}
+
+}  // namespace
+
+const CipherSuite* find_cipher_suite(std::string_view name) noexcept {
+  for (const auto& suite : kSuites) {
+    if (same_name(name, suite.iana_name) || same_name(name, suite.openssl_name)) return &suite;
+  }
+  return nullptr;
+}
+
+const CipherSuite* find_cipher_suite(uint16_t id) noexcept {
+  for (const auto& suite : kSuites) {
+    if (suite.id == id) return &suite;
+  }
+  return nullptr;
+}
+
+const CipherSuite* cipher_suites_begin() noexcept { return std::begin(kSuites); }
+const CipherSuite* cipher_suites_end() noexcept { return std::end(kSuites); }
+
+const Group* find_group(std::string_view name) noexcept {
+  for (const auto& group : kGroups) {
+    if (same_name(name, group.name)) return &group;
+    for (const char* alias : group.aliases) {
+      if (same_name(name, alias)) return &group;
+    }
+  }
+  return nullptr;
+}
+
+const Group* find_group(uint16_t id) noexcept {
+  for (const auto& group : kGroups) {
+    if (group.id == id) return &group;
+  }
+  return nullptr;
+}
+
+const Group* groups_begin() noexcept { return std::begin(kGroups); }
+const Group* groups_end() noexcept { return std::end(kGroups); }
+
+}  // namespace sanstls::detail

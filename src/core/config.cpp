@@ -1,0 +1,448 @@
+#include "sanstls/config.h"
+
+#include <cstring>
+
+#include "algorithms.h"
+#include "config_state.h"
+#include "mbedtls/error.h"
+#include "mbedtls/ctr_drbg.h"
+#include "psa/crypto.h"
+
+namespace sanstls {
+namespace detail {
+
+int random_callback(void* random_source, unsigned char* out, size_t len) {
+  auto* source = static_cast<RandomSource*>(random_source);
+  return source->fill(MutableByteView(out, len)) ? 0 : MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+}
+
+ConfigState::ConfigState() {
+  account = MemoryAccount::create();
+  CallScope scope(account, nullptr, nullptr);
+  mbedtls_x509_crt_init(&trust_anchors);
+  mbedtls_ssl_ticket_init(&tickets);
+  mbedtls_ssl_config_init(&conf);
+}
+
+ConfigState::~ConfigState() {
+  {
+    CallScope scope(account, clock, random);
+    mbedtls_ssl_config_free(&conf);
+    mbedtls_ssl_ticket_free(&tickets);
+    mbedtls_x509_crt_free(&trust_anchors);
+    identities.clear();
+  }
+  if (account != nullptr) account->detach();
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::ConfigState;
+
+Error config_error(ErrorCode code, const char* message) {
+  return Error(code, Stage::config, message);
+}
+
+Error config_error(ErrorCode code, const char* what, int mbedtls_code) {
+  char text[Error::kMessageCapacity];
+  char reason[96];
+  mbedtls_strerror(mbedtls_code, reason, sizeof reason);
+  std::snprintf(text, sizeof text, "%s (%s)", what, reason);
+  return Error(code, Stage::config, text).with_backend_code(mbedtls_code);
+}
+
+bool looks_like_pem(ByteView bytes) {
+  const std::string_view text = bytes.as_text();
+  return text.find("-----BEGIN ") != std::string_view::npos;
+}
+
+// mbedTLS parses PEM only from NUL-terminated buffers whose length counts the NUL.
+std::vector<uint8_t> parser_input(ByteView bytes) {
+  std::vector<uint8_t> out(bytes.begin(), bytes.end());
+  if (looks_like_pem(bytes)) out.push_back(0);
+  return out;
+}
+
+template <class Fn>
+void for_each_item(std::string_view list, Fn&& fn) {
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = list.find_first_of(":,", start);
+    if (end == std::string_view::npos) end = list.size();
+    std::string_view item = list.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) fn(item);
+    start = end + 1;
+  }
+}
+
+bool version_enabled(const ConfigState& s, TlsVersion v) {
+  return static_cast<uint16_t>(v) >= static_cast<uint16_t>(s.min_version) &&
+         static_cast<uint16_t>(v) <= static_cast<uint16_t>(s.max_version);
+}
+
+Error parse_cipher_suites(ConfigState& s, bool set, const std::string& list) {
+  s.suites.clear();
+  if (!set) {
+    for (auto* it = detail::cipher_suites_begin(); it != detail::cipher_suites_end(); ++it) {
+      if (it->default_enabled) s.suites.push_back(it->id);
+    }
+  } else {
+    Error error;
+    for_each_item(list, [&](std::string_view name) {
+      const detail::CipherSuite* suite = detail::find_cipher_suite(name);
+      if (suite == nullptr) {
+        if (error.ok()) {
+          char text[Error::kMessageCapacity];
+          std::snprintf(text, sizeof text, "unknown or unsupported cipher suite '%.*s'",
+                        static_cast<int>(name.size()), name.data());
+          error = config_error(ErrorCode::unknown_cipher_suite, text);
+        }
+        return;
+      }
+      s.suites.push_back(suite->id);
+    });
+    if (error) return error;
+  }
+  bool has12 = false, has13 = false;
+  for (int id : s.suites) {
+    const detail::CipherSuite* suite = detail::find_cipher_suite(static_cast<uint16_t>(id));
+    (suite->version == TlsVersion::tls1_3 ? has13 : has12) = true;
+  }
+  if (version_enabled(s, TlsVersion::tls1_3) && !has13) {
+    return config_error(ErrorCode::no_usable_cipher_suite,
+                        "TLS 1.3 is enabled but no TLS 1.3 cipher suite is configured; "
+                        "add one or set the maximum version to TLS 1.2");
+  }
+  if (version_enabled(s, TlsVersion::tls1_2) && !has12) {
+    return config_error(ErrorCode::no_usable_cipher_suite,
+                        "TLS 1.2 is enabled but no TLS 1.2 cipher suite is configured; "
+                        "add one or set the minimum version to TLS 1.3");
+  }
+  s.suites.push_back(0);
+  return Error();
+}
+
+Error parse_groups(ConfigState& s, bool set, const std::string& list) {
+  s.groups.clear();
+  if (!set) {
+    for (auto* it = detail::groups_begin(); it != detail::groups_end(); ++it) {
+      if (it->default_enabled) s.groups.push_back(it->id);
+    }
+  } else {
+    Error error;
+    for_each_item(list, [&](std::string_view name) {
+      const detail::Group* group = detail::find_group(name);
+      if (group == nullptr) {
+        if (error.ok()) {
+          char text[Error::kMessageCapacity];
+          std::snprintf(text, sizeof text, "unknown or unsupported group '%.*s'",
+                        static_cast<int>(name.size()), name.data());
+          error = config_error(ErrorCode::unknown_group, text);
+        }
+        return;
+      }
+      s.groups.push_back(group->id);
+    });
+    if (error) return error;
+    if (s.groups.empty()) return config_error(ErrorCode::unknown_group, "the group list is empty");
+  }
+  s.groups.push_back(0);
+  return Error();
+}
+
+Error load_identity(ConfigState& s, ByteView chain, ByteView key, const std::string& passphrase) {
+  auto identity = std::make_unique<detail::OwnIdentity>();
+  std::vector<uint8_t> chain_input = parser_input(chain);
+  int ret = mbedtls_x509_crt_parse(&identity->chain, chain_input.data(), chain_input.size());
+  if (ret != 0) {
+    if (ret > 0) {
+      return config_error(ErrorCode::certificate_parse_failed,
+                          "some certificates of the chain could not be parsed");
+    }
+    return config_error(ErrorCode::certificate_parse_failed, "cannot parse certificate chain", ret);
+  }
+  std::vector<uint8_t> key_input = parser_input(key);
+  ret = mbedtls_pk_parse_key(&identity->key, key_input.data(), key_input.size(),
+                             reinterpret_cast<const unsigned char*>(passphrase.data()),
+                             passphrase.size(), detail::random_callback, s.random);
+  if (ret == MBEDTLS_ERR_PK_PASSWORD_REQUIRED) {
+    return config_error(ErrorCode::key_passphrase_required,
+                        "the private key is encrypted and no passphrase was given");
+  }
+  if (ret == MBEDTLS_ERR_PK_PASSWORD_MISMATCH) {
+    return config_error(ErrorCode::key_passphrase_wrong,
+                        "wrong passphrase for the encrypted private key");
+  }
+  if (ret != 0) return config_error(ErrorCode::key_parse_failed, "cannot parse private key", ret);
+  ret = mbedtls_pk_check_pair(&identity->chain.pk, &identity->key, detail::random_callback,
+                              s.random);
+  if (ret != 0) {
+    return config_error(ErrorCode::key_certificate_mismatch,
+                        "key values mismatch: the private key does not belong to the "
+                        "certificate");
+  }
+  s.identities.push_back(std::move(identity));
+  return Error();
+}
+
+Error set_up_server_tickets(ConfigState& s) {
+  int ret = mbedtls_ssl_ticket_setup(&s.tickets, detail::random_callback, s.random,
+                                     MBEDTLS_CIPHER_AES_256_GCM, 7200);
+  if (ret != 0) return config_error(ErrorCode::internal_error, "cannot set up session tickets", ret);
+  s.tickets_ready = true;
+  mbedtls_ssl_conf_session_tickets_cb(&s.conf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
+                                      &s.tickets);
+  return Error();
+}
+
+Error build_state(const ConfigBuilder::Settings& b, ConfigState& s);
+
+}  // namespace
+
+const char* version_name(TlsVersion version) noexcept {
+  return version == TlsVersion::tls1_3 ? "TLSv1.3" : "TLSv1.2";
+}
+
+ConfigBuilder::ConfigBuilder(Role role) { settings_.role = role; }
+
+ConfigBuilder& ConfigBuilder::versions(TlsVersion min, TlsVersion max) {
+  settings_.min = min;
+  settings_.max = max;
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::cipher_suites(std::string_view list) {
+  settings_.ciphers_set = true;
+  settings_.ciphers.assign(list);
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::groups(std::string_view list) {
+  settings_.groups_set = true;
+  settings_.groups.assign(list);
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::certificate(ByteView chain, ByteView private_key,
+                                          std::string_view passphrase) {
+  settings_.identities.push_back(Settings::Identity{
+      std::vector<uint8_t>(chain.begin(), chain.end()),
+      std::vector<uint8_t>(private_key.begin(), private_key.end()), std::string(passphrase)});
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::trust_anchors(ByteView pem_or_der) {
+  settings_.trust_anchors.emplace_back(pem_or_der.begin(), pem_or_der.end());
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::peer_verification(PeerVerification mode) {
+  settings_.verification_set = true;
+  settings_.verification = mode;
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::alpn(std::vector<std::string> protocols) {
+  settings_.alpn = std::move(protocols);
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::random(RandomSource& source) {
+  settings_.random = &source;
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::clock(Clock& clock) {
+  settings_.clock = &clock;
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::max_pending_output(size_t bytes) {
+  settings_.max_pending_output = bytes;
+  return *this;
+}
+
+Result<Config> ConfigBuilder::build() const {
+  const Settings& b = settings_;
+  if (b.random == nullptr) {
+    return config_error(ErrorCode::invalid_argument,
+                        "no random source: call random() (platform::os_random() for the OS)");
+  }
+  if (b.clock == nullptr) {
+    return config_error(ErrorCode::invalid_argument,
+                        "no clock: call clock() (platform::system_clock() for the OS)");
+  }
+  {
+    // PSA's global state is mbedTLS's, not any Config's: keep it unaccounted.
+    detail::CallScope scope(nullptr, b.clock, b.random);
+    if (psa_crypto_init() != PSA_SUCCESS) {
+      return config_error(ErrorCode::random_failed, "cannot initialise PSA crypto");
+    }
+  }
+  auto state = std::make_shared<ConfigState>();
+  if (state->account == nullptr) return config_error(ErrorCode::out_of_memory, "out of memory");
+  state->random = b.random;
+  state->clock = b.clock;
+  Error error;
+  {
+    detail::CallScope scope(state->account, b.clock, b.random);
+    error = build_state(b, *state);
+  }
+  if (error) return error;
+  return Config(std::move(state));
+}
+
+namespace {
+
+Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
+  s.role = b.role;
+  const auto valid_version = [](TlsVersion v) {
+    return v == TlsVersion::tls1_2 || v == TlsVersion::tls1_3;
+  };
+  if (!valid_version(b.min) || !valid_version(b.max)) {
+    return config_error(ErrorCode::invalid_version, "only TLS 1.2 and TLS 1.3 are supported");
+  }
+  if (static_cast<uint16_t>(b.min) > static_cast<uint16_t>(b.max)) {
+    return config_error(ErrorCode::version_range_conflict,
+                        "the minimum TLS version is above the maximum");
+  }
+  s.min_version = b.min;
+  s.max_version = b.max;
+  s.verification = b.verification_set ? b.verification
+                   : b.role == Role::client ? PeerVerification::required
+                                            : PeerVerification::none;
+  s.max_pending_output = b.max_pending_output < 2 * detail::kMaxRecordWireBytes
+                             ? 2 * detail::kMaxRecordWireBytes
+                             : b.max_pending_output;
+
+  if (Error e = parse_cipher_suites(s, b.ciphers_set, b.ciphers)) return e;
+  if (Error e = parse_groups(s, b.groups_set, b.groups)) return e;
+
+  size_t alpn_total = 0;
+  for (const std::string& protocol : b.alpn) {
+    if (protocol.empty() || protocol.size() > 255) {
+      return config_error(ErrorCode::invalid_alpn,
+                          "each ALPN protocol name must be 1 to 255 bytes long");
+    }
+    alpn_total += protocol.size() + 1;
+  }
+  if (alpn_total > 65535) {
+    return config_error(ErrorCode::invalid_alpn, "the ALPN protocol list is too long");
+  }
+  s.alpn = b.alpn;
+
+  for (const auto& identity : b.identities) {
+    if (Error e = load_identity(s, ByteView(identity.chain.data(), identity.chain.size()),
+                                ByteView(identity.key.data(), identity.key.size()),
+                                identity.passphrase)) {
+      return e;
+    }
+  }
+  for (const auto& anchors : b.trust_anchors) {
+    std::vector<uint8_t> input = parser_input(ByteView(anchors.data(), anchors.size()));
+    int ret = mbedtls_x509_crt_parse(&s.trust_anchors, input.data(), input.size());
+    if (ret < 0) {
+      return config_error(ErrorCode::trust_anchor_parse_failed, "cannot parse trust anchors", ret);
+    }
+    // ret > 0: some certificates of a system bundle were skipped; the rest count.
+    if (s.trust_anchors.raw.p != nullptr) s.has_trust_anchors = true;
+  }
+
+  if (s.role == Role::server && s.identities.empty()) {
+    return config_error(ErrorCode::missing_certificate,
+                        "a server needs a certificate and private key");
+  }
+  if (s.verification == PeerVerification::required && !s.has_trust_anchors) {
+    return config_error(ErrorCode::missing_trust_anchors,
+                        "peer verification is required but no trust anchors were given "
+                        "(see platform::system_trust_anchors())");
+  }
+
+  mbedtls_ssl_config* conf = &s.conf;
+  int ret = mbedtls_ssl_config_defaults(
+      conf, s.role == Role::client ? MBEDTLS_SSL_IS_CLIENT : MBEDTLS_SSL_IS_SERVER,
+      MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+  if (ret != 0) return config_error(ErrorCode::internal_error, "mbedTLS defaults failed", ret);
+  mbedtls_ssl_conf_min_tls_version(
+      conf, static_cast<mbedtls_ssl_protocol_version>(static_cast<uint16_t>(s.min_version)));
+  mbedtls_ssl_conf_max_tls_version(
+      conf, static_cast<mbedtls_ssl_protocol_version>(static_cast<uint16_t>(s.max_version)));
+  mbedtls_ssl_conf_rng(conf, detail::random_callback, s.random);
+  mbedtls_ssl_conf_ciphersuites(conf, s.suites.data());
+  mbedtls_ssl_conf_groups(conf, s.groups.data());
+
+  int authmode = MBEDTLS_SSL_VERIFY_NONE;
+  if (s.role == Role::client) {
+    // Clients always verify so `authorized` and its reason are known; only
+    // `required` makes a failure fatal.
+    authmode = s.verification == PeerVerification::required ? MBEDTLS_SSL_VERIFY_REQUIRED
+                                                            : MBEDTLS_SSL_VERIFY_OPTIONAL;
+  } else if (s.verification == PeerVerification::optional) {
+    authmode = MBEDTLS_SSL_VERIFY_OPTIONAL;
+  } else if (s.verification == PeerVerification::required) {
+    authmode = MBEDTLS_SSL_VERIFY_REQUIRED;
+  }
+  mbedtls_ssl_conf_authmode(conf, authmode);
+  if (s.has_trust_anchors) mbedtls_ssl_conf_ca_chain(conf, &s.trust_anchors, nullptr);
+
+  for (auto& identity : s.identities) {
+    ret = mbedtls_ssl_conf_own_cert(conf, &identity->chain, &identity->key);
+    if (ret != 0) return config_error(ErrorCode::internal_error, "cannot use certificate", ret);
+  }
+
+  if (!s.alpn.empty()) {
+    for (const std::string& protocol : s.alpn) s.alpn_pointers.push_back(protocol.c_str());
+    s.alpn_pointers.push_back(nullptr);
+    ret = mbedtls_ssl_conf_alpn_protocols(conf, s.alpn_pointers.data());
+    if (ret != 0) return config_error(ErrorCode::invalid_alpn, "invalid ALPN list", ret);
+  }
+
+  if (s.role == Role::client) {
+    mbedtls_ssl_conf_session_tickets(conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+    // Without this mbedTLS 3.6 silently drops TLS 1.3 tickets.
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+        conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+  } else {
+    if (Error e = set_up_server_tickets(s)) return e;
+    mbedtls_ssl_conf_sni(conf, detail::server_name_callback, nullptr);
+  }
+  mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+  return Error();
+}
+
+}  // namespace
+
+Role Config::role() const noexcept { return state_->role; }
+TlsVersion Config::min_version() const noexcept { return state_->min_version; }
+TlsVersion Config::max_version() const noexcept { return state_->max_version; }
+PeerVerification Config::peer_verification() const noexcept { return state_->verification; }
+
+std::vector<std::string> Config::cipher_suite_names() const {
+  std::vector<std::string> names;
+  for (int id : state_->suites) {
+    if (id == 0) break;
+    names.emplace_back(detail::find_cipher_suite(static_cast<uint16_t>(id))->iana_name);
+  }
+  return names;
+}
+
+std::vector<std::string> Config::group_names() const {
+  std::vector<std::string> names;
+  for (uint16_t id : state_->groups) {
+    if (id == 0) break;
+    names.emplace_back(detail::find_group(id)->name);
+  }
+  return names;
+}
+
+const std::vector<std::string>& Config::alpn_protocols() const noexcept { return state_->alpn; }
+
+size_t Config::memory_bytes() const noexcept {
+  return state_->account != nullptr ? state_->account->current() : 0;
+}
+
+}  // namespace sanstls

@@ -1,0 +1,70 @@
+// What a built Config holds. Private to the core; mbedTLS stays behind here.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "call_scope.h"
+#include "mbedtls/pk.h"
+#include "mbedtls/ssl.h"
+#include "mbedtls/ssl_ticket.h"
+#include "mbedtls/x509_crt.h"
+#include "sanstls/config.h"
+
+namespace sanstls::detail {
+
+// mbedTLS's SNI callback for server configs (engine.cpp): records the name.
+int server_name_callback(void* unused, mbedtls_ssl_context* ssl, const unsigned char* name,
+                         size_t length);
+
+// mbedTLS's f_rng over our RandomSource.
+int random_callback(void* random_source, unsigned char* out, size_t len);
+
+// Bytes one maximal TLS record can occupy on the wire (header + 2^14 +
+// expansion); output space is reserved in these units so a write never
+// has to be retried by mbedTLS.
+constexpr size_t kMaxRecordWireBytes = 5 + 16384 + 256;
+
+struct OwnIdentity {
+  mbedtls_x509_crt chain;
+  mbedtls_pk_context key;
+  OwnIdentity() {
+    mbedtls_x509_crt_init(&chain);
+    mbedtls_pk_init(&key);
+  }
+  ~OwnIdentity() {
+    mbedtls_pk_free(&key);
+    mbedtls_x509_crt_free(&chain);
+  }
+  OwnIdentity(const OwnIdentity&) = delete;
+  OwnIdentity& operator=(const OwnIdentity&) = delete;
+};
+
+struct ConfigState {
+  ConfigState();
+  ~ConfigState();
+  ConfigState(const ConfigState&) = delete;
+  ConfigState& operator=(const ConfigState&) = delete;
+
+  Role role = Role::client;
+  TlsVersion min_version = TlsVersion::tls1_2;
+  TlsVersion max_version = TlsVersion::tls1_3;
+  PeerVerification verification = PeerVerification::none;
+  std::vector<int> suites;        // zero-terminated, as mbedTLS wants
+  std::vector<uint16_t> groups;   // zero-terminated
+  std::vector<std::string> alpn;
+  std::vector<const char*> alpn_pointers;  // null-terminated
+  std::vector<std::unique_ptr<OwnIdentity>> identities;
+  mbedtls_x509_crt trust_anchors;
+  bool has_trust_anchors = false;
+  bool tickets_ready = false;
+  mbedtls_ssl_ticket_context tickets;
+  mbedtls_ssl_config conf;
+  RandomSource* random = nullptr;
+  Clock* clock = nullptr;
+  size_t max_pending_output = 0;
+  MemoryAccount* account = nullptr;
+};
+
+}  // namespace sanstls::detail

@@ -1,0 +1,61 @@
+#include "sanstls/connection.h"
+
+#include "engine.h"
+
+namespace sanstls {
+
+const char* event_kind_name(EventKind kind) noexcept {
+  switch (kind) {
+    case EventKind::handshake_complete: return "handshake_complete";
+    case EventKind::session_ticket: return "session_ticket";
+    case EventKind::peer_closed: return "peer_closed";
+    case EventKind::warning_alert: return "warning_alert";
+  }
+  return "unknown";
+}
+
+Result<Connection> Connection::client(const Config& config, std::string_view server_name) {
+  if (server_name.empty()) {
+    return Error(ErrorCode::missing_server_name, Stage::config,
+                 "a client needs the server's name for SNI and certificate checks; use "
+                 "client_without_server_name() to opt out of hostname verification");
+  }
+  const std::string name(server_name);
+  auto engine = detail::Engine::create(config, Role::client, &name);
+  if (!engine) return engine.error();
+  return Connection(std::move(engine).value());
+}
+
+Result<Connection> Connection::client_without_server_name(const Config& config) {
+  auto engine = detail::Engine::create(config, Role::client, nullptr);
+  if (!engine) return engine.error();
+  return Connection(std::move(engine).value());
+}
+
+Result<Connection> Connection::server(const Config& config) {
+  auto engine = detail::Engine::create(config, Role::server, nullptr);
+  if (!engine) return engine.error();
+  return Connection(std::move(engine).value());
+}
+
+Connection::Connection(std::unique_ptr<detail::Engine> engine) noexcept
+    : engine_(std::move(engine)) {}
+Connection::Connection(Connection&&) noexcept = default;
+Connection& Connection::operator=(Connection&&) noexcept = default;
+Connection::~Connection() = default;
+
+size_t Connection::feed(ByteView ciphertext) { return engine_->feed(ciphertext); }
+ByteView Connection::pending_output() const noexcept { return engine_->pending_output(); }
+void Connection::consume_output(size_t n) { engine_->consume_output(n); }
+size_t Connection::read(MutableByteView out) { return engine_->read(out); }
+size_t Connection::write(ByteView plaintext) { return engine_->write(plaintext); }
+Readiness Connection::wants() const noexcept { return engine_->wants(); }
+std::optional<Event> Connection::next_event() { return engine_->next_event(); }
+void Connection::close() { engine_->close(); }
+void Connection::transport_eof() { engine_->transport_eof(); }
+const Error& Connection::error() const noexcept { return engine_->error(); }
+Role Connection::role() const noexcept { return engine_->role(); }
+const ConnectionInfo& Connection::info() const noexcept { return engine_->info(); }
+MemoryUsage Connection::memory() const noexcept { return engine_->memory(); }
+
+}  // namespace sanstls

@@ -1,0 +1,667 @@
+#include "engine.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "algorithms.h"
+#include "mbedtls/ctr_drbg.h"
+#include "mbedtls/error.h"
+#include "mbedtls_private.h"
+
+namespace sanstls::detail {
+namespace {
+
+constexpr int kPumpGuard = 100000;  // no legitimate call loops anywhere near this
+
+}  // namespace
+
+// ---------------------------------------------------------------- lifecycle
+
+Engine::Engine(std::shared_ptr<const ConfigState> config, Role role, MemoryAccount* account)
+    : config_(std::move(config)),
+      role_(role),
+      account_(account),
+      output_(config_->max_pending_output, account) {
+  mbedtls_ssl_init(&ssl_);
+}
+
+Result<std::unique_ptr<Engine>> Engine::create(const Config& config, Role role,
+                                               const std::string* server_name) {
+  const ConfigState& state = config.state();
+  if (state.role != role) {
+    return Error(ErrorCode::invalid_argument, Stage::config,
+                 role == Role::client ? "a client connection needs a client Config"
+                                      : "a server connection needs a server Config");
+  }
+  MemoryAccount* account = MemoryAccount::create();
+  if (account == nullptr) return Error(ErrorCode::out_of_memory, Stage::internal, "out of memory");
+  account->on_alloc(sizeof(Engine));
+  std::unique_ptr<Engine> engine(
+      new Engine(std::shared_ptr<const ConfigState>(config.state_pointer()), role, account));
+  CallScope scope(account, state.clock, state.random);
+  if (Error error = engine->start(server_name)) return error;
+  engine->pump();  // a client's ClientHello is ready at once
+  return Result<std::unique_ptr<Engine>>(std::move(engine));
+}
+
+Engine::~Engine() {
+  {
+    CallScope scope(account_, config_->clock, config_->random);
+    mbedtls_ssl_free(&ssl_);
+  }
+  account_->on_free(sizeof(Engine));
+  account_->detach();  // the output queue's buffer is returned after this; the account waits for it
+}
+
+Error Engine::start(const std::string* server_name) {
+  int ret = mbedtls_ssl_setup(&ssl_, &config_->conf);
+  if (ret != 0) {
+    return Error(ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? ErrorCode::out_of_memory
+                                                     : ErrorCode::internal_error,
+                 Stage::internal, "cannot set up the TLS context")
+        .with_backend_code(ret);
+  }
+  mbedtls_ssl_set_user_data_p(&ssl_, this);
+  mbedtls_ssl_set_bio(&ssl_, this, send_callback, recv_callback, nullptr);
+  mbedtls_ssl_set_verify(&ssl_, verify_callback, this);
+  if (role_ == Role::client) {
+    const char* hostname = nullptr;
+    if (server_name != nullptr) {
+      server_name_ = *server_name;
+      info_.server_name = server_name_;
+      ip_literal_len_ = parse_ip_literal(server_name_, ip_literal_);
+      // IP literals are verified against iPAddress names by our verify
+      // callback and never sent as SNI (RFC 6066 section 3).
+      if (ip_literal_len_ == 0) hostname = server_name_.c_str();
+    }
+    // Always called: a NULL name is mbedTLS's explicit "no hostname check".
+    ret = mbedtls_ssl_set_hostname(&ssl_, hostname);
+    if (ret != 0) {
+      return Error(ErrorCode::invalid_argument, Stage::config,
+                   "the server name is not a valid host name (at most 255 bytes)")
+          .with_backend_code(ret);
+    }
+  }
+  return Error();
+}
+
+// ---------------------------------------------------------------- callbacks
+
+int Engine::send_callback(void* self, const unsigned char* data, size_t len) {
+  return static_cast<Engine*>(self)->on_send(ByteView(data, len));
+}
+
+int Engine::recv_callback(void* self, unsigned char* data, size_t len) {
+  return static_cast<Engine*>(self)->on_recv(data, len);
+}
+
+int Engine::on_send(ByteView data) {
+  // All or nothing, and never 0: mbedTLS retries the same record after WANT_WRITE.
+  if (!output_.append(data)) return MBEDTLS_ERR_SSL_WANT_WRITE;
+  outbound_.observe(data);
+  return static_cast<int>(data.size());
+}
+
+int Engine::on_recv(unsigned char* data, size_t len) {
+  if (inbound_verdict_ != HeaderVerdict::ok) return MBEDTLS_ERR_SSL_WANT_READ;
+  size_t produced = 0;
+  while (produced < len) {
+    if (inbound_.in_header()) {
+      if (inbound_.header_bytes() < 5) {
+        // Stage the header and judge it before mbedTLS sees any of it.
+        feed_used_ += inbound_.add_header_bytes(feed_.skip(feed_used_));
+        if (inbound_.header_bytes() < 5) break;
+        const uint8_t* header = inbound_.header();
+        inbound_verdict_ = judge_header(header, first_inbound_record_, role_ == Role::server,
+                                        inbound_.encrypted(header[0]));
+        first_inbound_record_ = false;
+        if (inbound_verdict_ != HeaderVerdict::ok) break;
+        header_delivered_ = 0;
+      }
+      size_t n = 5 - header_delivered_;
+      if (n > len - produced) n = len - produced;
+      std::memcpy(data + produced, inbound_.header() + header_delivered_, n);
+      header_delivered_ += n;
+      produced += n;
+      if (header_delivered_ == 5) inbound_.begin_body();
+      continue;
+    }
+    ByteView available = feed_.skip(feed_used_);
+    size_t n = len - produced;
+    if (n > inbound_.body_remaining()) n = inbound_.body_remaining();
+    if (n > available.size()) n = available.size();
+    if (n == 0) break;
+    std::memcpy(data + produced, available.data(), n);
+    inbound_.add_body_bytes(available.first(n));
+    feed_used_ += n;
+    produced += n;
+  }
+  return produced == 0 ? MBEDTLS_ERR_SSL_WANT_READ : static_cast<int>(produced);
+}
+
+int Engine::verify_callback(void* self, mbedtls_x509_crt* crt, int depth, uint32_t* flags) {
+  auto* engine = static_cast<Engine*>(self);
+  ChainRecord& chain = engine->chain_;
+  if (depth >= 0 && depth < ChainRecord::kMaxDepth) {
+    chain.flags[depth] = *flags;
+    chain.self_signed[depth] = crt->issuer_raw.len == crt->subject_raw.len &&
+                               std::memcmp(crt->issuer_raw.p, crt->subject_raw.p,
+                                           crt->issuer_raw.len) == 0;
+    if (depth + 1 > chain.length) chain.length = depth + 1;
+  }
+  if (depth == 0 && engine->role_ == Role::client && engine->ip_literal_len_ > 0 &&
+      !certificate_has_ip(*crt, engine->ip_literal_, engine->ip_literal_len_)) {
+    *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+  }
+  return 0;
+}
+
+int server_name_callback(void*, mbedtls_ssl_context* ssl, const unsigned char* name,
+                         size_t length) {
+  auto* engine = static_cast<Engine*>(mbedtls_ssl_get_user_data_p(ssl));
+  engine->info_.server_name.assign(reinterpret_cast<const char*>(name), length);
+  return 0;
+}
+
+void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool truncated) {
+  Engine& e = *engine;
+  if (e.role_ == Role::client) {
+    if (type == kServerHello && !truncated) e.on_server_hello(body);
+    if (type == kServerKeyExchange) {
+      const CipherSuite* suite = find_cipher_suite(e.server_hello_.cipher_suite);
+      const bool psk = suite != nullptr && std::strstr(suite->iana_name, "_PSK_") != nullptr;
+      e.tls12_group_ = parse_server_key_exchange_group(body, psk);
+    }
+    if (type == kServerHelloDone) e.saw_server_hello_done_ = true;
+  } else if (type == kClientHello && !truncated) {
+    e.client_hello_ = parse_client_hello(body);
+  }
+}
+
+void Engine::Inbound::on_plaintext_alert(uint8_t level, uint8_t description) {
+  // Warnings during the handshake; after it, alerts are encrypted and seen in pump().
+  if (level == MBEDTLS_SSL_ALERT_LEVEL_WARNING && description != 0 && !engine->handshake_done_) {
+    engine->push_event(EventKind::warning_alert, static_cast<Alert>(description));
+  }
+}
+
+void Engine::Outbound::on_record(const RecordHeader& header) {
+  // A protected TLS 1.3 alert is 2 bytes + content type + 16-byte tag.
+  if (header.type == kAlert ||
+      (engine->server_hello_.tls13 && header.type == kApplicationData && header.length == 19)) {
+    engine->alert_record_sent_ = true;
+  }
+}
+
+void Engine::Outbound::on_handshake_message(uint8_t type, ByteView body, bool truncated) {
+  Engine& e = *engine;
+  if (e.role_ != Role::server) return;
+  if (type == kServerHello && !truncated) e.on_server_hello(body);
+  if (type == kServerKeyExchange) {
+    const CipherSuite* suite = find_cipher_suite(e.server_hello_.cipher_suite);
+    const bool psk = suite != nullptr && std::strstr(suite->iana_name, "_PSK_") != nullptr;
+    e.tls12_group_ = parse_server_key_exchange_group(body, psk);
+  }
+  if (type == kServerHelloDone) e.saw_server_hello_done_ = true;
+}
+
+void Engine::Outbound::on_plaintext_alert(uint8_t, uint8_t description) {
+  engine->plaintext_alert_sent_ = true;
+  engine->plaintext_alert_code_ = description;
+}
+
+void Engine::on_server_hello(ByteView body) {
+  ServerHelloFacts facts = parse_server_hello(body);
+  if (!facts.parsed) return;
+  server_hello_ = facts;
+  inbound_.set_tls13(facts.tls13);
+  outbound_.set_tls13(facts.tls13);
+}
+
+// ---------------------------------------------------------------- the pump
+
+bool Engine::output_has_room_for_record() const noexcept {
+  return output_.free_space() >= kMaxRecordWireBytes;
+}
+
+void Engine::begin_backend_call() {
+  alert_record_sent_ = false;
+  plaintext_alert_sent_ = false;
+  mark_pending_alert(ssl_);
+}
+
+void Engine::pump() {
+  for (int guard = 0; guard < kPumpGuard && error_.ok(); ++guard) {
+    if (!handshake_done_) {
+      begin_backend_call();
+      const int ret = mbedtls_ssl_handshake(&ssl_);
+      if (inbound_verdict_ != HeaderVerdict::ok) return fail_from_header(inbound_verdict_);
+      if (ret == 0) {
+        on_handshake_complete();
+        continue;
+      }
+      if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
+        blocked_on_output_ = false;
+        if (mbedtls_ssl_check_pending(&ssl_)) continue;  // mbedTLS issue 9039
+        return;
+      }
+      if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        blocked_on_output_ = true;
+        return;
+      }
+      if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+        push_event(EventKind::session_ticket);
+        continue;
+      }
+      return fail_from_backend(ret);
+    }
+    if (read_closed_ || mbedtls_ssl_get_bytes_avail(&ssl_) > 0) return;
+    // After the handshake mbedTLS may answer a record (an alert, a
+    // renegotiation refusal); keep room for one so it never sees WANT_WRITE.
+    if (!output_has_room_for_record()) {
+      blocked_on_output_ = true;
+      return;
+    }
+    blocked_on_output_ = false;
+    const uint64_t records_before = inbound_.records_completed();
+    const size_t fed_before = feed_used_;
+    begin_backend_call();
+    unsigned char unused = 0;
+    const int ret = mbedtls_ssl_read(&ssl_, &unused, 0);  // decrypt, but leave plaintext in place
+    if (inbound_verdict_ != HeaderVerdict::ok) return fail_from_header(inbound_verdict_);
+    const bool progressed = inbound_.records_completed() != records_before || feed_used_ != fed_before;
+    if (ret >= 0) {
+      if (mbedtls_ssl_get_bytes_avail(&ssl_) > 0 || !progressed) return;
+      continue;  // an empty record was skipped
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
+      uint8_t description = 0;
+      if (inbound_.records_completed() != records_before &&
+          last_record_is_warning_alert(ssl_, &description)) {
+        push_event(EventKind::warning_alert, static_cast<Alert>(description));
+      }
+      if (mbedtls_ssl_check_pending(&ssl_) || inbound_.records_completed() != records_before) {
+        continue;
+      }
+      return;
+    }
+    if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+      push_event(EventKind::session_ticket);
+      continue;
+    }
+    if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+      read_closed_ = true;
+      push_event(EventKind::peer_closed);
+      return;
+    }
+    return fail_from_backend(ret);
+  }
+}
+
+void Engine::on_handshake_complete() {
+  handshake_done_ = true;
+  const auto version = mbedtls_ssl_get_version_number(&ssl_);
+  info_.version = version == MBEDTLS_SSL_VERSION_TLS1_3 ? TlsVersion::tls1_3 : TlsVersion::tls1_2;
+  info_.protocol = version_name(info_.version);
+  const auto suite_id = static_cast<uint16_t>(mbedtls_ssl_get_ciphersuite_id_from_ssl(&ssl_));
+  if (const CipherSuite* suite = find_cipher_suite(suite_id)) {
+    info_.cipher = CipherSuiteInfo{suite->id, suite->iana_name, suite->openssl_name};
+  } else {
+    info_.cipher = CipherSuiteInfo{suite_id, mbedtls_ssl_get_ciphersuite(&ssl_),
+                                   mbedtls_ssl_get_ciphersuite(&ssl_)};
+  }
+  const uint16_t group_id =
+      info_.version == TlsVersion::tls1_3 ? server_hello_.key_share_group : tls12_group_;
+  const Group* group = find_group(group_id);
+  info_.group = group != nullptr ? group->name : "";
+  const char* alpn = mbedtls_ssl_get_alpn_protocol(&ssl_);
+  info_.alpn_protocol = alpn != nullptr ? alpn : "";
+  info_.session_reused = info_.version == TlsVersion::tls1_3 ? server_hello_.pre_shared_key
+                                                             : !saw_server_hello_done_;
+  info_.peer_certificates.clear();
+  for (const mbedtls_x509_crt* crt = mbedtls_ssl_get_peer_cert(&ssl_);
+       crt != nullptr && crt->raw.p != nullptr; crt = crt->next) {
+    info_.peer_certificates.push_back(describe_certificate(*crt));
+  }
+  const uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
+  if (info_.peer_certificates.empty()) {
+    info_.authorized = false;
+    info_.authorization_error =
+        Error(ErrorCode::peer_did_not_return_certificate, Stage::certificate,
+              "peer did not return a certificate");
+  } else if (flags == 0) {
+    info_.authorized = true;
+    info_.authorization_error = Error();
+  } else {
+    info_.authorized = false;
+    info_.authorization_error = verification_error(flags, chain_, server_name_);
+  }
+  // Hello parsing is over: release its memory.
+  inbound_.stop_tracking();
+  outbound_.stop_tracking();
+  client_hello_ = ClientHelloFacts();
+  push_event(EventKind::handshake_complete);
+}
+
+// ---------------------------------------------------------------- failures
+
+void Engine::fail(Error error) {
+  if (!error_.ok()) return;
+  error_ = error;
+  read_closed_ = true;
+  write_closed_ = true;
+}
+
+void Engine::send_alert(Alert alert) {
+  // Best effort: the alert goes into the output queue for the adapter to flush.
+  mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                 static_cast<unsigned char>(alert));
+}
+
+void Engine::fail_from_header(HeaderVerdict verdict) {
+  const Stage stage = handshake_done_ ? Stage::record : Stage::handshake;
+  const uint8_t* h = inbound_.header();
+  char text[Error::kMessageCapacity];
+  switch (verdict) {
+    case HeaderVerdict::http_request:
+      // The peer speaks HTTP; a TLS alert would only be garbage to it.
+      return fail(Error(ErrorCode::http_request, Stage::handshake,
+                        "http request: the peer sent plain HTTP to a TLS server"));
+    case HeaderVerdict::http_response:
+      return fail(Error(ErrorCode::http_response, Stage::handshake,
+                        "http response: the server answered with plain HTTP, not TLS"));
+    case HeaderVerdict::bad_type:
+      std::snprintf(text, sizeof text, "record with unknown content type %u", h[0]);
+      send_alert(Alert::unexpected_message);
+      return fail(Error(first_inbound_record_ || !handshake_done_ ? ErrorCode::wrong_version_number
+                                                                  : ErrorCode::unexpected_record_type,
+                        stage, text)
+                      .with_alert(Alert::unexpected_message, AlertDirection::sent));
+    case HeaderVerdict::bad_version:
+      std::snprintf(text, sizeof text, "wrong version number: record version %u.%u is not TLS",
+                    h[1], h[2]);
+      send_alert(Alert::protocol_version);
+      return fail(Error(ErrorCode::wrong_version_number, stage, text)
+                      .with_alert(Alert::protocol_version, AlertDirection::sent));
+    case HeaderVerdict::too_long:
+      std::snprintf(text, sizeof text,
+                    "record overflow: a %u-byte record exceeds the protocol limit",
+                    (h[3] << 8) | h[4]);
+      send_alert(Alert::record_overflow);
+      return fail(Error(ErrorCode::record_overflow, stage, text)
+                      .with_alert(Alert::record_overflow, AlertDirection::sent));
+    case HeaderVerdict::empty_handshake:
+      send_alert(Alert::unexpected_message);
+      return fail(Error(ErrorCode::unexpected_message, stage,
+                        "empty handshake or alert record (forbidden by RFC 8446 5.1)")
+                      .with_alert(Alert::unexpected_message, AlertDirection::sent));
+    case HeaderVerdict::ok:
+      break;
+  }
+}
+
+void Engine::fail_from_backend(int code) {
+  Alert alert = Alert::internal_error;
+  Error error = describe_backend_error(code, &alert);
+  if (error.alert_direction() != AlertDirection::received) {
+    if (plaintext_alert_sent_) {
+      error.with_alert(static_cast<Alert>(plaintext_alert_code_), AlertDirection::sent);
+    } else if (alert_record_sent_) {
+      const uint8_t pending = pending_alert(ssl_);
+      error.with_alert(pending != kNoPendingAlert ? static_cast<Alert>(pending) : alert,
+                       AlertDirection::sent);
+    } else if (error.code() != ErrorCode::out_of_memory) {
+      // mbedTLS gave up without telling the peer; RFC 8446 6.2 wants an alert.
+      send_alert(alert);
+      error.with_alert(alert, AlertDirection::sent);
+    }
+  }
+  fail(error);
+}
+
+Error Engine::describe_backend_error(int code, Alert* alert) {
+  const Stage stage = handshake_done_ ? Stage::record : Stage::handshake;
+  char reason[100];
+  mbedtls_strerror(code, reason, sizeof reason);
+  char text[Error::kMessageCapacity];
+  auto make = [&](ErrorCode error_code, Stage error_stage, Alert default_alert,
+                  const char* message) {
+    *alert = default_alert;
+    return Error(error_code, error_stage, message).with_backend_code(code);
+  };
+  switch (code) {
+    case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE: {
+      const auto received = static_cast<Alert>(received_alert(ssl_));
+      std::snprintf(text, sizeof text, "the peer sent fatal alert %s (%u) %s", alert_name(received),
+                    static_cast<unsigned>(received),
+                    handshake_done_ ? "after the handshake" : "during the handshake");
+      return make(ErrorCode::peer_alert, stage, received, text)
+          .with_alert(received, AlertDirection::received);
+    }
+    case MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION:
+      return make(ErrorCode::unsupported_protocol, Stage::handshake, Alert::protocol_version,
+                  "unsupported protocol: no TLS version is enabled on both sides");
+    case MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE:
+    case MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY: {
+      if (role_ == Role::server && client_hello_.parsed) {
+        bool shared_suite = false;
+        for (uint16_t offered : client_hello_.cipher_suites) {
+          for (int ours : config_->suites) {
+            if (ours != 0 && static_cast<uint16_t>(ours) == offered) shared_suite = true;
+          }
+        }
+        if (!shared_suite) {
+          return make(ErrorCode::no_shared_cipher, Stage::handshake, Alert::handshake_failure,
+                      "no shared cipher: the client offered no cipher suite we enabled");
+        }
+        bool shared_group = client_hello_.groups.empty();
+        for (uint16_t offered : client_hello_.groups) {
+          for (uint16_t ours : config_->groups) {
+            if (ours != 0 && ours == offered) shared_group = true;
+          }
+        }
+        if (!shared_group) {
+          return make(ErrorCode::no_shared_group, Stage::handshake, Alert::handshake_failure,
+                      "no shared group: the client offered no key exchange group we enabled");
+        }
+      }
+      std::snprintf(text, sizeof text, "handshake failure (%s)", reason);
+      return make(ErrorCode::handshake_failure, Stage::handshake, Alert::handshake_failure, text);
+    }
+    case MBEDTLS_ERR_SSL_INVALID_MAC:
+    case MBEDTLS_ERR_SSL_INVALID_RECORD:
+      return make(ErrorCode::bad_record_mac, stage, Alert::bad_record_mac,
+                  "decryption failed or bad record mac: a record failed authentication");
+    case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE:
+      if (handshake_done_ && last_handshake_type(ssl_) == kKeyUpdate) {
+        return make(ErrorCode::key_update_unsupported, Stage::record, Alert::unexpected_message,
+                    "the peer sent a TLS 1.3 KeyUpdate, which mbedTLS 3.6 cannot process");
+      }
+      return make(ErrorCode::unexpected_message, stage, Alert::unexpected_message,
+                  "unexpected message: the peer sent a message out of order");
+    case MBEDTLS_ERR_SSL_UNEXPECTED_RECORD:
+      return make(ErrorCode::unexpected_record_type, stage, Alert::unexpected_message,
+                  "unexpected record from the peer");
+    case MBEDTLS_ERR_SSL_DECODE_ERROR:
+      return make(ErrorCode::decode_error, stage, Alert::decode_error,
+                  "decode error: a message from the peer is malformed");
+    case MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER:
+      return make(ErrorCode::illegal_parameter, stage, Alert::illegal_parameter,
+                  "illegal parameter in a message from the peer");
+    case MBEDTLS_ERR_SSL_UNSUPPORTED_EXTENSION:
+      return make(ErrorCode::illegal_parameter, stage, Alert::unsupported_extension,
+                  "the peer sent an extension it must not send");
+    case MBEDTLS_ERR_SSL_BAD_CERTIFICATE:
+      return make(ErrorCode::bad_peer_certificate, Stage::certificate, Alert::bad_certificate,
+                  "the peer's certificate message is malformed or unusable");
+    case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED: {
+      const uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
+      Error error = verification_error(flags, chain_, server_name_).with_backend_code(code);
+      // The alert mbedTLS sends for these flags (ssl_tls.c, verify chain).
+      if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) {
+        *alert = Alert::unknown_ca;
+      } else if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) {
+        *alert = Alert::certificate_expired;
+      } else if (flags & MBEDTLS_X509_BADCERT_REVOKED) {
+        *alert = Alert::certificate_revoked;
+      } else if (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE)) {
+        *alert = Alert::unsupported_certificate;
+      } else {
+        *alert = Alert::bad_certificate;
+      }
+      return error;
+    }
+    case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
+      return make(ErrorCode::peer_did_not_return_certificate, Stage::certificate,
+                  Alert::certificate_required,
+                  "peer did not return a certificate, and one is required");
+    case MBEDTLS_ERR_SSL_NO_APPLICATION_PROTOCOL:
+      return make(ErrorCode::no_application_protocol, Stage::handshake,
+                  Alert::no_application_protocol,
+                  "no application protocol: the ALPN lists have nothing in common");
+    case MBEDTLS_ERR_SSL_ALLOC_FAILED:
+    case MBEDTLS_ERR_X509_ALLOC_FAILED:
+    case MBEDTLS_ERR_PK_ALLOC_FAILED:
+      return make(ErrorCode::out_of_memory, Stage::internal, Alert::internal_error,
+                  "out of memory");
+    case MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED:
+      return make(ErrorCode::random_failed, Stage::internal, Alert::internal_error,
+                  "the random source failed");
+    default:
+      std::snprintf(text, sizeof text, "TLS library error: %s", reason);
+      return make(ErrorCode::internal_error, stage, Alert::internal_error, text);
+  }
+}
+
+// ---------------------------------------------------------------- the API
+
+size_t Engine::feed(ByteView ciphertext) {
+  if (!error_.ok() || eof_ || ciphertext.empty()) return 0;
+  // Data after the peer's close_notify is ignored (RFC 8446 6.1).
+  if (read_closed_) return ciphertext.size();
+  CallScope scope(account_, config_->clock, config_->random);
+  feed_ = ciphertext;
+  feed_used_ = 0;
+  pump();
+  feed_ = ByteView();
+  return feed_used_;
+}
+
+void Engine::consume_output(size_t n) {
+  output_.consume(n);
+  if (!error_.ok()) return;
+  CallScope scope(account_, config_->clock, config_->random);
+  if (close_pending_ && output_has_room_for_record()) {
+    close_pending_ = false;
+    mbedtls_ssl_close_notify(&ssl_);
+  }
+  if (blocked_on_output_) pump();
+}
+
+size_t Engine::read(MutableByteView out) {
+  if (out.empty() || !handshake_done_ || mbedtls_ssl_get_bytes_avail(&ssl_) == 0) return 0;
+  CallScope scope(account_, config_->clock, config_->random);
+  const int ret = mbedtls_ssl_read(&ssl_, out.data(), out.size());
+  if (ret < 0) {
+    fail_from_backend(ret);
+    return 0;
+  }
+  if (mbedtls_ssl_get_bytes_avail(&ssl_) == 0 && mbedtls_ssl_check_pending(&ssl_)) pump();
+  return static_cast<size_t>(ret);
+}
+
+size_t Engine::write(ByteView plaintext) {
+  if (!error_.ok() || !handshake_done_ || write_closed_) return 0;
+  CallScope scope(account_, config_->clock, config_->random);
+  size_t accepted = 0;
+  while (accepted < plaintext.size() && output_has_room_for_record()) {
+    const ByteView rest = plaintext.skip(accepted);
+    begin_backend_call();
+    const int ret = mbedtls_ssl_write(&ssl_, rest.data(), rest.size());
+    if (ret > 0) {
+      accepted += static_cast<size_t>(ret);
+      continue;
+    }
+    // WANT_WRITE cannot happen: a record's worth of room is reserved above.
+    fail_from_backend(ret == MBEDTLS_ERR_SSL_WANT_WRITE ? MBEDTLS_ERR_SSL_INTERNAL_ERROR : ret);
+    break;
+  }
+  return accepted;
+}
+
+Readiness Engine::wants() const noexcept {
+  Readiness r;
+  r.has_output = output_.size() > 0;
+  r.handshake_complete = handshake_done_;
+  if (!error_.ok()) {
+    r.read_closed = r.write_closed = r.closed = true;
+    return r;
+  }
+  r.has_plaintext = handshake_done_ && mbedtls_ssl_get_bytes_avail(&ssl_) > 0;
+  r.read_closed = read_closed_ || eof_;
+  r.write_closed = write_closed_;
+  r.can_write = handshake_done_ && !write_closed_ && output_has_room_for_record();
+  r.wants_input = !r.read_closed && !r.has_plaintext && !blocked_on_output_;
+  r.closed = (r.read_closed && r.write_closed) || (!handshake_done_ && write_closed_);
+  return r;
+}
+
+std::optional<Event> Engine::next_event() {
+  if (event_count_ == 0) return std::nullopt;
+  Event event = events_[event_head_];
+  event_head_ = (event_head_ + 1) % kMaxEvents;
+  --event_count_;
+  return event;
+}
+
+void Engine::push_event(EventKind kind, Alert alert) {
+  // Repeats (tickets, warning alerts) coalesce, so the queue stays bounded
+  // whatever the peer sends.
+  for (size_t i = 0; i < event_count_; ++i) {
+    Event& queued = events_[(event_head_ + i) % kMaxEvents];
+    if (queued.kind == kind && queued.alert == alert) {
+      ++queued.count;
+      return;
+    }
+  }
+  if (event_count_ == kMaxEvents) return;  // only distinct warning alerts can get here
+  events_[(event_head_ + event_count_) % kMaxEvents] = Event{kind, alert, 1};
+  ++event_count_;
+}
+
+void Engine::close() {
+  if (write_closed_ || !error_.ok()) return;
+  write_closed_ = true;
+  CallScope scope(account_, config_->clock, config_->random);
+  if (!handshake_done_) {
+    // Abandoning a handshake: tell the peer, in the clear.
+    mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_WARNING,
+                                   MBEDTLS_SSL_ALERT_MSG_CLOSE_NOTIFY);
+    return;
+  }
+  if (!output_has_room_for_record()) {
+    close_pending_ = true;
+    return;
+  }
+  mbedtls_ssl_close_notify(&ssl_);
+}
+
+void Engine::transport_eof() {
+  if (eof_ || !error_.ok()) return;
+  eof_ = true;
+  if (read_closed_) return;  // after close_notify: a clean end
+  if (!handshake_done_) {
+    return fail(Error(ErrorCode::unexpected_eof, Stage::handshake,
+                      "the transport ended during the handshake (socket hang up before the "
+                      "secure connection was established)"));
+  }
+  fail(Error(ErrorCode::unexpected_eof, Stage::transport,
+             "unexpected eof while reading: the transport ended without close_notify "
+             "(possible truncation)"));
+}
+
+MemoryUsage Engine::memory() const noexcept {
+  return MemoryUsage{account_->current(), account_->peak()};
+}
+
+}  // namespace sanstls::detail

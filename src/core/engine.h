@@ -1,0 +1,127 @@
+// The engine behind Connection: mbedTLS's ssl context driven over memory.
+// The contract is documented in include/sanstls/connection.h.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include "certificates.h"
+#include "config_state.h"
+#include "hello_parser.h"
+#include "output_queue.h"
+#include "record_stream.h"
+#include "sanstls/connection.h"
+
+namespace sanstls::detail {
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> create(const Config& config, Role role,
+                                                const std::string* server_name);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  size_t feed(ByteView ciphertext);
+  ByteView pending_output() const noexcept { return output_.pending(); }
+  void consume_output(size_t n);
+  size_t read(MutableByteView out);
+  size_t write(ByteView plaintext);
+  Readiness wants() const noexcept;
+  std::optional<Event> next_event();
+  void close();
+  void transport_eof();
+  const Error& error() const noexcept { return error_; }
+  Role role() const noexcept { return role_; }
+  const ConnectionInfo& info() const noexcept { return info_; }
+  MemoryUsage memory() const noexcept;
+
+ private:
+  Engine(std::shared_ptr<const ConfigState> config, Role role, MemoryAccount* account);
+
+  // Observers of the two record streams.
+  struct Inbound final : RecordObserver {
+    Engine* engine;
+    explicit Inbound(Engine* e) : engine(e) {}
+    void on_record(const RecordHeader&) override {}
+    void on_handshake_message(uint8_t type, ByteView body, bool truncated) override;
+    void on_plaintext_alert(uint8_t level, uint8_t description) override;
+  };
+  struct Outbound final : RecordObserver {
+    Engine* engine;
+    explicit Outbound(Engine* e) : engine(e) {}
+    void on_record(const RecordHeader& header) override;
+    void on_handshake_message(uint8_t type, ByteView body, bool truncated) override;
+    void on_plaintext_alert(uint8_t level, uint8_t description) override;
+  };
+
+  static int send_callback(void* self, const unsigned char* data, size_t len);
+  static int recv_callback(void* self, unsigned char* data, size_t len);
+  static int verify_callback(void* self, mbedtls_x509_crt* crt, int depth, uint32_t* flags);
+  friend int server_name_callback(void*, mbedtls_ssl_context*, const unsigned char*, size_t);
+
+  Error start(const std::string* server_name);
+  int on_send(ByteView data);
+  int on_recv(unsigned char* data, size_t len);
+  void on_server_hello(ByteView body);
+
+  // Runs mbedTLS until it needs input, output room, or the application.
+  void pump();
+  bool output_has_room_for_record() const noexcept;
+  void begin_backend_call();
+  void fail(Error error);
+  void fail_from_backend(int code);
+  void fail_from_header(HeaderVerdict verdict);
+  Error describe_backend_error(int code, Alert* default_alert);
+  void send_alert(Alert alert);
+  void on_handshake_complete();
+  void push_event(EventKind kind, Alert alert = Alert::close_notify);
+
+  std::shared_ptr<const ConfigState> config_;
+  Role role_;
+  MemoryAccount* account_;  // first: outlives everything it counts
+  OutputQueue output_;
+  mbedtls_ssl_context ssl_;
+  Inbound inbound_observer_{this};
+  Outbound outbound_observer_{this};
+  RecordStream inbound_{inbound_observer_};
+  RecordStream outbound_{outbound_observer_};
+
+  // The ciphertext offered by the current feed() call.
+  ByteView feed_;
+  size_t feed_used_ = 0;
+  bool first_inbound_record_ = true;
+  size_t header_delivered_ = 0;
+  HeaderVerdict inbound_verdict_ = HeaderVerdict::ok;
+
+  // What the current backend call sent, to name the alert of a failure.
+  bool alert_record_sent_ = false;
+  bool plaintext_alert_sent_ = false;
+  uint8_t plaintext_alert_code_ = 0;
+
+  std::string server_name_;
+  uint8_t ip_literal_[16] = {0};
+  size_t ip_literal_len_ = 0;
+  ChainRecord chain_;
+  ServerHelloFacts server_hello_;
+  ClientHelloFacts client_hello_;
+  uint16_t tls12_group_ = 0;
+  bool saw_server_hello_done_ = false;
+
+  bool handshake_done_ = false;
+  bool read_closed_ = false;
+  bool write_closed_ = false;
+  bool close_pending_ = false;  // close_notify waits for output room
+  bool eof_ = false;
+  bool blocked_on_output_ = false;
+  Error error_;
+  ConnectionInfo info_;
+
+  static constexpr size_t kMaxEvents = 16;
+  std::array<Event, kMaxEvents> events_{};
+  size_t event_head_ = 0;
+  size_t event_count_ = 0;
+};
+
+}  // namespace sanstls::detail

@@ -1,0 +1,95 @@
+#include "hello_parser.h"
+
+#include <cstring>
+
+#include "cursor.h"
+
+namespace sanstls::detail {
+namespace {
+
+constexpr uint16_t kExtSupportedGroups = 10;
+constexpr uint16_t kExtPreSharedKey = 41;
+constexpr uint16_t kExtSupportedVersions = 43;
+constexpr uint16_t kExtKeyShare = 51;
+
+// SHA-256("HelloRetryRequest"), RFC 8446 4.1.3.
+constexpr uint8_t kHelloRetryRandom[32] = {
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
+
+std::vector<uint16_t> u16_list(ByteView bytes) {
+  std::vector<uint16_t> out;
+  Cursor c(bytes);
+  while (c.remaining() >= 2) out.push_back(c.u16());
+  return out;
+}
+
+}  // namespace
+
+ServerHelloFacts parse_server_hello(ByteView body) noexcept {
+  ServerHelloFacts facts;
+  Cursor c(body);
+  c.u16();  // legacy_version
+  ByteView random = c.bytes(32);
+  c.vector8();  // legacy_session_id_echo
+  facts.cipher_suite = c.u16();
+  c.u8();  // legacy_compression_method
+  if (!c.ok()) return facts;
+  facts.hello_retry_request =
+      random.size() == 32 && std::memcmp(random.data(), kHelloRetryRandom, 32) == 0;
+  if (!c.at_end()) {
+    Cursor extensions(c.vector16());
+    while (extensions.ok() && !extensions.at_end()) {
+      const uint16_t type = extensions.u16();
+      Cursor data(extensions.vector16());
+      if (type == kExtSupportedVersions) {
+        facts.tls13 = data.u16() == 0x0304;
+      } else if (type == kExtKeyShare) {
+        facts.key_share_group = data.u16();
+      } else if (type == kExtPreSharedKey) {
+        facts.pre_shared_key = true;
+      }
+    }
+    if (!extensions.ok()) return facts;
+  }
+  facts.parsed = c.ok();
+  return facts;
+}
+
+ClientHelloFacts parse_client_hello(ByteView body) {
+  ClientHelloFacts facts;
+  Cursor c(body);
+  const uint16_t legacy_version = c.u16();
+  c.bytes(32);
+  c.vector8();
+  facts.cipher_suites = u16_list(c.vector16());
+  c.vector8();  // compression methods
+  if (!c.ok()) return facts;
+  facts.versions.push_back(legacy_version);
+  if (!c.at_end()) {
+    Cursor extensions(c.vector16());
+    while (extensions.ok() && !extensions.at_end()) {
+      const uint16_t type = extensions.u16();
+      ByteView data = extensions.vector16();
+      Cursor inner(data);
+      if (type == kExtSupportedGroups) {
+        facts.groups = u16_list(inner.vector16());
+      } else if (type == kExtSupportedVersions) {
+        facts.versions = u16_list(inner.vector8());
+      }
+    }
+    if (!extensions.ok()) return facts;
+  }
+  facts.parsed = true;
+  return facts;
+}
+
+uint16_t parse_server_key_exchange_group(ByteView body, bool psk_hint_first) noexcept {
+  Cursor c(body);
+  if (psk_hint_first) c.vector16();
+  if (c.u8() != 3) return 0;  // ECCurveType named_curve
+  const uint16_t group = c.u16();
+  return c.ok() ? group : 0;
+}
+
+}  // namespace sanstls::detail

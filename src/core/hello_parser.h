@@ -1,0 +1,44 @@
+// Reads the few hello fields the engine reports or reasons about, through
+// the bounded Cursor: the negotiated group, TLS 1.3 and resumption signals
+// from ServerHello, and the client's offers from ClientHello.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "sanstls/bytes.h"
+
+namespace sanstls::detail {
+
+enum HandshakeType : uint8_t {
+  kClientHello = 1,
+  kServerHello = 2,
+  kNewSessionTicket = 4,
+  kCertificate = 11,
+  kServerKeyExchange = 12,
+  kServerHelloDone = 14,
+  kKeyUpdate = 24,
+};
+
+struct ServerHelloFacts {
+  bool parsed = false;
+  bool hello_retry_request = false;
+  bool tls13 = false;
+  uint16_t cipher_suite = 0;
+  uint16_t key_share_group = 0;  // TLS 1.3 (HRR: the group asked for)
+  bool pre_shared_key = false;   // TLS 1.3 resumption or external PSK
+};
+
+struct ClientHelloFacts {
+  bool parsed = false;
+  std::vector<uint16_t> cipher_suites;
+  std::vector<uint16_t> groups;
+  std::vector<uint16_t> versions;  // supported_versions, or {legacy_version}
+};
+
+ServerHelloFacts parse_server_hello(ByteView body) noexcept;
+ClientHelloFacts parse_client_hello(ByteView body);
+// TLS 1.2 ServerKeyExchange with ECDHE: the named group, or 0.
+uint16_t parse_server_key_exchange_group(ByteView body, bool psk_hint_first) noexcept;
+
+}  // namespace sanstls::detail

@@ -1,0 +1,118 @@
+// The C hooks our mbedTLS configuration names (see
+// config/mbedtls/sanstls_mbedtls_config.h): allocator, time and, in
+// deterministic builds, the PSA random generator. They read the CallScope.
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "call_scope.h"
+#include "mbedtls/build_info.h"
+#include "mbedtls/platform_time.h"
+#if defined(MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG)
+#include "psa/crypto.h"
+#endif
+
+namespace sanstls::detail {
+namespace {
+
+thread_local CallContext t_context;
+
+// Every block carries its size and account in front, aligned like malloc.
+struct alignas(alignof(std::max_align_t)) BlockHeader {
+  size_t size;
+  MemoryAccount* account;
+};
+
+}  // namespace
+
+MemoryAccount* MemoryAccount::create() { return new (std::nothrow) MemoryAccount(); }
+
+void MemoryAccount::detach() {
+  attached_.store(false, std::memory_order_release);
+  maybe_delete();
+}
+
+void MemoryAccount::on_alloc(size_t bytes) noexcept {
+  size_t now = current_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  size_t peak = peak_.load(std::memory_order_relaxed);
+  while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
+void MemoryAccount::on_free(size_t bytes) noexcept {
+  current_.fetch_sub(bytes, std::memory_order_relaxed);
+  maybe_delete();
+}
+
+void MemoryAccount::maybe_delete() noexcept {
+  if (!attached_.load(std::memory_order_acquire) &&
+      current_.load(std::memory_order_acquire) == 0) {
+    delete this;
+  }
+}
+
+CallScope::CallScope(MemoryAccount* account, Clock* clock, RandomSource* random) noexcept
+    : saved_(t_context) {
+  t_context = CallContext{account, clock, random};
+}
+
+CallScope::~CallScope() { t_context = saved_; }
+
+const CallContext& current_call_context() noexcept { return t_context; }
+
+}  // namespace sanstls::detail
+
+using sanstls::detail::BlockHeader;
+using sanstls::detail::t_context;
+
+extern "C" {
+
+void* sanstls_mbedtls_calloc(size_t count, size_t size) {
+  if (count != 0 && size > (SIZE_MAX - sizeof(BlockHeader)) / count) return nullptr;
+  const size_t bytes = count * size;
+  void* raw = std::calloc(1, sizeof(BlockHeader) + bytes);
+  if (raw == nullptr) return nullptr;
+  auto* header = static_cast<BlockHeader*>(raw);
+  header->size = bytes;
+  header->account = t_context.account;
+  if (header->account != nullptr) header->account->on_alloc(bytes);
+  return header + 1;
+}
+
+void sanstls_mbedtls_free(void* block) {
+  if (block == nullptr) return;
+  BlockHeader* header = static_cast<BlockHeader*>(block) - 1;
+  if (header->account != nullptr) header->account->on_free(header->size);
+  std::free(header);
+}
+
+time_t sanstls_mbedtls_time(time_t* out) {
+  const time_t now =
+      t_context.clock != nullptr ? static_cast<time_t>(t_context.clock->now_ms() / 1000) : 0;
+  if (out != nullptr) *out = now;
+  return now;
+}
+
+mbedtls_ms_time_t mbedtls_ms_time(void) {
+  return t_context.clock != nullptr ? static_cast<mbedtls_ms_time_t>(t_context.clock->now_ms())
+                                    : 0;
+}
+
+#if defined(MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG)
+// Deterministic builds only: PSA's random bytes (TLS 1.3 key shares) come
+// from the Connection's injected RandomSource, so transcripts replay exactly.
+psa_status_t mbedtls_psa_external_get_random(mbedtls_psa_external_random_context_t* context,
+                                             uint8_t* output, size_t output_size,
+                                             size_t* output_length) {
+  (void)context;
+  *output_length = 0;
+  if (t_context.random == nullptr ||
+      !t_context.random->fill(sanstls::MutableByteView(output, output_size))) {
+    return PSA_ERROR_INSUFFICIENT_ENTROPY;
+  }
+  *output_length = output_size;
+  return PSA_SUCCESS;
+}
+#endif
+
+}  // extern "C"

@@ -1,0 +1,28 @@
+#define MBEDTLS_ALLOW_PRIVATE_ACCESS
+#include "mbedtls_private.h"
+
+namespace sanstls::detail {
+
+uint8_t received_alert(const mbedtls_ssl_context& ssl) noexcept {
+  return ssl.in_msg != nullptr ? ssl.in_msg[1] : 0;
+}
+
+bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* description) noexcept {
+  if (ssl.in_msg == nullptr || ssl.in_msgtype != MBEDTLS_SSL_MSG_ALERT || ssl.in_msglen < 2) {
+    return false;
+  }
+  if (ssl.in_msg[0] != MBEDTLS_SSL_ALERT_LEVEL_WARNING) return false;
+  *description = ssl.in_msg[1];
+  return true;
+}
+
+int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept {
+  if (ssl.in_msg == nullptr || ssl.in_msgtype != MBEDTLS_SSL_MSG_HANDSHAKE) return -1;
+  return ssl.in_msg[0];
+}
+
+void mark_pending_alert(mbedtls_ssl_context& ssl) noexcept { ssl.alert_type = kNoPendingAlert; }
+
+uint8_t pending_alert(const mbedtls_ssl_context& ssl) noexcept { return ssl.alert_type; }
+
+}  // namespace sanstls::detail

@@ -1,0 +1,25 @@
+// The few facts mbedTLS 3.6 keeps only in private fields. All private
+// access lives in mbedtls_private.cpp, so an mbedTLS upgrade touches one file.
+#pragma once
+
+#include <cstdint>
+
+#include "mbedtls/ssl.h"
+
+namespace sanstls::detail {
+
+// The description of the fatal alert mbedTLS just reported
+// (after MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE).
+uint8_t received_alert(const mbedtls_ssl_context& ssl) noexcept;
+// Whether the record mbedTLS last processed was a warning alert, and which.
+bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* description) noexcept;
+// The handshake type of the message mbedTLS last read (post-handshake).
+int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept;
+
+// mbedTLS queues some fatal alerts through a "pending alert" field. We mark
+// it before a call and read it after, to learn which alert it sent.
+constexpr uint8_t kNoPendingAlert = 0xFF;
+void mark_pending_alert(mbedtls_ssl_context& ssl) noexcept;
+uint8_t pending_alert(const mbedtls_ssl_context& ssl) noexcept;
+
+}  // namespace sanstls::detail

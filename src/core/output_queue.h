@@ -1,0 +1,38 @@
+// Ciphertext waiting for the transport: one contiguous buffer that grows on
+// demand up to a fixed limit, so pending_output() is a single view.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "call_scope.h"
+#include "sanstls/bytes.h"
+
+namespace sanstls::detail {
+
+class OutputQueue {
+ public:
+  OutputQueue(size_t limit, MemoryAccount* account) noexcept : limit_(limit), account_(account) {}
+  ~OutputQueue();
+  OutputQueue(const OutputQueue&) = delete;
+  OutputQueue& operator=(const OutputQueue&) = delete;
+
+  ByteView pending() const noexcept { return ByteView(buffer_ + head_, tail_ - head_); }
+  size_t size() const noexcept { return tail_ - head_; }
+  size_t free_space() const noexcept { return limit_ - size(); }
+  // Appends all of `bytes` or nothing (false: no room, or out of memory).
+  bool append(ByteView bytes) noexcept;
+  void consume(size_t n) noexcept;
+
+ private:
+  bool make_room(size_t n) noexcept;
+
+  size_t limit_;
+  MemoryAccount* account_;
+  uint8_t* buffer_ = nullptr;
+  size_t capacity_ = 0;
+  size_t head_ = 0;
+  size_t tail_ = 0;
+};
+
+}  // namespace sanstls::detail
