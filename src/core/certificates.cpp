@@ -128,6 +128,19 @@ size_t parse_ip_literal(const std::string& text, uint8_t out[16]) {
   return 0;
 }
 
+Alert alert_for_verify_flags(uint32_t flags) {
+  if (flags & MBEDTLS_X509_BADCERT_OTHER) return Alert::access_denied;
+  if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) return Alert::bad_certificate;
+  if (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE |
+               MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY)) {
+    return Alert::unsupported_certificate;
+  }
+  if (flags & MBEDTLS_X509_BADCERT_EXPIRED) return Alert::certificate_expired;
+  if (flags & MBEDTLS_X509_BADCERT_REVOKED) return Alert::certificate_revoked;
+  if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) return Alert::unknown_ca;
+  return Alert::certificate_unknown;
+}
+
 Error verification_error(uint32_t flags, const ChainRecord& chain, const std::string& host) {
   auto make = [&](ErrorCode code, const char* message) {
     return Error(code, Stage::certificate, message);

@@ -29,6 +29,10 @@ struct ChainRecord {
   void clear() { *this = ChainRecord(); }
 };
 
+// The alert mbedTLS sends for these flags (mirrors ssl_tls.c), so our own
+// rejections match what mbedTLS would have sent.
+Alert alert_for_verify_flags(uint32_t flags);
+
 // Names the failure described by mbedTLS verification `flags`.
 Error verification_error(uint32_t flags, const ChainRecord& chain, const std::string& host);
 

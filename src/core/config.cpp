@@ -154,7 +154,27 @@ Error parse_groups(ConfigState& s, bool set, const std::string& list) {
   return Error();
 }
 
+// random_callback that also records whether the source failed, so a failing
+// RandomSource is not misreported as a bad key.
+struct RandomProbe {
+  RandomSource* source;
+  bool failed = false;
+};
+
+int probing_random(void* probe_pointer, unsigned char* out, size_t len) {
+  auto* probe = static_cast<RandomProbe*>(probe_pointer);
+  const int ret = detail::random_callback(probe->source, out, len);
+  if (ret != 0) probe->failed = true;
+  return ret;
+}
+
+Error random_failed_error() {
+  return config_error(ErrorCode::random_failed,
+                      "the random source failed while loading the private key");
+}
+
 Error load_identity(ConfigState& s, ByteView chain, ByteView key, const std::string& passphrase) {
+  RandomProbe probe{s.random};
   auto identity = std::make_unique<detail::OwnIdentity>();
   std::vector<uint8_t> chain_input = parser_input(chain);
   int ret = mbedtls_x509_crt_parse(&identity->chain, chain_input.data(), chain_input.size());
@@ -168,7 +188,8 @@ Error load_identity(ConfigState& s, ByteView chain, ByteView key, const std::str
   std::vector<uint8_t> key_input = parser_input(key);
   ret = mbedtls_pk_parse_key(&identity->key, key_input.data(), key_input.size(),
                              reinterpret_cast<const unsigned char*>(passphrase.data()),
-                             passphrase.size(), detail::random_callback, s.random);
+                             passphrase.size(), probing_random, &probe);
+  if (ret != 0 && probe.failed) return random_failed_error();
   if (ret == MBEDTLS_ERR_PK_PASSWORD_REQUIRED) {
     return config_error(ErrorCode::key_passphrase_required,
                         "the private key is encrypted and no passphrase was given");
@@ -177,9 +198,18 @@ Error load_identity(ConfigState& s, ByteView chain, ByteView key, const std::str
     return config_error(ErrorCode::key_passphrase_wrong,
                         "wrong passphrase for the encrypted private key");
   }
+  // A wrong passphrase decrypts to garbage whose CBC padding is still valid
+  // about once in 256 tries; mbedTLS then reports a parse error.
+  const std::string_view key_text = key.as_text();
+  const bool encrypted_pem =
+      looks_like_pem(key) && key_text.find("ENCRYPTED") != std::string_view::npos;
+  if (ret != 0 && encrypted_pem && !passphrase.empty()) {
+    return config_error(ErrorCode::key_passphrase_wrong,
+                        "wrong passphrase for the encrypted private key", ret);
+  }
   if (ret != 0) return config_error(ErrorCode::key_parse_failed, "cannot parse private key", ret);
-  ret = mbedtls_pk_check_pair(&identity->chain.pk, &identity->key, detail::random_callback,
-                              s.random);
+  ret = mbedtls_pk_check_pair(&identity->chain.pk, &identity->key, probing_random, &probe);
+  if (ret != 0 && probe.failed) return random_failed_error();
   if (ret != 0) {
     return config_error(ErrorCode::key_certificate_mismatch,
                         "key values mismatch: the private key does not belong to the "
@@ -192,6 +222,10 @@ Error load_identity(ConfigState& s, ByteView chain, ByteView key, const std::str
 Error set_up_server_tickets(ConfigState& s) {
   int ret = mbedtls_ssl_ticket_setup(&s.tickets, detail::random_callback, s.random,
                                      MBEDTLS_CIPHER_AES_256_GCM, 7200);
+  if (ret == MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED) {
+    return config_error(ErrorCode::random_failed,
+                        "the random source failed while creating session ticket keys", ret);
+  }
   if (ret != 0) return config_error(ErrorCode::internal_error, "cannot set up session tickets", ret);
   s.tickets_ready = true;
   mbedtls_ssl_conf_session_tickets_cb(&s.conf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,

@@ -179,6 +179,10 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
 }
 
 void Engine::Inbound::on_plaintext_alert(uint8_t level, uint8_t description) {
+  if (level == MBEDTLS_SSL_ALERT_LEVEL_FATAL) {
+    engine->plaintext_fatal_alert_received_ = true;
+    engine->plaintext_fatal_alert_code_ = description;
+  }
   // Warnings during the handshake; after it, alerts are encrypted and seen in pump().
   if (level == MBEDTLS_SSL_ALERT_LEVEL_WARNING && description != 0 && !engine->handshake_done_) {
     engine->push_event(EventKind::warning_alert, static_cast<Alert>(description));
@@ -216,6 +220,14 @@ void Engine::on_server_hello(ByteView body) {
   server_hello_ = facts;
   inbound_.set_tls13(facts.tls13);
   outbound_.set_tls13(facts.tls13);
+  if (role_ == Role::server && facts.tls13 && !facts.hello_retry_request &&
+      config_->verification == PeerVerification::required) {
+    // mbedTLS 3.6 would reject a bad client certificate under the server's
+    // handshake keys, which the client (already on application keys) cannot
+    // read. Verify optionally and reject once the handshake is over instead.
+    mbedtls_ssl_set_hs_authmode(&ssl_, MBEDTLS_SSL_VERIFY_OPTIONAL);
+    reject_unauthorized_after_handshake_ = true;
+  }
 }
 
 // ---------------------------------------------------------------- the pump
@@ -340,6 +352,12 @@ void Engine::on_handshake_complete() {
   inbound_.stop_tracking();
   outbound_.stop_tracking();
   client_hello_ = ClientHelloFacts();
+  if (reject_unauthorized_after_handshake_ && !info_.authorized) {
+    const Alert alert = info_.peer_certificates.empty() ? Alert::certificate_required
+                                                        : alert_for_verify_flags(flags);
+    send_alert(alert);
+    return fail(Error(info_.authorization_error).with_alert(alert, AlertDirection::sent));
+  }
   push_event(EventKind::handshake_complete);
 }
 
@@ -350,6 +368,17 @@ void Engine::fail(Error error) {
   error_ = error;
   read_closed_ = true;
   write_closed_ = true;
+}
+
+void Engine::rewrite_queued_alert(Alert alert) {
+  // Only a plaintext alert record still at the tail of our queue can change.
+  if (!plaintext_alert_sent_) return;
+  ByteView pending = output_.pending();
+  if (pending.size() < 7) return;
+  const uint8_t* record = pending.data() + pending.size() - 7;
+  if (record[0] != kAlert || record[3] != 0 || record[4] != 2) return;
+  const_cast<uint8_t*>(record)[6] = static_cast<uint8_t>(alert);
+  plaintext_alert_code_ = static_cast<uint8_t>(alert);
 }
 
 void Engine::send_alert(Alert alert) {
@@ -401,6 +430,19 @@ void Engine::fail_from_header(HeaderVerdict verdict) {
 }
 
 void Engine::fail_from_backend(int code) {
+  if ((code == MBEDTLS_ERR_SSL_INVALID_MAC || code == MBEDTLS_ERR_SSL_INVALID_RECORD) &&
+      plaintext_fatal_alert_received_) {
+    // Not a forgery: the peer's fatal alert arrived unprotected. Name it.
+    const auto received = static_cast<Alert>(plaintext_fatal_alert_code_);
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text, "the peer sent fatal alert %s (%u) %s", alert_name(received),
+                  static_cast<unsigned>(received),
+                  handshake_done_ ? "after the handshake" : "during the handshake");
+    return fail(Error(ErrorCode::peer_alert, handshake_done_ ? Stage::record : Stage::handshake,
+                      text)
+                    .with_alert(received, AlertDirection::received)
+                    .with_backend_code(code));
+  }
   Alert alert = Alert::internal_error;
   Error error = describe_backend_error(code, &alert);
   if (error.alert_direction() != AlertDirection::received) {
@@ -444,6 +486,19 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
     case MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE:
     case MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY: {
       if (role_ == Role::server && client_hello_.parsed) {
+        bool shared_version = false;
+        for (uint16_t offered : client_hello_.versions) {
+          if (offered >= static_cast<uint16_t>(config_->min_version) &&
+              offered <= static_cast<uint16_t>(config_->max_version)) {
+            shared_version = true;
+          }
+        }
+        if (!shared_version) {
+          // mbedTLS answered handshake_failure; RFC 8446 4.2.1 wants protocol_version.
+          rewrite_queued_alert(Alert::protocol_version);
+          return make(ErrorCode::unsupported_protocol, Stage::handshake, Alert::protocol_version,
+                      "unsupported protocol: the client offered no TLS version we enabled");
+        }
         bool shared_suite = false;
         for (uint16_t offered : client_hello_.cipher_suites) {
           for (int ours : config_->suites) {
@@ -497,18 +552,7 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
     case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED: {
       const uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
       Error error = verification_error(flags, chain_, server_name_).with_backend_code(code);
-      // The alert mbedTLS sends for these flags (ssl_tls.c, verify chain).
-      if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) {
-        *alert = Alert::unknown_ca;
-      } else if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) {
-        *alert = Alert::certificate_expired;
-      } else if (flags & MBEDTLS_X509_BADCERT_REVOKED) {
-        *alert = Alert::certificate_revoked;
-      } else if (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE)) {
-        *alert = Alert::unsupported_certificate;
-      } else {
-        *alert = Alert::bad_certificate;
-      }
+      *alert = alert_for_verify_flags(flags);
       return error;
     }
     case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:

@@ -75,6 +75,7 @@ class Engine {
   void fail_from_header(HeaderVerdict verdict);
   Error describe_backend_error(int code, Alert* default_alert);
   void send_alert(Alert alert);
+  void rewrite_queued_alert(Alert alert);
   void on_handshake_complete();
   void push_event(EventKind kind, Alert alert = Alert::close_notify);
 
@@ -99,6 +100,10 @@ class Engine {
   bool alert_record_sent_ = false;
   bool plaintext_alert_sent_ = false;
   uint8_t plaintext_alert_code_ = 0;
+  // A fatal alert the peer sent in the clear while we expected protection
+  // (mbedTLS's TLS 1.3 client does this before it has handshake keys).
+  bool plaintext_fatal_alert_received_ = false;
+  uint8_t plaintext_fatal_alert_code_ = 0;
 
   std::string server_name_;
   uint8_t ip_literal_[16] = {0};
@@ -108,6 +113,7 @@ class Engine {
   ClientHelloFacts client_hello_;
   uint16_t tls12_group_ = 0;
   bool saw_server_hello_done_ = false;
+  bool reject_unauthorized_after_handshake_ = false;
 
   bool handshake_done_ = false;
   bool read_closed_ = false;

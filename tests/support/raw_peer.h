@@ -1,0 +1,31 @@
+// A TLS peer driven by raw mbedTLS, outside our engine, for what the engine
+// must survive but never sends itself (a TLS 1.3 KeyUpdate). Written in C
+// because it reaches into mbedTLS internals (ssl_misc.h).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct raw_peer raw_peer;
+
+// A TLS 1.3-only server with the given PEM identity. NULL on failure.
+raw_peer* raw_peer_new_server(const char* cert_pem, const char* key_pem);
+void raw_peer_free(raw_peer* peer);
+// Appends ciphertext from the other side.
+void raw_peer_feed(raw_peer* peer, const uint8_t* data, size_t len);
+// Moves queued ciphertext out; returns bytes written to `out`.
+size_t raw_peer_take_output(raw_peer* peer, uint8_t* out, size_t capacity);
+// Runs the handshake: 0 when complete, 1 while it needs more input, <0 on error.
+int raw_peer_handshake(raw_peer* peer);
+// Sends application data; returns bytes sent or <0.
+int raw_peer_write(raw_peer* peer, const uint8_t* data, size_t len);
+// Sends a TLS 1.3 KeyUpdate(update_not_requested) under the current keys.
+int raw_peer_send_key_update(raw_peer* peer);
+
+#ifdef __cplusplus
+}
+#endif
