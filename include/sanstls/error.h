@@ -14,7 +14,9 @@ namespace sanstls {
 enum class Stage : uint8_t {
   none,         // no error
   config,       // building a Config or Connection, bad arguments
-  transport,    // the byte stream itself (truncation after the handshake)
+  resolve,      // adapters: name resolution (ENOTFOUND)
+  connect,      // adapters: TCP connect (ECONNREFUSED, ETIMEDOUT)
+  transport,    // the byte stream itself (truncation, resets, timeouts)
   handshake,    // negotiating: versions, suites, groups, ALPN, peer alerts
   certificate,  // verifying the peer's certificate chain or identity
   record,       // protecting application records after the handshake
@@ -115,6 +117,13 @@ enum class ErrorCode : uint16_t {
   record_overflow,            // ERR_SSL_RECORD_OVERFLOW
   unexpected_record_type,     // ERR_SSL_UNEXPECTED_RECORD
   key_update_unsupported,     // ERR_TLS_KEY_UPDATE_UNSUPPORTED
+  // adapters: resolve, connect and transport stages (errno-style names)
+  name_not_found,             // ENOTFOUND
+  connection_refused,         // ECONNREFUSED
+  timed_out,                  // ETIMEDOUT
+  connection_reset,           // ECONNRESET
+  network_unreachable,        // ENETUNREACH
+  transport_failed,           // ERR_TRANSPORT (errno in backend_code)
   // internal
   out_of_memory,              // ERR_TLS_OUT_OF_MEMORY
   random_failed,              // ERR_TLS_RANDOM_FAILED

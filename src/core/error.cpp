@@ -65,6 +65,12 @@ constexpr CodeEntry kCodes[] = {
     {ErrorCode::record_overflow, "ERR_SSL_RECORD_OVERFLOW", Stage::record},
     {ErrorCode::unexpected_record_type, "ERR_SSL_UNEXPECTED_RECORD", Stage::record},
     {ErrorCode::key_update_unsupported, "ERR_TLS_KEY_UPDATE_UNSUPPORTED", Stage::record},
+    {ErrorCode::name_not_found, "ENOTFOUND", Stage::resolve},
+    {ErrorCode::connection_refused, "ECONNREFUSED", Stage::connect},
+    {ErrorCode::timed_out, "ETIMEDOUT", Stage::transport},
+    {ErrorCode::connection_reset, "ECONNRESET", Stage::transport},
+    {ErrorCode::network_unreachable, "ENETUNREACH", Stage::connect},
+    {ErrorCode::transport_failed, "ERR_TRANSPORT", Stage::transport},
     {ErrorCode::out_of_memory, "ERR_TLS_OUT_OF_MEMORY", Stage::internal},
     {ErrorCode::random_failed, "ERR_TLS_RANDOM_FAILED", Stage::internal},
     {ErrorCode::internal_error, "ERR_TLS_INTERNAL", Stage::internal},
@@ -138,6 +144,8 @@ const char* stage_name(Stage stage) noexcept {
   switch (stage) {
     case Stage::none: return "none";
     case Stage::config: return "config";
+    case Stage::resolve: return "resolve";
+    case Stage::connect: return "connect";
     case Stage::transport: return "transport";
     case Stage::handshake: return "handshake";
     case Stage::certificate: return "certificate";

@@ -53,6 +53,7 @@ void RecordStream::stop_tracking() noexcept {
 size_t RecordStream::add_header_bytes(ByteView bytes) noexcept {
   size_t n = 5 - header_len_;
   if (n > bytes.size()) n = bytes.size();
+  if (n == 0) return 0;
   std::memcpy(header_ + header_len_, bytes.data(), n);
   header_len_ += n;
   return n;

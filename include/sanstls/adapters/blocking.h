@@ -1,0 +1,96 @@
+// Blocking sockets (POSIX, IPv4 and IPv6) over the sans-I/O core.
+//
+// A Stream owns a file descriptor and a Connection and runs the engine's
+// loop ("what does the engine want?") with poll(2) and a deadline per call.
+// It uses only the core's public API. Errors carry the stage where they
+// happened, as the source documents teach: resolve (ENOTFOUND), connect
+// (ECONNREFUSED, ETIMEDOUT), handshake, certificate, then transport/record
+// after the handshake. The engine's own errors come through unchanged.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sanstls/connection.h"
+
+namespace sanstls::blocking {
+
+using Milliseconds = std::chrono::milliseconds;
+
+// Default per-call timeout.
+inline constexpr Milliseconds kDefaultTimeout{30000};
+
+class Stream {
+ public:
+  // Resolves `host` (a name or an IP literal), tries every address in order,
+  // connects over TCP and runs the TLS handshake. `server_name` defaults to
+  // `host` (used for SNI and certificate checks).
+  static Result<Stream> connect(const Config& config, const std::string& host, uint16_t port,
+                                Milliseconds timeout = kDefaultTimeout,
+                                const std::string& server_name = {});
+
+  // Wraps an already-connected descriptor (a socket, a pipe pair's end, a
+  // tunnel) as a client; the Stream takes ownership and closes it. The
+  // handshake runs in handshake(), or lazily on first read/write.
+  static Result<Stream> wrap_client(int fd, const Config& config, const std::string& server_name);
+  // Same for the server side (e.g. after accept(2)).
+  static Result<Stream> wrap_server(int fd, const Config& config);
+
+  Stream(Stream&& other) noexcept;
+  Stream& operator=(Stream&& other) noexcept;
+  ~Stream();  // closes the descriptor (without close_notify: call shutdown())
+
+  // Runs the handshake to completion.
+  Error handshake(Milliseconds timeout = kDefaultTimeout);
+  // Reads up to out.size() bytes of plaintext; 0 means the peer closed
+  // cleanly (close_notify). Truncation is ERR_SSL_UNEXPECTED_EOF_WHILE_READING.
+  Result<size_t> read(MutableByteView out, Milliseconds timeout = kDefaultTimeout);
+  // Writes all of `data` or fails.
+  Error write_all(ByteView data, Milliseconds timeout = kDefaultTimeout);
+  // Sends close_notify and waits (bounded) for the peer's.
+  Error shutdown(Milliseconds timeout = Milliseconds{2000});
+
+  Connection& connection() noexcept { return connection_; }
+  const Connection& connection() const noexcept { return connection_; }
+  int fd() const noexcept { return fd_; }
+  // "127.0.0.1:443" / "[::1]:443" of the peer, when known.
+  const std::string& peer_address() const noexcept { return peer_address_; }
+
+ private:
+  Stream(int fd, Connection connection) noexcept;
+  Error pump_until(bool (*done)(const Connection&), Milliseconds timeout);
+  Error flush(std::chrono::steady_clock::time_point deadline);
+  Error receive_some(std::chrono::steady_clock::time_point deadline);
+  Error fail(Error error);
+
+  int fd_ = -1;
+  Connection connection_;
+  std::string peer_address_;
+  Error transport_error_;
+  std::vector<uint8_t> inbox_;  // received bytes the engine has not taken yet
+};
+
+// A listening TCP socket.
+class Listener {
+ public:
+  // Binds and listens; port 0 picks a free port (see port()).
+  static Result<Listener> bind(const std::string& host, uint16_t port, int backlog = 64);
+  Listener(Listener&& other) noexcept;
+  Listener& operator=(Listener&& other) noexcept;
+  ~Listener();
+
+  // Accepts one TCP connection and wraps it as a server Stream (the
+  // handshake has not run yet: call handshake() to control its timeout).
+  Result<Stream> accept(const Config& config, Milliseconds timeout = kDefaultTimeout);
+  uint16_t port() const noexcept { return port_; }
+  int fd() const noexcept { return fd_; }
+
+ private:
+  explicit Listener(int fd, uint16_t port) noexcept : fd_(fd), port_(port) {}
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+}  // namespace sanstls::blocking

@@ -1,0 +1,450 @@
+// The blocking adapter: one small loop per operation over what the engine
+// wants, with poll(2) and a deadline. Only the core's public API is used.
+#include "sanstls/adapters/blocking.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+namespace sanstls::blocking {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using Deadline = SteadyClock::time_point;
+
+constexpr size_t kReceiveChunk = 16384 + 256 + 5;
+
+ErrorCode code_for_errno(int err) {
+  switch (err) {
+    case ECONNREFUSED: return ErrorCode::connection_refused;
+    case ETIMEDOUT: return ErrorCode::timed_out;
+    case ECONNRESET:
+    case EPIPE: return ErrorCode::connection_reset;
+    case ENETUNREACH:
+    case EHOSTUNREACH: return ErrorCode::network_unreachable;
+    default: return ErrorCode::transport_failed;
+  }
+}
+
+Error errno_error(Stage stage, const char* what, const std::string& target, int err) {
+  char text[Error::kMessageCapacity];
+  std::snprintf(text, sizeof text, "%s %s %s (%s)", what, error_code_name(code_for_errno(err)),
+                target.c_str(), std::strerror(err));
+  return Error(code_for_errno(err), stage, text).with_backend_code(err);
+}
+
+Error timeout_error(Stage stage, const char* what) {
+  char text[Error::kMessageCapacity];
+  std::snprintf(text, sizeof text, "%s timed out", what);
+  return Error(ErrorCode::timed_out, stage, text);
+}
+
+int remaining_ms(Deadline deadline) {
+  const auto left = std::chrono::duration_cast<Milliseconds>(deadline - SteadyClock::now()).count();
+  return left <= 0 ? 0 : static_cast<int>(left > 1000000 ? 1000000 : left);
+}
+
+// Waits until `fd` is ready for `events`; false on timeout.
+bool wait_for(int fd, short events, Deadline deadline, int* err) {
+  for (;;) {
+    pollfd p{fd, events, 0};
+    const int n = ::poll(&p, 1, remaining_ms(deadline));
+    if (n > 0) return true;
+    if (n == 0) {
+      *err = ETIMEDOUT;
+      return false;
+    }
+    if (errno != EINTR) {
+      *err = errno;
+      return false;
+    }
+  }
+}
+
+std::string format_address(const sockaddr* address) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (address->sa_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
+    inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
+    port = ntohs(v4->sin_port);
+    return std::string(host) + ":" + std::to_string(port);
+  }
+  if (address->sa_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
+    inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
+    port = ntohs(v6->sin6_port);
+    return "[" + std::string(host) + "]:" + std::to_string(port);
+  }
+  return host;
+}
+
+void set_nonblocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL, 0);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+// Connects one address; returns the socket or -1 with *err set.
+int connect_one(const addrinfo* ai, Deadline deadline, int* err) {
+  const int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *err = errno;
+    return -1;
+  }
+  if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) return fd;
+  if (errno != EINPROGRESS) {
+    *err = errno;
+    ::close(fd);
+    return -1;
+  }
+  if (!wait_for(fd, POLLOUT, deadline, err)) {
+    ::close(fd);
+    return -1;
+  }
+  int so_error = 0;
+  socklen_t len = sizeof so_error;
+  ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
+  if (so_error != 0) {
+    *err = so_error;
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Stream
+
+Stream::Stream(int fd, Connection connection) noexcept
+    : fd_(fd), connection_(std::move(connection)) {
+  set_nonblocking(fd_);
+  sockaddr_storage address{};
+  socklen_t len = sizeof address;
+  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&address), &len) == 0) {
+    peer_address_ = format_address(reinterpret_cast<sockaddr*>(&address));
+  }
+}
+
+Stream::Stream(Stream&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      connection_(std::move(other.connection_)),
+      peer_address_(std::move(other.peer_address_)),
+      transport_error_(other.transport_error_),
+      inbox_(std::move(other.inbox_)) {}
+
+Stream& Stream::operator=(Stream&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    connection_ = std::move(other.connection_);
+    peer_address_ = std::move(other.peer_address_);
+    transport_error_ = other.transport_error_;
+    inbox_ = std::move(other.inbox_);
+  }
+  return *this;
+}
+
+Stream::~Stream() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<Stream> Stream::connect(const Config& config, const std::string& host, uint16_t port,
+                               Milliseconds timeout, const std::string& server_name) {
+  const Deadline deadline = SteadyClock::now() + timeout;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* addresses = nullptr;
+  const std::string service = std::to_string(port);
+  const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &addresses);
+  if (rc != 0) {
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s (%s)", host.c_str(),
+                  gai_strerror(rc));
+    return Error(ErrorCode::name_not_found, Stage::resolve, text).with_backend_code(rc);
+  }
+  int fd = -1;
+  int last_error = ECONNREFUSED;
+  std::string target = host + ":" + service;
+  for (const addrinfo* ai = addresses; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    target = format_address(ai->ai_addr);
+    fd = connect_one(ai, deadline, &last_error);
+    if (last_error == ETIMEDOUT && fd < 0) break;  // the deadline is spent
+  }
+  ::freeaddrinfo(addresses);
+  if (fd < 0) return errno_error(Stage::connect, "connect", target, last_error);
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+  auto connection = Connection::client(config, server_name.empty() ? host : server_name);
+  if (!connection) {
+    ::close(fd);
+    return connection.error();
+  }
+  Stream stream(fd, std::move(connection).value());
+  const int left = remaining_ms(deadline);
+  if (Error error = stream.handshake(Milliseconds(left))) return error;
+  return Result<Stream>(std::move(stream));
+}
+
+Result<Stream> Stream::wrap_client(int fd, const Config& config, const std::string& server_name) {
+  auto connection = Connection::client(config, server_name);
+  if (!connection) {
+    ::close(fd);
+    return connection.error();
+  }
+  return Result<Stream>(Stream(fd, std::move(connection).value()));
+}
+
+Result<Stream> Stream::wrap_server(int fd, const Config& config) {
+  auto connection = Connection::server(config);
+  if (!connection) {
+    ::close(fd);
+    return connection.error();
+  }
+  return Result<Stream>(Stream(fd, std::move(connection).value()));
+}
+
+Error Stream::fail(Error error) {
+  if (transport_error_.ok()) transport_error_ = error;
+  return transport_error_;
+}
+
+Error Stream::flush(Deadline deadline) {
+  while (!connection_.pending_output().empty()) {
+    const ByteView out = connection_.pending_output();
+    const ssize_t n = ::send(fd_, out.data(), out.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      connection_.consume_output(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      int err = 0;
+      if (!wait_for(fd_, POLLOUT, deadline, &err)) {
+        return err == ETIMEDOUT ? timeout_error(Stage::transport, "sending")
+                                : fail(errno_error(Stage::transport, "send", peer_address_, err));
+      }
+      continue;
+    }
+    return fail(errno_error(Stage::transport, "send", peer_address_, errno));
+  }
+  return Error();
+}
+
+Error Stream::receive_some(Deadline deadline) {
+  // Bytes the engine could not take yet go first (back-pressure).
+  if (!inbox_.empty()) {
+    const size_t taken = connection_.feed(ByteView(inbox_));
+    inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(taken));
+    if (taken > 0) return Error();
+  }
+  int err = 0;
+  if (!wait_for(fd_, POLLIN, deadline, &err)) {
+    return err == ETIMEDOUT ? timeout_error(Stage::transport, "receiving")
+                            : fail(errno_error(Stage::transport, "recv", peer_address_, err));
+  }
+  uint8_t buffer[kReceiveChunk];
+  const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+  if (n == 0) {
+    connection_.transport_eof();
+    return Error();
+  }
+  if (n < 0) {
+    if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) return Error();
+    if (errno == ECONNRESET) {
+      // A reset is the transport ending: the engine decides between a clean
+      // close and truncation.
+      connection_.transport_eof();
+      if (connection_.wants().read_closed && connection_.error().ok()) return Error();
+      return fail(errno_error(Stage::transport, "recv", peer_address_, errno));
+    }
+    return fail(errno_error(Stage::transport, "recv", peer_address_, errno));
+  }
+  const ByteView received(buffer, static_cast<size_t>(n));
+  const size_t taken = connection_.feed(received);
+  inbox_.insert(inbox_.end(), received.begin() + taken, received.end());
+  return Error();
+}
+
+Error Stream::pump_until(bool (*done)(const Connection&), Milliseconds timeout) {
+  const Deadline deadline = SteadyClock::now() + timeout;
+  for (;;) {
+    if (!transport_error_.ok()) return transport_error_;
+    if (!connection_.error().ok()) {
+      // Best effort: the fatal alert the engine queued should reach the peer.
+      flush(SteadyClock::now() + Milliseconds(200));
+      return connection_.error();
+    }
+    if (done(connection_)) return Error();
+    const Readiness r = connection_.wants();
+    if (r.has_output) {
+      if (Error error = flush(deadline)) return error;
+      continue;
+    }
+    if (!r.wants_input) return Error();  // nothing more can happen
+    if (remaining_ms(deadline) == 0) {
+      return timeout_error(r.handshake_complete ? Stage::transport : Stage::handshake,
+                           r.handshake_complete ? "waiting for data" : "TLS handshake");
+    }
+    Error error = receive_some(deadline);
+    if (error.code() == ErrorCode::timed_out && !r.handshake_complete) {
+      return timeout_error(Stage::handshake, "TLS handshake");
+    }
+    if (error) return error;
+  }
+}
+
+Error Stream::handshake(Milliseconds timeout) {
+  return pump_until([](const Connection& c) { return c.wants().handshake_complete; }, timeout);
+}
+
+Result<size_t> Stream::read(MutableByteView out, Milliseconds timeout) {
+  if (!connection_.wants().handshake_complete) {
+    if (Error error = handshake(timeout)) return error;
+  }
+  const Deadline deadline = SteadyClock::now() + timeout;
+  for (;;) {
+    const size_t n = connection_.read(out);
+    if (n > 0) return n;
+    if (!connection_.error().ok()) return connection_.error();
+    if (!transport_error_.ok()) return transport_error_;
+    const Readiness r = connection_.wants();
+    if (r.has_output) {
+      if (Error error = flush(deadline)) return error;
+      continue;
+    }
+    if (r.read_closed) return size_t{0};  // the peer's close_notify
+    if (Error error = receive_some(deadline)) return error;
+  }
+}
+
+Error Stream::write_all(ByteView data, Milliseconds timeout) {
+  if (!connection_.wants().handshake_complete) {
+    if (Error error = handshake(timeout)) return error;
+  }
+  const Deadline deadline = SteadyClock::now() + timeout;
+  size_t done = 0;
+  while (done < data.size()) {
+    if (!connection_.error().ok()) return connection_.error();
+    if (connection_.wants().write_closed) {
+      return Error(ErrorCode::invalid_argument, Stage::closed, "write after close");
+    }
+    done += connection_.write(data.skip(done));
+    if (Error error = flush(deadline)) return error;
+  }
+  return Error();
+}
+
+Error Stream::shutdown(Milliseconds timeout) {
+  const Deadline deadline = SteadyClock::now() + timeout;
+  connection_.close();
+  if (Error error = flush(deadline)) return error;
+  ::shutdown(fd_, SHUT_WR);
+  // Wait, bounded, for the peer's close_notify; data still arriving is dropped.
+  uint8_t sink[4096];
+  for (;;) {
+    if (!connection_.error().ok()) return connection_.error();
+    const Readiness r = connection_.wants();
+    if (r.read_closed) return Error();
+    while (connection_.read(MutableByteView(sink, sizeof sink)) > 0) {
+    }
+    if (remaining_ms(deadline) == 0) {
+      return timeout_error(Stage::transport, "waiting for the peer's close_notify");
+    }
+    if (Error error = receive_some(deadline)) return error;
+  }
+}
+
+// ---------------------------------------------------------------- Listener
+
+Result<Listener> Listener::bind(const std::string& host, uint16_t port, int backlog) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* addresses = nullptr;
+  const std::string service = std::to_string(port);
+  const int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints,
+                               &addresses);
+  if (rc != 0) {
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s (%s)", host.c_str(),
+                  gai_strerror(rc));
+    return Error(ErrorCode::name_not_found, Stage::resolve, text).with_backend_code(rc);
+  }
+  int last_error = EADDRNOTAVAIL;
+  for (const addrinfo* ai = addresses; ai != nullptr; ai = ai->ai_next) {
+    const int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      last_error = errno;
+      continue;
+    }
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, backlog) != 0) {
+      last_error = errno;
+      ::close(fd);
+      continue;
+    }
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+    const uint16_t actual = ntohs(bound.ss_family == AF_INET6
+                                      ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                      : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    ::freeaddrinfo(addresses);
+    set_nonblocking(fd);
+    return Result<Listener>(Listener(fd, actual));
+  }
+  ::freeaddrinfo(addresses);
+  return errno_error(Stage::connect, "listen", host + ":" + service, last_error);
+}
+
+Listener::Listener(Listener&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), port_(other.port_) {}
+
+Listener& Listener::operator=(Listener&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    port_ = other.port_;
+  }
+  return *this;
+}
+
+Listener::~Listener() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<Stream> Listener::accept(const Config& config, Milliseconds timeout) {
+  const Deadline deadline = SteadyClock::now() + timeout;
+  for (;;) {
+    int err = 0;
+    if (!wait_for(fd_, POLLIN, deadline, &err)) {
+      return err == ETIMEDOUT ? timeout_error(Stage::connect, "accept")
+                              : errno_error(Stage::connect, "accept", "listener", err);
+    }
+    const int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) continue;
+      return errno_error(Stage::connect, "accept", "listener", errno);
+    }
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return Stream::wrap_server(fd, config);
+  }
+}
+
+}  // namespace sanstls::blocking
