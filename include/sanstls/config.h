@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +36,11 @@ enum class PeerVerification : uint8_t { none, optional, required };
 namespace detail {
 struct ConfigState;
 }
+
+// Receives one NSS key log line (the SSLKEYLOGFILE format, without the
+// newline) per secret. Whoever holds these lines can decrypt the traffic:
+// use it for debugging (Wireshark, tshark), never by default.
+using KeyLogCallback = std::function<void(std::string_view line)>;
 
 class Config {
  public:
@@ -103,6 +109,9 @@ class ConfigBuilder {
   ConfigBuilder& random(RandomSource& source);
   ConfigBuilder& clock(Clock& clock);
 
+  // Key logging for every connection made from this Config (see KeyLogCallback).
+  ConfigBuilder& key_log(KeyLogCallback callback);
+
   // Upper bound on ciphertext queued for the transport before write() and the
   // handshake pause (back-pressure). Minimum and default: two full records.
   ConfigBuilder& max_pending_output(size_t bytes);
@@ -131,6 +140,7 @@ class ConfigBuilder {
     RandomSource* random = nullptr;
     Clock* clock = nullptr;
     size_t max_pending_output = 0;
+    KeyLogCallback key_log;
   };
   const Settings& settings() const noexcept { return settings_; }
 

@@ -108,6 +108,7 @@ struct ConnectionInfo {
   std::string alpn_protocol;  // "" when none
   std::string server_name;    // client: the name asked for; server: SNI received
   bool session_reused = false;
+  bool ticket_received = false;  // client: the server sent a session ticket
   // Peer certificate chain, leaf first. Empty when the peer sent none.
   std::vector<CertificateInfo> peer_certificates;
   // Whether the peer's certificate verified (and, for clients, matched the
@@ -134,6 +135,11 @@ class Connection {
   // client_without_server_name() to opt out of hostname checks explicitly.
   static Result<Connection> client(const Config& config, std::string_view server_name);
   static Result<Connection> client_without_server_name(const Config& config);
+  // A client that offers a session saved by save_session() for resumption.
+  // A blob that is not a session of this build, or was saved for another
+  // server name, is refused (ERR_TLS_INVALID_SESSION).
+  static Result<Connection> client(const Config& config, std::string_view server_name,
+                                   ByteView saved_session);
   static Result<Connection> server(const Config& config);
 
   Connection(Connection&&) noexcept;
@@ -163,6 +169,12 @@ class Connection {
   void close();
   // The transport delivered end-of-stream.
   void transport_eof();
+
+  // Client: the session to resume later, as an opaque versioned blob.
+  // Available after the handshake in TLS 1.2 and after a session_ticket
+  // event in TLS 1.3 (ERR_TLS_SESSION_UNAVAILABLE before). It holds the
+  // session's secrets: store it like a private key (docs/features.md).
+  Result<std::vector<uint8_t>> save_session() const;
 
   // The sticky error; ok() when there is none.
   const Error& error() const noexcept;

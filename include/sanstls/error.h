@@ -83,6 +83,8 @@ enum class ErrorCode : uint16_t {
   missing_trust_anchors,      // ERR_TLS_MISSING_CA
   missing_server_name,        // ERR_TLS_MISSING_SERVER_NAME
   invalid_alpn,               // ERR_TLS_INVALID_ALPN_PROTOCOL
+  invalid_session,            // ERR_TLS_INVALID_SESSION
+  session_unavailable,        // ERR_TLS_SESSION_UNAVAILABLE
   // handshake stage
   unsupported_protocol,       // ERR_SSL_UNSUPPORTED_PROTOCOL
   no_shared_cipher,           // ERR_SSL_NO_SHARED_CIPHER

@@ -295,6 +295,11 @@ ConfigBuilder& ConfigBuilder::clock(Clock& clock) {
   return *this;
 }
 
+ConfigBuilder& ConfigBuilder::key_log(KeyLogCallback callback) {
+  settings_.key_log = std::move(callback);
+  return *this;
+}
+
 ConfigBuilder& ConfigBuilder::max_pending_output(size_t bytes) {
   settings_.max_pending_output = bytes;
   return *this;
@@ -353,6 +358,7 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
                              ? 2 * detail::kMaxRecordWireBytes
                              : b.max_pending_output;
 
+  s.key_log = b.key_log;
   if (Error e = parse_cipher_suites(s, b.ciphers_set, b.ciphers)) return e;
   if (Error e = parse_groups(s, b.groups_set, b.groups)) return e;
 

@@ -64,6 +64,7 @@ struct ConfigState {
   RandomSource* random = nullptr;
   Clock* clock = nullptr;
   size_t max_pending_output = 0;
+  KeyLogCallback key_log;
   MemoryAccount* account = nullptr;
 };
 

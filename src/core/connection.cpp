@@ -26,6 +26,18 @@ Result<Connection> Connection::client(const Config& config, std::string_view ser
   return Connection(std::move(engine).value());
 }
 
+Result<Connection> Connection::client(const Config& config, std::string_view server_name,
+                                     ByteView saved_session) {
+  if (server_name.empty()) {
+    return Error(ErrorCode::missing_server_name, Stage::config,
+                 "a client needs the server's name for SNI and certificate checks");
+  }
+  const std::string name(server_name);
+  auto engine = detail::Engine::create(config, Role::client, &name, saved_session);
+  if (!engine) return engine.error();
+  return Connection(std::move(engine).value());
+}
+
 Result<Connection> Connection::client_without_server_name(const Config& config) {
   auto engine = detail::Engine::create(config, Role::client, nullptr);
   if (!engine) return engine.error();
@@ -57,5 +69,6 @@ const Error& Connection::error() const noexcept { return engine_->error(); }
 Role Connection::role() const noexcept { return engine_->role(); }
 const ConnectionInfo& Connection::info() const noexcept { return engine_->info(); }
 MemoryUsage Connection::memory() const noexcept { return engine_->memory(); }
+Result<std::vector<uint8_t>> Connection::save_session() const { return engine_->save_session(); }
 
 }  // namespace sanstls

@@ -7,6 +7,7 @@
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/error.h"
 #include "mbedtls_private.h"
+#include "session.h"
 
 namespace sanstls::detail {
 namespace {
@@ -26,7 +27,8 @@ Engine::Engine(std::shared_ptr<const ConfigState> config, Role role, MemoryAccou
 }
 
 Result<std::unique_ptr<Engine>> Engine::create(const Config& config, Role role,
-                                               const std::string* server_name) {
+                                               const std::string* server_name,
+                                               ByteView saved_session) {
   const ConfigState& state = config.state();
   if (state.role != role) {
     return Error(ErrorCode::invalid_argument, Stage::config,
@@ -39,7 +41,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, Role role,
   std::unique_ptr<Engine> engine(
       new Engine(std::shared_ptr<const ConfigState>(config.state_pointer()), role, account));
   CallScope scope(account, state.clock, state.random);
-  if (Error error = engine->start(server_name)) return error;
+  if (Error error = engine->start(server_name, saved_session)) return error;
   engine->pump();  // a client's ClientHello is ready at once
   return Result<std::unique_ptr<Engine>>(std::move(engine));
 }
@@ -53,7 +55,7 @@ Engine::~Engine() {
   account_->detach();  // the output queue's buffer is returned after this; the account waits for it
 }
 
-Error Engine::start(const std::string* server_name) {
+Error Engine::start(const std::string* server_name, ByteView saved_session) {
   int ret = mbedtls_ssl_setup(&ssl_, &config_->conf);
   if (ret != 0) {
     return Error(ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? ErrorCode::out_of_memory
@@ -64,6 +66,7 @@ Error Engine::start(const std::string* server_name) {
   mbedtls_ssl_set_user_data_p(&ssl_, this);
   mbedtls_ssl_set_bio(&ssl_, this, send_callback, recv_callback, nullptr);
   mbedtls_ssl_set_verify(&ssl_, verify_callback, this);
+  if (config_->key_log) mbedtls_ssl_set_export_keys_cb(&ssl_, export_keys_callback, this);
   if (role_ == Role::client) {
     const char* hostname = nullptr;
     if (server_name != nullptr) {
@@ -81,8 +84,40 @@ Error Engine::start(const std::string* server_name) {
                    "the server name is not a valid host name (at most 255 bytes)")
           .with_backend_code(ret);
     }
+    if (!saved_session.empty()) {
+      if (Error error = load_session(ssl_, saved_session, server_name_)) return error;
+    }
   }
   return Error();
+}
+
+void Engine::capture_session() {
+  if (role_ != Role::client) return;
+  std::vector<uint8_t> blob = store_session(ssl_, server_name_);
+  if (!blob.empty()) saved_session_ = std::move(blob);
+}
+
+Result<std::vector<uint8_t>> Engine::save_session() const {
+  if (role_ != Role::client) {
+    return Error(ErrorCode::session_unavailable, Stage::config,
+                 "sessions are saved on the client side");
+  }
+  if (saved_session_.empty()) {
+    return Error(ErrorCode::session_unavailable, Stage::config,
+                 "no resumable session yet: in TLS 1.2 wait for the handshake, in TLS 1.3 for "
+                 "a session_ticket event");
+  }
+  return saved_session_;
+}
+
+void Engine::export_keys_callback(void* self, mbedtls_ssl_key_export_type type,
+                                  const unsigned char* secret, size_t secret_len,
+                                  const unsigned char client_random[32],
+                                  const unsigned char*, mbedtls_tls_prf_types) {
+  const char* label = key_log_label(type);
+  if (label == nullptr) return;
+  const std::string line = key_log_line(label, client_random, secret, secret_len);
+  static_cast<Engine*>(self)->config_->key_log(line);
 }
 
 // ---------------------------------------------------------------- callbacks
@@ -262,7 +297,7 @@ void Engine::pump() {
         return;
       }
       if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
-        push_event(EventKind::session_ticket);
+        on_session_ticket();
         continue;
       }
       return fail_from_backend(ret);
@@ -298,7 +333,7 @@ void Engine::pump() {
       return;
     }
     if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
-      push_event(EventKind::session_ticket);
+      on_session_ticket();
       continue;
     }
     if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
@@ -308,6 +343,12 @@ void Engine::pump() {
     }
     return fail_from_backend(ret);
   }
+}
+
+void Engine::on_session_ticket() {
+  info_.ticket_received = true;
+  capture_session();
+  push_event(EventKind::session_ticket);
 }
 
 void Engine::on_handshake_complete() {
@@ -358,6 +399,7 @@ void Engine::on_handshake_complete() {
     send_alert(alert);
     return fail(Error(info_.authorization_error).with_alert(alert, AlertDirection::sent));
   }
+  if (info_.version == TlsVersion::tls1_2) capture_session();
   push_event(EventKind::handshake_complete);
 }
 

@@ -18,7 +18,8 @@ namespace sanstls::detail {
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> create(const Config& config, Role role,
-                                                const std::string* server_name);
+                                                const std::string* server_name,
+                                                ByteView saved_session = ByteView());
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -36,6 +37,7 @@ class Engine {
   Role role() const noexcept { return role_; }
   const ConnectionInfo& info() const noexcept { return info_; }
   MemoryUsage memory() const noexcept;
+  Result<std::vector<uint8_t>> save_session() const;
 
  private:
   Engine(std::shared_ptr<const ConfigState> config, Role role, MemoryAccount* account);
@@ -59,9 +61,15 @@ class Engine {
   static int send_callback(void* self, const unsigned char* data, size_t len);
   static int recv_callback(void* self, unsigned char* data, size_t len);
   static int verify_callback(void* self, mbedtls_x509_crt* crt, int depth, uint32_t* flags);
+  static void export_keys_callback(void* self, mbedtls_ssl_key_export_type type,
+                                   const unsigned char* secret, size_t secret_len,
+                                   const unsigned char client_random[32],
+                                   const unsigned char server_random[32],
+                                   mbedtls_tls_prf_types prf);
   friend int server_name_callback(void*, mbedtls_ssl_context*, const unsigned char*, size_t);
 
-  Error start(const std::string* server_name);
+  Error start(const std::string* server_name, ByteView saved_session);
+  void capture_session();
   int on_send(ByteView data);
   int on_recv(unsigned char* data, size_t len);
   void on_server_hello(ByteView body);
@@ -77,6 +85,7 @@ class Engine {
   void send_alert(Alert alert);
   void rewrite_queued_alert(Alert alert);
   void on_handshake_complete();
+  void on_session_ticket();
   void push_event(EventKind kind, Alert alert = Alert::close_notify);
 
   std::shared_ptr<const ConfigState> config_;
@@ -123,6 +132,7 @@ class Engine {
   bool blocked_on_output_ = false;
   Error error_;
   ConnectionInfo info_;
+  std::vector<uint8_t> saved_session_;  // the latest resumable session (client)
 
   static constexpr size_t kMaxEvents = 16;
   std::array<Event, kMaxEvents> events_{};

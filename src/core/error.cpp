@@ -31,6 +31,8 @@ constexpr CodeEntry kCodes[] = {
     {ErrorCode::missing_trust_anchors, "ERR_TLS_MISSING_CA", Stage::config},
     {ErrorCode::missing_server_name, "ERR_TLS_MISSING_SERVER_NAME", Stage::config},
     {ErrorCode::invalid_alpn, "ERR_TLS_INVALID_ALPN_PROTOCOL", Stage::config},
+    {ErrorCode::invalid_session, "ERR_TLS_INVALID_SESSION", Stage::config},
+    {ErrorCode::session_unavailable, "ERR_TLS_SESSION_UNAVAILABLE", Stage::config},
     {ErrorCode::unsupported_protocol, "ERR_SSL_UNSUPPORTED_PROTOCOL", Stage::handshake},
     {ErrorCode::no_shared_cipher, "ERR_SSL_NO_SHARED_CIPHER", Stage::handshake},
     {ErrorCode::no_shared_group, "ERR_SSL_NO_SUITABLE_KEY_SHARE", Stage::handshake},

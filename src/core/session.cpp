@@ -1,0 +1,105 @@
+#include "session.h"
+
+#include <cstring>
+
+#include "cursor.h"
+
+namespace sanstls::detail {
+namespace {
+
+// Blob layout: "STS1" | name length (1) | server name | mbedTLS session bytes.
+// The mbedTLS part carries its own version and configuration check.
+constexpr uint8_t kMagic[4] = {'S', 'T', 'S', '1'};
+
+Error invalid(const char* message, int code = 0) {
+  return Error(ErrorCode::invalid_session, Stage::config, message).with_backend_code(code);
+}
+
+}  // namespace
+
+std::vector<uint8_t> store_session(const mbedtls_ssl_context& ssl, const std::string& server_name) {
+  std::vector<uint8_t> blob;
+  mbedtls_ssl_session session;
+  mbedtls_ssl_session_init(&session);
+  if (mbedtls_ssl_get_session(&ssl, &session) == 0) {
+    size_t needed = 0;
+    mbedtls_ssl_session_save(&session, nullptr, 0, &needed);
+    if (needed > 0 && server_name.size() <= 255) {
+      blob.assign(kMagic, kMagic + 4);
+      blob.push_back(static_cast<uint8_t>(server_name.size()));
+      blob.insert(blob.end(), server_name.begin(), server_name.end());
+      const size_t header = blob.size();
+      blob.resize(header + needed);
+      size_t written = 0;
+      if (mbedtls_ssl_session_save(&session, blob.data() + header, needed, &written) != 0) {
+        blob.clear();
+      } else {
+        blob.resize(header + written);
+      }
+    }
+  }
+  mbedtls_ssl_session_free(&session);
+  return blob;
+}
+
+Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& server_name) {
+  Cursor c(blob);
+  ByteView magic = c.bytes(4);
+  ByteView name = c.vector8();
+  if (!c.ok() || std::memcmp(magic.data(), kMagic, 4) != 0) {
+    return invalid("not a saved sanstls session (bad header)");
+  }
+  if (name.as_text() != server_name) {
+    return invalid("the saved session belongs to another server name");
+  }
+  ByteView rest = c.bytes(c.remaining());
+  mbedtls_ssl_session session;
+  mbedtls_ssl_session_init(&session);
+  int ret = mbedtls_ssl_session_load(&session, rest.data(), rest.size());
+  Error error;
+  if (ret == MBEDTLS_ERR_SSL_VERSION_MISMATCH) {
+    error = invalid("the saved session comes from a different sanstls/mbedTLS build", ret);
+  } else if (ret != 0) {
+    error = invalid("the saved session is corrupt", ret);
+  } else if ((ret = mbedtls_ssl_set_session(&ssl, &session)) != 0) {
+    error = invalid("the saved session cannot be offered with this Config", ret);
+  }
+  mbedtls_ssl_session_free(&session);
+  return error;
+}
+
+const char* key_log_label(mbedtls_ssl_key_export_type type) noexcept {
+  switch (type) {
+    case MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET: return "CLIENT_RANDOM";
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_EARLY_SECRET: return "CLIENT_EARLY_TRAFFIC_SECRET";
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_EARLY_EXPORTER_SECRET: return "EARLY_EXPORTER_SECRET";
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_HANDSHAKE_TRAFFIC_SECRET:
+      return "CLIENT_HANDSHAKE_TRAFFIC_SECRET";
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_HANDSHAKE_TRAFFIC_SECRET:
+      return "SERVER_HANDSHAKE_TRAFFIC_SECRET";
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_APPLICATION_TRAFFIC_SECRET:
+      return "CLIENT_TRAFFIC_SECRET_0";
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_APPLICATION_TRAFFIC_SECRET:
+      return "SERVER_TRAFFIC_SECRET_0";
+  }
+  return nullptr;
+}
+
+std::string key_log_line(const char* label, const unsigned char client_random[32],
+                         const unsigned char* secret, size_t secret_len) {
+  static const char* const kHex = "0123456789abcdef";
+  std::string line(label);
+  line += ' ';
+  for (size_t i = 0; i < 32; ++i) {
+    line += kHex[client_random[i] >> 4];
+    line += kHex[client_random[i] & 15];
+  }
+  line += ' ';
+  for (size_t i = 0; i < secret_len; ++i) {
+    line += kHex[secret[i] >> 4];
+    line += kHex[secret[i] & 15];
+  }
+  return line;
+}
+
+}  // namespace sanstls::detail

@@ -1,0 +1,24 @@
+// Saved sessions (an opaque, versioned blob around mbedTLS's own session
+// serialisation) and NSS key log lines.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "mbedtls/ssl.h"
+#include "sanstls/bytes.h"
+#include "sanstls/error.h"
+
+namespace sanstls::detail {
+
+// The client's current session as a blob, or empty when there is none.
+std::vector<uint8_t> store_session(const mbedtls_ssl_context& ssl, const std::string& server_name);
+// Offers a saved session on a fresh client context.
+Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& server_name);
+
+// NSS key log label for an mbedTLS export type, or nullptr if NSS has none.
+const char* key_log_label(mbedtls_ssl_key_export_type type) noexcept;
+std::string key_log_line(const char* label, const unsigned char client_random[32],
+                         const unsigned char* secret, size_t secret_len);
+
+}  // namespace sanstls::detail
