@@ -161,7 +161,15 @@ Stream::~Stream() {
 
 Result<Stream> Stream::connect(const Config& config, const std::string& host, uint16_t port,
                                Milliseconds timeout, const std::string& server_name) {
-  const Deadline deadline = SteadyClock::now() + timeout;
+  ConnectOptions options;
+  options.timeout = timeout;
+  options.server_name = server_name;
+  return connect(config, host, port, options);
+}
+
+Result<Stream> Stream::connect(const Config& config, const std::string& host, uint16_t port,
+                               const ConnectOptions& options) {
+  const Deadline deadline = SteadyClock::now() + options.timeout;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -187,7 +195,10 @@ Result<Stream> Stream::connect(const Config& config, const std::string& host, ui
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-  auto connection = Connection::client(config, server_name.empty() ? host : server_name);
+  const std::string& name = options.server_name.empty() ? host : options.server_name;
+  auto connection = options.saved_session.empty()
+                        ? Connection::client(config, name)
+                        : Connection::client(config, name, options.saved_session);
   if (!connection) {
     ::close(fd);
     return connection.error();

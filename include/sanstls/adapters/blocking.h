@@ -22,6 +22,13 @@ using Milliseconds = std::chrono::milliseconds;
 // Default per-call timeout.
 inline constexpr Milliseconds kDefaultTimeout{30000};
 
+// Everything connect() can be told beyond where to go.
+struct ConnectOptions {
+  Milliseconds timeout = kDefaultTimeout;  // resolve + connect + handshake
+  std::string server_name;                 // default: the host
+  ByteView saved_session;                  // from Connection::save_session()
+};
+
 class Stream {
  public:
   // Resolves `host` (a name or an IP literal), tries every address in order,
@@ -30,6 +37,8 @@ class Stream {
   static Result<Stream> connect(const Config& config, const std::string& host, uint16_t port,
                                 Milliseconds timeout = kDefaultTimeout,
                                 const std::string& server_name = {});
+  static Result<Stream> connect(const Config& config, const std::string& host, uint16_t port,
+                                const ConnectOptions& options);
 
   // Wraps an already-connected descriptor (a socket, a pipe pair's end, a
   // tunnel) as a client; the Stream takes ownership and closes it. The
