@@ -196,3 +196,40 @@ TEST_CASE("heap per connection is accounted and bounded", "[contract][memory]") 
                                << usage.peak_bytes << " B");
   }
 }
+
+TEST_CASE("a flood of warning alerts neither grows memory nor the event queue",
+          "[contract][memory][events]") {
+  Sources sources;
+  auto server = Connection::server(
+      build_or_fail(server_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2)));
+  REQUIRE(server);
+  // 20000 plaintext warning alerts (user_canceled) before any ClientHello.
+  const uint8_t alert[] = {21, 3, 3, 0, 2, 1, 90};
+  std::vector<uint8_t> flood;
+  for (int i = 0; i < 20000; ++i) flood.insert(flood.end(), alert, alert + sizeof alert);
+  const size_t before = server->memory().current_bytes;
+  size_t offset = 0;
+  for (int guard = 0; guard < 100000 && offset < flood.size() && server->error().ok(); ++guard) {
+    const size_t taken = server->feed(ByteView(flood.data() + offset, flood.size() - offset));
+    if (taken == 0) break;
+    offset += taken;
+  }
+  INFO("error: " << server->error().name());
+  // Either mbedTLS tolerates them all, or it ends the handshake with a named
+  // error; it never buffers them.
+  CHECK(server->memory().current_bytes <= before + 4096);
+  size_t events = 0;
+  uint32_t warnings = 0;
+  while (auto event = server->next_event()) {
+    ++events;
+    if (event->kind == EventKind::warning_alert) {
+      CHECK(event->alert == Alert::user_canceled);
+      warnings += event->count;
+    }
+  }
+  CHECK(events <= 2);
+  if (server->error().ok()) {
+    CHECK(offset == flood.size());
+    CHECK(warnings == 20000);
+  }
+}
