@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,30 @@ struct ConfigState;
 // use it for debugging (Wireshark, tshark), never by default.
 using KeyLogCallback = std::function<void(std::string_view line)>;
 
+class Config;
+
+// What a server's SNI selector decides for one connection.
+struct SniAnswer {
+  enum class Kind : uint8_t { use_default, use, reject, later };
+  Kind kind = Kind::use_default;
+  std::shared_ptr<const detail::ConfigState> config;  // for Kind::use
+
+  static SniAnswer use_default() { return SniAnswer{}; }
+  static SniAnswer use(const Config& config);
+  // Refuse the name: the handshake ends with unrecognized_name.
+  static SniAnswer reject() { return SniAnswer{Kind::reject, nullptr}; }
+  // Answer later through Connection::provide_config()/reject_server_name();
+  // the handshake pauses (EventKind::server_name_requested) until then.
+  static SniAnswer later() { return SniAnswer{Kind::later, nullptr}; }
+};
+
+// Called with the name the client asked for ("" when it sent none).
+using SniSelector = std::function<SniAnswer(std::string_view server_name)>;
+// Picks one of the client's ALPN protocols, or nullopt to refuse them all
+// (no_application_protocol).
+using AlpnSelector =
+    std::function<std::optional<std::string>(const std::vector<std::string>& offered)>;
+
 class Config {
  public:
   Role role() const noexcept;
@@ -63,6 +88,7 @@ class Config {
 
  private:
   friend class ConfigBuilder;
+  friend struct SniAnswer;
   explicit Config(std::shared_ptr<const detail::ConfigState> state) noexcept
       : state_(std::move(state)) {}
   std::shared_ptr<const detail::ConfigState> state_;
@@ -101,8 +127,22 @@ class ConfigBuilder {
   // Default: required for clients, none for servers.
   ConfigBuilder& peer_verification(PeerVerification mode);
 
-  // ALPN protocols, in preference order ("h2", "http/1.1").
+  // ALPN protocols, in preference order ("h2", "http/1.1"). A server picks
+  // the first of its own protocols that the client offers.
   ConfigBuilder& alpn(std::vector<std::string> protocols);
+  // Servers: choose the protocol with a callback instead (Node's ALPNCallback).
+  ConfigBuilder& alpn_selector(AlpnSelector selector);
+
+  // Servers, SNI: serve `context` (a server Config with its own certificate
+  // and settings) to clients asking for `name`, an exact host name or a
+  // wildcard "*.example.com" that matches exactly one label. Exact names win.
+  // Other names, and clients without SNI, get this (default) Config.
+  ConfigBuilder& sni_context(std::string name, const Config& context);
+  // Refuse names that match no context with unrecognized_name.
+  ConfigBuilder& strict_sni(bool strict = true);
+  // Decide per connection, possibly later (see SniAnswer). Takes precedence
+  // over the sni_context map.
+  ConfigBuilder& sni_selector(SniSelector selector);
 
   // Sources of randomness and time. Both are required; platform.h has
   // OS-backed defaults. They must outlive the Config and its Connections.
@@ -141,6 +181,10 @@ class ConfigBuilder {
     Clock* clock = nullptr;
     size_t max_pending_output = 0;
     KeyLogCallback key_log;
+    AlpnSelector alpn_selector;
+    std::vector<std::pair<std::string, std::shared_ptr<const detail::ConfigState>>> sni_contexts;
+    bool strict_sni = false;
+    SniSelector sni_selector;
   };
   const Settings& settings() const noexcept { return settings_; }
 

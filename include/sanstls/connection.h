@@ -65,6 +65,7 @@ struct Readiness {
   bool read_closed = false;    // peer sent close_notify (or the stream ended)
   bool write_closed = false;   // we queued close_notify (or failed)
   bool closed = false;         // nothing more will ever happen except flushing output
+  bool awaiting_config = false;  // server: the SNI selector answered later()
 };
 
 enum class EventKind : uint8_t {
@@ -72,6 +73,7 @@ enum class EventKind : uint8_t {
   session_ticket,      // a TLS 1.3 NewSessionTicket arrived (client)
   peer_closed,         // the peer sent close_notify
   warning_alert,       // a non-fatal alert (Event::alert)
+  server_name_requested,  // server: the SNI selector deferred; see provide_config()
 };
 
 struct Event {
@@ -164,6 +166,11 @@ class Connection {
 
   Readiness wants() const noexcept;
   std::optional<Event> next_event();
+
+  // Servers, after server_name_requested: continue the handshake with
+  // `config` (a server Config), or refuse the name with unrecognized_name.
+  Error provide_config(const Config& config);
+  void reject_server_name();
 
   // Queue close_notify. Reading continues until the peer's close_notify.
   void close();

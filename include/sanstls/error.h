@@ -100,6 +100,7 @@ enum class ErrorCode : uint16_t {
   illegal_parameter,          // ERR_SSL_ILLEGAL_PARAMETER
   peer_did_not_return_certificate,  // ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE
   handshake_timeout,          // ERR_TLS_HANDSHAKE_TIMEOUT
+  unrecognized_name,          // ERR_SSL_UNRECOGNIZED_NAME
   unexpected_eof,             // ERR_SSL_UNEXPECTED_EOF_WHILE_READING
   // certificate stage (OpenSSL's X509_V_ERR_* names, as Node reports them)
   cert_has_expired,                  // CERT_HAS_EXPIRED

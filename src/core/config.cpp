@@ -295,6 +295,28 @@ ConfigBuilder& ConfigBuilder::clock(Clock& clock) {
   return *this;
 }
 
+SniAnswer SniAnswer::use(const Config& config) { return SniAnswer{Kind::use, config.state_}; }
+
+ConfigBuilder& ConfigBuilder::alpn_selector(AlpnSelector selector) {
+  settings_.alpn_selector = std::move(selector);
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::sni_context(std::string name, const Config& context) {
+  settings_.sni_contexts.emplace_back(std::move(name), context.state_pointer());
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::strict_sni(bool strict) {
+  settings_.strict_sni = strict;
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::sni_selector(SniSelector selector) {
+  settings_.sni_selector = std::move(selector);
+  return *this;
+}
+
 ConfigBuilder& ConfigBuilder::key_log(KeyLogCallback callback) {
   settings_.key_log = std::move(callback);
   return *this;
@@ -359,6 +381,26 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
                              : b.max_pending_output;
 
   s.key_log = b.key_log;
+  s.alpn_selector = b.alpn_selector;
+  s.strict_sni = b.strict_sni;
+  s.sni_selector = b.sni_selector;
+  for (const auto& [name, context] : b.sni_contexts) {
+    const bool wildcard = name.size() > 2 && name[0] == '*' && name[1] == '.';
+    if (name.empty() || (name.find('*') != std::string::npos && !wildcard) ||
+        name.find('*', 1) != std::string::npos) {
+      return config_error(ErrorCode::invalid_argument,
+                          "an SNI name is a host name or a wildcard of the form *.example.com");
+    }
+    if (context == nullptr || context->role != Role::server) {
+      return config_error(ErrorCode::invalid_argument, "an SNI context must be a server Config");
+    }
+    s.sni_contexts.emplace_back(name, context);
+  }
+  if (s.role != Role::server &&
+      (!s.sni_contexts.empty() || s.sni_selector || s.alpn_selector || s.strict_sni)) {
+    return config_error(ErrorCode::invalid_argument,
+                        "SNI contexts and selectors are server settings");
+  }
   if (Error e = parse_cipher_suites(s, b.ciphers_set, b.ciphers)) return e;
   if (Error e = parse_groups(s, b.groups_set, b.groups)) return e;
 

@@ -65,6 +65,14 @@ struct ConfigState {
   Clock* clock = nullptr;
   size_t max_pending_output = 0;
   KeyLogCallback key_log;
+  AlpnSelector alpn_selector;
+  std::vector<std::pair<std::string, std::shared_ptr<const ConfigState>>> sni_contexts;
+  bool strict_sni = false;
+  SniSelector sni_selector;
+  // Servers that must read the ClientHello before choosing their Config.
+  bool decides_on_client_hello() const {
+    return role == Role::server && (!sni_contexts.empty() || sni_selector || alpn_selector);
+  }
   MemoryAccount* account = nullptr;
 };
 

@@ -10,6 +10,7 @@ const char* event_kind_name(EventKind kind) noexcept {
     case EventKind::session_ticket: return "session_ticket";
     case EventKind::peer_closed: return "peer_closed";
     case EventKind::warning_alert: return "warning_alert";
+    case EventKind::server_name_requested: return "server_name_requested";
   }
   return "unknown";
 }
@@ -64,6 +65,8 @@ size_t Connection::write(ByteView plaintext) { return engine_->write(plaintext);
 Readiness Connection::wants() const noexcept { return engine_->wants(); }
 std::optional<Event> Connection::next_event() { return engine_->next_event(); }
 void Connection::close() { engine_->close(); }
+Error Connection::provide_config(const Config& config) { return engine_->provide_config(config); }
+void Connection::reject_server_name() { engine_->reject_server_name(); }
 void Connection::transport_eof() { engine_->transport_eof(); }
 const Error& Connection::error() const noexcept { return engine_->error(); }
 Role Connection::role() const noexcept { return engine_->role(); }

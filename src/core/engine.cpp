@@ -41,6 +41,11 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, Role role,
   std::unique_ptr<Engine> engine(
       new Engine(std::shared_ptr<const ConfigState>(config.state_pointer()), role, account));
   CallScope scope(account, state.clock, state.random);
+  if (state.decides_on_client_hello()) {
+    // mbedTLS binds one configuration at setup: wait for the ClientHello.
+    engine->deferred_setup_ = true;
+    return Result<std::unique_ptr<Engine>>(std::move(engine));
+  }
   if (Error error = engine->start(server_name, saved_session)) return error;
   engine->pump();  // a client's ClientHello is ready at once
   return Result<std::unique_ptr<Engine>>(std::move(engine));
@@ -55,8 +60,9 @@ Engine::~Engine() {
   account_->detach();  // the output queue's buffer is returned after this; the account waits for it
 }
 
-Error Engine::start(const std::string* server_name, ByteView saved_session) {
-  int ret = mbedtls_ssl_setup(&ssl_, &config_->conf);
+Error Engine::start(const std::string* server_name, ByteView saved_session,
+                    const mbedtls_ssl_config* conf) {
+  int ret = mbedtls_ssl_setup(&ssl_, conf != nullptr ? conf : &config_->conf);
   if (ret != 0) {
     return Error(ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? ErrorCode::out_of_memory
                                                      : ErrorCode::internal_error,
@@ -137,6 +143,26 @@ int Engine::on_send(ByteView data) {
   return static_cast<int>(data.size());
 }
 
+ByteView Engine::input() const noexcept {
+  if (replay_used_ < replay_.size()) {
+    return ByteView(replay_.data() + replay_used_, replay_.size() - replay_used_);
+  }
+  return feed_.skip(feed_used_);
+}
+
+void Engine::advance_input(size_t n) noexcept {
+  if (replay_used_ < replay_.size()) {
+    replay_used_ += n;
+    if (replay_used_ == replay_.size()) {
+      replay_.clear();
+      replay_.shrink_to_fit();
+      replay_used_ = 0;
+    }
+    return;
+  }
+  feed_used_ += n;
+}
+
 int Engine::on_recv(unsigned char* data, size_t len) {
   if (inbound_verdict_ != HeaderVerdict::ok) return MBEDTLS_ERR_SSL_WANT_READ;
   size_t produced = 0;
@@ -144,7 +170,7 @@ int Engine::on_recv(unsigned char* data, size_t len) {
     if (inbound_.in_header()) {
       if (inbound_.header_bytes() < 5) {
         // Stage the header and judge it before mbedTLS sees any of it.
-        feed_used_ += inbound_.add_header_bytes(feed_.skip(feed_used_));
+        advance_input(inbound_.add_header_bytes(input()));
         if (inbound_.header_bytes() < 5) break;
         const uint8_t* header = inbound_.header();
         inbound_verdict_ = judge_header(header, first_inbound_record_, role_ == Role::server,
@@ -161,14 +187,14 @@ int Engine::on_recv(unsigned char* data, size_t len) {
       if (header_delivered_ == 5) inbound_.begin_body();
       continue;
     }
-    ByteView available = feed_.skip(feed_used_);
+    ByteView available = input();
     size_t n = len - produced;
     if (n > inbound_.body_remaining()) n = inbound_.body_remaining();
     if (n > available.size()) n = available.size();
     if (n == 0) break;
     std::memcpy(data + produced, available.data(), n);
     inbound_.add_body_bytes(available.first(n));
-    feed_used_ += n;
+    advance_input(n);
     produced += n;
   }
   return produced == 0 ? MBEDTLS_ERR_SSL_WANT_READ : static_cast<int>(produced);
@@ -200,6 +226,8 @@ int server_name_callback(void*, mbedtls_ssl_context* ssl, const unsigned char* n
 
 void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool truncated) {
   Engine& e = *engine;
+  if (!e.first_message_seen_) e.first_message_type_ = type;
+  e.first_message_seen_ = true;
   if (e.role_ == Role::client) {
     if (type == kServerHello && !truncated) e.on_server_hello(body);
     if (type == kServerKeyExchange) {
@@ -208,8 +236,10 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
       e.tls12_group_ = parse_server_key_exchange_group(body, psk);
     }
     if (type == kServerHelloDone) e.saw_server_hello_done_ = true;
-  } else if (type == kClientHello && !truncated) {
+  } else if (type == kClientHello) {
     e.client_hello_ = parse_client_hello(body);
+    // Too large to inspect fully: mbedTLS will judge it; we just cannot read SNI.
+    if (truncated) e.client_hello_.parsed = true;
   }
 }
 
@@ -278,6 +308,9 @@ void Engine::begin_backend_call() {
 }
 
 void Engine::pump() {
+  if (deferred_setup_) {
+    if (awaiting_config_ || !collect_client_hello()) return;
+  }
   for (int guard = 0; guard < kPumpGuard && error_.ok(); ++guard) {
     if (!handshake_done_) {
       begin_backend_call();
@@ -401,6 +434,177 @@ void Engine::on_handshake_complete() {
   }
   if (info_.version == TlsVersion::tls1_2) capture_session();
   push_event(EventKind::handshake_complete);
+}
+
+// ---------------------------------------------------- choosing a server Config
+
+bool Engine::collect_client_hello() {
+  // Hold the ClientHello's records (bounded) until a Config is chosen.
+  constexpr size_t kMaxHello = 2 * (16384 + 5);
+  while (!client_hello_.parsed && error_.ok()) {
+    ByteView available = feed_.skip(feed_used_);
+    if (available.empty()) return false;
+    if (inbound_.in_header()) {
+      const size_t took = inbound_.add_header_bytes(available);
+      replay_.insert(replay_.end(), available.data(), available.data() + took);
+      feed_used_ += took;
+      if (inbound_.header_bytes() < 5) return false;
+      const uint8_t* header = inbound_.header();
+      inbound_verdict_ = judge_header(header, first_inbound_record_, true, false);
+      first_inbound_record_ = false;
+      if (inbound_verdict_ == HeaderVerdict::ok && header[0] != kHandshake) {
+        queue_plaintext_alert(Alert::unexpected_message);
+        fail(Error(ErrorCode::unexpected_message, Stage::handshake,
+                   "unexpected message: the first record is not a ClientHello")
+                 .with_alert(Alert::unexpected_message, AlertDirection::sent));
+        return false;
+      }
+      if (inbound_verdict_ != HeaderVerdict::ok) {
+        fail_from_header(inbound_verdict_);
+        return false;
+      }
+      inbound_.begin_body();
+      continue;
+    }
+    size_t n = inbound_.body_remaining();
+    if (n > available.size()) n = available.size();
+    replay_.insert(replay_.end(), available.data(), available.data() + n);
+    inbound_.add_body_bytes(available.first(n));
+    feed_used_ += n;
+    if (!client_hello_.parsed && (first_message_seen_ || replay_.size() > kMaxHello)) {
+      const bool malformed = first_message_seen_ && first_message_type_ == kClientHello;
+      const Alert alert = malformed ? Alert::decode_error : Alert::unexpected_message;
+      queue_plaintext_alert(alert);
+      fail(Error(malformed ? ErrorCode::decode_error : ErrorCode::unexpected_message,
+                 Stage::handshake,
+                 malformed ? "decode error: the ClientHello is malformed"
+                           : "unexpected message: expected a ClientHello")
+               .with_alert(alert, AlertDirection::sent));
+      return false;
+    }
+  }
+  if (!error_.ok()) return false;
+  info_.server_name = client_hello_.server_name;
+  return choose_config();
+}
+
+namespace {
+
+bool same_host(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Engine::choose_config() {
+  const std::string& name = client_hello_.server_name;
+  if (config_->sni_selector) {
+    const SniAnswer answer = config_->sni_selector(name);
+    switch (answer.kind) {
+      case SniAnswer::Kind::use_default: return finish_setup(config_);
+      case SniAnswer::Kind::use: return finish_setup(answer.config);
+      case SniAnswer::Kind::reject: refuse_name(); return false;
+      case SniAnswer::Kind::later:
+        awaiting_config_ = true;
+        push_event(EventKind::server_name_requested);
+        return false;
+    }
+  }
+  if (!name.empty()) {
+    for (const auto& [pattern, context] : config_->sni_contexts) {
+      if (same_host(pattern, name)) return finish_setup(context);
+    }
+    const size_t dot = name.find('.');
+    if (dot != std::string::npos && dot > 0) {
+      const std::string parent = name.substr(dot + 1);  // one label only
+      for (const auto& [pattern, context] : config_->sni_contexts) {
+        if (pattern.size() > 2 && pattern[0] == '*' && same_host(pattern.substr(2), parent)) {
+          return finish_setup(context);
+        }
+      }
+    }
+    if (config_->strict_sni) {
+      refuse_name();
+      return false;
+    }
+  }
+  return finish_setup(config_);
+}
+
+bool Engine::finish_setup(std::shared_ptr<const ConfigState> chosen) {
+  if (chosen == nullptr || chosen->role != Role::server) {
+    fail(Error(ErrorCode::invalid_argument, Stage::config,
+               "the SNI selector must provide a server Config"));
+    return false;
+  }
+  config_ = std::move(chosen);
+  const mbedtls_ssl_config* conf = &config_->conf;
+  if (config_->alpn_selector && !client_hello_.alpn.empty()) {
+    std::optional<std::string> choice = config_->alpn_selector(client_hello_.alpn);
+    if (!choice || choice->empty()) {
+      queue_plaintext_alert(Alert::no_application_protocol);
+      fail(Error(ErrorCode::no_application_protocol, Stage::handshake,
+                 "no application protocol: the ALPN selector refused every protocol offered")
+               .with_alert(Alert::no_application_protocol, AlertDirection::sent));
+      return false;
+    }
+    // A per-connection copy of the configuration answers with the choice.
+    alpn_choice_ = std::move(*choice);
+    alpn_choice_list_[0] = alpn_choice_.c_str();
+    alpn_choice_list_[1] = nullptr;
+    conf_override_ = config_->conf;
+    mbedtls_ssl_conf_alpn_protocols(&conf_override_, alpn_choice_list_);
+    conf = &conf_override_;
+  }
+  deferred_setup_ = false;
+  inbound_.reset();
+  first_inbound_record_ = true;
+  header_delivered_ = 0;
+  client_hello_ = ClientHelloFacts();
+  if (Error error = start(nullptr, ByteView(), conf)) {
+    fail(error);
+    return false;
+  }
+  return true;
+}
+
+Error Engine::provide_config(const Config& config) {
+  if (!awaiting_config_) {
+    return Error(ErrorCode::invalid_argument, Stage::config,
+                 "provide_config() answers a server_name_requested event; none is pending");
+  }
+  awaiting_config_ = false;
+  CallScope scope(account_, config.state().clock, config.state().random);
+  if (finish_setup(config.state_pointer())) pump();
+  return error_;
+}
+
+void Engine::reject_server_name() {
+  if (!awaiting_config_) return;
+  awaiting_config_ = false;
+  refuse_name();
+}
+
+void Engine::refuse_name() {
+  queue_plaintext_alert(Alert::unrecognized_name);
+  char text[Error::kMessageCapacity];
+  std::snprintf(text, sizeof text, "unrecognized name: no certificate for '%s'",
+                client_hello_.server_name.c_str());
+  fail(Error(ErrorCode::unrecognized_name, Stage::handshake, text)
+           .with_alert(Alert::unrecognized_name, AlertDirection::sent));
+}
+
+void Engine::queue_plaintext_alert(Alert alert) {
+  const uint8_t record[7] = {kAlert, 3, 3, 0, 2, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                             static_cast<uint8_t>(alert)};
+  output_.append(ByteView(record, sizeof record));
 }
 
 // ---------------------------------------------------------------- failures
@@ -687,7 +891,8 @@ Readiness Engine::wants() const noexcept {
   r.read_closed = read_closed_ || eof_;
   r.write_closed = write_closed_;
   r.can_write = handshake_done_ && !write_closed_ && output_has_room_for_record();
-  r.wants_input = !r.read_closed && !r.has_plaintext && !blocked_on_output_;
+  r.awaiting_config = awaiting_config_;
+  r.wants_input = !r.read_closed && !r.has_plaintext && !blocked_on_output_ && !awaiting_config_;
   r.closed = (r.read_closed && r.write_closed) || (!handshake_done_ && write_closed_);
   return r;
 }

@@ -38,6 +38,8 @@ class Engine {
   const ConnectionInfo& info() const noexcept { return info_; }
   MemoryUsage memory() const noexcept;
   Result<std::vector<uint8_t>> save_session() const;
+  Error provide_config(const Config& config);
+  void reject_server_name();
 
  private:
   Engine(std::shared_ptr<const ConfigState> config, Role role, MemoryAccount* account);
@@ -68,7 +70,15 @@ class Engine {
                                    mbedtls_tls_prf_types prf);
   friend int server_name_callback(void*, mbedtls_ssl_context*, const unsigned char*, size_t);
 
-  Error start(const std::string* server_name, ByteView saved_session);
+  Error start(const std::string* server_name, ByteView saved_session,
+              const mbedtls_ssl_config* conf = nullptr);
+  ByteView input() const noexcept;
+  void advance_input(size_t n) noexcept;
+  bool collect_client_hello();
+  bool choose_config();
+  bool finish_setup(std::shared_ptr<const ConfigState> chosen);
+  void refuse_name();
+  void queue_plaintext_alert(Alert alert);
   void capture_session();
   int on_send(ByteView data);
   int on_recv(unsigned char* data, size_t len);
@@ -101,6 +111,17 @@ class Engine {
   // The ciphertext offered by the current feed() call.
   ByteView feed_;
   size_t feed_used_ = 0;
+  // Servers choosing their Config from the ClientHello hold its records here
+  // and replay them into mbedTLS once the Config is set up.
+  bool deferred_setup_ = false;
+  bool awaiting_config_ = false;
+  bool first_message_seen_ = false;
+  uint8_t first_message_type_ = 0;
+  std::vector<uint8_t> replay_;
+  size_t replay_used_ = 0;
+  mbedtls_ssl_config conf_override_{};  // per-connection copy (ALPN selector's choice)
+  std::string alpn_choice_;
+  const char* alpn_choice_list_[2] = {nullptr, nullptr};
   bool first_inbound_record_ = true;
   size_t header_delivered_ = 0;
   HeaderVerdict inbound_verdict_ = HeaderVerdict::ok;

@@ -47,6 +47,7 @@ constexpr CodeEntry kCodes[] = {
     {ErrorCode::illegal_parameter, "ERR_SSL_ILLEGAL_PARAMETER", Stage::handshake},
     {ErrorCode::peer_did_not_return_certificate, "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE",
      Stage::certificate},
+    {ErrorCode::unrecognized_name, "ERR_SSL_UNRECOGNIZED_NAME", Stage::handshake},
     {ErrorCode::handshake_timeout, "ERR_TLS_HANDSHAKE_TIMEOUT", Stage::handshake},
     {ErrorCode::unexpected_eof, "ERR_SSL_UNEXPECTED_EOF_WHILE_READING", Stage::transport},
     {ErrorCode::cert_has_expired, "CERT_HAS_EXPIRED", Stage::certificate},

@@ -7,7 +7,9 @@
 namespace sanstls::detail {
 namespace {
 
+constexpr uint16_t kExtServerName = 0;
 constexpr uint16_t kExtSupportedGroups = 10;
+constexpr uint16_t kExtAlpn = 16;
 constexpr uint16_t kExtPreSharedKey = 41;
 constexpr uint16_t kExtSupportedVersions = 43;
 constexpr uint16_t kExtKeyShare = 51;
@@ -72,7 +74,22 @@ ClientHelloFacts parse_client_hello(ByteView body) {
       const uint16_t type = extensions.u16();
       ByteView data = extensions.vector16();
       Cursor inner(data);
-      if (type == kExtSupportedGroups) {
+      if (type == kExtServerName) {
+        Cursor names(inner.vector16());
+        while (names.ok() && !names.at_end()) {
+          const uint8_t name_type = names.u8();
+          ByteView name = names.vector16();
+          if (names.ok() && name_type == 0 && facts.server_name.empty()) {
+            facts.server_name.assign(name.as_text());
+          }
+        }
+      } else if (type == kExtAlpn) {
+        Cursor protocols(inner.vector16());
+        while (protocols.ok() && !protocols.at_end()) {
+          ByteView protocol = protocols.vector8();
+          if (protocols.ok() && !protocol.empty()) facts.alpn.emplace_back(protocol.as_text());
+        }
+      } else if (type == kExtSupportedGroups) {
         facts.groups = u16_list(inner.vector16());
       } else if (type == kExtSupportedVersions) {
         facts.versions = u16_list(inner.vector8());

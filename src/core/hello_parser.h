@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "sanstls/bytes.h"
@@ -34,6 +35,8 @@ struct ClientHelloFacts {
   std::vector<uint16_t> cipher_suites;
   std::vector<uint16_t> groups;
   std::vector<uint16_t> versions;  // supported_versions, or {legacy_version}
+  std::string server_name;         // SNI host_name, "" when absent
+  std::vector<std::string> alpn;   // offered ALPN protocols
 };
 
 ServerHelloFacts parse_server_hello(ByteView body) noexcept;

@@ -44,6 +44,19 @@ bool RecordStream::encrypted(uint8_t type) const noexcept {
   return ccs_seen_ && !tls13_;
 }
 
+void RecordStream::reset() noexcept {
+  header_len_ = 0;
+  body_active_ = false;
+  body_remaining_ = 0;
+  ccs_seen_ = false;
+  tls13_ = false;
+  tracking_ = true;
+  alert_len_ = 0;
+  message_header_len_ = 0;
+  message_remaining_ = 0;
+  message_.clear();
+}
+
 void RecordStream::stop_tracking() noexcept {
   tracking_ = false;
   message_.clear();

@@ -66,6 +66,8 @@ class RecordStream {
   // in TLS 1.2 everything after CCS is encrypted.
   void set_tls13(bool tls13) noexcept { tls13_ = tls13; }
   bool encrypted(uint8_t type) const noexcept;
+  // Back to the start of a stream (the bytes will be replayed).
+  void reset() noexcept;
   // Stop reassembling handshake messages (after the handshake).
   void stop_tracking() noexcept;
 
