@@ -44,6 +44,24 @@ struct ConfigState;
 using KeyLogCallback = std::function<void(std::string_view line)>;
 
 class Config;
+struct CertificateInfo;
+
+// Servers: the key for a PSK identity, or nullopt when the identity is unknown.
+using PskLookup =
+    std::function<std::optional<std::vector<uint8_t>>(std::string_view identity)>;
+
+// TLS 1.3 key exchange modes offered/accepted with an external PSK.
+enum class PskMode : uint8_t {
+  with_ecdhe,     // psk_dhe_ke: forward secrecy (default)
+  without_ecdhe,  // psk_ke: the PSK alone
+  either,         // both, preferring psk_dhe_ke
+};
+
+// Clients: an extra identity check after verification, like Node's
+// checkServerIdentity. Return Error() to accept, or an Error (stage
+// certificate) that becomes the connection's authorization error.
+using IdentityCheck =
+    std::function<Error(std::string_view server_name, const CertificateInfo& leaf)>;
 
 // What a server's SNI selector decides for one connection.
 struct SniAnswer {
@@ -149,6 +167,21 @@ class ConfigBuilder {
   ConfigBuilder& random(RandomSource& source);
   ConfigBuilder& clock(Clock& clock);
 
+  // Clients: an external pre-shared key and its identity. TLS 1.3 uses
+  // psk_dhe_ke/psk_ke (see psk_mode); TLS 1.2 uses the PSK and ECDHE-PSK
+  // suites (added to the default suite list). No certificate is needed then.
+  ConfigBuilder& psk(std::string identity, ByteView key);
+  // Servers: find the key for the identity a client presents.
+  ConfigBuilder& psk_lookup(PskLookup lookup);
+  ConfigBuilder& psk_mode(PskMode mode);
+
+  // Clients: run `check` on the verified leaf (Node's checkServerIdentity).
+  ConfigBuilder& check_server_identity(IdentityCheck check);
+  // Clients: accept only servers whose leaf public key has this SHA-256
+  // (base64 of the SubjectPublicKeyInfo digest, with or without a "sha256/"
+  // prefix, as in HPKP and curl's --pinnedpubkey). Repeatable: any pin matches.
+  ConfigBuilder& pin_public_key(std::string sha256_base64);
+
   // Key logging for every connection made from this Config (see KeyLogCallback).
   ConfigBuilder& key_log(KeyLogCallback callback);
 
@@ -185,6 +218,12 @@ class ConfigBuilder {
     std::vector<std::pair<std::string, std::shared_ptr<const detail::ConfigState>>> sni_contexts;
     bool strict_sni = false;
     SniSelector sni_selector;
+    std::string psk_identity;
+    std::vector<uint8_t> psk_key;
+    PskLookup psk_lookup;
+    PskMode psk_mode = PskMode::with_ecdhe;
+    IdentityCheck identity_check;
+    std::vector<std::string> pins;
   };
   const Settings& settings() const noexcept { return settings_; }
 

@@ -111,6 +111,7 @@ struct ConnectionInfo {
   std::string server_name;    // client: the name asked for; server: SNI received
   bool session_reused = false;
   bool ticket_received = false;  // client: the server sent a session ticket
+  std::string psk_identity;      // the external PSK identity used, "" when none
   // Peer certificate chain, leaf first. Empty when the peer sent none.
   std::vector<CertificateInfo> peer_certificates;
   // Whether the peer's certificate verified (and, for clients, matched the

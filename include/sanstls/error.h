@@ -84,6 +84,7 @@ enum class ErrorCode : uint16_t {
   missing_server_name,        // ERR_TLS_MISSING_SERVER_NAME
   invalid_alpn,               // ERR_TLS_INVALID_ALPN_PROTOCOL
   invalid_session,            // ERR_TLS_INVALID_SESSION
+  invalid_psk,                // ERR_TLS_INVALID_PSK
   session_unavailable,        // ERR_TLS_SESSION_UNAVAILABLE
   // handshake stage
   unsupported_protocol,       // ERR_SSL_UNSUPPORTED_PROTOCOL
@@ -101,6 +102,7 @@ enum class ErrorCode : uint16_t {
   peer_did_not_return_certificate,  // ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE
   handshake_timeout,          // ERR_TLS_HANDSHAKE_TIMEOUT
   unrecognized_name,          // ERR_SSL_UNRECOGNIZED_NAME
+  unknown_psk_identity,       // ERR_SSL_PSK_IDENTITY_NOT_FOUND
   unexpected_eof,             // ERR_SSL_UNEXPECTED_EOF_WHILE_READING
   // certificate stage (OpenSSL's X509_V_ERR_* names, as Node reports them)
   cert_has_expired,                  // CERT_HAS_EXPIRED
@@ -110,6 +112,8 @@ enum class ErrorCode : uint16_t {
   unable_to_get_issuer_cert_locally, // UNABLE_TO_GET_ISSUER_CERT_LOCALLY
   unable_to_verify_leaf_signature,   // UNABLE_TO_VERIFY_LEAF_SIGNATURE
   hostname_mismatch,                 // ERR_TLS_CERT_ALTNAME_INVALID
+  public_key_pin_mismatch,           // ERR_TLS_PUBLIC_KEY_PIN_MISMATCH
+  identity_rejected,                 // ERR_TLS_IDENTITY_REJECTED
   cert_revoked,                      // CERT_REVOKED
   cert_signature_failure,            // CERT_SIGNATURE_FAILURE
   invalid_purpose,                   // INVALID_PURPOSE

@@ -4,6 +4,7 @@
 
 #include "algorithms.h"
 #include "config_state.h"
+#include "mbedtls/base64.h"
 #include "mbedtls/error.h"
 #include "mbedtls/ctr_drbg.h"
 #include "psa/crypto.h"
@@ -84,11 +85,15 @@ bool version_enabled(const ConfigState& s, TlsVersion v) {
          static_cast<uint16_t>(v) <= static_cast<uint16_t>(s.max_version);
 }
 
-Error parse_cipher_suites(ConfigState& s, bool set, const std::string& list) {
+Error parse_cipher_suites(ConfigState& s, bool set, const std::string& list, bool with_psk) {
   s.suites.clear();
   if (!set) {
     for (auto* it = detail::cipher_suites_begin(); it != detail::cipher_suites_end(); ++it) {
       if (it->default_enabled) s.suites.push_back(it->id);
+    }
+    if (with_psk) {
+      // TLS 1.2 needs PSK suites for an external PSK: the AEAD ones.
+      for (uint16_t id : {0xCCACu, 0x00A8u, 0x00A9u, 0xCCABu}) s.suites.push_back(static_cast<int>(id));
     }
   } else {
     Error error;
@@ -235,6 +240,49 @@ Error set_up_server_tickets(ConfigState& s) {
 
 Error build_state(const ConfigBuilder::Settings& b, ConfigState& s);
 
+Error set_up_psk_and_pins(const ConfigBuilder::Settings& b, ConfigState& s) {
+  const bool client_psk = !b.psk_identity.empty() || !b.psk_key.empty();
+  if (client_psk && b.role != Role::client) {
+    return config_error(ErrorCode::invalid_argument,
+                        "psk() is a client setting; servers use psk_lookup()");
+  }
+  if (b.psk_lookup && b.role != Role::server) {
+    return config_error(ErrorCode::invalid_argument, "psk_lookup() is a server setting");
+  }
+  if (client_psk) {
+    if (b.psk_identity.empty() || b.psk_identity.size() > 65535) {
+      return config_error(ErrorCode::invalid_psk, "a PSK identity must be 1 to 65535 bytes");
+    }
+    if (b.psk_key.empty() || b.psk_key.size() > MBEDTLS_PSK_MAX_LEN) {
+      char text[Error::kMessageCapacity];
+      std::snprintf(text, sizeof text, "a PSK must be 1 to %d bytes long", MBEDTLS_PSK_MAX_LEN);
+      return config_error(ErrorCode::invalid_psk, text);
+    }
+    s.psk_identity = b.psk_identity;
+    s.psk_key = b.psk_key;
+  }
+  s.psk_lookup = b.psk_lookup;
+  if ((b.identity_check || !b.pins.empty()) && b.role != Role::client) {
+    return config_error(ErrorCode::invalid_argument,
+                        "identity checks and public key pins are client settings");
+  }
+  s.identity_check = b.identity_check;
+  for (std::string pin : b.pins) {
+    if (pin.rfind("sha256/", 0) == 0) pin.erase(0, 7);
+    unsigned char digest[64];
+    size_t length = 0;
+    if (mbedtls_base64_decode(digest, sizeof digest, &length,
+                              reinterpret_cast<const unsigned char*>(pin.data()), pin.size()) != 0 ||
+        length != 32) {
+      return config_error(ErrorCode::invalid_argument,
+                          "a public key pin is the base64 SHA-256 of a SubjectPublicKeyInfo "
+                          "(44 characters, optionally prefixed with sha256/)");
+    }
+    s.pins.emplace_back(digest, digest + 32);
+  }
+  return Error();
+}
+
 }  // namespace
 
 const char* version_name(TlsVersion version) noexcept {
@@ -314,6 +362,32 @@ ConfigBuilder& ConfigBuilder::strict_sni(bool strict) {
 
 ConfigBuilder& ConfigBuilder::sni_selector(SniSelector selector) {
   settings_.sni_selector = std::move(selector);
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::psk(std::string identity, ByteView key) {
+  settings_.psk_identity = std::move(identity);
+  settings_.psk_key.assign(key.begin(), key.end());
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::psk_lookup(PskLookup lookup) {
+  settings_.psk_lookup = std::move(lookup);
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::psk_mode(PskMode mode) {
+  settings_.psk_mode = mode;
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::check_server_identity(IdentityCheck check) {
+  settings_.identity_check = std::move(check);
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::pin_public_key(std::string sha256_base64) {
+  settings_.pins.push_back(std::move(sha256_base64));
   return *this;
 }
 
@@ -401,7 +475,9 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
     return config_error(ErrorCode::invalid_argument,
                         "SNI contexts and selectors are server settings");
   }
-  if (Error e = parse_cipher_suites(s, b.ciphers_set, b.ciphers)) return e;
+  const bool with_psk = !b.psk_identity.empty() || !b.psk_key.empty() || b.psk_lookup;
+  if (Error e = parse_cipher_suites(s, b.ciphers_set, b.ciphers, with_psk)) return e;
+  if (Error e = set_up_psk_and_pins(b, s)) return e;
   if (Error e = parse_groups(s, b.groups_set, b.groups)) return e;
 
   size_t alpn_total = 0;
@@ -434,11 +510,13 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
     if (s.trust_anchors.raw.p != nullptr) s.has_trust_anchors = true;
   }
 
-  if (s.role == Role::server && s.identities.empty()) {
+  const bool has_psk = !s.psk_key.empty() || s.psk_lookup;
+  if (s.role == Role::server && s.identities.empty() && !has_psk) {
     return config_error(ErrorCode::missing_certificate,
                         "a server needs a certificate and private key");
   }
-  if (s.verification == PeerVerification::required && !s.has_trust_anchors) {
+  if (s.verification == PeerVerification::required && !s.has_trust_anchors &&
+      !(s.role == Role::client && has_psk)) {
     return config_error(ErrorCode::missing_trust_anchors,
                         "peer verification is required but no trust anchors were given "
                         "(see platform::system_trust_anchors())");
@@ -493,6 +571,23 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
     mbedtls_ssl_conf_sni(conf, detail::server_name_callback, nullptr);
   }
   mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+  if (has_psk) {
+    if (!s.psk_key.empty()) {
+      ret = mbedtls_ssl_conf_psk(conf, s.psk_key.data(), s.psk_key.size(),
+                                 reinterpret_cast<const unsigned char*>(s.psk_identity.data()),
+                                 s.psk_identity.size());
+      if (ret != 0) return config_error(ErrorCode::invalid_psk, "cannot use the PSK", ret);
+    }
+    if (s.psk_lookup) mbedtls_ssl_conf_psk_cb(conf, detail::psk_callback, &s);
+    int modes = b.psk_mode == PskMode::with_ecdhe      ? MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL
+                : b.psk_mode == PskMode::without_ecdhe ? MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK
+                                                       : MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_ALL;
+    // Certificates still work beside the PSK when this side has what they need.
+    if (!s.identities.empty() || (s.role == Role::client && s.has_trust_anchors)) {
+      modes |= MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL;
+    }
+    mbedtls_ssl_conf_tls13_key_exchange_modes(conf, modes);
+  }
   return Error();
 }
 

@@ -18,6 +18,10 @@ namespace sanstls::detail {
 int server_name_callback(void* unused, mbedtls_ssl_context* ssl, const unsigned char* name,
                          size_t length);
 
+// mbedTLS's PSK callback for servers (engine.cpp): looks the identity up.
+int psk_callback(void* state, mbedtls_ssl_context* ssl, const unsigned char* identity,
+                 size_t length);
+
 // mbedTLS's f_rng over our RandomSource.
 int random_callback(void* random_source, unsigned char* out, size_t len);
 
@@ -69,6 +73,11 @@ struct ConfigState {
   std::vector<std::pair<std::string, std::shared_ptr<const ConfigState>>> sni_contexts;
   bool strict_sni = false;
   SniSelector sni_selector;
+  std::string psk_identity;
+  std::vector<uint8_t> psk_key;
+  PskLookup psk_lookup;
+  IdentityCheck identity_check;
+  std::vector<std::vector<uint8_t>> pins;  // SHA-256 digests of SubjectPublicKeyInfo
   // Servers that must read the ClientHello before choosing their Config.
   bool decides_on_client_hello() const {
     return role == Role::server && (!sni_contexts.empty() || sni_selector || alpn_selector);

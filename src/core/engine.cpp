@@ -6,6 +6,7 @@
 #include "algorithms.h"
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/error.h"
+#include "mbedtls/sha256.h"
 #include "mbedtls_private.h"
 #include "session.h"
 
@@ -92,6 +93,7 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
     }
     if (!saved_session.empty()) {
       if (Error error = load_session(ssl_, saved_session, server_name_)) return error;
+      offered_saved_session_ = true;
     }
   }
   return Error();
@@ -210,10 +212,60 @@ int Engine::verify_callback(void* self, mbedtls_x509_crt* crt, int depth, uint32
                                            crt->issuer_raw.len) == 0;
     if (depth + 1 > chain.length) chain.length = depth + 1;
   }
-  if (depth == 0 && engine->role_ == Role::client && engine->ip_literal_len_ > 0 &&
-      !certificate_has_ip(*crt, engine->ip_literal_, engine->ip_literal_len_)) {
+  if (depth == 0 && engine->role_ == Role::client) engine->check_leaf(*crt, flags);
+  return 0;
+}
+
+void Engine::check_leaf(const mbedtls_x509_crt& leaf, uint32_t* flags) {
+  if (ip_literal_len_ > 0 && !certificate_has_ip(leaf, ip_literal_, ip_literal_len_)) {
     *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
   }
+  name_mismatch_ = (*flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) != 0;
+  // Our own checks mark the leaf with CN_MISMATCH (mbedTLS then sends
+  // bad_certificate) and remember their precise error.
+  if (!config_->pins.empty()) {
+    uint8_t digest[32];
+    mbedtls_sha256(leaf.pk_raw.p, leaf.pk_raw.len, digest, 0);
+    bool pinned = false;
+    for (const auto& pin : config_->pins) pinned = pinned || std::memcmp(pin.data(), digest, 32) == 0;
+    if (!pinned) {
+      *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+      custom_error_ = Error(ErrorCode::public_key_pin_mismatch, Stage::certificate,
+                            "the server's public key matches none of the pinned keys");
+    }
+  }
+  if (config_->identity_check && custom_error_.ok()) {
+    Error verdict = config_->identity_check(server_name_, describe_certificate(leaf));
+    if (verdict) {
+      *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+      custom_error_ = verdict.code() == ErrorCode::none
+                          ? Error(ErrorCode::identity_rejected, Stage::certificate,
+                                  "the identity check rejected the certificate")
+                          : verdict;
+    }
+  }
+}
+
+Error Engine::verification_failure(uint32_t flags) const {
+  // Chain problems and a real name mismatch come first, as in Node, where
+  // checkServerIdentity only runs on a verified chain.
+  uint32_t chain_flags = flags;
+  if (!custom_error_.ok() && !name_mismatch_) chain_flags &= ~MBEDTLS_X509_BADCERT_CN_MISMATCH;
+  if (chain_flags != 0 || custom_error_.ok()) {
+    return verification_error(chain_flags != 0 ? chain_flags : flags, chain_, server_name_);
+  }
+  return custom_error_;
+}
+
+int psk_callback(void* state, mbedtls_ssl_context* ssl, const unsigned char* identity,
+                 size_t length) {
+  const auto* config = static_cast<const ConfigState*>(state);
+  const std::string_view name(reinterpret_cast<const char*>(identity), length);
+  const std::optional<std::vector<uint8_t>> key = config->psk_lookup(name);
+  if (!key || key->empty()) return -1;  // unknown identity
+  if (mbedtls_ssl_set_hs_psk(ssl, key->data(), key->size()) != 0) return -1;
+  auto* engine = static_cast<Engine*>(mbedtls_ssl_get_user_data_p(ssl));
+  engine->info_.psk_identity.assign(name);
   return 0;
 }
 
@@ -402,8 +454,17 @@ void Engine::on_handshake_complete() {
   info_.group = group != nullptr ? group->name : "";
   const char* alpn = mbedtls_ssl_get_alpn_protocol(&ssl_);
   info_.alpn_protocol = alpn != nullptr ? alpn : "";
-  info_.session_reused = info_.version == TlsVersion::tls1_3 ? server_hello_.pre_shared_key
-                                                             : !saw_server_hello_done_;
+  if (info_.version == TlsVersion::tls1_3) {
+    // A pre_shared_key in TLS 1.3 is either a resumed ticket or an external PSK.
+    if (role_ == Role::client && server_hello_.pre_shared_key && !offered_saved_session_) {
+      info_.psk_identity = config_->psk_identity;
+    }
+    info_.session_reused = server_hello_.pre_shared_key && info_.psk_identity.empty();
+  } else {
+    info_.session_reused = !saw_server_hello_done_;
+    const bool psk_suite = std::strstr(info_.cipher.standard_name, "_PSK_") != nullptr;
+    if (psk_suite && role_ == Role::client) info_.psk_identity = config_->psk_identity;
+  }
   info_.peer_certificates.clear();
   for (const mbedtls_x509_crt* crt = mbedtls_ssl_get_peer_cert(&ssl_);
        crt != nullptr && crt->raw.p != nullptr; crt = crt->next) {
@@ -420,7 +481,7 @@ void Engine::on_handshake_complete() {
     info_.authorization_error = Error();
   } else {
     info_.authorized = false;
-    info_.authorization_error = verification_error(flags, chain_, server_name_);
+    info_.authorization_error = verification_failure(flags);
   }
   // Hello parsing is over: release its memory.
   inbound_.stop_tracking();
@@ -729,8 +790,10 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
     case MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION:
       return make(ErrorCode::unsupported_protocol, Stage::handshake, Alert::protocol_version,
                   "unsupported protocol: no TLS version is enabled on both sides");
-    case MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE:
-    case MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY: {
+    case MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY:
+      return make(ErrorCode::unknown_psk_identity, Stage::handshake, Alert::unknown_psk_identity,
+                  "unknown PSK identity: the server has no key for the identity offered");
+    case MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE: {
       if (role_ == Role::server && client_hello_.parsed) {
         bool shared_version = false;
         for (uint16_t offered : client_hello_.versions) {
@@ -797,7 +860,7 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
                   "the peer's certificate message is malformed or unusable");
     case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED: {
       const uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
-      Error error = verification_error(flags, chain_, server_name_).with_backend_code(code);
+      Error error = verification_failure(flags).with_backend_code(code);
       *alert = alert_for_verify_flags(flags);
       return error;
     }

@@ -69,6 +69,7 @@ class Engine {
                                    const unsigned char server_random[32],
                                    mbedtls_tls_prf_types prf);
   friend int server_name_callback(void*, mbedtls_ssl_context*, const unsigned char*, size_t);
+  friend int psk_callback(void*, mbedtls_ssl_context*, const unsigned char*, size_t);
 
   Error start(const std::string* server_name, ByteView saved_session,
               const mbedtls_ssl_config* conf = nullptr);
@@ -80,6 +81,8 @@ class Engine {
   void refuse_name();
   void queue_plaintext_alert(Alert alert);
   void capture_session();
+  void check_leaf(const mbedtls_x509_crt& leaf, uint32_t* flags);
+  Error verification_failure(uint32_t flags) const;
   int on_send(ByteView data);
   int on_recv(unsigned char* data, size_t len);
   void on_server_hello(ByteView body);
@@ -139,6 +142,9 @@ class Engine {
   uint8_t ip_literal_[16] = {0};
   size_t ip_literal_len_ = 0;
   ChainRecord chain_;
+  Error custom_error_;          // from a pin or identity check on the leaf
+  bool name_mismatch_ = false;  // the leaf really does not match the name
+  bool offered_saved_session_ = false;
   ServerHelloFacts server_hello_;
   ClientHelloFacts client_hello_;
   uint16_t tls12_group_ = 0;
