@@ -14,6 +14,7 @@
 
 #include "sanstls/bytes.h"
 #include "sanstls/result.h"
+#include "sanstls/sessions.h"
 #include "sanstls/sources.h"
 
 namespace sanstls {
@@ -95,6 +96,9 @@ class Config {
   std::vector<std::string> cipher_suite_names() const;
   std::vector<std::string> group_names() const;
   const std::vector<std::string>& alpn_protocols() const noexcept;
+  // Servers: the ticket keys in use (to read, share or rotate them); null
+  // when tickets are off.
+  std::shared_ptr<TicketKeys> ticket_keys() const noexcept;
   // Bytes of heap this Config holds (certificates, keys, mbedTLS config).
   size_t memory_bytes() const noexcept;
 
@@ -182,6 +186,15 @@ class ConfigBuilder {
   // prefix, as in HPKP and curl's --pinnedpubkey). Repeatable: any pin matches.
   ConfigBuilder& pin_public_key(std::string sha256_base64);
 
+  // Session tickets. Servers: how many TLS 1.3 tickets to issue after each
+  // handshake (default 1; 0 turns tickets off in both versions) and their
+  // lifetime (default 7200 s). Clients: 0 stops asking for tickets.
+  ConfigBuilder& session_tickets(uint32_t count, uint32_t lifetime_seconds = 7200);
+  // Servers: the keys that seal tickets (default: fresh keys for this Config).
+  ConfigBuilder& ticket_keys(std::shared_ptr<TicketKeys> keys);
+  // Servers: keep TLS 1.2 sessions by ID (e.g. make_memory_session_store()).
+  ConfigBuilder& session_store(std::shared_ptr<SessionStore> store);
+
   // Key logging for every connection made from this Config (see KeyLogCallback).
   ConfigBuilder& key_log(KeyLogCallback callback);
 
@@ -224,6 +237,10 @@ class ConfigBuilder {
     PskMode psk_mode = PskMode::with_ecdhe;
     IdentityCheck identity_check;
     std::vector<std::string> pins;
+    uint32_t ticket_count = 1;
+    uint32_t ticket_lifetime = 7200;
+    std::shared_ptr<TicketKeys> ticket_keys;
+    std::shared_ptr<SessionStore> session_store;
   };
   const Settings& settings() const noexcept { return settings_; }
 

@@ -86,7 +86,7 @@ std::string format_address(const sockaddr* address) {
     port = ntohs(v6->sin6_port);
     return "[" + std::string(host) + "]:" + std::to_string(port);
   }
-  return host;
+  return {};  // not an IP socket (AF_UNIX, ...): no address to show
 }
 
 void set_nonblocking(int fd) {
@@ -298,12 +298,15 @@ Error Stream::pump_until(bool (*done)(const Connection&), Milliseconds timeout) 
       flush(SteadyClock::now() + Milliseconds(200));
       return connection_.error();
     }
-    if (done(connection_)) return Error();
     const Readiness r = connection_.wants();
+    // Flush before testing `done`: the engine reports the handshake complete
+    // as soon as its last flight is queued (e.g. a TLS 1.2 server's Finished),
+    // not when it has reached the peer.
     if (r.has_output) {
       if (Error error = flush(deadline)) return error;
       continue;
     }
+    if (done(connection_)) return Error();
     if (!r.wants_input) return Error();  // nothing more can happen
     if (remaining_ms(deadline) == 0) {
       return timeout_error(r.handshake_complete ? Stage::transport : Stage::handshake,

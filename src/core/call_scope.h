@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <string>
 
 #include "sanstls/sources.h"
 
@@ -40,11 +41,14 @@ struct CallContext {
   MemoryAccount* account = nullptr;
   Clock* clock = nullptr;
   RandomSource* random = nullptr;
+  // The server name of the connection being driven (binds tickets to it).
+  const std::string* server_name = nullptr;
 };
 
 class CallScope {
  public:
-  CallScope(MemoryAccount* account, Clock* clock, RandomSource* random) noexcept;
+  CallScope(MemoryAccount* account, Clock* clock, RandomSource* random,
+            const std::string* server_name = nullptr) noexcept;
   ~CallScope();
   CallScope(const CallScope&) = delete;
   CallScope& operator=(const CallScope&) = delete;

@@ -21,7 +21,6 @@ ConfigState::ConfigState() {
   account = MemoryAccount::create();
   CallScope scope(account, nullptr, nullptr);
   mbedtls_x509_crt_init(&trust_anchors);
-  mbedtls_ssl_ticket_init(&tickets);
   mbedtls_ssl_config_init(&conf);
 }
 
@@ -29,7 +28,6 @@ ConfigState::~ConfigState() {
   {
     CallScope scope(account, clock, random);
     mbedtls_ssl_config_free(&conf);
-    mbedtls_ssl_ticket_free(&tickets);
     mbedtls_x509_crt_free(&trust_anchors);
     identities.clear();
   }
@@ -224,17 +222,37 @@ Error load_identity(ConfigState& s, ByteView chain, ByteView key, const std::str
   return Error();
 }
 
-Error set_up_server_tickets(ConfigState& s) {
-  int ret = mbedtls_ssl_ticket_setup(&s.tickets, detail::random_callback, s.random,
-                                     MBEDTLS_CIPHER_AES_256_GCM, 7200);
-  if (ret == MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED) {
-    return config_error(ErrorCode::random_failed,
-                        "the random source failed while creating session ticket keys", ret);
+Error set_up_resumption(const ConfigBuilder::Settings& b, ConfigState& s) {
+  s.ticket_count = b.ticket_count;
+  s.ticket_lifetime = b.ticket_lifetime;
+  if (s.ticket_lifetime == 0 || s.ticket_lifetime > 7 * 24 * 3600) {
+    return config_error(ErrorCode::invalid_argument,
+                        "a ticket lifetime is 1 second to 7 days (RFC 8446 4.6.1)");
   }
-  if (ret != 0) return config_error(ErrorCode::internal_error, "cannot set up session tickets", ret);
-  s.tickets_ready = true;
-  mbedtls_ssl_conf_session_tickets_cb(&s.conf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
-                                      &s.tickets);
+  if (s.role == Role::client) {
+    mbedtls_ssl_conf_session_tickets(&s.conf, s.ticket_count > 0
+                                                  ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED
+                                                  : MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+    return Error();
+  }
+  if (b.session_store) {
+    s.session_store = b.session_store;
+    mbedtls_ssl_conf_session_cache(&s.conf, &s, detail::cache_get, detail::cache_set);
+  }
+  if (s.ticket_count == 0) {
+    mbedtls_ssl_conf_new_session_tickets(&s.conf, 0);
+    return Error();
+  }
+  if (b.ticket_keys) {
+    s.ticket_keys = b.ticket_keys;
+  } else {
+    auto keys = TicketKeys::generate(*s.random);
+    if (!keys) return keys.error();
+    s.ticket_keys = keys.value();
+  }
+  mbedtls_ssl_conf_session_tickets_cb(&s.conf, detail::ticket_write, detail::ticket_parse, &s);
+  mbedtls_ssl_conf_new_session_tickets(
+      &s.conf, static_cast<uint16_t>(s.ticket_count > 16 ? 16 : s.ticket_count));
   return Error();
 }
 
@@ -388,6 +406,22 @@ ConfigBuilder& ConfigBuilder::check_server_identity(IdentityCheck check) {
 
 ConfigBuilder& ConfigBuilder::pin_public_key(std::string sha256_base64) {
   settings_.pins.push_back(std::move(sha256_base64));
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::session_tickets(uint32_t count, uint32_t lifetime_seconds) {
+  settings_.ticket_count = count;
+  settings_.ticket_lifetime = lifetime_seconds;
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::ticket_keys(std::shared_ptr<TicketKeys> keys) {
+  settings_.ticket_keys = std::move(keys);
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::session_store(std::shared_ptr<SessionStore> store) {
+  settings_.session_store = std::move(store);
   return *this;
 }
 
@@ -562,14 +596,13 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
   }
 
   if (s.role == Role::client) {
-    mbedtls_ssl_conf_session_tickets(conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
     // Without this mbedTLS 3.6 silently drops TLS 1.3 tickets.
     mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
         conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
   } else {
-    if (Error e = set_up_server_tickets(s)) return e;
     mbedtls_ssl_conf_sni(conf, detail::server_name_callback, nullptr);
   }
+  if (Error e = set_up_resumption(b, s)) return e;
   mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
   if (has_psk) {
     if (!s.psk_key.empty()) {
@@ -617,6 +650,8 @@ std::vector<std::string> Config::group_names() const {
 }
 
 const std::vector<std::string>& Config::alpn_protocols() const noexcept { return state_->alpn; }
+
+std::shared_ptr<TicketKeys> Config::ticket_keys() const noexcept { return state_->ticket_keys; }
 
 size_t Config::memory_bytes() const noexcept {
   return state_->account != nullptr ? state_->account->current() : 0;

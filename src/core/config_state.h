@@ -8,7 +8,6 @@
 #include "call_scope.h"
 #include "mbedtls/pk.h"
 #include "mbedtls/ssl.h"
-#include "mbedtls/ssl_ticket.h"
 #include "mbedtls/x509_crt.h"
 #include "sanstls/config.h"
 
@@ -21,6 +20,14 @@ int server_name_callback(void* unused, mbedtls_ssl_context* ssl, const unsigned 
 // mbedTLS's PSK callback for servers (engine.cpp): looks the identity up.
 int psk_callback(void* state, mbedtls_ssl_context* ssl, const unsigned char* identity,
                  size_t length);
+
+// mbedTLS's ticket and session-cache callbacks (sessions.cpp).
+int ticket_write(void* state, const mbedtls_ssl_session* session, unsigned char* start,
+                 const unsigned char* end, size_t* length, uint32_t* lifetime);
+int ticket_parse(void* state, mbedtls_ssl_session* session, unsigned char* buffer, size_t length);
+int cache_get(void* state, const unsigned char* id, size_t id_length, mbedtls_ssl_session* session);
+int cache_set(void* state, const unsigned char* id, size_t id_length,
+              const mbedtls_ssl_session* session);
 
 // mbedTLS's f_rng over our RandomSource.
 int random_callback(void* random_source, unsigned char* out, size_t len);
@@ -62,8 +69,10 @@ struct ConfigState {
   std::vector<std::unique_ptr<OwnIdentity>> identities;
   mbedtls_x509_crt trust_anchors;
   bool has_trust_anchors = false;
-  bool tickets_ready = false;
-  mbedtls_ssl_ticket_context tickets;
+  uint32_t ticket_count = 1;
+  uint32_t ticket_lifetime = 7200;
+  std::shared_ptr<TicketKeys> ticket_keys;      // servers with tickets on
+  std::shared_ptr<SessionStore> session_store;  // servers keeping TLS 1.2 session IDs
   mbedtls_ssl_config conf;
   RandomSource* random = nullptr;
   Clock* clock = nullptr;

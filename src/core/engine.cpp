@@ -41,7 +41,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, Role role,
   account->on_alloc(sizeof(Engine));
   std::unique_ptr<Engine> engine(
       new Engine(std::shared_ptr<const ConfigState>(config.state_pointer()), role, account));
-  CallScope scope(account, state.clock, state.random);
+  CallScope scope(account, state.clock, state.random, &engine->info_.server_name);
   if (state.decides_on_client_hello()) {
     // mbedTLS binds one configuration at setup: wait for the ClientHello.
     engine->deferred_setup_ = true;
@@ -54,7 +54,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, Role role,
 
 Engine::~Engine() {
   {
-    CallScope scope(account_, config_->clock, config_->random);
+    CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
     mbedtls_ssl_free(&ssl_);
   }
   account_->on_free(sizeof(Engine));
@@ -642,7 +642,7 @@ Error Engine::provide_config(const Config& config) {
                  "provide_config() answers a server_name_requested event; none is pending");
   }
   awaiting_config_ = false;
-  CallScope scope(account_, config.state().clock, config.state().random);
+  CallScope scope(account_, config.state().clock, config.state().random, &info_.server_name);
   if (finish_setup(config.state_pointer())) pump();
   return error_;
 }
@@ -892,7 +892,7 @@ size_t Engine::feed(ByteView ciphertext) {
   if (!error_.ok() || eof_ || ciphertext.empty()) return 0;
   // Data after the peer's close_notify is ignored (RFC 8446 6.1).
   if (read_closed_) return ciphertext.size();
-  CallScope scope(account_, config_->clock, config_->random);
+  CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
   feed_ = ciphertext;
   feed_used_ = 0;
   pump();
@@ -903,7 +903,7 @@ size_t Engine::feed(ByteView ciphertext) {
 void Engine::consume_output(size_t n) {
   output_.consume(n);
   if (!error_.ok()) return;
-  CallScope scope(account_, config_->clock, config_->random);
+  CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
   if (close_pending_ && output_has_room_for_record()) {
     close_pending_ = false;
     mbedtls_ssl_close_notify(&ssl_);
@@ -913,7 +913,7 @@ void Engine::consume_output(size_t n) {
 
 size_t Engine::read(MutableByteView out) {
   if (out.empty() || !handshake_done_ || mbedtls_ssl_get_bytes_avail(&ssl_) == 0) return 0;
-  CallScope scope(account_, config_->clock, config_->random);
+  CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
   const int ret = mbedtls_ssl_read(&ssl_, out.data(), out.size());
   if (ret < 0) {
     fail_from_backend(ret);
@@ -925,7 +925,7 @@ size_t Engine::read(MutableByteView out) {
 
 size_t Engine::write(ByteView plaintext) {
   if (!error_.ok() || !handshake_done_ || write_closed_) return 0;
-  CallScope scope(account_, config_->clock, config_->random);
+  CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
   size_t accepted = 0;
   while (accepted < plaintext.size() && output_has_room_for_record()) {
     const ByteView rest = plaintext.skip(accepted);
@@ -986,7 +986,7 @@ void Engine::push_event(EventKind kind, Alert alert) {
 void Engine::close() {
   if (write_closed_ || !error_.ok()) return;
   write_closed_ = true;
-  CallScope scope(account_, config_->clock, config_->random);
+  CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
   if (!handshake_done_) {
     // Abandoning a handshake: tell the peer, in the clear.
     mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_WARNING,

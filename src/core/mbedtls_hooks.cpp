@@ -51,9 +51,10 @@ void MemoryAccount::maybe_delete() noexcept {
   }
 }
 
-CallScope::CallScope(MemoryAccount* account, Clock* clock, RandomSource* random) noexcept
+CallScope::CallScope(MemoryAccount* account, Clock* clock, RandomSource* random,
+                     const std::string* server_name) noexcept
     : saved_(t_context) {
-  t_context = CallContext{account, clock, random};
+  t_context = CallContext{account, clock, random, server_name};
 }
 
 CallScope::~CallScope() { t_context = saved_; }

@@ -111,3 +111,129 @@ TEST_CASE("key log lines in NSS format, identical on both sides", "[keylog]") {
   std::sort(server_lines.begin(), server_lines.end());
   CHECK(client_lines == server_lines);
 }
+
+namespace {
+
+std::vector<uint8_t> resume_once(const Config& client_config, const Config& server_config) {
+  Pair first = pair_with(client_config, server_config);
+  REQUIRE(first.handshake());
+  auto saved = first.client.conn.save_session();
+  REQUIRE(saved);
+  return saved.value();
+}
+
+bool resumes(const Config& client_config, const Config& server_config,
+             const std::vector<uint8_t>& session) {
+  Pair second = pair_with(client_config, server_config, ByteView(session));
+  REQUIRE(second.handshake());
+  CHECK(second.client.conn.info().session_reused == second.server.conn.info().session_reused);
+  return second.server.conn.info().session_reused;
+}
+
+}  // namespace
+
+TEST_CASE("servers issue the configured number of TLS 1.3 tickets", "[session][tickets]") {
+  Sources sources;
+  const Config client_config = build_or_fail(client_builder(sources));
+  Pair three = pair_with(client_config, build_or_fail(server_builder(sources).session_tickets(3)));
+  REQUIRE(three.handshake());
+  uint32_t tickets = 0;
+  for (const Event& event : three.client.events) {
+    if (event.kind == EventKind::session_ticket) tickets += event.count;
+  }
+  CHECK(tickets == 3);
+
+  Pair none = pair_with(client_config, build_or_fail(server_builder(sources).session_tickets(0)));
+  REQUIRE(none.handshake());
+  CHECK_FALSE(none.client.has_event(EventKind::session_ticket));
+  CHECK_FALSE(none.client.conn.info().ticket_received);
+}
+
+TEST_CASE("tickets expire with their lifetime", "[session][tickets]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  Sources sources;
+  const Config client_config = build_or_fail(client_builder(sources).versions(version, version));
+  const Config server_config = build_or_fail(server_builder(sources).session_tickets(1, 60));
+  const auto session = resume_once(client_config, server_config);
+  sources.clock.advance_ms(30 * 1000);
+  CHECK(resumes(client_config, server_config, session));
+  sources.clock.advance_ms(31 * 1000);  // 61 s after issue
+  CHECK_FALSE(resumes(client_config, server_config, session));
+}
+
+TEST_CASE("ticket keys can be shared across servers and rotated with overlap",
+          "[session][tickets]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  Sources sources;
+  const Config client_config = build_or_fail(client_builder(sources).versions(version, version));
+  auto keys = TicketKeys::generate(sources.server_random);
+  REQUIRE(keys);
+  const Config server_a = build_or_fail(server_builder(sources).ticket_keys(keys.value()));
+  REQUIRE(server_a.ticket_keys() == keys.value());
+  // Server B of the same fleet, configured from the exported bytes.
+  auto imported = TicketKeys::from_bytes(ByteView(keys.value()->to_bytes()));
+  REQUIRE(imported);
+  const Config server_b = build_or_fail(server_builder(sources).ticket_keys(imported.value()));
+  const auto session = resume_once(client_config, server_a);
+  CHECK(resumes(client_config, server_b, session));
+
+  // One rotation: the old key is now the previous one and still opens.
+  REQUIRE(keys.value()->rotate(sources.server_random));
+  CHECK(keys.value()->to_bytes().size() == 2 * TicketKeys::kKeyBytes);
+  CHECK(resumes(client_config, server_a, session));
+  // Two rotations: it is gone; a full handshake follows, not an error.
+  REQUIRE(keys.value()->rotate(sources.server_random));
+  CHECK_FALSE(resumes(client_config, server_a, session));
+  // A server with unrelated keys does a full handshake too.
+  CHECK_FALSE(resumes(client_config, build_or_fail(server_builder(sources)), session));
+
+  auto bad = TicketKeys::from_bytes(ByteView("too short"));
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code() == ErrorCode::invalid_argument);
+}
+
+TEST_CASE("a ticket presented under another server name is not resumed", "[session][tickets]") {
+  Sources sources;
+  // TLS 1.2: the client offers a ticket whatever name it connects to.
+  const Config client_config = build_or_fail(
+      client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
+  const Config server_config = build_or_fail(server_builder(sources));
+  const auto session = resume_once(client_config, server_config);  // SNI "localhost"
+  CHECK(resumes(client_config, server_config, session));
+
+  // Offer the same ticket to the same server by IP address (no SNI). The
+  // saved blob is "STS1" | name length | name | session: relabel it.
+  const std::string from = "localhost", to = "127.0.0.1";
+  REQUIRE(std::string(session.begin() + 5, session.begin() + 5 + from.size()) == from);
+  std::vector<uint8_t> relabelled(session.begin(), session.begin() + 4);
+  relabelled.push_back(static_cast<uint8_t>(to.size()));
+  relabelled.insert(relabelled.end(), to.begin(), to.end());
+  relabelled.insert(relabelled.end(), session.begin() + 5 + from.size(), session.end());
+  auto client = Connection::client(client_config, to, ByteView(relabelled));
+  REQUIRE(client);
+  auto server = Connection::server(server_config);
+  REQUIRE(server);
+  Pair pair(std::move(client).value(), std::move(server).value());
+  REQUIRE(pair.handshake());
+  CHECK(pair.server.conn.info().server_name.empty());
+  CHECK_FALSE(pair.server.conn.info().session_reused);
+  CHECK_FALSE(pair.client.conn.info().session_reused);
+}
+
+TEST_CASE("TLS 1.2 session IDs resume through a session store", "[session][store]") {
+  Sources sources;
+  // The client asks for no tickets, so only the session ID can resume.
+  const Config client_config = build_or_fail(client_builder(sources)
+                                                 .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+                                                 .session_tickets(0));
+  auto store = make_memory_session_store(2);
+  const Config with_store = build_or_fail(server_builder(sources).session_store(store));
+  const auto session = resume_once(client_config, with_store);
+  CHECK(resumes(client_config, with_store, session));
+  // Without a store the server cannot find it.
+  CHECK_FALSE(resumes(client_config, build_or_fail(server_builder(sources)), session));
+  // The store is bounded: two newer sessions evict it.
+  resume_once(client_config, with_store);
+  resume_once(client_config, with_store);
+  CHECK_FALSE(resumes(client_config, with_store, session));
+}

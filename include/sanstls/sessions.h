@@ -1,0 +1,67 @@
+// Server-side session resumption state: ticket keys (TLS 1.2 and 1.3
+// tickets) and the TLS 1.2 session-ID store. Both hold secrets that can
+// decrypt past sessions' resumptions: protect them like private keys.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "sanstls/bytes.h"
+#include "sanstls/result.h"
+#include "sanstls/sources.h"
+
+namespace sanstls {
+
+// The keys that seal session tickets: a current key, which seals new
+// tickets, and the previous one, which still opens tickets it sealed (the
+// rotation overlap). Share one TicketKeys between servers (a fleet) so any
+// of them resumes any ticket. Thread-safe.
+class TicketKeys {
+ public:
+  static constexpr size_t kKeyBytes = 48;  // 16-byte name + 32-byte AES-256-GCM key
+
+  // Fresh random keys.
+  static Result<std::shared_ptr<TicketKeys>> generate(RandomSource& random);
+  // From to_bytes(): 48 bytes (one key, as Node's setTicketKeys) or 96
+  // (current + previous).
+  static Result<std::shared_ptr<TicketKeys>> from_bytes(ByteView bytes);
+  // The current key followed by the previous one (96 bytes), or just the
+  // current key (48) when there is no previous one.
+  std::vector<uint8_t> to_bytes() const;
+  // A new current key; the old current key becomes the previous one.
+  bool rotate(RandomSource& random);
+
+  // Used by the engine: seal/open ticket contents (name | nonce | ct | tag).
+  bool seal(ByteView plaintext, RandomSource& random, std::vector<uint8_t>& ticket) const;
+  std::optional<std::vector<uint8_t>> open(ByteView ticket) const;
+
+  TicketKeys() = default;
+
+ private:
+  struct Key {
+    uint8_t bytes[kKeyBytes];
+  };
+  mutable std::mutex mutex_;
+  Key current_{};
+  std::optional<Key> previous_;
+};
+
+// Server-side store of TLS 1.2 sessions by session ID, like Node's
+// newSession/resumeSession events. Implement it to share sessions across
+// processes; calls happen during engine calls, possibly on several threads.
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+  virtual void save(ByteView session_id, ByteView session) = 0;
+  virtual std::optional<std::vector<uint8_t>> load(ByteView session_id) = 0;
+  virtual void remove(ByteView session_id) = 0;
+};
+
+// A bounded in-memory SessionStore: least recently saved entries are
+// evicted beyond `max_entries`. Thread-safe.
+std::shared_ptr<SessionStore> make_memory_session_store(size_t max_entries);
+
+}  // namespace sanstls

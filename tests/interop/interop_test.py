@@ -1,0 +1,979 @@
+#!/usr/bin/python3
+"""Interop matrix: the `sanstls` CLI against real TLS peers on loopback.
+
+Python 3 standard library only.  Run:
+
+    /usr/bin/python3 tests/interop/interop_test.py --sanstls build/bin/sanstls \
+        [--report docs/interop.md] [--only REGEX] [--verbose]
+
+Peers: `openssl s_server`/`s_client`, `gnutls-serv`/`gnutls-cli`, `curl`,
+Python's `ssl` module and Node's `tls` module.  Every cell runs with
+certificate verification on in both directions (the test CA made by
+`sanstls pki` is trusted by both sides and both sides present a certificate),
+moves application data both ways and checks the negotiated version as each
+end reports it.  Failure cases check sanstls's named errors against real peers.
+
+Every process runs under a deadline (`timeout -s KILL`, plus a watchdog
+here) and is killed at the end; readiness is detected from each server's own
+output (its listening line, which carries the port), never by sleeping.
+
+Output: one `PASS`/`FAIL` line per cell, then `N passed, M failed` last.
+Exit status 1 when a cell failed, 2 when the harness itself could not run.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HOST = "127.0.0.1"
+NAME = "localhost"  # the DNS name in the test server certificate
+WRONG_NAME = "wrong.example"
+CLIENT_CN = "client.example"  # the subject CN of the client certificate from `sanstls pki`
+VERSIONS = ("1.3", "1.2")
+PROC_TIMEOUT = 20.0  # hard deadline for any single process
+IO_TIMEOUT = 10.0  # waits for output, connections, exits
+SANSTLS_TIMEOUT = "10"  # --timeout / --handshake-timeout given to sanstls
+
+OPENSSL = "openssl"
+GNUTLS_SERV = "gnutls-serv"
+GNUTLS_CLI = "gnutls-cli"
+CURL = "curl"
+NODE = "/usr/bin/node" if os.path.exists("/usr/bin/node") else "node"
+PYTHON = sys.executable or "/usr/bin/python3"
+TIMEOUT_BIN = shutil.which("timeout")  # coreutils
+
+VERBOSE = False
+
+
+# --------------------------------------------------------------------------
+# Processes
+
+
+class Proc:
+    """A child process whose stdout and stderr are collected by threads.
+
+    It runs in its own process group, is killed when its deadline passes, and
+    is registered so that the harness kills it at the end whatever happens.
+    """
+
+    registry = []
+    registry_lock = threading.Lock()
+
+    def __init__(self, label, argv, stdin=False, timeout=PROC_TIMEOUT, cwd=None):
+        self.label = label
+        self.argv = [str(a) for a in argv]
+        if TIMEOUT_BIN:
+            # Outlives the harness: even a SIGKILLed harness leaves no peer behind.
+            self.argv = [TIMEOUT_BIN, "-s", "KILL", str(int(timeout) + 5)] + self.argv
+        self.out = bytearray()
+        self.err = bytearray()
+        self.cond = threading.Condition()
+        self.eof = {"out": False, "err": False}
+        self.timed_out = False
+        if VERBOSE:
+            print("  $ " + " ".join(_shell_quote(a) for a in self.argv), flush=True)
+        self.p = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        with Proc.registry_lock:
+            Proc.registry.append(self)
+        self.threads = [
+            threading.Thread(target=self._pump, args=(self.p.stdout, self.out, "out"), daemon=True),
+            threading.Thread(target=self._pump, args=(self.p.stderr, self.err, "err"), daemon=True),
+        ]
+        for t in self.threads:
+            t.start()
+        self.timer = threading.Timer(timeout, self._deadline)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _pump(self, stream, buf, key):
+        fd = stream.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            with self.cond:
+                if chunk:
+                    buf += chunk
+                else:
+                    self.eof[key] = True
+                self.cond.notify_all()
+            if not chunk:
+                return
+
+    def _deadline(self):
+        if self.p.poll() is None:
+            self.timed_out = True
+            self.kill()
+
+    def kill(self):
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            self.p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.timer.cancel()
+
+    @property
+    def stdout(self):
+        with self.cond:
+            return bytes(self.out).decode("utf-8", "replace")
+
+    @property
+    def stderr(self):
+        with self.cond:
+            return bytes(self.err).decode("utf-8", "replace")
+
+    def wait_for(self, pattern, streams=("out",), timeout=IO_TIMEOUT):
+        """Waits until `pattern` (a regex on text) appears in the given
+        streams; returns the match, or None on timeout or end of output."""
+        rx = re.compile(pattern)
+        end = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for key in streams:
+                    buf = self.out if key == "out" else self.err
+                    m = rx.search(bytes(buf).decode("utf-8", "replace"))
+                    if m:
+                        return m
+                if all(self.eof[k] for k in streams):
+                    return None
+                left = end - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(min(left, 0.5))
+
+    def write(self, data):
+        try:
+            self.p.stdin.write(data.encode() if isinstance(data, str) else data)
+            self.p.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
+
+    def close_stdin(self):
+        try:
+            self.p.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+    def wait(self, timeout=IO_TIMEOUT):
+        """Exit status, or None (and the process is killed) on timeout.
+        Also waits for the output pipes to drain."""
+        try:
+            rc = self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.timed_out = True
+            self.kill()
+            rc = None
+        for t in self.threads:
+            t.join(timeout=2)
+        self.timer.cancel()
+        return rc
+
+    def describe(self, limit=600):
+        """Tail of both streams, for failure details."""
+        def tail(s):
+            s = s.strip()
+            return s if len(s) <= limit else "..." + s[-limit:]
+        parts = []
+        if self.stdout.strip():
+            parts.append("stdout: " + tail(self.stdout))
+        if self.stderr.strip():
+            parts.append("stderr: " + tail(self.stderr))
+        return f"[{self.label}] " + (" | ".join(parts) if parts else "(no output)")
+
+    @classmethod
+    def kill_all(cls):
+        with cls.registry_lock:
+            procs = list(cls.registry)
+        for p in procs:
+            p.kill()
+
+
+def _shell_quote(s):
+    return s if re.fullmatch(r"[\w@%+=:,./-]+", s) else "'" + s.replace("'", "'\\''") + "'"
+
+
+def free_port():
+    """A port that was free a moment ago (for peers that cannot bind port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def run(argv, timeout=IO_TIMEOUT):
+    p = subprocess.run([str(a) for a in argv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=timeout)
+    return p.returncode, p.stdout.decode("utf-8", "replace")
+
+
+# --------------------------------------------------------------------------
+# Cells
+
+
+class CellFail(Exception):
+    pass
+
+
+def check(cond, msg, *procs):
+    if not cond:
+        detail = "; ".join(p.describe() for p in procs if p is not None)
+        raise CellFail(msg + (" -- " + detail if detail else ""))
+
+
+class Ctx:
+    def __init__(self, sanstls, pki):
+        self.sanstls = sanstls
+        self.pki = pki
+
+    def f(self, name):
+        return os.path.join(self.pki, name)
+
+
+def token(tag):
+    return f"sanstls-{tag}-{secrets.token_hex(4)}"
+
+
+def tls_name(v):
+    return "TLSv" + v
+
+
+# ---- sanstls itself
+
+
+def our_client(ctx, port, version, send, ca="ca.pem", servername=NAME, extra=()):
+    argv = [ctx.sanstls, "client", f"{HOST}:{port}", "--servername", servername,
+            "--ca", ctx.f(ca), "--cert", ctx.f("client.pem"), "--key", ctx.f("client.key"),
+            "--min-version", version, "--max-version", version,
+            "--timeout", SANSTLS_TIMEOUT, "--json"]
+    if send is not None:
+        argv += ["--send", send]
+    argv += list(extra)
+    p = Proc("sanstls client", argv)
+    rc = p.wait(PROC_TIMEOUT)
+    info = parse_json(p.stdout)
+    return p, rc, info
+
+
+def parse_json(text):
+    """The JSON object the client prints (the whole stdout, or its last
+    line that parses as an object)."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        v = json.loads(text)
+        return v if isinstance(v, dict) else None
+    except ValueError:
+        pass
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                v = json.loads(line)
+                if isinstance(v, dict):
+                    return v
+            except ValueError:
+                continue
+    return None
+
+
+class OurServer:
+    def __init__(self, ctx, mode, version=None, exit_after=1, extra=()):
+        argv = [ctx.sanstls, "server", "--host", HOST, "--port", "0",
+                "--cert", ctx.f("server.pem"), "--key", ctx.f("server.key"),
+                "--ca", ctx.f("ca.pem"), "--require-cert", "--" + mode,
+                "--exit-after", str(exit_after), "--handshake-timeout", SANSTLS_TIMEOUT]
+        if version:
+            argv += ["--min-version", version, "--max-version", version]
+        argv += list(extra)
+        self.p = Proc("sanstls server", argv)
+        m = self.p.wait_for(r"listening on (\S+):(\d+)")
+        check(m is not None, "sanstls server did not print 'listening on HOST:PORT'", self.p)
+        self.port = int(m.group(2))
+
+    def finish(self):
+        """Waits for the server to exit (after --exit-after connections) and
+        returns the per-connection log lines."""
+        rc = self.p.wait(IO_TIMEOUT)
+        check(rc is not None, "sanstls server did not exit after --exit-after 1", self.p)
+        # Without the "conn N from ADDR: " prefix (the port changes every run).
+        lines = [re.sub(r"^conn \d+ from \S+: ", "", l) for l in self.p.stdout.splitlines()
+                 if l.startswith("conn ")]
+        return rc, lines
+
+
+def check_our_client_ok(p, rc, info, version):
+    check(rc == 0, f"sanstls client exit status {rc}", p)
+    check(info is not None, "sanstls client printed no JSON object", p)
+    check(info.get("protocol") == tls_name(version),
+          f"sanstls client protocol {info.get('protocol')!r}, expected {tls_name(version)}", p)
+    check(info.get("authorized") is True,
+          f"sanstls client authorized={info.get('authorized')!r} "
+          f"({info.get('authorizationError')!r})", p)
+    check(not info.get("error"), f"sanstls client error {info.get('error')!r}", p)
+    cipher = info.get("cipher") or {}
+    return f"{cipher.get('standardName') or cipher.get('name')}, {info.get('group')}"
+
+
+def check_our_log(lines, version, srv):
+    check(len(lines) >= 1, "sanstls server logged no connection line", srv.p)
+    line = lines[-1]
+    check(tls_name(version) in line,
+          f"sanstls server log line does not say {tls_name(version)}: {line!r}", srv.p)
+    check("handshake failed" not in line and ": ended: " not in line,
+          f"sanstls server log line reports a failure: {line!r}", srv.p)
+    return line
+
+
+# ---- our client -> server peers
+
+
+def start_openssl_server(ctx, extra=()):
+    # -cert loads only the leaf; -cert_chain sends the intermediate from the same file.
+    argv = [OPENSSL, "s_server", "-accept", f"{HOST}:0", "-cert", ctx.f("server.pem"),
+            "-cert_chain", ctx.f("server.pem"), "-key", ctx.f("server.key"), "-CAfile", ctx.f("ca.pem"), "-Verify", "1",
+            "-verify_return_error", "-www"] + list(extra)
+    p = Proc("openssl s_server", argv)
+    m = p.wait_for(r"ACCEPT \S+:(\d+)")
+    check(m is not None, "openssl s_server did not print ACCEPT", p)
+    return p, int(m.group(1))
+
+
+def client_vs_openssl(ctx, version):
+    srv, port = start_openssl_server(ctx)
+    request = "GET / HTTP/1.0\r\n\r\n"
+    p, rc, info = our_client(ctx, port, version, request)
+    ours = check_our_client_ok(p, rc, info, version)
+    page = info.get("received") or ""
+    check("HTTP/1.0 200 ok" in page, "no HTTP/1.0 200 page from s_server -www in 'received'", p, srv)
+    m = re.search(r"Protocol\s*:\s*(\S+)", page)
+    check(m is not None, "s_server page has no 'Protocol  :' line", p)
+    check(m.group(1) == tls_name(version),
+          f"s_server reports {m.group(1)}, expected {tls_name(version)}", p)
+    check("Client certificate" in page and f"CN={CLIENT_CN}" in page.replace("CN = ", "CN="),
+          "s_server page shows no verified client certificate", p)
+    srv.kill()
+    return f"{ours}; s_server page: Protocol {m.group(1)}, client certificate shown"
+
+
+def start_gnutls_server(ctx, extra=()):
+    # gnutls-serv cannot report a port chosen by the kernel (-p 0 prints 0),
+    # and it listens on every address; give it a port that was free.
+    port = free_port()
+    argv = [GNUTLS_SERV, "--echo", "-p", port, "--x509certfile", ctx.f("server.pem"),
+            "--x509keyfile", ctx.f("server.key"), "--x509cafile", ctx.f("ca.pem"),
+            "--require-client-cert", "--verify-client-cert"] + list(extra)
+    srv = Proc("gnutls-serv", argv)
+    check(srv.wait_for(rf"listening on IPv4 \S+ port {port}\.\.\.done", ("out", "err")) is not None,
+          "gnutls-serv did not report listening", srv)
+    return srv, port
+
+
+def client_vs_gnutls(ctx, version):
+    srv, port = start_gnutls_server(ctx)
+    tok = token("gnutls")
+    p, rc, info = our_client(ctx, port, version, tok + "\n")
+    ours = check_our_client_ok(p, rc, info, version)
+    check(tok in (info.get("received") or ""), f"echo of {tok!r} not received", p, srv)
+    check(srv.wait_for(r"received cmd: " + re.escape(tok), ("out", "err")) is not None,
+          "gnutls-serv did not log our data", srv)
+    m = srv.wait_for(r"- Version: (\S+)")
+    check(m is not None, "gnutls-serv printed no '- Version:' line", srv)
+    check(m.group(1) == "TLS" + version, f"gnutls-serv reports {m.group(1)}", srv)
+    check(srv.wait_for(r"The certificate is trusted") is not None,
+          "gnutls-serv did not verify our client certificate", srv)
+    srv.kill()
+    return f"{ours}; gnutls-serv: Version {m.group(1)}, client certificate trusted"
+
+
+PY_SERVER = r"""
+import json, socket, ssl, sys
+cert, key, ca = sys.argv[1:4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+ctx.load_verify_locations(ca)
+ctx.verify_mode = ssl.CERT_REQUIRED
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(4)
+print("listening", ls.getsockname()[1], flush=True)
+ls.settimeout(15)
+conn, _ = ls.accept()
+conn.settimeout(10)
+s = ctx.wrap_socket(conn, server_side=True)
+peer = dict(x[0] for x in s.getpeercert()["subject"])
+data = b""
+while not data.endswith(b"\n"):
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(json.dumps({"version": s.version(), "cipher": s.cipher()[0], "peer": peer.get("commonName"),
+                  "received": data.decode()}), flush=True)
+s.sendall(b"python-echo " + s.version().encode() + b" " + data)
+try:
+    s.unwrap()
+    print("close_notify exchanged", flush=True)
+except (OSError, ssl.SSLError) as e:
+    print("unwrap:", e, flush=True)
+s.close()
+"""
+
+NODE_SERVER = r"""
+const tls = require('tls'), fs = require('fs');
+const [cert, key, ca] = process.argv.slice(-3);
+const server = tls.createServer({cert: fs.readFileSync(cert), key: fs.readFileSync(key),
+    ca: fs.readFileSync(ca), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2'},
+  (s) => {
+    let data = '';
+    const peer = s.getPeerCertificate();
+    s.on('data', (d) => {
+      data += d.toString();
+      if (data.endsWith('\n')) {
+        console.log(JSON.stringify({version: s.getProtocol(), cipher: s.getCipher().standardName,
+                                    authorized: s.authorized, peer: peer.subject && peer.subject.CN,
+                                    received: data}));
+        s.end('node-echo ' + s.getProtocol() + ' ' + data);
+      }
+    });
+    s.on('error', (e) => console.log('socket error ' + e.code + ' ' + e.message));
+    s.on('close', () => server.close());
+  });
+server.on('tlsClientError', (e) => { console.log('tlsClientError ' + e.code + ' ' + e.message); server.close(); });
+server.listen(0, '127.0.0.1', () => console.log('listening ' + server.address().port));
+setTimeout(() => process.exit(3), 15000).unref();
+"""
+
+
+def client_vs_script(ctx, version, label, argv, echo_prefix):
+    srv = Proc(label, argv)
+    m = srv.wait_for(r"listening (\d+)")
+    check(m is not None, f"{label} did not print its port", srv)
+    port = int(m.group(1))
+    tok = token(label.split()[0])
+    p, rc, info = our_client(ctx, port, version, tok + "\n")
+    ours = check_our_client_ok(p, rc, info, version)
+    got = info.get("received") or ""
+    check(f"{echo_prefix} {tls_name(version)} {tok}" in got,
+          f"expected '{echo_prefix} {tls_name(version)} {tok}' in received, got {got!r}", p, srv)
+    srv.wait(IO_TIMEOUT)
+    peer = parse_json(next((l for l in srv.stdout.splitlines() if l.startswith("{")), ""))
+    check(peer is not None, f"{label} printed no connection summary", srv)
+    check(peer.get("version") == tls_name(version), f"{label} reports {peer.get('version')}", srv)
+    check(peer.get("received", "").strip() == tok, f"{label} received {peer.get('received')!r}", srv)
+    check(peer.get("peer") == CLIENT_CN, f"{label} saw client certificate CN {peer.get('peer')!r}", srv)
+    return f"{ours}; {label}: {peer.get('version')}, client CN={peer.get('peer')}"
+
+
+def client_vs_python(ctx, version):
+    argv = [PYTHON, "-c", PY_SERVER, ctx.f("server.pem"), ctx.f("server.key"), ctx.f("ca.pem")]
+    return client_vs_script(ctx, version, "python ssl server", argv, "python-echo")
+
+
+def client_vs_node(ctx, version):
+    argv = [NODE, "-e", NODE_SERVER, "--", ctx.f("server.pem"), ctx.f("server.key"), ctx.f("ca.pem")]
+    return client_vs_script(ctx, version, "node tls server", argv, "node-echo")
+
+
+# ---- client peers -> our server
+
+
+def interactive_echo(ctx, label, argv, tok, version):
+    """Starts an interactive client peer, types one line, waits for its echo,
+    closes stdin (the peer then closes the connection) and waits for exit."""
+    p = Proc(label, argv, stdin=True)
+    p.write(tok + "\n")
+    echoed = p.wait_for(re.escape(tok)) is not None
+    p.close_stdin()
+    rc = p.wait(IO_TIMEOUT)
+    check(echoed, f"{label} did not receive the echo of {tok!r}", p)
+    return p, rc
+
+
+def openssl_client_argv(ctx, port, version_flag):
+    return [OPENSSL, "s_client", "-connect", f"{HOST}:{port}", "-servername", NAME,
+            "-verify_hostname", NAME, "-verify_return_error", "-CAfile", ctx.f("ca.pem"),
+            "-cert", ctx.f("client.pem"), "-key", ctx.f("client.key"), version_flag]
+
+
+def openssl_client_to_us(ctx, version):
+    srv = OurServer(ctx, "echo")
+    tok = token("s_client")
+    p, rc = interactive_echo(ctx, "openssl s_client",
+                             openssl_client_argv(ctx, srv.port, "-tls" + version.replace(".", "_")),
+                             tok, version)
+    _, lines = srv.finish()
+    check(rc == 0, f"openssl s_client exit status {rc}", p, srv.p)
+    m = re.search(r"Protocol\s*:\s*(\S+)", p.stdout)
+    check(m is not None and m.group(1) == tls_name(version),
+          f"s_client reports protocol {m and m.group(1)}", p)
+    check("Verify return code: 0 (ok)" in p.stdout, "s_client did not verify our certificate", p)
+    log = check_our_log(lines, version, srv)
+    return f"s_client: Protocol {m.group(1)}, verify ok; ours: {log.strip()}"
+
+
+def gnutls_client_argv(ctx, port, version):
+    return [GNUTLS_CLI, HOST, "-p", port, "--sni-hostname", NAME, "--verify-hostname", NAME,
+            "--x509cafile", ctx.f("ca.pem"), "--x509certfile", ctx.f("client.pem"),
+            "--x509keyfile", ctx.f("client.key"), "--priority", gnutls_priority(version)]
+
+
+def gnutls_priority(version):
+    return "NORMAL:-VERS-ALL:+VERS-TLS" + version
+
+
+def gnutls_client_to_us(ctx, version):
+    srv = OurServer(ctx, "echo")
+    tok = token("gnutls-cli")
+    argv = gnutls_client_argv(ctx, srv.port, version)
+    p, rc = interactive_echo(ctx, "gnutls-cli", argv, tok, version)
+    _, lines = srv.finish()
+    check(rc == 0, f"gnutls-cli exit status {rc}", p, srv.p)
+    m = re.search(r"- Description: \((TLS[\d.]+)-", p.stdout)
+    check(m is not None and m.group(1) == "TLS" + version,
+          f"gnutls-cli reports {m and m.group(1)}", p)
+    check("The certificate is trusted" in p.stdout, "gnutls-cli did not trust our certificate", p)
+    log = check_our_log(lines, version, srv)
+    return f"gnutls-cli: ({m.group(1)}), certificate trusted; ours: {log.strip()}"
+
+
+def curl_to_us(ctx, version):
+    srv = OurServer(ctx, "www")
+    url = f"https://{NAME}:{srv.port}/interop"
+    vflags = ["--tlsv1.3"] if version == "1.3" else ["--tlsv1.2", "--tls-max", "1.2"]
+    argv = [CURL, "-sS", "-v", "--max-time", SANSTLS_TIMEOUT, "--resolve", f"{NAME}:{srv.port}:{HOST}",
+            "--cacert", ctx.f("ca.pem"), "--cert", ctx.f("client.pem"), "--key", ctx.f("client.key"),
+            *vflags, url]
+    p = Proc("curl", argv)
+    rc = p.wait(PROC_TIMEOUT)
+    _, lines = srv.finish()
+    check(rc == 0, f"curl exit status {rc}", p, srv.p)
+    m = re.search(r"SSL connection using (\S+)", p.stderr)
+    check(m is not None and m.group(1) == tls_name(version), f"curl reports {m and m.group(1)}", p)
+    check(re.search(r"HTTP/1\.[01] 200", p.stderr) is not None, "curl got no 200 status", p)
+    check(tls_name(version) in p.stdout, "our --www page does not name the version", p)
+    log = check_our_log(lines, version, srv)
+    return f"curl: {m.group(1)}, HTTP 200, page {len(p.stdout)} bytes; ours: {log.strip()}"
+
+
+PY_CLIENT = r"""
+import json, socket, ssl, sys
+port, ca, cert, key, version, tok = sys.argv[1:7]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(cert, key)
+v = ssl.TLSVersion.TLSv1_3 if version == "1.3" else ssl.TLSVersion.TLSv1_2
+ctx.minimum_version = ctx.maximum_version = v
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port)), timeout=10),
+                    server_hostname="localhost")
+s.sendall(tok.encode() + b"\n")
+data = b""
+while tok.encode() not in data:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+out = {"version": s.version(), "cipher": s.cipher()[0], "received": data.decode()}
+try:
+    s.unwrap()
+    out["close"] = "close_notify exchanged"
+except (OSError, ssl.SSLError) as e:
+    out["close"] = "unwrap: %s" % e
+s.close()
+print(json.dumps(out), flush=True)
+"""
+
+NODE_CLIENT = r"""
+const tls = require('tls'), fs = require('fs');
+const [port, ca, cert, key, version, tok] = process.argv.slice(-6);
+const v = 'TLSv' + version;
+const s = tls.connect({host: '127.0.0.1', port: +port, servername: 'localhost',
+    ca: fs.readFileSync(ca), cert: fs.readFileSync(cert), key: fs.readFileSync(key),
+    minVersion: v, maxVersion: v}, () => {
+  s.write(tok + '\n');
+});
+let data = '', version_ = null, authorized = null;
+s.on('secureConnect', () => { version_ = s.getProtocol(); authorized = s.authorized; });
+s.on('data', (d) => { data += d.toString(); if (data.includes(tok)) s.end(); });
+s.on('error', (e) => { console.log(JSON.stringify({error: e.code, message: e.message})); process.exit(1); });
+s.on('close', () => { console.log(JSON.stringify({version: version_, authorized, received: data})); });
+setTimeout(() => { console.log('timeout'); process.exit(2); }, 10000).unref();
+"""
+
+
+def script_client_to_us(ctx, version, label, argv_head):
+    srv = OurServer(ctx, "echo")
+    tok = token(label.split()[0])
+    argv = argv_head + [srv.port, ctx.f("ca.pem"), ctx.f("client.pem"), ctx.f("client.key"), version, tok]
+    p = Proc(label, argv)
+    rc = p.wait(PROC_TIMEOUT)
+    _, lines = srv.finish()
+    check(rc == 0, f"{label} exit status {rc}", p, srv.p)
+    info = parse_json(p.stdout)
+    check(info is not None, f"{label} printed no summary", p)
+    check(info.get("version") == tls_name(version), f"{label} reports {info.get('version')}", p)
+    check(tok in info.get("received", ""), f"{label} did not receive the echo", p)
+    if "authorized" in info:
+        check(info["authorized"] is True, f"{label} authorized={info['authorized']}", p)
+    log = check_our_log(lines, version, srv)
+    extra = f", {info['close']}" if "close" in info else ""
+    return f"{label}: {info.get('version')}{extra}; ours: {log.strip()}"
+
+
+def python_client_to_us(ctx, version):
+    return script_client_to_us(ctx, version, "python ssl client", [PYTHON, "-c", PY_CLIENT])
+
+
+def node_client_to_us(ctx, version):
+    return script_client_to_us(ctx, version, "node tls client", [NODE, "-e", NODE_CLIENT, "--"])
+
+
+# ---- failure cases
+
+
+def error_of(info):
+    e = (info or {}).get("error") or {}
+    return e if isinstance(e, dict) else {"code": str(e)}
+
+
+def fail_wrong_name(ctx, version):
+    srv, port = start_openssl_server(ctx)
+    p, rc, info = our_client(ctx, port, version, "GET / HTTP/1.0\r\n\r\n", servername=WRONG_NAME)
+    srv.kill()
+    e = error_of(info)
+    check(rc == 1, f"sanstls client exit status {rc}, expected 1", p)
+    check(e.get("code") == "ERR_TLS_CERT_ALTNAME_INVALID",
+          f"error {e.get('code')!r}, expected ERR_TLS_CERT_ALTNAME_INVALID", p)
+    return f"{e.get('code')} (stage {e.get('stage')}, alert {e.get('alert')} {e.get('alertDirection', '')})"
+
+
+def fail_untrusted_ca(ctx, version):
+    srv, port = start_openssl_server(ctx)
+    p, rc, info = our_client(ctx, port, version, "GET / HTTP/1.0\r\n\r\n", ca="other-ca.pem")
+    srv.kill()
+    e = error_of(info)
+    check(rc == 1, f"sanstls client exit status {rc}, expected 1", p)
+    check(str(e.get("code", "")).startswith("UNABLE_TO_"),
+          f"error {e.get('code')!r}, expected UNABLE_TO_*", p)
+    return f"{e.get('code')} (stage {e.get('stage')}, alert {e.get('alert')} {e.get('alertDirection', '')})"
+
+
+def is_protocol_version_error(e):
+    code = e.get("code")
+    return code == "ERR_SSL_UNSUPPORTED_PROTOCOL" or (
+        code == "ERR_SSL_PEER_ALERT" and e.get("alert") == "protocol_version")
+
+
+def fail_client13_vs_openssl12(ctx, _version):
+    srv, port = start_openssl_server(ctx, ["-tls1_2"])
+    p, rc, info = our_client(ctx, port, "1.3", "GET / HTTP/1.0\r\n\r\n")
+    e = error_of(info)
+    check(rc == 1, f"sanstls client exit status {rc}, expected 1", p)
+    check(is_protocol_version_error(e),
+          f"error {e!r}, expected ERR_SSL_UNSUPPORTED_PROTOCOL or ERR_SSL_PEER_ALERT/protocol_version", p)
+    peer = srv.wait_for(r"(unsupported protocol|alert protocol version|wrong version number)", ("out", "err"), 3)
+    srv.kill()
+    peer_s = f"; s_server: {peer.group(1)}" if peer else ""
+    return f"{e.get('code')} (alert {e.get('alert')} {e.get('alertDirection', '')}){peer_s}"
+
+
+def fail_client13_vs_gnutls12(ctx, _version):
+    srv, port = start_gnutls_server(ctx, ["--priority", gnutls_priority("1.2")])
+    p, rc, info = our_client(ctx, port, "1.3", "ping\n")
+    e = error_of(info)
+    check(rc == 1, f"sanstls client exit status {rc}, expected 1", p)
+    # GnuTLS 3.7 picks TLS 1.2 from legacy_version, then finds none of the
+    # offered (TLS 1.3-only) suites usable and answers handshake_failure
+    # ("No supported cipher suites have been found"), where OpenSSL answers
+    # protocol_version. Either way our error must name the alert received.
+    gnutls_answer = (e.get("code") == "ERR_SSL_PEER_ALERT" and e.get("alert") == "handshake_failure"
+                     and e.get("alertDirection") == "received")
+    check(is_protocol_version_error(e) or gnutls_answer,
+          f"error {e!r}, expected ERR_SSL_UNSUPPORTED_PROTOCOL or ERR_SSL_PEER_ALERT "
+          f"(protocol_version, or handshake_failure received)", p)
+    peer = srv.wait_for(r"Error in handshake: ([^\n]*)", ("out", "err"), 3)
+    srv.kill()
+    peer_s = f"; gnutls-serv: Error in handshake: {peer.group(1).strip()}" if peer else ""
+    return f"{e.get('code')} (alert {e.get('alert')} {e.get('alertDirection', '')}){peer_s}"
+
+
+def fail_gnutls12_vs_server13(ctx, _version):
+    srv = OurServer(ctx, "echo", version="1.3")
+    p = Proc("gnutls-cli", gnutls_client_argv(ctx, srv.port, "1.2"), stdin=True)
+    p.close_stdin()
+    rc = p.wait(IO_TIMEOUT)
+    _, lines = srv.finish()
+    check(rc not in (0, None), f"gnutls-cli exit status {rc}, expected failure", p)
+    log = " ".join(lines)
+    check("ERR_SSL_UNSUPPORTED_PROTOCOL" in log and "protocol_version sent" in log,
+          f"sanstls server log does not name ERR_SSL_UNSUPPORTED_PROTOCOL with protocol_version sent: {log!r}",
+          srv.p)
+    m = re.search(r"Received alert \[(\d+)\]: ([^\n]*)", p.stdout + p.stderr)
+    check(m is not None and m.group(1) == "70",
+          f"gnutls-cli did not receive alert 70 (protocol_version)", p)
+    return f"ours: {log.strip()}; gnutls-cli: alert [{m.group(1)}] {m.group(2).strip()}"
+
+
+def fail_openssl12_vs_server13(ctx, _version):
+    srv = OurServer(ctx, "echo", version="1.3")
+    p = Proc("openssl s_client", openssl_client_argv(ctx, srv.port, "-tls1_2"), stdin=True)
+    p.close_stdin()
+    rc = p.wait(IO_TIMEOUT)
+    _, lines = srv.finish()
+    check(rc not in (0, None), f"openssl s_client exit status {rc}, expected failure", p)
+    log = " ".join(lines)
+    check("ERR_SSL_UNSUPPORTED_PROTOCOL" in log and "protocol_version sent" in log,
+          f"sanstls server log does not name ERR_SSL_UNSUPPORTED_PROTOCOL with protocol_version sent: {log!r}",
+          srv.p)
+    m = re.search(r"(alert protocol version|unsupported protocol|wrong version number)", p.stdout + p.stderr)
+    check(m is not None and m.group(1) == "alert protocol version",
+          f"s_client did not receive a protocol_version alert ({m and m.group(1)})", p)
+    return f"ours: {log.strip()}; s_client: {m.group(1)}"
+
+
+def fail_plain_http(ctx, _version):
+    srv = OurServer(ctx, "www")
+    p = Proc("curl", [CURL, "-sS", "-i", "--max-time", SANSTLS_TIMEOUT, f"http://{HOST}:{srv.port}/"])
+    rc = p.wait(PROC_TIMEOUT)
+    _, lines = srv.finish()
+    check(re.search(r"^HTTP/1\.0 400", p.stdout, re.M) is not None,
+          f"curl did not get 'HTTP/1.0 400' (exit {rc})", p)
+    log = " ".join(lines)
+    check("ERR_SSL_HTTP_REQUEST" in log, f"sanstls server log does not name ERR_SSL_HTTP_REQUEST: {log!r}", srv.p)
+    first = p.stdout.strip().splitlines()[0] if p.stdout.strip() else ""
+    return f"curl: {first.strip()!r}; ours: {log.strip()}"
+
+
+# --------------------------------------------------------------------------
+# The matrix
+
+PEERS = [
+    # row, server peer (our client ->), client peer (-> our server)
+    ("OpenSSL (s_server -www / s_client)", client_vs_openssl, openssl_client_to_us),
+    ("GnuTLS (gnutls-serv --echo / gnutls-cli)", client_vs_gnutls, gnutls_client_to_us),
+    ("curl (https, --www)", None, curl_to_us),
+    ("Python ssl", client_vs_python, python_client_to_us),
+    ("Node tls", client_vs_node, node_client_to_us),
+]
+
+FAILURES = [
+    ("wrong host name: sanstls client --servername wrong.example -> openssl s_server",
+     "ERR_TLS_CERT_ALTNAME_INVALID", fail_wrong_name, VERSIONS),
+    ("untrusted CA: sanstls client --ca other-ca.pem -> openssl s_server",
+     "UNABLE_TO_*", fail_untrusted_ca, VERSIONS),
+    ("TLS 1.3-only sanstls client -> TLS 1.2-only openssl s_server (-tls1_2)",
+     "ERR_SSL_PEER_ALERT (protocol_version) or ERR_SSL_UNSUPPORTED_PROTOCOL", fail_client13_vs_openssl12, (None,)),
+    ("TLS 1.2-only openssl s_client (-tls1_2) -> TLS 1.3-only sanstls server",
+     "server log: ERR_SSL_UNSUPPORTED_PROTOCOL; peer: protocol_version alert", fail_openssl12_vs_server13, (None,)),
+    ("TLS 1.3-only sanstls client -> TLS 1.2-only gnutls-serv (--priority ...:+VERS-TLS1.2)",
+     "ERR_SSL_PEER_ALERT with the alert GnuTLS sends: handshake_failure (it checks suites before versions) "
+     "or protocol_version", fail_client13_vs_gnutls12, (None,)),
+    ("TLS 1.2-only gnutls-cli (--priority ...:+VERS-TLS1.2) -> TLS 1.3-only sanstls server",
+     "server log: ERR_SSL_UNSUPPORTED_PROTOCOL; peer: alert 70 (protocol_version)", fail_gnutls12_vs_server13,
+     (None,)),
+    ("plain HTTP: curl http:// -> sanstls server --www",
+     "curl: HTTP/1.0 400; server log: ERR_SSL_HTTP_REQUEST", fail_plain_http, (None,)),
+]
+
+
+def build_cells():
+    cells = []
+    for row, server_fn, client_fn in PEERS:
+        for direction, fn in (("client", server_fn), ("server", client_fn)):
+            for v in VERSIONS:
+                name = (f"sanstls client -> {row} TLS {v}" if direction == "client"
+                        else f"{row} -> sanstls server TLS {v}")
+                cells.append({"kind": "matrix", "row": row, "col": (direction, v), "name": name, "fn": fn, "v": v})
+    for label, expect, fn, versions in FAILURES:
+        for v in versions:
+            name = label + (f" (TLS {v})" if v else "")
+            cells.append({"kind": "failure", "row": label, "col": v, "expect": expect, "name": name, "fn": fn, "v": v})
+    return cells
+
+
+def run_cell(ctx, cell):
+    start = time.monotonic()
+    if cell["fn"] is None:
+        cell.update(status="n/a", detail="no server mode in this peer")
+        return
+    try:
+        detail = cell["fn"](ctx, cell["v"])
+        cell.update(status="PASS", detail=detail)
+    except CellFail as e:
+        cell.update(status="FAIL", detail=str(e))
+    except Exception as e:  # a harness bug or a missing peer: still a failed cell
+        cell.update(status="FAIL", detail=f"{type(e).__name__}: {e}")
+    finally:
+        Proc.kill_all()
+        cell["secs"] = time.monotonic() - start
+
+
+def peer_versions():
+    def first_line(argv):
+        try:
+            rc, out = run(argv)
+            return out.strip().splitlines()[0] if out.strip() else f"(exit {rc})"
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return f"unavailable ({e})"
+    import ssl
+    return [
+        ("OpenSSL", first_line([OPENSSL, "version"])),
+        ("GnuTLS", first_line([GNUTLS_CLI, "--version"])),
+        ("curl", first_line([CURL, "--version"])),
+        ("Python", f"Python {sys.version.split()[0]}, ssl: {ssl.OPENSSL_VERSION}"),
+        ("Node", f"Node {first_line([NODE, '--version'])}, OpenSSL {first_line([NODE, '-p', 'process.versions.openssl'])}"),
+    ]
+
+
+def md_escape(s):
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def write_report(path, cells, versions, sanstls_version, elapsed):
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    passed = sum(c["status"] == "PASS" for c in cells)
+    failed = sum(c["status"] == "FAIL" for c in cells)
+    L = []
+    L.append("# Interop matrix")
+    L.append("")
+    L.append("Generated by `tests/interop/interop_test.py` (CTest `interop`, label `interop`); "
+             "do not edit by hand.")
+    L.append("")
+    L.append(f"- Date: {now}")
+    L.append(f"- sanstls: {sanstls_version}")
+    for name, v in versions:
+        L.append(f"- {name}: {v}")
+    def count(kind):
+        sel = [c for c in cells if c["kind"] == kind and c["status"] != "n/a"]
+        return f"{sum(c['status'] == 'PASS' for c in sel)}/{len(sel)}"
+    L.append(f"- Result: **{passed} passed, {failed} failed** (matrix {count('matrix')}, "
+             f"failure cases {count('failure')}; {elapsed:.0f} s)")
+    L.append("")
+    L.append("Every cell: loopback (127.0.0.1), certificates from `sanstls pki`, verification on "
+             "in both directions (the peer checks our chain and the name `localhost`; the server "
+             "side requires and verifies a client certificate from the same CA), application data "
+             "both ways, and the negotiated version checked as reported by each end. "
+             "The TLS version is forced on the client side of each cell.")
+    L.append("")
+    L.append("## Matrix")
+    L.append("")
+    L.append("| Peer | sanstls client → peer, TLS 1.3 | sanstls client → peer, TLS 1.2 "
+             "| peer → sanstls server, TLS 1.3 | peer → sanstls server, TLS 1.2 |")
+    L.append("|---|---|---|---|---|")
+    for row, _, _ in PEERS:
+        cols = []
+        for col in (("client", "1.3"), ("client", "1.2"), ("server", "1.3"), ("server", "1.2")):
+            c = next(c for c in cells if c["kind"] == "matrix" and c["row"] == row and c["col"] == col)
+            if c["status"] == "n/a":
+                cols.append("— (no server mode)")
+            elif c["status"] == "PASS":
+                cols.append("PASS")
+            else:
+                cols.append("**FAIL**")
+        L.append(f"| {md_escape(row)} | " + " | ".join(cols) + " |")
+    L.append("")
+    L.append("## Failure cases")
+    L.append("")
+    L.append("| Case | Expected | Result | Observed |")
+    L.append("|---|---|---|---|")
+    for c in cells:
+        if c["kind"] != "failure":
+            continue
+        res = "PASS" if c["status"] == "PASS" else "**FAIL**"
+        L.append(f"| {md_escape(c['name'])} | {md_escape(c['expect'])} | {res} | {md_escape(c['detail'])} |")
+    L.append("")
+    L.append("## Cell details")
+    L.append("")
+    for c in cells:
+        if c["kind"] == "matrix" and c["status"] != "n/a":
+            L.append(f"- {c['status']}: {md_escape(c['name'])}: {md_escape(c['detail'])}")
+    L.append("")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("\n".join(L))
+    os.replace(tmp, path)
+
+
+def main():
+    global VERBOSE
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sanstls", required=True, help="path of the sanstls CLI")
+    ap.add_argument("--report", help="write the Markdown matrix here")
+    ap.add_argument("--only", help="run only cells whose name matches this regex")
+    ap.add_argument("--verbose", "-v", action="store_true")
+    args = ap.parse_args()
+    VERBOSE = args.verbose
+    sanstls = os.path.abspath(args.sanstls)
+
+    def on_signal(signum, _frame):
+        Proc.kill_all()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="sanstls-interop-") as tmp:
+        pki = os.path.join(tmp, "pki")
+        try:
+            rc, out = run([sanstls, "pki", "--out", pki], timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            rc, out = -1, str(e)
+        needed = ["ca.pem", "server.pem", "server.key", "client.pem", "client.key", "other-ca.pem"]
+        missing = [n for n in needed if not os.path.isfile(os.path.join(pki, n))]
+        if rc != 0 or missing:
+            print(f"FAIL sanstls pki --out {pki}: exit {rc}, missing {missing}: {out.strip()}")
+            print("0 passed, 1 failed")
+            return 2
+        try:
+            vrc, vout = run([sanstls, "--version"])
+            sanstls_version = vout.strip().splitlines()[0] if vrc == 0 and vout.strip() else sanstls
+        except (OSError, subprocess.TimeoutExpired):
+            sanstls_version = sanstls
+        ctx = Ctx(sanstls, pki)
+        cells = build_cells()
+        if args.only:
+            rx = re.compile(args.only)
+            cells = [c for c in cells if rx.search(c["name"])]
+        try:
+            for cell in cells:
+                run_cell(ctx, cell)
+                if cell["status"] == "n/a":
+                    continue
+                print(f"{cell['status']} {cell['name']} ({cell['secs']:.1f} s): {cell['detail']}", flush=True)
+        finally:
+            Proc.kill_all()
+    elapsed = time.monotonic() - t0
+    passed = sum(c["status"] == "PASS" for c in cells)
+    failed = sum(c["status"] == "FAIL" for c in cells)
+    if args.report and not args.only:
+        write_report(args.report, cells, peer_versions(), sanstls_version, elapsed)
+        print(f"report: {args.report}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

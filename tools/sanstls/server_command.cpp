@@ -1,0 +1,178 @@
+// sanstls server: listen, serve one connection at a time, log each, count.
+#include <csignal>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "commands.h"
+#include "describe.h"
+#include "options.h"
+#include "sanstls/adapters/blocking.h"
+#include "sanstls/platform.h"
+#include "server_session.h"
+#include "tls_config.h"
+
+namespace sanstls_cli {
+namespace {
+
+using sanstls::ConfigBuilder;
+using sanstls::Role;
+using sanstls::blocking::Milliseconds;
+
+const CommandSpec kSpec{
+    "server",
+    "--cert FILE --key FILE [options]",
+    "Listens for TLS connections and serves them one at a time: --echo (the default) sends\n"
+    "back what it receives until the client closes; --www answers an HTTP request with a\n"
+    "page describing the connection, like `openssl s_server -www`. The first line of output\n"
+    "is `listening on HOST:PORT`; then one line per connection, and a `stats:` line at exit\n"
+    "(after --exit-after N connections, or on SIGINT/SIGTERM).",
+    {
+        {"--host", "HOST", "address to listen on (default 127.0.0.1)"},
+        {"--port", "PORT", "port to listen on (default 4433; 0 = any free port)"},
+        {"--cert", "FILE", "certificate chain, PEM, leaf first", true},
+        {"--key", "FILE", "private key for the preceding --cert", true},
+        {"--passphrase", "P", "passphrase of encrypted keys"},
+        {"--alpn", "LIST", "ALPN protocols, comma-separated, in preference order"},
+        {"--min-version", "V", "lowest TLS version: 1.2 or 1.3"},
+        {"--max-version", "V", "highest TLS version: 1.2 or 1.3"},
+        {"--ciphers", "LIST", "cipher suites, IANA or OpenSSL names, in preference order"},
+        {"--groups", "LIST", "key exchange groups (X25519,P-256,...)"},
+        {"--ca", "FILE", "CA certificates for client certificates, PEM"},
+        {"--request-cert", nullptr, "ask for a client certificate (optional; needs --ca)"},
+        {"--require-cert", nullptr, "require a valid client certificate (needs --ca)"},
+        {"--keylog", "FILE", "append NSS key log lines (SSLKEYLOGFILE format) to FILE"},
+        {"--echo", nullptr, "echo data until the client closes (default)"},
+        {"--www", nullptr, "answer an HTTP request with a page describing the connection"},
+        {"--handshake-timeout", "SECONDS", "time allowed for a handshake (default 120)"},
+        {"--idle-timeout", "SECONDS", "time allowed without data after it (default 60)"},
+        {"--exit-after", "N", "exit after N accepted connections"},
+    },
+    0,
+    0};
+
+volatile std::sig_atomic_t g_stop = 0;
+
+extern "C" void on_stop_signal(int) { g_stop = 1; }
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+Milliseconds to_ms(double seconds) {
+  return Milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000.0)));
+}
+
+sanstls::Config server_config(const Args& args) {
+  if (!args.has("--cert")) throw UsageError("--cert FILE --key FILE is required");
+  const bool request = args.has("--request-cert");
+  const bool require = args.has("--require-cert");
+  if (request && require) throw UsageError("choose one of --request-cert and --require-cert");
+  if ((request || require) && !args.has("--ca")) {
+    throw UsageError("--request-cert/--require-cert need --ca FILE to verify client certificates");
+  }
+  if (args.has("--ca") && !request && !require) {
+    throw UsageError("--ca is only used with --request-cert or --require-cert");
+  }
+  ConfigBuilder builder(Role::server);
+  apply_policy(builder, args);
+  apply_identities(builder, args);
+  apply_key_log(builder, args);
+  if (args.has("--ca")) {
+    builder.trust_anchors(read_file_or_throw(args.value("--ca"), "CA file"));
+    builder.peer_verification(require ? sanstls::PeerVerification::required
+                                      : sanstls::PeerVerification::optional);
+  }
+  builder.random(sanstls::platform::os_random()).clock(sanstls::platform::system_clock());
+  return build_or_throw(builder);
+}
+
+struct Stats {
+  uint64_t accepted = 0;
+  uint64_t secure = 0;
+  std::map<std::string, uint64_t> failed;  // by error name
+
+  std::string line() const {
+    uint64_t total = 0;
+    std::string reasons;
+    for (const auto& [name, count] : failed) {
+      total += count;
+      reasons += (reasons.empty() ? "" : ", ") + name + "=" + std::to_string(count);
+    }
+    std::string text = "stats: accepted=" + std::to_string(accepted) + " secure=" +
+                       std::to_string(secure) + " failed=" + std::to_string(total);
+    return reasons.empty() ? text : text + " (" + reasons + ")";
+  }
+};
+
+void say(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int server_command(int argc, char** argv, int first) {
+  const Args args = parse_args(kSpec, argc, argv, first);
+  if (args.help) {
+    std::fputs(usage_text(kSpec).c_str(), stdout);
+    return kExitOk;
+  }
+  if (args.has("--echo") && args.has("--www")) throw UsageError("choose one of --echo and --www");
+  const std::string host = args.value("--host", "127.0.0.1");
+  const uint16_t port = args.has("--port") ? parse_port("--port", args.value("--port")) : 4433;
+  const uint64_t exit_after =
+      args.has("--exit-after") ? parse_count("--exit-after", args.value("--exit-after"), 1u << 30) : 0;
+  if (args.has("--exit-after") && exit_after == 0) throw UsageError("--exit-after: expected at least 1");
+  ServeOptions options;
+  options.mode = args.has("--www") ? ServeMode::www : ServeMode::echo;
+  if (args.has("--handshake-timeout")) {
+    options.handshake_timeout = to_ms(parse_seconds("--handshake-timeout", args.value("--handshake-timeout")));
+  }
+  if (args.has("--idle-timeout")) {
+    options.idle_timeout = to_ms(parse_seconds("--idle-timeout", args.value("--idle-timeout")));
+  }
+  options.stop = &g_stop;
+
+  sanstls::Config config = [&] {
+    try {
+      return server_config(args);
+    } catch (const Fatal& fatal) {
+      std::fprintf(stderr, "sanstls: error %s\n", error_text(fatal.error).c_str());
+      std::exit(kExitFailure);
+    }
+  }();
+  auto listener = sanstls::blocking::Listener::bind(host, port);
+  if (!listener) {
+    std::fprintf(stderr, "sanstls: error %s\n", error_text(listener.error()).c_str());
+    return kExitFailure;
+  }
+  install_stop_handlers();
+  say("listening on " + format_host_port(host, listener->port()));
+
+  Stats stats;
+  while (!g_stop && (exit_after == 0 || stats.accepted < exit_after)) {
+    auto stream = listener->accept(config, Milliseconds(250));
+    if (!stream) {
+      if (stream.error().code() != sanstls::ErrorCode::timed_out) {
+        std::fprintf(stderr, "sanstls: accept: %s\n", error_text(stream.error()).c_str());
+      }
+      continue;
+    }
+    const uint64_t number = ++stats.accepted;
+    const ServeOutcome outcome = serve_connection(stream.value(), options);
+    if (outcome.secure) ++stats.secure;
+    else ++stats.failed[outcome.handshake_error.name()];
+    say("conn " + std::to_string(number) + " from " + stream->peer_address() + ": " + outcome.description);
+  }
+  say(stats.line());
+  return kExitOk;
+}
+
+}  // namespace sanstls_cli

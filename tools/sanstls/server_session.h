@@ -1,0 +1,30 @@
+// One accepted connection of `sanstls server`: the handshake (with its
+// timeout), then --echo or --www, then close_notify. Returns what happened
+// as one log line's worth of text plus the facts the statistics need.
+#pragma once
+
+#include <csignal>
+#include <string>
+
+#include "sanstls/adapters/blocking.h"
+
+namespace sanstls_cli {
+
+enum class ServeMode { echo, www };
+
+struct ServeOptions {
+  ServeMode mode = ServeMode::echo;
+  sanstls::blocking::Milliseconds handshake_timeout{120000};
+  sanstls::blocking::Milliseconds idle_timeout{60000};
+  const volatile std::sig_atomic_t* stop = nullptr;  // set by SIGINT/SIGTERM
+};
+
+struct ServeOutcome {
+  bool secure = false;           // the handshake completed
+  sanstls::Error handshake_error;  // when it did not
+  std::string description;       // "TLSv1.3 ... : closed cleanly, 42 bytes in, 512 bytes out"
+};
+
+ServeOutcome serve_connection(sanstls::blocking::Stream& stream, const ServeOptions& options);
+
+}  // namespace sanstls_cli
