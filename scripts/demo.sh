@@ -8,4 +8,4 @@ source scripts/lib.sh
 
 bash scripts/setup.sh >&2
 sanstls_build_release >&2
-exec "$SANSTLS_ROOT/build/bin/sanstls-demo" "$@"
+exec "$SANSTLS_ROOT/build/bin/sanstls" demo "$@"
