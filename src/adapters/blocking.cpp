@@ -249,9 +249,33 @@ Error Stream::flush(Deadline deadline) {
       }
       continue;
     }
-    return fail(errno_error(Stage::transport, "send", peer_address_, errno));
+    const int err = errno;
+    if (err == EPIPE || err == ECONNRESET) {
+      // The peer may have said why before it closed (a fatal alert): let the
+      // engine read what is still in the socket so its error wins.
+      if (Error reason = drain_after_reset()) return reason;
+    }
+    return fail(errno_error(Stage::transport, "send", peer_address_, err));
   }
   return Error();
+}
+
+Error Stream::drain_after_reset() {
+  uint8_t buffer[kReceiveChunk];
+  for (int i = 0; i < 64 && connection_.error().ok(); ++i) {
+    if (!inbox_.empty()) {
+      const size_t taken = connection_.feed(ByteView(inbox_));
+      inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(taken));
+      if (taken == 0) break;
+      continue;
+    }
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n <= 0) break;
+    const ByteView received(buffer, static_cast<size_t>(n));
+    const size_t taken = connection_.feed(received);
+    inbox_.insert(inbox_.end(), received.begin() + taken, received.end());
+  }
+  return connection_.error();
 }
 
 Error Stream::receive_some(Deadline deadline) {

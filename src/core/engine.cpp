@@ -288,6 +288,7 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
       e.tls12_group_ = parse_server_key_exchange_group(body, psk);
     }
     if (type == kServerHelloDone) e.saw_server_hello_done_ = true;
+    if (type == kNewSessionTicket) e.info_.ticket_received = true;  // TLS 1.2, in the clear
   } else if (type == kClientHello) {
     e.client_hello_ = parse_client_hello(body);
     // Too large to inspect fully: mbedTLS will judge it; we just cannot read SNI.

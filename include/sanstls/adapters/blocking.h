@@ -72,6 +72,7 @@ class Stream {
   Error pump_until(bool (*done)(const Connection&), Milliseconds timeout);
   Error flush(std::chrono::steady_clock::time_point deadline);
   Error receive_some(std::chrono::steady_clock::time_point deadline);
+  Error drain_after_reset();
   Error fail(Error error);
 
   int fd_ = -1;
