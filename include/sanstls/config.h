@@ -64,6 +64,11 @@ enum class PskMode : uint8_t {
 using IdentityCheck =
     std::function<Error(std::string_view server_name, const CertificateInfo& leaf)>;
 
+// Clients: when a server asks for a certificate, the client Config whose
+// certificate to present (only its certificate is used), or nullopt to
+// present none.
+using ClientCertificateSelector = std::function<std::optional<Config>(std::string_view server_name)>;
+
 // What a server's SNI selector decides for one connection.
 struct SniAnswer {
   enum class Kind : uint8_t { use_default, use, reject, later };
@@ -179,6 +184,11 @@ class ConfigBuilder {
   ConfigBuilder& psk_lookup(PskLookup lookup);
   ConfigBuilder& psk_mode(PskMode mode);
 
+  // Clients: choose the certificate when the server asks for one (after its
+  // CertificateRequest, in both versions), instead of always presenting
+  // certificate()'s.
+  ConfigBuilder& client_certificate_selector(ClientCertificateSelector selector);
+
   // Clients: run `check` on the verified leaf (Node's checkServerIdentity).
   ConfigBuilder& check_server_identity(IdentityCheck check);
   // Clients: accept only servers whose leaf public key has this SHA-256
@@ -236,6 +246,7 @@ class ConfigBuilder {
     PskLookup psk_lookup;
     PskMode psk_mode = PskMode::with_ecdhe;
     IdentityCheck identity_check;
+    ClientCertificateSelector client_certificate_selector;
     std::vector<std::string> pins;
     uint32_t ticket_count = 1;
     uint32_t ticket_lifetime = 7200;

@@ -285,6 +285,11 @@ Error set_up_psk_and_pins(const ConfigBuilder::Settings& b, ConfigState& s) {
                         "identity checks and public key pins are client settings");
   }
   s.identity_check = b.identity_check;
+  if (b.client_certificate_selector && b.role != Role::client) {
+    return config_error(ErrorCode::invalid_argument,
+                        "client_certificate_selector() is a client setting");
+  }
+  s.client_certificate_selector = b.client_certificate_selector;
   for (std::string pin : b.pins) {
     if (pin.rfind("sha256/", 0) == 0) pin.erase(0, 7);
     unsigned char digest[64];
@@ -396,6 +401,11 @@ ConfigBuilder& ConfigBuilder::psk_lookup(PskLookup lookup) {
 
 ConfigBuilder& ConfigBuilder::psk_mode(PskMode mode) {
   settings_.psk_mode = mode;
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::client_certificate_selector(ClientCertificateSelector selector) {
+  settings_.client_certificate_selector = std::move(selector);
   return *this;
 }
 

@@ -86,6 +86,7 @@ struct ConfigState {
   std::vector<uint8_t> psk_key;
   PskLookup psk_lookup;
   IdentityCheck identity_check;
+  ClientCertificateSelector client_certificate_selector;
   std::vector<std::vector<uint8_t>> pins;  // SHA-256 digests of SubjectPublicKeyInfo
   // Servers that must read the ClientHello before choosing their Config.
   bool decides_on_client_hello() const {

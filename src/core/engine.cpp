@@ -63,6 +63,11 @@ Engine::~Engine() {
 
 Error Engine::start(const std::string* server_name, ByteView saved_session,
                     const mbedtls_ssl_config* conf) {
+  if (conf == nullptr && role_ == Role::client && config_->client_certificate_selector) {
+    // A private copy of the configuration whose certificate list we can swap.
+    conf_override_ = config_->conf;
+    conf = &conf_override_;
+  }
   int ret = mbedtls_ssl_setup(&ssl_, conf != nullptr ? conf : &config_->conf);
   if (ret != 0) {
     return Error(ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? ErrorCode::out_of_memory
@@ -350,6 +355,29 @@ void Engine::on_server_hello(ByteView body) {
 
 // ---------------------------------------------------------------- the pump
 
+int Engine::drive_handshake() {
+  // mbedtls_ssl_handshake() is this loop; running it step by step lets us
+  // act between a CertificateRequest and our Certificate.
+  while (!mbedtls_ssl_is_handshake_over(&ssl_)) {
+    if (certificate_requested_ && !certificate_chosen_ && config_->client_certificate_selector &&
+        handshake_state(ssl_) == MBEDTLS_SSL_CLIENT_CERTIFICATE) {
+      choose_client_certificate();
+    }
+    const int ret = mbedtls_ssl_handshake_step(&ssl_);
+    if (last_handshake_type(ssl_) == kCertificateRequest) certificate_requested_ = true;
+    if (ret != 0) return ret;
+  }
+  return 0;
+}
+
+void Engine::choose_client_certificate() {
+  certificate_chosen_ = true;
+  std::optional<Config> chosen = config_->client_certificate_selector(server_name_);
+  chosen_certificate_ = chosen ? chosen->state_pointer() : nullptr;
+  const bool usable = chosen_certificate_ != nullptr && !chosen_certificate_->identities.empty();
+  use_key_cert_of(conf_override_, usable ? &chosen_certificate_->conf : nullptr);
+}
+
 bool Engine::output_has_room_for_record() const noexcept {
   return output_.free_space() >= kMaxRecordWireBytes;
 }
@@ -367,7 +395,7 @@ void Engine::pump() {
   for (int guard = 0; guard < kPumpGuard && error_.ok(); ++guard) {
     if (!handshake_done_) {
       begin_backend_call();
-      const int ret = mbedtls_ssl_handshake(&ssl_);
+      const int ret = drive_handshake();
       if (inbound_verdict_ != HeaderVerdict::ok) return fail_from_header(inbound_verdict_);
       if (ret == 0) {
         on_handshake_complete();

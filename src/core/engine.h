@@ -81,6 +81,8 @@ class Engine {
   void refuse_name();
   void queue_plaintext_alert(Alert alert);
   void capture_session();
+  int drive_handshake();
+  void choose_client_certificate();
   void check_leaf(const mbedtls_x509_crt& leaf, uint32_t* flags);
   Error verification_failure(uint32_t flags) const;
   int on_send(ByteView data);
@@ -145,6 +147,9 @@ class Engine {
   Error custom_error_;          // from a pin or identity check on the leaf
   bool name_mismatch_ = false;  // the leaf really does not match the name
   bool offered_saved_session_ = false;
+  bool certificate_requested_ = false;  // the server sent a CertificateRequest
+  bool certificate_chosen_ = false;
+  std::shared_ptr<const ConfigState> chosen_certificate_;  // keeps the chosen identity alive
   ServerHelloFacts server_hello_;
   ClientHelloFacts client_hello_;
   uint16_t tls12_group_ = 0;

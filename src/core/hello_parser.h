@@ -17,6 +17,7 @@ enum HandshakeType : uint8_t {
   kNewSessionTicket = 4,
   kCertificate = 11,
   kServerKeyExchange = 12,
+  kCertificateRequest = 13,
   kServerHelloDone = 14,
   kKeyUpdate = 24,
 };

@@ -21,6 +21,12 @@ int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept {
   return ssl.in_msg[0];
 }
 
+int handshake_state(const mbedtls_ssl_context& ssl) noexcept { return ssl.state; }
+
+void use_key_cert_of(mbedtls_ssl_config& target, const mbedtls_ssl_config* holder) noexcept {
+  target.key_cert = holder != nullptr ? holder->key_cert : nullptr;
+}
+
 void mark_pending_alert(mbedtls_ssl_context& ssl) noexcept { ssl.alert_type = kNoPendingAlert; }
 
 uint8_t pending_alert(const mbedtls_ssl_context& ssl) noexcept { return ssl.alert_type; }

@@ -16,6 +16,12 @@ bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* descr
 // The handshake type of the message mbedTLS last read (post-handshake).
 int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept;
 
+// The handshake state mbedTLS will run next (mbedtls_ssl_states).
+int handshake_state(const mbedtls_ssl_context& ssl) noexcept;
+// Makes `target` present the certificate list held by `holder`
+// (or none, when holder is null). Both configurations outlive the handshake.
+void use_key_cert_of(mbedtls_ssl_config& target, const mbedtls_ssl_config* holder) noexcept;
+
 // mbedTLS queues some fatal alerts through a "pending alert" field. We mark
 // it before a call and read it after, to learn which alert it sent.
 constexpr uint8_t kNoPendingAlert = 0xFF;

@@ -215,3 +215,45 @@ TEST_CASE("a custom identity check (checkServerIdentity)", "[verify][identity]")
   REQUIRE(accepted.handshake());
   CHECK(accepted.client.conn.info().authorized);
 }
+
+TEST_CASE("a client chooses its certificate when the server asks for one", "[verify][mtls]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  Sources sources;
+  const Config identity = build_or_fail(client_builder(sources).certificate(
+      pki().client_leaf.certificate_pem, pki().client_leaf.key.private_key_pem));
+  int calls = 0;
+  std::string asked_for;
+  bool present = true;
+  const Config client_config = build_or_fail(
+      client_builder(sources).versions(version, version).client_certificate_selector(
+          [&](std::string_view server_name) -> std::optional<Config> {
+            ++calls;
+            asked_for = std::string(server_name);
+            if (!present) return std::nullopt;
+            return identity;
+          }));
+  ConfigBuilder requiring = server_builder(sources);
+  requiring.peer_verification(PeerVerification::required).trust_anchors(trusted_roots_pem());
+  const Config requiring_config = build_or_fail(requiring);
+
+  Pair pair = connect(client_config, requiring_config);
+  REQUIRE(pair.handshake());
+  CHECK(calls == 1);
+  CHECK(asked_for == "localhost");
+  CHECK(pair.server.conn.info().authorized);
+  REQUIRE(pair.server.conn.info().peer_certificates.size() == 1);
+  CHECK(pair.server.conn.info().peer_certificates[0].subject == "CN=client.example, O=sanstls test");
+
+  // A server that asks for nothing never triggers the selector.
+  calls = 0;
+  Pair plain = connect(client_config, build_or_fail(server_builder(sources)));
+  REQUIRE(plain.handshake());
+  CHECK(calls == 0);
+
+  // Declining to present one: the server's requirement fails the handshake.
+  present = false;
+  Pair declined = connect(client_config, requiring_config);
+  CHECK(calls == 1);
+  expect_error(declined.server.conn.error(), "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE",
+               Stage::certificate);
+}
