@@ -64,6 +64,25 @@ enum class PskMode : uint8_t {
 using IdentityCheck =
     std::function<Error(std::string_view server_name, const CertificateInfo& leaf)>;
 
+// One traced record or handshake message (ConfigBuilder::trace).
+struct TraceEntry {
+  enum class Direction : uint8_t { received, sent };
+  enum class Kind : uint8_t { record, handshake_message, alert };
+  Direction direction = Direction::received;
+  Kind kind = Kind::record;
+  uint8_t content_type = 0;    // records: 20 ccs, 21 alert, 22 handshake, 23 application_data
+  bool encrypted = false;      // records: protected (contents not visible)
+  uint8_t handshake_type = 0;  // handshake messages: 1 ClientHello, 2 ServerHello, ...
+  uint8_t alert_level = 0;     // alerts: 1 warning, 2 fatal
+  uint8_t alert = 0;           // alerts: description (see alert_name())
+  size_t length = 0;           // record payload or handshake message body length
+};
+using TraceCallback = std::function<void(const TraceEntry& entry)>;
+// "ClientHello", "Certificate", ... ("unknown" otherwise).
+const char* handshake_type_name(uint8_t type) noexcept;
+// "handshake", "application_data", ...
+const char* content_type_name(uint8_t type) noexcept;
+
 // Clients: when a server asks for a certificate, the client Config whose
 // certificate to present (only its certificate is used), or nullopt to
 // present none.
@@ -205,6 +224,23 @@ class ConfigBuilder {
   // Servers: keep TLS 1.2 sessions by ID (e.g. make_memory_session_store()).
   ConfigBuilder& session_store(std::shared_ptr<SessionStore> store);
 
+  // Timers, on the injected clock (Connection::next_deadline_ms()). The
+  // handshake must complete within `handshake_ms` (default 120 s for servers,
+  // like Node's handshakeTimeout; none for clients; 0 = none).
+  ConfigBuilder& handshake_timeout(uint32_t handshake_ms);
+  // After close(), wait at most this long for the peer's close_notify
+  // (default 0: do not wait; the connection is closed once ours is sent).
+  ConfigBuilder& close_timeout(uint32_t close_ms);
+
+  // Largest plaintext per record sent (Node's setMaxSendFragment): 512 to
+  // 16384, default 16384.
+  ConfigBuilder& max_send_fragment(size_t bytes);
+
+  // One structured entry per record and per plaintext handshake message or
+  // alert, both directions (TLS 1.3 encrypts handshake messages after the
+  // ServerHello: they appear as encrypted records).
+  ConfigBuilder& trace(TraceCallback callback);
+
   // Key logging for every connection made from this Config (see KeyLogCallback).
   ConfigBuilder& key_log(KeyLogCallback callback);
 
@@ -248,6 +284,10 @@ class ConfigBuilder {
     IdentityCheck identity_check;
     ClientCertificateSelector client_certificate_selector;
     std::vector<std::string> pins;
+    std::optional<uint32_t> handshake_timeout_ms;
+    uint32_t close_timeout_ms = 0;
+    size_t max_send_fragment = 16384;
+    TraceCallback trace;
     uint32_t ticket_count = 1;
     uint32_t ticket_lifetime = 7200;
     std::shared_ptr<TicketKeys> ticket_keys;

@@ -173,6 +173,20 @@ class Connection {
   Error provide_config(const Config& config);
   void reject_server_name();
 
+  // Timers. The next moment (ms on the Config's clock) at which the engine
+  // needs to be told the time, if any; then call on_timer(now). Expiry of the
+  // handshake timer is ERR_TLS_HANDSHAKE_TIMEOUT (stage handshake).
+  std::optional<int64_t> next_deadline_ms() const noexcept;
+  void on_timer(int64_t now_ms);
+
+  // Node's setMaxSendFragment: 512..16384; false when out of range.
+  bool set_max_send_fragment(size_t bytes);
+
+  // RFC 5705 / RFC 8446 7.5 keying material, after the handshake. An empty
+  // `context` means none (TLS 1.2 distinguishes "none" from "empty").
+  Result<std::vector<uint8_t>> export_keying_material(std::string_view label, ByteView context,
+                                                      size_t length) const;
+
   // Queue close_notify. Reading continues until the peer's close_notify.
   void close();
   // The transport delivered end-of-stream.

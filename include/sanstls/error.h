@@ -101,6 +101,7 @@ enum class ErrorCode : uint16_t {
   illegal_parameter,          // ERR_SSL_ILLEGAL_PARAMETER
   peer_did_not_return_certificate,  // ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE
   handshake_timeout,          // ERR_TLS_HANDSHAKE_TIMEOUT
+  export_unavailable,         // ERR_TLS_EXPORT_UNAVAILABLE
   unrecognized_name,          // ERR_SSL_UNRECOGNIZED_NAME
   unknown_psk_identity,       // ERR_SSL_PSK_IDENTITY_NOT_FOUND
   unexpected_eof,             // ERR_SSL_UNEXPECTED_EOF_WHILE_READING

@@ -104,3 +104,38 @@ const Group* groups_begin() noexcept { return std::begin(kGroups); }
 const Group* groups_end() noexcept { return std::end(kGroups); }
 
 }  // namespace sanstls::detail
+
+namespace sanstls {
+
+const char* handshake_type_name(uint8_t type) noexcept {
+  switch (type) {
+    case 0: return "HelloRequest";
+    case 1: return "ClientHello";
+    case 2: return "ServerHello";
+    case 4: return "NewSessionTicket";
+    case 5: return "EndOfEarlyData";
+    case 8: return "EncryptedExtensions";
+    case 11: return "Certificate";
+    case 12: return "ServerKeyExchange";
+    case 13: return "CertificateRequest";
+    case 14: return "ServerHelloDone";
+    case 15: return "CertificateVerify";
+    case 16: return "ClientKeyExchange";
+    case 20: return "Finished";
+    case 24: return "KeyUpdate";
+    case 254: return "message_hash";
+    default: return "unknown";
+  }
+}
+
+const char* content_type_name(uint8_t type) noexcept {
+  switch (type) {
+    case 20: return "change_cipher_spec";
+    case 21: return "alert";
+    case 22: return "handshake";
+    case 23: return "application_data";
+    default: return "unknown";
+  }
+}
+
+}  // namespace sanstls

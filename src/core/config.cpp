@@ -409,6 +409,26 @@ ConfigBuilder& ConfigBuilder::client_certificate_selector(ClientCertificateSelec
   return *this;
 }
 
+ConfigBuilder& ConfigBuilder::handshake_timeout(uint32_t handshake_ms) {
+  settings_.handshake_timeout_ms = handshake_ms;
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::close_timeout(uint32_t close_ms) {
+  settings_.close_timeout_ms = close_ms;
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::max_send_fragment(size_t bytes) {
+  settings_.max_send_fragment = bytes;
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::trace(TraceCallback callback) {
+  settings_.trace = std::move(callback);
+  return *this;
+}
+
 ConfigBuilder& ConfigBuilder::check_server_identity(IdentityCheck check) {
   settings_.identity_check = std::move(check);
   return *this;
@@ -499,6 +519,14 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
                              : b.max_pending_output;
 
   s.key_log = b.key_log;
+  s.trace = b.trace;
+  s.handshake_timeout_ms = b.handshake_timeout_ms.value_or(b.role == Role::server ? 120000u : 0u);
+  s.close_timeout_ms = b.close_timeout_ms;
+  if (b.max_send_fragment < 512 || b.max_send_fragment > 16384) {
+    return config_error(ErrorCode::invalid_argument,
+                        "max_send_fragment must be between 512 and 16384 bytes");
+  }
+  s.max_send_fragment = b.max_send_fragment;
   s.alpn_selector = b.alpn_selector;
   s.strict_sni = b.strict_sni;
   s.sni_selector = b.sni_selector;

@@ -87,7 +87,11 @@ struct ConfigState {
   PskLookup psk_lookup;
   IdentityCheck identity_check;
   ClientCertificateSelector client_certificate_selector;
-  std::vector<std::vector<uint8_t>> pins;  // SHA-256 digests of SubjectPublicKeyInfo
+  std::vector<std::vector<uint8_t>> pins;
+  uint32_t handshake_timeout_ms = 0;  // 0: none
+  uint32_t close_timeout_ms = 0;
+  size_t max_send_fragment = 16384;
+  TraceCallback trace;  // SHA-256 digests of SubjectPublicKeyInfo
   // Servers that must read the ClientHello before choosing their Config.
   bool decides_on_client_hello() const {
     return role == Role::server && (!sni_contexts.empty() || sni_selector || alpn_selector);

@@ -66,6 +66,16 @@ Readiness Connection::wants() const noexcept { return engine_->wants(); }
 std::optional<Event> Connection::next_event() { return engine_->next_event(); }
 void Connection::close() { engine_->close(); }
 Error Connection::provide_config(const Config& config) { return engine_->provide_config(config); }
+std::optional<int64_t> Connection::next_deadline_ms() const noexcept {
+  return engine_->next_deadline_ms();
+}
+void Connection::on_timer(int64_t now_ms) { engine_->on_timer(now_ms); }
+bool Connection::set_max_send_fragment(size_t bytes) { return engine_->set_max_send_fragment(bytes); }
+Result<std::vector<uint8_t>> Connection::export_keying_material(std::string_view label,
+                                                                ByteView context,
+                                                                size_t length) const {
+  return engine_->export_keying_material(label, context, length);
+}
 void Connection::reject_server_name() { engine_->reject_server_name(); }
 void Connection::transport_eof() { engine_->transport_eof(); }
 const Error& Connection::error() const noexcept { return engine_->error(); }

@@ -42,6 +42,10 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, Role role,
   std::unique_ptr<Engine> engine(
       new Engine(std::shared_ptr<const ConfigState>(config.state_pointer()), role, account));
   CallScope scope(account, state.clock, state.random, &engine->info_.server_name);
+  engine->max_fragment_ = state.max_send_fragment;
+  if (state.handshake_timeout_ms > 0) {
+    engine->handshake_deadline_ = state.clock->now_ms() + state.handshake_timeout_ms;
+  }
   if (state.decides_on_client_hello()) {
     // mbedTLS binds one configuration at setup: wait for the ClientHello.
     engine->deferred_setup_ = true;
@@ -283,6 +287,8 @@ int server_name_callback(void*, mbedtls_ssl_context* ssl, const unsigned char* n
 
 void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool truncated) {
   Engine& e = *engine;
+  e.trace(TraceEntry::Direction::received, TraceEntry::Kind::handshake_message, type, 0,
+          body.size());
   if (!e.first_message_seen_) e.first_message_type_ = type;
   e.first_message_seen_ = true;
   if (e.role_ == Role::client) {
@@ -302,6 +308,7 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
 }
 
 void Engine::Inbound::on_plaintext_alert(uint8_t level, uint8_t description) {
+  engine->trace(TraceEntry::Direction::received, TraceEntry::Kind::alert, level, description, 2);
   if (level == MBEDTLS_SSL_ALERT_LEVEL_FATAL) {
     engine->plaintext_fatal_alert_received_ = true;
     engine->plaintext_fatal_alert_code_ = description;
@@ -312,7 +319,40 @@ void Engine::Inbound::on_plaintext_alert(uint8_t level, uint8_t description) {
   }
 }
 
+void Engine::Inbound::on_record(const RecordHeader& header) {
+  engine->trace(TraceEntry::Direction::received, TraceEntry::Kind::record, header.type, 0,
+                header.length, engine->inbound_.encrypted(header.type));
+}
+
+void Engine::trace(TraceEntry::Direction direction, TraceEntry::Kind kind, uint8_t a, uint8_t b,
+                   size_t length, bool encrypted) {
+  if (!config_->trace) return;
+  // ClientHello records held for SNI are replayed into mbedTLS: trace them once.
+  if (direction == TraceEntry::Direction::received && replay_used_ < replay_.size() &&
+      !deferred_setup_) {
+    return;
+  }
+  TraceEntry entry;
+  entry.direction = direction;
+  entry.kind = kind;
+  entry.length = length;
+  entry.encrypted = encrypted;
+  if (kind == TraceEntry::Kind::record) entry.content_type = a;
+  if (kind == TraceEntry::Kind::handshake_message) {
+    entry.content_type = kHandshake;
+    entry.handshake_type = a;
+  }
+  if (kind == TraceEntry::Kind::alert) {
+    entry.content_type = kAlert;
+    entry.alert_level = a;
+    entry.alert = b;
+  }
+  config_->trace(entry);
+}
+
 void Engine::Outbound::on_record(const RecordHeader& header) {
+  engine->trace(TraceEntry::Direction::sent, TraceEntry::Kind::record, header.type, 0,
+                header.length, engine->outbound_.encrypted(header.type));
   // A protected TLS 1.3 alert is 2 bytes + content type + 16-byte tag.
   if (header.type == kAlert ||
       (engine->server_hello_.tls13 && header.type == kApplicationData && header.length == 19)) {
@@ -322,6 +362,7 @@ void Engine::Outbound::on_record(const RecordHeader& header) {
 
 void Engine::Outbound::on_handshake_message(uint8_t type, ByteView body, bool truncated) {
   Engine& e = *engine;
+  e.trace(TraceEntry::Direction::sent, TraceEntry::Kind::handshake_message, type, 0, body.size());
   if (e.role_ != Role::server) return;
   if (type == kServerHello && !truncated) e.on_server_hello(body);
   if (type == kServerKeyExchange) {
@@ -332,7 +373,8 @@ void Engine::Outbound::on_handshake_message(uint8_t type, ByteView body, bool tr
   if (type == kServerHelloDone) e.saw_server_hello_done_ = true;
 }
 
-void Engine::Outbound::on_plaintext_alert(uint8_t, uint8_t description) {
+void Engine::Outbound::on_plaintext_alert(uint8_t level, uint8_t description) {
+  engine->trace(TraceEntry::Direction::sent, TraceEntry::Kind::alert, level, description, 2);
   engine->plaintext_alert_sent_ = true;
   engine->plaintext_alert_code_ = description;
 }
@@ -957,7 +999,7 @@ size_t Engine::write(ByteView plaintext) {
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
   size_t accepted = 0;
   while (accepted < plaintext.size() && output_has_room_for_record()) {
-    const ByteView rest = plaintext.skip(accepted);
+    const ByteView rest = plaintext.skip(accepted).first(max_fragment_);
     begin_backend_call();
     const int ret = mbedtls_ssl_write(&ssl_, rest.data(), rest.size());
     if (ret > 0) {
@@ -1015,6 +1057,9 @@ void Engine::push_event(EventKind kind, Alert alert) {
 void Engine::close() {
   if (write_closed_ || !error_.ok()) return;
   write_closed_ = true;
+  if (config_->close_timeout_ms > 0 && !read_closed_) {
+    close_deadline_ = config_->clock->now_ms() + config_->close_timeout_ms;
+  }
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
   if (!handshake_done_) {
     // Abandoning a handshake: tell the peer, in the clear.
@@ -1041,6 +1086,58 @@ void Engine::transport_eof() {
   fail(Error(ErrorCode::unexpected_eof, Stage::transport,
              "unexpected eof while reading: the transport ended without close_notify "
              "(possible truncation)"));
+}
+
+std::optional<int64_t> Engine::next_deadline_ms() const noexcept {
+  if (!error_.ok()) return std::nullopt;
+  if (!handshake_done_ && handshake_deadline_) return handshake_deadline_;
+  if (close_deadline_ && !read_closed_) return close_deadline_;
+  return std::nullopt;
+}
+
+void Engine::on_timer(int64_t now_ms) {
+  if (!error_.ok()) return;
+  if (!handshake_done_ && handshake_deadline_ && now_ms >= *handshake_deadline_) {
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text, "the TLS handshake did not complete within %u ms",
+                  config_->handshake_timeout_ms);
+    return fail(Error(ErrorCode::handshake_timeout, Stage::handshake, text));
+  }
+  if (close_deadline_ && !read_closed_ && now_ms >= *close_deadline_) {
+    // We stop waiting for the peer's close_notify; reading is over.
+    read_closed_ = true;
+    close_deadline_.reset();
+  }
+}
+
+bool Engine::set_max_send_fragment(size_t bytes) {
+  if (bytes < 512 || bytes > 16384) return false;
+  max_fragment_ = bytes;
+  return true;
+}
+
+Result<std::vector<uint8_t>> Engine::export_keying_material(std::string_view label,
+                                                            ByteView context,
+                                                            size_t length) const {
+  if (!handshake_done_ || !error_.ok()) {
+    return Error(ErrorCode::export_unavailable, Stage::config,
+                 "keying material can be exported only after a successful handshake");
+  }
+  if (length == 0 || length > 16 * 1024) {
+    return Error(ErrorCode::invalid_argument, Stage::config,
+                 "exported keying material is 1 to 16384 bytes");
+  }
+  std::vector<uint8_t> out(length);
+  CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  const int ret = mbedtls_ssl_export_keying_material(
+      const_cast<mbedtls_ssl_context*>(&ssl_), out.data(), out.size(), label.data(), label.size(),
+      context.data(), context.size(), context.empty() ? 0 : 1);
+  if (ret != 0) {
+    return Error(ErrorCode::export_unavailable, Stage::config,
+                 "mbedTLS cannot export keying material for this connection")
+        .with_backend_code(ret);
+  }
+  return out;
 }
 
 MemoryUsage Engine::memory() const noexcept {

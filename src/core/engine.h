@@ -40,6 +40,11 @@ class Engine {
   Result<std::vector<uint8_t>> save_session() const;
   Error provide_config(const Config& config);
   void reject_server_name();
+  std::optional<int64_t> next_deadline_ms() const noexcept;
+  void on_timer(int64_t now_ms);
+  bool set_max_send_fragment(size_t bytes);
+  Result<std::vector<uint8_t>> export_keying_material(std::string_view label, ByteView context,
+                                                      size_t length) const;
 
  private:
   Engine(std::shared_ptr<const ConfigState> config, Role role, MemoryAccount* account);
@@ -48,7 +53,7 @@ class Engine {
   struct Inbound final : RecordObserver {
     Engine* engine;
     explicit Inbound(Engine* e) : engine(e) {}
-    void on_record(const RecordHeader&) override {}
+    void on_record(const RecordHeader& header) override;
     void on_handshake_message(uint8_t type, ByteView body, bool truncated) override;
     void on_plaintext_alert(uint8_t level, uint8_t description) override;
   };
@@ -102,6 +107,8 @@ class Engine {
   void on_handshake_complete();
   void on_session_ticket();
   void push_event(EventKind kind, Alert alert = Alert::close_notify);
+  void trace(TraceEntry::Direction direction, TraceEntry::Kind kind, uint8_t a, uint8_t b,
+             size_t length, bool encrypted = false);
 
   std::shared_ptr<const ConfigState> config_;
   Role role_;
@@ -162,6 +169,9 @@ class Engine {
   bool close_pending_ = false;  // close_notify waits for output room
   bool eof_ = false;
   bool blocked_on_output_ = false;
+  std::optional<int64_t> handshake_deadline_;
+  std::optional<int64_t> close_deadline_;
+  size_t max_fragment_ = 16384;
   Error error_;
   ConnectionInfo info_;
   std::vector<uint8_t> saved_session_;  // the latest resumable session (client)

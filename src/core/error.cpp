@@ -50,6 +50,7 @@ constexpr CodeEntry kCodes[] = {
      Stage::certificate},
     {ErrorCode::unknown_psk_identity, "ERR_SSL_PSK_IDENTITY_NOT_FOUND", Stage::handshake},
     {ErrorCode::unrecognized_name, "ERR_SSL_UNRECOGNIZED_NAME", Stage::handshake},
+    {ErrorCode::export_unavailable, "ERR_TLS_EXPORT_UNAVAILABLE", Stage::config},
     {ErrorCode::handshake_timeout, "ERR_TLS_HANDSHAKE_TIMEOUT", Stage::handshake},
     {ErrorCode::unexpected_eof, "ERR_SSL_UNEXPECTED_EOF_WHILE_READING", Stage::transport},
     {ErrorCode::cert_has_expired, "CERT_HAS_EXPIRED", Stage::certificate},

@@ -1,0 +1,162 @@
+// Timers on the injected clock, record sizing, keying material exporters and
+// tracing.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+#include <string>
+
+#include "support/expect.h"
+#include "support/fixtures.h"
+#include "support/pair.h"
+
+using namespace sanstls;
+using namespace sanstls::test;
+
+namespace {
+
+Pair connect(const Config& client_config, const Config& server_config) {
+  auto client = Connection::client(client_config, "localhost");
+  REQUIRE(client);
+  auto server = Connection::server(server_config);
+  REQUIRE(server);
+  Pair pair(std::move(client).value(), std::move(server).value());
+  pair.pump();
+  return pair;
+}
+
+}  // namespace
+
+TEST_CASE("the handshake timeout runs on the injected clock", "[timers]") {
+  Sources sources;
+  auto server = Connection::server(build_or_fail(server_builder(sources)));
+  REQUIRE(server);
+  // Servers default to Node's 120 s.
+  REQUIRE(server->next_deadline_ms().has_value());
+  CHECK(*server->next_deadline_ms() == kNowMs + 120000);
+  server->on_timer(kNowMs + 119999);
+  CHECK(server->error().ok());
+  server->on_timer(kNowMs + 120000);
+  expect_error(server->error(), "ERR_TLS_HANDSHAKE_TIMEOUT", Stage::handshake);
+  CHECK(server->wants().closed);
+  CHECK_FALSE(server->next_deadline_ms().has_value());
+
+  // Clients have none unless asked; a completed handshake clears it.
+  auto client = Connection::client(build_or_fail(client_builder(sources)), "localhost");
+  REQUIRE(client);
+  CHECK_FALSE(client->next_deadline_ms().has_value());
+  Pair pair = connect(build_or_fail(client_builder(sources).handshake_timeout(5000)),
+                      build_or_fail(server_builder(sources)));
+  REQUIRE(pair.handshake());
+  CHECK_FALSE(pair.client.conn.next_deadline_ms().has_value());
+  CHECK_FALSE(pair.server.conn.next_deadline_ms().has_value());
+  pair.client.conn.on_timer(kNowMs + 10 * 60 * 1000);
+  CHECK(pair.client.conn.error().ok());
+}
+
+TEST_CASE("close_timeout bounds the wait for the peer's close_notify", "[timers]") {
+  Sources sources;
+  Pair pair = connect(build_or_fail(client_builder(sources).close_timeout(3000)),
+                      build_or_fail(server_builder(sources)));
+  REQUIRE(pair.handshake());
+  pair.client.conn.close();
+  REQUIRE(pair.client.conn.next_deadline_ms().has_value());
+  CHECK(*pair.client.conn.next_deadline_ms() == kNowMs + 3000);
+  CHECK_FALSE(pair.client.conn.wants().closed);  // waiting for the server's close_notify
+  pair.client.conn.on_timer(kNowMs + 3000);
+  CHECK(pair.client.conn.wants().closed);
+  CHECK(pair.client.conn.error().ok());
+  CHECK_FALSE(pair.client.conn.next_deadline_ms().has_value());
+}
+
+TEST_CASE("max_send_fragment limits the records actually emitted", "[records]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  Sources sources;
+  Pair pair = connect(build_or_fail(client_builder(sources).versions(version, version).max_send_fragment(1024)),
+                      build_or_fail(server_builder(sources)));
+  REQUIRE(pair.handshake());
+  const size_t before = pair.client_to_server.size();
+  pair.send(pair.client, std::vector<uint8_t>(10000, 'f'));
+  pair.pump();
+  const std::vector<uint8_t> data(pair.client_to_server.begin() + static_cast<std::ptrdiff_t>(before),
+                                  pair.client_to_server.end());
+  const auto records = split_records(data);
+  REQUIRE(records.size() == 10);  // 9 full records of 1024 and one of 784
+  for (const RecordSummary& record : records) {
+    CHECK(record.type == 23);
+    CHECK(record.length <= 1024 + 32);  // plaintext + AEAD expansion
+  }
+  CHECK(records[0].length > 1024);
+  CHECK(pair.server.received.size() == 10000);
+
+  // Changed on a live connection, like Node's setMaxSendFragment.
+  CHECK(pair.client.conn.set_max_send_fragment(600));
+  CHECK_FALSE(pair.client.conn.set_max_send_fragment(100));
+  CHECK_FALSE(pair.client.conn.set_max_send_fragment(20000));
+  const size_t mark = pair.client_to_server.size();
+  pair.send(pair.client, std::vector<uint8_t>(1200, 'g'));
+  pair.pump();
+  const auto small = split_records(std::vector<uint8_t>(
+      pair.client_to_server.begin() + static_cast<std::ptrdiff_t>(mark), pair.client_to_server.end()));
+  REQUIRE(small.size() == 2);
+  CHECK(small[0].length <= 600 + 32);
+
+  auto bad = client_builder(sources).max_send_fragment(100).build();
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code() == ErrorCode::invalid_argument);
+}
+
+TEST_CASE("keying material exporters agree on both sides", "[exporter]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  Sources sources;
+  Pair pair = connect(build_or_fail(client_builder(sources).versions(version, version)),
+                      build_or_fail(server_builder(sources)));
+  REQUIRE(pair.handshake());
+  auto a = pair.client.conn.export_keying_material("EXPORTER-sanstls-test", ByteView("ctx"), 32);
+  auto b = pair.server.conn.export_keying_material("EXPORTER-sanstls-test", ByteView("ctx"), 32);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a.value() == b.value());
+  CHECK(a->size() == 32);
+  auto other = pair.client.conn.export_keying_material("EXPORTER-other", ByteView("ctx"), 32);
+  REQUIRE(other);
+  CHECK(other.value() != a.value());
+  auto no_context = pair.client.conn.export_keying_material("EXPORTER-sanstls-test", ByteView(), 32);
+  REQUIRE(no_context);
+  CHECK(no_context.value() != a.value());
+
+  auto early = Connection::client(build_or_fail(client_builder(sources)), "localhost");
+  REQUIRE(early);
+  auto refused = early->export_keying_material("EXPORTER-x", ByteView(), 16);
+  REQUIRE_FALSE(refused);
+  CHECK(std::string(refused.error().name()) == "ERR_TLS_EXPORT_UNAVAILABLE");
+}
+
+TEST_CASE("tracing shows every record and the plaintext handshake messages", "[trace]") {
+  Sources sources;
+  std::vector<TraceEntry> client_trace;
+  Pair pair = connect(build_or_fail(client_builder(sources)
+                                        .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+                                        .trace([&](const TraceEntry& e) { client_trace.push_back(e); })),
+                      build_or_fail(server_builder(sources)));
+  REQUIRE(pair.handshake());
+  pair.client.conn.close();
+  pair.pump();
+  std::vector<std::string> sent, received;
+  size_t records_sent = 0, records_received = 0;
+  bool saw_encrypted_alert = false;
+  for (const TraceEntry& e : client_trace) {
+    const bool out = e.direction == TraceEntry::Direction::sent;
+    if (e.kind == TraceEntry::Kind::handshake_message) {
+      (out ? sent : received).emplace_back(handshake_type_name(e.handshake_type));
+    } else if (e.kind == TraceEntry::Kind::record) {
+      ++(out ? records_sent : records_received);
+      if (out && e.content_type == 21 && e.encrypted) saw_encrypted_alert = true;
+    }
+  }
+  CHECK(sent == std::vector<std::string>{"ClientHello", "ClientKeyExchange"});
+  CHECK(received == std::vector<std::string>{"ServerHello", "Certificate", "ServerKeyExchange",
+                                             "ServerHelloDone", "NewSessionTicket"});
+  CHECK(records_sent == split_records(pair.client_to_server).size());
+  CHECK(records_received == split_records(pair.server_to_client).size());
+  CHECK(saw_encrypted_alert);  // the close_notify
+  CHECK(std::string(content_type_name(22)) == "handshake");
+}
