@@ -64,6 +64,13 @@ enum class PskMode : uint8_t {
 using IdentityCheck =
     std::function<Error(std::string_view server_name, const CertificateInfo& leaf)>;
 
+// Named policies. Apply a preset first; later setters refine it.
+enum class Preset : uint8_t {
+  modern,        // TLS 1.3 only: AES-GCM and ChaCha20 suites, X25519/P-256/P-384
+  intermediate,  // Mozilla's intermediate profile as far as mbedTLS offers it:
+                 // TLS 1.2-1.3, ECDHE AEAD suites (no DHE), X25519/P-256/P-384
+};
+
 // One traced record or handshake message (ConfigBuilder::trace).
 struct TraceEntry {
   enum class Direction : uint8_t { received, sent };
@@ -149,6 +156,19 @@ class ConfigBuilder {
 
   // Defaults: TLS 1.2 to TLS 1.3.
   ConfigBuilder& versions(TlsVersion min, TlsVersion max);
+
+  // A named policy (see Preset).
+  ConfigBuilder& preset(Preset preset);
+
+  // Signature algorithms accepted and used, colon- or comma-separated, by
+  // IANA ("ecdsa_secp256r1_sha256", "rsa_pss_rsae_sha256", "rsa_pkcs1_sha256")
+  // or OpenSSL names ("ECDSA+SHA256", "RSA-PSS+SHA256", "RSA+SHA256").
+  ConfigBuilder& signature_algorithms(std::string_view list);
+
+  // Servers: choose the cipher suite by the server's order (true) or the
+  // client's (false, Node's default for honorCipherOrder). Unset: mbedTLS's
+  // own choice (server order in TLS 1.2, client order in TLS 1.3).
+  ConfigBuilder& honor_cipher_order(bool server_order);
 
   // Colon- or comma-separated IANA names ("TLS_AES_128_GCM_SHA256") or
   // OpenSSL names ("ECDHE-ECDSA-AES128-GCM-SHA256"), in preference order.
@@ -285,6 +305,9 @@ class ConfigBuilder {
     ClientCertificateSelector client_certificate_selector;
     std::vector<std::string> pins;
     std::optional<uint32_t> handshake_timeout_ms;
+    bool sig_algs_set = false;
+    std::string sig_algs;
+    std::optional<bool> honor_cipher_order;
     uint32_t close_timeout_ms = 0;
     size_t max_send_fragment = 16384;
     TraceCallback trace;

@@ -258,6 +258,60 @@ Error set_up_resumption(const ConfigBuilder::Settings& b, ConfigState& s) {
 
 Error build_state(const ConfigBuilder::Settings& b, ConfigState& s);
 
+struct SignatureName {
+  uint16_t id;
+  const char* iana;
+  const char* openssl;
+};
+
+constexpr SignatureName kSignatures[] = {
+    {0x0403, "ecdsa_secp256r1_sha256", "ECDSA+SHA256"},
+    {0x0503, "ecdsa_secp384r1_sha384", "ECDSA+SHA384"},
+    {0x0603, "ecdsa_secp521r1_sha512", "ECDSA+SHA512"},
+    {0x0804, "rsa_pss_rsae_sha256", "RSA-PSS+SHA256"},
+    {0x0805, "rsa_pss_rsae_sha384", "RSA-PSS+SHA384"},
+    {0x0806, "rsa_pss_rsae_sha512", "RSA-PSS+SHA512"},
+    {0x0401, "rsa_pkcs1_sha256", "RSA+SHA256"},
+    {0x0501, "rsa_pkcs1_sha384", "RSA+SHA384"},
+    {0x0601, "rsa_pkcs1_sha512", "RSA+SHA512"},
+};
+
+bool same_text(std::string_view a, const char* b) {
+  if (a.size() != std::strlen(b)) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
+    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+Error parse_signature_algorithms(const ConfigBuilder::Settings& b, ConfigState& s) {
+  if (!b.sig_algs_set) return Error();
+  Error error;
+  for_each_item(b.sig_algs, [&](std::string_view name) {
+    for (const SignatureName& known : kSignatures) {
+      if (same_text(name, known.iana) || same_text(name, known.openssl)) {
+        s.sig_algs.push_back(known.id);
+        return;
+      }
+    }
+    if (error.ok()) {
+      char text[Error::kMessageCapacity];
+      std::snprintf(text, sizeof text, "unknown or unsupported signature algorithm '%.*s'",
+                    static_cast<int>(name.size()), name.data());
+      error = config_error(ErrorCode::invalid_argument, text);
+    }
+  });
+  if (error) return error;
+  if (s.sig_algs.empty()) {
+    return config_error(ErrorCode::invalid_argument, "the signature algorithm list is empty");
+  }
+  s.sig_algs.push_back(0);
+  return Error();
+}
+
 Error set_up_psk_and_pins(const ConfigBuilder::Settings& b, ConfigState& s) {
   const bool client_psk = !b.psk_identity.empty() || !b.psk_key.empty();
   if (client_psk && b.role != Role::client) {
@@ -409,6 +463,32 @@ ConfigBuilder& ConfigBuilder::client_certificate_selector(ClientCertificateSelec
   return *this;
 }
 
+ConfigBuilder& ConfigBuilder::preset(Preset preset) {
+  settings_.min = preset == Preset::modern ? TlsVersion::tls1_3 : TlsVersion::tls1_2;
+  settings_.max = TlsVersion::tls1_3;
+  settings_.ciphers_set = true;
+  settings_.ciphers = preset == Preset::modern
+                          ? "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+                          : "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+  settings_.groups_set = true;
+  settings_.groups = "X25519:P-256:P-384";
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::signature_algorithms(std::string_view list) {
+  settings_.sig_algs_set = true;
+  settings_.sig_algs.assign(list);
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::honor_cipher_order(bool server_order) {
+  settings_.honor_cipher_order = server_order;
+  return *this;
+}
+
 ConfigBuilder& ConfigBuilder::handshake_timeout(uint32_t handshake_ms) {
   settings_.handshake_timeout_ms = handshake_ms;
   return *this;
@@ -550,6 +630,11 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
   const bool with_psk = !b.psk_identity.empty() || !b.psk_key.empty() || b.psk_lookup;
   if (Error e = parse_cipher_suites(s, b.ciphers_set, b.ciphers, with_psk)) return e;
   if (Error e = set_up_psk_and_pins(b, s)) return e;
+  if (Error e = parse_signature_algorithms(b, s)) return e;
+  if (b.honor_cipher_order && b.role != Role::server) {
+    return config_error(ErrorCode::invalid_argument, "honor_cipher_order() is a server setting");
+  }
+  s.honor_cipher_order = b.honor_cipher_order;
   if (Error e = parse_groups(s, b.groups_set, b.groups)) return e;
 
   size_t alpn_total = 0;
@@ -606,6 +691,7 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
   mbedtls_ssl_conf_rng(conf, detail::random_callback, s.random);
   mbedtls_ssl_conf_ciphersuites(conf, s.suites.data());
   mbedtls_ssl_conf_groups(conf, s.groups.data());
+  if (!s.sig_algs.empty()) mbedtls_ssl_conf_sig_algs(conf, s.sig_algs.data());
 
   int authmode = MBEDTLS_SSL_VERIFY_NONE;
   if (s.role == Role::client) {

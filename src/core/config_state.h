@@ -89,12 +89,15 @@ struct ConfigState {
   ClientCertificateSelector client_certificate_selector;
   std::vector<std::vector<uint8_t>> pins;
   uint32_t handshake_timeout_ms = 0;  // 0: none
+  std::vector<uint16_t> sig_algs;     // zero-terminated, empty: mbedTLS's defaults
+  std::optional<bool> honor_cipher_order;
   uint32_t close_timeout_ms = 0;
   size_t max_send_fragment = 16384;
   TraceCallback trace;  // SHA-256 digests of SubjectPublicKeyInfo
   // Servers that must read the ClientHello before choosing their Config.
   bool decides_on_client_hello() const {
-    return role == Role::server && (!sni_contexts.empty() || sni_selector || alpn_selector);
+    return role == Role::server &&
+           (!sni_contexts.empty() || sni_selector || alpn_selector || honor_cipher_order);
   }
   MemoryAccount* account = nullptr;
 };

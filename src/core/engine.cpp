@@ -695,6 +695,47 @@ bool Engine::finish_setup(std::shared_ptr<const ConfigState> chosen) {
     mbedtls_ssl_conf_alpn_protocols(&conf_override_, alpn_choice_list_);
     conf = &conf_override_;
   }
+  if (config_->honor_cipher_order) {
+    // mbedTLS picks by server order in TLS 1.2 and by client order in
+    // TLS 1.3; a per-connection suite list makes either policy hold in both.
+    const bool server_order = *config_->honor_cipher_order;
+    const std::vector<uint16_t>& offered = client_hello_.cipher_suites;
+    auto ours = [&](uint16_t id) {
+      for (int mine : config_->suites) {
+        if (mine != 0 && static_cast<uint16_t>(mine) == id) return true;
+      }
+      return false;
+    };
+    auto theirs = [&](uint16_t id) {
+      for (uint16_t offer : offered) {
+        if (offer == id) return true;
+      }
+      return false;
+    };
+    std::vector<uint16_t> shared;
+    if (server_order) {
+      for (int mine : config_->suites) {
+        if (mine != 0 && theirs(static_cast<uint16_t>(mine))) shared.push_back(static_cast<uint16_t>(mine));
+      }
+    } else {
+      for (uint16_t offer : offered) {
+        if (ours(offer)) shared.push_back(offer);
+      }
+    }
+    suites_override_.clear();
+    bool have13 = false;
+    for (uint16_t id : shared) {
+      const CipherSuite* suite = find_cipher_suite(id);
+      const bool is13 = suite != nullptr && suite->version == TlsVersion::tls1_3;
+      if (is13 && have13) continue;  // TLS 1.3: only the chosen one
+      have13 = have13 || is13;
+      suites_override_.push_back(id);
+    }
+    suites_override_.push_back(0);
+    if (conf != &conf_override_) conf_override_ = config_->conf;
+    mbedtls_ssl_conf_ciphersuites(&conf_override_, suites_override_.data());
+    conf = &conf_override_;
+  }
   deferred_setup_ = false;
   inbound_.reset();
   first_inbound_record_ = true;

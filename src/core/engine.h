@@ -133,6 +133,7 @@ class Engine {
   size_t replay_used_ = 0;
   mbedtls_ssl_config conf_override_{};  // per-connection copy (ALPN selector's choice)
   std::string alpn_choice_;
+  std::vector<int> suites_override_;  // honor_cipher_order's per-connection list
   const char* alpn_choice_list_[2] = {nullptr, nullptr};
   bool first_inbound_record_ = true;
   size_t header_delivered_ = 0;

@@ -160,3 +160,62 @@ TEST_CASE("tracing shows every record and the plaintext handshake messages", "[t
   CHECK(saw_encrypted_alert);  // the close_notify
   CHECK(std::string(content_type_name(22)) == "handshake");
 }
+
+TEST_CASE("presets: modern is TLS 1.3 only, intermediate allows TLS 1.2", "[policy]") {
+  Sources sources;
+  const Config modern = build_or_fail(server_builder(sources).preset(Preset::modern));
+  CHECK(modern.min_version() == TlsVersion::tls1_3);
+  CHECK(modern.cipher_suite_names().size() == 3);
+  const Config intermediate = build_or_fail(server_builder(sources).preset(Preset::intermediate));
+  CHECK(intermediate.min_version() == TlsVersion::tls1_2);
+  CHECK(intermediate.group_names() == std::vector<std::string>{"X25519", "P-256", "P-384"});
+  Pair refused = connect(build_or_fail(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2)),
+                         modern);
+  expect_error(refused.server.conn.error(), "ERR_SSL_UNSUPPORTED_PROTOCOL", Stage::handshake);
+  Pair ok = connect(build_or_fail(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2)),
+                    intermediate);
+  CHECK(ok.client.conn.wants().handshake_complete);
+}
+
+TEST_CASE("signature algorithms restrict what is used and accepted", "[policy]") {
+  Sources sources;
+  // An RSA server signs with RSA-PSS in TLS 1.3, which a PSS-only client accepts...
+  ConfigBuilder rsa_server(Role::server);
+  rsa_server.random(sources.server_random).clock(sources.clock)
+      .certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem);
+  const Config client_pss = build_or_fail(client_builder(sources)
+                                              .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+                                              .signature_algorithms("rsa_pss_rsae_sha256"));
+  Pair pss = connect(client_pss, build_or_fail(rsa_server));
+  REQUIRE(pss.client.conn.wants().handshake_complete);
+  // ...and an ECDSA-only client refuses an RSA-only server.
+  const Config client_ecdsa = build_or_fail(client_builder(sources).signature_algorithms("ECDSA+SHA256"));
+  Pair ecdsa = connect(client_ecdsa, build_or_fail(rsa_server));
+  CHECK_FALSE(ecdsa.client.conn.wants().handshake_complete);
+  CHECK_FALSE(ecdsa.server.conn.error().ok());
+  auto bad = client_builder(sources).signature_algorithms("md5_rsa").build();
+  REQUIRE_FALSE(bad);
+  CHECK(std::string(bad.error().message()).find("md5_rsa") != std::string::npos);
+}
+
+TEST_CASE("honor_cipher_order picks by the server's or the client's order", "[policy]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  Sources sources;
+  const bool v13 = version == TlsVersion::tls1_3;
+  const char* client_order = v13 ? "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"
+                                 : "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384";
+  const char* server_order = v13 ? "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+                                 : "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305";
+  const Config client_config =
+      build_or_fail(client_builder(sources).versions(version, version).cipher_suites(client_order));
+  auto negotiated = [&](bool server_first) {
+    Pair pair = connect(client_config, build_or_fail(server_builder(sources)
+                                                         .versions(version, version)
+                                                         .cipher_suites(server_order)
+                                                         .honor_cipher_order(server_first)));
+    REQUIRE(pair.handshake());
+    return std::string(pair.server.conn.info().cipher.standard_name);
+  };
+  CHECK(negotiated(true).find("AES_256_GCM") != std::string::npos);
+  CHECK(negotiated(false).find("CHACHA20") != std::string::npos);
+}
