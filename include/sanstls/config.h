@@ -244,6 +244,12 @@ class ConfigBuilder {
   // Servers: keep TLS 1.2 sessions by ID (e.g. make_memory_session_store()).
   ConfigBuilder& session_store(std::shared_ptr<SessionStore> store);
 
+  // TLS 1.3 0-RTT. Servers: accept up to `max_bytes` of early data on
+  // resumed sessions (0 = off, the default); tickets then become single-use
+  // (a bounded replay cache, see docs/features.md). Clients: offer early data
+  // (Connection::write_early_data) when the saved session allows it.
+  ConfigBuilder& early_data(uint32_t max_bytes);
+
   // Timers, on the injected clock (Connection::next_deadline_ms()). The
   // handshake must complete within `handshake_ms` (default 120 s for servers,
   // like Node's handshakeTimeout; none for clients; 0 = none).
@@ -305,6 +311,7 @@ class ConfigBuilder {
     ClientCertificateSelector client_certificate_selector;
     std::vector<std::string> pins;
     std::optional<uint32_t> handshake_timeout_ms;
+    uint32_t early_data = 0;
     bool sig_algs_set = false;
     std::string sig_algs;
     std::optional<bool> honor_cipher_order;

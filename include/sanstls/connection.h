@@ -74,6 +74,8 @@ enum class EventKind : uint8_t {
   peer_closed,         // the peer sent close_notify
   warning_alert,       // a non-fatal alert (Event::alert)
   server_name_requested,  // server: the SNI selector deferred; see provide_config()
+  early_data,             // server: 0-RTT data arrived; see read_early_data()
+  early_data_rejected,    // client: the server refused 0-RTT; the data was resent as 1-RTT
 };
 
 struct Event {
@@ -112,6 +114,12 @@ struct ConnectionInfo {
   bool session_reused = false;
   bool ticket_received = false;  // client: the server sent a session ticket
   std::string psk_identity;      // the external PSK identity used, "" when none
+  // TLS 1.3 0-RTT. Client: sent (bytes written with write_early_data) and
+  // accepted (by the server). Server: accepted (early data was read).
+  struct EarlyData {
+    size_t sent = 0;
+    bool accepted = false;
+  } early_data;
   // Peer certificate chain, leaf first. Empty when the peer sent none.
   std::vector<CertificateInfo> peer_certificates;
   // Whether the peer's certificate verified (and, for clients, matched the
@@ -172,6 +180,16 @@ class Connection {
   // `config` (a server Config), or refuse the name with unrecognized_name.
   Error provide_config(const Config& config);
   void reject_server_name();
+
+  // Client, TLS 1.3 0-RTT: before the handshake completes, send `data` as
+  // early data on a resumed session that allows it. Returns bytes accepted
+  // (0 when early data is impossible). Early data is replayable: send only
+  // idempotent requests. If the server rejects it, the engine resends it as
+  // ordinary data after the handshake (event early_data_rejected).
+  size_t write_early_data(ByteView data);
+  // Server: the 0-RTT data received (event early_data), before the handshake
+  // completes. Apply your replay policy before acting on it.
+  size_t read_early_data(MutableByteView out);
 
   // Timers. The next moment (ms on the Config's clock) at which the engine
   // needs to be told the time, if any; then call on_timer(now). Expiry of the

@@ -489,6 +489,11 @@ ConfigBuilder& ConfigBuilder::honor_cipher_order(bool server_order) {
   return *this;
 }
 
+ConfigBuilder& ConfigBuilder::early_data(uint32_t max_bytes) {
+  settings_.early_data = max_bytes;
+  return *this;
+}
+
 ConfigBuilder& ConfigBuilder::handshake_timeout(uint32_t handshake_ms) {
   settings_.handshake_timeout_ms = handshake_ms;
   return *this;
@@ -727,6 +732,18 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
     mbedtls_ssl_conf_sni(conf, detail::server_name_callback, nullptr);
   }
   if (Error e = set_up_resumption(b, s)) return e;
+  s.early_data = b.early_data;
+  if (s.early_data > 0) {
+    if (s.role == Role::server && s.ticket_count == 0) {
+      return config_error(ErrorCode::invalid_argument,
+                          "0-RTT needs session tickets (early data rides on a resumed session)");
+    }
+    mbedtls_ssl_conf_early_data(conf, MBEDTLS_SSL_EARLY_DATA_ENABLED);
+    if (s.role == Role::server) {
+      mbedtls_ssl_conf_max_early_data_size(conf, s.early_data);
+      s.replay_cache = detail::make_replay_cache(65536);
+    }
+  }
   mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
   if (has_psk) {
     if (!s.psk_key.empty()) {

@@ -37,6 +37,10 @@ int random_callback(void* random_source, unsigned char* out, size_t len);
 // has to be retried by mbedTLS.
 constexpr size_t kMaxRecordWireBytes = 5 + 16384 + 256;
 
+class ReplayCache;
+// Creates the replay cache for a server with 0-RTT (sessions.cpp).
+std::shared_ptr<ReplayCache> make_replay_cache(size_t capacity);
+
 struct OwnIdentity {
   mbedtls_x509_crt chain;
   mbedtls_pk_context key;
@@ -89,6 +93,9 @@ struct ConfigState {
   ClientCertificateSelector client_certificate_selector;
   std::vector<std::vector<uint8_t>> pins;
   uint32_t handshake_timeout_ms = 0;  // 0: none
+  uint32_t early_data = 0;            // servers: max 0-RTT bytes; clients: >0 offers it
+  // Servers with 0-RTT: nonces of tickets already used (single-use tickets).
+  std::shared_ptr<ReplayCache> replay_cache;
   std::vector<uint16_t> sig_algs;     // zero-terminated, empty: mbedTLS's defaults
   std::optional<bool> honor_cipher_order;
   uint32_t close_timeout_ms = 0;

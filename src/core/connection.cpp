@@ -11,6 +11,8 @@ const char* event_kind_name(EventKind kind) noexcept {
     case EventKind::peer_closed: return "peer_closed";
     case EventKind::warning_alert: return "warning_alert";
     case EventKind::server_name_requested: return "server_name_requested";
+    case EventKind::early_data: return "early_data";
+    case EventKind::early_data_rejected: return "early_data_rejected";
   }
   return "unknown";
 }
@@ -70,6 +72,8 @@ std::optional<int64_t> Connection::next_deadline_ms() const noexcept {
   return engine_->next_deadline_ms();
 }
 void Connection::on_timer(int64_t now_ms) { engine_->on_timer(now_ms); }
+size_t Connection::write_early_data(ByteView data) { return engine_->write_early_data(data); }
+size_t Connection::read_early_data(MutableByteView out) { return engine_->read_early_data(out); }
 bool Connection::set_max_send_fragment(size_t bytes) { return engine_->set_max_send_fragment(bytes); }
 Result<std::vector<uint8_t>> Connection::export_keying_material(std::string_view label,
                                                                 ByteView context,

@@ -80,6 +80,9 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
         .with_backend_code(ret);
   }
   mbedtls_ssl_set_user_data_p(&ssl_, this);
+  if (role_ == Role::server && config_->early_data > 0) {
+    set_negotiated_max_early_data(ssl_, config_->early_data);
+  }
   mbedtls_ssl_set_bio(&ssl_, this, send_callback, recv_callback, nullptr);
   mbedtls_ssl_set_verify(&ssl_, verify_callback, this);
   if (config_->key_log) mbedtls_ssl_set_export_keys_cb(&ssl_, export_keys_callback, this);
@@ -101,7 +104,7 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
           .with_backend_code(ret);
     }
     if (!saved_session.empty()) {
-      if (Error error = load_session(ssl_, saved_session, server_name_)) return error;
+      if (Error error = load_session(ssl_, saved_session, server_name_, &resumed_)) return error;
       offered_saved_session_ = true;
     }
   }
@@ -110,7 +113,11 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
 
 void Engine::capture_session() {
   if (role_ != Role::client) return;
-  std::vector<uint8_t> blob = store_session(ssl_, server_name_);
+  SessionFacts facts;
+  facts.authorized = info_.authorized;
+  facts.authorization_error = info_.authorization_error;
+  if (!info_.peer_certificates.empty()) facts.leaf = info_.peer_certificates.front().der;
+  std::vector<uint8_t> blob = store_session(ssl_, server_name_, facts);
   if (!blob.empty()) saved_session_ = std::move(blob);
 }
 
@@ -456,8 +463,13 @@ void Engine::pump() {
         on_session_ticket();
         continue;
       }
+      if (ret == MBEDTLS_ERR_SSL_RECEIVED_EARLY_DATA) {
+        receive_early_data();
+        continue;
+      }
       return fail_from_backend(ret);
     }
+    if (!resend_.empty()) flush_resend();
     if (read_closed_ || mbedtls_ssl_get_bytes_avail(&ssl_) > 0) return;
     // After the handshake mbedTLS may answer a record (an alert, a
     // renegotiation refusal); keep room for one so it never sees WANT_WRITE.
@@ -498,6 +510,66 @@ void Engine::pump() {
       return;
     }
     return fail_from_backend(ret);
+  }
+}
+
+void Engine::receive_early_data() {
+  uint8_t buffer[4096];
+  for (;;) {
+    const int n = mbedtls_ssl_read_early_data(&ssl_, buffer, sizeof buffer);
+    if (n <= 0) break;
+    // mbedTLS enforces max_early_data_size, which bounds this buffer.
+    early_received_.insert(early_received_.end(), buffer, buffer + n);
+  }
+  info_.early_data.accepted = true;
+  push_event(EventKind::early_data);
+}
+
+size_t Engine::read_early_data(MutableByteView out) {
+  const size_t n = out.size() < early_received_.size() ? out.size() : early_received_.size();
+  if (n == 0) return 0;
+  std::memcpy(out.data(), early_received_.data(), n);
+  early_received_.erase(early_received_.begin(), early_received_.begin() + static_cast<std::ptrdiff_t>(n));
+  return n;
+}
+
+size_t Engine::write_early_data(ByteView data) {
+  if (role_ != Role::client || handshake_done_ || !error_.ok() || write_closed_ ||
+      config_->early_data == 0) {
+    return 0;
+  }
+  CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  size_t accepted = 0;
+  while (accepted < data.size() && output_has_room_for_record()) {
+    const ByteView rest = data.skip(accepted).first(max_fragment_);
+    begin_backend_call();
+    const int ret = mbedtls_ssl_write_early_data(&ssl_, rest.data(), rest.size());
+    if (ret > 0) {
+      early_sent_.insert(early_sent_.end(), rest.data(), rest.data() + ret);
+      accepted += static_cast<size_t>(ret);
+      continue;
+    }
+    if (ret == MBEDTLS_ERR_SSL_CANNOT_WRITE_EARLY_DATA || ret == MBEDTLS_ERR_SSL_WANT_READ ||
+        ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      break;
+    }
+    fail_from_backend(ret);
+    break;
+  }
+  info_.early_data.sent += accepted;
+  return accepted;
+}
+
+void Engine::flush_resend() {
+  while (!resend_.empty() && output_has_room_for_record() && error_.ok()) {
+    const size_t chunk = resend_.size() < max_fragment_ ? resend_.size() : max_fragment_;
+    begin_backend_call();
+    const int ret = mbedtls_ssl_write(&ssl_, resend_.data(), chunk);
+    if (ret <= 0) {
+      fail_from_backend(ret == 0 ? MBEDTLS_ERR_SSL_INTERNAL_ERROR : ret);
+      return;
+    }
+    resend_.erase(resend_.begin(), resend_.begin() + ret);
   }
 }
 
@@ -542,7 +614,25 @@ void Engine::on_handshake_complete() {
     info_.peer_certificates.push_back(describe_certificate(*crt));
   }
   const uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
-  if (info_.peer_certificates.empty()) {
+  if (info_.session_reused && role_ == Role::client) {
+    // The server proved itself in the handshake that created the session.
+    info_.authorized = resumed_.authorized;
+    info_.authorization_error = resumed_.authorization_error;
+    if (info_.peer_certificates.empty() && !resumed_.leaf.empty()) {
+      mbedtls_x509_crt leaf;
+      mbedtls_x509_crt_init(&leaf);
+      if (mbedtls_x509_crt_parse_der(&leaf, resumed_.leaf.data(), resumed_.leaf.size()) == 0) {
+        info_.peer_certificates.push_back(describe_certificate(leaf));
+      }
+      mbedtls_x509_crt_free(&leaf);
+    }
+  } else if (info_.session_reused && role_ == Role::server &&
+             config_->verification == PeerVerification::required) {
+    // Tickets for such servers are only honoured when the client's
+    // certificate verified when they were issued (sessions.cpp).
+    info_.authorized = true;
+    info_.authorization_error = Error();
+  } else if (info_.peer_certificates.empty()) {
     info_.authorized = false;
     info_.authorization_error =
         Error(ErrorCode::peer_did_not_return_certificate, Stage::certificate,
@@ -558,7 +648,7 @@ void Engine::on_handshake_complete() {
   inbound_.stop_tracking();
   outbound_.stop_tracking();
   client_hello_ = ClientHelloFacts();
-  if (reject_unauthorized_after_handshake_ && !info_.authorized) {
+  if (reject_unauthorized_after_handshake_ && !info_.authorized && !info_.session_reused) {
     const Alert alert = info_.peer_certificates.empty() ? Alert::certificate_required
                                                         : alert_for_verify_flags(flags);
     send_alert(alert);
@@ -566,6 +656,17 @@ void Engine::on_handshake_complete() {
   }
   if (info_.version == TlsVersion::tls1_2) capture_session();
   push_event(EventKind::handshake_complete);
+  if (role_ == Role::client && info_.early_data.sent > 0) {
+    if (mbedtls_ssl_get_early_data_status(&ssl_) == MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED) {
+      info_.early_data.accepted = true;
+    } else {
+      // Nothing is lost: the server never processed it, so it goes again as 1-RTT.
+      resend_ = std::move(early_sent_);
+      push_event(EventKind::early_data_rejected);
+    }
+    early_sent_.clear();
+    early_sent_.shrink_to_fit();
+  }
 }
 
 // ---------------------------------------------------- choosing a server Config
@@ -1021,6 +1122,7 @@ void Engine::consume_output(size_t n) {
     mbedtls_ssl_close_notify(&ssl_);
   }
   if (blocked_on_output_) pump();
+  if (!resend_.empty() && handshake_done_) flush_resend();
 }
 
 size_t Engine::read(MutableByteView out) {
@@ -1037,6 +1139,11 @@ size_t Engine::read(MutableByteView out) {
 
 size_t Engine::write(ByteView plaintext) {
   if (!error_.ok() || !handshake_done_ || write_closed_) return 0;
+  if (!resend_.empty()) {
+    CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+    flush_resend();  // rejected early data keeps its place in the stream
+    if (!resend_.empty()) return 0;
+  }
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
   size_t accepted = 0;
   while (accepted < plaintext.size() && output_has_room_for_record()) {
@@ -1065,7 +1172,7 @@ Readiness Engine::wants() const noexcept {
   r.has_plaintext = handshake_done_ && mbedtls_ssl_get_bytes_avail(&ssl_) > 0;
   r.read_closed = read_closed_ || eof_;
   r.write_closed = write_closed_;
-  r.can_write = handshake_done_ && !write_closed_ && output_has_room_for_record();
+  r.can_write = handshake_done_ && !write_closed_ && output_has_room_for_record() && resend_.empty();
   r.awaiting_config = awaiting_config_;
   r.wants_input = !r.read_closed && !r.has_plaintext && !blocked_on_output_ && !awaiting_config_;
   r.closed = (r.read_closed && r.write_closed) || (!handshake_done_ && write_closed_);

@@ -11,6 +11,7 @@
 #include "hello_parser.h"
 #include "output_queue.h"
 #include "record_stream.h"
+#include "session.h"
 #include "sanstls/connection.h"
 
 namespace sanstls::detail {
@@ -40,6 +41,8 @@ class Engine {
   Result<std::vector<uint8_t>> save_session() const;
   Error provide_config(const Config& config);
   void reject_server_name();
+  size_t write_early_data(ByteView data);
+  size_t read_early_data(MutableByteView out);
   std::optional<int64_t> next_deadline_ms() const noexcept;
   void on_timer(int64_t now_ms);
   bool set_max_send_fragment(size_t bytes);
@@ -86,6 +89,8 @@ class Engine {
   void refuse_name();
   void queue_plaintext_alert(Alert alert);
   void capture_session();
+  void receive_early_data();
+  void flush_resend();
   int drive_handshake();
   void choose_client_certificate();
   void check_leaf(const mbedtls_x509_crt& leaf, uint32_t* flags);
@@ -155,6 +160,7 @@ class Engine {
   Error custom_error_;          // from a pin or identity check on the leaf
   bool name_mismatch_ = false;  // the leaf really does not match the name
   bool offered_saved_session_ = false;
+  SessionFacts resumed_;  // what the saved session says about the server
   bool certificate_requested_ = false;  // the server sent a CertificateRequest
   bool certificate_chosen_ = false;
   std::shared_ptr<const ConfigState> chosen_certificate_;  // keeps the chosen identity alive
@@ -173,6 +179,9 @@ class Engine {
   std::optional<int64_t> handshake_deadline_;
   std::optional<int64_t> close_deadline_;
   size_t max_fragment_ = 16384;
+  std::vector<uint8_t> early_sent_;      // client: 0-RTT bytes, kept until accepted
+  std::vector<uint8_t> resend_;          // client: rejected 0-RTT bytes to resend as 1-RTT
+  std::vector<uint8_t> early_received_;  // server: 0-RTT bytes for read_early_data()
   Error error_;
   ConnectionInfo info_;
   std::vector<uint8_t> saved_session_;  // the latest resumable session (client)

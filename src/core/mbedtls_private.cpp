@@ -27,6 +27,19 @@ void use_key_cert_of(mbedtls_ssl_config& target, const mbedtls_ssl_config* holde
   target.key_cert = holder != nullptr ? holder->key_cert : nullptr;
 }
 
+void set_negotiated_max_early_data(mbedtls_ssl_context& ssl, uint32_t bytes) noexcept {
+  if (ssl.session_negotiate != nullptr) ssl.session_negotiate->max_early_data_size = bytes;
+}
+
+void forbid_early_data(mbedtls_ssl_session& session) noexcept {
+  session.ticket_flags = static_cast<uint8_t>(session.ticket_flags &
+                                              ~MBEDTLS_SSL_TLS1_3_TICKET_ALLOW_EARLY_DATA);
+}
+
+bool session_peer_verified(const mbedtls_ssl_session& session) noexcept {
+  return session.peer_cert != nullptr && session.verify_result == 0;
+}
+
 void mark_pending_alert(mbedtls_ssl_context& ssl) noexcept { ssl.alert_type = kNoPendingAlert; }
 
 uint8_t pending_alert(const mbedtls_ssl_context& ssl) noexcept { return ssl.alert_type; }

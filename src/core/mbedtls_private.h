@@ -22,6 +22,15 @@ int handshake_state(const mbedtls_ssl_context& ssl) noexcept;
 // (or none, when holder is null). Both configurations outlive the handshake.
 void use_key_cert_of(mbedtls_ssl_config& target, const mbedtls_ssl_config* holder) noexcept;
 
+// Servers with 0-RTT: mbedTLS 3.6 checks discarded early data in a full
+// handshake against the negotiated session's limit, which is 0 there, and
+// fails the handshake. Give it the configured limit before the ClientHello.
+void set_negotiated_max_early_data(mbedtls_ssl_context& ssl, uint32_t bytes) noexcept;
+// A resumed ticket that must not carry 0-RTT (replayed): clear its flag.
+void forbid_early_data(mbedtls_ssl_session& session) noexcept;
+// Whether the session's peer presented a certificate that verified.
+bool session_peer_verified(const mbedtls_ssl_session& session) noexcept;
+
 // mbedTLS queues some fatal alerts through a "pending alert" field. We mark
 // it before a call and read it after, to learn which alert it sent.
 constexpr uint8_t kNoPendingAlert = 0xFF;

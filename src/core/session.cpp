@@ -7,7 +7,8 @@
 namespace sanstls::detail {
 namespace {
 
-// Blob layout: "STS1" | name length (1) | server name | mbedTLS session bytes.
+// Blob layout: "STS1" | name length (1) | server name | authorized (1) |
+// authorization error code (2) | leaf length (2) | leaf DER | mbedTLS session.
 // The mbedTLS part carries its own version and configuration check.
 constexpr uint8_t kMagic[4] = {'S', 'T', 'S', '1'};
 
@@ -17,7 +18,8 @@ Error invalid(const char* message, int code = 0) {
 
 }  // namespace
 
-std::vector<uint8_t> store_session(const mbedtls_ssl_context& ssl, const std::string& server_name) {
+std::vector<uint8_t> store_session(const mbedtls_ssl_context& ssl, const std::string& server_name,
+                                   const SessionFacts& facts) {
   std::vector<uint8_t> blob;
   mbedtls_ssl_session session;
   mbedtls_ssl_session_init(&session);
@@ -28,6 +30,14 @@ std::vector<uint8_t> store_session(const mbedtls_ssl_context& ssl, const std::st
       blob.assign(kMagic, kMagic + 4);
       blob.push_back(static_cast<uint8_t>(server_name.size()));
       blob.insert(blob.end(), server_name.begin(), server_name.end());
+      blob.push_back(facts.authorized ? 1 : 0);
+      const auto code = static_cast<uint16_t>(facts.authorization_error.code());
+      blob.push_back(static_cast<uint8_t>(code >> 8));
+      blob.push_back(static_cast<uint8_t>(code));
+      const size_t leaf_size = facts.leaf.size() <= 65535 ? facts.leaf.size() : 0;
+      blob.push_back(static_cast<uint8_t>(leaf_size >> 8));
+      blob.push_back(static_cast<uint8_t>(leaf_size));
+      blob.insert(blob.end(), facts.leaf.begin(), facts.leaf.begin() + static_cast<std::ptrdiff_t>(leaf_size));
       const size_t header = blob.size();
       blob.resize(header + needed);
       size_t written = 0;
@@ -42,10 +52,14 @@ std::vector<uint8_t> store_session(const mbedtls_ssl_context& ssl, const std::st
   return blob;
 }
 
-Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& server_name) {
+Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& server_name,
+                   SessionFacts* facts) {
   Cursor c(blob);
   ByteView magic = c.bytes(4);
   ByteView name = c.vector8();
+  const bool authorized = c.u8() == 1;
+  const auto code = static_cast<ErrorCode>(c.u16());
+  ByteView leaf = c.vector16();
   if (!c.ok() || std::memcmp(magic.data(), kMagic, 4) != 0) {
     return invalid("not a saved sanstls session (bad header)");
   }
@@ -53,6 +67,12 @@ Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& s
     return invalid("the saved session belongs to another server name");
   }
   ByteView rest = c.bytes(c.remaining());
+  facts->authorized = authorized;
+  facts->authorization_error =
+      authorized ? Error()
+                 : Error(code, Stage::certificate,
+                         "the session was saved from a connection whose peer was not authorized");
+  facts->leaf.assign(leaf.begin(), leaf.end());
   mbedtls_ssl_session session;
   mbedtls_ssl_session_init(&session);
   int ret = mbedtls_ssl_session_load(&session, rest.data(), rest.size());

@@ -11,10 +11,20 @@
 
 namespace sanstls::detail {
 
+// What a saved session remembers of the handshake that made it, so a
+// resumed connection can report it (no certificate travels on resumption).
+struct SessionFacts {
+  bool authorized = false;
+  Error authorization_error;
+  std::vector<uint8_t> leaf;  // the server's certificate (DER)
+};
+
 // The client's current session as a blob, or empty when there is none.
-std::vector<uint8_t> store_session(const mbedtls_ssl_context& ssl, const std::string& server_name);
+std::vector<uint8_t> store_session(const mbedtls_ssl_context& ssl, const std::string& server_name,
+                                   const SessionFacts& facts);
 // Offers a saved session on a fresh client context.
-Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& server_name);
+Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& server_name,
+                   SessionFacts* facts);
 
 // NSS key log label for an mbedTLS export type, or nullptr if NSS has none.
 const char* key_log_label(mbedtls_ssl_key_export_type type) noexcept;

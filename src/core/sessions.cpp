@@ -5,13 +5,16 @@
 #include <cstring>
 #include <list>
 #include <string>
+#include <climits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "call_scope.h"
 #include "config_state.h"
 #include "cursor.h"
 #include "mbedtls/gcm.h"
 #include "mbedtls/platform_util.h"
+#include "mbedtls_private.h"
 
 namespace sanstls {
 namespace {
@@ -176,6 +179,41 @@ std::shared_ptr<SessionStore> make_memory_session_store(size_t max_entries) {
 }
 
 namespace detail {
+
+// Nonces of the tickets already presented, for single-use tickets with 0-RTT.
+// Bounded: when full, the oldest entries go, and tickets issued before the
+// newest evicted one are refused outright, so an eviction never reopens a
+// replay window.
+class ReplayCache {
+ public:
+  explicit ReplayCache(size_t capacity) : capacity_(capacity) {}
+
+  bool first_use(ByteView nonce, int64_t issued) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (issued <= horizon_) return false;
+    const std::string key(nonce.as_text());
+    if (!seen_.insert(key).second) return false;
+    order_.emplace_back(key, issued);
+    while (seen_.size() > capacity_) {
+      if (order_.front().second > horizon_) horizon_ = order_.front().second;
+      seen_.erase(order_.front().first);
+      order_.pop_front();
+    }
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  size_t capacity_;
+  int64_t horizon_ = INT64_MIN;
+  std::list<std::pair<std::string, int64_t>> order_;
+  std::unordered_set<std::string> seen_;
+};
+
+std::shared_ptr<ReplayCache> make_replay_cache(size_t capacity) {
+  return std::make_shared<ReplayCache>(capacity);
+}
+
 namespace {
 
 // Contents of a ticket, and of a stored session: the server name it was
@@ -204,6 +242,9 @@ std::vector<uint8_t> wrap_session(const mbedtls_ssl_session& session, uint32_t l
   out.push_back(kFormat);
   out.push_back(static_cast<uint8_t>(name.size()));
   out.insert(out.end(), name.begin(), name.end());
+  // Whether the client's certificate verified: servers that require one
+  // refuse tickets issued to connections they went on to reject.
+  out.push_back(session_peer_verified(session) ? 1 : 0);
   const uint64_t issued = static_cast<uint64_t>(now_seconds());
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<uint8_t>(issued >> (8 * i)));
   for (int i = 3; i >= 0; --i) out.push_back(static_cast<uint8_t>(lifetime >> (8 * i)));
@@ -219,10 +260,12 @@ std::vector<uint8_t> wrap_session(const mbedtls_ssl_session& session, uint32_t l
 }
 
 // Returns 0, or the mbedTLS error that makes it fall back to a full handshake.
-int unwrap_session(ByteView bytes, mbedtls_ssl_session* session) {
+int unwrap_session(const ConfigState& config, ByteView bytes, mbedtls_ssl_session* session,
+                   ByteView ticket_nonce = ByteView()) {
   Cursor c(bytes);
   const uint8_t format = c.u8();
   ByteView name = c.vector8();
+  const bool peer_verified = c.u8() == 1;
   uint64_t issued = 0;
   for (int i = 0; i < 8; ++i) issued = (issued << 8) | c.u8();
   uint32_t lifetime = 0;
@@ -235,7 +278,17 @@ int unwrap_session(ByteView bytes, mbedtls_ssl_session* session) {
   if (now < static_cast<int64_t>(issued) || now >= static_cast<int64_t>(issued) + lifetime) {
     return MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED;
   }
-  return mbedtls_ssl_session_load(session, rest.data(), rest.size());
+  if (config.verification == PeerVerification::required && !peer_verified) {
+    return MBEDTLS_ERR_SSL_INVALID_MAC;  // issued to a client we did not authorize
+  }
+  const int ret = mbedtls_ssl_session_load(session, rest.data(), rest.size());
+  if (ret != 0) return ret;
+  if (config.replay_cache != nullptr && !ticket_nonce.empty() &&
+      !config.replay_cache->first_use(ticket_nonce, static_cast<int64_t>(issued))) {
+    // Seen before: it may resume, but its 0-RTT data is refused (RFC 8446 8).
+    forbid_early_data(*session);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -261,7 +314,9 @@ int ticket_parse(void* state, mbedtls_ssl_session* session, unsigned char* buffe
   std::optional<std::vector<uint8_t>> plaintext =
       config->ticket_keys->open(ByteView(buffer, length));
   if (!plaintext) return MBEDTLS_ERR_SSL_INVALID_MAC;  // unknown key or forged: full handshake
-  const int ret = unwrap_session(ByteView(*plaintext), session);
+  // The ticket's random nonce identifies it for the replay cache.
+  const ByteView nonce = ByteView(buffer, length).skip(16).first(12);
+  const int ret = unwrap_session(*config, ByteView(*plaintext), session, nonce);
   mbedtls_platform_zeroize(plaintext->data(), plaintext->size());
   return ret;
 }
@@ -270,7 +325,7 @@ int cache_get(void* state, const unsigned char* id, size_t id_length, mbedtls_ss
   const auto* config = static_cast<const ConfigState*>(state);
   std::optional<std::vector<uint8_t>> stored = config->session_store->load(ByteView(id, id_length));
   if (!stored) return MBEDTLS_ERR_SSL_CACHE_ENTRY_NOT_FOUND;
-  const int ret = unwrap_session(ByteView(*stored), session);
+  const int ret = unwrap_session(*config, ByteView(*stored), session);
   if (ret != 0) config->session_store->remove(ByteView(id, id_length));
   return ret != 0 ? MBEDTLS_ERR_SSL_CACHE_ENTRY_NOT_FOUND : 0;
 }

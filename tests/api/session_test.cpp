@@ -237,3 +237,120 @@ TEST_CASE("TLS 1.2 session IDs resume through a session store", "[session][store
   resume_once(client_config, with_store);
   CHECK_FALSE(resumes(client_config, with_store, session));
 }
+
+TEST_CASE("0-RTT: accepted once, then the replayed ticket gets a full handshake and a resend",
+          "[session][early-data]") {
+  Sources sources;
+  const Config client_config = build_or_fail(client_builder(sources)
+                                                 .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+                                                 .early_data(1));
+  const Config server_config = build_or_fail(server_builder(sources).early_data(16384));
+  const auto session = resume_once(client_config, server_config);
+  const std::string request = "GET /idempotent HTTP/1.1\r\n\r\n";
+
+  auto zero_rtt = [&]() {
+    auto client = Connection::client(client_config, "localhost", ByteView(session));
+    REQUIRE(client);
+    auto server = Connection::server(server_config);
+    REQUIRE(server);
+    Pair pair(std::move(client).value(), std::move(server).value());
+    const size_t sent = pair.client.conn.write_early_data(ByteView(request));
+    pair.pump();
+    return std::make_pair(sent, std::move(pair));
+  };
+
+  auto [sent, first] = zero_rtt();
+  CHECK(sent == request.size());
+  REQUIRE(first.client.conn.wants().handshake_complete);
+  CHECK(first.server.has_event(EventKind::early_data));
+  uint8_t buffer[256];
+  const size_t n = first.server.conn.read_early_data(MutableByteView(buffer, sizeof buffer));
+  CHECK(std::string(reinterpret_cast<char*>(buffer), n) == request);
+  CHECK(first.client.conn.info().early_data.sent == request.size());
+  CHECK(first.client.conn.info().early_data.accepted);
+  CHECK(first.server.conn.info().early_data.accepted);
+  CHECK(first.server.received.empty());  // early data is not ordinary data
+
+  // The same ticket again: it still resumes, but its 0-RTT is single-use, so
+  // the early data is refused; the client's bytes are not lost, they arrive
+  // as ordinary data.
+  auto [sent_again, replay] = zero_rtt();
+  CHECK(sent_again == request.size());
+  REQUIRE(replay.handshake());
+  CHECK(replay.server.conn.info().session_reused);
+  CHECK_FALSE(replay.server.has_event(EventKind::early_data));
+  CHECK(replay.client.has_event(EventKind::early_data_rejected));
+  CHECK_FALSE(replay.client.conn.info().early_data.accepted);
+  CHECK(std::string(replay.server.received.begin(), replay.server.received.end()) == request);
+}
+
+TEST_CASE("0-RTT offered with a ticket the server cannot use still completes",
+          "[session][early-data]") {
+  Sources sources;
+  const Config client_config = build_or_fail(client_builder(sources)
+                                                 .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+                                                 .early_data(1));
+  const Config server_a = build_or_fail(server_builder(sources).early_data(16384));
+  const Config server_b = build_or_fail(server_builder(sources).early_data(16384));  // other keys
+  const auto session = resume_once(client_config, server_a);
+  auto client = Connection::client(client_config, "localhost", ByteView(session));
+  REQUIRE(client);
+  auto server = Connection::server(server_b);
+  REQUIRE(server);
+  Pair pair(std::move(client).value(), std::move(server).value());
+  CHECK(pair.client.conn.write_early_data(ByteView("early")) == 5);
+  REQUIRE(pair.handshake());  // a full handshake; mbedTLS alone would fail here
+  CHECK_FALSE(pair.server.conn.info().session_reused);
+  CHECK(pair.client.has_event(EventKind::early_data_rejected));
+  CHECK(std::string(pair.server.received.begin(), pair.server.received.end()) == "early");
+}
+
+TEST_CASE("0-RTT is impossible without a ticket that allows it", "[session][early-data]") {
+  Sources sources;
+  const Config client_config = build_or_fail(client_builder(sources).early_data(1));
+  const Config plain_server = build_or_fail(server_builder(sources));
+  const auto session = resume_once(client_config, plain_server);
+  auto client = Connection::client(client_config, "localhost", ByteView(session));
+  REQUIRE(client);
+  CHECK(client->write_early_data(ByteView("nope")) == 0);
+  auto fresh = Connection::client(client_config, "localhost");
+  REQUIRE(fresh);
+  CHECK(fresh->write_early_data(ByteView("nope")) == 0);
+  auto no_tickets = server_builder(sources).session_tickets(0).early_data(1024).build();
+  REQUIRE_FALSE(no_tickets);
+  CHECK(no_tickets.error().code() == ErrorCode::invalid_argument);
+}
+
+TEST_CASE("resumed sessions keep what the full handshake established", "[session][mtls]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  Sources sources;
+  ConfigBuilder requiring = server_builder(sources);
+  requiring.peer_verification(PeerVerification::required).trust_anchors(trusted_roots_pem());
+  const Config server_config = build_or_fail(requiring);
+  ConfigBuilder with_cert = client_builder(sources).versions(version, version);
+  with_cert.certificate(pki().client_leaf.certificate_pem, pki().client_leaf.key.private_key_pem);
+  const Config client_config = build_or_fail(with_cert);
+
+  const auto session = resume_once(client_config, server_config);
+  Pair resumed = pair_with(client_config, server_config, ByteView(session));
+  REQUIRE(resumed.handshake());
+  CHECK(resumed.server.conn.info().session_reused);
+  CHECK(resumed.server.conn.info().authorized);
+  CHECK(resumed.client.conn.info().authorized);
+  REQUIRE_FALSE(resumed.client.conn.info().peer_certificates.empty());
+  CHECK(resumed.client.conn.info().peer_certificates[0].subject == "CN=localhost, O=sanstls test");
+
+  // A client the server rejected may still hold a ticket from that handshake
+  // (TLS 1.3 tickets go out before the verdict); it must not resume with it.
+  const Config no_cert = build_or_fail(client_builder(sources).versions(version, version));
+  Pair rejected = pair_with(no_cert, server_config);
+  rejected.pump();
+  CHECK_FALSE(rejected.server.conn.error().ok());
+  auto ticket = rejected.client.conn.save_session();
+  if (ticket) {
+    Pair retry = pair_with(no_cert, server_config, ByteView(ticket.value()));
+    retry.pump();
+    CHECK_FALSE(retry.server.conn.info().session_reused);
+    CHECK_FALSE(retry.server.conn.error().ok());
+  }
+}
