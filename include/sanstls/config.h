@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -147,6 +148,27 @@ class Config {
   std::shared_ptr<const detail::ConfigState> state_;
 };
 
+// A Config that can be replaced while connections are being made from it,
+// like Node's server.setSecureContext(): new connections take the current
+// one, connections already made keep theirs. Thread-safe (e.g. a reload on
+// SIGHUP in one thread, accepts in others).
+class ConfigSlot {
+ public:
+  explicit ConfigSlot(Config initial) : current_(std::move(initial)) {}
+  void store(Config next) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_ = std::move(next);
+  }
+  Config load() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return current_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  Config current_;
+};
+
 // Collects settings; build() validates everything and returns a Config or the
 // first problem as an Error of stage `config`. Setters never fail on their
 // own: errors surface in build(), so a chain of setters stays readable.
@@ -244,6 +266,11 @@ class ConfigBuilder {
   // Servers: keep TLS 1.2 sessions by ID (e.g. make_memory_session_store()).
   ConfigBuilder& session_store(std::shared_ptr<SessionStore> store);
 
+  // TLS 1.2 renegotiation, off by default (TLS 1.3 has none). When on, only
+  // the secure kind (RFC 5746); peer-initiated renegotiations are limited to
+  // 3 in 10 minutes, like Node (ERR_TLS_SESSION_ATTACK beyond that).
+  ConfigBuilder& renegotiation(bool enabled);
+
   // TLS 1.3 0-RTT. Servers: accept up to `max_bytes` of early data on
   // resumed sessions (0 = off, the default); tickets then become single-use
   // (a bounded replay cache, see docs/features.md). Clients: offer early data
@@ -312,6 +339,7 @@ class ConfigBuilder {
     std::vector<std::string> pins;
     std::optional<uint32_t> handshake_timeout_ms;
     uint32_t early_data = 0;
+    bool renegotiation = false;
     bool sig_algs_set = false;
     std::string sig_algs;
     std::optional<bool> honor_cipher_order;

@@ -29,7 +29,9 @@
 // session ticket received, peer's close_notify, warning alerts.
 //
 // Errors are sticky: after the first fatal error every call is a no-op and
-// error() keeps returning it. A fatal alert the engine sends is still in
+// error() keeps returning it, with one exception: plaintext decrypted before
+// the error (say, data followed by truncation) can still be read(), and
+// has_plaintext says so. A fatal alert the engine sends is still in
 // pending_output(), so flush it before closing the transport.
 //
 // Closing: close() queues close_notify. A peer's close_notify is an event and
@@ -190,6 +192,10 @@ class Connection {
   // Server: the 0-RTT data received (event early_data), before the handshake
   // completes. Apply your replay policy before acting on it.
   size_t read_early_data(MutableByteView out);
+
+  // TLS 1.2 with renegotiation enabled: start a (secure) renegotiation.
+  // Returns false when it cannot start (TLS 1.3, disabled, not established).
+  bool renegotiate();
 
   // Timers. The next moment (ms on the Config's clock) at which the engine
   // needs to be told the time, if any; then call on_timer(now). Expiry of the

@@ -103,6 +103,8 @@ enum class ErrorCode : uint16_t {
   handshake_timeout,          // ERR_TLS_HANDSHAKE_TIMEOUT
   export_unavailable,         // ERR_TLS_EXPORT_UNAVAILABLE
   unrecognized_name,          // ERR_SSL_UNRECOGNIZED_NAME
+  renegotiation_limit,        // ERR_TLS_SESSION_ATTACK
+  renegotiation_refused,      // ERR_SSL_NO_RENEGOTIATION
   unknown_psk_identity,       // ERR_SSL_PSK_IDENTITY_NOT_FOUND
   unexpected_eof,             // ERR_SSL_UNEXPECTED_EOF_WHILE_READING
   // certificate stage (OpenSSL's X509_V_ERR_* names, as Node reports them)

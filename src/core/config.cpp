@@ -489,6 +489,11 @@ ConfigBuilder& ConfigBuilder::honor_cipher_order(bool server_order) {
   return *this;
 }
 
+ConfigBuilder& ConfigBuilder::renegotiation(bool enabled) {
+  settings_.renegotiation = enabled;
+  return *this;
+}
+
 ConfigBuilder& ConfigBuilder::early_data(uint32_t max_bytes) {
   settings_.early_data = max_bytes;
   return *this;
@@ -744,7 +749,11 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
       s.replay_cache = detail::make_replay_cache(65536);
     }
   }
-  mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+  s.renegotiation = b.renegotiation;
+  mbedtls_ssl_conf_renegotiation(conf, s.renegotiation ? MBEDTLS_SSL_RENEGOTIATION_ENABLED
+                                                       : MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+  // Only secure renegotiation (RFC 5746), never the legacy kind.
+  mbedtls_ssl_conf_legacy_renegotiation(conf, MBEDTLS_SSL_LEGACY_NO_RENEGOTIATION);
   if (has_psk) {
     if (!s.psk_key.empty()) {
       ret = mbedtls_ssl_conf_psk(conf, s.psk_key.data(), s.psk_key.size(),

@@ -93,7 +93,8 @@ struct ConfigState {
   ClientCertificateSelector client_certificate_selector;
   std::vector<std::vector<uint8_t>> pins;
   uint32_t handshake_timeout_ms = 0;  // 0: none
-  uint32_t early_data = 0;            // servers: max 0-RTT bytes; clients: >0 offers it
+  uint32_t early_data = 0;
+  bool renegotiation = false;            // servers: max 0-RTT bytes; clients: >0 offers it
   // Servers with 0-RTT: nonces of tickets already used (single-use tickets).
   std::shared_ptr<ReplayCache> replay_cache;
   std::vector<uint16_t> sig_algs;     // zero-terminated, empty: mbedTLS's defaults

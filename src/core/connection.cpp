@@ -73,6 +73,7 @@ std::optional<int64_t> Connection::next_deadline_ms() const noexcept {
 }
 void Connection::on_timer(int64_t now_ms) { engine_->on_timer(now_ms); }
 size_t Connection::write_early_data(ByteView data) { return engine_->write_early_data(data); }
+bool Connection::renegotiate() { return engine_->renegotiate(); }
 size_t Connection::read_early_data(MutableByteView out) { return engine_->read_early_data(out); }
 bool Connection::set_max_send_fragment(size_t bytes) { return engine_->set_max_send_fragment(bytes); }
 Result<std::vector<uint8_t>> Connection::export_keying_material(std::string_view label,

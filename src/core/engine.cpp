@@ -85,7 +85,10 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
   }
   mbedtls_ssl_set_bio(&ssl_, this, send_callback, recv_callback, nullptr);
   mbedtls_ssl_set_verify(&ssl_, verify_callback, this);
-  if (config_->key_log) mbedtls_ssl_set_export_keys_cb(&ssl_, export_keys_callback, this);
+  // Key logging, and counting TLS 1.2 renegotiations (each derives a new master secret).
+  if (config_->key_log || config_->renegotiation) {
+    mbedtls_ssl_set_export_keys_cb(&ssl_, export_keys_callback, this);
+  }
   if (role_ == Role::client) {
     const char* hostname = nullptr;
     if (server_name != nullptr) {
@@ -138,10 +141,15 @@ void Engine::export_keys_callback(void* self, mbedtls_ssl_key_export_type type,
                                   const unsigned char* secret, size_t secret_len,
                                   const unsigned char client_random[32],
                                   const unsigned char*, mbedtls_tls_prf_types) {
+  auto* engine = static_cast<Engine*>(self);
+  if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET && engine->handshake_done_ &&
+      !engine->renegotiation_by_us_) {
+    ++engine->peer_renegotiations_;
+  }
   const char* label = key_log_label(type);
-  if (label == nullptr) return;
+  if (label == nullptr || !engine->config_->key_log) return;
   const std::string line = key_log_line(label, client_random, secret, secret_len);
-  static_cast<Engine*>(self)->config_->key_log(line);
+  engine->config_->key_log(line);
 }
 
 // ---------------------------------------------------------------- callbacks
@@ -483,6 +491,10 @@ void Engine::pump() {
     begin_backend_call();
     unsigned char unused = 0;
     const int ret = mbedtls_ssl_read(&ssl_, &unused, 0);  // decrypt, but leave plaintext in place
+    for (; peer_renegotiations_ > 0; --peer_renegotiations_) {
+      if (!note_peer_renegotiation()) return;
+    }
+    if (!renegotiating(ssl_)) renegotiation_by_us_ = false;
     if (inbound_verdict_ != HeaderVerdict::ok) return fail_from_header(inbound_verdict_);
     const bool progressed = inbound_.records_completed() != records_before || feed_used_ != fed_before;
     if (ret >= 0) {
@@ -494,6 +506,13 @@ void Engine::pump() {
       if (inbound_.records_completed() != records_before &&
           last_record_is_warning_alert(ssl_, &description)) {
         push_event(EventKind::warning_alert, static_cast<Alert>(description));
+        if (description == static_cast<uint8_t>(Alert::no_renegotiation) &&
+            renegotiation_by_us_ && renegotiating(ssl_)) {
+          // mbedTLS would wait for a ServerHello that never comes.
+          return fail(Error(ErrorCode::renegotiation_refused, Stage::record,
+                            "the peer refused to renegotiate (no_renegotiation)")
+                          .with_alert(Alert::no_renegotiation, AlertDirection::received));
+        }
       }
       if (mbedtls_ssl_check_pending(&ssl_) || inbound_.records_completed() != records_before) {
         continue;
@@ -531,6 +550,42 @@ size_t Engine::read_early_data(MutableByteView out) {
   std::memcpy(out.data(), early_received_.data(), n);
   early_received_.erase(early_received_.begin(), early_received_.begin() + static_cast<std::ptrdiff_t>(n));
   return n;
+}
+
+bool Engine::note_peer_renegotiation() {
+  // Node's limit: 3 peer-initiated renegotiations in 10 minutes.
+  constexpr int64_t kWindowMs = 10 * 60 * 1000;
+  const int64_t now = config_->clock->now_ms();
+  size_t recent = 0;
+  for (int64_t at : renegotiations_) {
+    if (at != 0 && now - at < kWindowMs) ++recent;
+  }
+  if (recent >= renegotiations_.size()) {
+    send_alert(Alert::no_renegotiation);
+    fail(Error(ErrorCode::renegotiation_limit, Stage::record,
+               "TLS session renegotiation attack detected: more than 3 renegotiations in 10 "
+               "minutes")
+             .with_alert(Alert::no_renegotiation, AlertDirection::sent));
+    return false;
+  }
+  renegotiations_[renegotiation_count_++ % renegotiations_.size()] = now;
+  return true;
+}
+
+bool Engine::renegotiate() {
+  if (!handshake_done_ || !error_.ok() || !config_->renegotiation ||
+      info_.version != TlsVersion::tls1_2 || !output_has_room_for_record()) {
+    return false;
+  }
+  CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  begin_backend_call();
+  const int ret = mbedtls_ssl_renegotiate(&ssl_);
+  if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
+    fail_from_backend(ret);
+    return false;
+  }
+  renegotiation_by_us_ = true;
+  return true;
 }
 
 size_t Engine::write_early_data(ByteView data) {
@@ -1154,6 +1209,8 @@ size_t Engine::write(ByteView plaintext) {
       accepted += static_cast<size_t>(ret);
       continue;
     }
+    // A renegotiation in progress holds writes until it completes.
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ && renegotiating(ssl_)) break;
     // WANT_WRITE cannot happen: a record's worth of room is reserved above.
     fail_from_backend(ret == MBEDTLS_ERR_SSL_WANT_WRITE ? MBEDTLS_ERR_SSL_INTERNAL_ERROR : ret);
     break;
@@ -1167,6 +1224,7 @@ Readiness Engine::wants() const noexcept {
   r.handshake_complete = handshake_done_;
   if (!error_.ok()) {
     r.read_closed = r.write_closed = r.closed = true;
+    r.has_plaintext = handshake_done_ && mbedtls_ssl_get_bytes_avail(&ssl_) > 0;
     return r;
   }
   r.has_plaintext = handshake_done_ && mbedtls_ssl_get_bytes_avail(&ssl_) > 0;

@@ -42,6 +42,7 @@ class Engine {
   Error provide_config(const Config& config);
   void reject_server_name();
   size_t write_early_data(ByteView data);
+  bool renegotiate();
   size_t read_early_data(MutableByteView out);
   std::optional<int64_t> next_deadline_ms() const noexcept;
   void on_timer(int64_t now_ms);
@@ -91,6 +92,7 @@ class Engine {
   void capture_session();
   void receive_early_data();
   void flush_resend();
+  bool note_peer_renegotiation();
   int drive_handshake();
   void choose_client_certificate();
   void check_leaf(const mbedtls_x509_crt& leaf, uint32_t* flags);
@@ -179,6 +181,10 @@ class Engine {
   std::optional<int64_t> handshake_deadline_;
   std::optional<int64_t> close_deadline_;
   size_t max_fragment_ = 16384;
+  std::array<int64_t, 3> renegotiations_{};  // when the peer last renegotiated
+  size_t renegotiation_count_ = 0;
+  bool renegotiation_by_us_ = false;
+  int peer_renegotiations_ = 0;  // counted by the key export callback
   std::vector<uint8_t> early_sent_;      // client: 0-RTT bytes, kept until accepted
   std::vector<uint8_t> resend_;          // client: rejected 0-RTT bytes to resend as 1-RTT
   std::vector<uint8_t> early_received_;  // server: 0-RTT bytes for read_early_data()

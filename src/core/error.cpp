@@ -49,6 +49,8 @@ constexpr CodeEntry kCodes[] = {
     {ErrorCode::peer_did_not_return_certificate, "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE",
      Stage::certificate},
     {ErrorCode::unknown_psk_identity, "ERR_SSL_PSK_IDENTITY_NOT_FOUND", Stage::handshake},
+    {ErrorCode::renegotiation_refused, "ERR_SSL_NO_RENEGOTIATION", Stage::record},
+    {ErrorCode::renegotiation_limit, "ERR_TLS_SESSION_ATTACK", Stage::record},
     {ErrorCode::unrecognized_name, "ERR_SSL_UNRECOGNIZED_NAME", Stage::handshake},
     {ErrorCode::export_unavailable, "ERR_TLS_EXPORT_UNAVAILABLE", Stage::config},
     {ErrorCode::handshake_timeout, "ERR_TLS_HANDSHAKE_TIMEOUT", Stage::handshake},

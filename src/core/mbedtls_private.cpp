@@ -23,6 +23,10 @@ int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept {
 
 int handshake_state(const mbedtls_ssl_context& ssl) noexcept { return ssl.state; }
 
+bool renegotiating(const mbedtls_ssl_context& ssl) noexcept {
+  return ssl.renego_status == 1;  // MBEDTLS_SSL_RENEGOTIATION_IN_PROGRESS (ssl_misc.h)
+}
+
 void use_key_cert_of(mbedtls_ssl_config& target, const mbedtls_ssl_config* holder) noexcept {
   target.key_cert = holder != nullptr ? holder->key_cert : nullptr;
 }

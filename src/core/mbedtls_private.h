@@ -16,6 +16,9 @@ bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* descr
 // The handshake type of the message mbedTLS last read (post-handshake).
 int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept;
 
+// Whether a TLS 1.2 renegotiation handshake is running.
+bool renegotiating(const mbedtls_ssl_context& ssl) noexcept;
+
 // The handshake state mbedTLS will run next (mbedtls_ssl_states).
 int handshake_state(const mbedtls_ssl_context& ssl) noexcept;
 // Makes `target` present the certificate list held by `holder`

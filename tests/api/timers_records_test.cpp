@@ -219,3 +219,81 @@ TEST_CASE("honor_cipher_order picks by the server's or the client's order", "[po
   CHECK(negotiated(true).find("AES_256_GCM") != std::string::npos);
   CHECK(negotiated(false).find("CHACHA20") != std::string::npos);
 }
+
+TEST_CASE("TLS 1.2 renegotiation: off by default, secure only, rate-limited", "[renegotiation]") {
+  Sources sources;
+  const Config client_config = build_or_fail(
+      client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2).renegotiation(true));
+  SECTION("three in ten minutes are fine, a fourth is an attack") {
+    Pair pair = connect(client_config, build_or_fail(server_builder(sources).renegotiation(true)));
+    REQUIRE(pair.handshake());
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(pair.client.conn.renegotiate());
+      pair.send(pair.client, {'r', static_cast<uint8_t>('0' + i)});
+      pair.pump();
+      REQUIRE(pair.server.conn.error().ok());
+      sources.clock.advance_ms(60 * 1000);
+    }
+    CHECK(std::string(pair.server.received.begin(), pair.server.received.end()) == "r0r1r2");
+    REQUIRE(pair.client.conn.renegotiate());
+    pair.pump();
+    expect_error(pair.server.conn.error(), "ERR_TLS_SESSION_ATTACK", Stage::record);
+  }
+  SECTION("the window slides") {
+    Pair pair = connect(client_config, build_or_fail(server_builder(sources).renegotiation(true)));
+    REQUIRE(pair.handshake());
+    for (int i = 0; i < 6; ++i) {
+      REQUIRE(pair.client.conn.renegotiate());
+      pair.pump();
+      REQUIRE(pair.server.conn.error().ok());
+      sources.clock.advance_ms(4 * 60 * 1000);  // 3 per 12 minutes
+    }
+  }
+  SECTION("a server without it refuses with no_renegotiation") {
+    Pair pair = connect(client_config, build_or_fail(server_builder(sources)));
+    REQUIRE(pair.handshake());
+    REQUIRE(pair.client.conn.renegotiate());
+    pair.pump();
+    CHECK(pair.server.conn.error().ok());  // the server simply declined
+    CHECK(pair.client.has_event(EventKind::warning_alert));
+    // mbedTLS's client cannot resume normal traffic after a refusal: a named end.
+    expect_error(pair.client.conn.error(), "ERR_SSL_NO_RENEGOTIATION", Stage::record);
+    expect_alert(pair.client.conn.error(), Alert::no_renegotiation, AlertDirection::received);
+  }
+  SECTION("disabled or TLS 1.3: renegotiate() says no") {
+    Pair plain = connect(build_or_fail(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2)),
+                         build_or_fail(server_builder(sources)));
+    REQUIRE(plain.handshake());
+    CHECK_FALSE(plain.client.conn.renegotiate());
+    Pair v13 = connect(build_or_fail(client_builder(sources).renegotiation(true)),
+                       build_or_fail(server_builder(sources).renegotiation(true)));
+    REQUIRE(v13.handshake());
+    CHECK_FALSE(v13.client.conn.renegotiate());
+  }
+}
+
+TEST_CASE("ConfigSlot swaps the Config for new connections only", "[reload]") {
+  Sources sources;
+  ConfigSlot slot(build_or_fail(server_builder(sources)));
+  const Config client_config = build_or_fail(client_builder(sources));
+  auto before = Connection::server(slot.load());
+  REQUIRE(before);
+  ConfigBuilder rsa(Role::server);
+  rsa.random(sources.server_random).clock(sources.clock)
+      .certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem);
+  slot.store(build_or_fail(rsa));
+  auto client_a = Connection::client(client_config, "localhost");
+  REQUIRE(client_a);
+  Pair old_pair(std::move(client_a).value(), std::move(before).value());
+  REQUIRE(old_pair.handshake());
+  CHECK(old_pair.client.conn.info().peer_certificates.at(0).issuer ==
+        "CN=sanstls test intermediate, O=sanstls test");
+  auto client_b = Connection::client(client_config, "localhost");
+  auto after = Connection::server(slot.load());
+  REQUIRE(client_b);
+  REQUIRE(after);
+  Pair new_pair(std::move(client_b).value(), std::move(after).value());
+  REQUIRE(new_pair.handshake());
+  CHECK(new_pair.client.conn.info().peer_certificates.at(0).issuer ==
+        "CN=sanstls test root RSA, O=sanstls test");
+}

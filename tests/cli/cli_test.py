@@ -8,6 +8,8 @@ server's first line (`listening on HOST:PORT`) instead of sleeping.
     /usr/bin/python3 tests/cli/cli_test.py --sanstls build/bin/sanstls [unittest args]
 """
 import argparse
+import base64
+import hashlib
 import json
 import os
 import queue
@@ -426,6 +428,7 @@ class FeatureTests(CliTestCase):
             self.assertTrue(all(re.fullmatch(r"[A-Z_0-9]+ [0-9a-f]{64} [0-9a-f]+", line)
                                 for line in client_lines), client_lines)
             self.assertEqual(sorted(client_lines), sorted(server_lines))
+            self.assertEqual(os.stat(client_log).st_mode & 0o777, 0o600)
 
     def test_stats_and_sigterm(self):
         with Server("--www", exit_after=100) as server:
@@ -445,6 +448,210 @@ class FeatureTests(CliTestCase):
                                         "(ERR_SSL_HTTP_REQUEST=1, ERR_SSL_PEER_ALERT=1)")
 
 
+def extra_pki(name):
+    """A separate test PKI (its own CAs) whose server certificate names `name` first."""
+    directory = os.path.join(TMP, "pki-" + name.replace("*", "star"))
+    if not os.path.isdir(directory):
+        made = run(["pki", "--out", directory, "--name", name], timeout=60)
+        assert made.returncode == 0, made.stderr
+    return directory
+
+
+def spki_pin(cert_path):
+    """curl-style "sha256/BASE64" pin of the leaf's SubjectPublicKeyInfo (openssl CLI)."""
+    pubkey = subprocess.run(["openssl", "x509", "-in", cert_path, "-pubkey", "-noout"],
+                            capture_output=True, check=True, timeout=TIMEOUT).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pubkey,
+                         capture_output=True, check=True, timeout=TIMEOUT).stdout
+    return "sha256/" + base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+PSK_KEY = "00112233445566778899aabbccddeeff"
+
+
+class SniTests(CliTestCase):
+    def sni_flags(self):
+        a, wild = extra_pki("a.example"), extra_pki("*.wild.example")
+        return ["--sni", "a.example:%s:%s" % (os.path.join(a, "server.pem"), os.path.join(a, "server.key")),
+                "--sni", "*.wild.example:%s:%s" % (os.path.join(wild, "server.pem"),
+                                                    os.path.join(wild, "server.key"))], a, wild
+
+    def test_sni_map_exact_wildcard_default(self):
+        flags, a, wild = self.sni_flags()
+        with Server("--echo", "--alpn", "h2", *flags, exit_after=5) as server:
+            cases = [("a.example", os.path.join(a, "ca.pem"), "CN=a.example, O=sanstls test"),
+                     ("x.wild.example", os.path.join(wild, "ca.pem"), "CN=*.wild.example, O=sanstls test"),
+                     ("localhost", pki("ca.pem"), "CN=localhost, O=sanstls test"),
+                     ("unknown.example", pki("ca.pem"), "CN=localhost, O=sanstls test")]
+            for name, ca, subject in cases:
+                insecure = ["--insecure"] if name == "unknown.example" else []
+                result, report = client(server.address, "--ca", ca, "--alpn", "h2", *insecure, ca=None,
+                                        send="x", servername=name)
+                self.assertConnected(result, report)
+                self.assertEqual(report["peerCertificate"]["subject"], subject, name)
+                self.assertEqual(report["servername"], name)
+                # The context shares the main flags (here --alpn).
+                self.assertEqual(report["alpnProtocol"], "h2", name)
+            # One label only: a.b.wild.example is not covered by *.wild.example.
+            result, report = client(server.address, "--insecure", send="x", servername="a.b.wild.example")
+            self.assertConnected(result, report)
+            self.assertEqual(report["peerCertificate"]["subject"], "CN=localhost, O=sanstls test")
+            server.finish()
+            self.assertIn("sni=a.example", server.conn_lines()[0])
+            self.assertIn("sni=x.wild.example", server.conn_lines()[1])
+
+    def test_strict_sni(self):
+        flags, a, _ = self.sni_flags()
+        with Server("--echo", "--strict-sni", *flags, exit_after=3) as server:
+            result, report = client(server.address, "--ca", os.path.join(a, "ca.pem"), ca=None, send="x",
+                                    servername="a.example")
+            self.assertConnected(result, report)
+            result, report = client(server.address, send="x", servername="unknown.example")
+            self.assertFailed(result, report, stage="handshake", codes=("ERR_SSL_PEER_ALERT",),
+                              alert="unrecognized_name")
+            # No SNI at all (an IP literal is never sent): the default certificate.
+            result, report = client(server.address, send="x", servername="127.0.0.1")
+            self.assertConnected(result, report)
+            server.finish()
+            self.assertIn("sni=- ", server.conn_lines()[2])
+            self.assertIn("ERR_SSL_UNRECOGNIZED_NAME", server.conn_lines()[1])
+            self.assertIn("unrecognized_name sent", server.conn_lines()[1])
+
+
+class ResumptionTests(CliTestCase):
+    def test_tickets_zero_means_no_ticket(self):
+        for version in ("1.3", "1.2"):
+            with Server("--echo", "--tickets", "0", "--max-version", version, exit_after=2) as server:
+                session = os.path.join(TMP, "no-ticket-%s.bin" % version)
+                result, report = client(server.address, "--session-out", session, send="x")
+                self.assertConnected(result, report)
+                self.assertIs(report["ticketReceived"], False, version)
+                # TLS 1.2 still saves the session (by ID); no store, so it does not resume.
+                if version == "1.3":
+                    self.assertIn("no session saved", result.stderr)
+                    self.assertFalse(os.path.exists(session))
+                    client(server.address, send="x")
+                else:
+                    result, report = client(server.address, "--session-in", session, send="x")
+                    self.assertConnected(result, report)
+                    self.assertIs(report["sessionReused"], False)
+                server.finish()
+        with Server("--echo", "--tickets", "2") as server:
+            result, report = client(server.address, send="x")
+            self.assertIs(report["ticketReceived"], True)
+            server.finish()
+
+    def test_session_cache_tls12_without_tickets(self):
+        session = os.path.join(TMP, "by-id.bin")
+        for cache, reused in ((["--session-cache", "8"], True), ([], False)):
+            with Server("--echo", "--max-version", "1.2", *cache, exit_after=2) as server:
+                result, report = client(server.address, "--no-tickets", "--session-out", session, send="x")
+                self.assertConnected(result, report)
+                self.assertIs(report["ticketReceived"], False)
+                result, report = client(server.address, "--no-tickets", "--session-in", session, send="x")
+                self.assertConnected(result, report)
+                self.assertIs(report["sessionReused"], reused, cache)
+                server.finish()
+                self.assertIn("resumed=%s" % ("yes" if reused else "no"), server.conn_lines()[1])
+
+    def test_shared_ticket_keys_file(self):
+        for version in ("1.3", "1.2"):
+            keys = os.path.join(TMP, "ticket-keys-%s.bin" % version)
+            session = os.path.join(TMP, "server-a-%s.bin" % version)
+            with Server("--echo", "--ticket-keys", keys) as server_a:
+                result, report = client(server_a.address, "--max-version", version, "--session-out", session,
+                                        send="x")
+                self.assertConnected(result, report)
+                self.assertIs(report["ticketReceived"], True)
+                server_a.finish()
+            self.assertEqual(os.path.getsize(keys), 48)
+            self.assertEqual(os.stat(keys).st_mode & 0o777, 0o600)
+            self.assertEqual(os.stat(session).st_mode & 0o777, 0o600)
+            with Server("--echo", "--ticket-keys", keys) as server_b:
+                result, report = client(server_b.address, "--max-version", version, "--session-in", session,
+                                        send="x")
+                self.assertConnected(result, report)
+                self.assertIs(report["sessionReused"], True, "server B resumes A's session, TLS %s" % version)
+                server_b.finish()
+                self.assertIn("resumed=yes", server_b.conn_lines()[0])
+            # Rotation with overlap: a new current key, A's key kept as the previous one.
+            rotated = os.path.join(TMP, "rotated-keys-%s.bin" % version)
+            with open(keys, "rb") as f, open(rotated, "wb") as out:
+                out.write(os.urandom(48) + f.read())
+            with Server("--echo", "--ticket-keys", rotated) as server_d:
+                result, report = client(server_d.address, "--max-version", version, "--session-in", session,
+                                        send="x")
+                self.assertIs(report["sessionReused"], True, "previous key still opens, TLS %s" % version)
+                server_d.finish()
+            with Server("--echo") as server_c:  # other keys: a full handshake
+                result, report = client(server_c.address, "--max-version", version, "--session-in", session,
+                                        send="x")
+                self.assertConnected(result, report)
+                self.assertIs(report["sessionReused"], False)
+                server_c.finish()
+
+    def test_bad_ticket_keys_file(self):
+        keys = os.path.join(TMP, "short-keys.bin")
+        with open(keys, "wb") as f:
+            f.write(b"\x01" * 47)
+        result = run(["server", "--port", "0", "--cert", pki("server.pem"), "--key", pki("server.key"),
+                      "--ticket-keys", keys])
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("expected 48 or 96 bytes, got 47", result.stderr)
+
+
+class PskAndPinTests(CliTestCase):
+    def test_psk_both_versions(self):
+        for version in ("1.3", "1.2"):
+            with Server("--echo", "--psk", "device-17:" + PSK_KEY, "--psk", "other:abcd",
+                        "--max-version", version, cert=None, exit_after=2) as server:
+                result, report = client(server.address, "--psk", "device-17:" + PSK_KEY, ca=None, send="psk",
+                                        servername="127.0.0.1")
+                self.assertConnected(result, report)
+                self.assertEqual(report["protocol"], "TLSv" + version)
+                self.assertEqual(report["pskIdentity"], "device-17")
+                self.assertEqual(report["peerCertificateChain"], [])
+                self.assertEqual(report["received"], "psk")
+                if version == "1.2":
+                    self.assertIn("PSK", report["cipher"]["standardName"])
+                result, report = client(server.address, "--psk", "device-17:" + PSK_KEY[:-2] + "00", ca=None,
+                                        send="psk", servername="127.0.0.1")
+                self.assertFailed(result, report, stage="handshake")
+                server.finish()
+                self.assertIn('psk="device-17"', server.conn_lines()[0])
+                self.assertIn("handshake failed", server.conn_lines()[1])
+
+    def test_psk_ke_mode_has_no_group(self):
+        with Server("--echo", "--psk", "id:" + PSK_KEY, "--psk-mode", "ke", cert=None) as server:
+            result, report = client(server.address, "--psk", "id:" + PSK_KEY, "--psk-mode", "ke", ca=None,
+                                    send="x", servername="127.0.0.1")
+            self.assertConnected(result, report)
+            self.assertEqual(report["protocol"], "TLSv1.3")
+            self.assertIsNone(report["group"])
+            server.finish()
+
+    def test_unknown_psk_identity_tls12(self):
+        with Server("--echo", "--psk", "id:" + PSK_KEY, "--max-version", "1.2", cert=None) as server:
+            result, report = client(server.address, "--psk", "stranger:" + PSK_KEY, ca=None, send="x",
+                                    servername="127.0.0.1")
+            self.assertFailed(result, report, stage="handshake", alert="unknown_psk_identity")
+            server.finish()
+            self.assertIn("ERR_SSL_PSK_IDENTITY_NOT_FOUND", server.conn_lines()[0])
+
+    def test_pin_good_and_bad(self):
+        good, bad = spki_pin(pki("server.pem")), spki_pin(pki("other.pem"))
+        with Server("--echo", exit_after=3) as server:
+            result, report = client(server.address, "--pin", good, send="x")
+            self.assertConnected(result, report)
+            self.assertIs(report["authorized"], True)
+            result, report = client(server.address, "--pin", bad, "--pin", good, send="x")
+            self.assertConnected(result, report)  # any pin matches
+            result, report = client(server.address, "--pin", bad, send="x")
+            self.assertFailed(result, report, stage="certificate", codes=("ERR_TLS_PUBLIC_KEY_PIN_MISMATCH",),
+                              alert="bad_certificate")
+            server.finish()
+
+
 class ToolTests(unittest.TestCase):
     def test_demo(self):
         result = run(["demo"], timeout=60)
@@ -461,11 +668,18 @@ class ToolTests(unittest.TestCase):
         self.assertRegex(result.stdout, r"^sanstls \d+\.\d+\.\d+")
         result = run(["--help"])
         self.assertEqual(result.returncode, 0)
+        flags = {"client": ("--psk", "--psk-mode", "--pin", "--no-tickets", "--cert", "--insecure", "--alpn",
+                            "--keylog", "--session-in"),
+                 "server": ("--sni", "--strict-sni", "--tickets", "--session-cache", "--ticket-keys", "--psk",
+                            "--psk-mode", "--alpn", "--keylog", "--require-cert"),
+                 "demo": (), "pki": ()}
         for command in ("client", "server", "demo", "pki"):
             self.assertIn(command, result.stdout)
             result_help = run([command, "--help"])
             self.assertEqual(result_help.returncode, 0, command)
             self.assertIn("usage: sanstls " + command, result_help.stdout)
+            for flag in flags[command]:
+                self.assertIn("\n  %s " % flag, result_help.stdout, command)
 
     def test_usage_errors_exit_2(self):
         cases = [
@@ -483,6 +697,20 @@ class ToolTests(unittest.TestCase):
             ["server", "--cert", pki("server.pem"), "--key", pki("server.key"), "--require-cert"],
             ["server", "--cert", pki("server.pem"), "--key", pki("server.key"), "--port", "70000"],
             ["server", "--cert", pki("server.pem"), "--key", pki("server.key"), "--echo", "--www"],
+            ["server", "--echo"],
+            ["server", "--cert", pki("server.pem"), "--key", pki("server.key"), "--strict-sni"],
+            ["server", "--cert", pki("server.pem"), "--key", pki("server.key"), "--sni", "a.example:x.pem"],
+            ["server", "--cert", pki("server.pem"), "--key", pki("server.key"), "--tickets", "17"],
+            ["server", "--cert", pki("server.pem"), "--key", pki("server.key"), "--tickets", "0",
+             "--ticket-keys", os.path.join(TMP, "unused-keys")],
+            ["server", "--cert", pki("server.pem"), "--key", pki("server.key"), "--session-cache", "0"],
+            ["server", "--psk", "id:0g"],
+            ["server", "--psk", "id:abc"],
+            ["server", "--psk", "nokey"],
+            ["server", "--psk", "id:ab", "--psk", "id:cd"],
+            ["server", "--psk", "id:ab", "--psk-mode", "sometimes"],
+            ["client", "127.0.0.1:443", "--psk-mode", "ke"],
+            ["client", "127.0.0.1:443", "--psk", "id:ab", "--psk", "id:cd"],
             ["pki"],
         ]
         for args in cases:

@@ -17,6 +17,12 @@ Every process runs under a deadline (`timeout -s KILL`, plus a watchdog
 here) and is killed at the end; readiness is detected from each server's own
 output (its listening line, which carries the port), never by sleeping.
 
+Feature cells (issue 4) prove resumption (`s_client -sess_out/-sess_in`,
+our `--session-out/--session-in` against `s_server`), external PSKs
+(`-psk`/`--psk` both ways), SNI contexts, ALPN, and key logging: `tshark`
+captures a loopback session (root or CAP_NET_RAW needed; the cell fails, it
+does not skip, when it cannot capture) and decrypts it with our key log.
+
 Output: one `PASS`/`FAIL` line per cell, then `N passed, M failed` last.
 Exit status 1 when a cell failed, 2 when the harness itself could not run.
 """
@@ -51,6 +57,7 @@ GNUTLS_CLI = "gnutls-cli"
 CURL = "curl"
 NODE = "/usr/bin/node" if os.path.exists("/usr/bin/node") else "node"
 PYTHON = sys.executable or "/usr/bin/python3"
+TSHARK = "tshark"
 TIMEOUT_BIN = shutil.which("timeout")  # coreutils
 
 VERBOSE = False
@@ -244,12 +251,21 @@ def check(cond, msg, *procs):
 
 
 class Ctx:
-    def __init__(self, sanstls, pki):
+    def __init__(self, sanstls, pki, tmp):
         self.sanstls = sanstls
         self.pki = pki
+        self.tmp = tmp
 
     def f(self, name):
         return os.path.join(self.pki, name)
+
+    def extra_pki(self, name):
+        """A separate test PKI (own CAs) whose server certificate names `name`."""
+        directory = os.path.join(self.tmp, "pki-" + name.replace("*", "star"))
+        if not os.path.isdir(directory):
+            rc, out = run([self.sanstls, "pki", "--out", directory, "--name", name], timeout=60)
+            check(rc == 0, f"sanstls pki --name {name} failed: {out.strip()}")
+        return directory
 
 
 def token(tag):
@@ -301,14 +317,17 @@ def parse_json(text):
 
 
 class OurServer:
-    def __init__(self, ctx, mode, version=None, exit_after=1, extra=()):
-        argv = [ctx.sanstls, "server", "--host", HOST, "--port", "0",
-                "--cert", ctx.f("server.pem"), "--key", ctx.f("server.key"),
-                "--ca", ctx.f("ca.pem"), "--require-cert", "--" + mode,
-                "--exit-after", str(exit_after), "--handshake-timeout", SANSTLS_TIMEOUT]
+    def __init__(self, ctx, mode, version=None, exit_after=1, extra=(), mtls=True, cert=True):
+        argv = [ctx.sanstls, "server", "--host", HOST, "--port", "0"]
+        if cert:
+            argv += ["--cert", ctx.f("server.pem"), "--key", ctx.f("server.key")]
+        if mtls:
+            argv += ["--ca", ctx.f("ca.pem"), "--require-cert"]
+        argv += ["--" + mode, "--exit-after", str(exit_after), "--handshake-timeout", SANSTLS_TIMEOUT]
         if version:
             argv += ["--min-version", version, "--max-version", version]
         argv += list(extra)
+        self.exit_after = exit_after
         self.p = Proc("sanstls server", argv)
         m = self.p.wait_for(r"listening on (\S+):(\d+)")
         check(m is not None, "sanstls server did not print 'listening on HOST:PORT'", self.p)
@@ -318,7 +337,7 @@ class OurServer:
         """Waits for the server to exit (after --exit-after connections) and
         returns the per-connection log lines."""
         rc = self.p.wait(IO_TIMEOUT)
-        check(rc is not None, "sanstls server did not exit after --exit-after 1", self.p)
+        check(rc is not None, f"sanstls server did not exit after --exit-after {self.exit_after}", self.p)
         # Without the "conn N from ADDR: " prefix (the port changes every run).
         lines = [re.sub(r"^conn \d+ from \S+: ", "", l) for l in self.p.stdout.splitlines()
                  if l.startswith("conn ")]
@@ -766,6 +785,226 @@ def fail_plain_http(ctx, _version):
     return f"curl: {first.strip()!r}; ours: {log.strip()}"
 
 
+# ---- issue 4 features against real peers
+
+PSK_IDENTITY = "interop-device"
+PSK_HEX = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
+
+
+def s_client_base(ctx, port, version, servername=NAME, ca=None):
+    """openssl s_client without a client certificate, verifying `servername`."""
+    return [OPENSSL, "s_client", "-connect", f"{HOST}:{port}", "-servername", servername,
+            "-verify_hostname", servername, "-verify_return_error", "-CAfile", ca or ctx.f("ca.pem"),
+            "-tls" + version.replace(".", "_")]
+
+
+def session_line(text):
+    """OpenSSL's "New, TLSv1.3, Cipher is ..." / "Reused, TLSv1.2, ..." line."""
+    m = re.search(r"^(New|Reused), (TLSv1\.[23])", text, re.M)
+    return (m.group(1), m.group(2)) if m else (None, None)
+
+
+def resume_openssl_client_to_us(ctx, version):
+    # Without --require-cert: a TLS 1.3 resumption under a server that
+    # requires client certificates is refused by the engine (see docs/features.md).
+    srv = OurServer(ctx, "echo", exit_after=2, mtls=False)
+    sess = os.path.join(ctx.tmp, f"s_client-{version}.sess")
+    base = s_client_base(ctx, srv.port, version)
+    p1, rc1 = interactive_echo(ctx, "openssl s_client -sess_out", base + ["-sess_out", sess],
+                               token("sess-out"), version)
+    check(rc1 == 0 and os.path.isfile(sess) and os.path.getsize(sess) > 0,
+          f"s_client -sess_out exit {rc1}, wrote no session file", p1)
+    p2, rc2 = interactive_echo(ctx, "openssl s_client -sess_in", base + ["-sess_in", sess],
+                               token("sess-in"), version)
+    _, lines = srv.finish()
+    check(rc2 == 0, f"s_client -sess_in exit status {rc2}", p2, srv.p)
+    first, second = session_line(p1.stdout), session_line(p2.stdout)
+    check(first == ("New", tls_name(version)), f"first s_client says {first}", p1)
+    check(second == ("Reused", tls_name(version)), f"second s_client says {second}, expected Reused", p2)
+    check(len(lines) == 2 and "resumed=no" in lines[0] and "resumed=yes" in lines[1],
+          f"sanstls server log does not show resumed=no then resumed=yes: {lines}", srv.p)
+    return f"s_client: '{first[0]}, {first[1]}' then '{second[0]}, {second[1]}'; ours: {lines[1].strip()}"
+
+
+def resume_our_client_to_openssl(ctx, version):
+    srv, port = start_openssl_server(ctx)
+    sess = os.path.join(ctx.tmp, f"ours-{version}.sess")
+    request = "GET / HTTP/1.0\r\n\r\n"
+    p1, rc1, info1 = our_client(ctx, port, version, request, extra=["--session-out", sess])
+    check_our_client_ok(p1, rc1, info1, version)
+    check(info1.get("sessionReused") is False and os.path.isfile(sess), "first connection saved no session", p1)
+    p2, rc2, info2 = our_client(ctx, port, version, request, extra=["--session-in", sess])
+    srv.kill()
+    check(rc2 == 0 and info2 is not None and not info2.get("error"), f"resumed connection failed (exit {rc2})", p2)
+    check(info2.get("protocol") == tls_name(version), f"resumed protocol {info2.get('protocol')}", p2)
+    check(info2.get("sessionReused") is True, f"sessionReused={info2.get('sessionReused')!r}", p2, srv)
+    page = info2.get("received") or ""
+    check(f"Reused, {tls_name(version)}" in page, "s_server -www page does not say 'Reused'", p2)
+    return (f"sessionReused true (first: ticketReceived={info1.get('ticketReceived')}); "
+            f"s_server page: 'Reused, {tls_name(version)}'; resumed authorized={info2.get('authorized')}")
+
+
+def psk_openssl_client_to_us(ctx, version):
+    srv = OurServer(ctx, "echo", mtls=False, cert=False, extra=["--psk", f"{PSK_IDENTITY}:{PSK_HEX}"])
+    argv = [OPENSSL, "s_client", "-connect", f"{HOST}:{srv.port}", "-psk", PSK_HEX,
+            "-psk_identity", PSK_IDENTITY]
+    argv += ["-tls1_3"] if version == "1.3" else ["-tls1_2", "-cipher", "PSK-AES128-GCM-SHA256"]
+    p, rc = interactive_echo(ctx, "openssl s_client -psk", argv, token("psk"), version)
+    _, lines = srv.finish()
+    check(rc == 0, f"openssl s_client exit status {rc}", p, srv.p)
+    m = re.search(r"Cipher is (\S+)", p.stdout)
+    check(m is not None, "s_client printed no cipher", p)
+    log = check_our_log(lines, version, srv)
+    check(f'psk="{PSK_IDENTITY}"' in log and "client-cert=none" in log,
+          f"sanstls server log does not name the PSK identity: {log!r}", srv.p)
+    if version == "1.2":
+        check(m.group(1) == "PSK-AES128-GCM-SHA256", f"s_client cipher {m.group(1)}", p)
+    return f"s_client: {session_line(p.stdout)[1]}, {m.group(1)}, echo ok; ours: {log.strip()}"
+
+
+def psk_our_client_to_openssl(ctx, version):
+    argv = [OPENSSL, "s_server", "-accept", f"{HOST}:0", "-nocert", "-psk", PSK_HEX,
+            "-psk_identity", PSK_IDENTITY, "-www"]
+    if version == "1.2":
+        argv += ["-cipher", "PSK-AES128-GCM-SHA256"]
+    srv = Proc("openssl s_server -psk", argv)
+    m = srv.wait_for(r"ACCEPT \S+:(\d+)")
+    check(m is not None, "openssl s_server did not print ACCEPT", srv)
+    port = int(m.group(1))
+    argv = [ctx.sanstls, "client", f"{HOST}:{port}", "--psk", f"{PSK_IDENTITY}:{PSK_HEX}",
+            "--min-version", version, "--max-version", version, "--timeout", SANSTLS_TIMEOUT, "--json",
+            "--send", "GET / HTTP/1.0\r\n\r\n"]
+    p = Proc("sanstls client --psk", argv)
+    rc = p.wait(PROC_TIMEOUT)
+    info = parse_json(p.stdout)
+    srv.kill()
+    check(rc == 0 and info is not None and not info.get("error"), f"sanstls client exit status {rc}", p, srv)
+    check(info.get("protocol") == tls_name(version), f"protocol {info.get('protocol')}", p)
+    check(info.get("pskIdentity") == PSK_IDENTITY, f"pskIdentity {info.get('pskIdentity')!r}", p)
+    check(info.get("peerCertificateChain") == [], "a certificate was sent in a PSK handshake", p)
+    cipher = (info.get("cipher") or {}).get("name")
+    if version == "1.2":
+        check(cipher == "PSK-AES128-GCM-SHA256", f"cipher {cipher}", p)
+    page = info.get("received") or ""
+    m = re.search(r"Protocol\s*:\s*(\S+)", page)
+    check("HTTP/1.0 200 ok" in page and m is not None and m.group(1) == tls_name(version),
+          "no s_server -www page naming the version", p)
+    return f"ours: pskIdentity {PSK_IDENTITY}, {cipher}, {info.get('group')}; s_server page: Protocol {m.group(1)}"
+
+
+def sni_openssl_client_to_us(ctx, version):
+    a, wild = ctx.extra_pki("a.example"), ctx.extra_pki("*.wild.example")
+    sni = ["--sni", f"a.example:{a}/server.pem:{a}/server.key",
+           "--sni", f"*.wild.example:{wild}/server.pem:{wild}/server.key"]
+    srv = OurServer(ctx, "echo", exit_after=3, mtls=False, extra=sni)
+    seen = []
+    for name, ca, cn in (("a.example", f"{a}/ca.pem", "a.example"), ("x.wild.example", f"{wild}/ca.pem", "*.wild.example"),
+                         (NAME, ctx.f("ca.pem"), NAME)):
+        p, rc = interactive_echo(ctx, f"openssl s_client -servername {name}",
+                                 s_client_base(ctx, srv.port, version, servername=name, ca=ca), token("sni"), version)
+        check(rc == 0, f"s_client -servername {name} exit status {rc}", p, srv.p)
+        m = re.search(r"^subject=(.*)$", p.stdout, re.M)
+        subject = m.group(1).replace(" = ", "=") if m else None
+        check(subject == f"CN={cn}, O=sanstls test", f"-servername {name}: subject {subject!r}", p)
+        check("Verify return code: 0 (ok)" in p.stdout, f"-servername {name}: not verified", p)
+        seen.append(f"{name} -> {subject}")
+    _, lines = srv.finish()
+    check(len(lines) == 3 and "sni=a.example" in lines[0] and "sni=x.wild.example" in lines[1],
+          f"sanstls server log: {lines}", srv.p)
+    return "s_client verified: " + "; ".join(seen)
+
+
+def alpn_openssl_client_to_us(ctx, version):
+    srv = OurServer(ctx, "echo", extra=["--alpn", "h2"])
+    argv = openssl_client_argv(ctx, srv.port, "-tls" + version.replace(".", "_")) + ["-alpn", "h2,http/1.1"]
+    p, rc = interactive_echo(ctx, "openssl s_client -alpn", argv, token("alpn"), version)
+    _, lines = srv.finish()
+    check(rc == 0, f"openssl s_client exit status {rc}", p, srv.p)
+    m = re.search(r"ALPN protocol: (\S+)", p.stdout)
+    check(m is not None and m.group(1) == "h2", f"s_client: ALPN protocol {m and m.group(1)}", p)
+    log = check_our_log(lines, version, srv)
+    check("alpn=h2" in log, f"sanstls server log: {log!r}", srv.p)
+    return f"s_client: 'ALPN protocol: {m.group(1)}'; ours: {log.strip()}"
+
+
+def alpn_our_client_to_openssl(ctx, version):
+    srv, port = start_openssl_server(ctx, ["-alpn", "h2"])
+    p, rc, info = our_client(ctx, port, version, "GET / HTTP/1.0\r\n\r\n", extra=["--alpn", "http/1.1,h2"])
+    ours = check_our_client_ok(p, rc, info, version)
+    check(info.get("alpnProtocol") == "h2", f"alpnProtocol {info.get('alpnProtocol')!r}", p, srv)
+    # No overlap: OpenSSL 3's s_server refuses with no_application_protocol; we name it.
+    p2, rc2, info2 = our_client(ctx, port, version, "GET / HTTP/1.0\r\n\r\n", extra=["--alpn", "http/1.1"])
+    srv.kill()
+    e = error_of(info2)
+    check(rc2 == 1 and e.get("code") == "ERR_SSL_PEER_ALERT" and e.get("alert") == "no_application_protocol",
+          f"no overlap: expected ERR_SSL_PEER_ALERT no_application_protocol, got {e!r}", p2)
+    return (f"{ours}; offered http/1.1,h2 -> alpnProtocol h2; offered http/1.1 -> "
+            f"{e.get('code')} ({e.get('alert')} {e.get('alertDirection')})")
+
+
+def keylog_tshark(ctx, version):
+    """tshark captures a loopback session; our --keylog file decrypts it."""
+    keylog = os.path.join(ctx.tmp, f"keylog-{version}.txt")
+    cap = os.path.join(ctx.tmp, f"keylog-{version}.pcap")
+    srv = OurServer(ctx, "www", mtls=False)
+    probe = free_port()  # closed port in the capture filter: proves packets flow before we start
+    ts = Proc("tshark", [TSHARK, "-i", "lo", "-f", f"tcp port {srv.port} or tcp port {probe}", "-w", cap,
+                         "-P", "-l", "-a", "duration:15"])
+    started = ts.wait_for(r"Capturing on 'Loopback: lo'", ("err",))
+    check(started is not None, "tshark cannot capture on 'lo' (capturing needs root or CAP_NET_RAW; "
+                               "this test fails rather than skips)", ts)
+    deadline = time.monotonic() + IO_TIMEOUT
+    live = False
+    while not live and time.monotonic() < deadline:
+        try:
+            socket.create_connection((HOST, probe), timeout=0.5).close()
+        except OSError:
+            pass
+        live = ts.wait_for(rf"\b{probe}\b", timeout=0.25) is not None
+    check(live, "tshark started but captured none of the probe packets on lo", ts)
+    p, rc, info = our_client(ctx, srv.port, version, "GET / HTTP/1.0\r\n\r\n", ca="ca.pem",
+                             extra=["--keylog", keylog, "--alpn", "http/1.1"])
+    srv.finish()
+    check(rc == 0 and info and not info.get("error") and "HTTP/1.0 200 ok" in (info.get("received") or ""),
+          f"sanstls client exit status {rc}", p)
+    closed = ts.wait_for(rf"{srv.port}\D.*FIN[\s\S]*{srv.port}\D.*FIN") is not None
+    ts.p.send_signal(signal.SIGINT)  # `timeout` forwards it; tshark writes the file and exits
+    ts.wait(IO_TIMEOUT)
+    check(closed, "tshark did not see both FINs of the session", ts)
+    with open(keylog) as f:
+        labels = sorted({line.split(" ")[0] for line in f if line.strip()})
+    fields = ["-Y", "http", "-T", "fields", "-e", "http.request.method", "-e", "http.response.code"]
+    decode = ["-d", f"tcp.port=={srv.port},tls"]
+    rc, plain = run([TSHARK, "-r", cap, *decode, *fields], timeout=30)
+    rc2, out = run([TSHARK, "-r", cap, "-o", f"tls.keylog_file:{keylog}", *decode, *fields], timeout=30)
+    found = [l.split() for l in out.splitlines() if l.strip() and "Running as user" not in l]
+    check(rc2 == 0 and ["GET"] in found and ["200"] in found,
+          f"tshark did not decrypt GET and 200 with the key log (exit {rc2}): {out.strip()!r}")
+    check("GET" not in plain, "tshark found the plaintext without the key log?")
+    return (f"tshark -o tls.keylog_file: request GET, response 200 (none without the key log); "
+            f"key log labels {', '.join(labels)}")
+
+
+FEATURES = [
+    ("resumption: openssl s_client -sess_out, then -sess_in -> sanstls server",
+     "s_client 'Reused, TLSv1.x'; server log resumed=yes", resume_openssl_client_to_us),
+    ("resumption: sanstls client --session-out, then --session-in -> openssl s_server -www",
+     "sessionReused true; s_server page 'Reused'", resume_our_client_to_openssl),
+    ("external PSK: openssl s_client -psk -psk_identity -> sanstls server --psk (no certificate)",
+     "handshake + echo; server log psk=\"ID\"", psk_openssl_client_to_us),
+    ("external PSK: sanstls client --psk -> openssl s_server -psk -psk_identity -nocert",
+     "pskIdentity, no certificate; s_server page", psk_our_client_to_openssl),
+    ("SNI: openssl s_client -servername a.example / x.wild.example / localhost -> sanstls server --sni",
+     "each name gets its certificate, verified", sni_openssl_client_to_us),
+    ("ALPN: openssl s_client -alpn h2,http/1.1 -> sanstls server --alpn h2",
+     "s_client 'ALPN protocol: h2'", alpn_openssl_client_to_us),
+    ("ALPN: sanstls client --alpn http/1.1,h2 -> openssl s_server -alpn h2",
+     "alpnProtocol h2; no overlap -> ERR_SSL_PEER_ALERT no_application_protocol", alpn_our_client_to_openssl),
+    ("key log: tshark capture of sanstls client --keylog -> sanstls server --www, decrypted",
+     "tshark finds GET and 200 only with the key log", keylog_tshark),
+]
+
+
 # --------------------------------------------------------------------------
 # The matrix
 
@@ -810,6 +1049,10 @@ def build_cells():
         for v in versions:
             name = label + (f" (TLS {v})" if v else "")
             cells.append({"kind": "failure", "row": label, "col": v, "expect": expect, "name": name, "fn": fn, "v": v})
+    for label, expect, fn in FEATURES:
+        for v in VERSIONS:
+            cells.append({"kind": "feature", "row": label, "col": v, "expect": expect,
+                          "name": f"{label} (TLS {v})", "fn": fn, "v": v})
     return cells
 
 
@@ -834,7 +1077,8 @@ def peer_versions():
     def first_line(argv):
         try:
             rc, out = run(argv)
-            return out.strip().splitlines()[0] if out.strip() else f"(exit {rc})"
+            lines = [l for l in out.strip().splitlines() if not l.startswith("Running as user")]
+            return lines[0] if lines else f"(exit {rc})"
         except (OSError, subprocess.TimeoutExpired) as e:
             return f"unavailable ({e})"
     import ssl
@@ -844,6 +1088,7 @@ def peer_versions():
         ("curl", first_line([CURL, "--version"])),
         ("Python", f"Python {sys.version.split()[0]}, ssl: {ssl.OPENSSL_VERSION}"),
         ("Node", f"Node {first_line([NODE, '--version'])}, OpenSSL {first_line([NODE, '-p', 'process.versions.openssl'])}"),
+        ("tshark", first_line([TSHARK, "--version"])),
     ]
 
 
@@ -869,7 +1114,7 @@ def write_report(path, cells, versions, sanstls_version, elapsed):
         sel = [c for c in cells if c["kind"] == kind and c["status"] != "n/a"]
         return f"{sum(c['status'] == 'PASS' for c in sel)}/{len(sel)}"
     L.append(f"- Result: **{passed} passed, {failed} failed** (matrix {count('matrix')}, "
-             f"failure cases {count('failure')}; {elapsed:.0f} s)")
+             f"failure cases {count('failure')}, features {count('feature')}; {elapsed:.0f} s)")
     L.append("")
     L.append("Every cell: loopback (127.0.0.1), certificates from `sanstls pki`, verification on "
              "in both directions (the peer checks our chain and the name `localhost`; the server "
@@ -900,6 +1145,19 @@ def write_report(path, cells, versions, sanstls_version, elapsed):
     L.append("|---|---|---|---|")
     for c in cells:
         if c["kind"] != "failure":
+            continue
+        res = "PASS" if c["status"] == "PASS" else "**FAIL**"
+        L.append(f"| {md_escape(c['name'])} | {md_escape(c['expect'])} | {res} | {md_escape(c['detail'])} |")
+    L.append("")
+    L.append("## Features (issue 4)")
+    L.append("")
+    L.append("Resumption, external PSKs, SNI contexts, ALPN and key logging against real peers. "
+             "See docs/features.md for the API and flag behind each.")
+    L.append("")
+    L.append("| Case | Expected | Result | Observed |")
+    L.append("|---|---|---|---|")
+    for c in cells:
+        if c["kind"] != "feature":
             continue
         res = "PASS" if c["status"] == "PASS" else "**FAIL**"
         L.append(f"| {md_escape(c['name'])} | {md_escape(c['expect'])} | {res} | {md_escape(c['detail'])} |")
@@ -952,7 +1210,7 @@ def main():
             sanstls_version = vout.strip().splitlines()[0] if vrc == 0 and vout.strip() else sanstls
         except (OSError, subprocess.TimeoutExpired):
             sanstls_version = sanstls
-        ctx = Ctx(sanstls, pki)
+        ctx = Ctx(sanstls, pki, tmp)
         cells = build_cells()
         if args.only:
             rx = re.compile(args.only)

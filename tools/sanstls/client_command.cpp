@@ -14,6 +14,7 @@
 #include "sanstls/adapters/blocking.h"
 #include "sanstls/platform.h"
 #include "tls_config.h"
+#include "tls_features.h"
 
 namespace sanstls_cli {
 namespace {
@@ -30,7 +31,8 @@ const CommandSpec kSpec{
     "then relays standard input to the server and the server's data to standard output. With\n"
     "--send it sends one string instead; either way it sends close_notify when it has nothing\n"
     "more to say and reads until the server closes. --json prints one JSON object describing\n"
-    "the connection (and the data received) instead. Exit status 1 when the connection fails.",
+    "the connection (and the data received) instead. Exit status 1 when the connection fails.\n"
+    "Saved sessions (--session-out) and key logs (--keylog) hold secrets: they are written 0600.",
     {
         {"--servername", "NAME", "name for SNI and certificate checks (default: HOST)"},
         {"--alpn", "LIST", "ALPN protocols to offer, comma-separated (h2,http/1.1)"},
@@ -42,10 +44,16 @@ const CommandSpec kSpec{
         {"--max-version", "V", "highest TLS version: 1.2 or 1.3"},
         {"--ciphers", "LIST", "cipher suites, IANA or OpenSSL names, in preference order"},
         {"--groups", "LIST", "key exchange groups (X25519,P-256,...)"},
+        {"--psk", "ID:HEXKEY", "offer the external pre-shared key HEXKEY under identity ID\n"
+                               "                            (no certificate needed; the system CAs are not loaded)"},
+        {"--psk-mode", "MODE", "TLS 1.3 PSK key exchange: dhe (default), ke (no ECDHE) or both"},
+        {"--pin", "sha256/BASE64", "accept only a server whose public key has this SHA-256\n"
+                                   "                            (SubjectPublicKeyInfo, base64, as curl's --pinnedpubkey)", true},
         {"--insecure", nullptr, "do NOT enforce certificate verification (still reported)"},
         {"--keylog", "FILE", "append NSS key log lines (SSLKEYLOGFILE format) to FILE"},
         {"--session-out", "FILE", "save the session for resumption at exit"},
         {"--session-in", "FILE", "offer a session saved with --session-out"},
+        {"--no-tickets", nullptr, "do not ask for session tickets (TLS 1.2 resumes by session ID)"},
         {"--send", "STRING", "send STRING, then read until the server closes"},
         {"--no-half-close", nullptr, "do not send close_notify before the server closes"},
         {"--timeout", "SECONDS", "limit for connect + handshake, each read, and the wait for\n"
@@ -64,9 +72,10 @@ sanstls::Config client_config(const Args& args) {
   apply_policy(builder, args);
   apply_identities(builder, args);
   apply_key_log(builder, args);
+  apply_client_features(builder, args);
   if (args.has("--ca")) {
     builder.trust_anchors(read_file_or_throw(args.value("--ca"), "CA file"));
-  } else {
+  } else if (!args.has("--psk")) {
     auto system = sanstls::platform::system_trust_anchors();
     if (!system) throw Fatal(system.error());
     builder.trust_anchors(system.value());

@@ -93,6 +93,9 @@ std::string client_json(const ClientReport& report) {
   else json.null();
   json.key("sessionReused").value(info != nullptr && info->session_reused);
   json.key("ticketReceived").value(info != nullptr && info->ticket_received);
+  json.key("pskIdentity");
+  if (info) json.string_or_null(info->psk_identity);
+  else json.null();
   json.key("peerCertificate");
   if (info && !info->peer_certificates.empty()) write_certificate(json, info->peer_certificates.front());
   else json.null();
@@ -118,6 +121,7 @@ std::string handshake_summary(const ConnectionInfo& info, bool verification_enfo
   text += "ALPN:         " + or_none(info.alpn_protocol) + "\n";
   text += "servername:   " + or_none(info.server_name) + "\n";
   text += std::string("resumed:      ") + (info.session_reused ? "yes" : "no") + "\n";
+  if (!info.psk_identity.empty()) text += "PSK identity: " + info.psk_identity + "\n";
   if (!info.peer_certificates.empty()) {
     const auto& leaf = info.peer_certificates.front();
     text += "certificate:  " + leaf.subject + "\n";
@@ -125,8 +129,13 @@ std::string handshake_summary(const ConnectionInfo& info, bool verification_enfo
     text += "  valid:      " + leaf.valid_from + " .. " + leaf.valid_to + "\n";
     text += "  alt names:  " + or_none(leaf.subjectaltname) + "\n";
     text += "  sha256:     " + leaf.fingerprint256 + "\n";
+    for (size_t i = 1; i < info.peer_certificates.size(); ++i) {
+      text += "  chain[" + std::to_string(i) + "]:   " + info.peer_certificates[i].subject + "\n";
+    }
   }
-  if (info.authorized) {
+  if (info.peer_certificates.empty() && !info.psk_identity.empty()) {
+    text += "verification: none needed: authenticated by the pre-shared key\n";
+  } else if (info.authorized) {
     text += "verification: OK (authorized)\n";
   } else {
     text += std::string("verification: FAILED: ") + info.authorization_error.name() + ": " +
@@ -142,6 +151,7 @@ std::string connection_brief(const ConnectionInfo& info) {
   text += " sni=" + (info.server_name.empty() ? std::string("-") : info.server_name);
   text += " alpn=" + (info.alpn_protocol.empty() ? std::string("-") : info.alpn_protocol);
   text += std::string(" resumed=") + (info.session_reused ? "yes" : "no");
+  if (!info.psk_identity.empty()) text += " psk=" + json_quote(info.psk_identity);
   if (info.peer_certificates.empty()) {
     text += " client-cert=none";
   } else {
@@ -163,6 +173,7 @@ std::string www_page(const ConnectionInfo& info, const std::string& peer_address
   page += "SNI:                " + or_none(info.server_name) + "\n";
   page += "ALPN:               " + or_none(info.alpn_protocol) + "\n";
   page += std::string("Resumed:            ") + (info.session_reused ? "yes" : "no") + "\n";
+  page += "PSK identity:       " + or_none(info.psk_identity) + "\n";
   page += "Client certificate: " + client_certificate_text(info) + "\n";
   page += "\nYour request:\n" + request_head;
   return page;

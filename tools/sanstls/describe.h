@@ -32,7 +32,7 @@ std::string client_json(const ClientReport& report);
 // The few lines `openssl s_client` prints after a handshake.
 std::string handshake_summary(const sanstls::ConnectionInfo& info, bool verification_enforced);
 
-// "TLSv1.3 TLS_AES_128_GCM_SHA256 X25519 sni=localhost alpn=h2 resumed=no client-cert=none"
+// "TLSv1.3 TLS_AES_128_GCM_SHA256 X25519 sni=localhost alpn=h2 resumed=no [psk="id"] client-cert=none"
 std::string connection_brief(const sanstls::ConnectionInfo& info);
 
 // The text/plain body of `sanstls server --www`.

@@ -13,6 +13,7 @@
 #include "sanstls/platform.h"
 #include "server_session.h"
 #include "tls_config.h"
+#include "tls_features.h"
 
 namespace sanstls_cli {
 namespace {
@@ -23,12 +24,14 @@ using sanstls::blocking::Milliseconds;
 
 const CommandSpec kSpec{
     "server",
-    "--cert FILE --key FILE [options]",
+    "--cert FILE --key FILE [options]  |  --psk IDENTITY:HEXKEY [options]",
     "Listens for TLS connections and serves them one at a time: --echo (the default) sends\n"
     "back what it receives until the client closes; --www answers an HTTP request with a\n"
     "page describing the connection, like `openssl s_server -www`. The first line of output\n"
     "is `listening on HOST:PORT`; then one line per connection, and a `stats:` line at exit\n"
-    "(after --exit-after N connections, or on SIGINT/SIGTERM).",
+    "(after --exit-after N connections, or on SIGINT/SIGTERM). --sni serves another certificate\n"
+    "(with the same other settings) to clients asking for NAME; --psk accepts external PSKs,\n"
+    "with or without a certificate. Ticket key files and PSKs are secrets: keep them 0600.",
     {
         {"--host", "HOST", "address to listen on (default 127.0.0.1)"},
         {"--port", "PORT", "port to listen on (default 4433; 0 = any free port)"},
@@ -43,6 +46,16 @@ const CommandSpec kSpec{
         {"--ca", "FILE", "CA certificates for client certificates, PEM"},
         {"--request-cert", nullptr, "ask for a client certificate (optional; needs --ca)"},
         {"--require-cert", nullptr, "require a valid client certificate (needs --ca)"},
+        {"--sni", "NAME:CERT:KEY", "serve CERT/KEY (PEM) to clients asking for NAME, an exact\n"
+                                   "                            name or a one-label wildcard (*.example.com)", true},
+        {"--strict-sni", nullptr, "refuse names no --sni matches (alert unrecognized_name)"},
+        {"--tickets", "N", "session tickets issued per TLS 1.3 handshake, 0-16 (default 1;\n"
+                           "                            0 = no tickets in TLS 1.2 or 1.3)"},
+        {"--ticket-keys", "FILE", "ticket keys, 48 or 96 raw bytes; created with fresh keys when\n"
+                                  "                            missing, so servers given the same FILE share tickets"},
+        {"--session-cache", "N", "keep up to N TLS 1.2 sessions by session ID (default: none)"},
+        {"--psk", "ID:HEXKEY", "accept the external pre-shared key HEXKEY for identity ID", true},
+        {"--psk-mode", "MODE", "TLS 1.3 PSK key exchange: dhe (default), ke (no ECDHE) or both"},
         {"--keylog", "FILE", "append NSS key log lines (SSLKEYLOGFILE format) to FILE"},
         {"--echo", nullptr, "echo data until the client closes (default)"},
         {"--www", nullptr, "answer an HTTP request with a page describing the connection"},
@@ -70,7 +83,9 @@ Milliseconds to_ms(double seconds) {
 }
 
 sanstls::Config server_config(const Args& args) {
-  if (!args.has("--cert")) throw UsageError("--cert FILE --key FILE is required");
+  if (!args.has("--cert") && !args.has("--psk")) {
+    throw UsageError("--cert FILE --key FILE (or --psk IDENTITY:HEXKEY) is required");
+  }
   const bool request = args.has("--request-cert");
   const bool require = args.has("--require-cert");
   if (request && require) throw UsageError("choose one of --request-cert and --require-cert");
@@ -80,16 +95,21 @@ sanstls::Config server_config(const Args& args) {
   if (args.has("--ca") && !request && !require) {
     throw UsageError("--ca is only used with --request-cert or --require-cert");
   }
-  ConfigBuilder builder(Role::server);
-  apply_policy(builder, args);
-  apply_identities(builder, args);
-  apply_key_log(builder, args);
+  // Everything but the identity, shared by the default Config and each --sni context.
+  ConfigBuilder base(Role::server);
+  apply_policy(base, args);
+  apply_key_log(base, args);
   if (args.has("--ca")) {
-    builder.trust_anchors(read_file_or_throw(args.value("--ca"), "CA file"));
-    builder.peer_verification(require ? sanstls::PeerVerification::required
-                                      : sanstls::PeerVerification::optional);
+    base.trust_anchors(read_file_or_throw(args.value("--ca"), "CA file"));
+    base.peer_verification(require ? sanstls::PeerVerification::required
+                                   : sanstls::PeerVerification::optional);
   }
-  builder.random(sanstls::platform::os_random()).clock(sanstls::platform::system_clock());
+  apply_server_resumption(base, args);
+  apply_server_psk(base, args);
+  base.random(sanstls::platform::os_random()).clock(sanstls::platform::system_clock());
+  ConfigBuilder builder = base;
+  apply_identities(builder, args);
+  apply_sni(builder, base, args);
   return build_or_throw(builder);
 }
 

@@ -1,5 +1,8 @@
 #include "tls_config.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -78,8 +81,11 @@ void apply_identities(sanstls::ConfigBuilder& builder, const Args& args) {
 void apply_key_log(sanstls::ConfigBuilder& builder, const Args& args) {
   if (!args.has("--keylog")) return;
   const std::string path = args.value("--keylog");
-  std::FILE* file = std::fopen(path.c_str(), "a");
+  // 0600 when created: whoever reads these lines can decrypt the traffic.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0600);
+  std::FILE* file = fd < 0 ? nullptr : ::fdopen(fd, "a");
   if (file == nullptr) {
+    if (fd >= 0) ::close(fd);
     throw Fatal(config_error("cannot open key log file " + path + ": " + std::strerror(errno)));
   }
   auto log = std::make_shared<KeyLogFile>(file);

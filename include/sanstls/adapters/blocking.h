@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sanstls/connection.h"
+#include "sanstls/sources.h"
 
 namespace sanstls::blocking {
 
@@ -27,6 +28,8 @@ struct ConnectOptions {
   Milliseconds timeout = kDefaultTimeout;  // resolve + connect + handshake
   std::string server_name;                 // default: the host
   ByteView saved_session;                  // from Connection::save_session()
+  // Drives the engine's timers (see Stream::drive_timers); null: not driven.
+  Clock* timer_clock = nullptr;
 };
 
 class Stream {
@@ -61,6 +64,14 @@ class Stream {
   // Sends close_notify and waits (bounded) for the peer's.
   Error shutdown(Milliseconds timeout = Milliseconds{2000});
 
+  // Drives the engine's timers (handshake timeout, close_notify wait): before
+  // each wait for input, the poll timeout is clamped to
+  // Connection::next_deadline_ms() relative to `clock`, and on_timer(now) is
+  // called once that moment passes. `clock` must be the Config's clock (e.g.
+  // platform::system_clock()) and outlive the Stream. Off by default: a
+  // Config on a ManualClock keeps its timers under the caller's control.
+  void drive_timers(Clock& clock) noexcept { timer_clock_ = &clock; }
+
   Connection& connection() noexcept { return connection_; }
   const Connection& connection() const noexcept { return connection_; }
   int fd() const noexcept { return fd_; }
@@ -74,11 +85,15 @@ class Stream {
   Error receive_some(std::chrono::steady_clock::time_point deadline);
   Error drain_after_reset();
   Error fail(Error error);
+  bool run_due_timers();
+  std::chrono::steady_clock::time_point timer_bound(std::chrono::steady_clock::time_point deadline,
+                                                    bool* timer_first);
 
   int fd_ = -1;
   Connection connection_;
   std::string peer_address_;
   Error transport_error_;
+  Clock* timer_clock_ = nullptr;  // drive_timers()
   std::vector<uint8_t> inbox_;  // received bytes the engine has not taken yet
 };
 

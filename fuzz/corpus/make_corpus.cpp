@@ -1,0 +1,307 @@
+// Writes seed corpora for every fuzz target from real in-memory handshakes
+// of our engine (both versions, every fixed configuration of the harness),
+// split at flight boundaries, plus hand-built op sequences for fuzz_records
+// and fuzz_api and real PEM/DER inputs for fuzz_loaders.
+//
+//   fuzz_make_corpus OUTPUT-DIR     writes OUTPUT-DIR/<target>/<name>
+//
+// Run it from a SANSTLS_DETERMINISTIC build (scripts/make-fuzz-corpus.sh does):
+// the fuzzed connection is made exactly as the target makes it, so the
+// recorded peer flights stay valid for it, TLS 1.3 included.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "harness/harness.h"
+
+using namespace sanstls;
+using namespace sanstls::fuzz;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+std::filesystem::path g_out;
+size_t g_written = 0;
+
+void write_seed(const char* target, const std::string& name, const Bytes& bytes) {
+  const std::filesystem::path dir = g_out / target;
+  std::filesystem::create_directories(dir);
+  std::ofstream file(dir / name, std::ios::binary | std::ios::trunc);
+  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!file) {
+    std::fprintf(stderr, "cannot write %s/%s\n", dir.c_str(), name.c_str());
+    std::exit(1);
+  }
+  ++g_written;
+}
+
+void append(Bytes& to, ByteView bytes) { to.insert(to.end(), bytes.begin(), bytes.end()); }
+void append_u16(Bytes& to, size_t v) {
+  to.push_back(static_cast<uint8_t>(v >> 8));
+  to.push_back(static_cast<uint8_t>(v));
+}
+
+// A live pair; returns the flights the peer sent to `target_side`.
+struct Recording {
+  std::vector<Bytes> flights;  // peer -> fuzzed connection, one per flight
+  bool handshake_ok = false;
+};
+
+Recording record(Connection& target, Connection& peer, bool target_is_client) {
+  Recording rec;
+  Connection& client = target_is_client ? target : peer;
+  Connection& server = target_is_client ? peer : target;
+  int phase = 0;  // 0 handshake, 1 data sent, 2 closed
+  Bytes pending[2];  // output of client, server not yet delivered
+  for (int round = 0; round < 64; ++round) {
+    bool moved = false;
+    for (int side = 0; side < 2; ++side) {
+      Connection& from = side == 0 ? client : server;
+      Connection& to = side == 0 ? server : client;
+      drain(from, &pending[side]);
+      if (pending[side].empty()) continue;
+      moved = true;
+      const Bytes out = std::move(pending[side]);
+      pending[side].clear();
+      if (&from == &peer) rec.flights.push_back(out);
+      feed_all(to, ByteView(out), 0, &pending[1 - side]);
+    }
+    if (moved) continue;
+    if (phase == 0) {
+      rec.handshake_ok = client.wants().handshake_complete && server.wants().handshake_complete &&
+                         client.error().ok() && server.error().ok();
+      if (!rec.handshake_ok) {
+        std::printf("  client: %s (%s), server: %s (%s)\n", client.error().name(),
+                    client.error().message(), server.error().name(), server.error().message());
+        break;
+      }
+      client.write(ByteView("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+      server.write(ByteView("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"));
+      phase = 1;
+    } else if (phase == 1) {
+      peer.close();
+      target.close();
+      phase = 2;
+    } else {
+      break;
+    }
+  }
+  return rec;
+}
+
+void handshake_seeds(const char* target_name, uint8_t selector, const Recording& rec) {
+  Bytes stream;
+  char name[96];
+  for (size_t k = 0; k < rec.flights.size(); ++k) {
+    append(stream, ByteView(rec.flights[k]));
+    Bytes seed = {selector, 0};
+    append(seed, ByteView(stream));
+    std::snprintf(name, sizeof name, "cfg%u-flights%zu", selector, k + 1);
+    write_seed(target_name, name, seed);
+  }
+  const uint8_t modes[] = {kModeWriteClose, kModeEof, 1, 7, kModeWriteClose | 5};
+  for (uint8_t mode : modes) {
+    Bytes seed = {selector, mode};
+    append(seed, ByteView(stream));
+    std::snprintf(name, sizeof name, "cfg%u-all-mode%02x", selector, mode);
+    write_seed(target_name, name, seed);
+  }
+}
+
+void server_and_client_corpora() {
+  for (uint8_t i = 0; i < kServerConfigs; ++i) {
+    Connection target = new_server(i);
+    Connection peer = new_client(client_for_server(i));
+    const Recording rec = record(target, peer, false);
+    std::printf("server cfg%u (%s): %zu flights, handshake %s\n", i, server_config_name(i),
+                rec.flights.size(), rec.handshake_ok ? "ok" : "FAILED");
+    if (!rec.handshake_ok) std::exit(1);
+    handshake_seeds("server", i, rec);
+  }
+  for (uint8_t i = 0; i < kClientConfigs; ++i) {
+    {
+      // The fuzzed client's exact ClientHello, for openssl_captures.py.
+      Connection hello_only = new_client(i);
+      const ByteView hello = hello_only.pending_output();
+      const std::filesystem::path dir = g_out.parent_path() / "clienthellos";
+      std::filesystem::create_directories(dir);
+      std::ofstream file(dir / ("cfg" + std::to_string(i) + ".bin"), std::ios::binary | std::ios::trunc);
+      file.write(reinterpret_cast<const char*>(hello.data()), static_cast<std::streamsize>(hello.size()));
+    }
+    Connection target = new_client(i);
+    Connection peer = new_server(server_for_client(i));
+    const Recording rec = record(target, peer, true);
+    std::printf("client cfg%u (%s): %zu flights, handshake %s\n", i, client_config_name(i),
+                rec.flights.size(), rec.handshake_ok ? "ok" : "FAILED");
+    if (!rec.handshake_ok) std::exit(1);
+    handshake_seeds("client", i, rec);
+  }
+}
+
+// ---- fuzz_records: op sequences (see fuzz/harness/records.cpp)
+Bytes protected_record(uint8_t type, const Bytes& payload) {
+  Bytes op = {0, type};
+  append_u16(op, payload.size());
+  append(op, ByteView(payload));
+  return op;
+}
+
+Bytes new_session_ticket() {
+  Bytes body = {0x00, 0x00, 0x1c, 0x20,   // lifetime 7200 s
+                0x01, 0x02, 0x03, 0x04,   // age_add
+                0x01, 0x00,               // nonce
+                0x00, 0x10};              // ticket length 16
+  for (int i = 0; i < 16; ++i) body.push_back(static_cast<uint8_t>(i));
+  body.push_back(0x00);  // extensions
+  body.push_back(0x00);
+  Bytes msg = {4, 0, 0, static_cast<uint8_t>(body.size())};
+  append(msg, ByteView(body));
+  return msg;
+}
+
+void records_corpus() {
+  const std::vector<std::pair<const char*, Bytes>> ops = {
+      {"handshake-only", {}},
+      {"appdata", protected_record(23, {'h', 'e', 'l', 'l', 'o'})},
+      {"empty-appdata", protected_record(23, {})},
+      {"alert-close-notify", protected_record(21, {1, 0})},
+      {"alert-warning-unknown", protected_record(21, {1, 90})},
+      {"alert-fatal", protected_record(21, {2, 40})},
+      {"alert-short", protected_record(21, {1})},
+      {"nst", protected_record(22, new_session_ticket())},
+      {"nst-twice", [] {
+         Bytes b = protected_record(22, new_session_ticket());
+         append(b, ByteView(protected_record(22, new_session_ticket())));
+         return b;
+       }()},
+      {"handshake-garbage", protected_record(22, {99, 0, 0, 2, 1, 2})},
+      {"ccs", protected_record(20, {1})},
+      {"unknown-type", protected_record(24, {1, 2, 3})},
+      {"key-update", {7, 0}},
+      {"key-update-requested", {7, 1}},
+      {"hello-request", {7, 2}},
+      {"peer-close", {7, 3}},
+      {"peer-data", {3, 0x01, 0x00}},
+      {"peer-data-large", {3, 0x4e, 0x20}},
+      {"mutated-data", {2, 0x00, 0x08, 0x01, 3, 0x00, 0x40}},
+      {"mutated-header", {2, 0x00, 0x00, 0x10, 3, 0x00, 0x40}},
+      {"raw-plaintext-record", {1, 10, 23, 3, 3, 0, 5, 'h', 'e', 'l', 'l', 'o'}},
+      {"engine-data", {4, 0x00, 0xc8, 3, 0x00, 0x20}},
+      {"engine-close", {3, 0x00, 0x10, 5, 0, 7, 3}},
+      {"engine-eof", {3, 0x00, 0x10, 5, 1}},
+      {"clock-then-data", {6, 0xff, 0xff, 3, 0x00, 0x10}},
+  };
+  for (uint8_t header = 0; header < 4; ++header) {
+    if (!records_handshake_works(header)) {
+      std::printf("records header %u: handshake FAILED\n", header);
+      std::exit(1);
+    }
+    for (const auto& [name, body] : ops) {
+      Bytes seed = {header};
+      append(seed, ByteView(body));
+      write_seed("records", std::string("h") + std::to_string(header) + "-" + name, seed);
+    }
+  }
+  std::printf("records: %zu sequences x 4 headers\n", ops.size());
+}
+
+// ---- fuzz_api: op sequences (see fuzz/harness/api.cpp)
+void api_corpus() {
+  // op, side, args...
+  const std::vector<std::pair<const char*, Bytes>> ops = {
+      {"pump", {9, 0}},
+      {"exchange", {9, 0, 2, 0, 0x01, 0x00, 2, 1, 0x00, 0x80, 9, 0, 3, 1, 255, 3, 0, 255, 9, 0}},
+      {"stepwise",
+       {0, 0, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1, 0,
+        6, 0, 6, 1, 2, 0, 0x00, 0x10, 0, 0, 0, 1, 1, 0, 3, 1, 3, 6, 1}},
+      {"small-feeds", {0, 0, 0, 1, 1, 7, 1, 1, 7, 1, 1, 7, 9, 0, 2, 0, 0x00, 0x20, 9, 0, 3, 1, 0}},
+      {"bulk", {9, 0, 2, 0, 0x9c, 0x40, 2, 0, 0x9c, 0x40, 9, 0, 3, 1, 255, 9, 0, 9, 0}},
+      {"close", {9, 0, 2, 0, 0x00, 0x10, 4, 0, 9, 0, 6, 1, 4, 1, 9, 0}},
+      {"eof", {9, 0, 2, 1, 0x00, 0x10, 0, 1, 0, 1, 0, 0, 5, 0, 3, 0, 10, 9, 0}},
+      {"corrupt", {9, 0, 2, 0, 0x00, 0x10, 0, 0, 0, 7, 1, 0x00, 0x09, 0x01, 9, 0}},
+      {"close-before-handshake", {4, 0, 9, 0}},
+      {"clock", {8, 0, 0xff, 0xff, 9, 0}},
+  };
+  for (uint8_t pair = 0; pair < 6; ++pair) {
+    for (const auto& [name, body] : ops) {
+      Bytes seed = {pair};
+      append(seed, ByteView(body));
+      write_seed("api", std::string("p") + std::to_string(pair) + "-" + name, seed);
+    }
+  }
+}
+
+// ---- fuzz_loaders: [mode][u16 len A][A][u16 len B][B][C]
+Bytes loader(uint8_t mode, ByteView a, ByteView b = {}, ByteView c = {}) {
+  Bytes seed = {mode};
+  append_u16(seed, a.size());
+  append(seed, a);
+  append_u16(seed, b.size());
+  append(seed, b);
+  append(seed, c);
+  return seed;
+}
+
+void loaders_corpus() {
+  const FuzzPki& p = pki();
+  const auto& leaf = p.server_ecdsa;
+  const auto& rsa = p.server_rsa;
+  const std::string chain = testing::chain_pem({&leaf, &p.root});
+  const auto pkcs8_pem = testing::pkcs8_private_key_pem(leaf.key);
+  const auto pkcs8_der = testing::pkcs8_private_key_der(leaf.key);
+  const auto rsa_pkcs8 = testing::pkcs8_private_key_pem(rsa.key);
+  std::vector<std::pair<std::string, Bytes>> seeds = {
+      {"anchors-pem", loader(0, p.root_pem)},
+      {"anchors-der", loader(0, p.root.certificate_der)},
+      {"anchors-two", loader(0, p.root_pem, rsa.certificate_pem)},
+      {"identity-ec-pem", loader(1, leaf.certificate_pem, leaf.key.private_key_pem)},
+      {"identity-ec-der", loader(1, leaf.certificate_der, leaf.key.private_key_der)},
+      {"identity-rsa-pem", loader(1, rsa.certificate_pem, rsa.key.private_key_pem)},
+      {"identity-rsa-der", loader(1, rsa.certificate_der, rsa.key.private_key_der)},
+      {"identity-mismatch", loader(1, leaf.certificate_pem, rsa.key.private_key_pem)},
+      {"chain-pem", loader(2, chain)},
+      {"chain-der", loader(2, leaf.certificate_der)},
+      {"key-ec-pem", loader(3, leaf.key.private_key_pem)},
+      {"key-ec-der", loader(3, leaf.key.private_key_der)},
+      {"lists", loader(4, "TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256",
+                       "X25519:P-256,secp384r1", "h2,http/1.1")},
+      {"lists-openssl", loader(4, "ECDHE-RSA-CHACHA20-POLY1305,TLS_CHACHA20_POLY1305_SHA256",
+                               "prime256v1:X448:P-521", "")},
+      {"client-identity", loader(5, p.client.certificate_pem, p.client.key.private_key_pem,
+                                 p.root_pem)},
+  };
+  if (pkcs8_pem) seeds.push_back({"key-pkcs8-pem", loader(3, *pkcs8_pem)});
+  if (pkcs8_der) seeds.push_back({"key-pkcs8-der", loader(3, *pkcs8_der)});
+  if (rsa_pkcs8) seeds.push_back({"identity-rsa-pkcs8", loader(1, rsa.certificate_pem, *rsa_pkcs8)});
+  std::string error;
+  if (auto encrypted = testing::encrypt_private_key_pem_with_openssl(leaf.key.private_key_pem,
+                                                                     "fuzz-passphrase", &error)) {
+    seeds.push_back({"key-encrypted", loader(3, *encrypted, "fuzz-passphrase")});
+    seeds.push_back({"key-encrypted-wrong", loader(3, *encrypted, "wrong")});
+    seeds.push_back({"key-encrypted-none", loader(3, *encrypted)});
+  } else {
+    std::printf("loaders: no encrypted key seed (%s)\n", error.c_str());
+  }
+  for (const auto& [name, seed] : seeds) write_seed("loaders", name, seed);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s OUTPUT-DIR\n", argv[0]);
+    return 2;
+  }
+  g_out = std::filesystem::absolute(argv[1]).lexically_normal();
+  if (!g_out.has_filename()) g_out = g_out.parent_path();
+  server_and_client_corpora();
+  records_corpus();
+  api_corpus();
+  loaders_corpus();
+  std::printf("wrote %zu seeds under %s\n", g_written, g_out.c_str());
+  return 0;
+}
