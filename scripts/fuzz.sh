@@ -67,6 +67,7 @@ for target in "${TARGETS[@]}"; do
     rc=0
     "$FUZZ_DIR/bin/fuzz_$target" \
         -max_total_time="$SECONDS_PER_TARGET" \
+        -seed="${SANSTLS_FUZZ_SEED:-1}" \
         -dict="$SANSTLS_ROOT/fuzz/tls.dict" \
         -rss_limit_mb=2048 \
         -timeout=30 \

@@ -232,8 +232,9 @@ int Engine::verify_callback(void* self, mbedtls_x509_crt* crt, int depth, uint32
   if (depth >= 0 && depth < ChainRecord::kMaxDepth) {
     chain.flags[depth] = *flags;
     chain.self_signed[depth] = crt->issuer_raw.len == crt->subject_raw.len &&
-                               std::memcmp(crt->issuer_raw.p, crt->subject_raw.p,
-                                           crt->issuer_raw.len) == 0;
+                               (crt->issuer_raw.len == 0 ||
+                                std::memcmp(crt->issuer_raw.p, crt->subject_raw.p,
+                                            crt->issuer_raw.len) == 0);
     if (depth + 1 > chain.length) chain.length = depth + 1;
   }
   if (depth == 0 && engine->role_ == Role::client) engine->check_leaf(*crt, flags);
