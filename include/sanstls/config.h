@@ -189,7 +189,9 @@ class ConfigBuilder {
 
   // Servers: choose the cipher suite by the server's order (true) or the
   // client's (false, Node's default for honorCipherOrder). Unset: mbedTLS's
-  // own choice (server order in TLS 1.2, client order in TLS 1.3).
+  // own choice (server order in TLS 1.2, client order in TLS 1.3). A TLS 1.3
+  // ClientHello offering a PSK or ticket keeps mbedTLS's choice, since the
+  // PSK's hash must match the suite.
   ConfigBuilder& honor_cipher_order(bool server_order);
 
   // Colon- or comma-separated IANA names ("TLS_AES_128_GCM_SHA256") or

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 namespace sanstls::blocking {
@@ -141,6 +142,7 @@ Stream::Stream(Stream&& other) noexcept
       connection_(std::move(other.connection_)),
       peer_address_(std::move(other.peer_address_)),
       transport_error_(other.transport_error_),
+      timer_clock_(other.timer_clock_),
       inbox_(std::move(other.inbox_)) {}
 
 Stream& Stream::operator=(Stream&& other) noexcept {
@@ -150,6 +152,7 @@ Stream& Stream::operator=(Stream&& other) noexcept {
     connection_ = std::move(other.connection_);
     peer_address_ = std::move(other.peer_address_);
     transport_error_ = other.transport_error_;
+    timer_clock_ = other.timer_clock_;
     inbox_ = std::move(other.inbox_);
   }
   return *this;
@@ -204,6 +207,7 @@ Result<Stream> Stream::connect(const Config& config, const std::string& host, ui
     return connection.error();
   }
   Stream stream(fd, std::move(connection).value());
+  if (options.timer_clock != nullptr) stream.drive_timers(*options.timer_clock);
   const int left = remaining_ms(deadline);
   if (Error error = stream.handshake(Milliseconds(left))) return error;
   return Result<Stream>(std::move(stream));
@@ -278,6 +282,28 @@ Error Stream::drain_after_reset() {
   return connection_.error();
 }
 
+bool Stream::run_due_timers() {
+  if (timer_clock_ == nullptr) return false;
+  const std::optional<int64_t> next = connection_.next_deadline_ms();
+  if (!next) return false;
+  const int64_t now = timer_clock_->now_ms();
+  if (now < *next) return false;
+  connection_.on_timer(now);
+  return true;
+}
+
+Deadline Stream::timer_bound(Deadline deadline, bool* timer_first) {
+  *timer_first = false;
+  if (timer_clock_ == nullptr) return deadline;
+  const std::optional<int64_t> next = connection_.next_deadline_ms();
+  if (!next) return deadline;
+  const int64_t left = *next - timer_clock_->now_ms();
+  const Deadline at = SteadyClock::now() + Milliseconds(left > 0 ? left : 0);
+  if (at >= deadline) return deadline;
+  *timer_first = true;
+  return at;
+}
+
 Error Stream::receive_some(Deadline deadline) {
   // Bytes the engine could not take yet go first (back-pressure).
   if (!inbox_.empty()) {
@@ -285,8 +311,17 @@ Error Stream::receive_some(Deadline deadline) {
     inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(taken));
     if (taken > 0) return Error();
   }
+  // The engine's timers: a deadline that has passed is reported now; one
+  // that comes before `deadline` shortens the wait.
+  if (run_due_timers()) return Error();
+  bool timer_first = false;
+  const Deadline wait_until = timer_bound(deadline, &timer_first);
   int err = 0;
-  if (!wait_for(fd_, POLLIN, deadline, &err)) {
+  if (!wait_for(fd_, POLLIN, wait_until, &err)) {
+    if (err == ETIMEDOUT && timer_first) {
+      (void)run_due_timers();
+      return Error();  // the caller looks at the engine's state again
+    }
     return err == ETIMEDOUT ? timeout_error(Stage::transport, "receiving")
                             : fail(errno_error(Stage::transport, "recv", peer_address_, err));
   }

@@ -884,7 +884,9 @@ bool Engine::finish_setup(std::shared_ptr<const ConfigState> chosen) {
     for (uint16_t id : shared) {
       const CipherSuite* suite = find_cipher_suite(id);
       const bool is13 = suite != nullptr && suite->version == TlsVersion::tls1_3;
-      if (is13 && have13) continue;  // TLS 1.3: only the chosen one
+      // TLS 1.3: only the chosen one, unless a PSK is offered, whose hash
+      // fixes the suite family: then mbedTLS must see them all.
+      if (is13 && have13 && !client_hello_.offers_psk) continue;
       have13 = have13 || is13;
       suites_override_.push_back(id);
     }

@@ -89,6 +89,8 @@ ClientHelloFacts parse_client_hello(ByteView body) {
           ByteView protocol = protocols.vector8();
           if (protocols.ok() && !protocol.empty()) facts.alpn.emplace_back(protocol.as_text());
         }
+      } else if (type == kExtPreSharedKey) {
+        facts.offers_psk = true;
       } else if (type == kExtSupportedGroups) {
         facts.groups = u16_list(inner.vector16());
       } else if (type == kExtSupportedVersions) {

@@ -38,6 +38,7 @@ struct ClientHelloFacts {
   std::vector<uint16_t> versions;  // supported_versions, or {legacy_version}
   std::string server_name;         // SNI host_name, "" when absent
   std::vector<std::string> alpn;   // offered ALPN protocols
+  bool offers_psk = false;         // TLS 1.3 pre_shared_key (a ticket or an external PSK)
 };
 
 ServerHelloFacts parse_server_hello(ByteView body) noexcept;

@@ -652,6 +652,201 @@ class PskAndPinTests(CliTestCase):
             server.finish()
 
 
+def records(trace, direction, content_type="application_data"):
+    """Lengths of the records a --trace output shows in one direction (">>" sent, "<<" received)."""
+    rx = re.compile(r"^%s record %s (\d+) bytes" % (re.escape(direction), content_type), re.M)
+    return [int(n) for n in rx.findall(trace)]
+
+
+class Issue5Tests(CliTestCase):
+    """0-RTT, presets, cipher order, signature algorithms, record sizing, timers, tracing, exporters."""
+
+    def server_stderr(self, server):
+        server.finish()
+        return server.proc.stderr.read()
+
+    def test_early_data_accepted_then_refused_on_replay(self):
+        session = os.path.join(TMP, "early.session")
+        early = os.path.join(TMP, "early.txt")
+        request = "GET /idempotent HTTP/1.0\r\n\r\n"
+        with open(early, "w") as f:
+            f.write(request)
+        with Server("--echo", "--early-data", "16384", exit_after=3) as server:
+            result, report = client(server.address, "--session-out", session, send="ticket please")
+            self.assertConnected(result, report)
+            self.assertEqual(report["earlyData"], {"sent": 0, "accepted": False})
+            # The saved ticket allows 0-RTT: sent before the handshake completes, accepted.
+            result, report = client(server.address, "--session-in", session, "--early-data", early, send="")
+            self.assertConnected(result, report)
+            self.assertIs(report["sessionReused"], True)
+            self.assertEqual(report["earlyData"], {"sent": len(request), "accepted": True})
+            self.assertEqual(report["received"], request)
+            # The same ticket again: 0-RTT is single-use, so it is refused, and the
+            # request is resent after the handshake: the echo still has it.
+            result, report = client(server.address, "--session-in", session, "--early-data", early, send="+1rtt")
+            self.assertConnected(result, report)
+            self.assertIs(report["sessionReused"], True)
+            self.assertEqual(report["earlyData"], {"sent": len(request), "accepted": False})
+            self.assertEqual(report["received"], request + "+1rtt")
+            server.finish()
+            lines = server.conn_lines()
+            self.assertIn("early-data=none", lines[0])
+            self.assertIn("resumed=yes", lines[1])
+            self.assertIn("early-data=accepted (%d bytes)" % len(request), lines[1])
+            self.assertIn("%d bytes in" % len(request), lines[1])
+            self.assertIn("resumed=yes", lines[2])
+            self.assertIn("early-data=none", lines[2])
+        # Human output says what happened.
+        with Server("--echo", "--early-data", "16384", exit_after=1) as server:
+            result, _ = client(server.address, "--session-in", session, "--early-data", early, send="",
+                               json_output=False)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("sanstls: early data: %d bytes sent as 0-RTT, refused" % len(request), result.stderr)
+            server.finish()
+
+    def test_early_data_with_www_is_the_request(self):
+        session = os.path.join(TMP, "early-www.session")
+        early = os.path.join(TMP, "early-www.txt")
+        with open(early, "w") as f:
+            f.write("GET /zero-rtt HTTP/1.0\r\n")  # the rest of the head comes as 1-RTT
+        with Server("--www", "--early-data", "1024", exit_after=2) as server:
+            self.assertConnected(*client(server.address, "--session-out", session))
+            result, report = client(server.address, "--session-in", session, "--early-data", early,
+                                    send="Host: localhost\r\n\r\n")
+            self.assertConnected(result, report)
+            self.assertIs(report["earlyData"]["accepted"], True)
+            self.assertIn("GET /zero-rtt HTTP/1.0\r\nHost: localhost\r\n\r\n", report["received"])
+            server.finish()
+            self.assertIn("early-data=accepted (24 bytes)", server.conn_lines()[1])
+
+    def test_presets(self):
+        with Server("--preset", "modern", exit_after=2) as server:
+            result, report = client(server.address, "--max-version", "1.2")
+            self.assertFailed(result, report, stage="handshake", alert="protocol_version")
+            result, report = client(server.address, "--preset", "modern")
+            self.assertConnected(result, report)
+            self.assertEqual(report["protocol"], "TLSv1.3")
+            server.finish()
+            self.assertIn("ERR_SSL_UNSUPPORTED_PROTOCOL", server.conn_lines()[0])
+            self.assertIn("protocol_version sent", server.conn_lines()[0])
+        with Server("--preset", "intermediate") as server:
+            result, report = client(server.address, "--preset", "intermediate", "--max-version", "1.2")
+            self.assertConnected(result, report)
+            self.assertEqual(report["protocol"], "TLSv1.2")
+            self.assertTrue(report["cipher"]["name"].startswith("ECDHE-ECDSA-"), report["cipher"])
+            server.finish()
+
+    def test_honor_cipher_order(self):
+        client_order = ("TLS_CHACHA20_POLY1305_SHA256,TLS_AES_256_GCM_SHA384,"
+                        "ECDHE-ECDSA-CHACHA20-POLY1305,ECDHE-ECDSA-AES256-GCM-SHA384")
+        server_order = ("TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+                        "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305")
+        # Without the flag mbedTLS decides: the client's order in TLS 1.3, ours in TLS 1.2.
+        for version, default_winner in (("1.3", "CHACHA20"), ("1.2", "AES_256_GCM")):
+            for flags, winner in (((), default_winner), (("--honor-cipher-order",), "AES_256_GCM")):
+                with Server("--ciphers", server_order, *flags) as server:
+                    result, report = client(server.address, "--max-version", version, "--min-version", version,
+                                            "--ciphers", client_order)
+                    self.assertConnected(result, report)
+                    self.assertIn(winner, report["cipher"]["standardName"], (version, flags))
+                    server.finish()
+
+    def test_sigalgs(self):
+        with Server("--echo", exit_after=2, cert="server-rsa.pem", key="server-rsa.key") as server:
+            result, report = client(server.address, "--sigalgs", "ECDSA+SHA256", ca="ca-rsa.pem", send="x")
+            self.assertFailed(result, report, stage="handshake")
+            result, report = client(server.address, "--sigalgs", "rsa_pss_rsae_sha256", ca="ca-rsa.pem", send="x")
+            self.assertConnected(result, report)
+            server.finish()
+        with Server("--echo", "--sigalgs", "ECDSA+SHA256,ECDSA+SHA384") as server:
+            self.assertConnected(*client(server.address, send="x"))
+            server.finish()
+
+    def test_max_send_fragment_in_trace(self):
+        data = "z" * 10000
+        overhead = 32  # AEAD tag, explicit nonce (1.2) or content type and padding to 16 (1.3)
+        for version in ("1.3", "1.2"):
+            with Server("--echo", "--max-send-fragment", "1024", "--trace", exit_after=2) as server:
+                # The server echoes 16 KiB records in records of at most 1024 bytes...
+                result, report = client(server.address, "--max-version", version, "--trace", send=data)
+                self.assertConnected(result, report)
+                self.assertEqual(report["received"], data)
+                sent = records(result.stderr, ">>")
+                received = records(result.stderr, "<<")
+                # ...and our client sends in records of at most 512 with --max-send-fragment 512.
+                result, report = client(server.address, "--max-version", version, "--max-send-fragment", "512",
+                                        "--trace", send=data)
+                self.assertConnected(result, report)
+                self.assertEqual(report["received"], data)
+                small = records(result.stderr, ">>")
+                server_sent = records(self.server_stderr(server), ">>")
+            self.assertGreater(max(sent), 9000, (version, sent))  # one full record without the flag
+            self.assertLessEqual(max(received), 1024 + overhead, (version, received))
+            self.assertGreaterEqual(sum(1 for n in received if n > 1024), 9, (version, received))
+            self.assertLessEqual(max(server_sent), 1024 + overhead, version)
+            self.assertLessEqual(max(small), 512 + overhead, (version, small))
+            self.assertGreaterEqual(sum(1 for n in small if n > 512), 19, (version, small))
+        result = run(["server", "--cert", pki("server.pem"), "--key", pki("server.key"), "--port", "0",
+                      "--max-send-fragment", "100"])
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("[config] ERR_INVALID_ARG_VALUE", result.stderr)
+
+    def test_trace_lines(self):
+        with Server("--echo", "--max-version", "1.2", "--trace") as server:
+            result, report = client(server.address, "--trace", send="traced")
+            self.assertConnected(result, report)
+            server_trace = self.server_stderr(server)
+        for line in (">> record handshake ", ">> handshake ClientHello ", "<< handshake ServerHello ",
+                     "<< handshake Certificate ", "<< handshake ServerHelloDone ", ">> handshake ClientKeyExchange ",
+                     "<< record change_cipher_spec 1 bytes", ">> record application_data 30 bytes (encrypted)"):
+            self.assertIn(line, result.stderr)
+        self.assertRegex(result.stderr, r"(?m)^<< record handshake \d+ bytes$")
+        self.assertRegex(server_trace, r"(?m)^<< handshake ClientHello \d+$")
+        self.assertRegex(server_trace, r"(?m)^<< record application_data 30 bytes \(encrypted\)$")
+        # A refused handshake: the alert, both ends.
+        with Server("--max-version", "1.2", "--groups", "P-384", "--trace") as server:
+            result, report = client(server.address, "--groups", "X25519", "--trace")
+            self.assertFailed(result, report, stage="handshake", alert="handshake_failure")
+            server_trace = self.server_stderr(server)
+        self.assertIn(">> alert fatal handshake_failure", server_trace)
+        self.assertIn("<< alert fatal handshake_failure", result.stderr)
+
+    def test_exporter_values_agree(self):
+        for version in ("1.3", "1.2"):
+            with Server("--echo", "--export-keying-material", "EXPERIMENTAL-sanstls:32", exit_after=2) as server:
+                result, report = client(server.address, "--max-version", version,
+                                        "--export-keying-material", "EXPERIMENTAL-sanstls:32", send="x")
+                self.assertConnected(result, report)
+                ours = report["exportedKeyingMaterial"]
+                self.assertRegex(ours, r"^[0-9a-f]{64}$")
+                result, other = client(server.address, "--max-version", version,
+                                       "--export-keying-material", "EXPERIMENTAL-other:32", send="x")
+                self.assertConnected(result, other)
+                server.finish()
+                lines = server.conn_lines()
+                self.assertIn("ekm=" + ours, lines[0], version)
+                # Another label (and another connection): other keying material.
+                self.assertNotIn("ekm=" + other["exportedKeyingMaterial"], lines[0])
+                self.assertNotEqual(other["exportedKeyingMaterial"], ours)
+        result, report = client("127.0.0.1:1", send="x")
+        self.assertIsNone(report["exportedKeyingMaterial"])
+        self.assertIsNone(report["earlyData"])
+
+    def test_handshake_timeout_is_the_engine_timer(self):
+        import time
+        with Server("--handshake-timeout", "0.6") as server:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10):
+                start = time.monotonic()
+                line = server.next_line(timeout=15)
+                elapsed = time.monotonic() - start
+            self.assertIsNotNone(line)
+            # The engine's message (ConfigBuilder::handshake_timeout through
+            # next_deadline_ms/on_timer), not the adapter's 2 s-later backstop.
+            self.assertIn("ERR_TLS_HANDSHAKE_TIMEOUT: the TLS handshake did not complete within 600 ms", line)
+            self.assertLess(elapsed, 2.0)
+            server.finish()
+
+
 class ToolTests(unittest.TestCase):
     def test_demo(self):
         result = run(["demo"], timeout=60)
@@ -669,9 +864,12 @@ class ToolTests(unittest.TestCase):
         result = run(["--help"])
         self.assertEqual(result.returncode, 0)
         flags = {"client": ("--psk", "--psk-mode", "--pin", "--no-tickets", "--cert", "--insecure", "--alpn",
-                            "--keylog", "--session-in"),
+                            "--keylog", "--session-in", "--early-data", "--preset", "--max-send-fragment",
+                            "--export-keying-material", "--trace", "--sigalgs"),
                  "server": ("--sni", "--strict-sni", "--tickets", "--session-cache", "--ticket-keys", "--psk",
-                            "--psk-mode", "--alpn", "--keylog", "--require-cert"),
+                            "--psk-mode", "--alpn", "--keylog", "--require-cert", "--early-data", "--preset",
+                            "--honor-cipher-order", "--max-send-fragment", "--handshake-timeout", "--trace",
+                            "--sigalgs", "--export-keying-material"),
                  "demo": (), "pki": ()}
         for command in ("client", "server", "demo", "pki"):
             self.assertIn(command, result.stdout)
@@ -711,6 +909,14 @@ class ToolTests(unittest.TestCase):
             ["server", "--psk", "id:ab", "--psk-mode", "sometimes"],
             ["client", "127.0.0.1:443", "--psk-mode", "ke"],
             ["client", "127.0.0.1:443", "--psk", "id:ab", "--psk", "id:cd"],
+            ["client", "127.0.0.1:443", "--early-data", pki("ca.pem")],
+            ["client", "127.0.0.1:443", "--preset", "ancient"],
+            ["client", "127.0.0.1:443", "--preset", "modern", "--max-version", "1.2"],
+            ["client", "127.0.0.1:443", "--export-keying-material", "nolength"],
+            ["client", "127.0.0.1:443", "--export-keying-material", "label:0"],
+            ["client", "127.0.0.1:443", "--max-send-fragment", "lots"],
+            ["server", "--cert", pki("server.pem"), "--key", pki("server.key"), "--early-data", "0"],
+            ["server", "--cert", pki("server.pem"), "--key", pki("server.key"), "--handshake-timeout", "0"],
             ["pki"],
         ]
         for args in cases:

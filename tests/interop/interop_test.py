@@ -1005,6 +1005,217 @@ FEATURES = [
 ]
 
 
+# ---- issue 5 features and mbedTLS 3.6 limits against real peers
+
+EKM_LABEL = "EXPERIMENTAL-sanstls-interop"
+
+
+def zero_rtt_openssl_client_to_us(ctx, version):
+    srv = OurServer(ctx, "echo", exit_after=2, mtls=False, extra=["--early-data", "16384"])
+    sess = os.path.join(ctx.tmp, "s_client-0rtt.sess")
+    early_text = token("0rtt-early")
+    early = os.path.join(ctx.tmp, "s_client-early.txt")
+    with open(early, "w") as f:
+        f.write(early_text + "\n")
+    base = s_client_base(ctx, srv.port, version)
+    p1, rc1 = interactive_echo(ctx, "openssl s_client -sess_out", base + ["-sess_out", sess],
+                               token("ticket"), version)
+    check(rc1 == 0 and os.path.isfile(sess), f"s_client -sess_out exit {rc1}", p1)
+    # The early data is echoed like any request start, then the typed line.
+    p2, rc2 = interactive_echo(ctx, "openssl s_client -early_data",
+                               base + ["-sess_in", sess, "-early_data", early], token("1rtt"), version)
+    _, lines = srv.finish()
+    check(rc2 == 0, f"s_client -early_data exit status {rc2}", p2, srv.p)
+    check("Early data was accepted" in p2.stdout, "s_client does not say 'Early data was accepted'", p2)
+    check(early_text in p2.stdout, "the early data was not echoed back", p2)
+    n = len(early_text) + 1
+    check(len(lines) == 2 and f"early-data=accepted ({n} bytes)" in lines[1] and "resumed=yes" in lines[1],
+          f"sanstls server log does not show early-data=accepted ({n} bytes): {lines}", srv.p)
+    return f"s_client: 'Early data was accepted', echo of the 0-RTT line; ours: early-data=accepted ({n} bytes)"
+
+
+def zero_rtt_our_client_to_openssl(ctx, version):
+    # s_server reads 0-RTT only in its default (non -www) mode, which reads stdin: keep it open.
+    argv = [OPENSSL, "s_server", "-accept", f"{HOST}:0", "-cert", ctx.f("server.pem"), "-cert_chain",
+            ctx.f("server.pem"), "-key", ctx.f("server.key"), "-early_data"]
+    srv = Proc("openssl s_server -early_data", argv, stdin=True)
+    m = srv.wait_for(r"ACCEPT \S+:(\d+)")
+    check(m is not None, "openssl s_server did not print ACCEPT", srv)
+    port = int(m.group(1))
+    sess = os.path.join(ctx.tmp, "ours-0rtt.sess")
+    early_text = token("early")
+    early = os.path.join(ctx.tmp, "ours-early.txt")
+    with open(early, "w") as f:
+        f.write(early_text + "\n")
+    p1, rc1, info1 = our_client(ctx, port, version, "first\n", extra=["--session-out", sess])
+    check_our_client_ok(p1, rc1, info1, version)
+    check(os.path.isfile(sess), "the first connection saved no session", p1)
+    p2, rc2, info2 = our_client(ctx, port, version, "second\n", extra=["--session-in", sess, "--early-data", early])
+    check(rc2 == 0 and info2 is not None and not info2.get("error"), f"0-RTT connection failed (exit {rc2})", p2)
+    ed = info2.get("earlyData") or {}
+    check(info2.get("sessionReused") is True, f"sessionReused={info2.get('sessionReused')!r}", p2)
+    check(ed.get("accepted") is True and ed.get("sent") == len(early_text) + 1, f"earlyData={ed!r}", p2, srv)
+    # s_server prints the marker and the data through two differently buffered streams.
+    got = srv.wait_for(re.escape(early_text), ("out",), 5)
+    marker = srv.wait_for(r"Early data received", ("out",), 5)
+    srv.kill()
+    check(got is not None and marker is not None, "s_server did not print 'Early data received' and our data", srv)
+    return f"earlyData {json.dumps(ed)}; s_server: 'Early data received:' {early_text}"
+
+
+def exporter_openssl_client_to_us(ctx, version):
+    srv = OurServer(ctx, "echo", mtls=False, extra=["--export-keying-material", f"{EKM_LABEL}:32"])
+    argv = s_client_base(ctx, srv.port, version) + ["-keymatexport", EKM_LABEL, "-keymatexportlen", "32"]
+    p, rc = interactive_echo(ctx, "openssl s_client -keymatexport", argv, token("ekm"), version)
+    _, lines = srv.finish()
+    check(rc == 0, f"s_client exit status {rc}", p, srv.p)
+    m = re.search(r"Keying material: ([0-9A-Fa-f]+)", p.stdout)
+    check(m is not None, "s_client printed no 'Keying material:'", p)
+    log = check_our_log(lines, version, srv)
+    ours = re.search(r"ekm=([0-9a-f]+)", log)
+    check(ours is not None, f"sanstls server log has no ekm=: {log!r}", srv.p)
+    check(ours.group(1) == m.group(1).lower(), f"keying material differs: ours {ours.group(1)}, s_client {m.group(1)}",
+          p, srv.p)
+    return f"s_client 'Keying material: {m.group(1)[:16]}...' equals our server's ekm= (32 bytes)"
+
+
+def record_size_openssl_client_to_us(ctx, version):
+    srv = OurServer(ctx, "www", mtls=False, extra=["--max-send-fragment", "1024", "--trace"])
+    end = token("end")
+    request = "GET /big HTTP/1.0\r\nX-Pad: " + "p" * 9000 + end + "\r\n\r\n"
+    p = Proc("openssl s_client", s_client_base(ctx, srv.port, version) + ["-ign_eof"], stdin=True)
+    p.write(request)
+    got = p.wait_for(re.escape(end)) is not None
+    p.close_stdin()
+    rc = p.wait(IO_TIMEOUT)
+    _, lines = srv.finish()
+    check(got, "s_client did not receive the whole --www page", p, srv.p)
+    check_our_log(lines, version, srv)
+    sizes = [int(n) for n in re.findall(r"^>> record application_data (\d+) bytes", srv.p.stderr, re.M)]
+    full = [n for n in sizes if n > 1024]
+    check(sizes and max(sizes) <= 1024 + 32 and len(full) >= 9,
+          f"our --trace shows application records {sizes}, expected >= 9 of 1025..1056 bytes", srv.p)
+    return (f"page of {len(request) + 400}+ bytes received intact by s_client; our --trace: {len(full)} records "
+            f"of {min(full)}..{max(full)} bytes (1024 + AEAD expansion), none larger")
+
+
+def preset_modern_vs_openssl12(ctx, _version):
+    srv = OurServer(ctx, "echo", mtls=False, extra=["--preset", "modern"])
+    p = Proc("openssl s_client", s_client_base(ctx, srv.port, "1.2"), stdin=True)
+    p.close_stdin()
+    rc = p.wait(IO_TIMEOUT)
+    _, lines = srv.finish()
+    check(rc not in (0, None), f"openssl s_client exit status {rc}, expected failure", p)
+    log = " ".join(lines)
+    check("ERR_SSL_UNSUPPORTED_PROTOCOL" in log and "protocol_version sent" in log,
+          f"sanstls server log does not name ERR_SSL_UNSUPPORTED_PROTOCOL with protocol_version sent: {log!r}", srv.p)
+    check("alert protocol version" in p.stdout + p.stderr, "s_client did not receive a protocol_version alert", p)
+    return f"s_client: alert protocol version; ours: {log.strip()}"
+
+
+def honor_cipher_order(ctx, version):
+    if version == "1.3":
+        server_order = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+        peer = ["-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"]
+        client_first, server_first = "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_256_GCM_SHA384"
+    else:
+        server_order = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305"
+        peer = ["-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384"]
+        client_first, server_first = "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-ECDSA-AES256-GCM-SHA384"
+    # Without the flag mbedTLS decides: the client's order in TLS 1.3, the server's in TLS 1.2.
+    default = client_first if version == "1.3" else server_first
+    seen = []
+    for flags, expected in (([], default), (["--honor-cipher-order"], server_first)):
+        srv = OurServer(ctx, "echo", version=version, mtls=False, extra=["--ciphers", server_order] + flags)
+        p, rc = interactive_echo(ctx, "openssl s_client", s_client_base(ctx, srv.port, version) + peer,
+                                 token("order"), version)
+        srv.finish()
+        m = re.search(r"Cipher is (\S+)", p.stdout)
+        check(rc == 0 and m is not None, f"s_client exit {rc}, no cipher line", p, srv.p)
+        check(m.group(1) == expected, f"{' '.join(flags) or 'default'}: s_client got {m.group(1)}, expected {expected}",
+              p)
+        seen.append(m.group(1))
+    who = "client" if version == "1.3" else "server (mbedTLS's TLS 1.2 default)"
+    return f"default: {who} order wins ({seen[0]}); --honor-cipher-order: ours wins ({seen[1]})"
+
+
+def limit_ocsp_status(ctx, version):
+    srv = OurServer(ctx, "echo", mtls=False)
+    p, rc = interactive_echo(ctx, "openssl s_client -status", s_client_base(ctx, srv.port, version) + ["-status"],
+                             token("ocsp"), version)
+    srv.finish()
+    check(rc == 0, f"s_client exit status {rc}", p, srv.p)
+    check("OCSP response: no response sent" in p.stdout, "s_client did not say 'OCSP response: no response sent'", p)
+    return "handshake + echo; s_client: 'OCSP response: no response sent'"
+
+
+def limit_unsupported_group_only(ctx, version):
+    srv = OurServer(ctx, "echo", mtls=False)
+    p = Proc("openssl s_client -groups ffdhe2048", s_client_base(ctx, srv.port, version) + ["-groups", "ffdhe2048"],
+             stdin=True)
+    p.close_stdin()
+    rc = p.wait(IO_TIMEOUT)
+    _, lines = srv.finish()
+    log = " ".join(lines)
+    check(rc not in (0, None), f"s_client exit {rc}, expected failure", p)
+    check("alert handshake failure" in p.stdout + p.stderr, "s_client did not receive handshake_failure", p)
+    check("handshake_failure sent" in log, f"our log does not show handshake_failure sent: {log!r}", srv.p)
+    return f"s_client: alert handshake failure; ours: {log.strip()}"
+
+
+def limit_unsupported_group_hrr(ctx, version):
+    srv = OurServer(ctx, "echo", mtls=False)
+    argv = s_client_base(ctx, srv.port, version) + ["-groups", "ffdhe2048:X25519", "-msg"]
+    p, rc = interactive_echo(ctx, "openssl s_client -groups ffdhe2048:X25519", argv, token("hrr"), version)
+    _, lines = srv.finish()
+    hellos = re.findall(r"<<< TLS 1\.3, Handshake \[length [0-9a-f]+\], ServerHello", p.stdout)
+    check(rc == 0, f"s_client exit {rc}", p, srv.p)
+    check(len(hellos) == 2, f"expected a HelloRetryRequest then a ServerHello, saw {len(hellos)} ServerHello", p)
+    check("Server Temp Key: X25519" in p.stdout, "s_client did not end up with X25519", p)
+    log = check_our_log(lines, version, srv)
+    return f"s_client -msg: HelloRetryRequest, then ServerHello with X25519; ours: {log.strip()}"
+
+
+def limit_key_update(ctx, version):
+    srv = OurServer(ctx, "echo", mtls=False)
+    p = Proc("openssl s_client (k: KeyUpdate)", s_client_base(ctx, srv.port, version), stdin=True)
+    check(p.wait_for(r"Verify return code") is not None, "s_client did not connect", p)
+    p.write("k\n")
+    got = p.wait_for(r"alert unexpected message", ("out", "err"))
+    p.close_stdin()
+    p.wait(IO_TIMEOUT)
+    _, lines = srv.finish()
+    log = " ".join(lines)
+    check("ERR_TLS_KEY_UPDATE_UNSUPPORTED" in log and "unexpected_message sent" in log,
+          f"our log does not name ERR_TLS_KEY_UPDATE_UNSUPPORTED (unexpected_message sent): {log!r}", srv.p)
+    check(got is not None, "s_client did not receive an unexpected_message alert", p)
+    return f"s_client: KEYUPDATE, then alert unexpected message; ours: {log.strip()}"
+
+
+FEATURES5 = [
+    ("0-RTT: openssl s_client -sess_in -early_data FILE -> sanstls server --early-data 16384",
+     "s_client 'Early data was accepted'; server log early-data=accepted", zero_rtt_openssl_client_to_us, ("1.3",)),
+    ("0-RTT: sanstls client --session-in --early-data FILE -> openssl s_server -early_data",
+     "earlyData.accepted true; s_server 'Early data received:'", zero_rtt_our_client_to_openssl, ("1.3",)),
+    ("exporter: openssl s_client -keymatexport L -keymatexportlen 32 -> sanstls server --export-keying-material L:32",
+     "same 32 bytes on both ends", exporter_openssl_client_to_us, VERSIONS),
+    ("record sizing: openssl s_client -> sanstls server --www --max-send-fragment 1024 --trace (9 KB page)",
+     "our application records <= 1024 + AEAD expansion", record_size_openssl_client_to_us, VERSIONS),
+    ("preset: openssl s_client -tls1_2 -> sanstls server --preset modern",
+     "protocol_version named on both ends", preset_modern_vs_openssl12, (None,)),
+    ("cipher order: openssl s_client -ciphersuites/-cipher (client order) -> sanstls server with/without "
+     "--honor-cipher-order", "default: client's first (1.3) / ours (1.2); with the flag: ours", honor_cipher_order, VERSIONS),
+    ("limit, OCSP stapling: openssl s_client -status -> sanstls server",
+     "'OCSP response: no response sent'; the connection works", limit_ocsp_status, VERSIONS),
+    ("limit, groups: openssl s_client -groups ffdhe2048 (only a group we lack) -> sanstls server",
+     "handshake_failure on both ends", limit_unsupported_group_only, ("1.3",)),
+    ("limit, groups: openssl s_client -groups ffdhe2048:X25519 (key share for the one we lack) -> sanstls server",
+     "HelloRetryRequest for X25519, then success", limit_unsupported_group_hrr, ("1.3",)),
+    ("limit, KeyUpdate: openssl s_client 'k' command -> sanstls server",
+     "ours ERR_TLS_KEY_UPDATE_UNSUPPORTED, peer gets unexpected_message", limit_key_update, ("1.3",)),
+]
+
+
 # --------------------------------------------------------------------------
 # The matrix
 
@@ -1053,6 +1264,10 @@ def build_cells():
         for v in VERSIONS:
             cells.append({"kind": "feature", "row": label, "col": v, "expect": expect,
                           "name": f"{label} (TLS {v})", "fn": fn, "v": v})
+    for label, expect, fn, versions in FEATURES5:
+        for v in versions:
+            name = label + (f" (TLS {v})" if v else "")
+            cells.append({"kind": "feature5", "row": label, "col": v, "expect": expect, "name": name, "fn": fn, "v": v})
     return cells
 
 
@@ -1114,7 +1329,8 @@ def write_report(path, cells, versions, sanstls_version, elapsed):
         sel = [c for c in cells if c["kind"] == kind and c["status"] != "n/a"]
         return f"{sum(c['status'] == 'PASS' for c in sel)}/{len(sel)}"
     L.append(f"- Result: **{passed} passed, {failed} failed** (matrix {count('matrix')}, "
-             f"failure cases {count('failure')}, features {count('feature')}; {elapsed:.0f} s)")
+             f"failure cases {count('failure')}, features {count('feature')}, "
+             f"issue 5 features and limits {count('feature5')}; {elapsed:.0f} s)")
     L.append("")
     L.append("Every cell: loopback (127.0.0.1), certificates from `sanstls pki`, verification on "
              "in both directions (the peer checks our chain and the name `localhost`; the server "
@@ -1158,6 +1374,19 @@ def write_report(path, cells, versions, sanstls_version, elapsed):
     L.append("|---|---|---|---|")
     for c in cells:
         if c["kind"] != "feature":
+            continue
+        res = "PASS" if c["status"] == "PASS" else "**FAIL**"
+        L.append(f"| {md_escape(c['name'])} | {md_escape(c['expect'])} | {res} | {md_escape(c['detail'])} |")
+    L.append("")
+    L.append("## Features and mbedTLS limits (issue 5)")
+    L.append("")
+    L.append("0-RTT, exporters, record sizing, presets and cipher order against real peers, and what "
+             "a peer sees of the mbedTLS 3.6 limits. See docs/features.md and docs/limitations.md.")
+    L.append("")
+    L.append("| Case | Expected | Result | Observed |")
+    L.append("|---|---|---|---|")
+    for c in cells:
+        if c["kind"] != "feature5":
             continue
         res = "PASS" if c["status"] == "PASS" else "**FAIL**"
         L.append(f"| {md_escape(c['name'])} | {md_escape(c['expect'])} | {res} | {md_escape(c['detail'])} |")

@@ -96,6 +96,16 @@ std::string client_json(const ClientReport& report) {
   json.key("pskIdentity");
   if (info) json.string_or_null(info->psk_identity);
   else json.null();
+  json.key("earlyData");
+  if (info) {
+    json.begin_object();
+    json.key("sent").value(static_cast<uint64_t>(info->early_data.sent));
+    json.key("accepted").value(info->early_data.accepted);
+    json.end_object();
+  } else {
+    json.null();
+  }
+  json.key("exportedKeyingMaterial").string_or_null(report.keying_material);
   json.key("peerCertificate");
   if (info && !info->peer_certificates.empty()) write_certificate(json, info->peer_certificates.front());
   else json.null();

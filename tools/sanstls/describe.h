@@ -25,6 +25,7 @@ struct ClientReport {
   std::string received;    // at most kMaxReceivedInJson bytes
   uint64_t bytes_received = 0;
   sanstls::Error error;    // ok() on success
+  std::string keying_material;  // hex, when --export-keying-material was given
 };
 inline constexpr size_t kMaxReceivedInJson = 64 * 1024;
 std::string client_json(const ClientReport& report);

@@ -43,6 +43,18 @@ const CommandSpec kSpec{
         {"--max-version", "V", "highest TLS version: 1.2 or 1.3"},
         {"--ciphers", "LIST", "cipher suites, IANA or OpenSSL names, in preference order"},
         {"--groups", "LIST", "key exchange groups (X25519,P-256,...)"},
+        {"--sigalgs", "LIST", "signature algorithms, IANA or OpenSSL names (ECDSA+SHA256,...)"},
+        {"--preset", "NAME", "policy preset: modern (TLS 1.3 only) or intermediate; the\n"
+                             "                            version, suite and group flags refine it"},
+        {"--honor-cipher-order", nullptr, "choose the cipher suite by our --ciphers order (default:\n"
+                                           "                            the client's in TLS 1.3, ours in TLS 1.2)"},
+        {"--max-send-fragment", "N", "largest plaintext per record we send, 512-16384"},
+        {"--early-data", "MAXBYTES", "accept up to MAXBYTES of TLS 1.3 0-RTT data on resumed\n"
+                                     "                            sessions (tickets become single-use); with --echo and\n"
+                                     "                            --www it is the start of the request"},
+        {"--export-keying-material", "LABEL:LENGTH", "log LENGTH bytes of RFC 5705/8446 keying\n"
+                                                     "                            material for LABEL (no context), as hex"},
+        {"--trace", nullptr, "print every record and handshake message to stderr"},
         {"--ca", "FILE", "CA certificates for client certificates, PEM"},
         {"--request-cert", nullptr, "ask for a client certificate (optional; needs --ca)"},
         {"--require-cert", nullptr, "require a valid client certificate (needs --ca)"},
@@ -106,6 +118,20 @@ sanstls::Config server_config(const Args& args) {
   }
   apply_server_resumption(base, args);
   apply_server_psk(base, args);
+  // Unset without the flag: mbedTLS's own choice (the server's order in TLS
+  // 1.2, the client's in TLS 1.3). Not set to false: see docs/limitations.md
+  // (a forced TLS 1.3 suite breaks PSKs bound to another hash).
+  if (args.has("--honor-cipher-order")) base.honor_cipher_order(true);
+  if (args.has("--early-data")) {
+    const uint64_t bytes = parse_count("--early-data", args.value("--early-data"), 1u << 24);
+    if (bytes == 0) throw UsageError("--early-data: expected at least 1 byte");
+    base.early_data(static_cast<uint32_t>(bytes));
+  }
+  if (args.has("--handshake-timeout")) {
+    const double seconds = parse_seconds("--handshake-timeout", args.value("--handshake-timeout"));
+    const double ms = std::ceil(seconds * 1000.0);
+    base.handshake_timeout(ms >= 4294967295.0 ? 4294967295u : static_cast<uint32_t>(ms));
+  }
   base.random(sanstls::platform::os_random()).clock(sanstls::platform::system_clock());
   ConfigBuilder builder = base;
   apply_identities(builder, args);
@@ -159,6 +185,8 @@ int server_command(int argc, char** argv, int first) {
     options.idle_timeout = to_ms(parse_seconds("--idle-timeout", args.value("--idle-timeout")));
   }
   options.stop = &g_stop;
+  options.early_data = args.has("--early-data");
+  options.keying_material = parse_keying_material(args);
 
   sanstls::Config config = [&] {
     try {
@@ -186,6 +214,8 @@ int server_command(int argc, char** argv, int first) {
       continue;
     }
     const uint64_t number = ++stats.accepted;
+    // The handshake timeout is the engine's timer, on the Config's clock.
+    stream->drive_timers(sanstls::platform::system_clock());
     const ServeOutcome outcome = serve_connection(stream.value(), options);
     if (outcome.secure) ++stats.secure;
     else ++stats.failed[outcome.handshake_error.name()];

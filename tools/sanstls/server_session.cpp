@@ -99,12 +99,28 @@ std::string ended_text(const Error& error, const Counters& counters) {
   return "ended: " + error_text(error) + ", " + counters.bytes_text();
 }
 
-std::string echo(Stream& stream, const ServeOptions& options) {
+// After the engine failed (e.g. ERR_TLS_KEY_UPDATE_UNSUPPORTED), the fatal
+// alert it queued still has to reach the peer: Stream::read() returns the
+// error without sending it.
+std::string failed_text(Stream& stream, const Error& error, const Counters& counters) {
+  if (!stream.connection().error().ok() && !stream.connection().pending_output().empty()) {
+    (void)stream.shutdown(Milliseconds(500));  // flushes the alert
+    linger_close(stream.fd());
+  }
+  return ended_text(error, counters);
+}
+
+std::string echo(Stream& stream, const ServeOptions& options, const std::string& early) {
   Counters counters;
+  if (!early.empty()) {
+    counters.in += early.size();
+    if (Error error = stream.write_all(early, options.idle_timeout)) return ended_text(error, counters);
+    counters.out += early.size();
+  }
   uint8_t buffer[16384];
   for (;;) {
     auto n = read_some(stream, sanstls::MutableByteView(buffer, sizeof buffer), options);
-    if (!n) return ended_text(n.error(), counters);
+    if (!n) return failed_text(stream, n.error(), counters);
     if (n.value() == 0) return close_text(stream, counters);
     counters.in += n.value();
     if (Error error = stream.write_all(sanstls::ByteView(buffer, n.value()), options.idle_timeout)) {
@@ -121,9 +137,10 @@ size_t head_end(const std::string& request) {
   return lf == std::string::npos ? std::string::npos : lf + 2;
 }
 
-std::string www(Stream& stream, const ServeOptions& options) {
+std::string www(Stream& stream, const ServeOptions& options, const std::string& early) {
   Counters counters;
-  std::string request;
+  std::string request = early;
+  counters.in += early.size();
   uint8_t buffer[4096];
   while (head_end(request) == std::string::npos) {
     if (request.size() > kMaxRequestHead) {
@@ -133,7 +150,7 @@ std::string www(Stream& stream, const ServeOptions& options) {
       return "request head too large; " + close_text(stream, counters);
     }
     auto n = read_some(stream, sanstls::MutableByteView(buffer, sizeof buffer), options);
-    if (!n) return ended_text(n.error(), counters);
+    if (!n) return failed_text(stream, n.error(), counters);
     if (n.value() == 0) return "peer closed before a full request; " + close_text(stream, counters);
     counters.in += n.value();
     request.append(reinterpret_cast<const char*>(buffer), n.value());
@@ -151,7 +168,8 @@ std::string www(Stream& stream, const ServeOptions& options) {
 
 ServeOutcome serve_connection(Stream& stream, const ServeOptions& options) {
   ServeOutcome outcome;
-  Error error = stream.handshake(options.handshake_timeout);
+  // The engine's timer fires first; the adapter's deadline is a backstop.
+  Error error = stream.handshake(options.handshake_timeout + Milliseconds(2000));
   if (error.code() == ErrorCode::timed_out && error.stage() == Stage::handshake) {
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text, "no complete TLS handshake within %.3g s (--handshake-timeout)",
@@ -170,8 +188,26 @@ ServeOutcome serve_connection(Stream& stream, const ServeOptions& options) {
     return outcome;
   }
   outcome.secure = true;
-  const std::string brief = connection_brief(stream.connection().info());
-  const std::string result = options.mode == ServeMode::www ? www(stream, options) : echo(stream, options);
+  std::string brief = connection_brief(stream.connection().info());
+  std::string early;
+  if (options.early_data) {
+    // All 0-RTT data has arrived once the handshake is complete (it precedes
+    // the client's EndOfEarlyData and Finished). A real application would
+    // apply a replay policy here; tickets are single-use for 0-RTT.
+    uint8_t buffer[4096];
+    for (size_t n; (n = stream.connection().read_early_data(sanstls::MutableByteView(buffer, sizeof buffer))) > 0;) {
+      early.append(reinterpret_cast<const char*>(buffer), n);
+    }
+    brief += stream.connection().info().early_data.accepted
+                 ? " early-data=accepted (" + std::to_string(early.size()) + " bytes)"
+                 : std::string(" early-data=none");
+  }
+  if (!options.keying_material.label.empty()) {
+    auto material = export_keying_material(stream.connection(), options.keying_material);
+    brief += " ekm=" + (material ? material.value() : std::string("error:") + material.error().name());
+  }
+  const std::string result =
+      options.mode == ServeMode::www ? www(stream, options, early) : echo(stream, options, early);
   outcome.description = brief + ": " + result;
   return outcome;
 }

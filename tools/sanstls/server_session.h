@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sanstls/adapters/blocking.h"
+#include "tls_config.h"
 
 namespace sanstls_cli {
 
@@ -14,9 +15,13 @@ enum class ServeMode { echo, www };
 
 struct ServeOptions {
   ServeMode mode = ServeMode::echo;
+  // The engine's handshake timer (ConfigBuilder::handshake_timeout) ends a
+  // stalled handshake; this is the adapter's backstop, a little later.
   sanstls::blocking::Milliseconds handshake_timeout{120000};
   sanstls::blocking::Milliseconds idle_timeout{60000};
   const volatile std::sig_atomic_t* stop = nullptr;  // set by SIGINT/SIGTERM
+  bool early_data = false;                 // --early-data: log 0-RTT, serve it as the request's start
+  KeyingMaterialRequest keying_material;   // --export-keying-material: log it
 };
 
 struct ServeOutcome {

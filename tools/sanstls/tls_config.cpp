@@ -50,17 +50,88 @@ std::vector<uint8_t> read_file_or_throw(const std::string& path, const char* wha
 }
 
 void apply_policy(sanstls::ConfigBuilder& builder, const Args& args) {
+  // A preset first; the other flags refine it.
   sanstls::TlsVersion min = sanstls::TlsVersion::tls1_2;
+  if (args.has("--preset")) {
+    const std::string preset = args.value("--preset");
+    if (preset == "modern") {
+      builder.preset(sanstls::Preset::modern);
+      min = sanstls::TlsVersion::tls1_3;
+    } else if (preset == "intermediate") {
+      builder.preset(sanstls::Preset::intermediate);
+    } else {
+      throw UsageError("--preset: expected modern or intermediate, got '" + preset + "'");
+    }
+  }
   sanstls::TlsVersion max = sanstls::TlsVersion::tls1_3;
   if (args.has("--min-version")) min = parse_version("--min-version", args.value("--min-version"));
   if (args.has("--max-version")) max = parse_version("--max-version", args.value("--max-version"));
   if (static_cast<uint16_t>(min) > static_cast<uint16_t>(max)) {
-    throw UsageError("--min-version is above --max-version");
+    throw UsageError(args.has("--min-version") ? "--min-version is above --max-version"
+                                               : "--max-version is below the --preset's minimum");
   }
-  builder.versions(min, max);
+  if (!args.has("--preset") || args.has("--min-version") || args.has("--max-version")) {
+    builder.versions(min, max);
+  }
   if (args.has("--ciphers")) builder.cipher_suites(args.value("--ciphers"));
   if (args.has("--groups")) builder.groups(args.value("--groups"));
+  if (args.has("--sigalgs")) builder.signature_algorithms(args.value("--sigalgs"));
   if (args.has("--alpn")) builder.alpn(split_list("--alpn", args.value("--alpn")));
+  if (args.has("--max-send-fragment")) {
+    builder.max_send_fragment(
+        static_cast<size_t>(parse_count("--max-send-fragment", args.value("--max-send-fragment"), 16384)));
+  }
+  if (args.has("--trace")) builder.trace(print_trace);
+}
+
+void print_trace(const sanstls::TraceEntry& entry) {
+  const char* arrow = entry.direction == sanstls::TraceEntry::Direction::sent ? ">>" : "<<";
+  switch (entry.kind) {
+    case sanstls::TraceEntry::Kind::record:
+      std::fprintf(stderr, "%s record %s %zu bytes%s\n", arrow, sanstls::content_type_name(entry.content_type),
+                   entry.length, entry.encrypted ? " (encrypted)" : "");
+      break;
+    case sanstls::TraceEntry::Kind::handshake_message:
+      std::fprintf(stderr, "%s handshake %s %zu\n", arrow, sanstls::handshake_type_name(entry.handshake_type),
+                   entry.length);
+      break;
+    case sanstls::TraceEntry::Kind::alert:
+      std::fprintf(stderr, "%s alert %s %s\n", arrow,
+                   entry.alert_level == 1 ? "warning" : entry.alert_level == 2 ? "fatal" : "level?",
+                   sanstls::alert_name(static_cast<sanstls::Alert>(entry.alert)));
+      break;
+  }
+}
+
+std::string hex(const std::vector<uint8_t>& bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string text;
+  for (uint8_t b : bytes) {
+    text += digits[b >> 4];
+    text += digits[b & 15];
+  }
+  return text;
+}
+
+KeyingMaterialRequest parse_keying_material(const Args& args) {
+  KeyingMaterialRequest request;
+  if (!args.has("--export-keying-material")) return request;
+  const std::string text = args.value("--export-keying-material");
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    throw UsageError("--export-keying-material: expected LABEL:LENGTH, got '" + text + "'");
+  }
+  request.label = text.substr(0, colon);
+  request.length = static_cast<size_t>(parse_count("--export-keying-material", text.substr(colon + 1), 1024));
+  if (request.length == 0) throw UsageError("--export-keying-material: LENGTH must be at least 1");
+  return request;
+}
+
+sanstls::Result<std::string> export_keying_material(const sanstls::Connection& connection,
+                                                    const KeyingMaterialRequest& request) {
+  auto bytes = connection.export_keying_material(request.label, sanstls::ByteView(), request.length);
+  if (!bytes) return bytes.error();
+  return hex(bytes.value());
 }
 
 void apply_identities(sanstls::ConfigBuilder& builder, const Args& args) {
