@@ -379,6 +379,12 @@ Error Stream::pump_until(bool (*done)(const Connection&), Milliseconds timeout) 
   }
 }
 
+Error Stream::engine_failure() {
+  // Best effort: the fatal alert the engine queued should reach the peer.
+  flush(SteadyClock::now() + Milliseconds(200));
+  return connection_.error();
+}
+
 Error Stream::handshake(Milliseconds timeout) {
   return pump_until([](const Connection& c) { return c.wants().handshake_complete; }, timeout);
 }
@@ -391,7 +397,7 @@ Result<size_t> Stream::read(MutableByteView out, Milliseconds timeout) {
   for (;;) {
     const size_t n = connection_.read(out);
     if (n > 0) return n;
-    if (!connection_.error().ok()) return connection_.error();
+    if (!connection_.error().ok()) return engine_failure();
     if (!transport_error_.ok()) return transport_error_;
     const Readiness r = connection_.wants();
     if (r.has_output) {
@@ -410,7 +416,7 @@ Error Stream::write_all(ByteView data, Milliseconds timeout) {
   const Deadline deadline = SteadyClock::now() + timeout;
   size_t done = 0;
   while (done < data.size()) {
-    if (!connection_.error().ok()) return connection_.error();
+    if (!connection_.error().ok()) return engine_failure();
     if (connection_.wants().write_closed) {
       return Error(ErrorCode::invalid_argument, Stage::closed, "write after close");
     }
@@ -428,7 +434,7 @@ Error Stream::shutdown(Milliseconds timeout) {
   // Wait, bounded, for the peer's close_notify; data still arriving is dropped.
   uint8_t sink[4096];
   for (;;) {
-    if (!connection_.error().ok()) return connection_.error();
+    if (!connection_.error().ok()) return engine_failure();
     const Readiness r = connection_.wants();
     if (r.read_closed) return Error();
     while (connection_.read(MutableByteView(sink, sizeof sink)) > 0) {

@@ -84,6 +84,7 @@ class Stream {
   Error flush(std::chrono::steady_clock::time_point deadline);
   Error receive_some(std::chrono::steady_clock::time_point deadline);
   Error drain_after_reset();
+  Error engine_failure();
   Error fail(Error error);
   bool run_due_timers();
   std::chrono::steady_clock::time_point timer_bound(std::chrono::steady_clock::time_point deadline,
