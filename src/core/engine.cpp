@@ -308,13 +308,7 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
   if (!e.first_message_seen_) e.first_message_type_ = type;
   e.first_message_seen_ = true;
   if (e.role_ == Role::client) {
-    if (type == kServerHello && !truncated) e.on_server_hello(body);
-    if (type == kServerKeyExchange) {
-      const CipherSuite* suite = find_cipher_suite(e.server_hello_.cipher_suite);
-      const bool psk = suite != nullptr && std::strstr(suite->iana_name, "_PSK_") != nullptr;
-      e.tls12_group_ = parse_server_key_exchange_group(body, psk);
-    }
-    if (type == kServerHelloDone) e.saw_server_hello_done_ = true;
+    e.on_server_message(type, body, truncated);
     if (type == kNewSessionTicket) e.info_.ticket_received = true;  // TLS 1.2, in the clear
   } else if (type == kClientHello) {
     e.client_hello_ = parse_client_hello(body);
@@ -379,14 +373,19 @@ void Engine::Outbound::on_record(const RecordHeader& header) {
 void Engine::Outbound::on_handshake_message(uint8_t type, ByteView body, bool truncated) {
   Engine& e = *engine;
   e.trace(TraceEntry::Direction::sent, TraceEntry::Kind::handshake_message, type, 0, body.size());
-  if (e.role_ != Role::server) return;
-  if (type == kServerHello && !truncated) e.on_server_hello(body);
+  if (e.role_ == Role::server) e.on_server_message(type, body, truncated);
+}
+
+// The server's plaintext handshake messages, seen inbound on a client and
+// outbound on a server: what info() reports about the negotiation.
+void Engine::on_server_message(uint8_t type, ByteView body, bool truncated) {
+  if (type == kServerHello && !truncated) on_server_hello(body);
   if (type == kServerKeyExchange) {
-    const CipherSuite* suite = find_cipher_suite(e.server_hello_.cipher_suite);
+    const CipherSuite* suite = find_cipher_suite(server_hello_.cipher_suite);
     const bool psk = suite != nullptr && std::strstr(suite->iana_name, "_PSK_") != nullptr;
-    e.tls12_group_ = parse_server_key_exchange_group(body, psk);
+    tls12_group_ = parse_server_key_exchange_group(body, psk);
   }
-  if (type == kServerHelloDone) e.saw_server_hello_done_ = true;
+  if (type == kServerHelloDone) saw_server_hello_done_ = true;
 }
 
 void Engine::Outbound::on_plaintext_alert(uint8_t level, uint8_t description) {

@@ -100,6 +100,7 @@ class Engine {
   int on_send(ByteView data);
   int on_recv(unsigned char* data, size_t len);
   void on_server_hello(ByteView body);
+  void on_server_message(uint8_t type, ByteView body, bool truncated);
 
   // Runs mbedTLS until it needs input, output room, or the application.
   void pump();

@@ -19,15 +19,6 @@ namespace {
 const std::vector<uint8_t> kKey = {0x1a, 0x2b, 0x3c, 0x4d, 0x5e, 0x6f, 0x70, 0x81,
                                    0x92, 0xa3, 0xb4, 0xc5, 0xd6, 0xe7, 0xf8, 0x09};
 
-Pair connect(const Config& client_config, const Config& server_config) {
-  auto client = Connection::client(client_config, "localhost");
-  REQUIRE(client);
-  auto server = Connection::server(server_config);
-  REQUIRE(server);
-  Pair pair(std::move(client).value(), std::move(server).value());
-  pair.pump();
-  return pair;
-}
 
 ConfigBuilder psk_client(Sources& sources, const std::string& identity, std::vector<uint8_t> key) {
   ConfigBuilder builder(Role::client);

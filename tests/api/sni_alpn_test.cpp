@@ -44,15 +44,6 @@ Config context_for(Sources& sources, const testing::Identity& identity,
   return build_or_fail(builder);
 }
 
-Pair connect(const Config& client_config, const Config& server_config, const std::string& name) {
-  auto client = Connection::client(client_config, name);
-  REQUIRE(client);
-  auto server = Connection::server(server_config);
-  REQUIRE(server);
-  Pair pair(std::move(client).value(), std::move(server).value());
-  pair.pump();
-  return pair;
-}
 
 std::string issuer_cn_of_leaf(const Connection& conn) {
   return conn.info().peer_certificates.at(0).subject;

@@ -11,20 +11,6 @@
 using namespace sanstls;
 using namespace sanstls::test;
 
-namespace {
-
-Pair connect(const Config& client_config, const Config& server_config) {
-  auto client = Connection::client(client_config, "localhost");
-  REQUIRE(client);
-  auto server = Connection::server(server_config);
-  REQUIRE(server);
-  Pair pair(std::move(client).value(), std::move(server).value());
-  pair.pump();
-  return pair;
-}
-
-}  // namespace
-
 TEST_CASE("the handshake timeout runs on the injected clock", "[timers]") {
   Sources sources;
   auto server = Connection::server(build_or_fail(server_builder(sources)));

@@ -1,5 +1,7 @@
 #include "pair.h"
 
+#include <catch2/catch_test_macros.hpp>
+
 namespace sanstls::test {
 
 size_t Chunker::next(size_t available) {
@@ -98,6 +100,18 @@ size_t Pair::unsent(const Endpoint& from) const {
 
 std::vector<uint8_t>& Pair::wire_to(Endpoint& to) {
   return &to == &server ? wire_to_server_ : wire_to_client_;
+}
+
+Pair connect(const Config& client_config, const Config& server_config,
+             const std::string& server_name) {
+  auto client = Connection::client(client_config, server_name);
+  auto server = Connection::server(server_config);
+  if (!client || !server) {
+    FAIL("cannot create the pair: " << (client ? server.error() : client.error()).name());
+  }
+  Pair pair(std::move(client).value(), std::move(server).value());
+  pair.pump();
+  return pair;
 }
 
 std::vector<RecordSummary> split_records(const std::vector<uint8_t>& stream) {

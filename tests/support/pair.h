@@ -66,6 +66,11 @@ class Pair {
   std::vector<uint8_t> server_unsent_;
 };
 
+// A client (for `server_name`) and a server from these Configs, already
+// pumped until nothing moves: handshake done, or failed.
+Pair connect(const Config& client_config, const Config& server_config,
+             const std::string& server_name = "localhost");
+
 // Splits a byte stream into TLS records: (content type, length) pairs.
 struct RecordSummary {
   uint8_t type;
