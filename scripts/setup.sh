@@ -134,7 +134,8 @@ fi
 
 # --- 2. packages -----------------------------------------------------------------
 PKGS=(cmake g++ ninja-build pkg-config clang-14 libclang-rt-14-dev lld-14 openssl libssl-dev
-      gnutls-bin curl python3 libbenchmark-dev valgrind dpkg-dev bzip2 xz-utils tshark)
+      gnutls-bin curl python3 libbenchmark-dev valgrind dpkg-dev bzip2 xz-utils tshark
+      python3-matplotlib)  # python3-matplotlib: scripts/bench.sh charts
 BPO_PKGS=(libcatch2-dev)   # from bookworm-backports (v3)
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 

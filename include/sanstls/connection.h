@@ -78,6 +78,7 @@ enum class EventKind : uint8_t {
   server_name_requested,  // server: the SNI selector deferred; see provide_config()
   early_data,             // server: 0-RTT data arrived; see read_early_data()
   early_data_rejected,    // client: the server refused 0-RTT; the data was resent as 1-RTT
+  renegotiated,           // a TLS 1.2 renegotiation completed (either side started it)
 };
 
 struct Event {

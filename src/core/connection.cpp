@@ -13,6 +13,7 @@ const char* event_kind_name(EventKind kind) noexcept {
     case EventKind::server_name_requested: return "server_name_requested";
     case EventKind::early_data: return "early_data";
     case EventKind::early_data_rejected: return "early_data_rejected";
+    case EventKind::renegotiated: return "renegotiated";
   }
   return "unknown";
 }

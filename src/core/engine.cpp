@@ -142,9 +142,9 @@ void Engine::export_keys_callback(void* self, mbedtls_ssl_key_export_type type,
                                   const unsigned char client_random[32],
                                   const unsigned char*, mbedtls_tls_prf_types) {
   auto* engine = static_cast<Engine*>(self);
-  if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET && engine->handshake_done_ &&
-      !engine->renegotiation_by_us_) {
-    ++engine->peer_renegotiations_;
+  if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET && engine->handshake_done_) {
+    ++engine->renegotiation_secrets_;
+    if (!engine->renegotiation_by_us_) ++engine->peer_renegotiations_;
   }
   const char* label = key_log_label(type);
   if (label == nullptr || !engine->config_->key_log) return;
@@ -494,7 +494,13 @@ void Engine::pump() {
     for (; peer_renegotiations_ > 0; --peer_renegotiations_) {
       if (!note_peer_renegotiation()) return;
     }
-    if (!renegotiating(ssl_)) renegotiation_by_us_ = false;
+    if (!renegotiating(ssl_)) {
+      renegotiation_by_us_ = false;
+      // Each renegotiation derives a master secret; once it is over, say so.
+      for (; renegotiation_secrets_ > 0; --renegotiation_secrets_) {
+        push_event(EventKind::renegotiated);
+      }
+    }
     if (inbound_verdict_ != HeaderVerdict::ok) return fail_from_header(inbound_verdict_);
     const bool progressed = inbound_.records_completed() != records_before || feed_used_ != fed_before;
     if (ret >= 0) {

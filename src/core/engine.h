@@ -186,6 +186,7 @@ class Engine {
   size_t renegotiation_count_ = 0;
   bool renegotiation_by_us_ = false;
   int peer_renegotiations_ = 0;  // counted by the key export callback
+  int renegotiation_secrets_ = 0;  // renegotiations whose completion is not yet reported
   std::vector<uint8_t> early_sent_;      // client: 0-RTT bytes, kept until accepted
   std::vector<uint8_t> resend_;          // client: rejected 0-RTT bytes to resend as 1-RTT
   std::vector<uint8_t> early_received_;  // server: 0-RTT bytes for read_early_data()

@@ -221,6 +221,15 @@ TEST_CASE("TLS 1.2 renegotiation: off by default, secure only, rate-limited", "[
       sources.clock.advance_ms(60 * 1000);
     }
     CHECK(std::string(pair.server.received.begin(), pair.server.received.end()) == "r0r1r2");
+    uint32_t client_renegotiations = 0, server_renegotiations = 0;
+    for (const Event& e : pair.client.events) {
+      if (e.kind == EventKind::renegotiated) client_renegotiations += e.count;
+    }
+    for (const Event& e : pair.server.events) {
+      if (e.kind == EventKind::renegotiated) server_renegotiations += e.count;
+    }
+    CHECK(client_renegotiations == 3);
+    CHECK(server_renegotiations == 3);
     REQUIRE(pair.client.conn.renegotiate());
     pair.pump();
     expect_error(pair.server.conn.error(), "ERR_TLS_SESSION_ATTACK", Stage::record);

@@ -847,6 +847,109 @@ class Issue5Tests(CliTestCase):
             server.finish()
 
 
+def leaf_fingerprint(cert_path):
+    """SHA-256 of the first certificate in a PEM file, lower-case hex without colons."""
+    import ssl
+    with open(cert_path) as f:
+        pem = f.read()
+    first = pem[:pem.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")]
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(first)).hexdigest()
+
+
+def fingerprint_of(report):
+    return report["peerCertificate"]["fingerprint256"].replace(":", "").lower()
+
+
+class RenegotiationAndReloadTests(CliTestCase):
+    """TLS 1.2 renegotiation (--renegotiation / --renegotiate) and SIGHUP reload."""
+
+    def test_renegotiation_accepted(self):
+        with Server("--renegotiation") as server:
+            result, report = client(server.address, "--max-version", "1.2", "--renegotiate",
+                                    send="before renegotiation")
+            self.assertConnected(result, report)
+            self.assertIs(report["renegotiated"], True, report)
+            self.assertEqual(report["received"], "before renegotiation")
+            _, lines = server.finish()
+        conn = [line for line in lines if line.startswith("conn ")]
+        self.assertEqual(len(conn), 1, lines)
+        self.assertIn(" renegotiations=1: closed cleanly", conn[0])
+
+    def test_renegotiation_refused_by_default(self):
+        with Server() as server:
+            result, report = client(server.address, "--max-version", "1.2", "--renegotiate", send="x")
+            self.assertFailed(result, report, stage="record", codes=["ERR_SSL_NO_RENEGOTIATION"],
+                              alert="no_renegotiation")
+            self.assertIs(report["renegotiated"], False, report)
+            _, lines = server.finish()
+        conn = [line for line in lines if line.startswith("conn ")]
+        self.assertEqual(len(conn), 1, lines)
+        self.assertNotIn("renegotiations=", conn[0])
+
+    def test_renegotiate_is_tls12_only(self):
+        with Server("--renegotiation") as server:
+            result, report = client(server.address, "--renegotiate", send="x")
+            self.assertConnected(result, report)
+            self.assertEqual(report["protocol"], "TLSv1.3")
+            self.assertIs(report["renegotiated"], False, report)
+            self.assertIn("TLS 1.3 has no renegotiation", result.stderr)
+            server.finish()
+
+    def next_matching(self, server, prefix, timeout=10):
+        import time
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = server.next_line(timeout=max(0.1, deadline - time.monotonic()))
+            if line is None:
+                break
+            if line.startswith(prefix):
+                return line
+        self.fail("no %r line within %s s; output: %s" % (prefix, timeout, server.seen))
+
+    def test_sighup_reload(self):
+        import shutil
+        a = os.path.join(TMP, "reload-a")
+        b = os.path.join(TMP, "reload-b")
+        live = os.path.join(TMP, "reload-live")
+        for directory in (a, b):
+            made = run(["pki", "--out", directory], timeout=60)
+            self.assertEqual(made.returncode, 0, made.stderr)
+        os.makedirs(live, exist_ok=True)
+        cert, key = os.path.join(live, "server.pem"), os.path.join(live, "server.key")
+        for name in ("server.pem", "server.key"):
+            shutil.copy(os.path.join(a, name), os.path.join(live, name))
+        with Server(exit_after=4, cert=cert, key=key) as server:
+            result, report = client(server.address, ca=os.path.join(a, "ca.pem"), send="one")
+            self.assertConnected(result, report)
+            self.assertEqual(fingerprint_of(report), leaf_fingerprint(os.path.join(a, "server.pem")))
+            self.next_matching(server, "conn 1 ")
+
+            # The files change under the running server; SIGHUP makes it re-read them.
+            for name in ("server.pem", "server.key"):
+                shutil.copy(os.path.join(b, name), os.path.join(live, name))
+            server.proc.send_signal(signal.SIGHUP)
+            self.assertEqual(self.next_matching(server, "reload"), "reloaded: 1 identity")
+            result, report = client(server.address, ca=os.path.join(b, "ca.pem"), send="two")
+            self.assertConnected(result, report)
+            self.assertEqual(fingerprint_of(report), leaf_fingerprint(os.path.join(b, "server.pem")))
+            # A says nothing about B's certificate now.
+            result, report = client(server.address, ca=os.path.join(a, "ca.pem"), send="three")
+            self.assertFailed(result, report)
+
+            # Broken files: the error is named, the previous Config stays in service.
+            with open(cert, "w") as f:
+                f.write("garbage\n")
+            server.proc.send_signal(signal.SIGHUP)
+            line = self.next_matching(server, "reload")
+            self.assertTrue(line.startswith("reload failed: [config] ERR_TLS_CERT_PARSE_FAILED"), line)
+            result, report = client(server.address, ca=os.path.join(b, "ca.pem"), send="four")
+            self.assertConnected(result, report)
+            self.assertEqual(fingerprint_of(report), leaf_fingerprint(os.path.join(b, "server.pem")))
+            status, lines = server.finish()
+        self.assertEqual(status, 0)
+        self.assertEqual(len([line for line in lines if line.startswith("conn ")]), 4, lines)
+
+
 class ToolTests(unittest.TestCase):
     def test_demo(self):
         result = run(["demo"], timeout=60)

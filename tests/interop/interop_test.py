@@ -1192,6 +1192,46 @@ def limit_key_update(ctx, version):
     return f"s_client: KEYUPDATE, then alert unexpected message; ours: {log.strip()}"
 
 
+def renegotiation_openssl_client_to_us(ctx, version):
+    srv = OurServer(ctx, "echo", version=version, mtls=False, extra=("--renegotiation",))
+    p = Proc("openssl s_client (R: renegotiate)", s_client_base(ctx, srv.port, version), stdin=True)
+    check(p.wait_for(r"Verify return code") is not None, "s_client did not connect", p)
+    p.write("R\n")
+    started = p.wait_for(r"RENEGOTIATING", ("out", "err"))
+    tok = token("after-R")
+    p.write(tok + "\n")
+    echoed = p.wait_for(re.escape(tok)) is not None
+    p.close_stdin()
+    rc = p.wait(IO_TIMEOUT)
+    _, lines = srv.finish()
+    log = " ".join(lines)
+    check(started is not None, "s_client did not print RENEGOTIATING", p)
+    check(echoed, f"the data after the renegotiation ({tok!r}) was not echoed", p, srv.p)
+    check(rc == 0, f"openssl s_client exit status {rc}", p, srv.p)
+    check("renegotiations=1: closed cleanly" in log, f"our log does not show renegotiations=1: {log!r}", srv.p)
+    return f"s_client: RENEGOTIATING, data echoed after it; ours: {log.strip()}"
+
+
+def renegotiation_refused_openssl_client_to_us(ctx, version):
+    srv = OurServer(ctx, "echo", version=version, mtls=False)
+    p = Proc("openssl s_client (R: renegotiate)", s_client_base(ctx, srv.port, version), stdin=True)
+    check(p.wait_for(r"Verify return code") is not None, "s_client did not connect", p)
+    p.write("R\n")
+    # Our warning no_renegotiation ends OpenSSL's side: it reports "no
+    # renegotiation" and sends a fatal handshake_failure.
+    refused = p.wait_for(r"no renegotiation", ("out", "err"))
+    p.close_stdin()
+    rc = p.wait(IO_TIMEOUT)
+    _, lines = srv.finish()
+    log = " ".join(lines)
+    check(refused is not None, "s_client did not report 'no renegotiation'", p, srv.p)
+    check(rc not in (0, None), f"openssl s_client exit status {rc}, expected a failure", p)
+    check("ERR_SSL_PEER_ALERT" in log and "handshake_failure" in log,
+          f"our log does not show the peer's handshake_failure: {log!r}", srv.p)
+    check("renegotiations=" not in log, f"our log mentions renegotiations without the flag: {log!r}", srv.p)
+    return f"s_client: RENEGOTIATING, then error 'no renegotiation' (exit {rc}); ours: {log.strip()}"
+
+
 FEATURES5 = [
     ("0-RTT: openssl s_client -sess_in -early_data FILE -> sanstls server --early-data 16384",
      "s_client 'Early data was accepted'; server log early-data=accepted", zero_rtt_openssl_client_to_us, ("1.3",)),
@@ -1213,6 +1253,12 @@ FEATURES5 = [
      "HelloRetryRequest for X25519, then success", limit_unsupported_group_hrr, ("1.3",)),
     ("limit, KeyUpdate: openssl s_client 'k' command -> sanstls server",
      "ours ERR_TLS_KEY_UPDATE_UNSUPPORTED, peer gets unexpected_message", limit_key_update, ("1.3",)),
+    ("renegotiation: openssl s_client -tls1_2 'R' command -> sanstls server --renegotiation --echo",
+     "s_client RENEGOTIATING, the next line is echoed; server log renegotiations=1",
+     renegotiation_openssl_client_to_us, ("1.2",)),
+    ("renegotiation refused: openssl s_client -tls1_2 'R' command -> sanstls server --echo (no --renegotiation)",
+     "we send warning no_renegotiation; s_client errors 'no renegotiation' and sends fatal handshake_failure",
+     renegotiation_refused_openssl_client_to_us, ("1.2",)),
 ]
 
 

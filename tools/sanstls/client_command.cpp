@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -78,10 +79,15 @@ const CommandSpec kSpec{
         {"--no-half-close", nullptr, "do not send close_notify before the server closes"},
         {"--timeout", "SECONDS", "limit for connect + handshake, each read, and the wait for\n"
                                   "                            the server to close once we are done (default 30)"},
+        {"--renegotiate", nullptr, "after the handshake (and --send's data) ask for one TLS 1.2\n"
+                                   "                            renegotiation; --json reports renegotiated: true/false"},
         {"--json", nullptr, "print one JSON object describing the connection"},
     },
     1,
     1};
+
+// Master secrets derived (one per TLS 1.2 handshake), for --renegotiate.
+std::atomic<uint64_t> g_master_secrets{0};
 
 Milliseconds to_ms(double seconds) {
   return Milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000.0)));
@@ -102,6 +108,14 @@ ConfigBuilder client_builder(const Args& args) {
   }
   if (args.has("--insecure")) builder.peer_verification(sanstls::PeerVerification::optional);
   if (args.has("--early-data")) builder.early_data(1);
+  if (args.has("--renegotiate")) {
+    builder.renegotiation(true);
+    sanstls::KeyLogCallback file_log = builder.settings().key_log;
+    builder.key_log([file_log](std::string_view line) {
+      if (line.rfind("CLIENT_RANDOM ", 0) == 0) ++g_master_secrets;
+      if (file_log) file_log(line);
+    });
+  }
   builder.random(sanstls::platform::os_random()).clock(sanstls::platform::system_clock());
   return builder;
 }
@@ -286,8 +300,18 @@ int client_command(int argc, char** argv, int first) {
     DataPhase phase;
     phase.timeout = to_ms(timeout);
     phase.half_close = !args.has("--no-half-close");
+    bool renegotiated = false;
+    if (args.has("--renegotiate")) {
+      phase.master_secrets = &g_master_secrets;
+      phase.renegotiated = &renegotiated;
+      report.renegotiated = false;
+    }
     report.error = args.has("--send") ? send_then_receive(*stream, args.value("--send"), phase, sink)
                                       : relay_stdio(*stream, phase, sink);
+    if (args.has("--renegotiate")) {
+      report.renegotiated = renegotiated;
+      if (!json) std::fprintf(stderr, "sanstls: renegotiated: %s\n", renegotiated ? "yes" : "no");
+    }
     if (args.has("--session-out")) save_session(stream->connection(), args.value("--session-out"));
   } catch (const Fatal& fatal) {
     report.error = fatal.error;

@@ -59,6 +59,42 @@ bool read_available(Stream& stream, ClientSink& sink, Error* error) {
   }
 }
 
+// One renegotiation, driven to completion: reads (delivering any data) in
+// short slices until a new master secret was derived and the peer's
+// Finished has been read (the line is quiet again), or an error, or the
+// timeout. The engine has no "renegotiated" event, hence the key log count.
+Error renegotiate_once(Stream& stream, const DataPhase& phase, ClientSink& sink) {
+  if (phase.master_secrets == nullptr) return Error();
+  *phase.renegotiated = false;
+  if (stream.connection().info().version != sanstls::TlsVersion::tls1_2) {
+    std::fputs("sanstls: not renegotiating: TLS 1.3 has no renegotiation (use --max-version 1.2)\n", stderr);
+    return Error();
+  }
+  const uint64_t before = phase.master_secrets->load();
+  if (!stream.connection().renegotiate()) {
+    std::fputs("sanstls: cannot start a renegotiation now\n", stderr);
+    return Error();
+  }
+  const auto deadline = SteadyClock::now() + phase.timeout;
+  uint8_t buffer[kChunk];
+  while (SteadyClock::now() < deadline) {
+    auto n = stream.read(sanstls::MutableByteView(buffer, sizeof buffer), Milliseconds(100));
+    drain_events(stream);
+    if (n && n.value() > 0) {
+      sink.deliver(buffer, n.value());
+      continue;
+    }
+    if (n) return Error();  // the peer closed (its close_notify) mid-way
+    if (!is_timeout(n.error())) return n.error();
+    if (phase.master_secrets->load() != before) {
+      *phase.renegotiated = true;
+      return Error();
+    }
+  }
+  std::fputs("sanstls: the renegotiation did not complete within --timeout\n", stderr);
+  return Error();
+}
+
 }  // namespace
 
 void ClientSink::deliver(const uint8_t* data, size_t size) {
@@ -77,6 +113,7 @@ Error send_then_receive(Stream& stream, const std::string& data, const DataPhase
   if (!data.empty()) {
     if (Error error = stream.write_all(data, phase.timeout)) return error;
   }
+  if (Error error = renegotiate_once(stream, phase, sink)) return error;
   if (phase.half_close) stream.connection().close();
   uint8_t buffer[kChunk];
   for (;;) {
@@ -94,6 +131,7 @@ Error send_then_receive(Stream& stream, const std::string& data, const DataPhase
 }
 
 Error relay_stdio(Stream& stream, const DataPhase& phase, ClientSink& sink) {
+  if (Error error = renegotiate_once(stream, phase, sink)) return error;
   bool stdin_open = true;
   SteadyClock::time_point deadline{};
   uint8_t buffer[kChunk];

@@ -4,6 +4,7 @@
 // captured for the --json report.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -21,6 +22,12 @@ struct ClientSink {
 struct DataPhase {
   sanstls::blocking::Milliseconds timeout{30000};
   bool half_close = true;  // send close_notify once our side has nothing more to say
+  // --renegotiate: ask for one TLS 1.2 renegotiation (after --send's data, or
+  // before relaying standard input). master_secrets counts the master
+  // secrets derived (the Config's key log callback); one more means the new
+  // handshake ran. *renegotiated says whether it completed.
+  const std::atomic<uint64_t>* master_secrets = nullptr;
+  bool* renegotiated = nullptr;
 };
 
 // Sends `data`, then reads until the peer's close_notify or the timeout.

@@ -106,6 +106,7 @@ std::string client_json(const ClientReport& report) {
     json.null();
   }
   json.key("exportedKeyingMaterial").string_or_null(report.keying_material);
+  if (report.renegotiated) json.key("renegotiated").value(*report.renegotiated);
   json.key("peerCertificate");
   if (info && !info->peer_certificates.empty()) write_certificate(json, info->peer_certificates.front());
   else json.null();

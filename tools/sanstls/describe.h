@@ -3,6 +3,7 @@
 // fields and the --www page. Formatting only; no I/O.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "json.h"
@@ -26,6 +27,7 @@ struct ClientReport {
   uint64_t bytes_received = 0;
   sanstls::Error error;    // ok() on success
   std::string keying_material;  // hex, when --export-keying-material was given
+  std::optional<bool> renegotiated;  // --renegotiate: whether a renegotiation completed
 };
 inline constexpr size_t kMaxReceivedInJson = 64 * 1024;
 std::string client_json(const ClientReport& report);

@@ -1,8 +1,14 @@
 // sanstls server: listen, serve one connection at a time, log each, count.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 
@@ -11,6 +17,7 @@
 #include "options.h"
 #include "sanstls/adapters/blocking.h"
 #include "sanstls/platform.h"
+#include "sanstls/sessions.h"
 #include "server_session.h"
 #include "tls_config.h"
 #include "tls_features.h"
@@ -31,7 +38,10 @@ const CommandSpec kSpec{
     "is `listening on HOST:PORT`; then one line per connection, and a `stats:` line at exit\n"
     "(after --exit-after N connections, or on SIGINT/SIGTERM). --sni serves another certificate\n"
     "(with the same other settings) to clients asking for NAME; --psk accepts external PSKs,\n"
-    "with or without a certificate. Ticket key files and PSKs are secrets: keep them 0600.",
+    "with or without a certificate. Ticket key files and PSKs are secrets: keep them 0600.\n"
+    "SIGHUP re-reads every certificate, key and CA file: new connections get the new files,\n"
+    "running ones keep theirs; broken files are logged (`reload failed: ERR_...`) and the\n"
+    "previous configuration stays in service (`reloaded: N identities` on success).",
     {
         {"--host", "HOST", "address to listen on (default 127.0.0.1)"},
         {"--port", "PORT", "port to listen on (default 4433; 0 = any free port)"},
@@ -55,6 +65,8 @@ const CommandSpec kSpec{
         {"--export-keying-material", "LABEL:LENGTH", "log LENGTH bytes of RFC 5705/8446 keying\n"
                                                      "                            material for LABEL (no context), as hex"},
         {"--trace", nullptr, "print every record and handshake message to stderr"},
+        {"--renegotiation", nullptr, "allow TLS 1.2 renegotiation (secure kind only; at most 3\n"
+                                     "                            client-initiated ones per 10 minutes)"},
         {"--ca", "FILE", "CA certificates for client certificates, PEM"},
         {"--request-cert", nullptr, "ask for a client certificate (optional; needs --ca)"},
         {"--require-cert", nullptr, "require a valid client certificate (needs --ca)"},
@@ -82,6 +94,17 @@ volatile std::sig_atomic_t g_stop = 0;
 
 extern "C" void on_stop_signal(int) { g_stop = 1; }
 
+// SIGHUP: the handler only writes a byte to a self-pipe; the accept loop
+// notices it (within one accept slice) and does the reload there.
+int g_reload_pipe[2] = {-1, -1};
+
+extern "C" void on_reload_signal(int) {
+  const int saved = errno;
+  const char byte = 'r';
+  (void)!::write(g_reload_pipe[1], &byte, 1);  // non-blocking: a full pipe already means "reload"
+  errno = saved;
+}
+
 void install_stop_handlers() {
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
@@ -90,11 +113,42 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
+bool install_reload_handler() {
+  if (::pipe2(g_reload_pipe, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+  struct sigaction action {};
+  action.sa_handler = on_reload_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  return sigaction(SIGHUP, &action, nullptr) == 0;
+}
+
+// True when SIGHUP arrived since the last call (several coalesce into one).
+bool reload_requested() {
+  bool requested = false;
+  char buffer[64];
+  while (::read(g_reload_pipe[0], buffer, sizeof buffer) > 0) requested = true;
+  return requested;
+}
+
+// Master secrets derived (one per TLS 1.2 handshake, renegotiations
+// included), counted through the key log callback: the engine has no
+// renegotiation event. Connections are served one at a time.
+std::atomic<uint64_t> g_master_secrets{0};
+
+// What a reload must not replace: the ticket keys (tickets issued before
+// stay valid), the TLS 1.2 session cache and the key log file.
+struct KeptState {
+  bool ready = false;
+  sanstls::KeyLogCallback key_log;
+  std::shared_ptr<sanstls::TicketKeys> ticket_keys;
+  std::shared_ptr<sanstls::SessionStore> session_store;
+};
+
 Milliseconds to_ms(double seconds) {
   return Milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000.0)));
 }
 
-sanstls::Config server_config(const Args& args) {
+sanstls::Config server_config(const Args& args, KeptState& kept) {
   if (!args.has("--cert") && !args.has("--psk")) {
     throw UsageError("--cert FILE --key FILE (or --psk IDENTITY:HEXKEY) is required");
   }
@@ -110,13 +164,31 @@ sanstls::Config server_config(const Args& args) {
   // Everything but the identity, shared by the default Config and each --sni context.
   ConfigBuilder base(Role::server);
   apply_policy(base, args);
-  apply_key_log(base, args);
+  if (!kept.ready) apply_key_log(base, args);
+  sanstls::KeyLogCallback file_log = kept.ready ? kept.key_log : base.settings().key_log;
+  if (args.has("--renegotiation")) {
+    base.renegotiation(true);
+    base.key_log([file_log](std::string_view line) {
+      if (line.rfind("CLIENT_RANDOM ", 0) == 0) ++g_master_secrets;
+      if (file_log) file_log(line);
+    });
+  } else if (file_log) {
+    base.key_log(file_log);
+  }
   if (args.has("--ca")) {
     base.trust_anchors(read_file_or_throw(args.value("--ca"), "CA file"));
     base.peer_verification(require ? sanstls::PeerVerification::required
                                    : sanstls::PeerVerification::optional);
   }
-  apply_server_resumption(base, args);
+  if (!kept.ready) {
+    apply_server_resumption(base, args);
+  } else {
+    base.session_tickets(args.has("--tickets")
+                             ? static_cast<uint32_t>(parse_count("--tickets", args.value("--tickets"), 16))
+                             : 1);
+    if (kept.ticket_keys) base.ticket_keys(kept.ticket_keys);
+    if (kept.session_store) base.session_store(kept.session_store);
+  }
   apply_server_psk(base, args);
   // Unset without the flag: mbedTLS's own choice (the server's order in TLS
   // 1.2, the client's in TLS 1.3). Not set to false: see docs/limitations.md
@@ -136,8 +208,19 @@ sanstls::Config server_config(const Args& args) {
   ConfigBuilder builder = base;
   apply_identities(builder, args);
   apply_sni(builder, base, args);
-  return build_or_throw(builder);
+  sanstls::Config config = build_or_throw(builder);
+  if (!kept.ready) {
+    kept.key_log = file_log;
+    kept.ticket_keys = base.settings().ticket_keys;
+    kept.session_store = base.settings().session_store;
+    kept.ready = true;
+  }
+  return config;
 }
+
+// SIGHUP: rebuild from the same flags, re-reading every file. On failure the
+// slot keeps the previous Config.
+void reload(const Args& args, KeptState& kept, sanstls::ConfigSlot& slot);
 
 struct Stats {
   uint64_t accepted = 0;
@@ -160,6 +243,20 @@ struct Stats {
 void say(const std::string& line) {
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
+}
+
+void reload(const Args& args, KeptState& kept, sanstls::ConfigSlot& slot) {
+  try {
+    slot.store(server_config(args, kept));
+  } catch (const Fatal& fatal) {
+    say("reload failed: " + error_text(fatal.error) + "; still serving the previous configuration");
+    return;
+  } catch (const std::exception& e) {
+    say(std::string("reload failed: ") + e.what() + "; still serving the previous configuration");
+    return;
+  }
+  const size_t identities = args.values("--cert").size() + args.values("--sni").size();
+  say("reloaded: " + std::to_string(identities) + (identities == 1 ? " identity" : " identities"));
 }
 
 }  // namespace
@@ -187,10 +284,12 @@ int server_command(int argc, char** argv, int first) {
   options.stop = &g_stop;
   options.early_data = args.has("--early-data");
   options.keying_material = parse_keying_material(args);
+  if (args.has("--renegotiation")) options.master_secrets = &g_master_secrets;
 
-  sanstls::Config config = [&] {
+  KeptState kept;
+  sanstls::ConfigSlot slot = [&] {
     try {
-      return server_config(args);
+      return sanstls::ConfigSlot(server_config(args, kept));
     } catch (const Fatal& fatal) {
       std::fprintf(stderr, "sanstls: error %s\n", error_text(fatal.error).c_str());
       std::exit(kExitFailure);
@@ -202,11 +301,15 @@ int server_command(int argc, char** argv, int first) {
     return kExitFailure;
   }
   install_stop_handlers();
+  if (!install_reload_handler()) {
+    std::fprintf(stderr, "sanstls: warning: cannot install the SIGHUP handler: %s\n", std::strerror(errno));
+  }
   say("listening on " + format_host_port(host, listener->port()));
 
   Stats stats;
   while (!g_stop && (exit_after == 0 || stats.accepted < exit_after)) {
-    auto stream = listener->accept(config, Milliseconds(250));
+    if (reload_requested()) reload(args, kept, slot);
+    auto stream = listener->accept(slot.load(), Milliseconds(250));
     if (!stream) {
       if (stream.error().code() != sanstls::ErrorCode::timed_out) {
         std::fprintf(stderr, "sanstls: accept: %s\n", error_text(stream.error()).c_str());

@@ -168,6 +168,7 @@ std::string www(Stream& stream, const ServeOptions& options, const std::string& 
 
 ServeOutcome serve_connection(Stream& stream, const ServeOptions& options) {
   ServeOutcome outcome;
+  const uint64_t secrets_before = options.master_secrets ? options.master_secrets->load() : 0;
   // The engine's timer fires first; the adapter's deadline is a backstop.
   Error error = stream.handshake(options.handshake_timeout + Milliseconds(2000));
   if (error.code() == ErrorCode::timed_out && error.stage() == Stage::handshake) {
@@ -208,6 +209,11 @@ ServeOutcome serve_connection(Stream& stream, const ServeOptions& options) {
   }
   const std::string result =
       options.mode == ServeMode::www ? www(stream, options, early) : echo(stream, options, early);
+  if (options.master_secrets != nullptr &&
+      stream.connection().info().version == sanstls::TlsVersion::tls1_2) {
+    const uint64_t secrets = options.master_secrets->load() - secrets_before;
+    brief += " renegotiations=" + std::to_string(secrets > 0 ? secrets - 1 : 0);
+  }
   outcome.description = brief + ": " + result;
   return outcome;
 }

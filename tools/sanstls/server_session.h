@@ -3,7 +3,9 @@
 // as one log line's worth of text plus the facts the statistics need.
 #pragma once
 
+#include <atomic>
 #include <csignal>
+#include <cstdint>
 #include <string>
 
 #include "sanstls/adapters/blocking.h"
@@ -22,6 +24,10 @@ struct ServeOptions {
   const volatile std::sig_atomic_t* stop = nullptr;  // set by SIGINT/SIGTERM
   bool early_data = false;                 // --early-data: log 0-RTT, serve it as the request's start
   KeyingMaterialRequest keying_material;   // --export-keying-material: log it
+  // --renegotiation: TLS 1.2 master secrets derived so far (the Config's key
+  // log callback counts them); the difference over a connection, minus its
+  // first handshake, is logged as renegotiations=N.
+  const std::atomic<uint64_t>* master_secrets = nullptr;
 };
 
 struct ServeOutcome {
