@@ -21,6 +21,11 @@
 // consume_output; if has_plaintext: read; if wants_input: receive and feed;
 // on transport end: transport_eof() }.
 //
+// In-memory transports: keep draining pending_output() even while the peer
+// refuses input. If both sides write and neither reads, both output queues
+// fill and feed() takes nothing on either side; a socket's kernel buffers
+// absorb this, a pair of vectors must too.
+//
 // Buffer ownership: the engine never keeps a pointer to caller memory after a
 // call returns. The view from pending_output() stays valid until the next
 // call on the Connection.

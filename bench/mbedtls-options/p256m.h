@@ -1,0 +1,2 @@
+/* bench overlay (MBEDTLS_USER_CONFIG_FILE): p256-m PSA driver for P-256 ECDH/ECDSA */
+#define MBEDTLS_PSA_P256M_DRIVER_ENABLED
