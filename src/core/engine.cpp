@@ -956,11 +956,9 @@ void Engine::fail(Error error) {
 void Engine::rewrite_queued_alert(Alert alert) {
   // Only a plaintext alert record still at the tail of our queue can change.
   if (!plaintext_alert_sent_) return;
-  ByteView pending = output_.pending();
-  if (pending.size() < 7) return;
-  const uint8_t* record = pending.data() + pending.size() - 7;
-  if (record[0] != kAlert || record[3] != 0 || record[4] != 2) return;
-  const_cast<uint8_t*>(record)[6] = static_cast<uint8_t>(alert);
+  uint8_t* record = output_.tail(7);
+  if (record == nullptr || record[0] != kAlert || record[3] != 0 || record[4] != 2) return;
+  record[6] = static_cast<uint8_t>(alert);
   plaintext_alert_code_ = static_cast<uint8_t>(alert);
 }
 
@@ -1343,6 +1341,7 @@ Result<std::vector<uint8_t>> Engine::export_keying_material(std::string_view lab
   }
   std::vector<uint8_t> out(length);
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  // mbedTLS takes a non-const context here but only reads it.
   const int ret = mbedtls_ssl_export_keying_material(
       const_cast<mbedtls_ssl_context*>(&ssl_), out.data(), out.size(), label.data(), label.size(),
       context.data(), context.size(), context.empty() ? 0 : 1);

@@ -22,6 +22,9 @@ class OutputQueue {
   size_t free_space() const noexcept { return limit_ - size(); }
   // Appends all of `bytes` or nothing (false: no room, or out of memory).
   bool append(ByteView bytes) noexcept;
+  // The last `n` queued bytes, writable (to correct an unsent record), or
+  // null when fewer are queued.
+  uint8_t* tail(size_t n) noexcept { return n <= size() ? buffer_ + tail_ - n : nullptr; }
   void consume(size_t n) noexcept;
 
  private:
