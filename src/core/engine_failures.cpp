@@ -1,0 +1,229 @@
+// Failures: naming every error from mbedTLS or our record checks, and making
+// sure the peer gets the alert the RFCs require.
+#include "engine.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "algorithms.h"
+#include "mbedtls/ctr_drbg.h"
+#include "mbedtls/error.h"
+#include "mbedtls_private.h"
+
+namespace sanstls::detail {
+
+void Engine::fail(Error error) {
+  if (!error_.ok()) return;
+  error_ = error;
+  read_closed_ = true;
+  write_closed_ = true;
+}
+
+void Engine::rewrite_queued_alert(Alert alert) {
+  // Only a plaintext alert record still at the tail of our queue can change.
+  if (!plaintext_alert_sent_) return;
+  uint8_t* record = output_.tail(7);
+  if (record == nullptr || record[0] != kAlert || record[3] != 0 || record[4] != 2) return;
+  record[6] = static_cast<uint8_t>(alert);
+  plaintext_alert_code_ = static_cast<uint8_t>(alert);
+}
+
+void Engine::send_alert(Alert alert) {
+  // Best effort: the alert goes into the output queue for the adapter to flush.
+  mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                 static_cast<unsigned char>(alert));
+}
+
+void Engine::fail_from_header(HeaderVerdict verdict) {
+  const Stage stage = handshake_done_ ? Stage::record : Stage::handshake;
+  const uint8_t* h = inbound_.header();
+  char text[Error::kMessageCapacity];
+  switch (verdict) {
+    case HeaderVerdict::http_request:
+      // The peer speaks HTTP; a TLS alert would only be garbage to it.
+      return fail(Error(ErrorCode::http_request, Stage::handshake,
+                        "http request: the peer sent plain HTTP to a TLS server"));
+    case HeaderVerdict::http_response:
+      return fail(Error(ErrorCode::http_response, Stage::handshake,
+                        "http response: the server answered with plain HTTP, not TLS"));
+    case HeaderVerdict::bad_type:
+      std::snprintf(text, sizeof text, "record with unknown content type %u", h[0]);
+      send_alert(Alert::unexpected_message);
+      return fail(Error(first_inbound_record_ || !handshake_done_ ? ErrorCode::wrong_version_number
+                                                                  : ErrorCode::unexpected_record_type,
+                        stage, text)
+                      .with_alert(Alert::unexpected_message, AlertDirection::sent));
+    case HeaderVerdict::bad_version:
+      std::snprintf(text, sizeof text, "wrong version number: record version %u.%u is not TLS",
+                    h[1], h[2]);
+      send_alert(Alert::protocol_version);
+      return fail(Error(ErrorCode::wrong_version_number, stage, text)
+                      .with_alert(Alert::protocol_version, AlertDirection::sent));
+    case HeaderVerdict::too_long:
+      std::snprintf(text, sizeof text,
+                    "record overflow: a %u-byte record exceeds the protocol limit",
+                    (h[3] << 8) | h[4]);
+      send_alert(Alert::record_overflow);
+      return fail(Error(ErrorCode::record_overflow, stage, text)
+                      .with_alert(Alert::record_overflow, AlertDirection::sent));
+    case HeaderVerdict::empty_handshake:
+      send_alert(Alert::unexpected_message);
+      return fail(Error(ErrorCode::unexpected_message, stage,
+                        "empty handshake or alert record (forbidden by RFC 8446 5.1)")
+                      .with_alert(Alert::unexpected_message, AlertDirection::sent));
+    case HeaderVerdict::ok:
+      break;
+  }
+}
+
+void Engine::fail_from_backend(int code) {
+  if ((code == MBEDTLS_ERR_SSL_INVALID_MAC || code == MBEDTLS_ERR_SSL_INVALID_RECORD) &&
+      plaintext_fatal_alert_received_) {
+    // Not a forgery: the peer's fatal alert arrived unprotected. Name it.
+    const auto received = static_cast<Alert>(plaintext_fatal_alert_code_);
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text, "the peer sent fatal alert %s (%u) %s", alert_name(received),
+                  static_cast<unsigned>(received),
+                  handshake_done_ ? "after the handshake" : "during the handshake");
+    return fail(Error(ErrorCode::peer_alert, handshake_done_ ? Stage::record : Stage::handshake,
+                      text)
+                    .with_alert(received, AlertDirection::received)
+                    .with_backend_code(code));
+  }
+  Alert alert = Alert::internal_error;
+  Error error = describe_backend_error(code, &alert);
+  if (error.alert_direction() != AlertDirection::received) {
+    if (plaintext_alert_sent_) {
+      error.with_alert(static_cast<Alert>(plaintext_alert_code_), AlertDirection::sent);
+    } else if (alert_record_sent_) {
+      const uint8_t pending = pending_alert(ssl_);
+      error.with_alert(pending != kNoPendingAlert ? static_cast<Alert>(pending) : alert,
+                       AlertDirection::sent);
+    } else if (error.code() != ErrorCode::out_of_memory) {
+      // mbedTLS gave up without telling the peer; RFC 8446 6.2 wants an alert.
+      send_alert(alert);
+      error.with_alert(alert, AlertDirection::sent);
+    }
+  }
+  fail(error);
+}
+
+Error Engine::describe_backend_error(int code, Alert* alert) {
+  const Stage stage = handshake_done_ ? Stage::record : Stage::handshake;
+  char reason[100];
+  mbedtls_strerror(code, reason, sizeof reason);
+  char text[Error::kMessageCapacity];
+  auto make = [&](ErrorCode error_code, Stage error_stage, Alert default_alert,
+                  const char* message) {
+    *alert = default_alert;
+    return Error(error_code, error_stage, message).with_backend_code(code);
+  };
+  switch (code) {
+    case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE: {
+      const auto received = static_cast<Alert>(received_alert(ssl_));
+      std::snprintf(text, sizeof text, "the peer sent fatal alert %s (%u) %s", alert_name(received),
+                    static_cast<unsigned>(received),
+                    handshake_done_ ? "after the handshake" : "during the handshake");
+      return make(ErrorCode::peer_alert, stage, received, text)
+          .with_alert(received, AlertDirection::received);
+    }
+    case MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION:
+      return make(ErrorCode::unsupported_protocol, Stage::handshake, Alert::protocol_version,
+                  "unsupported protocol: no TLS version is enabled on both sides");
+    case MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY:
+      return make(ErrorCode::unknown_psk_identity, Stage::handshake, Alert::unknown_psk_identity,
+                  "unknown PSK identity: the server has no key for the identity offered");
+    case MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE: {
+      if (role_ == Role::server && client_hello_.parsed) {
+        bool shared_version = false;
+        for (uint16_t offered : client_hello_.versions) {
+          if (offered >= static_cast<uint16_t>(config_->min_version) &&
+              offered <= static_cast<uint16_t>(config_->max_version)) {
+            shared_version = true;
+          }
+        }
+        if (!shared_version) {
+          // mbedTLS answered handshake_failure; RFC 8446 4.2.1 wants protocol_version.
+          rewrite_queued_alert(Alert::protocol_version);
+          return make(ErrorCode::unsupported_protocol, Stage::handshake, Alert::protocol_version,
+                      "unsupported protocol: the client offered no TLS version we enabled");
+        }
+        bool shared_suite = false;
+        for (uint16_t offered : client_hello_.cipher_suites) {
+          for (int ours : config_->suites) {
+            if (ours != 0 && static_cast<uint16_t>(ours) == offered) shared_suite = true;
+          }
+        }
+        if (!shared_suite) {
+          return make(ErrorCode::no_shared_cipher, Stage::handshake, Alert::handshake_failure,
+                      "no shared cipher: the client offered no cipher suite we enabled");
+        }
+        bool shared_group = client_hello_.groups.empty();
+        for (uint16_t offered : client_hello_.groups) {
+          for (uint16_t ours : config_->groups) {
+            if (ours != 0 && ours == offered) shared_group = true;
+          }
+        }
+        if (!shared_group) {
+          return make(ErrorCode::no_shared_group, Stage::handshake, Alert::handshake_failure,
+                      "no shared group: the client offered no key exchange group we enabled");
+        }
+      }
+      std::snprintf(text, sizeof text, "handshake failure (%s)", reason);
+      return make(ErrorCode::handshake_failure, Stage::handshake, Alert::handshake_failure, text);
+    }
+    case MBEDTLS_ERR_SSL_INVALID_MAC:
+    case MBEDTLS_ERR_SSL_INVALID_RECORD:
+      return make(ErrorCode::bad_record_mac, stage, Alert::bad_record_mac,
+                  "decryption failed or bad record mac: a record failed authentication");
+    case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE:
+      if (handshake_done_ && last_handshake_type(ssl_) == kKeyUpdate) {
+        return make(ErrorCode::key_update_unsupported, Stage::record, Alert::unexpected_message,
+                    "the peer sent a TLS 1.3 KeyUpdate, which mbedTLS 3.6 cannot process");
+      }
+      return make(ErrorCode::unexpected_message, stage, Alert::unexpected_message,
+                  "unexpected message: the peer sent a message out of order");
+    case MBEDTLS_ERR_SSL_UNEXPECTED_RECORD:
+      return make(ErrorCode::unexpected_record_type, stage, Alert::unexpected_message,
+                  "unexpected record from the peer");
+    case MBEDTLS_ERR_SSL_DECODE_ERROR:
+      return make(ErrorCode::decode_error, stage, Alert::decode_error,
+                  "decode error: a message from the peer is malformed");
+    case MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER:
+      return make(ErrorCode::illegal_parameter, stage, Alert::illegal_parameter,
+                  "illegal parameter in a message from the peer");
+    case MBEDTLS_ERR_SSL_UNSUPPORTED_EXTENSION:
+      return make(ErrorCode::illegal_parameter, stage, Alert::unsupported_extension,
+                  "the peer sent an extension it must not send");
+    case MBEDTLS_ERR_SSL_BAD_CERTIFICATE:
+      return make(ErrorCode::bad_peer_certificate, Stage::certificate, Alert::bad_certificate,
+                  "the peer's certificate message is malformed or unusable");
+    case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED: {
+      const uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
+      Error error = verification_failure(flags).with_backend_code(code);
+      *alert = alert_for_verify_flags(flags);
+      return error;
+    }
+    case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
+      return make(ErrorCode::peer_did_not_return_certificate, Stage::certificate,
+                  Alert::certificate_required,
+                  "peer did not return a certificate, and one is required");
+    case MBEDTLS_ERR_SSL_NO_APPLICATION_PROTOCOL:
+      return make(ErrorCode::no_application_protocol, Stage::handshake,
+                  Alert::no_application_protocol,
+                  "no application protocol: the ALPN lists have nothing in common");
+    case MBEDTLS_ERR_SSL_ALLOC_FAILED:
+    case MBEDTLS_ERR_X509_ALLOC_FAILED:
+    case MBEDTLS_ERR_PK_ALLOC_FAILED:
+      return make(ErrorCode::out_of_memory, Stage::internal, Alert::internal_error,
+                  "out of memory");
+    case MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED:
+      return make(ErrorCode::random_failed, Stage::internal, Alert::internal_error,
+                  "the random source failed");
+    default:
+      std::snprintf(text, sizeof text, "TLS library error: %s", reason);
+      return make(ErrorCode::internal_error, stage, Alert::internal_error, text);
+  }
+}
+
+}  // namespace sanstls::detail
