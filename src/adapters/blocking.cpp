@@ -264,20 +264,29 @@ Error Stream::flush(Deadline deadline) {
   return Error();
 }
 
+size_t Stream::feed_inbox() {
+  const size_t taken = connection_.feed(ByteView(inbox_));
+  inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(taken));
+  return taken;
+}
+
+void Stream::feed_received(ByteView received) {
+  // What the engine cannot take yet waits in the inbox (back-pressure).
+  const size_t taken = connection_.feed(received);
+  inbox_.insert(inbox_.end(), received.begin() + taken, received.end());
+}
+
 Error Stream::drain_after_reset() {
   uint8_t buffer[kReceiveChunk];
   for (int i = 0; i < 64 && connection_.error().ok(); ++i) {
     if (!inbox_.empty()) {
-      const size_t taken = connection_.feed(ByteView(inbox_));
-      inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(taken));
-      if (taken == 0) break;
+      if (feed_inbox() == 0) break;
       continue;
     }
     const ssize_t n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
     if (n <= 0) break;
     const ByteView received(buffer, static_cast<size_t>(n));
-    const size_t taken = connection_.feed(received);
-    inbox_.insert(inbox_.end(), received.begin() + taken, received.end());
+    feed_received(received);
   }
   return connection_.error();
 }
@@ -306,11 +315,7 @@ Deadline Stream::timer_bound(Deadline deadline, bool* timer_first) {
 
 Error Stream::receive_some(Deadline deadline) {
   // Bytes the engine could not take yet go first (back-pressure).
-  if (!inbox_.empty()) {
-    const size_t taken = connection_.feed(ByteView(inbox_));
-    inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(taken));
-    if (taken > 0) return Error();
-  }
+  if (!inbox_.empty() && feed_inbox() > 0) return Error();
   // The engine's timers: a deadline that has passed is reported now; one
   // that comes before `deadline` shortens the wait.
   if (run_due_timers()) return Error();
@@ -343,8 +348,7 @@ Error Stream::receive_some(Deadline deadline) {
     return fail(errno_error(Stage::transport, "recv", peer_address_, errno));
   }
   const ByteView received(buffer, static_cast<size_t>(n));
-  const size_t taken = connection_.feed(received);
-  inbox_.insert(inbox_.end(), received.begin() + taken, received.end());
+  feed_received(received);
   return Error();
 }
 

@@ -84,6 +84,8 @@ class Stream {
   Error flush(std::chrono::steady_clock::time_point deadline);
   Error receive_some(std::chrono::steady_clock::time_point deadline);
   Error drain_after_reset();
+  size_t feed_inbox();
+  void feed_received(ByteView received);
   Error engine_failure();
   Error fail(Error error);
   bool run_due_timers();
