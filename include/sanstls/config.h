@@ -257,6 +257,7 @@ class ConfigBuilder {
   // Clients: accept only servers whose leaf public key has this SHA-256
   // (base64 of the SubjectPublicKeyInfo digest, with or without a "sha256/"
   // prefix, as in HPKP and curl's --pinnedpubkey). Repeatable: any pin matches.
+  // A mismatch fails the handshake whatever peer_verification() says.
   ConfigBuilder& pin_public_key(std::string sha256_base64);
 
   // Session tickets. Servers: how many TLS 1.3 tickets to issue after each

@@ -156,7 +156,10 @@ class Connection {
   static Result<Connection> client_without_server_name(const Config& config);
   // A client that offers a session saved by save_session() for resumption.
   // A blob that is not a session of this build, or was saved for another
-  // server name, is refused (ERR_TLS_INVALID_SESSION).
+  // server name, is refused (ERR_TLS_INVALID_SESSION). The blob's server
+  // chain is verified again under `config`; when `config` would have rejected
+  // it (verification required, or a pin), the blob is refused
+  // (ERR_TLS_SESSION_NOT_TRUSTED): connect without it.
   static Result<Connection> client(const Config& config, std::string_view server_name,
                                    ByteView saved_session);
   static Result<Connection> server(const Config& config);

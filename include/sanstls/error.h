@@ -86,6 +86,7 @@ enum class ErrorCode : uint16_t {
   invalid_session,            // ERR_TLS_INVALID_SESSION
   invalid_psk,                // ERR_TLS_INVALID_PSK
   session_unavailable,        // ERR_TLS_SESSION_UNAVAILABLE
+  session_not_trusted,        // ERR_TLS_SESSION_NOT_TRUSTED
   // handshake stage
   unsupported_protocol,       // ERR_SSL_UNSUPPORTED_PROTOCOL
   no_shared_cipher,           // ERR_SSL_NO_SHARED_CIPHER

@@ -26,9 +26,10 @@ class Cursor {
     rest_ = rest_.skip(n);
     return out;
   }
-  // TLS vectors with a 1- or 2-byte length prefix.
+  // TLS vectors with a 1-, 2- or 3-byte length prefix.
   ByteView vector8() noexcept { return bytes(u8()); }
   ByteView vector16() noexcept { return bytes(u16()); }
+  ByteView vector24() noexcept { return bytes(u24()); }
 
  private:
   uint32_t read_be(size_t n) noexcept {

@@ -6,6 +6,7 @@
 #include "algorithms.h"
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/error.h"
+#include "mbedtls/platform_util.h"
 #include "mbedtls/sha256.h"
 #include "mbedtls_private.h"
 #include "session.h"
@@ -61,6 +62,8 @@ Engine::~Engine() {
     CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
     mbedtls_ssl_free(&ssl_);
   }
+  // The saved session holds the session's secrets.
+  mbedtls_platform_zeroize(saved_session_.data(), saved_session_.size());
   account_->on_free(sizeof(Engine));
   account_->detach();  // the output queue's buffer is returned after this; the account waits for it
 }
@@ -108,6 +111,7 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
     }
     if (!saved_session.empty()) {
       if (Error error = load_session(ssl_, saved_session, server_name_, &resumed_)) return error;
+      if (Error error = verify_saved_session()) return error;
       offered_saved_session_ = true;
     }
   }
@@ -117,11 +121,75 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
 void Engine::capture_session() {
   if (role_ != Role::client) return;
   SessionFacts facts;
-  facts.authorized = info_.authorized;
-  facts.authorization_error = info_.authorization_error;
-  if (!info_.peer_certificates.empty()) facts.leaf = info_.peer_certificates.front().der;
+  for (const CertificateInfo& certificate : info_.peer_certificates) {
+    facts.chain.push_back(certificate.der);
+  }
   std::vector<uint8_t> blob = store_session(ssl_, server_name_, facts);
-  if (!blob.empty()) saved_session_ = std::move(blob);
+  if (blob.empty()) return;
+  mbedtls_platform_zeroize(saved_session_.data(), saved_session_.size());
+  saved_session_ = std::move(blob);
+}
+
+Error Engine::verify_saved_session() {
+  // A blob is unprotected and may come from a connection made under a weaker
+  // policy (an --insecure run, other trust anchors, no pins): the verdict is
+  // recomputed from its chain under this Config, never copied. A session
+  // whose chain this Config would have rejected is refused: resuming it
+  // would let a server that was never verified (a man in the middle) in.
+  resumed_authorized_ = false;
+  resumed_authorization_error_ = Error(ErrorCode::peer_did_not_return_certificate,
+                                       Stage::certificate, "peer did not return a certificate");
+  const bool required = config_->verification == PeerVerification::required;
+  if (resumed_.chain.empty()) {
+    // Only a session made with an external PSK has no certificate.
+    if (required && config_->psk_key.empty()) {
+      return Error(ErrorCode::session_not_trusted, Stage::certificate,
+                   "the saved session has no server certificate to verify, and this Config "
+                   "requires verification");
+    }
+    return Error();
+  }
+  mbedtls_x509_crt chain;
+  mbedtls_x509_crt_init(&chain);
+  int ret = 0;
+  for (const std::vector<uint8_t>& der : resumed_.chain) {
+    if (ret == 0) ret = mbedtls_x509_crt_parse_der(&chain, der.data(), der.size());
+  }
+  uint32_t flags = 0;
+  if (ret == 0) {
+    const char* hostname =
+        ip_literal_len_ == 0 && !server_name_.empty() ? server_name_.c_str() : nullptr;
+    // Config never sets a certificate profile, so the handshake uses the default one too.
+    ret = mbedtls_x509_crt_verify_with_profile(
+        &chain, config_->has_trust_anchors ? const_cast<mbedtls_x509_crt*>(&config_->trust_anchors) : nullptr, nullptr,
+        &mbedtls_x509_crt_profile_default, hostname, &flags, verify_callback, this);
+  }
+  mbedtls_x509_crt_free(&chain);
+  Error verdict;
+  if (ret != 0 && ret != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+    verdict = Error(ErrorCode::invalid_session, Stage::config,
+                    "the saved session's certificates cannot be read")
+                  .with_backend_code(ret);
+  } else if (pin_rejected_ || flags != 0) {
+    verdict = verification_failure(flags);
+  }
+  chain_.clear();  // the handshake's own verification starts afresh
+  custom_error_ = Error();
+  name_mismatch_ = false;
+  const bool pin_rejected = pin_rejected_;
+  pin_rejected_ = false;
+  if (verdict.code() == ErrorCode::invalid_session) return verdict;
+  if (verdict && (required || pin_rejected)) {
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text,
+                  "the saved session's server fails this Config's verification (%s): it was "
+                  "saved under a weaker policy; connect without it",
+                  verdict.name());
+    return Error(ErrorCode::session_not_trusted, Stage::certificate, text);
+  }
+  resumed_authorized_ = !verdict;
+  resumed_authorization_error_ = verdict;
+  return Error();
 }
 
 Result<std::vector<uint8_t>> Engine::save_session() const {
@@ -254,6 +322,9 @@ void Engine::check_leaf(const mbedtls_x509_crt& leaf, uint32_t* flags) {
     bool pinned = false;
     for (const auto& pin : config_->pins) pinned = pinned || std::memcmp(pin.data(), digest, 32) == 0;
     if (!pinned) {
+      // A pin is an explicit demand: it fails the handshake whatever the
+      // verification mode (drive_handshake), as curl -k --pinnedpubkey does.
+      pin_rejected_ = true;
       *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
       custom_error_ = Error(ErrorCode::public_key_pin_mismatch, Stage::certificate,
                             "the server's public key matches none of the pinned keys");
@@ -422,6 +493,12 @@ int Engine::drive_handshake() {
     }
     const int ret = mbedtls_ssl_handshake_step(&ssl_);
     if (last_handshake_type(ssl_) == kCertificateRequest) certificate_requested_ = true;
+    if (pin_rejected_ && error_.ok() && config_->verification != PeerVerification::required) {
+      // mbedTLS lets an optional verification pass; a pin mismatch may not.
+      send_alert(Alert::bad_certificate);
+      fail(Error(custom_error_).with_alert(Alert::bad_certificate, AlertDirection::sent));
+      return MBEDTLS_ERR_X509_CERT_VERIFY_FAILED;
+    }
     if (ret != 0) return ret;
   }
   return 0;
@@ -676,16 +753,21 @@ void Engine::on_handshake_complete() {
   }
   const uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
   if (info_.session_reused && role_ == Role::client) {
-    // The server proved itself in the handshake that created the session.
-    info_.authorized = resumed_.authorized;
-    info_.authorization_error = resumed_.authorization_error;
-    if (info_.peer_certificates.empty() && !resumed_.leaf.empty()) {
-      mbedtls_x509_crt leaf;
-      mbedtls_x509_crt_init(&leaf);
-      if (mbedtls_x509_crt_parse_der(&leaf, resumed_.leaf.data(), resumed_.leaf.size()) == 0) {
-        info_.peer_certificates.push_back(describe_certificate(leaf));
+    // The server proved itself in the handshake that created the session,
+    // and its chain passed this Config's verification again at start().
+    info_.authorized = resumed_authorized_;
+    info_.authorization_error = resumed_authorization_error_;
+    if (!resumed_.chain.empty()) {
+      // mbedTLS's own session keeps the leaf at most; ours has the chain.
+      info_.peer_certificates.clear();
+      for (const std::vector<uint8_t>& der : resumed_.chain) {
+        mbedtls_x509_crt crt;
+        mbedtls_x509_crt_init(&crt);
+        if (mbedtls_x509_crt_parse_der(&crt, der.data(), der.size()) == 0) {
+          info_.peer_certificates.push_back(describe_certificate(crt));
+        }
+        mbedtls_x509_crt_free(&crt);
       }
-      mbedtls_x509_crt_free(&leaf);
     }
   } else if (info_.session_reused && role_ == Role::server &&
              config_->verification == PeerVerification::required) {

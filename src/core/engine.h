@@ -90,6 +90,7 @@ class Engine {
   void refuse_name();
   void queue_plaintext_alert(Alert alert);
   void capture_session();
+  Error verify_saved_session();
   void receive_early_data();
   void flush_resend();
   bool note_peer_renegotiation();
@@ -162,8 +163,12 @@ class Engine {
   ChainRecord chain_;
   Error custom_error_;          // from a pin or identity check on the leaf
   bool name_mismatch_ = false;  // the leaf really does not match the name
+  bool pin_rejected_ = false;   // the leaf's key matches none of the pins
   bool offered_saved_session_ = false;
   SessionFacts resumed_;  // what the saved session says about the server
+  // The saved session's chain, verified again under this Config (verify_saved_session).
+  bool resumed_authorized_ = false;
+  Error resumed_authorization_error_;
   bool certificate_requested_ = false;  // the server sent a CertificateRequest
   bool certificate_chosen_ = false;
   std::shared_ptr<const ConfigState> chosen_certificate_;  // keeps the chosen identity alive

@@ -77,6 +77,7 @@ void Engine::fail_from_header(HeaderVerdict verdict) {
 }
 
 void Engine::fail_from_backend(int code) {
+  if (!error_.ok()) return;  // the first failure already named itself and sent its alert
   if ((code == MBEDTLS_ERR_SSL_INVALID_MAC || code == MBEDTLS_ERR_SSL_INVALID_RECORD) &&
       plaintext_fatal_alert_received_) {
     // Not a forgery: the peer's fatal alert arrived unprotected. Name it.

@@ -34,6 +34,7 @@ constexpr CodeEntry kCodes[] = {
     {ErrorCode::invalid_psk, "ERR_TLS_INVALID_PSK", Stage::config},
     {ErrorCode::invalid_session, "ERR_TLS_INVALID_SESSION", Stage::config},
     {ErrorCode::session_unavailable, "ERR_TLS_SESSION_UNAVAILABLE", Stage::config},
+    {ErrorCode::session_not_trusted, "ERR_TLS_SESSION_NOT_TRUSTED", Stage::certificate},
     {ErrorCode::unsupported_protocol, "ERR_SSL_UNSUPPORTED_PROTOCOL", Stage::handshake},
     {ErrorCode::no_shared_cipher, "ERR_SSL_NO_SHARED_CIPHER", Stage::handshake},
     {ErrorCode::no_shared_group, "ERR_SSL_NO_SUITABLE_KEY_SHARE", Stage::handshake},

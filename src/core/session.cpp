@@ -3,17 +3,26 @@
 #include <cstring>
 
 #include "cursor.h"
+#include "mbedtls/platform_util.h"
 
 namespace sanstls::detail {
 namespace {
 
-// Blob layout: "STS1" | name length (1) | server name | authorized (1) |
-// authorization error code (2) | leaf length (2) | leaf DER | mbedTLS session.
-// The mbedTLS part carries its own version and configuration check.
-constexpr uint8_t kMagic[4] = {'S', 'T', 'S', '1'};
+// Blob layout: "STS2" | name length (1) | server name | certificate count (1) |
+// per certificate: length (3) | DER | mbedTLS session. The mbedTLS part
+// carries its own version and configuration check. "STS1" blobs carried a
+// copied verification verdict and are refused.
+constexpr uint8_t kMagic[4] = {'S', 'T', 'S', '2'};
+constexpr size_t kMaxChain = 16;
 
 Error invalid(const char* message, int code = 0) {
   return Error(ErrorCode::invalid_session, Stage::config, message).with_backend_code(code);
+}
+
+void put_u24(std::vector<uint8_t>& out, size_t value) {
+  out.push_back(static_cast<uint8_t>(value >> 16));
+  out.push_back(static_cast<uint8_t>(value >> 8));
+  out.push_back(static_cast<uint8_t>(value));
 }
 
 }  // namespace
@@ -21,27 +30,26 @@ Error invalid(const char* message, int code = 0) {
 std::vector<uint8_t> store_session(const mbedtls_ssl_context& ssl, const std::string& server_name,
                                    const SessionFacts& facts) {
   std::vector<uint8_t> blob;
+  if (server_name.size() > 255 || facts.chain.size() > kMaxChain) return blob;
   mbedtls_ssl_session session;
   mbedtls_ssl_session_init(&session);
   if (mbedtls_ssl_get_session(&ssl, &session) == 0) {
     size_t needed = 0;
     mbedtls_ssl_session_save(&session, nullptr, 0, &needed);
-    if (needed > 0 && server_name.size() <= 255) {
+    if (needed > 0) {
       blob.assign(kMagic, kMagic + 4);
       blob.push_back(static_cast<uint8_t>(server_name.size()));
       blob.insert(blob.end(), server_name.begin(), server_name.end());
-      blob.push_back(facts.authorized ? 1 : 0);
-      const auto code = static_cast<uint16_t>(facts.authorization_error.code());
-      blob.push_back(static_cast<uint8_t>(code >> 8));
-      blob.push_back(static_cast<uint8_t>(code));
-      const size_t leaf_size = facts.leaf.size() <= 65535 ? facts.leaf.size() : 0;
-      blob.push_back(static_cast<uint8_t>(leaf_size >> 8));
-      blob.push_back(static_cast<uint8_t>(leaf_size));
-      blob.insert(blob.end(), facts.leaf.begin(), facts.leaf.begin() + static_cast<std::ptrdiff_t>(leaf_size));
+      blob.push_back(static_cast<uint8_t>(facts.chain.size()));
+      for (const std::vector<uint8_t>& der : facts.chain) {
+        put_u24(blob, der.size());
+        blob.insert(blob.end(), der.begin(), der.end());
+      }
       const size_t header = blob.size();
       blob.resize(header + needed);
       size_t written = 0;
       if (mbedtls_ssl_session_save(&session, blob.data() + header, needed, &written) != 0) {
+        mbedtls_platform_zeroize(blob.data(), blob.size());
         blob.clear();
       } else {
         blob.resize(header + written);
@@ -57,22 +65,21 @@ Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& s
   Cursor c(blob);
   ByteView magic = c.bytes(4);
   ByteView name = c.vector8();
-  const bool authorized = c.u8() == 1;
-  const auto code = static_cast<ErrorCode>(c.u16());
-  ByteView leaf = c.vector16();
+  const uint8_t count = c.u8();
   if (!c.ok() || std::memcmp(magic.data(), kMagic, 4) != 0) {
-    return invalid("not a saved sanstls session (bad header)");
+    return invalid("not a saved sanstls session (bad header, or saved by an older version)");
+  }
+  if (count > kMaxChain) return invalid("the saved session is corrupt (certificate count)");
+  facts->chain.clear();
+  for (uint8_t i = 0; i < count; ++i) {
+    ByteView der = c.vector24();
+    if (!c.ok() || der.empty()) return invalid("the saved session is corrupt (certificate)");
+    facts->chain.emplace_back(der.begin(), der.end());
   }
   if (name.as_text() != server_name) {
     return invalid("the saved session belongs to another server name");
   }
   ByteView rest = c.bytes(c.remaining());
-  facts->authorized = authorized;
-  facts->authorization_error =
-      authorized ? Error()
-                 : Error(code, Stage::certificate,
-                         "the session was saved from a connection whose peer was not authorized");
-  facts->leaf.assign(leaf.begin(), leaf.end());
   mbedtls_ssl_session session;
   mbedtls_ssl_session_init(&session);
   int ret = mbedtls_ssl_session_load(&session, rest.data(), rest.size());
@@ -84,7 +91,7 @@ Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& s
   } else if ((ret = mbedtls_ssl_set_session(&ssl, &session)) != 0) {
     error = invalid("the saved session cannot be offered with this Config", ret);
   }
-  mbedtls_ssl_session_free(&session);
+  mbedtls_ssl_session_free(&session);  // zeroizes the copy of the secrets
   return error;
 }
 

@@ -11,18 +11,18 @@
 
 namespace sanstls::detail {
 
-// What a saved session remembers of the handshake that made it, so a
-// resumed connection can report it (no certificate travels on resumption).
+// What a saved session remembers of the handshake that made it: the server's
+// certificate chain (no certificate travels on resumption). The blob is not
+// protected, so it carries no verdict: a client that resumes verifies this
+// chain again under its own Config (Engine::verify_saved_session).
 struct SessionFacts {
-  bool authorized = false;
-  Error authorization_error;
-  std::vector<uint8_t> leaf;  // the server's certificate (DER)
+  std::vector<std::vector<uint8_t>> chain;  // DER, leaf first
 };
 
 // The client's current session as a blob, or empty when there is none.
 std::vector<uint8_t> store_session(const mbedtls_ssl_context& ssl, const std::string& server_name,
                                    const SessionFacts& facts);
-// Offers a saved session on a fresh client context.
+// Reads a blob's facts and offers its session on a fresh client context.
 Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& server_name,
                    SessionFacts* facts);
 

@@ -412,6 +412,26 @@ class FeatureTests(CliTestCase):
                 self.assertIn("resumed=no", server.conn_lines()[0])
                 self.assertIn("resumed=yes", server.conn_lines()[1])
 
+    def test_insecure_session_does_not_resume_when_verifying(self):
+        """A session saved by an --insecure run to an impostor never lets it in later (issue 10)."""
+        for version in ("1.2", "1.3"):
+            session = os.path.join(TMP, "insecure-session-%s.bin" % version)
+            with Server("--echo", "--max-version", version, cert="other.pem", key="other.key",
+                        exit_after=3) as server:
+                result, report = client(server.address, "--insecure", "--session-out", session, send="x")
+                self.assertConnected(result, report)
+                self.assertIs(report["authorized"], False)
+                result, report = client(server.address, "--session-in", session, send="x")
+                self.assertFailed(result, report, stage="certificate", codes=("ERR_TLS_SESSION_NOT_TRUSTED",))
+                self.assertIn("UNABLE_TO", report["error"]["message"])
+                result, report = client(server.address, "--insecure", "--session-in", session, send="x")
+                self.assertConnected(result, report)
+                self.assertIs(report["sessionReused"], True, "TLS %s" % version)
+                self.assertIs(report["authorized"], False)
+                server.finish()
+                # Only the last connection, made with --insecure again, resumed.
+                self.assertEqual(["resumed=yes" in line for line in server.conn_lines()], [False, False, True])
+
     def test_keylog(self):
         for version, label in (("1.2", "CLIENT_RANDOM "), ("1.3", "CLIENT_TRAFFIC_SECRET_0 ")):
             client_log = os.path.join(TMP, "client-%s.keylog" % version)
@@ -647,6 +667,15 @@ class PskAndPinTests(CliTestCase):
             result, report = client(server.address, "--pin", bad, "--pin", good, send="x")
             self.assertConnected(result, report)  # any pin matches
             result, report = client(server.address, "--pin", bad, send="x")
+            self.assertFailed(result, report, stage="certificate", codes=("ERR_TLS_PUBLIC_KEY_PIN_MISMATCH",),
+                              alert="bad_certificate")
+            server.finish()
+
+    def test_pin_is_enforced_with_insecure(self):
+        """curl -k --pinnedpubkey: a pin is a demand even when verification is off (issue 10)."""
+        bad = spki_pin(pki("other.pem"))
+        with Server("--echo", exit_after=1) as server:
+            result, report = client(server.address, "--insecure", "--pin", bad, send="x")
             self.assertFailed(result, report, stage="certificate", codes=("ERR_TLS_PUBLIC_KEY_PIN_MISMATCH",),
                               alert="bad_certificate")
             server.finish()

@@ -1,0 +1,188 @@
+// A saved session is verified again under the resuming Config: a blob made
+// under a weaker policy (no verification, other trust anchors, no pins) must
+// never let a server that this Config would reject in. And pins are demands
+// in every verification mode.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+#include <string>
+
+#include "mbedtls/base64.h"
+#include "mbedtls/sha256.h"
+#include "mbedtls/x509_crt.h"
+#include "support/expect.h"
+#include "support/fixtures.h"
+#include "support/pair.h"
+
+using namespace sanstls;
+using namespace sanstls::test;
+
+namespace {
+
+std::string pin_of(const std::string& certificate_der) {
+  mbedtls_x509_crt crt;
+  mbedtls_x509_crt_init(&crt);
+  REQUIRE(mbedtls_x509_crt_parse_der(&crt,
+                                     reinterpret_cast<const unsigned char*>(certificate_der.data()),
+                                     certificate_der.size()) == 0);
+  unsigned char digest[32];
+  mbedtls_sha256(crt.pk_raw.p, crt.pk_raw.len, digest, 0);
+  mbedtls_x509_crt_free(&crt);
+  unsigned char text[64];
+  size_t length = 0;
+  REQUIRE(mbedtls_base64_encode(text, sizeof text, &length, digest, sizeof digest) == 0);
+  return "sha256/" + std::string(reinterpret_cast<char*>(text), length);
+}
+
+// A server for "localhost" whose certificate chains to a root nobody trusts:
+// what a man in the middle presents.
+Config impostor_server(Sources& sources) {
+  ConfigBuilder builder(Role::server);
+  builder.random(sources.server_random).clock(sources.clock)
+      .certificate(pki().other_leaf.certificate_pem, pki().other_leaf.key.private_key_pem);
+  return build_or_fail(builder);
+}
+
+// Handshakes once and returns the client's saved session.
+std::vector<uint8_t> session_from(const Config& client_config, const Config& server_config) {
+  Pair first = connect(client_config, server_config);
+  REQUIRE(first.handshake());
+  auto saved = first.client.conn.save_session();
+  REQUIRE(saved);
+  return saved.value();
+}
+
+}  // namespace
+
+TEST_CASE("a session saved without verification does not resume under a verifying Config",
+          "[session][security]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  Sources sources;
+  const Config server = impostor_server(sources);
+  // The --insecure run: the impostor is accepted and its session saved.
+  const Config insecure = build_or_fail(
+      client_builder(sources).versions(version, version).peer_verification(PeerVerification::none));
+  const std::vector<uint8_t> blob = session_from(insecure, server);
+
+  // The same user without --insecure: the blob must not smuggle the impostor in.
+  const Config verifying = build_or_fail(client_builder(sources).versions(version, version));
+  auto resumed = Connection::client(verifying, "localhost", ByteView(blob));
+  REQUIRE_FALSE(resumed);
+  expect_error(resumed.error(), "ERR_TLS_SESSION_NOT_TRUSTED", Stage::certificate);
+  CHECK(std::string(resumed.error().message()).find("UNABLE_TO_VERIFY_LEAF_SIGNATURE") !=
+        std::string::npos);
+
+  // The insecure Config itself may still resume it, and says it is not authorized.
+  auto lenient = Connection::client(insecure, "localhost", ByteView(blob));
+  REQUIRE(lenient);
+  Pair pair(std::move(lenient).value(), std::move(Connection::server(server)).value());
+  REQUIRE(pair.handshake());
+  CHECK(pair.client.conn.info().session_reused);
+  CHECK_FALSE(pair.client.conn.info().authorized);
+  CHECK(std::string(pair.client.conn.info().authorization_error.name()) ==
+        "UNABLE_TO_VERIFY_LEAF_SIGNATURE");
+}
+
+TEST_CASE("a session saved without verification from an honest server resumes verified",
+          "[session][security]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  Sources sources;
+  const Config server = build_or_fail(server_builder(sources));
+  const Config insecure = build_or_fail(
+      client_builder(sources).versions(version, version).peer_verification(PeerVerification::none));
+  const std::vector<uint8_t> blob = session_from(insecure, server);
+
+  const Config verifying = build_or_fail(client_builder(sources).versions(version, version));
+  auto client = Connection::client(verifying, "localhost", ByteView(blob));
+  REQUIRE(client);
+  Pair pair(std::move(client).value(), std::move(Connection::server(server)).value());
+  REQUIRE(pair.handshake());
+  CHECK(pair.client.conn.info().session_reused);
+  // The verdict is this Config's, computed from the saved chain.
+  CHECK(pair.client.conn.info().authorized);
+  REQUIRE(pair.client.conn.info().peer_certificates.size() >= 2);
+  const std::vector<uint8_t>& leaf = pair.client.conn.info().peer_certificates[0].der;
+  CHECK(std::string(leaf.begin(), leaf.end()) == pki().ecdsa_leaf.certificate_der);
+}
+
+TEST_CASE("a resumed session is held to the resuming Config's anchors, pins and identity check",
+          "[session][security]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  Sources sources;
+  const Config server = build_or_fail(server_builder(sources));
+  const std::vector<uint8_t> blob =
+      session_from(build_or_fail(client_builder(sources).versions(version, version)), server);
+
+  SECTION("other trust anchors") {
+    ConfigBuilder builder(Role::client);
+    builder.random(sources.client_random).clock(sources.clock).versions(version, version)
+        .trust_anchors(pki().other_root.certificate_pem);
+    auto client = Connection::client(build_or_fail(builder), "localhost", ByteView(blob));
+    REQUIRE_FALSE(client);
+    expect_error(client.error(), "ERR_TLS_SESSION_NOT_TRUSTED", Stage::certificate);
+  }
+  SECTION("a pin the server's key does not match, even with optional verification") {
+    auto client = Connection::client(
+        build_or_fail(client_builder(sources).versions(version, version)
+                          .peer_verification(PeerVerification::optional)
+                          .pin_public_key(pin_of(pki().rsa_leaf.certificate_der))),
+        "localhost", ByteView(blob));
+    REQUIRE_FALSE(client);
+    expect_error(client.error(), "ERR_TLS_SESSION_NOT_TRUSTED", Stage::certificate);
+    CHECK(std::string(client.error().message()).find("ERR_TLS_PUBLIC_KEY_PIN_MISMATCH") !=
+          std::string::npos);
+  }
+  SECTION("the matching pin resumes") {
+    auto client = Connection::client(
+        build_or_fail(client_builder(sources).versions(version, version)
+                          .pin_public_key(pin_of(pki().ecdsa_leaf.certificate_der))),
+        "localhost", ByteView(blob));
+    REQUIRE(client);
+    Pair pair(std::move(client).value(), std::move(Connection::server(server)).value());
+    REQUIRE(pair.handshake());
+    CHECK(pair.client.conn.info().session_reused);
+    CHECK(pair.client.conn.info().authorized);
+  }
+  SECTION("an identity check that rejects the server") {
+    int calls = 0;
+    auto client = Connection::client(
+        build_or_fail(client_builder(sources).versions(version, version).check_server_identity(
+            [&](std::string_view, const CertificateInfo&) {
+              ++calls;
+              return Error(ErrorCode::identity_rejected, Stage::certificate, "not this one");
+            })),
+        "localhost", ByteView(blob));
+    REQUIRE_FALSE(client);
+    CHECK(calls == 1);
+    expect_error(client.error(), "ERR_TLS_SESSION_NOT_TRUSTED", Stage::certificate);
+  }
+  SECTION("a blob altered to carry no certificate") {
+    // The chain count follows the magic and the name ("localhost").
+    std::vector<uint8_t> stripped(blob.begin(), blob.begin() + 4 + 1 + 9);
+    stripped.push_back(0);
+    size_t at = 4 + 1 + 9 + 1;
+    for (uint8_t i = 0; i < blob[4 + 1 + 9]; ++i) {
+      const size_t length = (size_t(blob[at]) << 16) | (size_t(blob[at + 1]) << 8) | blob[at + 2];
+      at += 3 + length;
+    }
+    stripped.insert(stripped.end(), blob.begin() + static_cast<std::ptrdiff_t>(at), blob.end());
+    auto client = Connection::client(build_or_fail(client_builder(sources).versions(version, version)),
+                                     "localhost", ByteView(stripped));
+    REQUIRE_FALSE(client);
+    expect_error(client.error(), "ERR_TLS_SESSION_NOT_TRUSTED", Stage::certificate);
+  }
+}
+
+TEST_CASE("a pin mismatch fails the handshake whatever the verification mode", "[verify][pin]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  const auto mode = GENERATE(PeerVerification::optional, PeerVerification::none);
+  Sources sources;
+  Pair pair = connect(build_or_fail(client_builder(sources).versions(version, version)
+                                        .peer_verification(mode)
+                                        .pin_public_key(pin_of(pki().rsa_leaf.certificate_der))),
+                      build_or_fail(server_builder(sources)));
+  CHECK_FALSE(pair.client.conn.wants().handshake_complete);
+  expect_error(pair.client.conn.error(), "ERR_TLS_PUBLIC_KEY_PIN_MISMATCH", Stage::certificate);
+  expect_alert(pair.client.conn.error(), Alert::bad_certificate, AlertDirection::sent);
+  expect_alert(pair.server.conn.error(), Alert::bad_certificate, AlertDirection::received);
+  CHECK(pair.client.received.empty());
+}
