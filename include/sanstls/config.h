@@ -131,7 +131,11 @@ class Config {
   // Servers: the ticket keys in use (to read, share or rotate them); null
   // when tickets are off.
   std::shared_ptr<TicketKeys> ticket_keys() const noexcept;
-  // Bytes of heap this Config holds (certificates, keys, mbedTLS config).
+  // Servers with 0-RTT: the replay store in use (to share it with the next
+  // Config on a reload); null when early data is off.
+  std::shared_ptr<EarlyDataReplayStore> early_data_replay_store() const noexcept;
+  // Bytes of heap this Config holds (certificates, keys, mbedTLS config,
+  // and its 0-RTT replay store, which Configs sharing it each count).
   size_t memory_bytes() const noexcept;
 
   // Internal: the engine's view of the built state.
@@ -268,6 +272,10 @@ class ConfigBuilder {
   ConfigBuilder& ticket_keys(std::shared_ptr<TicketKeys> keys);
   // Servers: keep TLS 1.2 sessions by ID (e.g. make_memory_session_store()).
   ConfigBuilder& session_store(std::shared_ptr<SessionStore> store);
+  // Servers with 0-RTT: the store of tickets already used for early data;
+  // share one across Configs (reloads) so a reload forgets no ticket.
+  // Default: a fresh EarlyDataReplayStore per Config.
+  ConfigBuilder& early_data_replay_store(std::shared_ptr<EarlyDataReplayStore> store);
 
   // TLS 1.2 renegotiation, off by default (TLS 1.3 has none). When on, only
   // the secure kind (RFC 5746); peer-initiated renegotiations are limited to
@@ -353,6 +361,7 @@ class ConfigBuilder {
     uint32_t ticket_lifetime = 7200;
     std::shared_ptr<TicketKeys> ticket_keys;
     std::shared_ptr<SessionStore> session_store;
+    std::shared_ptr<EarlyDataReplayStore> replay_store;
   };
   const Settings& settings() const noexcept { return settings_; }
 

@@ -64,4 +64,34 @@ class SessionStore {
 // evicted beyond `max_entries`. Thread-safe.
 std::shared_ptr<SessionStore> make_memory_session_store(size_t max_entries);
 
+// Servers with 0-RTT: the tickets whose early data was already accepted, so
+// each ticket's early data is accepted once (RFC 8446 8.1). A ticket used
+// again still resumes, with its 0-RTT refused. Only a ClientHello that
+// offers early data on a ticket that allows it spends an entry. Bounded:
+// when full the oldest entries go, and tickets issued before the newest
+// evicted one are refused 0-RTT, so an eviction never reopens a replay
+// window. Share one store between the Configs of a server (a reload keeps
+// it, like its ticket keys); servers sharing ticket keys across processes
+// each keep their own. Thread-safe.
+class EarlyDataReplayStore {
+ public:
+  static constexpr size_t kDefaultEntries = 65536;
+  static std::shared_ptr<EarlyDataReplayStore> create(size_t max_entries = kDefaultEntries);
+  ~EarlyDataReplayStore();
+  EarlyDataReplayStore(const EarlyDataReplayStore&) = delete;
+  EarlyDataReplayStore& operator=(const EarlyDataReplayStore&) = delete;
+
+  // Used by the engine: true the first time `ticket_id` is presented for
+  // 0-RTT, false after (or when issued before the eviction horizon).
+  bool first_use(ByteView ticket_id, int64_t issued_seconds);
+  size_t size() const;
+  // Heap held by the entries (counted in Config::memory_bytes()).
+  size_t memory_bytes() const;
+
+ private:
+  explicit EarlyDataReplayStore(size_t max_entries);
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 }  // namespace sanstls

@@ -26,16 +26,22 @@ class MemoryAccount {
   void on_alloc(size_t bytes) noexcept;
   void on_free(size_t bytes) noexcept;
 
-  size_t current() const noexcept { return current_.load(std::memory_order_relaxed); }
+  size_t current() const noexcept {
+    return state_.load(std::memory_order_relaxed) & ~kAttached;
+  }
   size_t peak() const noexcept { return peak_.load(std::memory_order_relaxed); }
 
  private:
   MemoryAccount() = default;
-  void maybe_delete() noexcept;
-  std::atomic<size_t> current_{0};
+  // The owner's attachment and the bytes held share one atomic word, so
+  // exactly one thread sees it reach zero (detached, nothing held) and
+  // deletes the account; no thread touches it after that.
+  static constexpr size_t kAttached = ~(~size_t(0) >> 1);
+  std::atomic<size_t> state_{kAttached};
   std::atomic<size_t> peak_{0};
-  std::atomic<bool> attached_{true};
 };
+
+struct ClientHelloFacts;
 
 struct CallContext {
   MemoryAccount* account = nullptr;
@@ -43,6 +49,9 @@ struct CallContext {
   RandomSource* random = nullptr;
   // The server name of the connection being driven (binds tickets to it).
   const std::string* server_name = nullptr;
+  // Servers: the ClientHello being answered, once the engine has read it
+  // (ticket callbacks need to know whether 0-RTT is offered).
+  const ClientHelloFacts* client_hello = nullptr;
 };
 
 class CallScope {
@@ -58,5 +67,7 @@ class CallScope {
 };
 
 const CallContext& current_call_context() noexcept;
+// For the rest of the current call (CallScope restores the previous context).
+void set_call_client_hello(const ClientHelloFacts* hello) noexcept;
 
 }  // namespace sanstls::detail

@@ -540,6 +540,11 @@ ConfigBuilder& ConfigBuilder::ticket_keys(std::shared_ptr<TicketKeys> keys) {
   return *this;
 }
 
+ConfigBuilder& ConfigBuilder::early_data_replay_store(std::shared_ptr<EarlyDataReplayStore> store) {
+  settings_.replay_store = std::move(store);
+  return *this;
+}
+
 ConfigBuilder& ConfigBuilder::session_store(std::shared_ptr<SessionStore> store) {
   settings_.session_store = std::move(store);
   return *this;
@@ -746,7 +751,7 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
     mbedtls_ssl_conf_early_data(conf, MBEDTLS_SSL_EARLY_DATA_ENABLED);
     if (s.role == Role::server) {
       mbedtls_ssl_conf_max_early_data_size(conf, s.early_data);
-      s.replay_cache = detail::make_replay_cache(65536);
+      s.replay_store = b.replay_store ? b.replay_store : EarlyDataReplayStore::create();
     }
   }
   s.renegotiation = b.renegotiation;
@@ -803,8 +808,14 @@ const std::vector<std::string>& Config::alpn_protocols() const noexcept { return
 
 std::shared_ptr<TicketKeys> Config::ticket_keys() const noexcept { return state_->ticket_keys; }
 
+std::shared_ptr<EarlyDataReplayStore> Config::early_data_replay_store() const noexcept {
+  return state_->replay_store;
+}
+
 size_t Config::memory_bytes() const noexcept {
-  return state_->account != nullptr ? state_->account->current() : 0;
+  size_t bytes = state_->account != nullptr ? state_->account->current() : 0;
+  if (state_->replay_store) bytes += state_->replay_store->memory_bytes();
+  return bytes;
 }
 
 }  // namespace sanstls

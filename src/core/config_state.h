@@ -37,9 +37,6 @@ int random_callback(void* random_source, unsigned char* out, size_t len);
 // has to be retried by mbedTLS.
 constexpr size_t kMaxRecordWireBytes = 5 + 16384 + 256;
 
-class ReplayCache;
-// Creates the replay cache for a server with 0-RTT (sessions.cpp).
-std::shared_ptr<ReplayCache> make_replay_cache(size_t capacity);
 
 struct OwnIdentity {
   mbedtls_x509_crt chain;
@@ -95,8 +92,8 @@ struct ConfigState {
   uint32_t handshake_timeout_ms = 0;  // 0: none
   uint32_t early_data = 0;
   bool renegotiation = false;            // servers: max 0-RTT bytes; clients: >0 offers it
-  // Servers with 0-RTT: nonces of tickets already used (single-use tickets).
-  std::shared_ptr<ReplayCache> replay_cache;
+  // Servers with 0-RTT: tickets whose early data was accepted (single use).
+  std::shared_ptr<EarlyDataReplayStore> replay_store;
   std::vector<uint16_t> sig_algs;     // zero-terminated, empty: mbedTLS's defaults
   std::optional<bool> honor_cipher_order;
   uint32_t close_timeout_ms = 0;

@@ -383,6 +383,7 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
     if (type == kNewSessionTicket) e.info_.ticket_received = true;  // TLS 1.2, in the clear
   } else if (type == kClientHello) {
     e.client_hello_ = parse_client_hello(body);
+    set_call_client_hello(&e.client_hello_);  // mbedTLS parses it (and its ticket) next
     // Too large to inspect fully: mbedTLS will judge it; we just cannot read SNI.
     if (truncated) e.client_hello_.parsed = true;
   }

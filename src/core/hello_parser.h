@@ -39,6 +39,7 @@ struct ClientHelloFacts {
   std::string server_name;         // SNI host_name, "" when absent
   std::vector<std::string> alpn;   // offered ALPN protocols
   bool offers_psk = false;         // TLS 1.3 pre_shared_key (a ticket or an external PSK)
+  bool offers_early_data = false;  // TLS 1.3 early_data (0-RTT follows)
 };
 
 ServerHelloFacts parse_server_hello(ByteView body) noexcept;

@@ -28,38 +28,31 @@ struct alignas(alignof(std::max_align_t)) BlockHeader {
 MemoryAccount* MemoryAccount::create() { return new (std::nothrow) MemoryAccount(); }
 
 void MemoryAccount::detach() {
-  attached_.store(false, std::memory_order_release);
-  maybe_delete();
+  if (state_.fetch_and(~kAttached, std::memory_order_acq_rel) == kAttached) delete this;
 }
 
 void MemoryAccount::on_alloc(size_t bytes) noexcept {
-  size_t now = current_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  size_t now = (state_.fetch_add(bytes, std::memory_order_relaxed) + bytes) & ~kAttached;
   size_t peak = peak_.load(std::memory_order_relaxed);
   while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
   }
 }
 
 void MemoryAccount::on_free(size_t bytes) noexcept {
-  current_.fetch_sub(bytes, std::memory_order_relaxed);
-  maybe_delete();
-}
-
-void MemoryAccount::maybe_delete() noexcept {
-  if (!attached_.load(std::memory_order_acquire) &&
-      current_.load(std::memory_order_acquire) == 0) {
-    delete this;
-  }
+  if (state_.fetch_sub(bytes, std::memory_order_acq_rel) == bytes) delete this;
 }
 
 CallScope::CallScope(MemoryAccount* account, Clock* clock, RandomSource* random,
                      const std::string* server_name) noexcept
     : saved_(t_context) {
-  t_context = CallContext{account, clock, random, server_name};
+  t_context = CallContext{account, clock, random, server_name, nullptr};
 }
 
 CallScope::~CallScope() { t_context = saved_; }
 
 const CallContext& current_call_context() noexcept { return t_context; }
+
+void set_call_client_hello(const ClientHelloFacts* hello) noexcept { t_context.client_hello = hello; }
 
 }  // namespace sanstls::detail
 
@@ -75,7 +68,8 @@ void* sanstls_mbedtls_calloc(size_t count, size_t size) {
   if (raw == nullptr) return nullptr;
   auto* header = static_cast<BlockHeader*>(raw);
   header->size = bytes;
-  header->account = t_context.account;
+  // An empty block holds nothing, so it does not keep its account alive.
+  header->account = bytes != 0 ? t_context.account : nullptr;
   if (header->account != nullptr) header->account->on_alloc(bytes);
   return header + 1;
 }

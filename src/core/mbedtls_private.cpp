@@ -40,6 +40,10 @@ void forbid_early_data(mbedtls_ssl_session& session) noexcept {
                                               ~MBEDTLS_SSL_TLS1_3_TICKET_ALLOW_EARLY_DATA);
 }
 
+bool session_allows_early_data(const mbedtls_ssl_session& session) noexcept {
+  return (session.ticket_flags & MBEDTLS_SSL_TLS1_3_TICKET_ALLOW_EARLY_DATA) != 0;
+}
+
 bool session_peer_verified(const mbedtls_ssl_session& session) noexcept {
   return session.peer_cert != nullptr && session.verify_result == 0;
 }

@@ -31,6 +31,7 @@ void use_key_cert_of(mbedtls_ssl_config& target, const mbedtls_ssl_config* holde
 void set_negotiated_max_early_data(mbedtls_ssl_context& ssl, uint32_t bytes) noexcept;
 // A resumed ticket that must not carry 0-RTT (replayed): clear its flag.
 void forbid_early_data(mbedtls_ssl_session& session) noexcept;
+bool session_allows_early_data(const mbedtls_ssl_session& session) noexcept;
 // Whether the session's peer presented a certificate that verified.
 bool session_peer_verified(const mbedtls_ssl_session& session) noexcept;
 

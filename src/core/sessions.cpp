@@ -3,6 +3,8 @@
 #include "sanstls/sessions.h"
 
 #include <cstring>
+#include <array>
+#include <deque>
 #include <list>
 #include <string>
 #include <climits>
@@ -12,6 +14,7 @@
 #include "call_scope.h"
 #include "config_state.h"
 #include "cursor.h"
+#include "hello_parser.h"
 #include "mbedtls/gcm.h"
 #include "mbedtls/platform_util.h"
 #include "mbedtls_private.h"
@@ -178,41 +181,64 @@ std::shared_ptr<SessionStore> make_memory_session_store(size_t max_entries) {
   return std::make_shared<MemorySessionStore>(max_entries);
 }
 
-namespace detail {
-
-// Nonces of the tickets already presented, for single-use tickets with 0-RTT.
-// Bounded: when full, the oldest entries go, and tickets issued before the
-// newest evicted one are refused outright, so an eviction never reopens a
-// replay window.
-class ReplayCache {
- public:
-  explicit ReplayCache(size_t capacity) : capacity_(capacity) {}
-
-  bool first_use(ByteView nonce, int64_t issued) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (issued <= horizon_) return false;
-    const std::string key(nonce.as_text());
-    if (!seen_.insert(key).second) return false;
-    order_.emplace_back(key, issued);
-    while (seen_.size() > capacity_) {
-      if (order_.front().second > horizon_) horizon_ = order_.front().second;
-      seen_.erase(order_.front().first);
-      order_.pop_front();
+struct EarlyDataReplayStore::State {
+  using Id = std::array<uint8_t, 16>;
+  struct IdHash {
+    size_t operator()(const Id& id) const noexcept {
+      // Ticket ids are random nonces: their first bytes hash well enough.
+      size_t h = 0;
+      std::memcpy(&h, id.data(), sizeof h);
+      return h;
     }
-    return true;
-  }
-
- private:
-  std::mutex mutex_;
-  size_t capacity_;
-  int64_t horizon_ = INT64_MIN;
-  std::list<std::pair<std::string, int64_t>> order_;
-  std::unordered_set<std::string> seen_;
+  };
+  explicit State(size_t max_entries) : capacity(max_entries == 0 ? 1 : max_entries) {}
+  mutable std::mutex mutex;
+  size_t capacity;
+  int64_t horizon = INT64_MIN;  // tickets issued at or before this are refused
+  std::deque<std::pair<Id, int64_t>> order;  // oldest first
+  std::unordered_set<Id, IdHash> seen;
 };
 
-std::shared_ptr<ReplayCache> make_replay_cache(size_t capacity) {
-  return std::make_shared<ReplayCache>(capacity);
+std::shared_ptr<EarlyDataReplayStore> EarlyDataReplayStore::create(size_t max_entries) {
+  return std::shared_ptr<EarlyDataReplayStore>(new EarlyDataReplayStore(max_entries));
 }
+
+EarlyDataReplayStore::EarlyDataReplayStore(size_t max_entries)
+    : state_(std::make_unique<State>(max_entries)) {}
+
+EarlyDataReplayStore::~EarlyDataReplayStore() = default;
+
+bool EarlyDataReplayStore::first_use(ByteView ticket_id, int64_t issued_seconds) {
+  State::Id id{};
+  std::memcpy(id.data(), ticket_id.data(), ticket_id.size() < id.size() ? ticket_id.size() : id.size());
+  State& s = *state_;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (issued_seconds <= s.horizon) return false;
+  if (!s.seen.insert(id).second) return false;
+  s.order.emplace_back(id, issued_seconds);
+  while (s.seen.size() > s.capacity) {
+    if (s.order.front().second > s.horizon) s.horizon = s.order.front().second;
+    s.seen.erase(s.order.front().first);
+    s.order.pop_front();
+  }
+  return true;
+}
+
+size_t EarlyDataReplayStore::size() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->seen.size();
+}
+
+size_t EarlyDataReplayStore::memory_bytes() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  // A set node (id, hash, link, allocator header), a deque slot, a bucket.
+  constexpr size_t kPerEntry = sizeof(State::Id) + 3 * sizeof(void*) + 16 +
+                               sizeof(std::pair<State::Id, int64_t>);
+  return sizeof(State) + state_->seen.size() * kPerEntry +
+         state_->seen.bucket_count() * sizeof(void*);
+}
+
+namespace detail {
 
 namespace {
 
@@ -283,10 +309,15 @@ int unwrap_session(const ConfigState& config, ByteView bytes, mbedtls_ssl_sessio
   }
   const int ret = mbedtls_ssl_session_load(session, rest.data(), rest.size());
   if (ret != 0) return ret;
-  if (config.replay_cache != nullptr && !ticket_nonce.empty() &&
-      !config.replay_cache->first_use(ticket_nonce, static_cast<int64_t>(issued))) {
-    // Seen before: it may resume, but its 0-RTT data is refused (RFC 8446 8).
-    forbid_early_data(*session);
+  if (config.replay_store != nullptr && !ticket_nonce.empty() &&
+      session_allows_early_data(*session)) {
+    // Only a ClientHello that offers 0-RTT spends the ticket's entry; one
+    // used before may resume, but its 0-RTT data is refused (RFC 8446 8.1).
+    const ClientHelloFacts* hello = current_call_context().client_hello;
+    if (hello == nullptr || !hello->offers_early_data ||
+        !config.replay_store->first_use(ticket_nonce, static_cast<int64_t>(issued))) {
+      forbid_early_data(*session);
+    }
   }
   return 0;
 }

@@ -733,6 +733,29 @@ class Issue5Tests(CliTestCase):
             self.assertIn("sanstls: early data: %d bytes sent as 0-RTT, refused" % len(request), result.stderr)
             server.finish()
 
+    def test_early_data_replay_refused_after_sighup_reload(self):
+        """A reload keeps the 0-RTT replay store: a used ticket stays used (issue 10)."""
+        session = os.path.join(TMP, "early-reload.session")
+        early = os.path.join(TMP, "early-reload.txt")
+        with open(early, "w") as f:
+            f.write("GET /once HTTP/1.0\r\n\r\n")
+        with Server("--echo", "--early-data", "16384", exit_after=3) as server:
+            self.assertConnected(*client(server.address, "--session-out", session, send="ticket please"))
+            result, report = client(server.address, "--session-in", session, "--early-data", early, send="")
+            self.assertConnected(result, report)
+            self.assertIs(report["earlyData"]["accepted"], True)
+            server.proc.send_signal(signal.SIGHUP)
+            line = None
+            while line is None or not line.startswith("reload"):
+                line = server.next_line()
+                self.assertIsNotNone(line, "no reload line")
+            self.assertTrue(line.startswith("reloaded"), line)
+            result, report = client(server.address, "--session-in", session, "--early-data", early, send="")
+            self.assertConnected(result, report)
+            self.assertIs(report["sessionReused"], True)
+            self.assertIs(report["earlyData"]["accepted"], False)
+            server.finish()
+
     def test_early_data_with_www_is_the_request(self):
         session = os.path.join(TMP, "early-www.session")
         early = os.path.join(TMP, "early-www.txt")

@@ -136,12 +136,14 @@ bool reload_requested() {
 std::atomic<uint64_t> g_master_secrets{0};
 
 // What a reload must not replace: the ticket keys (tickets issued before
-// stay valid), the TLS 1.2 session cache and the key log file.
+// stay valid), the TLS 1.2 session cache, the 0-RTT replay store (tickets
+// already used for early data stay used) and the key log file.
 struct KeptState {
   bool ready = false;
   sanstls::KeyLogCallback key_log;
   std::shared_ptr<sanstls::TicketKeys> ticket_keys;
   std::shared_ptr<sanstls::SessionStore> session_store;
+  std::shared_ptr<sanstls::EarlyDataReplayStore> replay_store;
 };
 
 Milliseconds to_ms(double seconds) {
@@ -188,6 +190,7 @@ sanstls::Config server_config(const Args& args, KeptState& kept) {
                              : 1);
     if (kept.ticket_keys) base.ticket_keys(kept.ticket_keys);
     if (kept.session_store) base.session_store(kept.session_store);
+    if (kept.replay_store) base.early_data_replay_store(kept.replay_store);
   }
   apply_server_psk(base, args);
   // Unset without the flag: mbedTLS's own choice (the server's order in TLS
@@ -213,6 +216,7 @@ sanstls::Config server_config(const Args& args, KeptState& kept) {
     kept.key_log = file_log;
     kept.ticket_keys = base.settings().ticket_keys;
     kept.session_store = base.settings().session_store;
+    kept.replay_store = config.early_data_replay_store();
     kept.ready = true;
   }
   return config;
