@@ -15,6 +15,7 @@
 
 #include "sanstls/bytes.h"
 #include "sanstls/result.h"
+#include "sanstls/secret.h"
 #include "sanstls/sessions.h"
 #include "sanstls/sources.h"
 
@@ -318,8 +319,8 @@ class ConfigBuilder {
   struct Settings {
     struct Identity {
       std::vector<uint8_t> chain;
-      std::vector<uint8_t> key;
-      std::string passphrase;
+      SecretBytes key;
+      SecretBytes passphrase;
     };
     Role role = Role::client;
     TlsVersion min = TlsVersion::tls1_2;
@@ -342,7 +343,7 @@ class ConfigBuilder {
     bool strict_sni = false;
     SniSelector sni_selector;
     std::string psk_identity;
-    std::vector<uint8_t> psk_key;
+    SecretBytes psk_key;
     PskLookup psk_lookup;
     PskMode psk_mode = PskMode::with_ecdhe;
     IdentityCheck identity_check;

@@ -39,6 +39,9 @@ class TicketKeys {
   std::optional<std::vector<uint8_t>> open(ByteView ticket) const;
 
   TicketKeys() = default;
+  ~TicketKeys();  // wipes the keys
+  TicketKeys(const TicketKeys&) = delete;
+  TicketKeys& operator=(const TicketKeys&) = delete;
 
  private:
   struct Key {

@@ -64,6 +64,18 @@ std::vector<uint8_t> parser_input(ByteView bytes) {
   return out;
 }
 
+// The same for a private key: one exact-size copy, wiped when released.
+SecretBytes secret_parser_input(ByteView bytes) {
+  if (!looks_like_pem(bytes)) return SecretBytes(bytes);
+  std::vector<uint8_t> terminated;
+  terminated.reserve(bytes.size() + 1);
+  terminated.assign(bytes.begin(), bytes.end());
+  terminated.push_back(0);
+  SecretBytes out{ByteView(terminated)};
+  secure_wipe(terminated.data(), terminated.size());
+  return out;
+}
+
 template <class Fn>
 void for_each_item(std::string_view list, Fn&& fn) {
   size_t start = 0;
@@ -176,7 +188,7 @@ Error random_failed_error() {
                       "the random source failed while loading the private key");
 }
 
-Error load_identity(ConfigState& s, ByteView chain, ByteView key, const std::string& passphrase) {
+Error load_identity(ConfigState& s, ByteView chain, ByteView key, ByteView passphrase) {
   RandomProbe probe{s.random};
   auto identity = std::make_unique<detail::OwnIdentity>();
   std::vector<uint8_t> chain_input = parser_input(chain);
@@ -188,10 +200,9 @@ Error load_identity(ConfigState& s, ByteView chain, ByteView key, const std::str
     }
     return config_error(ErrorCode::certificate_parse_failed, "cannot parse certificate chain", ret);
   }
-  std::vector<uint8_t> key_input = parser_input(key);
+  const SecretBytes key_input = secret_parser_input(key);
   ret = mbedtls_pk_parse_key(&identity->key, key_input.data(), key_input.size(),
-                             reinterpret_cast<const unsigned char*>(passphrase.data()),
-                             passphrase.size(), probing_random, &probe);
+                             passphrase.data(), passphrase.size(), probing_random, &probe);
   if (ret != 0 && probe.failed) return random_failed_error();
   if (ret == MBEDTLS_ERR_PK_PASSWORD_REQUIRED) {
     return config_error(ErrorCode::key_passphrase_required,
@@ -331,7 +342,7 @@ Error set_up_psk_and_pins(const ConfigBuilder::Settings& b, ConfigState& s) {
       return config_error(ErrorCode::invalid_psk, text);
     }
     s.psk_identity = b.psk_identity;
-    s.psk_key = b.psk_key;
+    s.psk_key.assign(b.psk_key.view());
   }
   s.psk_lookup = b.psk_lookup;
   if ((b.identity_check || !b.pins.empty()) && b.role != Role::client) {
@@ -388,9 +399,9 @@ ConfigBuilder& ConfigBuilder::groups(std::string_view list) {
 
 ConfigBuilder& ConfigBuilder::certificate(ByteView chain, ByteView private_key,
                                           std::string_view passphrase) {
-  settings_.identities.push_back(Settings::Identity{
-      std::vector<uint8_t>(chain.begin(), chain.end()),
-      std::vector<uint8_t>(private_key.begin(), private_key.end()), std::string(passphrase)});
+  settings_.identities.push_back(Settings::Identity{std::vector<uint8_t>(chain.begin(), chain.end()),
+                                                    SecretBytes(private_key),
+                                                    SecretBytes(ByteView(passphrase))});
   return *this;
 }
 
@@ -444,7 +455,7 @@ ConfigBuilder& ConfigBuilder::sni_selector(SniSelector selector) {
 
 ConfigBuilder& ConfigBuilder::psk(std::string identity, ByteView key) {
   settings_.psk_identity = std::move(identity);
-  settings_.psk_key.assign(key.begin(), key.end());
+  settings_.psk_key.assign(key);
   return *this;
 }
 
@@ -667,8 +678,7 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
 
   for (const auto& identity : b.identities) {
     if (Error e = load_identity(s, ByteView(identity.chain.data(), identity.chain.size()),
-                                ByteView(identity.key.data(), identity.key.size()),
-                                identity.passphrase)) {
+                                identity.key.view(), identity.passphrase.view())) {
       return e;
     }
   }

@@ -84,7 +84,7 @@ struct ConfigState {
   bool strict_sni = false;
   SniSelector sni_selector;
   std::string psk_identity;
-  std::vector<uint8_t> psk_key;
+  SecretBytes psk_key;
   PskLookup psk_lookup;
   IdentityCheck identity_check;
   ClientCertificateSelector client_certificate_selector;

@@ -357,9 +357,11 @@ int psk_callback(void* state, mbedtls_ssl_context* ssl, const unsigned char* ide
                  size_t length) {
   const auto* config = static_cast<const ConfigState*>(state);
   const std::string_view name(reinterpret_cast<const char*>(identity), length);
-  const std::optional<std::vector<uint8_t>> key = config->psk_lookup(name);
-  if (!key || key->empty()) return -1;  // unknown identity
-  if (mbedtls_ssl_set_hs_psk(ssl, key->data(), key->size()) != 0) return -1;
+  std::optional<std::vector<uint8_t>> looked_up = config->psk_lookup(name);
+  if (!looked_up || looked_up->empty()) return -1;  // unknown identity
+  const SecretBytes key{ByteView(*looked_up)};  // mbedTLS keeps its own copy
+  secure_wipe(looked_up->data(), looked_up->size());
+  if (mbedtls_ssl_set_hs_psk(ssl, key.data(), key.size()) != 0) return -1;
   auto* engine = static_cast<Engine*>(mbedtls_ssl_get_user_data_p(ssl));
   engine->info_.psk_identity.assign(name);
   return 0;

@@ -63,8 +63,14 @@ Result<std::shared_ptr<TicketKeys>> TicketKeys::from_bytes(ByteView bytes) {
     Key previous;
     std::memcpy(previous.bytes, bytes.data() + kKeyBytes, kKeyBytes);
     keys->previous_ = previous;
+    mbedtls_platform_zeroize(previous.bytes, sizeof previous.bytes);
   }
   return keys;
+}
+
+TicketKeys::~TicketKeys() {
+  mbedtls_platform_zeroize(current_.bytes, sizeof current_.bytes);
+  if (previous_) mbedtls_platform_zeroize(previous_->bytes, sizeof previous_->bytes);
 }
 
 std::vector<uint8_t> TicketKeys::to_bytes() const {
