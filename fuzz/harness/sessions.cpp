@@ -5,6 +5,9 @@
 //
 // Input: [config selector][blob length u16][blob][mode][server bytes...]
 // (mode as in fuzz_client: kMode* in harness.h).
+#include <cstdio>
+#include <cstdlib>
+
 #include "harness/harness.h"
 
 namespace sanstls::fuzz {
@@ -22,6 +25,9 @@ int run_sessions(const uint8_t* data, size_t size) {
     return 0;
   }
   Connection conn = std::move(made).value();
+  if (!conn.error().ok() && std::getenv("SANSTLS_FUZZ_DEBUG") != nullptr) {
+    std::fprintf(stderr, "sessions: made with error %s: %s\n", conn.error().name(), conn.error().message());
+  }
   check(conn.error().ok());
   run_handshake(conn, in, mode);
   return 0;
