@@ -1,7 +1,7 @@
-// Every stable error name the core can report is reached here through the
+// The stable error names no other test asserted are reached here through the
 // public API (crafted bytes fed to a Connection, a certificate the verifier
 // rejects, ...), so a mapping that silently changes fails a test. The names
-// no test can reach are listed at the end of this file with the reason.
+// still missing a test, or unreachable, are listed at the end with the reason.
 //
 // The inputs are chosen so that the expected name follows from the RFCs, not
 // from an mbedTLS quirk: a first record that is not a ClientHello is
@@ -291,9 +291,15 @@ TEST_CASE("INVALID_PURPOSE: a TLS 1.2 client certificate for server authenticati
   expect_invalid_purpose(TlsVersion::tls1_2);
 }
 
-// Not reachable through the public API (see the report in the commit that
-// added this file; the lead decides on removal):
+// Still without a test:
+//   CERT_SIGNATURE_FAILURE (verify flags BADCERT_BAD_MD/BAD_PK: a chain signed
+//     with SHA-1, say) and CERT_REJECTED (BADCERT_BAD_KEY: an RSA-1024 leaf):
+//     reachable, but testing::Pki makes neither (KeyType has no weak key, it
+//     always signs with SHA-256/384); needs a certificate writer in the test.
+//   ECONNRESET: the blocking adapter's (tests/adapters), not the core's.
+// Not reachable through the public API (the lead decides on removal):
 //   CERT_REVOKED: Config has no CRL/OCSP input; mbedTLS only sets
-//     MBEDTLS_X509_BADCERT_REVOKED when given a CRL (config.cpp passes none).
+//     MBEDTLS_X509_BADCERT_REVOKED when given a CRL (config.cpp passes none
+//     to mbedtls_ssl_conf_ca_chain).
 //   ERR_TLS_OUT_OF_MEMORY: no allocation limit or allocator hook in Config;
 //     only real heap exhaustion reaches it.
