@@ -1,7 +1,8 @@
 // Writes seed corpora for every fuzz target from real in-memory handshakes
 // of our engine (both versions, every fixed configuration of the harness),
 // split at flight boundaries, plus hand-built op sequences for fuzz_records
-// and fuzz_api and real PEM/DER inputs for fuzz_loaders.
+// and fuzz_api, real PEM/DER inputs for fuzz_loaders, real saved sessions
+// (and their resumptions) for fuzz_sessions and keys/tickets for fuzz_ticketkeys.
 //
 //   fuzz_make_corpus OUTPUT-DIR     writes OUTPUT-DIR/<target>/<name>
 //
@@ -289,6 +290,104 @@ void loaders_corpus() {
   for (const auto& [name, seed] : seeds) write_seed("loaders", name, seed);
 }
 
+// ---- fuzz_sessions: [config][u16 len][blob][mode][server bytes]; and, for
+// fuzz_server, resuming ClientHellos (the server opens and parses the ticket).
+void sessions_corpus() {
+  size_t written = 0;
+  for (uint8_t i = 0; i < kClientConfigs; ++i) {
+    Bytes blob;
+    {
+      Connection client = new_client(i);
+      Connection server = new_server(server_for_client(i));
+      const Recording rec = record(client, server, true);
+      auto saved = client.save_session();
+      if (!rec.handshake_ok || !saved) {
+        std::printf("sessions cfg%u: no session (%s)\n", i, saved ? "handshake failed" : saved.error().name());
+        continue;
+      }
+      blob = saved.value();
+    }
+    const uint8_t server_selector = server_for_client(i);
+    auto resuming = new_client_with_session(i, ByteView(blob));
+    if (!resuming) {
+      // Config 5 saves a session without a server name: not for "localhost".
+      std::printf("sessions cfg%u: blob refused: %s\n", i, resuming.error().name());
+      continue;
+    }
+    Connection client = std::move(resuming).value();
+    Connection server = new_server(server_selector);
+    const Recording rec = record(client, server, true);
+    Bytes stream;
+    for (const Bytes& flight : rec.flights) append(stream, ByteView(flight));
+    const uint8_t modes[] = {0, kModeWriteClose, kModeEof | 3};
+    for (uint8_t mode : modes) {
+      Bytes seed = {i};
+      append_u16(seed, blob.size());
+      append(seed, ByteView(blob));
+      seed.push_back(mode);
+      append(seed, ByteView(stream));
+      char name[64];
+      std::snprintf(name, sizeof name, "cfg%u-resume-mode%02x", i, mode);
+      write_seed("sessions", name, seed);
+      ++written;
+    }
+    {
+      Bytes seed = {i};
+      append_u16(seed, blob.size());
+      append(seed, ByteView(blob));
+      write_seed("sessions", "cfg" + std::to_string(i) + "-blob-only", seed);
+      ++written;
+    }
+    // The same resumption seen from the server: the client's flights.
+    Connection server_target = new_server(server_selector);
+    auto client_again = new_client_with_session(i, ByteView(blob));
+    if (client_again) {
+      Connection peer = std::move(client_again).value();
+      const Recording srec = record(server_target, peer, false);
+      Bytes sstream;
+      for (const Bytes& flight : srec.flights) append(sstream, ByteView(flight));
+      Bytes seed = {server_selector, 0};
+      append(seed, ByteView(sstream));
+      write_seed("server", "cfg" + std::to_string(server_selector) + "-resume-from-client" +
+                               std::to_string(i), seed);
+    }
+    std::printf("sessions cfg%u: %zu-byte blob, resumption %s\n", i, blob.size(),
+                rec.handshake_ok ? "ok" : "FAILED");
+  }
+  // Blobs that are not sessions.
+  const std::vector<std::pair<const char*, Bytes>> junk = {
+      {"empty", {0, 0, 0}},
+      {"short", {0, 0, 4, 's', 'n', 's', 't'}},
+      {"zeros", [] { Bytes b = {2, 0x01, 0x00}; b.resize(3 + 256, 0); return b; }()},
+  };
+  for (const auto& [name, seed] : junk) write_seed("sessions", std::string("junk-") + name, seed);
+  std::printf("sessions: %zu seeds from real sessions\n", written);
+}
+
+// ---- fuzz_ticketkeys: [u16 len][keys][ticket]
+void ticketkeys_corpus() {
+  SeededRandom random(99);
+  auto one = TicketKeys::generate(random);
+  if (!one) std::exit(1);
+  const Bytes key48 = one.value()->to_bytes();
+  one.value()->rotate(random);
+  const Bytes key96 = one.value()->to_bytes();
+  Bytes sealed;
+  one.value()->seal(ByteView("a session"), random, sealed);
+  auto seed = [](const Bytes& keys, ByteView ticket) {
+    Bytes b;
+    append_u16(b, keys.size());
+    append(b, ByteView(keys));
+    append(b, ticket);
+    return b;
+  };
+  write_seed("ticketkeys", "one-key", seed(key48, ByteView("plaintext")));
+  write_seed("ticketkeys", "two-keys", seed(key96, ByteView("")));
+  write_seed("ticketkeys", "two-keys-sealed-ticket", seed(key96, ByteView(sealed)));
+  write_seed("ticketkeys", "short-keys", seed(Bytes(key48.begin(), key48.end() - 1), ByteView("x")));
+  write_seed("ticketkeys", "long-keys", seed(Bytes(97, 0x5a), ByteView("x")));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -302,6 +401,8 @@ int main(int argc, char** argv) {
   records_corpus();
   api_corpus();
   loaders_corpus();
+  sessions_corpus();
+  ticketkeys_corpus();
   std::printf("wrote %zu seeds under %s\n", g_written, g_out.c_str());
   return 0;
 }

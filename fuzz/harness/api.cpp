@@ -1,6 +1,8 @@
 // fuzz_api: random interleavings of the public API on a client/server pair,
 // with the engine contract (include/sanstls/connection.h) checked by
-// __builtin_trap():
+// __builtin_trap(): every call goes through the shared ContractCheck
+// (fuzz/harness/harness.h: memory bounded, readiness and events consistent,
+// sticky errors, no output after a fatal error), and here also:
 //   - no data lost or duplicated: what one side reads is exactly a prefix of
 //     what the other side's write() accepted, and once the pair is pumped to
 //     quiescence without errors, corruption or EOF, all of it;
@@ -34,10 +36,6 @@ enum ApiOp : uint8_t {
   kOpCount = 10,
 };
 
-void check(bool condition) {
-  if (!condition) __builtin_trap();
-}
-
 // The byte at stream position `i`: not periodic, so a duplicated or skipped
 // run cannot compare equal by accident.
 uint8_t stream_byte(size_t i) {
@@ -50,29 +48,16 @@ uint8_t stream_byte(size_t i) {
 
 struct Side {
   Connection conn;
+  ContractCheck contract;
   std::vector<uint8_t> wire_in;  // bytes sent to this side, not yet fed
   size_t written = 0;            // bytes write() accepted (stream_byte(0..written))
   size_t received = 0;           // bytes read() returned
-  ErrorCode first_error = ErrorCode::none;
   bool eof = false;
   bool closed = false;
-  bool handshake_event = false;
 
   explicit Side(Connection c) : conn(std::move(c)) {}
 
-  void check_invariants() {
-    const Readiness r = conn.wants();
-    check(r.has_output == !conn.pending_output().empty());
-    const ErrorCode code = conn.error().code();
-    if (first_error != ErrorCode::none) check(code == first_error);
-    if (code != ErrorCode::none) {
-      first_error = code;
-      // Plaintext decrypted before the error may still be read (connection.h).
-      check(r.closed && r.read_closed && r.write_closed && !r.can_write);
-    }
-    if (r.can_write) check(r.handshake_complete && !r.write_closed);
-    if (r.has_plaintext) check(r.handshake_complete);
-  }
+  void check_invariants() { contract.observe(conn); }
 };
 
 struct World {
@@ -88,53 +73,32 @@ struct World {
     const size_t n = count == 0 || count > out.size() ? out.size() : count;
     Side& to = other(from);
     to.wire_in.insert(to.wire_in.end(), out.begin(), out.begin() + n);
-    from.conn.consume_output(n);
+    from.contract.consume_output(from.conn, n);
   }
 
   void feed(Side& to, size_t count) {
     if (to.wire_in.empty()) return;
     const size_t offer = count == 0 || count > to.wire_in.size() ? to.wire_in.size() : count;
-    const bool failed_before = !to.conn.error().ok();
-    const size_t taken = to.conn.feed(ByteView(to.wire_in.data(), offer));
-    check(taken <= offer);
-    if (failed_before) check(taken == 0);
+    const size_t taken = to.contract.feed(to.conn, ByteView(to.wire_in.data(), offer));
     to.wire_in.erase(to.wire_in.begin(), to.wire_in.begin() + static_cast<std::ptrdiff_t>(taken));
   }
 
   void write(Side& from, size_t length) {
-    const Readiness before = from.conn.wants();
-    const bool failed_before = !from.conn.error().ok();
     std::vector<uint8_t> data(length);
     for (size_t i = 0; i < length; ++i) data[i] = stream_byte(from.written + i);
-    const size_t accepted = from.conn.write(ByteView(data));
-    check(accepted <= length);
-    if (!before.can_write || failed_before) check(accepted == 0);
-    if (before.can_write && length > 0 && accepted == 0) check(!from.conn.error().ok());
-    from.written += accepted;
+    from.written += from.contract.write(from.conn, ByteView(data));
   }
 
   void read(Side& to, size_t size) {
-    const Readiness before = to.conn.wants();
     std::vector<uint8_t> buffer(size);
-    const size_t n = to.conn.read(MutableByteView(buffer.data(), buffer.size()));
-    check(n <= size);
-    if (before.has_plaintext) check(n > 0 || !to.conn.error().ok());
+    const size_t n = to.contract.read(to.conn, MutableByteView(buffer.data(), buffer.size()));
     const Side& from = other(to);
     check(to.received + n <= from.written);
     for (size_t i = 0; i < n; ++i) check(buffer[i] == stream_byte(to.received + i));
     to.received += n;
   }
 
-  void event(Side& s) {
-    if (auto e = s.conn.next_event()) {
-      if (e->kind == EventKind::handshake_complete) {
-        check(s.conn.wants().handshake_complete);
-        check(!s.handshake_event);  // reported once
-        s.handshake_event = true;
-      }
-      check(e->count >= 1);
-    }
-  }
+  void event(Side& s) { (void)s.contract.next_event(s.conn); }
 
   // Everything both ways until nothing moves; reads everything.
   void pump(int rounds) {
@@ -156,7 +120,7 @@ struct World {
           if (s->received == received) break;
           moved = true;
         }
-        while (s->conn.next_event()) moved = true;
+        while (s->contract.next_event(s->conn)) moved = true;
       }
       client.check_invariants();
       server.check_invariants();
@@ -183,11 +147,11 @@ int run_api(const uint8_t* data, size_t size) {
       case kRead: w.read(s, size_t{in.u8()} + 1); break;
       case kClose:
         s.closed = true;
-        s.conn.close();
+        s.contract.close(s.conn);
         break;
       case kEof:
         s.eof = true;
-        s.conn.transport_eof();
+        s.contract.transport_eof(s.conn);
         break;
       case kEvent: w.event(s); break;
       case kCorrupt: {

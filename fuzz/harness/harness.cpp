@@ -154,20 +154,36 @@ Connection must(Result<Connection> connection) {
   return std::move(connection).value();
 }
 
-// Shared by run_server and run_client: [selector][mode][peer bytes].
+}  // namespace
+
+void poke_after_error(Connection& conn, ByteView more, ContractCheck& contract) {
+  if (conn.error().ok()) return;
+  // Every call is a no-op now: nothing taken, nothing accepted, no new output.
+  contract.feed(conn, more.empty() ? ByteView("\x16\x03\x03\x00\x01\x01") : more);
+  contract.write(conn, ByteView("after the error"));
+  contract.close(conn);
+  contract.transport_eof(conn);
+  contract.on_timer(conn, kNowMs + 3600 * 1000);
+  drain(conn, nullptr, nullptr, &contract);
+}
+
 void run_handshake(Connection& conn, Input& in, uint8_t mode) {
-  drain(conn);  // the client's ClientHello: the peer "already has it"
-  feed_all(conn, in.rest(), mode & kModeChunkMask);
+  ContractCheck contract;
+  contract.observe(conn);
+  drain(conn, nullptr, nullptr, &contract);  // the client's ClientHello: the peer "already has it"
+  const ByteView peer_bytes = in.rest();
+  feed_all(conn, peer_bytes, mode & kModeChunkMask, nullptr, &contract);
   if ((mode & kModeWriteClose) != 0 && conn.wants().handshake_complete) {
-    conn.write(ByteView("fuzz"));
-    drain(conn);
-    conn.close();
-    drain(conn);
+    contract.write(conn, ByteView("fuzz"));
+    drain(conn, nullptr, nullptr, &contract);
+    contract.close(conn);
+    drain(conn, nullptr, nullptr, &contract);
   }
   if ((mode & kModeEof) != 0) {
-    conn.transport_eof();
-    drain(conn);
+    contract.transport_eof(conn);
+    drain(conn, nullptr, nullptr, &contract);
   }
+  poke_after_error(conn, peer_bytes, contract);
   static const bool debug = std::getenv("SANSTLS_FUZZ_DEBUG") != nullptr;
   if (debug) {
     std::fprintf(stderr, "handshake %s, %s, error %s\n",
@@ -179,8 +195,6 @@ void run_handshake(Connection& conn, Input& in, uint8_t mode) {
   (void)conn.memory();
   (void)conn.save_session();
 }
-
-}  // namespace
 
 const FuzzPki& pki() {
   static const FuzzPki instance = make_pki();
@@ -198,6 +212,12 @@ Connection new_client(uint8_t selector) {
   fixed.reset();
   if (selector % kClientConfigs == 5) return must(Connection::client_without_server_name(*fixed.config));
   return must(Connection::client(*fixed.config, "localhost"));
+}
+
+Result<Connection> new_client_with_session(uint8_t selector, ByteView blob) {
+  Fixed& fixed = client_fixed(selector);
+  fixed.reset();
+  return Connection::client(*fixed.config, "localhost", blob);
 }
 
 const char* server_config_name(uint8_t selector) { return server_fixed(selector).name; }
@@ -222,40 +242,139 @@ uint8_t server_for_client(uint8_t selector) {
   return kMap[selector % kClientConfigs];
 }
 
-bool drain(Connection& conn, std::vector<uint8_t>* output, std::vector<uint8_t>* plaintext) {
+void ContractCheck::observe(const Connection& conn) {
+  const MemoryUsage memory = conn.memory();
+  check(memory.current_bytes <= memory.peak_bytes);
+  check(memory.peak_bytes <= kMaxConnectionMemory);
+
+  const Readiness r = conn.wants();
+  const ByteView pending = conn.pending_output();
+  check(r.has_output == !pending.empty());
+  if (r.can_write) check(r.handshake_complete && !r.write_closed);
+  if (r.has_plaintext) check(r.handshake_complete);
+
+  const ErrorCode code = conn.error().code();
+  if (failed_) check(code == first_error_);  // sticky
+  if (code != ErrorCode::none) {
+    // Plaintext decrypted before the error may still be read (connection.h).
+    check(r.closed && r.read_closed && r.write_closed && !r.can_write);
+    if (!failed_) {
+      failed_ = true;
+      first_error_ = code;
+      produced_at_error_ = consumed_ + pending.size();
+    }
+    // What was queued up to the failure may be flushed; nothing is added.
+    check(consumed_ + pending.size() == produced_at_error_);
+  }
+}
+
+size_t ContractCheck::feed(Connection& conn, ByteView bytes) {
+  const bool failed_before = !conn.error().ok();
+  const size_t taken = conn.feed(bytes);
+  check(taken <= bytes.size());
+  if (failed_before) check(taken == 0);
+  observe(conn);
+  return taken;
+}
+
+size_t ContractCheck::write(Connection& conn, ByteView bytes) {
+  const Readiness before = conn.wants();
+  const bool failed_before = !conn.error().ok();
+  const size_t accepted = conn.write(bytes);
+  check(accepted <= bytes.size());
+  if (!before.can_write || failed_before) check(accepted == 0);
+  if (before.can_write && !bytes.empty() && accepted == 0) check(!conn.error().ok());
+  observe(conn);
+  return accepted;
+}
+
+size_t ContractCheck::read(Connection& conn, MutableByteView buffer) {
+  const Readiness before = conn.wants();
+  const size_t n = conn.read(buffer);
+  check(n <= buffer.size());
+  if (before.has_plaintext && !buffer.empty()) check(n > 0 || !conn.error().ok());
+  observe(conn);
+  return n;
+}
+
+std::optional<Event> ContractCheck::next_event(Connection& conn) {
+  std::optional<Event> e = conn.next_event();
+  if (e) {
+    check(e->count >= 1);
+    const Readiness r = conn.wants();
+    if (e->kind == EventKind::handshake_complete) {
+      check(r.handshake_complete);
+      check(!handshake_event_);  // reported once
+      handshake_event_ = true;
+    }
+    if (e->kind == EventKind::peer_closed) check(r.read_closed);
+  }
+  observe(conn);
+  return e;
+}
+
+void ContractCheck::consume_output(Connection& conn, size_t n) {
+  const size_t pending = conn.pending_output().size();
+  conn.consume_output(n);
+  consumed_ += n < pending ? n : pending;
+  check(conn.pending_output().size() == pending - (n < pending ? n : pending));
+  observe(conn);
+}
+
+void ContractCheck::close(Connection& conn) {
+  conn.close();
+  observe(conn);
+}
+
+void ContractCheck::transport_eof(Connection& conn) {
+  conn.transport_eof();
+  observe(conn);
+}
+
+void ContractCheck::on_timer(Connection& conn, int64_t now_ms) {
+  conn.on_timer(now_ms);
+  observe(conn);
+}
+
+bool drain(Connection& conn, std::vector<uint8_t>* output, std::vector<uint8_t>* plaintext,
+           ContractCheck* contract) {
+  ContractCheck unchecked;  // used when the caller keeps no check across calls
+  ContractCheck& c = contract != nullptr ? *contract : unchecked;
   bool moved = false;
   for (int guard = 0; guard < 64; ++guard) {
     bool step = false;
     const ByteView out = conn.pending_output();
     if (!out.empty()) {
       if (output != nullptr) output->insert(output->end(), out.begin(), out.end());
-      conn.consume_output(out.size());
+      c.consume_output(conn, out.size());
       step = true;
     }
     uint8_t buffer[4096];
     size_t n;
-    while ((n = conn.read(MutableByteView(buffer, sizeof buffer))) > 0) {
+    while ((n = c.read(conn, MutableByteView(buffer, sizeof buffer))) > 0) {
       if (plaintext != nullptr) plaintext->insert(plaintext->end(), buffer, buffer + n);
       step = true;
     }
-    while (conn.next_event()) step = true;
+    while (c.next_event(conn)) step = true;
     if (!step) break;
     moved = true;
   }
   return moved;
 }
 
-void feed_all(Connection& conn, ByteView bytes, size_t chunk, std::vector<uint8_t>* output) {
+void feed_all(Connection& conn, ByteView bytes, size_t chunk, std::vector<uint8_t>* output,
+              ContractCheck* contract) {
+  ContractCheck unchecked;
+  ContractCheck& c = contract != nullptr ? *contract : unchecked;
   size_t at = 0;
   while (at < bytes.size()) {
     const size_t offer = chunk == 0 ? bytes.size() - at : std::min(chunk, bytes.size() - at);
-    const size_t taken = conn.feed(bytes.skip(at).first(offer));
-    if (taken > offer) __builtin_trap();  // the engine took more than it was offered
+    const size_t taken = c.feed(conn, bytes.skip(at).first(offer));
     at += taken;
-    const bool moved = drain(conn, output);
+    const bool moved = drain(conn, output, nullptr, contract);
     if (taken == 0 && !moved) break;
   }
-  drain(conn, output);
+  drain(conn, output, nullptr, contract);
 }
 
 int run_server(const uint8_t* data, size_t size) {

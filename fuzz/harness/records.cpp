@@ -3,6 +3,10 @@
 // any content type protected with the peer's real keys, raw bytes, mutations
 // of protected records, application data both ways, close and EOF.
 //
+// Every engine call goes through the shared ContractCheck (harness.h): memory
+// bounded, readiness and events consistent, sticky errors, no output after a
+// fatal error (also poked with more calls once an error is set).
+//
 // Input: [header][op...]. header bit 0: engine role (0 client, 1 server);
 // bit 1: version (0 TLS 1.3, 1 TLS 1.2). Ops are listed in RecordOp.
 #include <cstdio>
@@ -36,6 +40,7 @@ constexpr uint8_t kEngineServerConfig = 0;
 
 struct Session {
   Connection engine;
+  ContractCheck contract;
   fuzz_peer* peer = nullptr;
   ManualClock peer_clock{kNowMs};
   SeededRandom peer_random{77};
@@ -51,7 +56,7 @@ struct Session {
 
   // Engine output to the peer.
   void engine_to_peer() {
-    drain(engine, &engine_out);
+    drain(engine, &engine_out, nullptr, &contract);
     if (!engine_out.empty()) fuzz_peer_feed(peer, engine_out.data(), engine_out.size());
     engine_out.clear();
   }
@@ -66,7 +71,7 @@ struct Session {
       bytes[mutate_offset % bytes.size()] ^= mutate_xor;
       mutate = false;
     }
-    feed_all(engine, ByteView(bytes), 0, &engine_out);
+    feed_all(engine, ByteView(bytes), 0, &engine_out, &contract);
   }
 };
 
@@ -128,7 +133,7 @@ void run_op(Session& s, Input& in) {
     }
     case kRaw: {
       const ByteView bytes = in.take(in.u8());
-      feed_all(s.engine, bytes, 0, &s.engine_out);
+      feed_all(s.engine, bytes, 0, &s.engine_out, &s.contract);
       break;
     }
     case kMutate:
@@ -147,7 +152,7 @@ void run_op(Session& s, Input& in) {
       const std::vector<uint8_t> data = pattern(in.u16() % 20000 + 1);
       size_t at = 0;
       for (int guard = 0; guard < 64 && at < data.size(); ++guard) {
-        const size_t n = s.engine.write(ByteView(data).skip(at));
+        const size_t n = s.contract.write(s.engine, ByteView(data).skip(at));
         at += n;
         s.engine_to_peer();
         if (n == 0) break;
@@ -158,9 +163,9 @@ void run_op(Session& s, Input& in) {
     }
     case kClose:
       if ((in.u8() & 1) == 0) {
-        s.engine.close();
+        s.contract.close(s.engine);
       } else {
-        s.engine.transport_eof();
+        s.contract.transport_eof(s.engine);
       }
       s.engine_to_peer();
       break;
@@ -201,6 +206,7 @@ int run_records(const uint8_t* data, size_t size) {
   Session s(engine_server ? new_server(kEngineServerConfig) : new_client(kEngineClientConfig));
   if (!handshake(s, engine_server, tls13)) return 0;
   for (int ops = 0; ops < 256 && !in.empty(); ++ops) run_op(s, in);
+  poke_after_error(s.engine, ByteView(), s.contract);
   (void)s.engine.info();
   return 0;
 }

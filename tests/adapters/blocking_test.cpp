@@ -26,6 +26,7 @@
 #include "sanstls/adapters/blocking.h"
 #include "support/expect.h"
 #include "support/fixtures.h"
+#include "support/skip.h"
 
 using namespace sanstls;
 using namespace sanstls::test;
@@ -196,7 +197,7 @@ TEST_CASE("blocking: connect and echo both ways with close_notify both ways", "[
 
   auto bound = Listener::bind(target.bind_host, 0);
   if (!bound && std::string(target.bind_host) == "::1") {
-    SKIP("IPv6 loopback unavailable: " << bound.error().message());
+    SANSTLS_SKIP("IPv6 loopback unavailable: " << bound.error().message());
   }
   REQUIRE(bound);
   Listener listener = std::move(bound).value();

@@ -17,6 +17,7 @@
 #include "sanstls/platform.h"
 #include "support/fixtures.h"
 #include "support/pair.h"
+#include "support/skip.h"
 
 using namespace sanstls;
 using namespace sanstls::test;
@@ -74,7 +75,7 @@ std::string encrypted_or_skip(const std::string& key_pem, const std::string& pas
     const char* binary = std::getenv("OPENSSL");
     const std::string probe =
         std::string("command -v '") + (binary && *binary ? binary : "openssl") + "' >/dev/null 2>&1";
-    if (std::system(probe.c_str()) != 0) SKIP("no openssl binary: " << why);
+    if (std::system(probe.c_str()) != 0) SANSTLS_SKIP("no openssl binary: " << why);
     FAIL("openssl could not encrypt the key: " << why);
   }
   return *encrypted;

@@ -1110,13 +1110,30 @@ def main():
         made = run(["pki", "--out", PKI], timeout=60)
         if made.returncode != 0:
             print("sanstls pki failed:", made.stdout, made.stderr)
-            print("0 passed, 1 failed")
+            print("0 passed, 1 failed, 0 skipped")
             return 1
         program = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2)
         result = program.result
-        failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-        print("%d passed, %d failed" % (result.testsRun - failed - len(result.skipped), failed))
-        return 0 if failed == 0 and result.testsRun > 0 else 1
+        return summarize(result)
+
+
+def summarize(result):
+    """Prints "N passed, M failed, K skipped"; the exit status: 1 on a failure
+    (or nothing run), 77 when something was skipped (ctest's SKIP_RETURN_CODE),
+    0 otherwise.  With SANSTLS_REQUIRE_PEERS=1 (CI) a skip is a failure."""
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    skipped = len(result.skipped)
+    if skipped and os.environ.get("SANSTLS_REQUIRE_PEERS") == "1":
+        for test, reason in result.skipped:
+            print(f"FAIL (SANSTLS_REQUIRE_PEERS=1, skipped): {test.id()}: {reason}")
+        failed += skipped
+        skipped = 0
+    passed = result.testsRun - len(result.failures) - len(result.errors) \
+        - len(result.unexpectedSuccesses) - len(result.skipped)
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    if failed or result.testsRun == 0:
+        return 1
+    return 77 if skipped else 0
 
 
 if __name__ == "__main__":
