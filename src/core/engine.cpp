@@ -54,6 +54,15 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, Role role,
   }
   if (Error error = engine->start(server_name, saved_session)) return error;
   engine->pump();  // a client's ClientHello is ready at once
+  if (engine->offered_saved_session_ && !engine->error_.ok()) {
+    // mbedTLS loaded the session but cannot offer it (a corrupt blob whose
+    // fields are inconsistent): that is the blob's fault, said at once.
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text, "the saved session cannot be offered: %s",
+                  engine->error_.message());
+    return Error(ErrorCode::invalid_session, Stage::config, text)
+        .with_backend_code(engine->error_.backend_code());
+  }
   return Result<std::unique_ptr<Engine>>(std::move(engine));
 }
 
