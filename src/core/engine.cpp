@@ -212,8 +212,8 @@ int Engine::on_recv(unsigned char* data, size_t len) {
       std::memcpy(header, inbound_.header(), 5);
       // ClientHello records may carry any 3.x version (RFC 8446 5.1,
       // RFC 5246 E.1); mbedTLS refuses one above its maximum.
-      if (role_ == Role::server && header[0] == kHandshake &&
-          !server_hello_.parsed && header[2] > 3) {
+      if (role_ == Role::server && header[0] == kHandshake && !server_hello_.parsed &&
+          header[2] > 3) {
         header[2] = 3;
       }
       std::memcpy(data + produced, header + header_delivered_, n);
@@ -321,8 +321,7 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
     if (type == kNewSessionTicket) e.info_.ticket_received = true;  // TLS 1.2, in the clear
   } else if (type == kClientHello) {
     if (e.hello_preparsed_) {
-      e.hello_preparsed_ =
-          false; // the replay of the ClientHello read before setup
+      e.hello_preparsed_ = false;  // the replay of the ClientHello read before setup
       return;
     }
     e.client_hello_ = parse_client_hello(body);
@@ -436,8 +435,7 @@ int Engine::drive_handshake() {
       choose_client_certificate();
     }
     const int ret = mbedtls_ssl_handshake_step(&ssl_);
-    if (!original_hello_.empty())
-      restore_hello_transcript();
+    if (!original_hello_.empty()) restore_hello_transcript();
     if (last_handshake_type(ssl_) == kCertificateRequest) certificate_requested_ = true;
     if (ret != 0) return ret;
   }

@@ -69,8 +69,7 @@ ClientHelloFacts parse_client_hello(ByteView body) {
   Cursor compression(c.vector8());
   if (!c.ok()) return facts;
   while (compression.ok() && !compression.at_end()) {
-    if (compression.u8() == 0)
-      facts.null_compression = true;
+    if (compression.u8() == 0) facts.null_compression = true;
   }
   facts.legacy_version = legacy_version;
   // Without supported_versions, a legacy_version above TLS 1.2 offers TLS 1.2
@@ -116,13 +115,11 @@ ClientHelloFacts parse_client_hello(ByteView body) {
           KeyShareEntry entry;
           entry.group = shares.u16();
           ByteView key = shares.vector16();
-          if (!shares.ok())
-            break;
+          if (!shares.ok()) break;
           entry.key.assign(key.begin(), key.end());
           facts.key_shares.push_back(std::move(entry));
         }
-        facts.key_share_malformed =
-            !shares.ok() || !inner.ok() || !inner.at_end();
+        facts.key_share_malformed = !shares.ok() || !inner.ok() || !inner.at_end();
       }
     }
     if (!extensions.ok()) return facts;

@@ -37,8 +37,7 @@ bool session_peer_verified(const mbedtls_ssl_session& session) noexcept;
 
 // Restarts the handshake transcript with one message (type, body), as
 // received: for a ClientHello that mbedTLS parsed in a rewritten form.
-bool restart_transcript(mbedtls_ssl_context &ssl, ByteView body,
-                        uint8_t type) noexcept;
+bool restart_transcript(mbedtls_ssl_context& ssl, ByteView body, uint8_t type) noexcept;
 
 // mbedTLS queues some fatal alerts through a "pending alert" field. We mark
 // it before a call and read it after, to learn which alert it sent.
