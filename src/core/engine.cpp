@@ -47,8 +47,9 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, Role role,
   if (state.handshake_timeout_ms > 0) {
     engine->handshake_deadline_ = state.clock->now_ms() + state.handshake_timeout_ms;
   }
-  if (state.decides_on_client_hello()) {
-    // mbedTLS binds one configuration at setup: wait for the ClientHello.
+  if (role == Role::server) {
+    // mbedTLS binds one configuration at setup, and the ClientHello is
+    // checked and its server name known before mbedTLS parses it.
     engine->deferred_setup_ = true;
     return Result<std::unique_ptr<Engine>>(std::move(engine));
   }
@@ -58,7 +59,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, Role role,
     // mbedTLS loaded the session but cannot offer it (a corrupt blob whose
     // fields are inconsistent): that is the blob's fault, said at once.
     char text[Error::kMessageCapacity];
-    std::snprintf(text, sizeof text, "the saved session cannot be offered: %s",
+    std::snprintf(text, sizeof text, "the saved session cannot be offered: %.150s",
                   engine->error_.message());
     return Error(ErrorCode::invalid_session, Stage::config, text)
         .with_backend_code(engine->error_.backend_code());
@@ -284,7 +285,15 @@ int Engine::on_recv(unsigned char* data, size_t len) {
       }
       size_t n = 5 - header_delivered_;
       if (n > len - produced) n = len - produced;
-      std::memcpy(data + produced, inbound_.header() + header_delivered_, n);
+      uint8_t header[5];
+      std::memcpy(header, inbound_.header(), 5);
+      // ClientHello records may carry any 3.x version (RFC 8446 5.1,
+      // RFC 5246 E.1); mbedTLS refuses one above its maximum.
+      if (role_ == Role::server && header[0] == kHandshake && !server_hello_.parsed &&
+          header[2] > 3) {
+        header[2] = 3;
+      }
+      std::memcpy(data + produced, header + header_delivered_, n);
       header_delivered_ += n;
       produced += n;
       if (header_delivered_ == 5) inbound_.begin_body();
@@ -393,8 +402,13 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
     e.on_server_message(type, body, truncated);
     if (type == kNewSessionTicket) e.info_.ticket_received = true;  // TLS 1.2, in the clear
   } else if (type == kClientHello) {
-    e.client_hello_ = parse_client_hello(body);
     set_call_client_hello(&e.client_hello_);  // mbedTLS parses it (and its ticket) next
+    if (e.hello_preparsed_) {
+      e.hello_preparsed_ = false;  // the replay of the ClientHello read before setup
+      return;
+    }
+    e.client_hello_ = parse_client_hello(body);
+    e.client_hello_.complete = e.client_hello_.parsed && !truncated;
     // Too large to inspect fully: mbedTLS will judge it; we just cannot read SNI.
     if (truncated) e.client_hello_.parsed = true;
   }
@@ -421,8 +435,8 @@ void Engine::trace(TraceEntry::Direction direction, TraceEntry::Kind kind, uint8
                    size_t length, bool encrypted) {
   if (!config_->trace) return;
   // ClientHello records held for SNI are replayed into mbedTLS: trace them once.
-  if (direction == TraceEntry::Direction::received && replay_used_ < replay_.size() &&
-      !deferred_setup_) {
+  if (direction == TraceEntry::Direction::received && !deferred_setup_ &&
+      (replay_used_ < replay_.size() || feed_used_ < replay_feed_end_)) {
     return;
   }
   TraceEntry entry;
@@ -504,6 +518,7 @@ int Engine::drive_handshake() {
       choose_client_certificate();
     }
     const int ret = mbedtls_ssl_handshake_step(&ssl_);
+    if (!original_hello_.empty()) restore_hello_transcript();
     if (last_handshake_type(ssl_) == kCertificateRequest) certificate_requested_ = true;
     if (pin_rejected_ && error_.ok() && config_->verification != PeerVerification::required) {
       // mbedTLS lets an optional verification pass; a pin mismatch may not.
@@ -835,6 +850,7 @@ size_t Engine::feed(ByteView ciphertext) {
   feed_used_ = 0;
   pump();
   feed_ = ByteView();
+  replay_feed_end_ = 0;
   return feed_used_;
 }
 

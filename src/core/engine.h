@@ -85,6 +85,10 @@ class Engine {
   ByteView input() const noexcept;
   void advance_input(size_t n) noexcept;
   bool collect_client_hello();
+  static bool needs_rewrite(const ClientHelloFacts& hello);
+  void rewrite_client_hello();
+  void restore_hello_transcript();
+  bool check_client_hello();
   bool choose_config();
   bool finish_setup(std::shared_ptr<const ConfigState> chosen);
   void refuse_name();
@@ -140,6 +144,10 @@ class Engine {
   uint8_t first_message_type_ = 0;
   std::vector<uint8_t> replay_;
   size_t replay_used_ = 0;
+  size_t hello_bytes_ = 0;        // ClientHello bytes collected so far (bounded)
+  size_t replay_feed_end_ = 0;    // feed_ before this offset is a ClientHello replayed in place
+  bool hello_preparsed_ = false;  // the replayed ClientHello was parsed already
+  std::vector<uint8_t> original_hello_;  // a rewritten ClientHello as received (transcript)
   mbedtls_ssl_config conf_override_{};  // per-connection copy (ALPN selector's choice)
   std::string alpn_choice_;
   std::vector<int> suites_override_;  // honor_cipher_order's per-connection list

@@ -30,6 +30,7 @@ void Engine::rewrite_queued_alert(Alert alert) {
 
 void Engine::send_alert(Alert alert) {
   // Best effort: the alert goes into the output queue for the adapter to flush.
+  if (deferred_setup_) return queue_plaintext_alert(alert);  // mbedTLS is not set up yet
   mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
                                  static_cast<unsigned char>(alert));
 }

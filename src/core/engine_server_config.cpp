@@ -1,29 +1,47 @@
 // Servers that choose their Config from the ClientHello (SNI contexts and
 // selectors, the ALPN selector, honor_cipher_order): the ClientHello is held,
 // the Config chosen, and the records replayed into mbedTLS.
-#include "engine.h"
-
 #include <cstdio>
 #include <cstring>
 
 #include "algorithms.h"
+#include "cursor.h"
+#include "engine.h"
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/error.h"
 #include "mbedtls_private.h"
+#include "psa/crypto.h"
 
 namespace sanstls::detail {
 
 bool Engine::collect_client_hello() {
-  // Hold the ClientHello's records (bounded) until a Config is chosen.
+  // Every server reads the ClientHello before mbedTLS does: to choose a
+  // Config, to refuse what mbedTLS would only notice after its ServerHello,
+  // and so that the server name is known before any extension is parsed.
+  // The records are held (bounded). When the whole ClientHello arrives in
+  // one feed() it is not copied: the input is rewound and replayed from
+  // feed_; only a ClientHello split across feed() calls (or one that must
+  // be rewritten, or wait for the application) is copied into replay_.
   constexpr size_t kMaxHello = 2 * (16384 + 5);
+  const size_t start = feed_used_;
+  auto hold_this_feed = [&] {
+    const ByteView taken = feed_.skip(start).first(feed_used_ - start);
+    replay_.insert(replay_.end(), taken.begin(), taken.end());
+  };
   while (!client_hello_.parsed && error_.ok()) {
     ByteView available = feed_.skip(feed_used_);
-    if (available.empty()) return false;
+    if (available.empty()) {
+      hold_this_feed();
+      return false;
+    }
     if (inbound_.in_header()) {
       const size_t took = inbound_.add_header_bytes(available);
-      replay_.insert(replay_.end(), available.data(), available.data() + took);
       feed_used_ += took;
-      if (inbound_.header_bytes() < 5) return false;
+      hello_bytes_ += took;
+      if (inbound_.header_bytes() < 5) {
+        hold_this_feed();
+        return false;
+      }
       const uint8_t* header = inbound_.header();
       inbound_verdict_ = judge_header(header, first_inbound_record_, true, false);
       first_inbound_record_ = false;
@@ -43,10 +61,10 @@ bool Engine::collect_client_hello() {
     }
     size_t n = inbound_.body_remaining();
     if (n > available.size()) n = available.size();
-    replay_.insert(replay_.end(), available.data(), available.data() + n);
     inbound_.add_body_bytes(available.first(n));
     feed_used_ += n;
-    if (!client_hello_.parsed && (first_message_seen_ || replay_.size() > kMaxHello)) {
+    hello_bytes_ += n;
+    if (!client_hello_.parsed && (first_message_seen_ || hello_bytes_ > kMaxHello)) {
       const bool malformed = first_message_seen_ && first_message_type_ == kClientHello;
       const Alert alert = malformed ? Alert::decode_error : Alert::unexpected_message;
       queue_plaintext_alert(alert);
@@ -60,7 +78,91 @@ bool Engine::collect_client_hello() {
   }
   if (!error_.ok()) return false;
   info_.server_name = client_hello_.server_name;
-  return choose_config();
+  const bool rewrite = needs_rewrite(client_hello_);
+  if (rewrite || config_->sni_selector) {
+    hold_this_feed();  // rewritten in place, or kept until provide_config()
+  } else {
+    replay_feed_end_ = feed_used_;
+    feed_used_ = start;
+  }
+  if (rewrite) rewrite_client_hello();
+  const size_t end = replay_feed_end_;
+  const bool started = config_->decides_on_client_hello() ? choose_config() : finish_setup(config_);
+  if (!error_.ok() && feed_used_ < end) feed_used_ = end;  // refused: the bytes were read
+  return started;
+}
+
+// TLS 1.2 ClientHellos mbedTLS 3.6 refuses although RFC 5246 E.1 and
+// RFC 8446 D.2 say to negotiate TLS 1.2: a legacy_version above 0x0303
+// without supported_versions, and (when TLS 1.3 is enabled) no extensions
+// block at all. mbedTLS sees them as 0x0303 with an empty extensions block,
+// and its transcript is restored to the bytes as received once it has
+// parsed the message (restore_hello_transcript()).
+bool Engine::needs_rewrite(const ClientHelloFacts& hello) {
+  return hello.parsed && hello.complete && !hello.has_supported_versions &&
+         (hello.legacy_version > 0x0303 || !hello.has_extensions);
+}
+
+void Engine::rewrite_client_hello() {
+  // replay_ holds the records from the first one: [header 5][type 1][length
+  // 3][version 2]...
+  Cursor c{ByteView(replay_.data(), replay_.size())};
+  c.bytes(3);
+  const size_t record_length = c.u16();
+  const uint8_t type = c.u8();
+  const size_t message_length = c.u24();
+  if (!c.ok() || type != kClientHello || record_length < 4 + 2) return;
+  const bool one_record = record_length == 4 + message_length;
+  if (!client_hello_.has_extensions && !one_record) return;  // not worth handling
+  const size_t message_end = 5 + 4 + message_length;
+  if (one_record && replay_.size() < message_end) return;
+  if (one_record) {
+    original_hello_.assign(replay_.begin() + 5,
+                           replay_.begin() + static_cast<std::ptrdiff_t>(message_end));
+  } else {
+    // Reassemble the message from its records for the transcript.
+    original_hello_.clear();
+    Cursor records{ByteView(replay_.data(), replay_.size())};
+    while (records.ok() && !records.at_end() && original_hello_.size() < 4 + message_length) {
+      records.bytes(3);
+      ByteView body = records.vector16();
+      original_hello_.insert(original_hello_.end(), body.begin(), body.end());
+    }
+    if (!records.ok() || original_hello_.size() < 4 + message_length) {
+      original_hello_.clear();
+      return;
+    }
+    original_hello_.resize(4 + message_length);
+  }
+  replay_[9] = 3;  // legacy_version 0x0303
+  replay_[10] = 3;
+  if (!client_hello_.has_extensions) {
+    const size_t grown = message_length + 2;
+    const uint8_t empty_extensions[2] = {0, 0};
+    replay_.insert(replay_.begin() + static_cast<std::ptrdiff_t>(message_end), empty_extensions,
+                   empty_extensions + 2);
+    replay_[3] = static_cast<uint8_t>((grown + 4) >> 8);
+    replay_[4] = static_cast<uint8_t>(grown + 4);
+    replay_[6] = static_cast<uint8_t>(grown >> 16);
+    replay_[7] = static_cast<uint8_t>(grown >> 8);
+    replay_[8] = static_cast<uint8_t>(grown);
+  }
+}
+
+void Engine::restore_hello_transcript() {
+  // mbedTLS's TLS 1.2 server has parsed the (rewritten) ClientHello and
+  // hashed it; nothing else is in the transcript yet.
+  if (original_hello_.size() < 4 || handshake_state(ssl_) < MBEDTLS_SSL_SERVER_HELLO ||
+      mbedtls_ssl_get_version_number(&ssl_) != MBEDTLS_SSL_VERSION_TLS1_2) {
+    return;
+  }
+  const ByteView message(original_hello_.data(), original_hello_.size());
+  if (!restart_transcript(ssl_, message.skip(4), kClientHello)) {
+    fail(Error(ErrorCode::internal_error, Stage::internal,
+               "cannot restore the handshake transcript"));
+  }
+  original_hello_.clear();
+  original_hello_.shrink_to_fit();
 }
 
 namespace {
@@ -113,6 +215,142 @@ bool Engine::choose_config() {
   return finish_setup(config_);
 }
 
+namespace {
+
+bool contains(const std::vector<uint16_t>& list, uint16_t value) {
+  for (uint16_t item : list) {
+    if (item == value) return true;
+  }
+  return false;
+}
+
+// mbedTLS 3.6's TLS 1.3 rule (mbedtls_ssl_tls13_check_sig_alg_cert_key_match):
+// ECDSA keys sign with the scheme of their curve, RSA keys with RSA-PSS.
+bool tls13_scheme_fits_key(uint16_t scheme, const mbedtls_pk_context& key) {
+  const mbedtls_pk_type_t type = mbedtls_pk_get_type(&key);
+  const size_t bits = mbedtls_pk_get_bitlen(&key);
+  if (type == MBEDTLS_PK_ECKEY || type == MBEDTLS_PK_ECDSA) {
+    return (bits == 256 && scheme == 0x0403) || (bits == 384 && scheme == 0x0503) ||
+           (bits == 521 && scheme == 0x0603);
+  }
+  if (type == MBEDTLS_PK_RSA) return scheme == 0x0804 || scheme == 0x0805 || scheme == 0x0806;
+  return true;  // another kind of key (opaque): let mbedTLS judge
+}
+
+// RFC 8446 4.2.8.2: the key_exchange of the share the server will use.
+// X25519/X448: the length (the all-zero result is mbedTLS's check);
+// NIST curves: an uncompressed point on the curve.
+bool valid_key_share(uint16_t group, const std::vector<uint8_t>& key) {
+  size_t bits = 0;
+  switch (group) {
+    case 0x001D:
+      return key.size() == 32;  // X25519
+    case 0x001E:
+      return key.size() == 56;  // X448
+    case 0x0017:
+      bits = 256;
+      break;
+    case 0x0018:
+      bits = 384;
+      break;
+    case 0x0019:
+      bits = 521;
+      break;
+    default:
+      return true;  // not ours to judge
+  }
+  if (key.size() != 1 + 2 * ((bits + 7) / 8) || key[0] != 0x04) return false;
+  psa_key_attributes_t attributes = PSA_KEY_ATTRIBUTES_INIT;
+  psa_set_key_type(&attributes, PSA_KEY_TYPE_ECC_PUBLIC_KEY(PSA_ECC_FAMILY_SECP_R1));
+  psa_set_key_bits(&attributes, bits);
+  mbedtls_svc_key_id_t id = MBEDTLS_SVC_KEY_ID_INIT;
+  const psa_status_t status = psa_import_key(&attributes, key.data(), key.size(), &id);
+  if (status == PSA_SUCCESS) psa_destroy_key(id);
+  // Only a refused point is the peer's fault; other failures are left to
+  // mbedTLS.
+  return status != PSA_ERROR_INVALID_ARGUMENT;
+}
+
+}  // namespace
+
+// What mbedTLS 3.6 accepts but a conforming server refuses, or notices only
+// after its ServerHello: checked with the chosen Config, before mbedTLS runs.
+bool Engine::check_client_hello() {
+  const ClientHelloFacts& hello = client_hello_;
+  if (!hello.parsed || !hello.complete) return true;  // too large to inspect: mbedTLS judges
+  auto refuse = [&](Alert alert, ErrorCode code, const char* text) {
+    queue_plaintext_alert(alert);
+    fail(Error(code, Stage::handshake, text).with_alert(alert, AlertDirection::sent));
+    return false;
+  };
+  // RFC 5246 7.4.1.2 / RFC 8446 4.1.2: null compression must be offered
+  // (BoringSSL: illegal_parameter; TLS 1.3 requires that alert).
+  if (!hello.null_compression) {
+    return refuse(Alert::illegal_parameter, ErrorCode::illegal_parameter,
+                  "illegal parameter: the ClientHello does not offer null compression");
+  }
+  // RFC 8446 4.2.3 / RFC 5246 7.4.1.4.1:
+  // supported_signature_algorithms<2..2^16-2>.
+  if (hello.has_signature_algorithms && hello.signature_algorithms.empty()) {
+    return refuse(Alert::decode_error, ErrorCode::decode_error,
+                  "decode error: the ClientHello's signature_algorithms list is empty");
+  }
+  const bool tls13 = hello.has_supported_versions && contains(hello.versions, 0x0304) &&
+                     config_->max_version == TlsVersion::tls1_3;
+  if (!tls13)
+    return true;  // TLS 1.2: mbedTLS refuses suites it cannot serve before its
+                  // ServerHello
+  if (hello.has_key_share && !hello.key_share_malformed) {
+    for (size_t i = 0; i < hello.key_shares.size(); ++i) {
+      const uint16_t group = hello.key_shares[i].group;
+      // RFC 8446 4.2.8: shares only for offered groups, at most one per group.
+      if (hello.has_supported_groups && !contains(hello.groups, group)) {
+        return refuse(Alert::illegal_parameter, ErrorCode::illegal_parameter,
+                      "illegal parameter: a key_share is for a group not in "
+                      "supported_groups");
+      }
+      for (size_t j = 0; j < i; ++j) {
+        if (hello.key_shares[j].group == group) {
+          return refuse(Alert::illegal_parameter, ErrorCode::illegal_parameter,
+                        "illegal parameter: two key_share entries for the same group");
+        }
+      }
+    }
+    // mbedTLS uses the client's first share for a group the server enables.
+    for (const KeyShareEntry& share : hello.key_shares) {
+      bool ours = false;
+      for (uint16_t mine : config_->groups) ours = ours || (mine != 0 && mine == share.group);
+      if (!ours) continue;
+      if (!valid_key_share(share.group, share.key)) {
+        return refuse(Alert::illegal_parameter, ErrorCode::illegal_parameter,
+                      "illegal parameter: the client's key_share is not a "
+                      "valid public key for "
+                      "its group");
+      }
+      break;
+    }
+  }
+  // A certificate handshake needs a signature scheme our key can make; a
+  // resumption or external PSK may not, so offers of a PSK are left to mbedTLS.
+  if (hello.has_signature_algorithms && !hello.offers_psk && !config_->identities.empty()) {
+    bool usable = false;
+    for (uint16_t scheme : hello.signature_algorithms) {
+      if (!config_->sig_algs.empty() && !contains(config_->sig_algs, scheme)) continue;
+      for (const auto& identity : config_->identities) {
+        usable = usable || tls13_scheme_fits_key(scheme, identity->key);
+      }
+      if (usable) break;
+    }
+    if (!usable) {
+      return refuse(Alert::handshake_failure, ErrorCode::handshake_failure,
+                    "handshake failure: none of the client's signature "
+                    "algorithms can be used "
+                    "with the server's certificate");
+    }
+  }
+  return true;
+}
+
 bool Engine::finish_setup(std::shared_ptr<const ConfigState> chosen) {
   if (chosen == nullptr || chosen->role != Role::server) {
     fail(Error(ErrorCode::invalid_argument, Stage::config,
@@ -120,6 +358,7 @@ bool Engine::finish_setup(std::shared_ptr<const ConfigState> chosen) {
     return false;
   }
   config_ = std::move(chosen);
+  if (!check_client_hello()) return false;
   const mbedtls_ssl_config* conf = &config_->conf;
   if (config_->alpn_selector && !client_hello_.alpn.empty()) {
     std::optional<std::string> choice = config_->alpn_selector(client_hello_.alpn);
@@ -185,7 +424,11 @@ bool Engine::finish_setup(std::shared_ptr<const ConfigState> chosen) {
   inbound_.reset();
   first_inbound_record_ = true;
   header_delivered_ = 0;
-  client_hello_ = ClientHelloFacts();
+  // The facts stay (failures are named from them); the replayed
+  // ClientHello is not parsed a second time.
+  hello_preparsed_ = true;
+  client_hello_.key_shares.clear();
+  client_hello_.key_shares.shrink_to_fit();
   if (Error error = start(nullptr, ByteView(), conf)) {
     fail(error);
     return false;

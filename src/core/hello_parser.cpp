@@ -9,6 +9,7 @@ namespace {
 
 constexpr uint16_t kExtServerName = 0;
 constexpr uint16_t kExtSupportedGroups = 10;
+constexpr uint16_t kExtSignatureAlgorithms = 13;
 constexpr uint16_t kExtAlpn = 16;
 constexpr uint16_t kExtPreSharedKey = 41;
 constexpr uint16_t kExtEarlyData = 42;
@@ -66,10 +67,17 @@ ClientHelloFacts parse_client_hello(ByteView body) {
   c.bytes(32);
   c.vector8();
   facts.cipher_suites = u16_list(c.vector16());
-  c.vector8();  // compression methods
+  Cursor compression(c.vector8());
   if (!c.ok()) return facts;
-  facts.versions.push_back(legacy_version);
+  while (compression.ok() && !compression.at_end()) {
+    if (compression.u8() == 0) facts.null_compression = true;
+  }
+  facts.legacy_version = legacy_version;
+  // Without supported_versions, a legacy_version above TLS 1.2 offers TLS 1.2
+  // (RFC 8446 4.2.1, RFC 5246 E.1).
+  facts.versions.push_back(legacy_version > 0x0303 ? 0x0303 : legacy_version);
   if (!c.at_end()) {
+    facts.has_extensions = true;
     Cursor extensions(c.vector16());
     while (extensions.ok() && !extensions.at_end()) {
       const uint16_t type = extensions.u16();
@@ -95,9 +103,26 @@ ClientHelloFacts parse_client_hello(ByteView body) {
       } else if (type == kExtEarlyData) {
         facts.offers_early_data = true;
       } else if (type == kExtSupportedGroups) {
+        facts.has_supported_groups = true;
         facts.groups = u16_list(inner.vector16());
       } else if (type == kExtSupportedVersions) {
+        facts.has_supported_versions = true;
         facts.versions = u16_list(inner.vector8());
+      } else if (type == kExtSignatureAlgorithms) {
+        facts.has_signature_algorithms = true;
+        facts.signature_algorithms = u16_list(inner.vector16());
+      } else if (type == kExtKeyShare) {
+        facts.has_key_share = true;
+        Cursor shares(inner.vector16());
+        while (shares.ok() && !shares.at_end()) {
+          KeyShareEntry entry;
+          entry.group = shares.u16();
+          ByteView key = shares.vector16();
+          if (!shares.ok()) break;
+          entry.key.assign(key.begin(), key.end());
+          facts.key_shares.push_back(std::move(entry));
+        }
+        facts.key_share_malformed = !shares.ok() || !inner.ok() || !inner.at_end();
       }
     }
     if (!extensions.ok()) return facts;

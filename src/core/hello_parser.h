@@ -31,8 +31,24 @@ struct ServerHelloFacts {
   bool pre_shared_key = false;   // TLS 1.3 resumption or external PSK
 };
 
+struct KeyShareEntry {
+  uint16_t group = 0;
+  std::vector<uint8_t> key;  // key_exchange, copied (TLS 1.3 hellos only)
+};
+
 struct ClientHelloFacts {
   bool parsed = false;
+  bool complete = false;  // every field below was read (not truncated at the tracking cap)
+  uint16_t legacy_version = 0;
+  bool has_extensions = false;    // the extensions block is present (optional in TLS 1.2)
+  bool null_compression = false;  // compression_methods contains null (0)
+  bool has_supported_versions = false;
+  bool has_supported_groups = false;
+  bool has_signature_algorithms = false;
+  std::vector<uint16_t> signature_algorithms;
+  bool has_key_share = false;
+  bool key_share_malformed = false;  // left to mbedTLS (decode_error)
+  std::vector<KeyShareEntry> key_shares;
   std::vector<uint16_t> cipher_suites;
   std::vector<uint16_t> groups;
   std::vector<uint16_t> versions;  // supported_versions, or {legacy_version}

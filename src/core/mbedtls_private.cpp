@@ -1,7 +1,20 @@
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS
 #include "mbedtls_private.h"
 
+// Internal mbedTLS 3.6 functions (library/ssl_misc.h, defined in ssl_tls.c).
+extern "C" {
+int mbedtls_ssl_reset_checksum(mbedtls_ssl_context* ssl);
+int mbedtls_ssl_add_hs_msg_to_checksum(mbedtls_ssl_context* ssl, unsigned hs_type,
+                                       unsigned char const* msg, size_t msg_len);
+}
+
 namespace sanstls::detail {
+
+bool restart_transcript(mbedtls_ssl_context& ssl, ByteView body, uint8_t type) noexcept {
+  if (ssl.handshake == nullptr) return false;
+  return mbedtls_ssl_reset_checksum(&ssl) == 0 &&
+         mbedtls_ssl_add_hs_msg_to_checksum(&ssl, type, body.data(), body.size()) == 0;
+}
 
 uint8_t received_alert(const mbedtls_ssl_context& ssl) noexcept {
   return ssl.in_msg != nullptr ? ssl.in_msg[1] : 0;

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "mbedtls/ssl.h"
+#include "sanstls/bytes.h"
 
 namespace sanstls::detail {
 
@@ -34,6 +35,10 @@ void forbid_early_data(mbedtls_ssl_session& session) noexcept;
 bool session_allows_early_data(const mbedtls_ssl_session& session) noexcept;
 // Whether the session's peer presented a certificate that verified.
 bool session_peer_verified(const mbedtls_ssl_session& session) noexcept;
+
+// Restarts the handshake transcript with one message (type, body), as
+// received: for a ClientHello that mbedTLS parsed in a rewritten form.
+bool restart_transcript(mbedtls_ssl_context& ssl, ByteView body, uint8_t type) noexcept;
 
 // mbedTLS queues some fatal alerts through a "pending alert" field. We mark
 // it before a call and read it after, to learn which alert it sent.
