@@ -379,3 +379,105 @@ TEST_CASE("TLS 1.3 client: a plaintext fatal alert after the handshake gets no a
   expect_alert(h.client.error(), Alert::handshake_failure, AlertDirection::received);
   CHECK(h.client.pending_output().empty());
 }
+
+TEST_CASE("0-RTT to a server with early data off is skipped, and the handshake completes",
+          "[conformance][early-data]") {
+  // RFC 8446 4.2.10: a server rejecting 0-RTT skips the records it cannot
+  // deprotect. With early data off, mbedTLS's skip budget was 0.
+  const bool shared_keys = GENERATE(false, true);
+  const size_t early_bytes = GENERATE(size_t{5}, size_t{16000});
+  INFO("ticket keys shared: " << shared_keys << ", early bytes: " << early_bytes);
+  Sources sources;
+  const Config client_config = build_or_fail(client_builder(sources)
+                                                 .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+                                                 .early_data(16384));
+  const Config server_on = build_or_fail(server_builder(sources).early_data(16384));
+  ConfigBuilder off = server_builder(sources);  // early data off (the default)
+  if (shared_keys) off.ticket_keys(server_on.ticket_keys());
+  const Config server_off = build_or_fail(off);
+  Bytes session;
+  {
+    auto c = Connection::client(client_config, "localhost");
+    auto s = Connection::server(server_on);
+    REQUIRE(c);
+    REQUIRE(s);
+    Pair first(std::move(c).value(), std::move(s).value());
+    REQUIRE(first.handshake());
+    auto saved = first.client.conn.save_session();
+    REQUIRE(saved);
+    session = saved.value();
+  }
+  auto client = Connection::client(client_config, "localhost", ByteView(session));
+  auto server = Connection::server(server_off);
+  REQUIRE(client);
+  REQUIRE(server);
+  Pair pair(std::move(client).value(), std::move(server).value());
+  const std::string early(early_bytes, 'e');
+  CHECK(pair.client.conn.write_early_data(ByteView(early)) == early.size());
+  INFO("server: " << pair.server.conn.error().name() << ": " << pair.server.conn.error().message());
+  REQUIRE(pair.handshake());
+  CHECK(pair.client.has_event(EventKind::early_data_rejected));
+  CHECK_FALSE(pair.server.conn.info().early_data.accepted);
+  CHECK(std::string(pair.server.received.begin(), pair.server.received.end()) == early);
+}
+
+namespace {
+
+// A TLS 1.2 pair after its handshake, for records fed to the client.
+Pair tls12_pair(Sources& sources, const char* suite) {
+  auto c = Connection::client(build_or_fail(client_builder(sources)
+                                                .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+                                                .cipher_suites(suite)),
+                              "localhost");
+  auto s = Connection::server(build_or_fail(
+      server_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2).cipher_suites(suite)));
+  REQUIRE(c);
+  REQUIRE(s);
+  Pair pair(std::move(c).value(), std::move(s).value());
+  REQUIRE(pair.handshake());
+  take_output(pair.client.conn);
+  return pair;
+}
+
+}  // namespace
+
+TEST_CASE("TLS 1.2: one fatal alert per failure, and it is in the output",
+          "[conformance][records]") {
+  const int which = GENERATE(0, 1, 2);
+  Sources sources;
+  Pair pair = tls12_pair(sources, "ECDHE-ECDSA-AES128-GCM-SHA256");
+  Bytes crafted;
+  Alert alert = Alert::bad_record_mac;
+  if (which == 0) {  // a record that does not authenticate
+    crafted = plain_record(23, Bytes(40, 0x5a));
+  } else if (which == 1) {  // an unknown content type
+    crafted = plain_record(99, Bytes(4, 0));
+    alert = Alert::unexpected_message;
+  } else {  // a protected record over the limit
+    crafted = plain_record(23, Bytes(16384 + 257, 0));
+    alert = Alert::record_overflow;
+  }
+  feed_all(pair.client.conn, crafted);
+  const Error& error = pair.client.conn.error();
+  INFO("client: " << error.name() << ": " << error.message());
+  expect_alert(error, alert, AlertDirection::sent);
+  // TLS 1.2 alerts keep their outer type: one record of type 21.
+  const std::vector<Bytes> records = records_of(take_output(pair.client.conn));
+  REQUIRE(records.size() == 1);
+  CHECK(records[0][0] == 21);
+}
+
+TEST_CASE("TLS 1.2 CBC records may carry up to 2^14 + 2048 bytes (RFC 5246 6.2.3)",
+          "[conformance][records]") {
+  Sources sources;
+  Pair pair = tls12_pair(sources, "ECDHE-ECDSA-AES128-SHA256");
+  // 16 IV + 2^14 + 32 MAC + 256 padding: the largest record real peers send.
+  const size_t length = GENERATE(size_t{16384 + 16 + 32 + 256}, size_t{16384 + 2049});
+  feed_all(pair.client.conn, plain_record(23, Bytes(length, 0)));
+  const Error& error = pair.client.conn.error();
+  INFO("length " << length << ", client: " << error.name() << ": " << error.message());
+  // Within the limit the record is judged by its MAC, beyond it by its size.
+  expect_alert(error, length <= 16384 + 2048 ? Alert::bad_record_mac : Alert::record_overflow,
+               AlertDirection::sent);
+  CHECK(records_of(take_output(pair.client.conn)).size() == 1);
+}
