@@ -157,7 +157,8 @@ class Engine {
   // A fatal alert the peer sent in the clear while we expected protection
   // (mbedTLS's TLS 1.3 client does this before it has handshake keys).
   bool plaintext_fatal_alert_received_ = false;
-  bool awaiting_alert_body_ = false;  // a 2-byte alert header where records are protected
+  bool awaiting_alert_body_ =
+      false; // a 2-byte alert header where records are protected
   uint8_t plaintext_fatal_alert_code_ = 0;
 
   std::string server_name_;
