@@ -15,6 +15,12 @@ namespace sanstls::detail {
 namespace {
 
 constexpr int kPumpGuard = 100000;  // no legitimate call loops anywhere near this
+// mbedTLS pads TLS 1.3 inner plaintexts to a multiple of
+// MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY: an alert's 3 bytes become 16.
+constexpr size_t kTls13AlertPaddedLength =
+    ((3 + MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY - 1) /
+     MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY) *
+    MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY;
 
 }  // namespace
 
@@ -93,8 +99,14 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
         .with_backend_code(ret);
   }
   mbedtls_ssl_set_user_data_p(&ssl_, this);
-  if (role_ == Role::server && config_->early_data > 0) {
-    set_negotiated_max_early_data(ssl_, config_->early_data);
+  if (role_ == Role::server) {
+    // With 0-RTT off, mbedTLS's budget for skipping rejected early data is
+    // 0 and the first 0-RTT record fails the handshake. RFC 8446 4.2.10
+    // wants it skipped: allow one maximal record, as BoringSSL does (16 KiB).
+    set_negotiated_max_early_data(
+        ssl_, config_->early_data > 0
+                  ? config_->early_data
+                  : static_cast<uint32_t>(kMaxCiphertextRecord));
   }
   mbedtls_ssl_set_bio(&ssl_, this, send_callback, recv_callback, nullptr);
   mbedtls_ssl_set_verify(&ssl_, verify_callback, this);
@@ -270,18 +282,44 @@ void Engine::advance_input(size_t n) noexcept {
 int Engine::on_recv(unsigned char* data, size_t len) {
   if (inbound_verdict_ != HeaderVerdict::ok) return MBEDTLS_ERR_SSL_WANT_READ;
   size_t produced = 0;
-  while (produced < len) {
+  // A verdict can also come from a record's body (a bad ChangeCipherSpec):
+  // nothing after it reaches mbedTLS.
+  while (produced < len && inbound_verdict_ == HeaderVerdict::ok) {
+    if (awaiting_alert_body_) {
+      // A fatal alert in the clear where records are protected: the peer
+      // gave up (RFC 8446 6.2). Name it, and keep it from mbedTLS, which
+      // would answer it with bad_record_mac.
+      const ByteView body = input();
+      if (body.size() < 2)
+        break;
+      awaiting_alert_body_ = false;
+      if (body[0] == MBEDTLS_SSL_ALERT_LEVEL_FATAL) {
+        trace(TraceEntry::Direction::received, TraceEntry::Kind::alert, body[0],
+              body[1], 2);
+        plaintext_fatal_alert_received_ = true;
+        plaintext_fatal_alert_code_ = body[1];
+        advance_input(2);
+        inbound_verdict_ = HeaderVerdict::plaintext_alert;
+        break;
+      }
+    }
     if (inbound_.in_header()) {
       if (inbound_.header_bytes() < 5) {
         // Stage the header and judge it before mbedTLS sees any of it.
         advance_input(inbound_.add_header_bytes(input()));
         if (inbound_.header_bytes() < 5) break;
         const uint8_t* header = inbound_.header();
-        inbound_verdict_ = judge_header(header, first_inbound_record_, role_ == Role::server,
-                                        inbound_.encrypted(header[0]));
+        inbound_verdict_ = judge_header(
+            header, first_inbound_record_, role_ == Role::server,
+            inbound_.encrypted(header[0]), inbound_protected_limit());
         first_inbound_record_ = false;
         if (inbound_verdict_ != HeaderVerdict::ok) break;
         header_delivered_ = 0;
+        if (header[0] == kAlert && header[3] == 0 && header[4] == 2 &&
+            inbound_protected(ssl_)) {
+          awaiting_alert_body_ = true;
+          continue;
+        }
       }
       size_t n = 5 - header_delivered_;
       if (n > len - produced) n = len - produced;
@@ -426,6 +464,31 @@ void Engine::Inbound::on_plaintext_alert(uint8_t level, uint8_t description) {
   }
 }
 
+void Engine::Inbound::on_change_cipher_spec(uint8_t value) {
+  // RFC 8446 5: the only ChangeCipherSpec is the single byte 1, and only
+  // during the handshake (TLS 1.3 middlebox compatibility).
+  Engine &e = *engine;
+  if (value != 1 || (e.handshake_done_ && e.server_hello_.tls13)) {
+    e.inbound_verdict_ = HeaderVerdict::bad_change_cipher_spec;
+  }
+}
+
+size_t Engine::inbound_protected_limit() const noexcept {
+  const CipherSuite *suite = find_cipher_suite(server_hello_.cipher_suite);
+  if (server_hello_.tls13) {
+    // RFC 8446 5.2/5.4: the inner plaintext, padding included, is at most
+    // 2^14 + 1 bytes; judged before mbedTLS strips the padding.
+    const bool short_tag =
+        server_hello_.cipher_suite == 0x1305; // TLS_AES_128_CCM_8_SHA256
+    return 16384 + 1 + (short_tag ? 8 : 16);
+  }
+  // RFC 5246 6.2.3: CBC records may carry up to 2048 bytes of overhead.
+  if (suite != nullptr && std::strstr(suite->iana_name, "_CBC_") != nullptr) {
+    return kMaxCbcCiphertextRecord;
+  }
+  return kMaxCiphertextRecord;
+}
+
 void Engine::Inbound::on_record(const RecordHeader& header) {
   engine->trace(TraceEntry::Direction::received, TraceEntry::Kind::record, header.type, 0,
                 header.length, engine->inbound_.encrypted(header.type));
@@ -460,9 +523,14 @@ void Engine::trace(TraceEntry::Direction direction, TraceEntry::Kind kind, uint8
 void Engine::Outbound::on_record(const RecordHeader& header) {
   engine->trace(TraceEntry::Direction::sent, TraceEntry::Kind::record, header.type, 0,
                 header.length, engine->outbound_.encrypted(header.type));
-  // A protected TLS 1.3 alert is 2 bytes + content type + 16-byte tag.
+  // TLS 1.2 alerts keep their outer type. A protected TLS 1.3 alert is
+  // padded (mbedTLS pads the 3-byte inner plaintext to 16 bytes) and then
+  // tagged; nothing else that short goes out in a failing step (the flag is
+  // reset before each handshake step), so its length identifies it.
+  const size_t tag = engine->server_hello_.cipher_suite == 0x1305 ? 8 : 16;
   if (header.type == kAlert ||
-      (engine->server_hello_.tls13 && header.type == kApplicationData && header.length == 19)) {
+      (engine->server_hello_.tls13 && header.type == kApplicationData &&
+       header.length == kTls13AlertPaddedLength + tag)) {
     engine->alert_record_sent_ = true;
   }
 }
@@ -517,6 +585,9 @@ int Engine::drive_handshake() {
         handshake_state(ssl_) == MBEDTLS_SSL_CLIENT_CERTIFICATE) {
       choose_client_certificate();
     }
+    // RFC 8446 4.4.4: alerts after the server's Finished use application keys.
+    protect_output_with_application_keys(ssl_);
+    alert_record_sent_ = false; // only the failing step's records tell
     const int ret = mbedtls_ssl_handshake_step(&ssl_);
     if (!original_hello_.empty()) restore_hello_transcript();
     if (last_handshake_type(ssl_) == kCertificateRequest) certificate_requested_ = true;
@@ -639,6 +710,13 @@ void Engine::pump() {
       return;
     }
     return fail_from_backend(ret);
+  }
+  // Each turn either returns or makes progress; reaching the guard means
+  // mbedTLS loops without either. Fail loudly rather than stall silently.
+  if (error_.ok()) {
+    fail(Error(ErrorCode::internal_error, Stage::internal,
+               "internal error: the TLS engine made no progress (pump guard "
+               "reached)"));
   }
 }
 

@@ -60,6 +60,7 @@ class Engine {
     void on_record(const RecordHeader& header) override;
     void on_handshake_message(uint8_t type, ByteView body, bool truncated) override;
     void on_plaintext_alert(uint8_t level, uint8_t description) override;
+    void on_change_cipher_spec(uint8_t value) override;
   };
   struct Outbound final : RecordObserver {
     Engine* engine;
@@ -115,7 +116,9 @@ class Engine {
   void fail_from_backend(int code);
   void fail_from_header(HeaderVerdict verdict);
   Error describe_backend_error(int code, Alert* default_alert);
-  void send_alert(Alert alert);
+  // Queues a fatal alert; true only if its record really is in the output.
+  bool send_alert(Alert alert);
+  size_t inbound_protected_limit() const noexcept;
   void rewrite_queued_alert(Alert alert);
   void on_handshake_complete();
   void on_session_ticket();
@@ -163,6 +166,8 @@ class Engine {
   // A fatal alert the peer sent in the clear while we expected protection
   // (mbedTLS's TLS 1.3 client does this before it has handshake keys).
   bool plaintext_fatal_alert_received_ = false;
+  bool awaiting_alert_body_ =
+      false; // a 2-byte alert header where records are protected
   uint8_t plaintext_fatal_alert_code_ = 0;
 
   std::string server_name_;

@@ -14,6 +14,12 @@ namespace sanstls::detail {
 
 void Engine::fail(Error error) {
   if (!error_.ok()) return;
+  // Never claim an alert the output does not hold (mbedTLS drops an alert
+  // when a record is still pending, or the output may be full).
+  if (error.alert_direction() == AlertDirection::sent && !alert_record_sent_ &&
+      !plaintext_alert_sent_) {
+    error.with_alert(error.alert(), AlertDirection::none);
+  }
   error_ = error;
   read_closed_ = true;
   write_closed_ = true;
@@ -28,11 +34,20 @@ void Engine::rewrite_queued_alert(Alert alert) {
   plaintext_alert_code_ = static_cast<uint8_t>(alert);
 }
 
-void Engine::send_alert(Alert alert) {
-  // Best effort: the alert goes into the output queue for the adapter to flush.
-  if (deferred_setup_) return queue_plaintext_alert(alert);  // mbedTLS is not set up yet
+bool Engine::send_alert(Alert alert) {
+  // RFC 8446 6.2: one fatal alert, then close. If mbedTLS already sent one
+  // in this call, that one stands.
+  if (alert_record_sent_ || plaintext_alert_sent_) return true;
+  if (deferred_setup_) {  // mbedTLS is not set up yet
+    queue_plaintext_alert(alert);
+    return plaintext_alert_sent_;
+  }
+  // mbedtls_ssl_send_alert_message() only flushes when a record is still
+  // held, and drops the alert: hand the held record over first.
+  if (!flush_pending_output(ssl_)) return false;
   mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
                                  static_cast<unsigned char>(alert));
+  return alert_record_sent_ || plaintext_alert_sent_;
 }
 
 void Engine::fail_from_header(HeaderVerdict verdict) {
@@ -72,6 +87,25 @@ void Engine::fail_from_header(HeaderVerdict verdict) {
       return fail(Error(ErrorCode::unexpected_message, stage,
                         "empty handshake or alert record (forbidden by RFC 8446 5.1)")
                       .with_alert(Alert::unexpected_message, AlertDirection::sent));
+    case HeaderVerdict::bad_change_cipher_spec:
+      send_alert(Alert::unexpected_message);
+      return fail(
+          Error(ErrorCode::unexpected_message, stage,
+                handshake_done_
+                    ? "unexpected message: ChangeCipherSpec after the handshake"
+                    : "unexpected message: malformed ChangeCipherSpec "
+                      "(RFC 8446 5 allows only the single byte 1)")
+              .with_alert(Alert::unexpected_message, AlertDirection::sent));
+    case HeaderVerdict::plaintext_alert: {
+      // The peer gave up; we answer nothing (RFC 8446 6.2).
+      const auto received = static_cast<Alert>(plaintext_fatal_alert_code_);
+      std::snprintf(text, sizeof text, "the peer sent fatal alert %s (%u) %s",
+                    alert_name(received), static_cast<unsigned>(received),
+                    handshake_done_ ? "after the handshake"
+                                    : "during the handshake");
+      return fail(Error(ErrorCode::peer_alert, stage, text)
+                      .with_alert(received, AlertDirection::received));
+    }
     case HeaderVerdict::ok:
       break;
   }
@@ -94,6 +128,20 @@ void Engine::fail_from_backend(int code) {
   }
   Alert alert = Alert::internal_error;
   Error error = describe_backend_error(code, &alert);
+  const RecordHeader &record = inbound_.current_record();
+  if (code == MBEDTLS_ERR_SSL_INVALID_RECORD &&
+      record.type == kApplicationData &&
+      inner_plaintext_all_zero(ssl_, record.length,
+                               server_hello_.cipher_suite == 0x1305 ? 8 : 16)) {
+    // RFC 8446 5.4: no non-zero byte means no content type.
+    alert = Alert::unexpected_message;
+    error = Error(ErrorCode::unexpected_message,
+                  handshake_done_ ? Stage::record : Stage::handshake,
+                  "unexpected message: a protected record's inner plaintext is "
+                  "all zeros "
+                  "(no content type)")
+                .with_backend_code(code);
+  }
   if (error.alert_direction() != AlertDirection::received) {
     if (plaintext_alert_sent_) {
       error.with_alert(static_cast<Alert>(plaintext_alert_code_), AlertDirection::sent);

@@ -465,7 +465,11 @@ void Engine::refuse_name() {
 void Engine::queue_plaintext_alert(Alert alert) {
   const uint8_t record[7] = {kAlert, 3, 3, 0, 2, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
                              static_cast<uint8_t>(alert)};
-  output_.append(ByteView(record, sizeof record));
+  // fail() reports an alert as sent only when it really is in the output.
+  if (output_.append(ByteView(record, sizeof record))) {
+    plaintext_alert_sent_ = true;
+    plaintext_alert_code_ = static_cast<uint8_t>(alert);
+  }
 }
 
 }  // namespace sanstls::detail

@@ -66,3 +66,61 @@ void mark_pending_alert(mbedtls_ssl_context& ssl) noexcept { ssl.alert_type = kN
 uint8_t pending_alert(const mbedtls_ssl_context& ssl) noexcept { return ssl.alert_type; }
 
 }  // namespace sanstls::detail
+
+extern "C" int mbedtls_ssl_flush_output(mbedtls_ssl_context *ssl); // ssl_misc.h
+
+namespace sanstls::detail {
+
+bool output_pending(const mbedtls_ssl_context &ssl) noexcept {
+  return ssl.out_left != 0;
+}
+
+bool flush_pending_output(mbedtls_ssl_context &ssl) noexcept {
+  if (ssl.out_left == 0)
+    return true;
+  return mbedtls_ssl_flush_output(&ssl) == 0 && ssl.out_left == 0;
+}
+
+bool inbound_protected(const mbedtls_ssl_context &ssl) noexcept {
+  return ssl.transform_in != nullptr;
+}
+
+bool protect_output_with_application_keys(mbedtls_ssl_context &ssl) noexcept {
+  if (ssl.conf == nullptr || ssl.conf->endpoint != MBEDTLS_SSL_IS_SERVER ||
+      ssl.tls_version != MBEDTLS_SSL_VERSION_TLS1_3 ||
+      ssl.transform_application == nullptr ||
+      ssl.transform_out == ssl.transform_application || ssl.out_left != 0) {
+    return false;
+  }
+  switch (ssl.state) {
+  case MBEDTLS_SSL_END_OF_EARLY_DATA:
+  case MBEDTLS_SSL_CLIENT_CERTIFICATE:
+  case MBEDTLS_SSL_CLIENT_CERTIFICATE_VERIFY:
+  case MBEDTLS_SSL_CLIENT_FINISHED:
+    break;
+  default:
+    return false;
+  }
+  // mbedtls_ssl_set_outbound_transform(): the wrap-up sets the same
+  // transform again (and resets the counter, which nothing used meanwhile).
+  ssl.transform_out = ssl.transform_application;
+  for (auto &byte : ssl.cur_out_ctr)
+    byte = 0;
+  return true;
+}
+
+bool inner_plaintext_all_zero(const mbedtls_ssl_context &ssl, size_t length,
+                              size_t tag_length) noexcept {
+  if (ssl.transform_in == nullptr ||
+      ssl.tls_version != MBEDTLS_SSL_VERSION_TLS1_3 || ssl.in_msg == nullptr ||
+      length <= tag_length) {
+    return false;
+  }
+  for (size_t i = 0; i < length - tag_length; ++i) {
+    if (ssl.in_msg[i] != 0)
+      return false;
+  }
+  return true;
+}
+
+} // namespace sanstls::detail

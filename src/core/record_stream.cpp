@@ -5,17 +5,15 @@
 namespace sanstls::detail {
 namespace {
 
-constexpr size_t kMaxPlaintext = 16384;
-constexpr size_t kMaxCiphertext = 16384 + 256;  // RFC 8446 5.2; covers our TLS 1.2 AEAD suites too
-
 bool starts_with(const uint8_t header[5], const char* text, size_t n) {
   return std::memcmp(header, text, n) == 0;
 }
 
 }  // namespace
 
-HeaderVerdict judge_header(const uint8_t header[5], bool first, bool from_client,
-                           bool encrypted) noexcept {
+HeaderVerdict judge_header(const uint8_t header[5], bool first,
+                           bool from_client, bool encrypted,
+                           size_t protected_limit) noexcept {
   if (first) {
     static const char* const kMethods[] = {"GET /", "POST ", "HEAD ", "PUT /", "DELET",
                                            "OPTIO", "CONNE", "PATCH", "TRACE", "PRI *"};
@@ -31,8 +29,15 @@ HeaderVerdict judge_header(const uint8_t header[5], bool first, bool from_client
   if (type < kChangeCipherSpec || type > kApplicationData) return HeaderVerdict::bad_type;
   if (header[1] != 3) return HeaderVerdict::bad_version;
   const size_t length = (size_t{header[3]} << 8) | header[4];
-  const size_t limit = (encrypted || type == kApplicationData) ? kMaxCiphertext : kMaxPlaintext;
+  const size_t limit = (encrypted || type == kApplicationData)
+                           ? protected_limit
+                           : kMaxPlaintextRecord;
   if (length > limit) return HeaderVerdict::too_long;
+  // A plaintext ChangeCipherSpec is exactly one byte (RFC 8446 5, RFC
+  // 5246 7.1).
+  if (type == kChangeCipherSpec && !encrypted && length != 1) {
+    return HeaderVerdict::bad_change_cipher_spec;
+  }
   if (length == 0 && !encrypted && (type == kHandshake || type == kAlert)) {
     return HeaderVerdict::empty_handshake;
   }
@@ -88,6 +93,8 @@ void RecordStream::add_body_bytes(ByteView bytes) {
   if (bytes.size() > body_remaining_) bytes = bytes.first(body_remaining_);
   const bool plaintext = !encrypted(current_.type) || current_.type == kAlert;
   if (current_.type == kHandshake && plaintext && tracking_) track_handshake(bytes);
+  if (current_.type == kChangeCipherSpec && plaintext && !bytes.empty())
+    ccs_value_ = bytes[0];
   if (current_.type == kAlert && current_.length == 2) {
     // A 2-byte alert record is plaintext whatever the phase: protected ones are longer.
     for (size_t i = 0; i < bytes.size() && alert_len_ < 2; ++i) alert_bytes_[alert_len_++] = bytes[i];
@@ -99,7 +106,13 @@ void RecordStream::add_body_bytes(ByteView bytes) {
 void RecordStream::end_record() {
   body_active_ = false;
   ++records_completed_;
-  if (current_.type == kChangeCipherSpec) ccs_seen_ = true;
+  if (current_.type == kChangeCipherSpec) {
+    // Judged before ccs_seen_ switches TLS 1.2 to protected records.
+    if (!encrypted(kChangeCipherSpec) && current_.length == 1) {
+      observer_.on_change_cipher_spec(ccs_value_);
+    }
+    ccs_seen_ = true;
+  }
   if (current_.type == kAlert && alert_len_ == 2) {
     observer_.on_plaintext_alert(alert_bytes_[0], alert_bytes_[1]);
   }

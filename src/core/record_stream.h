@@ -27,18 +27,32 @@ struct RecordHeader {
 
 enum class HeaderVerdict : uint8_t {
   ok,
-  http_request,    // "GET / ..." arriving at a TLS server
-  http_response,   // "HTTP/1.1 ..." arriving at a TLS client
-  bad_type,        // not a TLS content type
-  bad_version,     // not a 3.x record version
-  too_long,        // above the RFC limit for its kind
-  empty_handshake, // zero-length handshake or alert fragment
+  http_request,           // "GET / ..." arriving at a TLS server
+  http_response,          // "HTTP/1.1 ..." arriving at a TLS client
+  bad_type,               // not a TLS content type
+  bad_version,            // not a 3.x record version
+  too_long,               // above the RFC limit for its kind
+  empty_handshake,        // zero-length handshake or alert fragment
+  bad_change_cipher_spec, // a ChangeCipherSpec that is not the single byte 1,
+                          // or one after the handshake (RFC 8446 5)
+  plaintext_alert, // a fatal alert in the clear where records are protected
 };
 
+// The largest record body of each kind (RFC 8446 5.2, RFC 5246 6.2.3).
+constexpr size_t kMaxPlaintextRecord = 16384;
+constexpr size_t kMaxCiphertextRecord = 16384 + 256;
+// TLS 1.2 CBC records may carry up to 2048 bytes of padding, MAC and IV.
+constexpr size_t kMaxCbcCiphertextRecord = 16384 + 2048;
+
 // Judges a complete header. `first` is the first record of the stream,
-// `encrypted` says whether record protection is on in this direction.
-HeaderVerdict judge_header(const uint8_t header[5], bool first, bool from_client,
-                           bool encrypted) noexcept;
+// `encrypted` says whether record protection is on in this direction, and
+// `protected_limit` is the largest protected record body allowed (TLS 1.3
+// derives it from the AEAD tag: the inner plaintext, padding included, is
+// at most 2^14 + 1 bytes, RFC 8446 5.2 and 5.4).
+HeaderVerdict
+judge_header(const uint8_t header[5], bool first, bool from_client,
+             bool encrypted,
+             size_t protected_limit = kMaxCiphertextRecord) noexcept;
 
 class RecordObserver {
  public:
@@ -48,6 +62,8 @@ class RecordObserver {
   virtual void on_handshake_message(uint8_t type, ByteView body, bool truncated) = 0;
   // A plaintext alert (level, description).
   virtual void on_plaintext_alert(uint8_t level, uint8_t description) = 0;
+  // A complete plaintext ChangeCipherSpec record whose body is `value`.
+  virtual void on_change_cipher_spec(uint8_t value) { (void)value; }
 };
 
 class RecordStream {
@@ -61,6 +77,8 @@ class RecordStream {
   const uint8_t* header() const noexcept { return header_; }
   size_t body_remaining() const noexcept { return body_remaining_; }
   uint64_t records_completed() const noexcept { return records_completed_; }
+  // The header of the record whose body is (or was last) delivered.
+  const RecordHeader &current_record() const noexcept { return current_; }
   bool change_cipher_spec_seen() const noexcept { return ccs_seen_; }
   // Handshake records stay plaintext after CCS only in TLS 1.3 (HRR flows);
   // in TLS 1.2 everything after CCS is encrypted.
@@ -96,6 +114,7 @@ class RecordStream {
   bool tls13_ = false;
   bool tracking_ = true;
   uint8_t alert_bytes_[2] = {0, 0};
+  uint8_t ccs_value_ = 0;
   size_t alert_len_ = 0;
   // Handshake message reassembly.
   uint8_t message_header_[4] = {0};
