@@ -304,6 +304,12 @@ int Engine::on_recv(unsigned char* data, size_t len) {
       }
     }
     if (inbound_.in_header()) {
+      // After the handshake mbedTLS silently loops over warning alerts; one
+      // record per read lets pump() see (and count) each of them.
+      if (one_record_per_call_ && inbound_.header_bytes() == 0 &&
+          inbound_.records_completed() != records_at_call_start_) {
+        break;
+      }
       if (inbound_.header_bytes() < 5) {
         // Stage the header and judge it before mbedTLS sees any of it.
         advance_input(inbound_.add_header_bytes(input()));
@@ -436,6 +442,7 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
           body.size());
   if (!e.first_message_seen_) e.first_message_type_ = type;
   e.first_message_seen_ = true;
+  e.consecutive_warnings_ = 0;
   if (e.role_ == Role::client) {
     e.on_server_message(type, body, truncated);
     if (type == kNewSessionTicket) e.info_.ticket_received = true;  // TLS 1.2, in the clear
@@ -458,9 +465,10 @@ void Engine::Inbound::on_plaintext_alert(uint8_t level, uint8_t description) {
     engine->plaintext_fatal_alert_received_ = true;
     engine->plaintext_fatal_alert_code_ = description;
   }
-  // Warnings during the handshake; after it, alerts are encrypted and seen in pump().
+  // Warnings during the handshake; after it, alerts are encrypted and seen
+  // in pump(). A violation fails once mbedTLS returns (pump()).
   if (level == MBEDTLS_SSL_ALERT_LEVEL_WARNING && description != 0 && !engine->handshake_done_) {
-    engine->push_event(EventKind::warning_alert, static_cast<Alert>(description));
+    engine->note_warning_alert(description);
   }
 }
 
@@ -629,6 +637,7 @@ void Engine::pump() {
       begin_backend_call();
       const int ret = drive_handshake();
       if (inbound_verdict_ != HeaderVerdict::ok) return fail_from_header(inbound_verdict_);
+      if (warning_violation_ != 0) return fail_on_warning_alert();
       if (ret == 0) {
         on_handshake_complete();
         continue;
@@ -665,7 +674,10 @@ void Engine::pump() {
     const size_t fed_before = feed_used_;
     begin_backend_call();
     unsigned char unused = 0;
+    one_record_per_call_ = true;
+    records_at_call_start_ = records_before;
     const int ret = mbedtls_ssl_read(&ssl_, &unused, 0);  // decrypt, but leave plaintext in place
+    one_record_per_call_ = false;
     for (; peer_renegotiations_ > 0; --peer_renegotiations_) {
       if (!note_peer_renegotiation()) return;
     }
@@ -677,8 +689,10 @@ void Engine::pump() {
       }
     }
     if (inbound_verdict_ != HeaderVerdict::ok) return fail_from_header(inbound_verdict_);
+    if (warning_violation_ != 0) return fail_on_warning_alert();
     const bool progressed = inbound_.records_completed() != records_before || feed_used_ != fed_before;
     if (ret >= 0) {
+      if (mbedtls_ssl_get_bytes_avail(&ssl_) > 0) consecutive_warnings_ = 0;
       if (mbedtls_ssl_get_bytes_avail(&ssl_) > 0 || !progressed) return;
       continue;  // an empty record was skipped
     }
@@ -686,7 +700,7 @@ void Engine::pump() {
       uint8_t description = 0;
       if (inbound_.records_completed() != records_before &&
           last_record_is_warning_alert(ssl_, &description)) {
-        push_event(EventKind::warning_alert, static_cast<Alert>(description));
+        if (!note_warning_alert(description)) return fail_on_warning_alert();
         if (description == static_cast<uint8_t>(Alert::no_renegotiation) &&
             renegotiation_by_us_ && renegotiating(ssl_)) {
           // mbedTLS would wait for a ServerHello that never comes.
@@ -817,6 +831,7 @@ void Engine::flush_resend() {
 }
 
 void Engine::on_session_ticket() {
+  consecutive_warnings_ = 0;
   info_.ticket_received = true;
   capture_session();
   push_event(EventKind::session_ticket);
@@ -1011,17 +1026,64 @@ std::optional<Event> Engine::next_event() {
 
 void Engine::push_event(EventKind kind, Alert alert) {
   // Repeats (tickets, warning alerts) coalesce, so the queue stays bounded
-  // whatever the peer sends.
+  // whatever the peer sends. Warning alerts take at most kMaxWarningEvents
+  // slots, so the state events (one slot per kind at most) always fit.
+  size_t warnings = 0;
   for (size_t i = 0; i < event_count_; ++i) {
     Event& queued = events_[(event_head_ + i) % kMaxEvents];
     if (queued.kind == kind && queued.alert == alert) {
       ++queued.count;
       return;
     }
+    if (queued.kind == EventKind::warning_alert) ++warnings;
   }
-  if (event_count_ == kMaxEvents) return;  // only distinct warning alerts can get here
+  if (kind == EventKind::warning_alert && warnings >= kMaxWarningEvents) {
+    ++dropped_warnings_;  // a distinct warning beyond the bound; documented
+    return;
+  }
+  if (event_count_ == kMaxEvents) return;  // unreachable: see the bound above
   events_[(event_head_ + event_count_) % kMaxEvents] = Event{kind, alert, 1};
   ++event_count_;
+}
+
+bool Engine::note_warning_alert(uint8_t description) {
+  // RFC 8446 6: TLS 1.3 has no warning alerts but close_notify and
+  // user_canceled; any other is an error alert whatever its level.
+  const bool tls13 = handshake_done_ ? info_.version == TlsVersion::tls1_3 : server_hello_.tls13;
+  if (tls13 && description != static_cast<uint8_t>(Alert::user_canceled)) {
+    warning_violation_ = description;
+    warning_flood_ = false;
+    return false;
+  }
+  // Like OpenSSL (and so Node): a run of warning alerts with nothing else
+  // between them is a denial of service, not a conversation.
+  if (++consecutive_warnings_ >= kMaxConsecutiveWarnings) {
+    warning_violation_ = description;
+    warning_flood_ = true;
+    return false;
+  }
+  push_event(EventKind::warning_alert, static_cast<Alert>(description));
+  return true;
+}
+
+void Engine::fail_on_warning_alert() {
+  const auto alert = static_cast<Alert>(warning_violation_);
+  const Stage stage = handshake_done_ ? Stage::record : Stage::handshake;
+  warning_violation_ = 0;
+  if (warning_flood_) {
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text,
+                  "too many warning alerts: %d in a row (the last %s) with nothing between them",
+                  kMaxConsecutiveWarnings, alert_name(alert));
+    send_alert(Alert::unexpected_message);
+    return fail(Error(ErrorCode::unexpected_message, stage, text)
+                    .with_alert(Alert::unexpected_message, AlertDirection::sent));
+  }
+  char text[Error::kMessageCapacity];
+  std::snprintf(text, sizeof text,
+                "the peer sent alert %s (%u) as a warning, which TLS 1.3 treats as fatal",
+                alert_name(alert), static_cast<unsigned>(alert));
+  fail(Error(ErrorCode::peer_alert, stage, text).with_alert(alert, AlertDirection::received));
 }
 
 void Engine::close() {

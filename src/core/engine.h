@@ -123,6 +123,10 @@ class Engine {
   void on_handshake_complete();
   void on_session_ticket();
   void push_event(EventKind kind, Alert alert = Alert::close_notify);
+  // A warning alert from the peer; false when it must end the connection
+  // (fail_on_warning_alert() then says why, once mbedTLS has returned).
+  bool note_warning_alert(uint8_t description);
+  void fail_on_warning_alert();
   void trace(TraceEntry::Direction direction, TraceEntry::Kind kind, uint8_t a, uint8_t b,
              size_t length, bool encrypted = false);
 
@@ -213,6 +217,14 @@ class Engine {
   std::vector<uint8_t> saved_session_;  // the latest resumable session (client)
 
   static constexpr size_t kMaxEvents = 16;
+  static constexpr size_t kMaxWarningEvents = 8;  // the other 8 kinds always fit
+  static constexpr int kMaxConsecutiveWarnings = 5;  // OpenSSL's MAX_WARN_ALERT_COUNT
+  bool one_record_per_call_ = false;  // on_recv stops at the next record (pump)
+  uint64_t records_at_call_start_ = 0;
+  int consecutive_warnings_ = 0;  // warning alerts since the last handshake message or data
+  uint8_t warning_violation_ = 0;  // the alert that must end the connection, 0: none
+  bool warning_flood_ = false;
+  uint32_t dropped_warnings_ = 0;
   std::array<Event, kMaxEvents> events_{};
   size_t event_head_ = 0;
   size_t event_count_ = 0;

@@ -21,9 +21,9 @@ uint8_t received_alert(const mbedtls_ssl_context& ssl) noexcept {
 }
 
 bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* description) noexcept {
-  if (ssl.in_msg == nullptr || ssl.in_msgtype != MBEDTLS_SSL_MSG_ALERT || ssl.in_msglen < 2) {
-    return false;
-  }
+  // mbedTLS has consumed an ignored warning by now (in_msglen 0), but its
+  // type and bytes stay until the next record is read.
+  if (ssl.in_msg == nullptr || ssl.in_msgtype != MBEDTLS_SSL_MSG_ALERT) return false;
   if (ssl.in_msg[0] != MBEDTLS_SSL_ALERT_LEVEL_WARNING) return false;
   *description = ssl.in_msg[1];
   return true;

@@ -47,6 +47,10 @@ static int peer_recv(void* ctx, unsigned char* buf, size_t len) {
 }
 
 raw_peer* raw_peer_new_server(const char* cert_pem, const char* key_pem) {
+  return raw_peer_new_server_version(cert_pem, key_pem, 0x0304);
+}
+
+raw_peer* raw_peer_new_server_version(const char* cert_pem, const char* key_pem, int version) {
   raw_peer* peer = (raw_peer*) calloc(1, sizeof *peer);
   if (peer == NULL) return NULL;
   peer->rng_state = 12345;
@@ -62,8 +66,8 @@ raw_peer* raw_peer_new_server(const char* cert_pem, const char* key_pem) {
                                        MBEDTLS_SSL_TRANSPORT_STREAM,
                                        MBEDTLS_SSL_PRESET_DEFAULT) == 0;
   if (ok) {
-    mbedtls_ssl_conf_min_tls_version(&peer->conf, MBEDTLS_SSL_VERSION_TLS1_3);
-    mbedtls_ssl_conf_max_tls_version(&peer->conf, MBEDTLS_SSL_VERSION_TLS1_3);
+    mbedtls_ssl_conf_min_tls_version(&peer->conf, (mbedtls_ssl_protocol_version) version);
+    mbedtls_ssl_conf_max_tls_version(&peer->conf, (mbedtls_ssl_protocol_version) version);
     mbedtls_ssl_conf_rng(&peer->conf, peer_rng, peer);
     mbedtls_ssl_conf_new_session_tickets(&peer->conf, 0);
     ok = mbedtls_ssl_conf_own_cert(&peer->conf, &peer->cert, &peer->key) == 0 &&
@@ -109,6 +113,11 @@ int raw_peer_handshake(raw_peer* peer) {
 
 int raw_peer_write(raw_peer* peer, const uint8_t* data, size_t len) {
   return mbedtls_ssl_write(&peer->ssl, data, len);
+}
+
+int raw_peer_send_alert(raw_peer* peer, int level, int description) {
+  return mbedtls_ssl_send_alert_message(&peer->ssl, (unsigned char) level,
+                                        (unsigned char) description);
 }
 
 int raw_peer_send_key_update(raw_peer* peer) {

@@ -1,5 +1,5 @@
 // A TLS peer driven by raw mbedTLS, outside our engine, for what the engine
-// must survive but never sends itself (a TLS 1.3 KeyUpdate). Written in C
+// must survive but never sends itself (a TLS 1.3 KeyUpdate, warning alerts). Written in C
 // because it reaches into mbedTLS internals (ssl_misc.h).
 #pragma once
 
@@ -14,6 +14,8 @@ typedef struct raw_peer raw_peer;
 
 // A TLS 1.3-only server with the given PEM identity. NULL on failure.
 raw_peer* raw_peer_new_server(const char* cert_pem, const char* key_pem);
+// The same for one version: 0x0303 (TLS 1.2) or 0x0304 (TLS 1.3).
+raw_peer* raw_peer_new_server_version(const char* cert_pem, const char* key_pem, int version);
 void raw_peer_free(raw_peer* peer);
 // Appends ciphertext from the other side.
 void raw_peer_feed(raw_peer* peer, const uint8_t* data, size_t len);
@@ -23,6 +25,8 @@ size_t raw_peer_take_output(raw_peer* peer, uint8_t* out, size_t capacity);
 int raw_peer_handshake(raw_peer* peer);
 // Sends application data; returns bytes sent or <0.
 int raw_peer_write(raw_peer* peer, const uint8_t* data, size_t len);
+// Sends an alert of any level (1 warning, 2 fatal) under the current keys.
+int raw_peer_send_alert(raw_peer* peer, int level, int description);
 // Sends a TLS 1.3 KeyUpdate(update_not_requested) under the current keys.
 int raw_peer_send_key_update(raw_peer* peer);
 
