@@ -44,6 +44,9 @@
 // the engine the transport has ended: before the peer's close_notify that is
 // truncation and becomes ERR_SSL_UNEXPECTED_EOF_WHILE_READING.
 //
+// Moving: a moved-from Connection is inert: every call is a no-op, wants()
+// says closed, and error() is ERR_INVALID_ARG_VALUE ("moved from").
+//
 // Threads: a Connection is used by one thread at a time. Different
 // Connections (even sharing a Config) may be used on different threads.
 #pragma once

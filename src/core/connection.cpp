@@ -60,34 +60,92 @@ Connection::Connection(Connection&&) noexcept = default;
 Connection& Connection::operator=(Connection&&) noexcept = default;
 Connection::~Connection() = default;
 
-size_t Connection::feed(ByteView ciphertext) { return engine_->feed(ciphertext); }
-ByteView Connection::pending_output() const noexcept { return engine_->pending_output(); }
-void Connection::consume_output(size_t n) { engine_->consume_output(n); }
-size_t Connection::read(MutableByteView out) { return engine_->read(out); }
-size_t Connection::write(ByteView plaintext) { return engine_->write(plaintext); }
-Readiness Connection::wants() const noexcept { return engine_->wants(); }
-std::optional<Event> Connection::next_event() { return engine_->next_event(); }
-void Connection::close() { engine_->close(); }
-Error Connection::provide_config(const Config& config) { return engine_->provide_config(config); }
-std::optional<int64_t> Connection::next_deadline_ms() const noexcept {
-  return engine_->next_deadline_ms();
+// A moved-from Connection has no engine: every call is a no-op that says so
+// (error() is ERR_INVALID_ARG_VALUE, wants() is closed), never a null
+// dereference, least of all in the noexcept accessors.
+namespace {
+
+const Error& moved_from_error() noexcept {
+  static const Error error(ErrorCode::invalid_argument, Stage::config,
+                           "this Connection was moved from; use the one it was moved to");
+  return error;
 }
-void Connection::on_timer(int64_t now_ms) { engine_->on_timer(now_ms); }
-size_t Connection::write_early_data(ByteView data) { return engine_->write_early_data(data); }
-bool Connection::renegotiate() { return engine_->renegotiate(); }
-size_t Connection::read_early_data(MutableByteView out) { return engine_->read_early_data(out); }
-bool Connection::set_max_send_fragment(size_t bytes) { return engine_->set_max_send_fragment(bytes); }
+
+const ConnectionInfo& empty_info() noexcept {
+  static const ConnectionInfo info;
+  return info;
+}
+
+Readiness moved_from_readiness() noexcept {
+  Readiness r;
+  r.read_closed = r.write_closed = r.closed = true;
+  return r;
+}
+
+}  // namespace
+
+size_t Connection::feed(ByteView ciphertext) { return engine_ ? engine_->feed(ciphertext) : 0; }
+ByteView Connection::pending_output() const noexcept {
+  return engine_ ? engine_->pending_output() : ByteView();
+}
+void Connection::consume_output(size_t n) {
+  if (engine_) engine_->consume_output(n);
+}
+size_t Connection::read(MutableByteView out) { return engine_ ? engine_->read(out) : 0; }
+size_t Connection::write(ByteView plaintext) { return engine_ ? engine_->write(plaintext) : 0; }
+Readiness Connection::wants() const noexcept {
+  return engine_ ? engine_->wants() : moved_from_readiness();
+}
+std::optional<Event> Connection::next_event() {
+  return engine_ ? engine_->next_event() : std::nullopt;
+}
+void Connection::close() {
+  if (engine_) engine_->close();
+}
+Error Connection::provide_config(const Config& config) {
+  return engine_ ? engine_->provide_config(config) : moved_from_error();
+}
+std::optional<int64_t> Connection::next_deadline_ms() const noexcept {
+  return engine_ ? engine_->next_deadline_ms() : std::nullopt;
+}
+void Connection::on_timer(int64_t now_ms) {
+  if (engine_) engine_->on_timer(now_ms);
+}
+size_t Connection::write_early_data(ByteView data) {
+  return engine_ ? engine_->write_early_data(data) : 0;
+}
+bool Connection::renegotiate() { return engine_ ? engine_->renegotiate() : false; }
+size_t Connection::read_early_data(MutableByteView out) {
+  return engine_ ? engine_->read_early_data(out) : 0;
+}
+bool Connection::set_max_send_fragment(size_t bytes) {
+  return engine_ ? engine_->set_max_send_fragment(bytes) : false;
+}
 Result<std::vector<uint8_t>> Connection::export_keying_material(std::string_view label,
                                                                 ByteView context,
                                                                 size_t length) const {
+  if (!engine_) return moved_from_error();
   return engine_->export_keying_material(label, context, length);
 }
-void Connection::reject_server_name() { engine_->reject_server_name(); }
-void Connection::transport_eof() { engine_->transport_eof(); }
-const Error& Connection::error() const noexcept { return engine_->error(); }
-Role Connection::role() const noexcept { return engine_->role(); }
-const ConnectionInfo& Connection::info() const noexcept { return engine_->info(); }
-MemoryUsage Connection::memory() const noexcept { return engine_->memory(); }
-Result<std::vector<uint8_t>> Connection::save_session() const { return engine_->save_session(); }
+void Connection::reject_server_name() {
+  if (engine_) engine_->reject_server_name();
+}
+void Connection::transport_eof() {
+  if (engine_) engine_->transport_eof();
+}
+const Error& Connection::error() const noexcept {
+  return engine_ ? engine_->error() : moved_from_error();
+}
+Role Connection::role() const noexcept { return engine_ ? engine_->role() : Role::client; }
+const ConnectionInfo& Connection::info() const noexcept {
+  return engine_ ? engine_->info() : empty_info();
+}
+MemoryUsage Connection::memory() const noexcept {
+  return engine_ ? engine_->memory() : MemoryUsage{};
+}
+Result<std::vector<uint8_t>> Connection::save_session() const {
+  if (!engine_) return moved_from_error();
+  return engine_->save_session();
+}
 
 }  // namespace sanstls

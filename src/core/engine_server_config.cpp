@@ -369,6 +369,16 @@ bool Engine::finish_setup(std::shared_ptr<const ConfigState> chosen) {
                .with_alert(Alert::no_application_protocol, AlertDirection::sent));
       return false;
     }
+    // RFC 7301 3.2: the answer is one of the protocols the client offered.
+    bool offered = false;
+    for (const std::string& protocol : client_hello_.alpn) offered = offered || protocol == *choice;
+    if (!offered) {
+      queue_plaintext_alert(Alert::internal_error);
+      fail(Error(ErrorCode::invalid_argument, Stage::config,
+                 "the ALPN selector chose a protocol the client did not offer")
+               .with_alert(Alert::internal_error, AlertDirection::sent));
+      return false;
+    }
     // A per-connection copy of the configuration answers with the choice.
     alpn_choice_ = std::move(*choice);
     alpn_choice_list_[0] = alpn_choice_.c_str();

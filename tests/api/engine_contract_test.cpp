@@ -233,3 +233,33 @@ TEST_CASE("a flood of warning alerts neither grows memory nor the event queue",
     CHECK(warnings == 20000);
   }
 }
+
+TEST_CASE("a moved-from Connection is inert and says so", "[contract]") {
+  Sources sources;
+  auto made = Connection::client(build_or_fail(client_builder(sources)), "localhost");
+  REQUIRE(made);
+  Connection moved = std::move(made).value();
+  Connection to(std::move(moved));
+  CHECK_FALSE(to.pending_output().empty());  // the ClientHello moved along
+  // NOLINTNEXTLINE(bugprone-use-after-move): the contract under test
+  Connection& from = moved;
+  CHECK(from.pending_output().empty());
+  CHECK(from.wants().closed);
+  CHECK_FALSE(from.wants().wants_input);
+  CHECK(from.feed(ByteView("x")) == 0);
+  CHECK(from.write(ByteView("x")) == 0);
+  uint8_t buffer[8];
+  CHECK(from.read(MutableByteView(buffer, sizeof buffer)) == 0);
+  CHECK_FALSE(from.next_event());
+  CHECK_FALSE(from.next_deadline_ms());
+  CHECK_FALSE(from.renegotiate());
+  from.consume_output(1);
+  from.close();
+  from.transport_eof();
+  from.on_timer(0);
+  CHECK(from.memory().current_bytes == 0);
+  CHECK(from.info().peer_certificates.empty());
+  expect_error(from.error(), "ERR_INVALID_ARG_VALUE", Stage::config);
+  CHECK_FALSE(from.save_session());
+  CHECK_FALSE(from.export_keying_material("label", ByteView(), 16));
+}

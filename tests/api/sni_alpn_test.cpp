@@ -222,3 +222,17 @@ TEST_CASE("ALPN selector chooses, or refuses with no_application_protocol", "[al
   expect_error(refused.server.conn.error(), "ERR_SSL_NO_APPLICATION_PROTOCOL", Stage::handshake);
   expect_alert(refused.client.conn.error(), Alert::no_application_protocol, AlertDirection::received);
 }
+
+TEST_CASE("an ALPN selector answering a protocol the client never offered is an error",
+          "[alpn]") {
+  Sources sources;
+  const Config client_config = build_or_fail(client_builder(sources).alpn({"h2", "http/1.1"}));
+  ConfigBuilder server = server_builder(sources);
+  server.alpn_selector(
+      [](const std::vector<std::string>&) { return std::optional<std::string>("spdy/3"); });
+  Pair pair = connect(client_config, build_or_fail(server), "localhost");
+  CHECK_FALSE(pair.client.conn.wants().handshake_complete);
+  expect_error(pair.server.conn.error(), "ERR_INVALID_ARG_VALUE", Stage::config);
+  expect_alert(pair.server.conn.error(), Alert::internal_error, AlertDirection::sent);
+  expect_alert(pair.client.conn.error(), Alert::internal_error, AlertDirection::received);
+}
