@@ -222,6 +222,7 @@ int Engine::on_recv(unsigned char* data, size_t len) {
     inbound_.add_body_bytes(available.first(n));
     advance_input(n);
     produced += n;
+    if (!error_.ok()) return MBEDTLS_ERR_SSL_WANT_READ;  // an advisory guard refused it
   }
   return produced == 0 ? MBEDTLS_ERR_SSL_WANT_READ : static_cast<int>(produced);
 }
@@ -315,6 +316,8 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
     // Too large to inspect fully: mbedTLS will judge it; we just cannot read SNI.
     if (truncated) e.client_hello_.parsed = true;
   }
+  e.apply_guard(check_inbound_message(e.guards_, e.role_, type, body,
+                                      e.inbound_.record_bytes_after_message()));
 }
 
 void Engine::Inbound::on_plaintext_alert(uint8_t level, uint8_t description) {
@@ -373,6 +376,7 @@ void Engine::Outbound::on_record(const RecordHeader& header) {
 void Engine::Outbound::on_handshake_message(uint8_t type, ByteView body, bool truncated) {
   Engine& e = *engine;
   e.trace(TraceEntry::Direction::sent, TraceEntry::Kind::handshake_message, type, 0, body.size());
+  note_outbound_message(e.guards_, e.role_, type, body);
   if (e.role_ == Role::server) e.on_server_message(type, body, truncated);
 }
 

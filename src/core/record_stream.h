@@ -62,6 +62,9 @@ class RecordStream {
   size_t body_remaining() const noexcept { return body_remaining_; }
   uint64_t records_completed() const noexcept { return records_completed_; }
   bool change_cipher_spec_seen() const noexcept { return ccs_seen_; }
+  // During on_handshake_message: how many bytes of the same record follow
+  // the message (RFC 8446 5.1: messages before a key change end a record).
+  size_t record_bytes_after_message() const noexcept { return after_message_; }
   // Handshake records stay plaintext after CCS only in TLS 1.3 (HRR flows);
   // in TLS 1.2 everything after CCS is encrypted.
   void set_tls13(bool tls13) noexcept { tls13_ = tls13; }
@@ -102,6 +105,8 @@ class RecordStream {
   size_t message_header_len_ = 0;
   size_t message_remaining_ = 0;
   std::vector<uint8_t> message_;
+  size_t chunk_tail_ = 0;     // record bytes after the chunk being tracked
+  size_t after_message_ = 0;  // record bytes after the message being reported
 };
 
 }  // namespace sanstls::detail

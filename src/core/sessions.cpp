@@ -295,6 +295,9 @@ int unwrap_session(const ConfigState& config, ByteView bytes, mbedtls_ssl_sessio
 
 int ticket_write(void* state, const mbedtls_ssl_session* session, unsigned char* start,
                  const unsigned char* end, size_t* length, uint32_t* lifetime) {
+  // mbedTLS 3.6.6 sends both values even when we fail (CVE-2026-50586).
+  *length = 0;
+  *lifetime = 0;
   const auto* config = static_cast<const ConfigState*>(state);
   std::vector<uint8_t> plaintext = wrap_session(*session, config->ticket_lifetime);
   std::vector<uint8_t> ticket;

@@ -1,0 +1,60 @@
+#include "advisory_guards.h"
+
+#include <algorithm>
+
+#include "engine.h"
+#include "hello_parser.h"
+
+namespace sanstls::detail {
+
+GuardVerdict check_inbound_message(const AdvisoryGuards &guards, Role role, uint8_t type,
+                                   ByteView body, size_t bytes_after) {
+  GuardVerdict verdict;
+  if (role == Role::server && type == kClientHello && bytes_after > 0) {
+    // CVE-2026-73096: RFC 8446 5.1 wants a ClientHello (a key change may
+    // follow it) to end its record. mbedTLS 3.6.6 keeps the trailing bytes
+    // and reads them after the key change: a forged EndOfEarlyData there
+    // makes a 0-RTT server skip the client's real early data.
+    verdict.ok = false;
+    verdict.code = ErrorCode::unexpected_message;
+    verdict.alert = Alert::unexpected_message;
+    verdict.message = "unexpected message: data follows the ClientHello in its record";
+    return verdict;
+  }
+  if (role == Role::client && type == kServerHello && guards.offered_groups_known) {
+    // CVE-2026-25832: mbedTLS 3.6.6 accepts a HelloRetryRequest selecting a
+    // group absent from our supported_groups (its check is inverted).
+    const ServerHelloFacts facts = parse_server_hello(body);
+    const auto &offered = guards.offered_groups;
+    if (facts.parsed && facts.hello_retry_request && facts.key_share_group != 0 &&
+        std::find(offered.begin(), offered.end(), facts.key_share_group) == offered.end()) {
+      verdict.ok = false;
+      verdict.code = ErrorCode::illegal_parameter;
+      verdict.alert = Alert::illegal_parameter;
+      verdict.message =
+          "illegal parameter: the HelloRetryRequest selects a "
+          "group we did not offer";
+      return verdict;
+    }
+  }
+  return verdict;
+}
+
+void note_outbound_message(AdvisoryGuards &guards, Role role, uint8_t type, ByteView body) {
+  if (role != Role::client || type != kClientHello || guards.offered_groups_known) return;
+  const ClientHelloFacts facts = parse_client_hello(body);
+  if (!facts.parsed || facts.groups.empty()) return;
+  guards.offered_groups = facts.groups;
+  guards.offered_groups_known = true;
+}
+
+// Refuses what a guard caught: the alert goes out in the clear (no keys are
+// in use before the ServerHello), and on_recv stops feeding mbedTLS.
+void Engine::apply_guard(const GuardVerdict &verdict) {
+  if (verdict.ok || !error_.ok()) return;
+  queue_plaintext_alert(verdict.alert);
+  fail(Error(verdict.code, Stage::handshake, verdict.message)
+           .with_alert(verdict.alert, AlertDirection::sent));
+}
+
+}  // namespace sanstls::detail
