@@ -7,7 +7,7 @@
 
 namespace sanstls::detail {
 
-GuardVerdict check_inbound_message(const AdvisoryGuards &guards, Role role, uint8_t type,
+GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint8_t type,
                                    ByteView body, size_t bytes_after) {
   GuardVerdict verdict;
   if (role == Role::server && type == kClientHello && bytes_after > 0) {
@@ -25,7 +25,7 @@ GuardVerdict check_inbound_message(const AdvisoryGuards &guards, Role role, uint
     // CVE-2026-25832: mbedTLS 3.6.6 accepts a HelloRetryRequest selecting a
     // group absent from our supported_groups (its check is inverted).
     const ServerHelloFacts facts = parse_server_hello(body);
-    const auto &offered = guards.offered_groups;
+    const auto& offered = guards.offered_groups;
     if (facts.parsed && facts.hello_retry_request && facts.key_share_group != 0 &&
         std::find(offered.begin(), offered.end(), facts.key_share_group) == offered.end()) {
       verdict.ok = false;
@@ -40,7 +40,18 @@ GuardVerdict check_inbound_message(const AdvisoryGuards &guards, Role role, uint
   return verdict;
 }
 
-void note_outbound_message(AdvisoryGuards &guards, Role role, uint8_t type, ByteView body) {
+GuardVerdict ems_downgrade_verdict() noexcept {
+  GuardVerdict verdict;
+  verdict.ok = false;
+  verdict.code = ErrorCode::handshake_failure;
+  verdict.alert = Alert::handshake_failure;
+  verdict.message =
+      "handshake failure: resuming a session with an extended master secret without offering it "
+      "(RFC 7627 5.3)";
+  return verdict;
+}
+
+void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, ByteView body) {
   if (role != Role::client || type != kClientHello || guards.offered_groups_known) return;
   const ClientHelloFacts facts = parse_client_hello(body);
   if (!facts.parsed || facts.groups.empty()) return;
@@ -48,9 +59,44 @@ void note_outbound_message(AdvisoryGuards &guards, Role role, uint8_t type, Byte
   guards.offered_groups_known = true;
 }
 
+namespace {
+thread_local AdvisoryGuards* scope_guards = nullptr;
+thread_local const bool* scope_offer = nullptr;
+}  // namespace
+
+HandshakeGuardScope::HandshakeGuardScope(AdvisoryGuards* guards,
+                                         const bool* client_offers_ems) noexcept
+    : saved_guards_(scope_guards), saved_offer_(scope_offer) {
+  scope_guards = guards;
+  scope_offer = client_offers_ems;
+}
+
+HandshakeGuardScope::~HandshakeGuardScope() {
+  scope_guards = saved_guards_;
+  scope_offer = saved_offer_;
+}
+
+EmsUse current_handshake_ems() noexcept {
+  if (scope_guards == nullptr || scope_offer == nullptr) return EmsUse::unknown;
+  return *scope_offer ? EmsUse::used : EmsUse::not_used;
+}
+
+bool may_resume_tls12_session(EmsUse original) noexcept {
+  if (scope_guards == nullptr || scope_offer == nullptr || original == EmsUse::unknown) {
+    return true;
+  }
+  const bool offered = *scope_offer;
+  if (original == EmsUse::used && !offered) {
+    scope_guards->ems_downgrade = true;  // MUST abort
+    return false;
+  }
+  // Not used before, offered now: MUST NOT resume; a full handshake follows.
+  return !(original == EmsUse::not_used && offered);
+}
+
 // Refuses what a guard caught: the alert goes out in the clear (no keys are
 // in use before the ServerHello), and on_recv stops feeding mbedTLS.
-void Engine::apply_guard(const GuardVerdict &verdict) {
+void Engine::apply_guard(const GuardVerdict& verdict) {
   if (verdict.ok || !error_.ok()) return;
   queue_plaintext_alert(verdict.alert);
   fail(Error(verdict.code, Stage::handshake, verdict.message)

@@ -16,20 +16,53 @@ struct AdvisoryGuards {
   // Client: the supported_groups of our first ClientHello.
   std::vector<uint16_t> offered_groups;
   bool offered_groups_known = false;
+  // Server: a TLS 1.2 session that used the extended master secret was
+  // offered without it (RFC 7627 5.3): abort before the ServerHello.
+  bool ems_downgrade = false;
 };
+
+// Whether a TLS 1.2 session's master secret is an extended one (RFC 7627).
+enum class EmsUse : uint8_t { unknown = 0, used = 1, not_used = 2 };
+
+// Set by the engine around each server handshake step: what the ClientHello
+// offered, for the ticket and cache callbacks (sessions.cpp), which mbedTLS
+// calls without a connection pointer.
+class HandshakeGuardScope {
+ public:
+  // `client_offers_ems` is read when asked: the ClientHello arrives within the step.
+  HandshakeGuardScope(AdvisoryGuards* guards, const bool* client_offers_ems) noexcept;
+  ~HandshakeGuardScope();
+  HandshakeGuardScope(const HandshakeGuardScope&) = delete;
+  HandshakeGuardScope& operator=(const HandshakeGuardScope&) = delete;
+
+ private:
+  AdvisoryGuards* saved_guards_;
+  const bool* saved_offer_;
+};
+
+// The EMS use of the session the current handshake creates (the server
+// always accepts EMS, so it is the ClientHello's offer); unknown outside a
+// guarded handshake step (e.g. a renegotiation).
+EmsUse current_handshake_ems() noexcept;
+// RFC 7627 5.3 for a server resuming a TLS 1.2 session: true to resume; false
+// for a full handshake, and then a session with EMS offered without it also
+// marks the connection for abort (handshake_failure).
+bool may_resume_tls12_session(EmsUse original) noexcept;
 
 struct GuardVerdict {
   bool ok = true;
   ErrorCode code = ErrorCode::none;
   Alert alert = Alert::close_notify;  // sent in the clear: no keys are in use yet
-  const char *message = "";
+  const char* message = "";
 };
 
 // A plaintext handshake message from the peer; `bytes_after` is what
 // follows it in the same record.
-GuardVerdict check_inbound_message(const AdvisoryGuards &guards, Role role, uint8_t type,
+GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint8_t type,
                                    ByteView body, size_t bytes_after);
+// What to send instead of a ServerHello once `ems_downgrade` is set.
+GuardVerdict ems_downgrade_verdict() noexcept;
 // A plaintext handshake message we sent.
-void note_outbound_message(AdvisoryGuards &guards, Role role, uint8_t type, ByteView body);
+void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, ByteView body);
 
 }  // namespace sanstls::detail

@@ -163,6 +163,10 @@ int Engine::recv_callback(void* self, unsigned char* data, size_t len) {
 }
 
 int Engine::on_send(ByteView data) {
+  if (guards_.ems_downgrade) {  // no ServerHello: abort (advisory_guards.cpp)
+    apply_guard(ems_downgrade_verdict());
+    return MBEDTLS_ERR_SSL_WANT_WRITE;
+  }
   // All or nothing, and never 0: mbedTLS retries the same record after WANT_WRITE.
   if (!output_.append(data)) return MBEDTLS_ERR_SSL_WANT_WRITE;
   outbound_.observe(data);
@@ -419,6 +423,8 @@ void Engine::on_server_hello(ByteView body) {
 int Engine::drive_handshake() {
   // mbedtls_ssl_handshake() is this loop; running it step by step lets us
   // act between a CertificateRequest and our Certificate.
+  HandshakeGuardScope guard_scope(role_ == Role::server ? &guards_ : nullptr,
+                                  &client_hello_.offers_extended_master_secret);
   while (!mbedtls_ssl_is_handshake_over(&ssl_)) {
     if (certificate_requested_ && !certificate_chosen_ && config_->client_certificate_selector &&
         handshake_state(ssl_) == MBEDTLS_SSL_CLIENT_CERTIFICATE) {

@@ -10,6 +10,7 @@ namespace {
 constexpr uint16_t kExtServerName = 0;
 constexpr uint16_t kExtSupportedGroups = 10;
 constexpr uint16_t kExtAlpn = 16;
+constexpr uint16_t kExtExtendedMasterSecret = 23;
 constexpr uint16_t kExtPreSharedKey = 41;
 constexpr uint16_t kExtSupportedVersions = 43;
 constexpr uint16_t kExtKeyShare = 51;
@@ -91,6 +92,8 @@ ClientHelloFacts parse_client_hello(ByteView body) {
         }
       } else if (type == kExtPreSharedKey) {
         facts.offers_psk = true;
+      } else if (type == kExtExtendedMasterSecret) {
+        facts.offers_extended_master_secret = true;
       } else if (type == kExtSupportedGroups) {
         facts.groups = u16_list(inner.vector16());
       } else if (type == kExtSupportedVersions) {

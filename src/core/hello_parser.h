@@ -39,6 +39,7 @@ struct ClientHelloFacts {
   std::string server_name;         // SNI host_name, "" when absent
   std::vector<std::string> alpn;   // offered ALPN protocols
   bool offers_psk = false;         // TLS 1.3 pre_shared_key (a ticket or an external PSK)
+  bool offers_extended_master_secret = false;  // RFC 7627 (TLS 1.2)
 };
 
 ServerHelloFacts parse_server_hello(ByteView body) noexcept;

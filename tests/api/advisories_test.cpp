@@ -2,11 +2,13 @@
 // each test crafts the attack and checks that the engine blocks it with a
 // named error and the alert the RFC asks for (docs/limitations.md).
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "advisory_guards.h"
 #include "support/expect.h"
 #include "support/fixtures.h"
 #include "support/pair.h"
@@ -303,4 +305,118 @@ TEST_CASE("advisory: a failed TLS 1.2 ticket is sent empty with a zero lifetime"
     i += 5 + length;
   }
   CHECK(found);
+}
+
+// RFC 7627 5.3: a TLS 1.2 session is resumed only with the same extended
+// master secret use. mbedTLS 3.6.6 does not record EMS use in sessions at all,
+// so the server's tickets and cache entries carry it (sessions.cpp).
+namespace {
+
+// Removes one extension from a plaintext ClientHello record.
+std::vector<uint8_t> strip_extension(const std::vector<uint8_t> &record, uint16_t type) {
+  size_t p = 5 + 4 + 2 + 32;
+  p += 1 + record[p];                                   // session id
+  p += 2 + ((size_t{record[p]} << 8) | record[p + 1]);  // cipher suites
+  p += 1 + record[p];                                   // compression
+  const size_t list_at = p;
+  std::vector<uint8_t> out(record.begin(), record.begin() + static_cast<std::ptrdiff_t>(p + 2));
+  for (p += 2; p + 4 <= record.size();) {
+    const uint16_t ext = static_cast<uint16_t>((record[p] << 8) | record[p + 1]);
+    const size_t length = (size_t{record[p + 2]} << 8) | record[p + 3];
+    if (ext != type) {
+      out.insert(out.end(), record.begin() + static_cast<std::ptrdiff_t>(p),
+                 record.begin() + static_cast<std::ptrdiff_t>(p + 4 + length));
+    }
+    p += 4 + length;
+  }
+  const size_t removed = record.size() - out.size();
+  REQUIRE(removed > 0);
+  auto put16 = [&](size_t at, size_t value) {
+    out[at] = static_cast<uint8_t>(value >> 8);
+    out[at + 1] = static_cast<uint8_t>(value);
+  };
+  put16(3, out.size() - 5);
+  out[6] = static_cast<uint8_t>((out.size() - 9) >> 16);
+  put16(7, out.size() - 9);
+  put16(list_at, out.size() - list_at - 2);
+  return out;
+}
+
+constexpr uint16_t kExtendedMasterSecret = 23;
+
+}  // namespace
+
+TEST_CASE("RFC 7627 5.3: resuming an EMS session without offering EMS aborts the handshake",
+          "[advisories][ems]") {
+  const bool tickets = GENERATE(true, false);
+  INFO((tickets ? "session ticket" : "session ID"));
+  Sources sources;
+  ConfigBuilder client_builder_12 =
+      client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  if (!tickets) client_builder_12.session_tickets(0);
+  const Config client_config = build_or_fail(client_builder_12);
+  ConfigBuilder server = server_builder(sources);
+  if (!tickets) server.session_store(make_memory_session_store(4));
+  const Config server_config = build_or_fail(server);
+  const auto session = resume_once(client_config, server_config);
+
+  auto client = Connection::client(client_config, "localhost", ByteView(session));
+  REQUIRE(client);
+  auto s = Connection::server(server_config);
+  REQUIRE(s);
+  const std::vector<uint8_t> hello = first_record(take_output(client.value()));
+  s.value().feed(ByteView(strip_extension(hello, kExtendedMasterSecret)));
+  expect_error(s.value().error(), "ERR_SSL_HANDSHAKE_FAILURE", Stage::handshake);
+  expect_alert(s.value().error(), Alert::handshake_failure, AlertDirection::sent);
+  const std::vector<uint8_t> out = take_output(s.value());
+  CHECK(has_alert_record(out, Alert::handshake_failure));
+  CHECK(out.size() == 7);  // no ServerHello
+}
+
+TEST_CASE("RFC 7627 5.3: the same EMS session offered with EMS still resumes",
+          "[advisories][ems]") {
+  const bool tickets = GENERATE(true, false);
+  Sources sources;
+  ConfigBuilder client_builder_12 =
+      client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  if (!tickets) client_builder_12.session_tickets(0);
+  const Config client_config = build_or_fail(client_builder_12);
+  ConfigBuilder server = server_builder(sources);
+  if (!tickets) server.session_store(make_memory_session_store(4));
+  const Config server_config = build_or_fail(server);
+  const auto session = resume_once(client_config, server_config);
+  auto c = Connection::client(client_config, "localhost", ByteView(session));
+  REQUIRE(c);
+  auto s = Connection::server(server_config);
+  REQUIRE(s);
+  Pair pair(std::move(c).value(), std::move(s).value());
+  REQUIRE(pair.handshake());
+  CHECK(pair.server.conn.info().session_reused);
+  CHECK(pair.client.conn.info().session_reused);
+}
+
+// The other half of the server's rule, which our own client cannot provoke
+// (it always offers EMS): a session without EMS is not resumed by a
+// ClientHello offering it; a full handshake follows instead of an abort.
+TEST_CASE("RFC 7627 5.3: the server's resumption decision for each EMS combination",
+          "[advisories][ems]") {
+  using detail::EmsUse;
+  detail::AdvisoryGuards guards;
+  bool offers_ems = true;
+  {
+    detail::HandshakeGuardScope scope(&guards, &offers_ems);
+    CHECK(detail::current_handshake_ems() == EmsUse::used);
+    CHECK(detail::may_resume_tls12_session(EmsUse::used));
+    CHECK_FALSE(detail::may_resume_tls12_session(EmsUse::not_used));  // full handshake
+    CHECK(detail::may_resume_tls12_session(EmsUse::unknown));  // sessions from before the flag
+    CHECK_FALSE(guards.ems_downgrade);
+    offers_ems = false;  // read when asked: the ClientHello arrives within the step
+    CHECK(detail::current_handshake_ems() == EmsUse::not_used);
+    CHECK(detail::may_resume_tls12_session(EmsUse::not_used));
+    CHECK_FALSE(detail::may_resume_tls12_session(EmsUse::used));
+    CHECK(guards.ems_downgrade);  // abort
+  }
+  // Outside a guarded handshake step (a renegotiation): nothing is known.
+  CHECK(detail::current_handshake_ems() == EmsUse::unknown);
+  CHECK(detail::may_resume_tls12_session(EmsUse::used));
 }
