@@ -7,6 +7,23 @@
 
 namespace sanstls::detail {
 
+namespace {
+
+// legacy_session_id of a ClientHello or ServerHello (same offset in both).
+ByteView session_id_of_hello(ByteView body) noexcept {
+  if (body.size() < 35) return ByteView();
+  const size_t length = body[34];
+  if (length > 32 || body.size() < 35 + length) return ByteView();
+  return body.skip(35).first(length);
+}
+
+}  // namespace
+
+EmsUse session_ems(TlsVersion version, const ServerHelloFacts& server_hello) noexcept {
+  if (version != TlsVersion::tls1_2 || !server_hello.parsed) return EmsUse::unknown;
+  return server_hello.extended_master_secret ? EmsUse::used : EmsUse::not_used;
+}
+
 GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint8_t type,
                                    ByteView body, size_t bytes_after) {
   GuardVerdict verdict;
@@ -20,6 +37,26 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     verdict.alert = Alert::unexpected_message;
     verdict.message = "unexpected message: data follows the ClientHello in its record";
     return verdict;
+  }
+  if (role == Role::client && type == kServerHello && guards.resumed_ems != EmsUse::unknown &&
+      guards.session_id_known && !guards.offered_session_id.empty()) {
+    // RFC 7627 5.3 for a TLS 1.2 client: a resumed session keeps its EMS
+    // use. mbedTLS 3.6.6 records no EMS use in sessions, so cannot check.
+    const ServerHelloFacts facts = parse_server_hello(body);
+    const ByteView echo = session_id_of_hello(body);
+    const bool resumed = !facts.tls13 && echo.size() == guards.offered_session_id.size() &&
+                         std::equal(echo.begin(), echo.end(), guards.offered_session_id.begin());
+    const bool had_ems = guards.resumed_ems == EmsUse::used;
+    if (facts.parsed && resumed && facts.extended_master_secret != had_ems) {
+      verdict.ok = false;
+      verdict.code = ErrorCode::handshake_failure;
+      verdict.alert = Alert::handshake_failure;
+      verdict.message = had_ems ? "handshake failure: the server resumes our extended master "
+                                  "secret session without the extension (RFC 7627 5.3)"
+                                : "handshake failure: the server adds the extended master secret "
+                                  "to a session that did not use it (RFC 7627 5.3)";
+      return verdict;
+    }
   }
   if (role == Role::client && type == kServerHello && guards.offered_groups_known) {
     // CVE-2026-25832: mbedTLS 3.6.6 accepts a HelloRetryRequest selecting a
@@ -52,7 +89,13 @@ GuardVerdict ems_downgrade_verdict() noexcept {
 }
 
 void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, ByteView body) {
-  if (role != Role::client || type != kClientHello || guards.offered_groups_known) return;
+  if (role != Role::client || type != kClientHello) return;
+  if (!guards.session_id_known) {
+    const ByteView id = session_id_of_hello(body);
+    guards.offered_session_id.assign(id.begin(), id.end());
+    guards.session_id_known = true;
+  }
+  if (guards.offered_groups_known) return;
   const ClientHelloFacts facts = parse_client_hello(body);
   if (!facts.parsed || facts.groups.empty()) return;
   guards.offered_groups = facts.groups;

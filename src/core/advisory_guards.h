@@ -6,11 +6,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "hello_parser.h"
 #include "sanstls/bytes.h"
 #include "sanstls/config.h"
 #include "sanstls/error.h"
 
 namespace sanstls::detail {
+
+// Whether a TLS 1.2 session's master secret is an extended one (RFC 7627).
+enum class EmsUse : uint8_t { unknown = 0, used = 1, not_used = 2 };
 
 struct AdvisoryGuards {
   // Client: the supported_groups of our first ClientHello.
@@ -19,10 +23,16 @@ struct AdvisoryGuards {
   // Server: a TLS 1.2 session that used the extended master secret was
   // offered without it (RFC 7627 5.3): abort before the ServerHello.
   bool ems_downgrade = false;
+  // Client: the EMS use of the saved session we offer, and the session ID
+  // of our first ClientHello (a TLS 1.2 server echoes it to resume).
+  EmsUse resumed_ems = EmsUse::unknown;
+  std::vector<uint8_t> offered_session_id;
+  bool session_id_known = false;
 };
 
-// Whether a TLS 1.2 session's master secret is an extended one (RFC 7627).
-enum class EmsUse : uint8_t { unknown = 0, used = 1, not_used = 2 };
+// What a TLS 1.2 session records about its master secret: the ServerHello
+// answered the EMS offer (our client always offers it). Unknown for TLS 1.3.
+EmsUse session_ems(TlsVersion version, const ServerHelloFacts& server_hello) noexcept;
 
 // Set by the engine around each server handshake step: what the ClientHello
 // offered, for the ticket and cache callbacks (sessions.cpp), which mbedTLS

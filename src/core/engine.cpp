@@ -109,6 +109,7 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
     if (!saved_session.empty()) {
       if (Error error = load_session(ssl_, saved_session, server_name_, &resumed_)) return error;
       offered_saved_session_ = true;
+      guards_.resumed_ems = static_cast<EmsUse>(resumed_.extended_master_secret & 3);
     }
   }
   return Error();
@@ -120,6 +121,7 @@ void Engine::capture_session() {
   facts.authorized = info_.authorized;
   facts.authorization_error = info_.authorization_error;
   if (!info_.peer_certificates.empty()) facts.leaf = info_.peer_certificates.front().der;
+  facts.extended_master_secret = static_cast<uint8_t>(session_ems(info_.version, server_hello_));
   std::vector<uint8_t> blob = store_session(ssl_, server_name_, facts);
   if (!blob.empty()) saved_session_ = std::move(blob);
 }

@@ -51,6 +51,8 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept {
         facts.key_share_group = data.u16();
       } else if (type == kExtPreSharedKey) {
         facts.pre_shared_key = true;
+      } else if (type == kExtExtendedMasterSecret) {
+        facts.extended_master_secret = true;
       }
     }
     if (!extensions.ok()) return facts;

@@ -7,7 +7,8 @@
 namespace sanstls::detail {
 namespace {
 
-// Blob layout: "STS1" | name length (1) | server name | authorized (1) |
+// Blob layout: "STS1" | name length (1) | server name | authorized (bit 0) and
+// TLS 1.2 extended master secret use (bits 1-2) (1) |
 // authorization error code (2) | leaf length (2) | leaf DER | mbedTLS session.
 // The mbedTLS part carries its own version and configuration check.
 constexpr uint8_t kMagic[4] = {'S', 'T', 'S', '1'};
@@ -30,7 +31,8 @@ std::vector<uint8_t> store_session(const mbedtls_ssl_context& ssl, const std::st
       blob.assign(kMagic, kMagic + 4);
       blob.push_back(static_cast<uint8_t>(server_name.size()));
       blob.insert(blob.end(), server_name.begin(), server_name.end());
-      blob.push_back(facts.authorized ? 1 : 0);
+      blob.push_back(static_cast<uint8_t>((facts.authorized ? 1 : 0) |
+                                          ((facts.extended_master_secret & 3) << 1)));
       const auto code = static_cast<uint16_t>(facts.authorization_error.code());
       blob.push_back(static_cast<uint8_t>(code >> 8));
       blob.push_back(static_cast<uint8_t>(code));
@@ -57,7 +59,8 @@ Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& s
   Cursor c(blob);
   ByteView magic = c.bytes(4);
   ByteView name = c.vector8();
-  const bool authorized = c.u8() == 1;
+  const uint8_t flags = c.u8();
+  const bool authorized = (flags & 1) != 0;
   const auto code = static_cast<ErrorCode>(c.u16());
   ByteView leaf = c.vector16();
   if (!c.ok() || std::memcmp(magic.data(), kMagic, 4) != 0) {
@@ -68,6 +71,7 @@ Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& s
   }
   ByteView rest = c.bytes(c.remaining());
   facts->authorized = authorized;
+  facts->extended_master_secret = static_cast<uint8_t>((flags >> 1) & 3);
   facts->authorization_error =
       authorized ? Error()
                  : Error(code, Stage::certificate,

@@ -17,6 +17,7 @@ struct SessionFacts {
   bool authorized = false;
   Error authorization_error;
   std::vector<uint8_t> leaf;  // the server's certificate (DER)
+  uint8_t extended_master_secret = 0;  // TLS 1.2 EMS use (EmsUse, advisory_guards.h); 0 unknown
 };
 
 // The client's current session as a blob, or empty when there is none.

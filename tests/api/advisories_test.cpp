@@ -18,14 +18,14 @@ using namespace sanstls::test;
 
 namespace {
 
-std::vector<uint8_t> take_output(Connection &conn) {
+std::vector<uint8_t> take_output(Connection& conn) {
   const ByteView out = conn.pending_output();
   std::vector<uint8_t> bytes(out.data(), out.data() + out.size());
   conn.consume_output(out.size());
   return bytes;
 }
 
-std::vector<uint8_t> first_record(const std::vector<uint8_t> &stream) {
+std::vector<uint8_t> first_record(const std::vector<uint8_t>& stream) {
   REQUIRE(stream.size() >= 5);
   const size_t length = (size_t{stream[3]} << 8) | stream[4];
   REQUIRE(stream.size() >= 5 + length);
@@ -35,7 +35,7 @@ std::vector<uint8_t> first_record(const std::vector<uint8_t> &stream) {
 
 // Appends handshake bytes to the body of a plaintext record.
 std::vector<uint8_t> append_to_record(std::vector<uint8_t> record,
-                                      const std::vector<uint8_t> &extra) {
+                                      const std::vector<uint8_t>& extra) {
   record.insert(record.end(), extra.begin(), extra.end());
   const size_t length = record.size() - 5;
   record[3] = static_cast<uint8_t>(length >> 8);
@@ -43,7 +43,7 @@ std::vector<uint8_t> append_to_record(std::vector<uint8_t> record,
   return record;
 }
 
-bool has_alert_record(const std::vector<uint8_t> &stream, Alert alert) {
+bool has_alert_record(const std::vector<uint8_t>& stream, Alert alert) {
   for (size_t i = 0; i + 7 <= stream.size();) {
     const size_t length = (size_t{stream[i + 3]} << 8) | stream[i + 4];
     if (stream[i] == 21 && length == 2 && stream[i + 6] == static_cast<uint8_t>(alert)) return true;
@@ -52,7 +52,7 @@ bool has_alert_record(const std::vector<uint8_t> &stream, Alert alert) {
   return false;
 }
 
-std::vector<uint8_t> resume_once(const Config &client_config, const Config &server_config) {
+std::vector<uint8_t> resume_once(const Config& client_config, const Config& server_config) {
   auto client = Connection::client(client_config, "localhost");
   REQUIRE(client);
   auto server = Connection::server(server_config);
@@ -92,7 +92,7 @@ TEST_CASE(
   REQUIRE(forged[5] == 1);  // a ClientHello
 
   server.value().feed(ByteView(forged));
-  const Error &error = server.value().error();
+  const Error& error = server.value().error();
   expect_error(error, "ERR_SSL_UNEXPECTED_MESSAGE", Stage::handshake);
   expect_alert(error, Alert::unexpected_message, AlertDirection::sent);
   CHECK(has_alert_record(take_output(server.value()), Alert::unexpected_message));
@@ -175,7 +175,7 @@ TEST_CASE(
   record[4] = static_cast<uint8_t>(record.size() - 5);
 
   client.value().feed(ByteView(record));
-  const Error &error = client.value().error();
+  const Error& error = client.value().error();
   expect_error(error, "ERR_SSL_ILLEGAL_PARAMETER", Stage::handshake);
   expect_alert(error, Alert::illegal_parameter, AlertDirection::sent);
   CHECK(has_alert_record(take_output(client.value()), Alert::illegal_parameter));
@@ -207,7 +207,7 @@ namespace {
 
 const std::vector<uint8_t> kPsk(32, 0x5a);
 
-ConfigBuilder psk_client_with_identity(Sources &sources, const std::string &identity) {
+ConfigBuilder psk_client_with_identity(Sources& sources, const std::string& identity) {
   ConfigBuilder builder(Role::client);
   builder.random(sources.client_random)
       .clock(sources.clock)
@@ -217,7 +217,7 @@ ConfigBuilder psk_client_with_identity(Sources &sources, const std::string &iden
   return builder;
 }
 
-ConfigBuilder psk_server_for(Sources &sources, const std::string &identity) {
+ConfigBuilder psk_server_for(Sources& sources, const std::string& identity) {
   ConfigBuilder builder(Role::server);
   builder.random(sources.server_random)
       .clock(sources.clock)
@@ -288,7 +288,7 @@ TEST_CASE("advisory: a failed TLS 1.2 ticket is sent empty with a zero lifetime"
   Pair pair(std::move(c).value(), std::move(s).value());
   REQUIRE(pair.handshake());
   // The server's NewSessionTicket is plaintext, before its ChangeCipherSpec.
-  const std::vector<uint8_t> &stream = pair.server_to_client;
+  const std::vector<uint8_t>& stream = pair.server_to_client;
   bool found = false;
   for (size_t i = 0; i + 5 <= stream.size() && stream[i] == 22;) {
     const size_t length = (size_t{stream[i + 3]} << 8) | stream[i + 4];
@@ -312,12 +312,17 @@ TEST_CASE("advisory: a failed TLS 1.2 ticket is sent empty with a zero lifetime"
 // so the server's tickets and cache entries carry it (sessions.cpp).
 namespace {
 
-// Removes one extension from a plaintext ClientHello record.
-std::vector<uint8_t> strip_extension(const std::vector<uint8_t> &record, uint16_t type) {
+// Removes one extension from a plaintext ClientHello or ServerHello record.
+std::vector<uint8_t> strip_extension(const std::vector<uint8_t>& record, uint16_t type) {
+  const bool server_hello = record[5] == 2;
   size_t p = 5 + 4 + 2 + 32;
-  p += 1 + record[p];                                   // session id
-  p += 2 + ((size_t{record[p]} << 8) | record[p + 1]);  // cipher suites
-  p += 1 + record[p];                                   // compression
+  p += 1 + record[p];  // session id
+  if (server_hello) {
+    p += 3;  // cipher suite, compression method
+  } else {
+    p += 2 + ((size_t{record[p]} << 8) | record[p + 1]);  // cipher suites
+    p += 1 + record[p];                                   // compression methods
+  }
   const size_t list_at = p;
   std::vector<uint8_t> out(record.begin(), record.begin() + static_cast<std::ptrdiff_t>(p + 2));
   for (p += 2; p + 4 <= record.size();) {
@@ -419,4 +424,92 @@ TEST_CASE("RFC 7627 5.3: the server's resumption decision for each EMS combinati
   // Outside a guarded handshake step (a renegotiation): nothing is known.
   CHECK(detail::current_handshake_ems() == EmsUse::unknown);
   CHECK(detail::may_resume_tls12_session(EmsUse::used));
+}
+
+// Not exposed: the advisories on RSA PKCS#1 v1.5 decryption timing
+// (CVE-2026-50587) and EC J-PAKE ServerKeyExchange parsing need key
+// exchanges our build leaves out; a Config cannot even name them.
+TEST_CASE("advisory: static RSA and EC J-PAKE key exchanges cannot be configured",
+          "[advisories][config]") {
+  Sources sources;
+  for (const char* suite : {"AES128-GCM-SHA256", "RSA-PSK-AES128-GCM-SHA256", "ECJPAKE-AES128-CCM8",
+                            "DHE-RSA-AES128-GCM-SHA256"}) {
+    INFO(suite);
+    auto built = client_builder(sources)
+                     .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+                     .cipher_suites(suite)
+                     .build();
+    REQUIRE_FALSE(built);
+    CHECK(built.error().code() == ErrorCode::unknown_cipher_suite);
+  }
+}
+
+TEST_CASE("RFC 7627 5.3: a client resuming an EMS session refuses a ServerHello without EMS",
+          "[advisories][ems]") {
+  const bool tickets = GENERATE(true, false);
+  INFO((tickets ? "session ticket" : "session ID"));
+  Sources sources;
+  ConfigBuilder client_builder_12 =
+      client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  if (!tickets) client_builder_12.session_tickets(0);
+  const Config client_config = build_or_fail(client_builder_12);
+  ConfigBuilder server = server_builder(sources);
+  if (!tickets) server.session_store(make_memory_session_store(4));
+  const Config server_config = build_or_fail(server);
+  const auto session = resume_once(client_config, server_config);
+
+  auto c = Connection::client(client_config, "localhost", ByteView(session));
+  REQUIRE(c);
+  auto s = Connection::server(server_config);
+  REQUIRE(s);
+  s.value().feed(ByteView(take_output(c.value())));
+  const std::vector<uint8_t> flight = take_output(s.value());
+  const std::vector<uint8_t> hello = first_record(flight);
+  REQUIRE(hello[5] == 2);
+  std::vector<uint8_t> forged = strip_extension(hello, kExtendedMasterSecret);
+  forged.insert(forged.end(), flight.begin() + static_cast<std::ptrdiff_t>(hello.size()),
+                flight.end());
+  c.value().feed(ByteView(forged));
+  expect_error(c.value().error(), "ERR_SSL_HANDSHAKE_FAILURE", Stage::handshake);
+  expect_alert(c.value().error(), Alert::handshake_failure, AlertDirection::sent);
+  CHECK(has_alert_record(take_output(c.value()), Alert::handshake_failure));
+}
+
+// Our servers always negotiate EMS, so a session without it cannot be made
+// here: the client's decision for each combination, on crafted ServerHellos.
+TEST_CASE("RFC 7627 5.3: the client's check for each EMS combination", "[advisories][ems]") {
+  using detail::EmsUse;
+  const std::vector<uint8_t> id(32, 0x42);
+  // A TLS 1.2 ServerHello body echoing `echo`, with or without EMS.
+  auto server_hello = [](const std::vector<uint8_t>& echo, bool ems) {
+    std::vector<uint8_t> body = {3, 3};
+    body.insert(body.end(), 32, 0x11);
+    body.push_back(static_cast<uint8_t>(echo.size()));
+    body.insert(body.end(), echo.begin(), echo.end());
+    body.insert(body.end(), {0xc0, 0x2b, 0x00});
+    if (ems) {
+      body.insert(body.end(), {0x00, 0x04, 0x00, 0x17, 0x00, 0x00});
+    } else {
+      body.insert(body.end(), {0x00, 0x00});
+    }
+    return body;
+  };
+  auto verdict = [&](EmsUse original, const std::vector<uint8_t>& echo, bool ems) {
+    detail::AdvisoryGuards guards;
+    guards.resumed_ems = original;
+    guards.offered_session_id = id;
+    guards.session_id_known = true;
+    const std::vector<uint8_t> body = server_hello(echo, ems);
+    return detail::check_inbound_message(guards, Role::client, 2, ByteView(body), 0);
+  };
+  CHECK(verdict(EmsUse::used, id, true).ok);
+  CHECK(verdict(EmsUse::not_used, id, false).ok);
+  CHECK(verdict(EmsUse::unknown, id, false).ok);
+  CHECK(verdict(EmsUse::not_used, std::vector<uint8_t>(32, 0x43), true).ok);  // full handshake
+  const detail::GuardVerdict dropped = verdict(EmsUse::used, id, false);
+  CHECK_FALSE(dropped.ok);
+  CHECK(dropped.alert == Alert::handshake_failure);
+  const detail::GuardVerdict added = verdict(EmsUse::not_used, id, true);
+  CHECK_FALSE(added.ok);
+  CHECK(added.code == ErrorCode::handshake_failure);
 }
