@@ -4,6 +4,8 @@
 
 #include "engine.h"
 #include "hello_parser.h"
+#include "mbedtls/ctr_drbg.h"
+#include "mbedtls_private.h"
 
 namespace sanstls::detail {
 
@@ -144,6 +146,32 @@ void Engine::apply_guard(const GuardVerdict& verdict) {
   queue_plaintext_alert(verdict.alert);
   fail(Error(verdict.code, Stage::handshake, verdict.message)
            .with_alert(verdict.alert, AlertDirection::sent));
+}
+
+// CVE-2026-73064: a TLS 1.3 server sends its NewSessionTickets in states
+// after MBEDTLS_SSL_HANDSHAKE_OVER, driven by mbedtls_ssl_read/write. In
+// 3.6.6 a failed random draw there returns 1, which mbedtls_ssl_write()
+// reports as one byte written. Run those states here first, so a failure is
+// an error and never a count of bytes. False: not settled (blocked or failed).
+bool Engine::finish_ticket_states() {
+  if (role_ != Role::server) return error_.ok();  // a client's ticket state is a received one
+  while (error_.ok() && handshake_state(ssl_) > MBEDTLS_SSL_HANDSHAKE_OVER) {
+    begin_backend_call();
+    const int ret = mbedtls_ssl_handshake_step(&ssl_);
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      blocked_on_output_ = true;
+      return false;
+    }
+    if (ret == 1) {
+      fail_from_backend(MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED);  // the only source of 1
+      return false;
+    }
+    if (ret != 0) {
+      fail_from_backend(ret);
+      return false;
+    }
+  }
+  return error_.ok();
 }
 
 }  // namespace sanstls::detail

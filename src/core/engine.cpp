@@ -490,6 +490,7 @@ void Engine::pump() {
       return fail_from_backend(ret);
     }
     if (!resend_.empty()) flush_resend();
+    if (!finish_ticket_states()) return;  // advisory_guards.cpp
     if (read_closed_ || mbedtls_ssl_get_bytes_avail(&ssl_) > 0) return;
     // After the handshake mbedTLS may answer a record (an alert, a
     // renegotiation refusal); keep room for one so it never sees WANT_WRITE.
@@ -788,6 +789,7 @@ size_t Engine::write(ByteView plaintext) {
     if (!resend_.empty()) return 0;
   }
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!finish_ticket_states()) return 0;  // advisory_guards.cpp
   size_t accepted = 0;
   while (accepted < plaintext.size() && output_has_room_for_record()) {
     const ByteView rest = plaintext.skip(accepted).first(max_fragment_);

@@ -103,6 +103,7 @@ class Engine {
   void on_server_hello(ByteView body);
   void on_server_message(uint8_t type, ByteView body, bool truncated);
   void apply_guard(const GuardVerdict& verdict);  // advisory_guards.cpp
+  bool finish_ticket_states();                    // advisory_guards.cpp
 
   // Runs mbedTLS until it needs input, output room, or the application.
   void pump();

@@ -513,3 +513,49 @@ TEST_CASE("RFC 7627 5.3: the client's check for each EMS combination", "[advisor
   CHECK_FALSE(added.ok);
   CHECK(added.code == ErrorCode::handshake_failure);
 }
+
+// CVE-2026-73064 (a random generator fault can compromise TLS data
+// integrity): mbedTLS 3.6.6 turns a failed ticket_age_add draw into a return
+// value of 1, which mbedtls_ssl_write() passes on as "1 byte written". Our
+// f_rng is the Config's RandomSource, so a failing source reaches it.
+namespace {
+
+class NoFourByteDraws final : public RandomSource {
+ public:
+  explicit NoFourByteDraws(uint64_t seed) : inner_(seed) {}
+  bool fill(MutableByteView out) noexcept override {
+    if (out.size() == 4) return false;  // ticket_age_add
+    return inner_.fill(out);
+  }
+
+ private:
+  SeededRandom inner_;
+};
+
+}  // namespace
+
+TEST_CASE("advisory: a random failure at the TLS 1.3 ticket never drops written data",
+          "[advisories][tickets]") {
+  Sources sources;
+  NoFourByteDraws server_random(5);
+  ConfigBuilder server = server_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3);
+  server.random(server_random);
+  auto c = Connection::client(build_or_fail(client_builder(sources)), "localhost");
+  REQUIRE(c);
+  auto s = Connection::server(build_or_fail(server));
+  REQUIRE(s);
+  Pair pair(std::move(c).value(), std::move(s).value());
+  pair.pump();
+  const std::string message = "hello";
+  const size_t accepted = pair.server.conn.write(ByteView(message));
+  pair.pump();
+  const std::string received(pair.client.received.begin(), pair.client.received.end());
+  INFO("accepted " << accepted << ", received '" << received << "'");
+  if (pair.server.conn.error().ok()) {
+    CHECK(received == message.substr(0, accepted));
+  } else {
+    // The ticket could not be made: the server says so instead of lying.
+    expect_error(pair.server.conn.error(), "ERR_TLS_RANDOM_FAILED", Stage::internal);
+    CHECK(accepted == 0);
+  }
+}
