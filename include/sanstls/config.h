@@ -247,6 +247,7 @@ class ConfigBuilder {
   // Clients: an external pre-shared key and its identity. TLS 1.3 uses
   // psk_dhe_ke/psk_ke (see psk_mode); TLS 1.2 uses the PSK and ECDHE-PSK
   // suites (added to the default suite list). No certificate is needed then.
+  // The identity is 1 to 16244 bytes (room for a TLS 1.2 ECDHE-PSK point).
   ConfigBuilder& psk(std::string identity, ByteView key);
   // Servers: find the key for the identity a client presents.
   ConfigBuilder& psk_lookup(PskLookup lookup);

@@ -333,8 +333,14 @@ Error set_up_psk_and_pins(const ConfigBuilder::Settings& b, ConfigState& s) {
     return config_error(ErrorCode::invalid_argument, "psk_lookup() is a server setting");
   }
   if (client_psk) {
-    if (b.psk_identity.empty() || b.psk_identity.size() > 65535) {
-      return config_error(ErrorCode::invalid_psk, "a PSK identity must be 1 to 65535 bytes");
+    // mbedTLS 3.6.6 checks room for the identity in a TLS 1.2 ECDHE-PSK
+    // ClientKeyExchange but not for the EC point after it (CVE-2026-50580):
+    // keep 140 bytes (header, lengths, a P-521 point) of the output record.
+    constexpr size_t kMaxIdentity = MBEDTLS_SSL_OUT_CONTENT_LEN - 140;
+    if (b.psk_identity.empty() || b.psk_identity.size() > kMaxIdentity) {
+      char text[Error::kMessageCapacity];
+      std::snprintf(text, sizeof text, "a PSK identity must be 1 to %zu bytes", kMaxIdentity);
+      return config_error(ErrorCode::invalid_psk, text);
     }
     if (b.psk_key.empty() || b.psk_key.size() > MBEDTLS_PSK_MAX_LEN) {
       char text[Error::kMessageCapacity];

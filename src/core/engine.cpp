@@ -135,6 +135,7 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
       if (Error error = load_session(ssl_, saved_session, server_name_, &resumed_)) return error;
       if (Error error = verify_saved_session()) return error;
       offered_saved_session_ = true;
+      guards_.resumed_ems = static_cast<EmsUse>(resumed_.extended_master_secret & 3);
     }
   }
   return Error();
@@ -146,6 +147,7 @@ void Engine::capture_session() {
   for (const CertificateInfo& certificate : info_.peer_certificates) {
     facts.chain.push_back(certificate.der);
   }
+  facts.extended_master_secret = static_cast<uint8_t>(session_ems(info_.version, server_hello_));
   std::vector<uint8_t> blob = store_session(ssl_, server_name_, facts);
   if (blob.empty()) return;
   mbedtls_platform_zeroize(saved_session_.data(), saved_session_.size());
@@ -253,6 +255,10 @@ int Engine::recv_callback(void* self, unsigned char* data, size_t len) {
 }
 
 int Engine::on_send(ByteView data) {
+  if (guards_.ems_downgrade) {  // no ServerHello: abort (advisory_guards.cpp)
+    apply_guard(ems_downgrade_verdict());
+    return MBEDTLS_ERR_SSL_WANT_WRITE;
+  }
   // All or nothing, and never 0: mbedTLS retries the same record after WANT_WRITE.
   if (!output_.append(data)) return MBEDTLS_ERR_SSL_WANT_WRITE;
   outbound_.observe(data);
@@ -352,6 +358,7 @@ int Engine::on_recv(unsigned char* data, size_t len) {
     inbound_.add_body_bytes(available.first(n));
     advance_input(n);
     produced += n;
+    if (!error_.ok()) return MBEDTLS_ERR_SSL_WANT_READ;  // an advisory guard refused it
   }
   return produced == 0 ? MBEDTLS_ERR_SSL_WANT_READ : static_cast<int>(produced);
 }
@@ -457,6 +464,8 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
     // Too large to inspect fully: mbedTLS will judge it; we just cannot read SNI.
     if (truncated) e.client_hello_.parsed = true;
   }
+  e.apply_guard(check_inbound_message(e.guards_, e.role_, type, body,
+                                      e.inbound_.record_bytes_after_message()));
 }
 
 void Engine::Inbound::on_plaintext_alert(uint8_t level, uint8_t description) {
@@ -546,6 +555,7 @@ void Engine::Outbound::on_record(const RecordHeader& header) {
 void Engine::Outbound::on_handshake_message(uint8_t type, ByteView body, bool truncated) {
   Engine& e = *engine;
   e.trace(TraceEntry::Direction::sent, TraceEntry::Kind::handshake_message, type, 0, body.size());
+  note_outbound_message(e.guards_, e.role_, type, body);
   if (e.role_ == Role::server) e.on_server_message(type, body, truncated);
 }
 
@@ -588,6 +598,8 @@ void Engine::on_server_hello(ByteView body) {
 int Engine::drive_handshake() {
   // mbedtls_ssl_handshake() is this loop; running it step by step lets us
   // act between a CertificateRequest and our Certificate.
+  HandshakeGuardScope guard_scope(role_ == Role::server ? &guards_ : nullptr,
+                                  &client_hello_.offers_extended_master_secret);
   while (!mbedtls_ssl_is_handshake_over(&ssl_)) {
     if (certificate_requested_ && !certificate_chosen_ && config_->client_certificate_selector &&
         handshake_state(ssl_) == MBEDTLS_SSL_CLIENT_CERTIFICATE) {
@@ -662,6 +674,7 @@ void Engine::pump() {
       return fail_from_backend(ret);
     }
     if (!resend_.empty()) flush_resend();
+    if (!finish_ticket_states()) return;  // advisory_guards.cpp
     if (read_closed_ || mbedtls_ssl_get_bytes_avail(&ssl_) > 0) return;
     // After the handshake mbedTLS may answer a record (an alert, a
     // renegotiation refusal); keep room for one so it never sees WANT_WRITE.
@@ -979,6 +992,7 @@ size_t Engine::write(ByteView plaintext) {
     if (!resend_.empty()) return 0;
   }
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!finish_ticket_states()) return 0;  // advisory_guards.cpp
   size_t accepted = 0;
   while (accepted < plaintext.size() && output_has_room_for_record()) {
     const ByteView rest = plaintext.skip(accepted).first(max_fragment_);

@@ -8,6 +8,7 @@
 
 #include "certificates.h"
 #include "config_state.h"
+#include "advisory_guards.h"
 #include "hello_parser.h"
 #include "output_queue.h"
 #include "record_stream.h"
@@ -107,6 +108,8 @@ class Engine {
   int on_recv(unsigned char* data, size_t len);
   void on_server_hello(ByteView body);
   void on_server_message(uint8_t type, ByteView body, bool truncated);
+  void apply_guard(const GuardVerdict& verdict);  // advisory_guards.cpp
+  bool finish_ticket_states();                    // advisory_guards.cpp
 
   // Runs mbedTLS until it needs input, output room, or the application.
   void pump();
@@ -192,6 +195,7 @@ class Engine {
   ServerHelloFacts server_hello_;
   ClientHelloFacts client_hello_;
   uint16_t tls12_group_ = 0;
+  AdvisoryGuards guards_;  // checks mbedTLS 3.6.6 lacks (advisory_guards.cpp)
   bool saw_server_hello_done_ = false;
   bool reject_unauthorized_after_handshake_ = false;
 

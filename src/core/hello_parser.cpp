@@ -11,6 +11,7 @@ constexpr uint16_t kExtServerName = 0;
 constexpr uint16_t kExtSupportedGroups = 10;
 constexpr uint16_t kExtSignatureAlgorithms = 13;
 constexpr uint16_t kExtAlpn = 16;
+constexpr uint16_t kExtExtendedMasterSecret = 23;
 constexpr uint16_t kExtPreSharedKey = 41;
 constexpr uint16_t kExtEarlyData = 42;
 constexpr uint16_t kExtSupportedVersions = 43;
@@ -52,6 +53,8 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept {
         facts.key_share_group = data.u16();
       } else if (type == kExtPreSharedKey) {
         facts.pre_shared_key = true;
+      } else if (type == kExtExtendedMasterSecret) {
+        facts.extended_master_secret = true;
       }
     }
     if (!extensions.ok()) return facts;
@@ -102,6 +105,8 @@ ClientHelloFacts parse_client_hello(ByteView body) {
         facts.offers_psk = true;
       } else if (type == kExtEarlyData) {
         facts.offers_early_data = true;
+      } else if (type == kExtExtendedMasterSecret) {
+        facts.offers_extended_master_secret = true;
       } else if (type == kExtSupportedGroups) {
         facts.has_supported_groups = true;
         facts.groups = u16_list(inner.vector16());

@@ -29,6 +29,7 @@ struct ServerHelloFacts {
   uint16_t cipher_suite = 0;
   uint16_t key_share_group = 0;  // TLS 1.3 (HRR: the group asked for)
   bool pre_shared_key = false;   // TLS 1.3 resumption or external PSK
+  bool extended_master_secret = false;  // RFC 7627 (TLS 1.2)
 };
 
 struct KeyShareEntry {
@@ -56,6 +57,7 @@ struct ClientHelloFacts {
   std::vector<std::string> alpn;   // offered ALPN protocols
   bool offers_psk = false;         // TLS 1.3 pre_shared_key (a ticket or an external PSK)
   bool offers_early_data = false;  // TLS 1.3 early_data (0-RTT follows)
+  bool offers_extended_master_secret = false;  // RFC 7627 (TLS 1.2)
 };
 
 ServerHelloFacts parse_server_hello(ByteView body) noexcept;

@@ -92,6 +92,7 @@ void RecordStream::begin_body() noexcept {
 void RecordStream::add_body_bytes(ByteView bytes) {
   if (bytes.size() > body_remaining_) bytes = bytes.first(body_remaining_);
   const bool plaintext = !encrypted(current_.type) || current_.type == kAlert;
+  chunk_tail_ = body_remaining_ - bytes.size();
   if (current_.type == kHandshake && plaintext && tracking_) track_handshake(bytes);
   if (current_.type == kChangeCipherSpec && plaintext && !bytes.empty())
     ccs_value_ = bytes[0];
@@ -154,6 +155,7 @@ void RecordStream::track_handshake(ByteView bytes) {
     if (message_remaining_ == 0) {
       const size_t declared = (size_t{message_header_[1]} << 16) |
                               (size_t{message_header_[2]} << 8) | message_header_[3];
+      after_message_ = chunk_tail_ + bytes.size();
       observer_.on_handshake_message(message_header_[0],
                                      ByteView(message_.data(), message_.size()),
                                      message_.size() < declared);

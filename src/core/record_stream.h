@@ -80,6 +80,9 @@ class RecordStream {
   // The header of the record whose body is (or was last) delivered.
   const RecordHeader &current_record() const noexcept { return current_; }
   bool change_cipher_spec_seen() const noexcept { return ccs_seen_; }
+  // During on_handshake_message: how many bytes of the same record follow
+  // the message (RFC 8446 5.1: messages before a key change end a record).
+  size_t record_bytes_after_message() const noexcept { return after_message_; }
   // Handshake records stay plaintext after CCS only in TLS 1.3 (HRR flows);
   // in TLS 1.2 everything after CCS is encrypted.
   void set_tls13(bool tls13) noexcept { tls13_ = tls13; }
@@ -121,6 +124,8 @@ class RecordStream {
   size_t message_header_len_ = 0;
   size_t message_remaining_ = 0;
   std::vector<uint8_t> message_;
+  size_t chunk_tail_ = 0;     // record bytes after the chunk being tracked
+  size_t after_message_ = 0;  // record bytes after the message being reported
 };
 
 }  // namespace sanstls::detail

@@ -8,10 +8,11 @@
 namespace sanstls::detail {
 namespace {
 
-// Blob layout: "STS2" | name length (1) | server name | certificate count (1) |
-// per certificate: length (3) | DER | mbedTLS session. The mbedTLS part
-// carries its own version and configuration check. "STS1" blobs carried a
-// copied verification verdict and are refused.
+// Blob layout: "STS2" | name length (1) | server name | flags (1: bits 1-2
+// TLS 1.2 extended master secret use) | certificate count (1) | per
+// certificate: length (3) | DER | mbedTLS session. The mbedTLS part carries
+// its own version and configuration check. "STS1" blobs carried a copied
+// verification verdict and are refused.
 constexpr uint8_t kMagic[4] = {'S', 'T', 'S', '2'};
 constexpr size_t kMaxChain = 16;
 
@@ -40,6 +41,7 @@ std::vector<uint8_t> store_session(const mbedtls_ssl_context& ssl, const std::st
       blob.assign(kMagic, kMagic + 4);
       blob.push_back(static_cast<uint8_t>(server_name.size()));
       blob.insert(blob.end(), server_name.begin(), server_name.end());
+      blob.push_back(static_cast<uint8_t>((facts.extended_master_secret & 3) << 1));
       blob.push_back(static_cast<uint8_t>(facts.chain.size()));
       for (const std::vector<uint8_t>& der : facts.chain) {
         put_u24(blob, der.size());
@@ -65,6 +67,7 @@ Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& s
   Cursor c(blob);
   ByteView magic = c.bytes(4);
   ByteView name = c.vector8();
+  const uint8_t flags = c.u8();
   const uint8_t count = c.u8();
   if (!c.ok() || std::memcmp(magic.data(), kMagic, 4) != 0) {
     return invalid("not a saved sanstls session (bad header, or saved by an older version)");
@@ -80,6 +83,7 @@ Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& s
     return invalid("the saved session belongs to another server name");
   }
   ByteView rest = c.bytes(c.remaining());
+  facts->extended_master_secret = static_cast<uint8_t>((flags >> 1) & 3);
   mbedtls_ssl_session session;
   mbedtls_ssl_session_init(&session);
   int ret = mbedtls_ssl_session_load(&session, rest.data(), rest.size());

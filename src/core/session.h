@@ -17,6 +17,7 @@ namespace sanstls::detail {
 // chain again under its own Config (Engine::verify_saved_session).
 struct SessionFacts {
   std::vector<std::vector<uint8_t>> chain;  // DER, leaf first
+  uint8_t extended_master_secret = 0;  // TLS 1.2 EMS use (EmsUse, advisory_guards.h); 0 unknown
 };
 
 // The client's current session as a blob, or empty when there is none.

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "advisory_guards.h"
 #include "call_scope.h"
 #include "config_state.h"
 #include "cursor.h"
@@ -276,7 +277,12 @@ std::vector<uint8_t> wrap_session(const mbedtls_ssl_session& session, uint32_t l
   out.insert(out.end(), name.begin(), name.end());
   // Whether the client's certificate verified: servers that require one
   // refuse tickets issued to connections they went on to reject.
-  out.push_back(session_peer_verified(session) ? 1 : 0);
+  // Bits 1-2: whether a TLS 1.2 master secret is extended (RFC 7627 5.3).
+  const EmsUse ems = session.MBEDTLS_PRIVATE(tls_version) == MBEDTLS_SSL_VERSION_TLS1_2
+                         ? current_handshake_ems()
+                         : EmsUse::unknown;
+  out.push_back(static_cast<uint8_t>((session_peer_verified(session) ? 1 : 0) |
+                                     (static_cast<uint8_t>(ems) << 1)));
   const uint64_t issued = static_cast<uint64_t>(now_seconds());
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<uint8_t>(issued >> (8 * i)));
   for (int i = 3; i >= 0; --i) out.push_back(static_cast<uint8_t>(lifetime >> (8 * i)));
@@ -297,7 +303,9 @@ int unwrap_session(const ConfigState& config, ByteView bytes, mbedtls_ssl_sessio
   Cursor c(bytes);
   const uint8_t format = c.u8();
   ByteView name = c.vector8();
-  const bool peer_verified = c.u8() == 1;
+  const uint8_t flags = c.u8();
+  const bool peer_verified = (flags & 1) != 0;
+  const auto ems = static_cast<EmsUse>((flags >> 1) & 3);
   uint64_t issued = 0;
   for (int i = 0; i < 8; ++i) issued = (issued << 8) | c.u8();
   uint32_t lifetime = 0;
@@ -315,6 +323,10 @@ int unwrap_session(const ConfigState& config, ByteView bytes, mbedtls_ssl_sessio
   }
   const int ret = mbedtls_ssl_session_load(session, rest.data(), rest.size());
   if (ret != 0) return ret;
+  if (session->MBEDTLS_PRIVATE(tls_version) == MBEDTLS_SSL_VERSION_TLS1_2 &&
+      !may_resume_tls12_session(ems)) {
+    return MBEDTLS_ERR_SSL_INVALID_MAC;  // full handshake, or abort (advisory_guards.cpp)
+  }
   if (config.replay_store != nullptr && !ticket_nonce.empty() &&
       session_allows_early_data(*session)) {
     // Only a ClientHello that offers 0-RTT spends the ticket's entry; one
@@ -332,6 +344,9 @@ int unwrap_session(const ConfigState& config, ByteView bytes, mbedtls_ssl_sessio
 
 int ticket_write(void* state, const mbedtls_ssl_session* session, unsigned char* start,
                  const unsigned char* end, size_t* length, uint32_t* lifetime) {
+  // mbedTLS 3.6.6 sends both values even when we fail (CVE-2026-50586).
+  *length = 0;
+  *lifetime = 0;
   const auto* config = static_cast<const ConfigState*>(state);
   std::vector<uint8_t> plaintext = wrap_session(*session, config->ticket_lifetime);
   std::vector<uint8_t> ticket;

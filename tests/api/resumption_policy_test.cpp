@@ -156,11 +156,12 @@ TEST_CASE("a resumed session is held to the resuming Config's anchors, pins and 
     expect_error(client.error(), "ERR_TLS_SESSION_NOT_TRUSTED", Stage::certificate);
   }
   SECTION("a blob altered to carry no certificate") {
-    // The chain count follows the magic and the name ("localhost").
-    std::vector<uint8_t> stripped(blob.begin(), blob.begin() + 4 + 1 + 9);
+    // The chain count follows the magic, the name ("localhost") and the flags.
+    constexpr size_t kCount = 4 + 1 + 9 + 1;
+    std::vector<uint8_t> stripped(blob.begin(), blob.begin() + kCount);
     stripped.push_back(0);
-    size_t at = 4 + 1 + 9 + 1;
-    for (uint8_t i = 0; i < blob[4 + 1 + 9]; ++i) {
+    size_t at = kCount + 1;
+    for (uint8_t i = 0; i < blob[kCount]; ++i) {
       const size_t length = (size_t(blob[at]) << 16) | (size_t(blob[at + 1]) << 8) | blob[at + 2];
       at += 3 + length;
     }

@@ -1,0 +1,177 @@
+#include "advisory_guards.h"
+
+#include <algorithm>
+
+#include "engine.h"
+#include "hello_parser.h"
+#include "mbedtls/ctr_drbg.h"
+#include "mbedtls_private.h"
+
+namespace sanstls::detail {
+
+namespace {
+
+// legacy_session_id of a ClientHello or ServerHello (same offset in both).
+ByteView session_id_of_hello(ByteView body) noexcept {
+  if (body.size() < 35) return ByteView();
+  const size_t length = body[34];
+  if (length > 32 || body.size() < 35 + length) return ByteView();
+  return body.skip(35).first(length);
+}
+
+}  // namespace
+
+EmsUse session_ems(TlsVersion version, const ServerHelloFacts& server_hello) noexcept {
+  if (version != TlsVersion::tls1_2 || !server_hello.parsed) return EmsUse::unknown;
+  return server_hello.extended_master_secret ? EmsUse::used : EmsUse::not_used;
+}
+
+GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint8_t type,
+                                   ByteView body, size_t bytes_after) {
+  GuardVerdict verdict;
+  if (role == Role::server && type == kClientHello && bytes_after > 0) {
+    // CVE-2026-73096: RFC 8446 5.1 wants a ClientHello (a key change may
+    // follow it) to end its record. mbedTLS 3.6.6 keeps the trailing bytes
+    // and reads them after the key change: a forged EndOfEarlyData there
+    // makes a 0-RTT server skip the client's real early data.
+    verdict.ok = false;
+    verdict.code = ErrorCode::unexpected_message;
+    verdict.alert = Alert::unexpected_message;
+    verdict.message = "unexpected message: data follows the ClientHello in its record";
+    return verdict;
+  }
+  if (role == Role::client && type == kServerHello && guards.resumed_ems != EmsUse::unknown &&
+      guards.session_id_known && !guards.offered_session_id.empty()) {
+    // RFC 7627 5.3 for a TLS 1.2 client: a resumed session keeps its EMS
+    // use. mbedTLS 3.6.6 records no EMS use in sessions, so cannot check.
+    const ServerHelloFacts facts = parse_server_hello(body);
+    const ByteView echo = session_id_of_hello(body);
+    const bool resumed = !facts.tls13 && echo.size() == guards.offered_session_id.size() &&
+                         std::equal(echo.begin(), echo.end(), guards.offered_session_id.begin());
+    const bool had_ems = guards.resumed_ems == EmsUse::used;
+    if (facts.parsed && resumed && facts.extended_master_secret != had_ems) {
+      verdict.ok = false;
+      verdict.code = ErrorCode::handshake_failure;
+      verdict.alert = Alert::handshake_failure;
+      verdict.message = had_ems ? "handshake failure: the server resumes our extended master "
+                                  "secret session without the extension (RFC 7627 5.3)"
+                                : "handshake failure: the server adds the extended master secret "
+                                  "to a session that did not use it (RFC 7627 5.3)";
+      return verdict;
+    }
+  }
+  if (role == Role::client && type == kServerHello && guards.offered_groups_known) {
+    // CVE-2026-25832: mbedTLS 3.6.6 accepts a HelloRetryRequest selecting a
+    // group absent from our supported_groups (its check is inverted).
+    const ServerHelloFacts facts = parse_server_hello(body);
+    const auto& offered = guards.offered_groups;
+    if (facts.parsed && facts.hello_retry_request && facts.key_share_group != 0 &&
+        std::find(offered.begin(), offered.end(), facts.key_share_group) == offered.end()) {
+      verdict.ok = false;
+      verdict.code = ErrorCode::illegal_parameter;
+      verdict.alert = Alert::illegal_parameter;
+      verdict.message =
+          "illegal parameter: the HelloRetryRequest selects a "
+          "group we did not offer";
+      return verdict;
+    }
+  }
+  return verdict;
+}
+
+GuardVerdict ems_downgrade_verdict() noexcept {
+  GuardVerdict verdict;
+  verdict.ok = false;
+  verdict.code = ErrorCode::handshake_failure;
+  verdict.alert = Alert::handshake_failure;
+  verdict.message =
+      "handshake failure: resuming a session with an extended master secret without offering it "
+      "(RFC 7627 5.3)";
+  return verdict;
+}
+
+void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, ByteView body) {
+  if (role != Role::client || type != kClientHello) return;
+  if (!guards.session_id_known) {
+    const ByteView id = session_id_of_hello(body);
+    guards.offered_session_id.assign(id.begin(), id.end());
+    guards.session_id_known = true;
+  }
+  if (guards.offered_groups_known) return;
+  const ClientHelloFacts facts = parse_client_hello(body);
+  if (!facts.parsed || facts.groups.empty()) return;
+  guards.offered_groups = facts.groups;
+  guards.offered_groups_known = true;
+}
+
+namespace {
+thread_local AdvisoryGuards* scope_guards = nullptr;
+thread_local const bool* scope_offer = nullptr;
+}  // namespace
+
+HandshakeGuardScope::HandshakeGuardScope(AdvisoryGuards* guards,
+                                         const bool* client_offers_ems) noexcept
+    : saved_guards_(scope_guards), saved_offer_(scope_offer) {
+  scope_guards = guards;
+  scope_offer = client_offers_ems;
+}
+
+HandshakeGuardScope::~HandshakeGuardScope() {
+  scope_guards = saved_guards_;
+  scope_offer = saved_offer_;
+}
+
+EmsUse current_handshake_ems() noexcept {
+  if (scope_guards == nullptr || scope_offer == nullptr) return EmsUse::unknown;
+  return *scope_offer ? EmsUse::used : EmsUse::not_used;
+}
+
+bool may_resume_tls12_session(EmsUse original) noexcept {
+  if (scope_guards == nullptr || scope_offer == nullptr || original == EmsUse::unknown) {
+    return true;
+  }
+  const bool offered = *scope_offer;
+  if (original == EmsUse::used && !offered) {
+    scope_guards->ems_downgrade = true;  // MUST abort
+    return false;
+  }
+  // Not used before, offered now: MUST NOT resume; a full handshake follows.
+  return !(original == EmsUse::not_used && offered);
+}
+
+// Refuses what a guard caught: the alert goes out in the clear (no keys are
+// in use before the ServerHello), and on_recv stops feeding mbedTLS.
+void Engine::apply_guard(const GuardVerdict& verdict) {
+  if (verdict.ok || !error_.ok()) return;
+  queue_plaintext_alert(verdict.alert);
+  fail(Error(verdict.code, Stage::handshake, verdict.message)
+           .with_alert(verdict.alert, AlertDirection::sent));
+}
+
+// CVE-2026-73064: a TLS 1.3 server sends its NewSessionTickets in states
+// after MBEDTLS_SSL_HANDSHAKE_OVER, driven by mbedtls_ssl_read/write. In
+// 3.6.6 a failed random draw there returns 1, which mbedtls_ssl_write()
+// reports as one byte written. Run those states here first, so a failure is
+// an error and never a count of bytes. False: not settled (blocked or failed).
+bool Engine::finish_ticket_states() {
+  if (role_ != Role::server) return error_.ok();  // a client's ticket state is a received one
+  while (error_.ok() && handshake_state(ssl_) > MBEDTLS_SSL_HANDSHAKE_OVER) {
+    begin_backend_call();
+    const int ret = mbedtls_ssl_handshake_step(&ssl_);
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      blocked_on_output_ = true;
+      return false;
+    }
+    if (ret == 1) {
+      fail_from_backend(MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED);  // the only source of 1
+      return false;
+    }
+    if (ret != 0) {
+      fail_from_backend(ret);
+      return false;
+    }
+  }
+  return error_.ok();
+}
+
+}  // namespace sanstls::detail
