@@ -508,8 +508,11 @@ Error Stream::shutdown(Milliseconds timeout) {
   connection_.close();
   if (Error error = flush(deadline)) return error;
   ::shutdown(fd_, SHUT_WR);
-  // A bidirectional close only when the Config asks for one (close_timeout):
-  // until then `closed` stays false. Data still arriving is dropped.
+  // Drain until the peer's close_notify or its end of stream (both clean
+  // after our close_notify unless the Config asked to wait for the peer's),
+  // so that closing the descriptor then does not reset the connection.
+  // Data still arriving is dropped.
+  const bool bidirectional = !connection_.wants().closed;  // close_timeout > 0
   uint8_t sink[4096];
   for (;;) {
     if (!connection_.error().ok()) return engine_failure();
@@ -519,14 +522,18 @@ Error Stream::shutdown(Milliseconds timeout) {
       if (Error error = flush(deadline)) return error;
       continue;
     }
-    if (r.closed) return Error();
+    if (r.read_closed) return Error();
     while (connection_.read(MutableByteView(sink, sizeof sink)) > 0) {
     }
     if (!connection_.wants().wants_input) return Error();  // nothing more can happen
     if (remaining_ms(deadline) == 0) {
+      // Not asked to wait for the peer: lingering was a courtesy.
+      if (!bidirectional) return Error();
       return timeout_error(Stage::transport, "waiting for the peer's close_notify");
     }
-    if (Error error = receive_some(deadline)) return error;
+    Error error = receive_some(deadline);
+    if (error.code() == ErrorCode::timed_out && !bidirectional) return Error();
+    if (error) return error;
   }
 }
 

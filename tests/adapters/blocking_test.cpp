@@ -909,3 +909,36 @@ TEST_CASE("blocking: reading into an empty buffer reads nothing from the socket"
   CHECK(first == data[0]);
   CHECK(std::equal(rest.data.begin(), rest.data.end(), data.begin() + 1));
 }
+
+TEST_CASE("blocking: shutdown lingers (bounded) for a silent peer without failing",
+          "[blocking][close]") {
+  ClientSide client;
+  ServerSide server;
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  auto wrapped_client = Stream::wrap_client(fds[0], client.config, "localhost");
+  REQUIRE(wrapped_client);
+  auto wrapped_server = Stream::wrap_server(fds[1], server.config);
+  REQUIRE(wrapped_server);
+  Stream client_stream = std::move(wrapped_client).value();
+  Stream server_stream = std::move(wrapped_server).value();
+  std::promise<void> client_done;
+  std::future<void> client_done_signal = client_done.get_future();
+  Error server_handshake;
+  ServerThread thread([&] {
+    server_handshake = server_stream.handshake(kOp);
+    client_done_signal.wait_for(kOp);  // neither answers nor closes
+  });
+  const Error handshake = client_stream.handshake(kOp);
+  const auto start = std::chrono::steady_clock::now();
+  const Error shutdown = client_stream.shutdown(kShort);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  client_done.set_value();
+  thread.join();
+  CHECK(server_handshake.ok());
+  CHECK(handshake.ok());
+  INFO("shutdown: " << shutdown.name() << " after " << ms_text(elapsed));
+  CHECK(shutdown.ok());  // close_timeout 0: not waiting for the peer was asked
+  CHECK(client_stream.connection().wants().closed);
+  CHECK(elapsed < kOp);
+}

@@ -79,14 +79,16 @@ class Stream {
   // to complete it; application data that arrives meanwhile is kept for
   // read() (at most 1 MiB, beyond that write_all fails).
   Error write_all(ByteView data, Milliseconds timeout = kDefaultTimeout);
-  // Sends close_notify (Connection::close()), flushes it and shuts down the
-  // socket's sending side. It then waits for the peer's close_notify only
-  // when the Config asks for a bidirectional close (close_timeout > 0): until
-  // wants().closed, at most `timeout` (ETIMEDOUT after that); with
-  // drive_timers() the close_timeout itself ends the wait cleanly. With the
-  // default close_timeout 0 it returns once ours is sent; read() can still
-  // collect what the peer sends until its close_notify or its end of stream
-  // (a clean end then, not truncation).
+  // Sends close_notify (Connection::close()), flushes it, shuts down the
+  // socket's sending side, then drains the socket until the peer's
+  // close_notify or its end of stream, at most `timeout`, so that closing
+  // the descriptor does not reset the connection. With the default
+  // close_timeout 0 (unidirectional close) the peer's end of stream without
+  // a close_notify is a clean end and running out of `timeout` is not an
+  // error either. With close_timeout > 0 (bidirectional) the peer's
+  // close_notify is required: end of stream first is truncation
+  // (ERR_SSL_UNEXPECTED_EOF_WHILE_READING), and `timeout` passing is
+  // ETIMEDOUT, unless drive_timers() lets the close timer end the wait.
   Error shutdown(Milliseconds timeout = Milliseconds{2000});
 
   // Drives the engine's timers (handshake timeout, close_notify wait): before
