@@ -217,7 +217,8 @@ class Connection {
   size_t read_early_data(MutableByteView out);
 
   // TLS 1.2 with renegotiation enabled: start a (secure) renegotiation.
-  // Returns false when it cannot start (TLS 1.3, disabled, not established).
+  // Returns false when it cannot start (TLS 1.3, disabled, not established,
+  // closing, or plaintext waiting to be read: read it first).
   bool renegotiate();
 
   // Timers. The next moment (ms on the Config's clock) at which the engine

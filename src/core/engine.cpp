@@ -588,6 +588,9 @@ bool Engine::renegotiate() {
       info_.version != TlsVersion::tls1_2 || !output_has_room_for_record()) {
     return false;
   }
+  // mbedTLS cannot start a renegotiation while it holds plaintext for the
+  // application (and read() would then run the handshake first): read it first.
+  if (mbedtls_ssl_get_bytes_avail(&ssl_) > 0 || write_closed_ || read_closed_) return false;
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
   begin_backend_call();
   const int ret = mbedtls_ssl_renegotiate(&ssl_);

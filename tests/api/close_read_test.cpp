@@ -234,3 +234,32 @@ TEST_CASE("a renegotiation flight larger than one record's room completes", "[re
   CHECK(std::string(pair.server.received.begin(), pair.server.received.end()) == "ping");
   CHECK(pair.client.received.size() == queued_plaintext + 4);
 }
+
+TEST_CASE("renegotiate() waits until buffered plaintext is read", "[renegotiation]") {
+  Sources sources;
+  const Config client_config = build_or_fail(
+      client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2).renegotiation(true));
+  Pair pair = connect(client_config, build_or_fail(server_builder(sources).renegotiation(true)));
+  REQUIRE(pair.handshake());
+  pair.client.read_plaintext = false;
+  pair.send(pair.server, {'d', 'a', 't', 'a'});
+  pair.pump();
+  REQUIRE(pair.client.conn.wants().has_plaintext);
+  // mbedTLS cannot start a renegotiation while it still holds plaintext for
+  // the application (the connection failed): refused until it is read.
+  CHECK_FALSE(pair.client.conn.renegotiate());
+  pair.client.read_plaintext = true;
+  pair.pump();
+  CHECK(std::string(pair.client.received.begin(), pair.client.received.end()) == "data");
+  REQUIRE(pair.client.conn.renegotiate());
+  pair.send(pair.server, {'m', 'o', 'r', 'e'});
+  pair.pump();
+  CHECK(pair.client.conn.error().ok());
+  CHECK(pair.server.conn.error().ok());
+  CHECK(pair.client.has_event(EventKind::renegotiated));
+  CHECK(std::string(pair.client.received.begin(), pair.client.received.end()) == "datamore");
+
+  // Closing ends renegotiation too.
+  pair.client.conn.close();
+  CHECK_FALSE(pair.client.conn.renegotiate());
+}
