@@ -915,14 +915,15 @@ void Engine::transport_eof() {
 
 std::optional<int64_t> Engine::next_deadline_ms() const noexcept {
   if (!error_.ok()) return std::nullopt;
-  if (!handshake_done_ && handshake_deadline_) return handshake_deadline_;
+  // An abandoned handshake (close() before it completed) has no timer left.
+  if (!handshake_done_ && handshake_deadline_ && !write_closed_) return handshake_deadline_;
   if (close_wait_ && !read_closed_ && !eof_) return close_deadline_;
   return std::nullopt;
 }
 
 void Engine::on_timer(int64_t now_ms) {
   if (!error_.ok()) return;
-  if (!handshake_done_ && handshake_deadline_ && now_ms >= *handshake_deadline_) {
+  if (!handshake_done_ && handshake_deadline_ && !write_closed_ && now_ms >= *handshake_deadline_) {
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text, "the TLS handshake did not complete within %u ms",
                   config_->handshake_timeout_ms);

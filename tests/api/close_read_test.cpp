@@ -263,3 +263,16 @@ TEST_CASE("renegotiate() waits until buffered plaintext is read", "[renegotiatio
   pair.client.conn.close();
   CHECK_FALSE(pair.client.conn.renegotiate());
 }
+
+TEST_CASE("an abandoned handshake has no timer left", "[close][timers]") {
+  Sources sources;
+  auto server = Connection::server(build_or_fail(server_builder(sources)));
+  REQUIRE(server);
+  REQUIRE(server->next_deadline_ms().has_value());  // servers default to 120 s
+  server->close();
+  CHECK(server->wants().closed);
+  CHECK_FALSE(server->next_deadline_ms().has_value());
+  server->on_timer(kNowMs + 10 * 60 * 1000);
+  CHECK(server->error().ok());
+  CHECK(server->wants().closed);
+}
