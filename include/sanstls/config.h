@@ -294,8 +294,11 @@ class ConfigBuilder {
   // handshake must complete within `handshake_ms` (default 120 s for servers,
   // like Node's handshakeTimeout; none for clients; 0 = none).
   ConfigBuilder& handshake_timeout(uint32_t handshake_ms);
-  // After close(), wait at most this long for the peer's close_notify
-  // (default 0: do not wait; the connection is closed once ours is sent).
+  // After close(), wait at most this long for the peer's close_notify: a
+  // bidirectional close (wants().closed waits for it or for the deadline; the
+  // transport ending first is truncation). Default 0: do not wait; the
+  // connection is closed once ours is queued, and the transport's end after
+  // it is clean. See "Closing" in connection.h.
   ConfigBuilder& close_timeout(uint32_t close_ms);
 
   // Largest plaintext per record sent (Node's setMaxSendFragment): 512 to

@@ -42,7 +42,20 @@
 // Closing: close() queues close_notify. A peer's close_notify is an event and
 // ends reading (read returns 0, wants().read_closed). transport_eof() tells
 // the engine the transport has ended: before the peer's close_notify that is
-// truncation and becomes ERR_SSL_UNEXPECTED_EOF_WHILE_READING.
+// truncation and becomes ERR_SSL_UNEXPECTED_EOF_WHILE_READING, except after
+// our own close() when we did not ask to wait for the peer.
+//
+// Two ways to close, chosen by the Config's close_timeout:
+//   - close_timeout 0 (default), unidirectional: wants().closed is true as
+//     soon as close() has queued our close_notify; flush pending_output() and
+//     close the transport. Feeding may go on (a half-close: data the peer
+//     still sends is readable until its close_notify), and the transport's
+//     end is then a clean end, not truncation.
+//   - close_timeout > 0, bidirectional: closed waits for the peer's
+//     close_notify, or for the deadline (next_deadline_ms/on_timer), which
+//     ends reading cleanly. The transport ending first is truncation.
+// close() before the handshake completes abandons it: a close_notify in the
+// clear, and both directions end at once (closed; later input is ignored).
 //
 // Moving: a moved-from Connection is inert: every call is a no-op, wants()
 // says closed, and error() is ERR_INVALID_ARG_VALUE ("moved from").
@@ -66,15 +79,19 @@
 
 namespace sanstls {
 
+// `closed` never goes back to false. It becomes true after a fatal error,
+// after close() once no wait for the peer is asked (close_timeout 0) or that
+// wait is over (peer's close_notify, transport end, close timer), and after
+// both close_notifys. See "Closing" above.
 struct Readiness {
   bool wants_input = false;    // feed() would make progress
   bool has_output = false;     // pending_output() is not empty
   bool has_plaintext = false;  // read() would return data
   bool can_write = false;      // write() would accept bytes
   bool handshake_complete = false;
-  bool read_closed = false;    // peer sent close_notify (or the stream ended)
+  bool read_closed = false;    // peer sent close_notify (or the stream ended, or we stopped reading)
   bool write_closed = false;   // we queued close_notify (or failed)
-  bool closed = false;         // nothing more will ever happen except flushing output
+  bool closed = false;         // done (monotonic): flush output, close the transport
   bool awaiting_config = false;  // server: the SNI selector answered later()
 };
 
@@ -206,7 +223,8 @@ class Connection {
   size_t read_early_data(MutableByteView out);
 
   // TLS 1.2 with renegotiation enabled: start a (secure) renegotiation.
-  // Returns false when it cannot start (TLS 1.3, disabled, not established).
+  // Returns false when it cannot start (TLS 1.3, disabled, not established,
+  // closing, or plaintext waiting to be read: read it first).
   bool renegotiate();
 
   // Timers. The next moment (ms on the Config's clock) at which the engine
@@ -223,9 +241,13 @@ class Connection {
   Result<std::vector<uint8_t>> export_keying_material(std::string_view label, ByteView context,
                                                       size_t length) const;
 
-  // Queue close_notify. Reading continues until the peer's close_notify.
+  // Queue close_notify (see "Closing" above: whether `closed` then waits for
+  // the peer's close_notify depends on the Config's close_timeout). Input
+  // still fed is processed until the peer's close_notify.
   void close();
-  // The transport delivered end-of-stream.
+  // The transport delivered end-of-stream: a clean end after the peer's
+  // close_notify, or after our close() without a wait for the peer;
+  // truncation (ERR_SSL_UNEXPECTED_EOF_WHILE_READING) otherwise.
   void transport_eof();
 
   // Client: the session to resume later, as an opaque versioned blob.

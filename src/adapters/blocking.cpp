@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -24,6 +25,8 @@ using SteadyClock = std::chrono::steady_clock;
 using Deadline = SteadyClock::time_point;
 
 constexpr size_t kReceiveChunk = 16384 + 256 + 5;
+// Plaintext write_all() may set aside for read() while a renegotiation holds writes.
+constexpr size_t kReadAheadLimit = size_t{1} << 20;
 
 ErrorCode code_for_errno(int err) {
   switch (err) {
@@ -143,7 +146,9 @@ Stream::Stream(Stream&& other) noexcept
       peer_address_(std::move(other.peer_address_)),
       transport_error_(other.transport_error_),
       timer_clock_(other.timer_clock_),
-      inbox_(std::move(other.inbox_)) {}
+      inbox_(std::move(other.inbox_)),
+      readahead_(std::move(other.readahead_)),
+      server_name_hook_(std::move(other.server_name_hook_)) {}
 
 Stream& Stream::operator=(Stream&& other) noexcept {
   if (this != &other) {
@@ -154,6 +159,8 @@ Stream& Stream::operator=(Stream&& other) noexcept {
     transport_error_ = other.transport_error_;
     timer_clock_ = other.timer_clock_;
     inbox_ = std::move(other.inbox_);
+    readahead_ = std::move(other.readahead_);
+    server_name_hook_ = std::move(other.server_name_hook_);
   }
   return *this;
 }
@@ -314,8 +321,13 @@ Deadline Stream::timer_bound(Deadline deadline, bool* timer_first) {
 }
 
 Error Stream::receive_some(Deadline deadline) {
-  // Bytes the engine could not take yet go first (back-pressure).
-  if (!inbox_.empty() && feed_inbox() > 0) return Error();
+  // Bytes the engine could not take yet go first (back-pressure). While it
+  // cannot take them, nothing more is read from the socket: the inbox holds
+  // at most one receive's worth.
+  if (!inbox_.empty()) {
+    feed_inbox();
+    return Error();
+  }
   // The engine's timers: a deadline that has passed is reported now; one
   // that comes before `deadline` shortens the wait.
   if (run_due_timers()) return Error();
@@ -370,6 +382,10 @@ Error Stream::pump_until(bool (*done)(const Connection&), Milliseconds timeout) 
       continue;
     }
     if (done(connection_)) return Error();
+    if (r.awaiting_config) {
+      if (Error error = answer_server_name()) return error;
+      continue;
+    }
     if (!r.wants_input) return Error();  // nothing more can happen
     if (remaining_ms(deadline) == 0) {
       return timeout_error(r.handshake_complete ? Stage::transport : Stage::handshake,
@@ -389,6 +405,32 @@ Error Stream::engine_failure() {
   return connection_.error();
 }
 
+Error Stream::answer_server_name() {
+  if (server_name_hook_) server_name_hook_(connection_);
+  if (!connection_.error().ok() || !connection_.wants().awaiting_config) return Error();
+  return Error(ErrorCode::invalid_argument, Stage::handshake,
+               server_name_hook_
+                   ? "the SNI selector deferred its answer and the on_server_name_requested hook "
+                     "did not answer (provide_config or reject_server_name)"
+                   : "the SNI selector deferred its answer (SniAnswer::later) and no "
+                     "on_server_name_requested hook answers it: answer on connection(), then "
+                     "call handshake() again");
+}
+
+Error Stream::stash_plaintext() {
+  uint8_t buffer[16384];
+  for (;;) {
+    const size_t n = connection_.read(MutableByteView(buffer, sizeof buffer));
+    if (n == 0) return Error();
+    if (readahead_.size() + n > kReadAheadLimit) {
+      return fail(Error(ErrorCode::transport_failed, Stage::transport,
+                        "write_all: more than 1 MiB of the peer's data arrived while a "
+                        "renegotiation held writes; read it first"));
+    }
+    readahead_.insert(readahead_.end(), buffer, buffer + n);
+  }
+}
+
 Error Stream::handshake(Milliseconds timeout) {
   return pump_until([](const Connection& c) { return c.wants().handshake_complete; }, timeout);
 }
@@ -396,6 +438,14 @@ Error Stream::handshake(Milliseconds timeout) {
 Result<size_t> Stream::read(MutableByteView out, Milliseconds timeout) {
   if (!connection_.wants().handshake_complete) {
     if (Error error = handshake(timeout)) return error;
+  }
+  // An empty buffer takes nothing: receiving now would only pile up input.
+  if (out.empty()) return size_t{0};
+  if (!readahead_.empty()) {
+    const size_t n = std::min(out.size(), readahead_.size());
+    std::memcpy(out.data(), readahead_.data(), n);
+    readahead_.erase(readahead_.begin(), readahead_.begin() + static_cast<std::ptrdiff_t>(n));
+    return n;
   }
   const Deadline deadline = SteadyClock::now() + timeout;
   for (;;) {
@@ -421,11 +471,34 @@ Error Stream::write_all(ByteView data, Milliseconds timeout) {
   size_t done = 0;
   while (done < data.size()) {
     if (!connection_.error().ok()) return engine_failure();
+    if (!transport_error_.ok()) return transport_error_;
     if (connection_.wants().write_closed) {
       return Error(ErrorCode::invalid_argument, Stage::closed, "write after close");
     }
-    done += connection_.write(data.skip(done));
-    if (Error error = flush(deadline)) return error;
+    const size_t accepted = connection_.write(data.skip(done));
+    done += accepted;
+    const Readiness r = connection_.wants();
+    if (r.has_output) {
+      if (Error error = flush(deadline)) return error;
+      continue;
+    }
+    if (accepted > 0 || done == data.size()) continue;
+    // Nothing accepted and nothing to send: a TLS 1.2 renegotiation holds
+    // writes until the peer's flight arrives, so read it (bounded).
+    if (remaining_ms(deadline) == 0) return timeout_error(Stage::transport, "sending");
+    if (r.has_plaintext) {
+      // The peer's data comes first in its stream: set it aside for read().
+      if (Error error = stash_plaintext()) return error;
+      continue;
+    }
+    if (!r.wants_input) {
+      if (r.read_closed) {
+        return Error(ErrorCode::invalid_argument, Stage::closed,
+                     "write_all: writes wait for a renegotiation but the peer closed its side");
+      }
+      return timeout_error(Stage::transport, "sending");
+    }
+    if (Error error = receive_some(deadline)) return error;
   }
   return Error();
 }
@@ -435,18 +508,32 @@ Error Stream::shutdown(Milliseconds timeout) {
   connection_.close();
   if (Error error = flush(deadline)) return error;
   ::shutdown(fd_, SHUT_WR);
-  // Wait, bounded, for the peer's close_notify; data still arriving is dropped.
+  // Drain until the peer's close_notify or its end of stream (both clean
+  // after our close_notify unless the Config asked to wait for the peer's),
+  // so that closing the descriptor then does not reset the connection.
+  // Data still arriving is dropped.
+  const bool bidirectional = !connection_.wants().closed;  // close_timeout > 0
   uint8_t sink[4096];
   for (;;) {
     if (!connection_.error().ok()) return engine_failure();
+    if (!transport_error_.ok()) return transport_error_;
     const Readiness r = connection_.wants();
+    if (r.has_output) {
+      if (Error error = flush(deadline)) return error;
+      continue;
+    }
     if (r.read_closed) return Error();
     while (connection_.read(MutableByteView(sink, sizeof sink)) > 0) {
     }
+    if (!connection_.wants().wants_input) return Error();  // nothing more can happen
     if (remaining_ms(deadline) == 0) {
+      // Not asked to wait for the peer: lingering was a courtesy.
+      if (!bidirectional) return Error();
       return timeout_error(Stage::transport, "waiting for the peer's close_notify");
     }
-    if (Error error = receive_some(deadline)) return error;
+    Error error = receive_some(deadline);
+    if (error.code() == ErrorCode::timed_out && !bidirectional) return Error();
+    if (error) return error;
   }
 }
 

@@ -736,6 +736,11 @@ void Engine::pump() {
       push_event(EventKind::peer_closed);
       return;
     }
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      // A renegotiation flight larger than the reserved room: resumed by consume_output().
+      blocked_on_output_ = true;
+      return;
+    }
     return fail_from_backend(ret);
   }
   // Each turn either returns or makes progress; reaching the guard means
@@ -792,6 +797,9 @@ bool Engine::renegotiate() {
       info_.version != TlsVersion::tls1_2 || !output_has_room_for_record()) {
     return false;
   }
+  // mbedTLS cannot start a renegotiation while it holds plaintext for the
+  // application (and read() would then run the handshake first): read it first.
+  if (mbedtls_ssl_get_bytes_avail(&ssl_) > 0 || write_closed_ || read_closed_) return false;
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
   begin_backend_call();
   const int ret = mbedtls_ssl_renegotiate(&ssl_);
@@ -964,18 +972,23 @@ void Engine::consume_output(size_t n) {
   output_.consume(n);
   if (!error_.ok()) return;
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
-  if (close_pending_ && output_has_room_for_record()) {
-    close_pending_ = false;
-    mbedtls_ssl_close_notify(&ssl_);
-  }
-  if (blocked_on_output_) pump();
+  if (close_pending_) queue_close_notify();
+  // An abandoned handshake goes no further (close() before it completed).
+  if (blocked_on_output_ && !(write_closed_ && !handshake_done_)) pump();
   if (!resend_.empty() && handshake_done_) flush_resend();
 }
 
 size_t Engine::read(MutableByteView out) {
   if (out.empty() || !handshake_done_ || mbedtls_ssl_get_bytes_avail(&ssl_) == 0) return 0;
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  begin_backend_call();
   const int ret = mbedtls_ssl_read(&ssl_, out.data(), out.size());
+  if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+    // A renegotiation step needs more output room: resumed by consume_output().
+    blocked_on_output_ = true;
+    return 0;
+  }
+  if (ret == MBEDTLS_ERR_SSL_WANT_READ && renegotiating(ssl_)) return 0;
   if (ret < 0) {
     fail_from_backend(ret);
     return 0;
@@ -1004,8 +1017,13 @@ size_t Engine::write(ByteView plaintext) {
     }
     // A renegotiation in progress holds writes until it completes.
     if (ret == MBEDTLS_ERR_SSL_WANT_READ && renegotiating(ssl_)) break;
-    // WANT_WRITE cannot happen: a record's worth of room is reserved above.
-    fail_from_backend(ret == MBEDTLS_ERR_SSL_WANT_WRITE ? MBEDTLS_ERR_SSL_INTERNAL_ERROR : ret);
+    // A record's worth of room is reserved above, but a renegotiation flight
+    // that mbedTLS continues here may need more: resumed by consume_output().
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      blocked_on_output_ = true;
+      break;
+    }
+    fail_from_backend(ret);
     break;
   }
   return accepted;
@@ -1026,7 +1044,9 @@ Readiness Engine::wants() const noexcept {
   r.can_write = handshake_done_ && !write_closed_ && output_has_room_for_record() && resend_.empty();
   r.awaiting_config = awaiting_config_;
   r.wants_input = !r.read_closed && !r.has_plaintext && !blocked_on_output_ && !awaiting_config_;
-  r.closed = (r.read_closed && r.write_closed) || (!handshake_done_ && write_closed_);
+  // Every input is monotonic (close_wait_ is only ever cleared, and only set
+  // together with write_closed_), so `closed` never goes back to false.
+  r.closed = r.write_closed && (r.read_closed || !close_wait_);
   return r;
 }
 
@@ -1103,27 +1123,50 @@ void Engine::fail_on_warning_alert() {
 void Engine::close() {
   if (write_closed_ || !error_.ok()) return;
   write_closed_ = true;
-  if (config_->close_timeout_ms > 0 && !read_closed_) {
+  if (!handshake_done_) {
+    // Abandoning a handshake ends both directions: nothing the peer sends
+    // is processed any more (read_closed), so `closed` stays true.
+    read_closed_ = true;
+  } else if (config_->close_timeout_ms > 0 && !read_closed_) {
+    // Asked for a bidirectional close: wait (bounded) for the peer's close_notify.
+    close_wait_ = true;
     close_deadline_ = config_->clock->now_ms() + config_->close_timeout_ms;
   }
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
-  if (!handshake_done_) {
-    // Abandoning a handshake: tell the peer, in the clear.
-    mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_WARNING,
-                                   MBEDTLS_SSL_ALERT_MSG_CLOSE_NOTIFY);
-    return;
-  }
+  queue_close_notify();
+}
+
+void Engine::queue_close_notify() {
   if (!output_has_room_for_record()) {
     close_pending_ = true;
     return;
   }
-  mbedtls_ssl_close_notify(&ssl_);
+  close_pending_ = false;
+  // A warning alert works in every state (mbedtls_ssl_close_notify sends
+  // nothing while a handshake or renegotiation runs). Before a handshake
+  // completes it goes in the clear. A record mbedTLS could not queue yet
+  // (WANT_WRITE) is flushed first, and then the alert has to be asked again.
+  const bool flush_first = output_unflushed(ssl_);
+  int ret = mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_WARNING,
+                                           MBEDTLS_SSL_ALERT_MSG_CLOSE_NOTIFY);
+  if (ret == 0 && flush_first) {
+    if (!output_has_room_for_record()) {
+      close_pending_ = true;
+      return;
+    }
+    ret = mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_WARNING,
+                                         MBEDTLS_SSL_ALERT_MSG_CLOSE_NOTIFY);
+  }
+  if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) close_pending_ = true;
 }
 
 void Engine::transport_eof() {
   if (eof_ || !error_.ok()) return;
   eof_ = true;
   if (read_closed_) return;  // after close_notify: a clean end
+  // After our close_notify, when we did not ask to wait for the peer's
+  // (close_timeout 0), the transport's end is the expected end.
+  if (write_closed_ && !close_wait_) return;
   if (!handshake_done_) {
     return fail(Error(ErrorCode::unexpected_eof, Stage::handshake,
                       "the transport ended during the handshake (socket hang up before the "
@@ -1136,22 +1179,24 @@ void Engine::transport_eof() {
 
 std::optional<int64_t> Engine::next_deadline_ms() const noexcept {
   if (!error_.ok()) return std::nullopt;
-  if (!handshake_done_ && handshake_deadline_) return handshake_deadline_;
-  if (close_deadline_ && !read_closed_) return close_deadline_;
+  // An abandoned handshake (close() before it completed) has no timer left.
+  if (!handshake_done_ && handshake_deadline_ && !write_closed_) return handshake_deadline_;
+  if (close_wait_ && !read_closed_ && !eof_) return close_deadline_;
   return std::nullopt;
 }
 
 void Engine::on_timer(int64_t now_ms) {
   if (!error_.ok()) return;
-  if (!handshake_done_ && handshake_deadline_ && now_ms >= *handshake_deadline_) {
+  if (!handshake_done_ && handshake_deadline_ && !write_closed_ && now_ms >= *handshake_deadline_) {
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text, "the TLS handshake did not complete within %u ms",
                   config_->handshake_timeout_ms);
     return fail(Error(ErrorCode::handshake_timeout, Stage::handshake, text));
   }
-  if (close_deadline_ && !read_closed_ && now_ms >= *close_deadline_) {
+  if (close_wait_ && !read_closed_ && close_deadline_ && now_ms >= *close_deadline_) {
     // We stop waiting for the peer's close_notify; reading is over.
     read_closed_ = true;
+    close_wait_ = false;
     close_deadline_.reset();
   }
 }

@@ -123,6 +123,7 @@ class Engine {
   bool send_alert(Alert alert);
   size_t inbound_protected_limit() const noexcept;
   void rewrite_queued_alert(Alert alert);
+  void queue_close_notify();
   void on_handshake_complete();
   void on_session_ticket();
   void push_event(EventKind kind, Alert alert = Alert::close_notify);
@@ -203,6 +204,7 @@ class Engine {
   bool read_closed_ = false;
   bool write_closed_ = false;
   bool close_pending_ = false;  // close_notify waits for output room
+  bool close_wait_ = false;     // close() waits (close_timeout) for the peer's close_notify
   bool eof_ = false;
   bool blocked_on_output_ = false;
   std::optional<int64_t> handshake_deadline_;

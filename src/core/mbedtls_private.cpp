@@ -40,6 +40,8 @@ bool renegotiating(const mbedtls_ssl_context& ssl) noexcept {
   return ssl.renego_status == 1;  // MBEDTLS_SSL_RENEGOTIATION_IN_PROGRESS (ssl_misc.h)
 }
 
+bool output_unflushed(const mbedtls_ssl_context& ssl) noexcept { return ssl.out_left != 0; }
+
 void use_key_cert_of(mbedtls_ssl_config& target, const mbedtls_ssl_config* holder) noexcept {
   target.key_cert = holder != nullptr ? holder->key_cert : nullptr;
 }

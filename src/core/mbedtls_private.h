@@ -20,6 +20,9 @@ int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept;
 // Whether a TLS 1.2 renegotiation handshake is running.
 bool renegotiating(const mbedtls_ssl_context& ssl) noexcept;
 
+// Whether mbedTLS holds a record it could not hand to us yet (WANT_WRITE).
+bool output_unflushed(const mbedtls_ssl_context& ssl) noexcept;
+
 // The handshake state mbedTLS will run next (mbedtls_ssl_states).
 int handshake_state(const mbedtls_ssl_context& ssl) noexcept;
 // Makes `target` present the certificate list held by `holder`

@@ -7,6 +7,7 @@
 // is not thread-safe) and its own Config. Every wait is bounded by an adapter
 // timeout or a future's wait_for; nothing sleeps.
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -59,9 +60,11 @@ class ServerThread {
 // One side's sources and config, kept alive together (the Config points at
 // the Sources).
 struct ClientSide {
-  explicit ClientSide(TlsVersion version = TlsVersion::tls1_3, uint64_t seed = 11)
+  explicit ClientSide(TlsVersion version = TlsVersion::tls1_3, uint64_t seed = 11,
+                      uint32_t close_timeout_ms = 0)
       : sources(seed),
-        config(build_or_fail(client_builder(sources).versions(version, version))) {}
+        config(build_or_fail(client_builder(sources).versions(version, version).close_timeout(
+            close_timeout_ms))) {}
   Sources sources;
   Config config;
 };
@@ -203,7 +206,8 @@ TEST_CASE("blocking: connect and echo both ways with close_notify both ways", "[
   Listener listener = std::move(bound).value();
   const uint16_t port = listener.port();
 
-  ClientSide client(version);
+  // A bidirectional close: the client's shutdown() waits for the server's close_notify.
+  ClientSide client(version, 11, static_cast<uint32_t>(kOp.count()));
   ServerSide server(version);
 
   const std::string greeting = "hello over TLS";
@@ -601,4 +605,341 @@ TEST_CASE("blocking: a silent peer times out reads and writing after shutdown fa
   CHECK(record.write_error.ok());
   CHECK(record.saw_close_notify);
   CHECK(record.shutdown_error.ok());
+}
+
+namespace {
+
+// TLS 1.2 with renegotiation allowed on both sides.
+struct RenegotiatingPair {
+  RenegotiatingPair()
+      : client_sources(41),
+        server_sources(43),
+        client(build_or_fail(client_builder(client_sources)
+                                 .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+                                 .renegotiation(true))),
+        server(build_or_fail(server_builder(server_sources)
+                                 .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+                                 .renegotiation(true))) {}
+  Sources client_sources, server_sources;
+  Config client, server;
+};
+
+uint32_t count_events(Connection& connection, EventKind kind) {
+  uint32_t count = 0;
+  while (auto event = connection.next_event()) {
+    if (event->kind == kind) count += event->count;
+  }
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("blocking: write_all reads while a renegotiation holds writes", "[blocking][renegotiation]") {
+  auto bound = Listener::bind("127.0.0.1", 0);
+  REQUIRE(bound);
+  Listener listener = std::move(bound).value();
+  RenegotiatingPair configs;
+  const std::vector<uint8_t> big = pattern(1 << 20, 0x33);
+
+  struct {
+    Error accept_error, handshake_error, error, shutdown_error;
+    size_t received = 0;
+    bool matches = false;
+    bool saw_close_notify = false;
+    uint32_t renegotiations = 0;
+  } record;
+  ServerThread thread([&] {
+    auto accepted = listener.accept(configs.server, kOp);
+    if (!accepted) {
+      record.accept_error = accepted.error();
+      return;
+    }
+    Stream stream = std::move(accepted).value();
+    if ((record.handshake_error = stream.handshake(kOp))) return;
+    ReadOutcome bulk = read_exactly(stream, big.size());
+    record.received = bulk.data.size();
+    record.matches = bulk.data == big;
+    if ((record.error = bulk.error)) return;
+    if ((record.error = stream.write_all("done", kOp))) return;
+    uint8_t byte = 0;
+    auto end = stream.read(MutableByteView(&byte, 1), kOp);
+    record.saw_close_notify = end && end.value() == 0;
+    record.renegotiations = count_events(stream.connection(), EventKind::renegotiated);
+    record.shutdown_error = stream.shutdown(kOp);
+  });
+
+  auto connected = Stream::connect(configs.client, "127.0.0.1", listener.port(), kOp, "localhost");
+  REQUIRE(connected);
+  Stream stream = std::move(connected).value();
+  // Our ClientHello is queued; writes are held until the server's flight is read.
+  REQUIRE(stream.connection().renegotiate());
+  const auto start = std::chrono::steady_clock::now();
+  Error write = stream.write_all(ByteView(big), kOp);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  INFO("write_all: " << write.name() << ": " << write.message() << " after " << ms_text(elapsed));
+  CHECK(write.ok());
+  ReadOutcome done = read_exactly(stream, 4);
+  CHECK(std::string(done.data.begin(), done.data.end()) == "done");
+  CHECK(count_events(stream.connection(), EventKind::renegotiated) == 1);
+  CHECK(stream.shutdown(kOp).ok());
+  thread.join();
+
+  CHECK(record.accept_error.ok());
+  CHECK(record.handshake_error.ok());
+  INFO("server: " << record.error.name() << ": " << record.error.message());
+  CHECK(record.error.ok());
+  CHECK(record.received == big.size());
+  CHECK(record.matches);
+  CHECK(record.saw_close_notify);
+  CHECK(record.renegotiations == 1);
+  CHECK(record.shutdown_error.ok());
+}
+
+TEST_CASE("blocking: write_all held by a renegotiation respects its deadline",
+          "[blocking][renegotiation]") {
+  auto bound = Listener::bind("127.0.0.1", 0);
+  REQUIRE(bound);
+  Listener listener = std::move(bound).value();
+  RenegotiatingPair configs;
+
+  std::promise<void> client_done;
+  std::future<void> client_done_signal = client_done.get_future();
+  Error accept_error, handshake_error;
+  ServerThread thread([&] {
+    auto accepted = listener.accept(configs.server, kOp);
+    if (!accepted) {
+      accept_error = accepted.error();
+      return;
+    }
+    Stream stream = std::move(accepted).value();
+    handshake_error = stream.handshake(kOp);
+    // Never reads again: the client's renegotiation gets no answer.
+    client_done_signal.wait_for(kOp);
+  });
+
+  auto connected = Stream::connect(configs.client, "127.0.0.1", listener.port(), kOp, "localhost");
+  if (!connected) client_done.set_value();
+  REQUIRE(connected);
+  Stream stream = std::move(connected).value();
+  REQUIRE(stream.connection().renegotiate());
+  const auto start = std::chrono::steady_clock::now();
+  Error write = stream.write_all("held", kShort);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  client_done.set_value();
+  thread.join();
+
+  CHECK(accept_error.ok());
+  CHECK(handshake_error.ok());
+  expect_error(write, "ETIMEDOUT", Stage::transport);
+  INFO("elapsed " << ms_text(elapsed));
+  CHECK(elapsed >= kShort - Milliseconds(5));
+  CHECK(elapsed < kOp);
+}
+
+TEST_CASE("blocking: shutdown against a peer that closes the transport without replying",
+          "[blocking][close]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  CAPTURE(version_label(version));
+  auto bound = Listener::bind("127.0.0.1", 0);
+  REQUIRE(bound);
+  Listener listener = std::move(bound).value();
+  ServerSide server(version);
+
+  struct {
+    Error accept_error, handshake_error;
+    bool saw_close_notify = false;
+  } record;
+  std::promise<void> closed;
+  std::future<void> closed_signal = closed.get_future();
+  ServerThread thread([&] {
+    auto accepted = listener.accept(server.config, kOp);
+    if (!accepted) {
+      record.accept_error = accepted.error();
+      closed.set_value();
+      return;
+    }
+    {
+      Stream stream = std::move(accepted).value();
+      record.handshake_error = stream.handshake(kOp);
+      if (record.handshake_error.ok()) {
+        uint8_t byte = 0;
+        auto end = stream.read(MutableByteView(&byte, 1), kOp);
+        record.saw_close_notify = end && end.value() == 0;
+      }
+    }  // closes the descriptor without a close_notify of its own
+    closed.set_value();
+  });
+
+  SECTION("default close_timeout 0: shutdown does not wait, a later end is clean") {
+    ClientSide client(version);
+    auto connected = Stream::connect(client.config, "127.0.0.1", listener.port(), kOp, "localhost");
+    REQUIRE(connected);
+    Stream stream = std::move(connected).value();
+    Error shutdown = stream.shutdown(kOp);
+    INFO("shutdown: " << shutdown.name() << ": " << shutdown.message());
+    CHECK(shutdown.ok());
+    CHECK(stream.connection().wants().closed);
+    REQUIRE(closed_signal.wait_for(kOp) == std::future_status::ready);
+    // The peer's end of stream after our close_notify is not truncation.
+    uint8_t byte = 0;
+    auto after = stream.read(MutableByteView(&byte, 1), kOp);
+    INFO("read: " << (after ? "ok" : after.error().name()));
+    REQUIRE(after);
+    CHECK(after.value() == 0);
+    CHECK(stream.connection().error().ok());
+  }
+  SECTION("close_timeout asks to wait: a missing close_notify is truncation") {
+    ClientSide client(version, 11, static_cast<uint32_t>(kOp.count()));
+    auto connected = Stream::connect(client.config, "127.0.0.1", listener.port(), kOp, "localhost");
+    REQUIRE(connected);
+    Stream stream = std::move(connected).value();
+    Error shutdown = stream.shutdown(kOp);
+    expect_error(shutdown, "ERR_SSL_UNEXPECTED_EOF_WHILE_READING", Stage::transport);
+  }
+  thread.join();
+  CHECK(record.accept_error.ok());
+  CHECK(record.handshake_error.ok());
+  CHECK(record.saw_close_notify);
+}
+
+TEST_CASE("blocking: a deferred SNI selector is answered by a hook or fails clearly",
+          "[blocking][sni]") {
+  Sources server_sources(23);
+  const Config context = build_or_fail(server_builder(server_sources));
+  ConfigBuilder deferring = server_builder(server_sources);
+  deferring.sni_selector([](std::string_view) { return SniAnswer::later(); });
+  const Config server_config = build_or_fail(deferring);
+  ClientSide client;
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  auto wrapped_client = Stream::wrap_client(fds[0], client.config, "localhost");
+  REQUIRE(wrapped_client);
+  auto wrapped_server = Stream::wrap_server(fds[1], server_config);
+  REQUIRE(wrapped_server);
+  Stream client_stream = std::move(wrapped_client).value();
+  Stream server_stream = std::move(wrapped_server).value();
+
+  SECTION("the hook provides the Config") {
+    std::string asked;
+    server_stream.on_server_name_requested([&](Connection& connection) {
+      asked = connection.info().server_name;
+      (void)connection.provide_config(context);
+    });
+    Error server_handshake;
+    ServerThread thread([&] { server_handshake = server_stream.handshake(kOp); });
+    Error handshake = client_stream.handshake(kOp);
+    thread.join();
+    INFO("server: " << server_handshake.name() << ": " << server_handshake.message());
+    CHECK(server_handshake.ok());
+    CHECK(handshake.ok());
+    CHECK(asked == "localhost");
+    CHECK(server_stream.connection().wants().handshake_complete);
+    CHECK(client_stream.connection().wants().handshake_complete);
+  }
+  SECTION("no hook: a named error, and answering later continues") {
+    Error server_handshake, server_retry;
+    bool awaiting = false;
+    ServerThread thread([&] {
+      server_handshake = server_stream.handshake(kOp);
+      awaiting = server_stream.connection().wants().awaiting_config;
+      if (!awaiting) return;
+      (void)server_stream.connection().provide_config(context);
+      server_retry = server_stream.handshake(kOp);
+    });
+    Error handshake = client_stream.handshake(kOp);
+    thread.join();
+    INFO("server: " << server_handshake.name() << ": " << server_handshake.message());
+    expect_error(server_handshake, "ERR_INVALID_ARG_VALUE", Stage::handshake);
+    CHECK(std::string(server_handshake.message()).find("SNI selector deferred") !=
+          std::string::npos);
+    CHECK(awaiting);
+    CHECK(server_retry.ok());
+    CHECK(handshake.ok());
+  }
+}
+
+TEST_CASE("blocking: reading into an empty buffer reads nothing from the socket",
+          "[blocking]") {
+  ClientSide client;
+  ServerSide server;
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  auto wrapped_client = Stream::wrap_client(fds[0], client.config, "localhost");
+  REQUIRE(wrapped_client);
+  auto wrapped_server = Stream::wrap_server(fds[1], server.config);
+  REQUIRE(wrapped_server);
+  Stream client_stream = std::move(wrapped_client).value();
+  Stream server_stream = std::move(wrapped_server).value();
+  const std::vector<uint8_t> data = pattern(64 * 1024, 0x11);
+
+  Error server_handshake, server_write;
+  ServerThread thread([&] {
+    if ((server_handshake = server_stream.handshake(kOp))) return;
+    server_write = server_stream.write_all(ByteView(data), kOp);
+  });
+  REQUIRE(client_stream.handshake(kOp).ok());
+  // Until the first record has arrived.
+  uint8_t first = 0;
+  auto one = client_stream.read(MutableByteView(&first, 1), kOp);
+  REQUIRE(one);
+  REQUIRE(one.value() == 1);
+  thread.join();
+  REQUIRE(server_handshake.ok());
+  REQUIRE(server_write.ok());
+
+  int queued_before = 0;
+  REQUIRE(::ioctl(client_stream.fd(), FIONREAD, &queued_before) == 0);
+  REQUIRE(queued_before > 0);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100; ++i) {
+    auto empty = client_stream.read(MutableByteView(), kShort);
+    REQUIRE(empty);
+    CHECK(empty.value() == 0);
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  int queued_after = 0;
+  REQUIRE(::ioctl(client_stream.fd(), FIONREAD, &queued_after) == 0);
+  INFO("elapsed " << ms_text(elapsed));
+  CHECK(elapsed < kShort);
+  CHECK(queued_after == queued_before);  // nothing moved from the socket into the Stream
+
+  // Everything is still there for a real read.
+  ReadOutcome rest = read_exactly(client_stream, data.size() - 1);
+  CHECK(rest.error.ok());
+  CHECK(rest.data.size() == data.size() - 1);
+  CHECK(first == data[0]);
+  CHECK(std::equal(rest.data.begin(), rest.data.end(), data.begin() + 1));
+}
+
+TEST_CASE("blocking: shutdown lingers (bounded) for a silent peer without failing",
+          "[blocking][close]") {
+  ClientSide client;
+  ServerSide server;
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  auto wrapped_client = Stream::wrap_client(fds[0], client.config, "localhost");
+  REQUIRE(wrapped_client);
+  auto wrapped_server = Stream::wrap_server(fds[1], server.config);
+  REQUIRE(wrapped_server);
+  Stream client_stream = std::move(wrapped_client).value();
+  Stream server_stream = std::move(wrapped_server).value();
+  std::promise<void> client_done;
+  std::future<void> client_done_signal = client_done.get_future();
+  Error server_handshake;
+  ServerThread thread([&] {
+    server_handshake = server_stream.handshake(kOp);
+    client_done_signal.wait_for(kOp);  // neither answers nor closes
+  });
+  const Error handshake = client_stream.handshake(kOp);
+  const auto start = std::chrono::steady_clock::now();
+  const Error shutdown = client_stream.shutdown(kShort);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  client_done.set_value();
+  thread.join();
+  CHECK(server_handshake.ok());
+  CHECK(handshake.ok());
+  INFO("shutdown: " << shutdown.name() << " after " << ms_text(elapsed));
+  CHECK(shutdown.ok());  // close_timeout 0: not waiting for the peer was asked
+  CHECK(client_stream.connection().wants().closed);
+  CHECK(elapsed < kOp);
 }

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,14 +55,40 @@ class Stream {
   Stream& operator=(Stream&& other) noexcept;
   ~Stream();  // closes the descriptor (without close_notify: call shutdown())
 
-  // Runs the handshake to completion.
+  // Runs the handshake to completion. A server whose SNI selector answered
+  // SniAnswer::later() pauses (wants().awaiting_config): the handshake then
+  // calls the on_server_name_requested() hook, which must answer with
+  // Connection::provide_config() or reject_server_name(). Without a hook, or
+  // when the hook leaves the question open, handshake() fails at once with
+  // ERR_INVALID_ARG_VALUE (stage handshake), "the SNI selector deferred...";
+  // answer on connection() and call handshake() again to continue.
   Error handshake(Milliseconds timeout = kDefaultTimeout);
+  // Servers: answers a deferred SNI selector from inside handshake() (and
+  // the lazy handshake of read/write_all). Called with this Stream's
+  // Connection; info().server_name is the name the client asked for.
+  void on_server_name_requested(std::function<void(Connection&)> answer) {
+    server_name_hook_ = std::move(answer);
+  }
   // Reads up to out.size() bytes of plaintext; 0 means the peer closed
-  // cleanly (close_notify). Truncation is ERR_SSL_UNEXPECTED_EOF_WHILE_READING.
+  // cleanly (close_notify, or the transport's end after our shutdown()).
+  // Truncation is ERR_SSL_UNEXPECTED_EOF_WHILE_READING. An empty `out`
+  // returns 0 at once (after the handshake) and reads nothing from the socket.
   Result<size_t> read(MutableByteView out, Milliseconds timeout = kDefaultTimeout);
-  // Writes all of `data` or fails.
+  // Writes all of `data` or fails (ETIMEDOUT once `timeout` has passed).
+  // While a TLS 1.2 renegotiation holds writes it reads the peer's records
+  // to complete it; application data that arrives meanwhile is kept for
+  // read() (at most 1 MiB, beyond that write_all fails).
   Error write_all(ByteView data, Milliseconds timeout = kDefaultTimeout);
-  // Sends close_notify and waits (bounded) for the peer's.
+  // Sends close_notify (Connection::close()), flushes it, shuts down the
+  // socket's sending side, then drains the socket until the peer's
+  // close_notify or its end of stream, at most `timeout`, so that closing
+  // the descriptor does not reset the connection. With the default
+  // close_timeout 0 (unidirectional close) the peer's end of stream without
+  // a close_notify is a clean end and running out of `timeout` is not an
+  // error either. With close_timeout > 0 (bidirectional) the peer's
+  // close_notify is required: end of stream first is truncation
+  // (ERR_SSL_UNEXPECTED_EOF_WHILE_READING), and `timeout` passing is
+  // ETIMEDOUT, unless drive_timers() lets the close timer end the wait.
   Error shutdown(Milliseconds timeout = Milliseconds{2000});
 
   // Drives the engine's timers (handshake timeout, close_notify wait): before
@@ -87,6 +114,8 @@ class Stream {
   size_t feed_inbox();
   void feed_received(ByteView received);
   Error engine_failure();
+  Error answer_server_name();
+  Error stash_plaintext();
   Error fail(Error error);
   bool run_due_timers();
   std::chrono::steady_clock::time_point timer_bound(std::chrono::steady_clock::time_point deadline,
@@ -98,6 +127,9 @@ class Stream {
   Error transport_error_;
   Clock* timer_clock_ = nullptr;  // drive_timers()
   std::vector<uint8_t> inbox_;  // received bytes the engine has not taken yet
+  // Plaintext read while write_all() waited for a renegotiation; read() first.
+  std::vector<uint8_t> readahead_;
+  std::function<void(Connection&)> server_name_hook_;
 };
 
 // A listening TCP socket.
