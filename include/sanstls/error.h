@@ -134,7 +134,7 @@ enum class ErrorCode : uint16_t {
   timed_out,                  // ETIMEDOUT
   connection_reset,           // ECONNRESET
   network_unreachable,        // ENETUNREACH
-  transport_failed,           // ERR_TRANSPORT (errno in backend_code)
+  transport_failed,           // ERR_TRANSPORT (errno in system_error)
   // internal
   out_of_memory,              // ERR_TLS_OUT_OF_MEMORY
   random_failed,              // ERR_TLS_RANDOM_FAILED
@@ -156,6 +156,7 @@ class Error {
   // Builders used by the engine; each returns *this for chaining.
   Error& with_alert(Alert alert, AlertDirection direction) noexcept;
   Error& with_backend_code(int code) noexcept;
+  Error& with_system_error(int code) noexcept;
 
   bool ok() const noexcept { return code_ == ErrorCode::none; }
   explicit operator bool() const noexcept { return !ok(); }  // true when an error
@@ -169,6 +170,10 @@ class Error {
   AlertDirection alert_direction() const noexcept { return alert_direction_; }
   // The mbedTLS error code behind it (negative), 0 when none. For bug reports.
   int backend_code() const noexcept { return backend_code_; }
+  // The operating system's error behind an adapter's failure: errno (stages
+  // connect, transport), or getaddrinfo()'s EAI_* code (stage resolve); 0
+  // when none. Never mixed with backend_code().
+  int system_error() const noexcept { return system_error_; }
 
  private:
   ErrorCode code_ = ErrorCode::none;
@@ -176,6 +181,7 @@ class Error {
   Alert alert_ = Alert::close_notify;
   AlertDirection alert_direction_ = AlertDirection::none;
   int backend_code_ = 0;
+  int system_error_ = 0;
   char message_[kMessageCapacity] = {0};
 };
 

@@ -44,7 +44,7 @@ Error errno_error(Stage stage, const char* what, const std::string& target, int 
   char text[Error::kMessageCapacity];
   std::snprintf(text, sizeof text, "%s %s %s (%s)", what, error_code_name(code_for_errno(err)),
                 target.c_str(), std::strerror(err));
-  return Error(code_for_errno(err), stage, text).with_backend_code(err);
+  return Error(code_for_errno(err), stage, text).with_system_error(err);
 }
 
 Error timeout_error(Stage stage, const char* what) {
@@ -190,7 +190,7 @@ Result<Stream> Stream::connect(const Config& config, const std::string& host, ui
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s (%s)", host.c_str(),
                   gai_strerror(rc));
-    return Error(ErrorCode::name_not_found, Stage::resolve, text).with_backend_code(rc);
+    return Error(ErrorCode::name_not_found, Stage::resolve, text).with_system_error(rc);
   }
   int fd = -1;
   int last_error = ECONNREFUSED;
@@ -552,7 +552,7 @@ Result<Listener> Listener::bind(const std::string& host, uint16_t port, int back
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s (%s)", host.c_str(),
                   gai_strerror(rc));
-    return Error(ErrorCode::name_not_found, Stage::resolve, text).with_backend_code(rc);
+    return Error(ErrorCode::name_not_found, Stage::resolve, text).with_system_error(rc);
   }
   int last_error = EADDRNOTAVAIL;
   for (const addrinfo* ai = addresses; ai != nullptr; ai = ai->ai_next) {

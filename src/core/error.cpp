@@ -178,6 +178,11 @@ Error& Error::with_alert(Alert alert, AlertDirection direction) noexcept {
   return *this;
 }
 
+Error& Error::with_system_error(int code) noexcept {
+  system_error_ = code;
+  return *this;
+}
+
 Error& Error::with_backend_code(int code) noexcept {
   backend_code_ = code;
   return *this;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
+#include <cerrno>
 #include <catch2/generators/catch_generators.hpp>
 #include <algorithm>
 #include <chrono>
@@ -350,6 +351,9 @@ TEST_CASE("blocking: a closed port is ECONNREFUSED at the connect stage", "[bloc
   auto connected = Stream::connect(client.config, "127.0.0.1", port, kOp);
   REQUIRE_FALSE(connected);
   expect_error(connected.error(), "ECONNREFUSED", Stage::connect);
+  // errno has its own field; backend_code() is only ever mbedTLS's.
+  CHECK(connected.error().system_error() == ECONNREFUSED);
+  CHECK(connected.error().backend_code() == 0);
 }
 
 TEST_CASE("blocking: a server that never answers times out the handshake", "[blocking]") {
