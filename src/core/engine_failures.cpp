@@ -155,6 +155,28 @@ void Engine::fail_from_backend(int code) {
       error.with_alert(alert, AlertDirection::sent);
     }
   }
+  if (error.code() == ErrorCode::internal_error && error.alert_direction() == AlertDirection::sent) {
+    // mbedTLS sometimes returns a generic code (FEATURE_UNAVAILABLE for a
+    // compression method never offered) after queuing the precise alert:
+    // the alert names the failure better than the code.
+    ErrorCode named = ErrorCode::none;
+    switch (error.alert()) {
+      case Alert::illegal_parameter: named = ErrorCode::illegal_parameter; break;
+      case Alert::decode_error: named = ErrorCode::decode_error; break;
+      case Alert::unexpected_message: named = ErrorCode::unexpected_message; break;
+      case Alert::handshake_failure: named = ErrorCode::handshake_failure; break;
+      case Alert::protocol_version: named = ErrorCode::unsupported_protocol; break;
+      default: break;
+    }
+    if (named != ErrorCode::none) {
+      char text[Error::kMessageCapacity];
+      std::snprintf(text, sizeof text, "%s sent: %.150s", alert_name(error.alert()),
+                    error.message());
+      error = Error(named, error.stage(), text)
+                  .with_alert(error.alert(), AlertDirection::sent)
+                  .with_backend_code(error.backend_code());
+    }
+  }
   fail(error);
 }
 
@@ -245,9 +267,18 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
     case MBEDTLS_ERR_SSL_UNSUPPORTED_EXTENSION:
       return make(ErrorCode::illegal_parameter, stage, Alert::unsupported_extension,
                   "the peer sent an extension it must not send");
-    case MBEDTLS_ERR_SSL_BAD_CERTIFICATE:
+    case MBEDTLS_ERR_SSL_BAD_CERTIFICATE: {
+      // mbedTLS's secondary checks (key usage, extended key usage) also end
+      // here, with their verify flags set: name them as verification does.
+      const uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
+      if (flags != 0 && flags != static_cast<uint32_t>(-1) &&
+          (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE)) != 0) {
+        *alert = alert_for_verify_flags(flags);
+        return verification_failure(flags).with_backend_code(code);
+      }
       return make(ErrorCode::bad_peer_certificate, Stage::certificate, Alert::bad_certificate,
                   "the peer's certificate message is malformed or unusable");
+    }
     case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED: {
       const uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
       Error error = verification_failure(flags).with_backend_code(code);

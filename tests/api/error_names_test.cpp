@@ -191,12 +191,11 @@ TEST_CASE("ERR_SSL_ILLEGAL_PARAMETER: a ServerHello choosing a suite the client 
   expect_alert(client.error(), Alert::illegal_parameter, AlertDirection::sent);
 }
 
-// Known engine bug (for the lead): mbedTLS queues illegal_parameter but returns
+// mbedTLS queues illegal_parameter but returns
 // MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE, which describe_backend_error names
-// ERR_TLS_INTERNAL. [!shouldfail] until the mapping follows the queued alert;
-// then this test fails and the tag must go.
+// ERR_TLS_INTERNAL until the mapping followed the queued alert.
 TEST_CASE("ERR_SSL_ILLEGAL_PARAMETER: a ServerHello with a compression method never offered",
-          "[errors][names][!shouldfail]") {
+          "[errors][names]") {
   Sources sources;
   Connection client = client_of(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
   Connection server = server_of(server_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
@@ -284,10 +283,10 @@ TEST_CASE("INVALID_PURPOSE: a TLS 1.3 client certificate for server authenticati
 // Known engine bug (for the lead): in TLS 1.2 mbedTLS reports the wrong
 // extendedKeyUsage as MBEDTLS_ERR_SSL_BAD_CERTIFICATE (verify flags carry
 // MBEDTLS_X509_BADCERT_EXT_KEY_USAGE), named ERR_SSL_BAD_CERTIFICATE; the same
-// certificate is INVALID_PURPOSE in TLS 1.3. [!shouldfail] until the mapping
-// looks at the verify flags; then this test fails and the tag must go.
+// certificate is INVALID_PURPOSE in TLS 1.3; TLS 1.2 said ERR_SSL_BAD_CERTIFICATE
+// until the mapping looked at the verify flags.
 TEST_CASE("INVALID_PURPOSE: a TLS 1.2 client certificate for server authentication only",
-          "[errors][names][!shouldfail]") {
+          "[errors][names]") {
   expect_invalid_purpose(TlsVersion::tls1_2);
 }
 
