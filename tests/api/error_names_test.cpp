@@ -280,11 +280,10 @@ TEST_CASE("INVALID_PURPOSE: a TLS 1.3 client certificate for server authenticati
   expect_invalid_purpose(TlsVersion::tls1_3);
 }
 
-// Known engine bug (for the lead): in TLS 1.2 mbedTLS reports the wrong
-// extendedKeyUsage as MBEDTLS_ERR_SSL_BAD_CERTIFICATE (verify flags carry
-// MBEDTLS_X509_BADCERT_EXT_KEY_USAGE), named ERR_SSL_BAD_CERTIFICATE; the same
-// certificate is INVALID_PURPOSE in TLS 1.3; TLS 1.2 said ERR_SSL_BAD_CERTIFICATE
-// until the mapping looked at the verify flags.
+// In TLS 1.2 mbedTLS reports the wrong extendedKeyUsage as
+// MBEDTLS_ERR_SSL_BAD_CERTIFICATE (verify flags carry
+// MBEDTLS_X509_BADCERT_EXT_KEY_USAGE); the engine names it by the flags, as
+// the same certificate is named in TLS 1.3.
 TEST_CASE("INVALID_PURPOSE: a TLS 1.2 client certificate for server authentication only",
           "[errors][names]") {
   expect_invalid_purpose(TlsVersion::tls1_2);
