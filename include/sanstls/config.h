@@ -317,6 +317,13 @@ class ConfigBuilder {
   // handshake pause (back-pressure). Minimum and default: two full records.
   ConfigBuilder& max_pending_output(size_t bytes);
 
+  // A cap on the heap one Connection may hold (Connection::memory()): an
+  // allocation past it fails, and so does the connection, with
+  // ERR_TLS_OUT_OF_MEMORY (no alert: sending one could need memory).
+  // 0 (the default): no cap. docs/architecture.md gives typical figures;
+  // below about 64 KiB handshakes start failing.
+  ConfigBuilder& max_connection_memory(size_t bytes);
+
   Result<Config> build() const;
 
  // The settings as given; build() validates them.
@@ -341,6 +348,7 @@ class ConfigBuilder {
     RandomSource* random = nullptr;
     Clock* clock = nullptr;
     size_t max_pending_output = 0;
+    size_t max_connection_memory = 0;
     KeyLogCallback key_log;
     AlpnSelector alpn_selector;
     std::vector<std::pair<std::string, std::shared_ptr<const detail::ConfigState>>> sni_contexts;

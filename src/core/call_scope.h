@@ -24,6 +24,11 @@ class MemoryAccount {
   void detach();
 
   void on_alloc(size_t bytes) noexcept;
+  // 0: no limit. Set once, before the owner allocates through the account.
+  void set_limit(size_t bytes) noexcept { limit_ = bytes; }
+  bool may_allocate(size_t bytes) const noexcept {
+    return limit_ == 0 || current() + bytes <= limit_;
+  }
   void on_free(size_t bytes) noexcept;
 
   size_t current() const noexcept {
@@ -39,6 +44,7 @@ class MemoryAccount {
   static constexpr size_t kAttached = ~(~size_t(0) >> 1);
   std::atomic<size_t> state_{kAttached};
   std::atomic<size_t> peak_{0};
+  size_t limit_ = 0;
 };
 
 struct ClientHelloFacts;

@@ -572,6 +572,11 @@ ConfigBuilder& ConfigBuilder::key_log(KeyLogCallback callback) {
   return *this;
 }
 
+ConfigBuilder& ConfigBuilder::max_connection_memory(size_t bytes) {
+  settings_.max_connection_memory = bytes;
+  return *this;
+}
+
 ConfigBuilder& ConfigBuilder::max_pending_output(size_t bytes) {
   settings_.max_pending_output = bytes;
   return *this;
@@ -626,6 +631,7 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
   s.verification = b.verification_set ? b.verification
                    : b.role == Role::client ? PeerVerification::required
                                             : PeerVerification::none;
+  s.max_connection_memory = b.max_connection_memory;
   s.max_pending_output = b.max_pending_output < 2 * detail::kMaxRecordWireBytes
                              ? 2 * detail::kMaxRecordWireBytes
                              : b.max_pending_output;

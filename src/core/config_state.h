@@ -78,6 +78,7 @@ struct ConfigState {
   RandomSource* random = nullptr;
   Clock* clock = nullptr;
   size_t max_pending_output = 0;
+  size_t max_connection_memory = 0;  // 0: none
   KeyLogCallback key_log;
   AlpnSelector alpn_selector;
   std::vector<std::pair<std::string, std::shared_ptr<const ConfigState>>> sni_contexts;

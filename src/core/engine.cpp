@@ -45,6 +45,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, Role role,
   }
   MemoryAccount* account = MemoryAccount::create();
   if (account == nullptr) return Error(ErrorCode::out_of_memory, Stage::internal, "out of memory");
+  account->set_limit(state.max_connection_memory);
   account->on_alloc(sizeof(Engine));
   std::unique_ptr<Engine> engine(
       new Engine(std::shared_ptr<const ConfigState>(config.state_pointer()), role, account));
@@ -260,7 +261,10 @@ int Engine::on_send(ByteView data) {
     return MBEDTLS_ERR_SSL_WANT_WRITE;
   }
   // All or nothing, and never 0: mbedTLS retries the same record after WANT_WRITE.
-  if (!output_.append(data)) return MBEDTLS_ERR_SSL_WANT_WRITE;
+  if (!output_.append(data)) {
+    // Under a memory cap the queue may refuse to grow: that is out of memory.
+    return output_.over_memory_limit() ? MBEDTLS_ERR_SSL_ALLOC_FAILED : MBEDTLS_ERR_SSL_WANT_WRITE;
+  }
   outbound_.observe(data);
   return static_cast<int>(data.size());
 }

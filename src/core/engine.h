@@ -119,6 +119,7 @@ class Engine {
   void fail_from_backend(int code);
   void fail_from_header(HeaderVerdict verdict);
   Error describe_backend_error(int code, Alert* default_alert);
+  bool max_memory_reached() const noexcept;
   // Queues a fatal alert; true only if its record really is in the output.
   bool send_alert(Alert alert);
   size_t inbound_protected_limit() const noexcept;

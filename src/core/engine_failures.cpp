@@ -8,6 +8,13 @@
 #include "algorithms.h"
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/error.h"
+#include "mbedtls/x509.h"
+#include "mbedtls/pk.h"
+#include "mbedtls/asn1.h"
+#include "mbedtls/bignum.h"
+#include "mbedtls/cipher.h"
+#include "mbedtls/ecp.h"
+#include "mbedtls/md.h"
 #include "mbedtls_private.h"
 
 namespace sanstls::detail {
@@ -180,6 +187,38 @@ void Engine::fail_from_backend(int code) {
   fail(error);
 }
 
+namespace {
+
+// mbedTLS adds a low-level module's code to a high-level one's; an
+// allocation failure can hide in either part.
+bool is_allocation_failure(int code) noexcept {
+  const int high = -((-code) & 0xFF80);
+  const int low = -((-code) & 0x007F);
+  for (int part : {code, high, low}) {
+    switch (part) {
+      case MBEDTLS_ERR_SSL_ALLOC_FAILED:
+      case MBEDTLS_ERR_X509_ALLOC_FAILED:
+      case MBEDTLS_ERR_PK_ALLOC_FAILED:
+      case MBEDTLS_ERR_MD_ALLOC_FAILED:
+      case MBEDTLS_ERR_ECP_ALLOC_FAILED:
+      case MBEDTLS_ERR_CIPHER_ALLOC_FAILED:
+      case MBEDTLS_ERR_MPI_ALLOC_FAILED:
+      case MBEDTLS_ERR_ASN1_ALLOC_FAILED:
+        return true;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Engine::max_memory_reached() const noexcept {
+  return config_->max_connection_memory != 0 &&
+         account_->current() + 4096 > config_->max_connection_memory;
+}
+
 Error Engine::describe_backend_error(int code, Alert* alert) {
   const Stage stage = handshake_done_ ? Stage::record : Stage::handshake;
   char reason[100];
@@ -190,6 +229,12 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
     *alert = default_alert;
     return Error(error_code, error_stage, message).with_backend_code(code);
   };
+  if (is_allocation_failure(code)) {
+    return make(ErrorCode::out_of_memory, Stage::internal, Alert::internal_error,
+                max_memory_reached() ? "out of memory: the Connection reached its memory cap "
+                                       "(max_connection_memory)"
+                                     : "out of memory");
+  }
   switch (code) {
     case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE: {
       const auto received = static_cast<Alert>(received_alert(ssl_));
@@ -293,11 +338,7 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
       return make(ErrorCode::no_application_protocol, Stage::handshake,
                   Alert::no_application_protocol,
                   "no application protocol: the ALPN lists have nothing in common");
-    case MBEDTLS_ERR_SSL_ALLOC_FAILED:
-    case MBEDTLS_ERR_X509_ALLOC_FAILED:
-    case MBEDTLS_ERR_PK_ALLOC_FAILED:
-      return make(ErrorCode::out_of_memory, Stage::internal, Alert::internal_error,
-                  "out of memory");
+
     case MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED:
       return make(ErrorCode::random_failed, Stage::internal, Alert::internal_error,
                   "the random source failed");

@@ -64,6 +64,9 @@ extern "C" {
 void* sanstls_mbedtls_calloc(size_t count, size_t size) {
   if (count != 0 && size > (SIZE_MAX - sizeof(BlockHeader)) / count) return nullptr;
   const size_t bytes = count * size;
+  // A Connection's memory cap (ConfigBuilder::max_connection_memory): past
+  // it mbedTLS sees an allocation failure, and the engine ERR_TLS_OUT_OF_MEMORY.
+  if (t_context.account != nullptr && !t_context.account->may_allocate(bytes)) return nullptr;
   void* raw = std::calloc(1, sizeof(BlockHeader) + bytes);
   if (raw == nullptr) return nullptr;
   auto* header = static_cast<BlockHeader*>(raw);

@@ -24,6 +24,14 @@ bool OutputQueue::make_room(size_t n) noexcept {
   size_t wanted = capacity_ == 0 ? 4096 : capacity_ * 2;
   while (wanted < tail_ + n) wanted *= 2;
   if (wanted > limit_) wanted = limit_;
+  over_memory_limit_ = false;
+  if (account_ != nullptr && !account_->may_allocate(wanted - capacity_)) {
+    wanted = tail_ + n;  // the least that fits, under a memory cap
+    if (!account_->may_allocate(wanted - capacity_)) {
+      over_memory_limit_ = true;
+      return false;
+    }
+  }
   auto* grown = static_cast<uint8_t*>(std::realloc(buffer_, wanted));
   if (grown == nullptr) return false;
   if (account_ != nullptr) account_->on_alloc(wanted - capacity_);

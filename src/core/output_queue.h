@@ -22,6 +22,9 @@ class OutputQueue {
   size_t free_space() const noexcept { return limit_ - size(); }
   // Appends all of `bytes` or nothing (false: no room, or out of memory).
   bool append(ByteView bytes) noexcept;
+  // The last append failed because the account's memory cap refused to
+  // grow the buffer (not because the queue is full).
+  bool over_memory_limit() const noexcept { return over_memory_limit_; }
   // The last `n` queued bytes, writable (to correct an unsent record), or
   // null when fewer are queued.
   uint8_t* tail(size_t n) noexcept { return n <= size() ? buffer_ + tail_ - n : nullptr; }
@@ -31,6 +34,7 @@ class OutputQueue {
   bool make_room(size_t n) noexcept;
 
   size_t limit_;
+  bool over_memory_limit_ = false;
   MemoryAccount* account_;
   uint8_t* buffer_ = nullptr;
   size_t capacity_ = 0;
