@@ -177,8 +177,14 @@ int run_api(const uint8_t* data, size_t size) {
     if (!w.client.closed && !w.server.closed) {
       check(w.client.conn.wants().handshake_complete && w.server.conn.wants().handshake_complete);
     }
-    check(w.server.received == w.client.written);
-    check(w.client.received == w.server.written);
+    // A side that called close() before its handshake completed ends both
+    // directions (connection.h), so only an open receiver owes every byte.
+    if (!w.server.closed || w.server.conn.wants().handshake_complete) {
+      check(w.server.received == w.client.written);
+    }
+    if (!w.client.closed || w.client.conn.wants().handshake_complete) {
+      check(w.client.received == w.server.written);
+    }
   }
   return 0;
 }

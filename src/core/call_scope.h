@@ -73,6 +73,8 @@ class CallScope {
 };
 
 const CallContext& current_call_context() noexcept;
+// The size of a block mbedTLS allocated through our hook (0 for null).
+size_t allocated_size(const void* block) noexcept;
 // For the rest of the current call (CallScope restores the previous context).
 void set_call_client_hello(const ClientHelloFacts* hello) noexcept;
 

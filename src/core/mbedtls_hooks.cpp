@@ -52,6 +52,11 @@ CallScope::~CallScope() { t_context = saved_; }
 
 const CallContext& current_call_context() noexcept { return t_context; }
 
+size_t allocated_size(const void* block) noexcept {
+  if (block == nullptr) return 0;
+  return (static_cast<const BlockHeader*>(block) - 1)->size;
+}
+
 void set_call_client_hello(const ClientHelloFacts* hello) noexcept { t_context.client_hello = hello; }
 
 }  // namespace sanstls::detail

@@ -1,6 +1,10 @@
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS
 #include "mbedtls_private.h"
 
+#include <cstring>
+
+#include "call_scope.h"
+
 // Internal mbedTLS 3.6 functions (library/ssl_misc.h, defined in ssl_tls.c).
 extern "C" {
 int mbedtls_ssl_reset_checksum(mbedtls_ssl_context* ssl);
@@ -53,6 +57,18 @@ void set_negotiated_max_early_data(mbedtls_ssl_context& ssl, uint32_t bytes) noe
 void forbid_early_data(mbedtls_ssl_session& session) noexcept {
   session.ticket_flags = static_cast<uint8_t>(session.ticket_flags &
                                               ~MBEDTLS_SSL_TLS1_3_TICKET_ALLOW_EARLY_DATA);
+}
+
+bool session_hostname_terminated(const mbedtls_ssl_session& session) noexcept {
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_SESSION_TICKETS) && \
+    defined(MBEDTLS_SSL_SERVER_NAME_INDICATION) && defined(MBEDTLS_SSL_CLI_C)
+  const char* name = session.hostname;
+  if (name == nullptr) return true;
+  return std::memchr(name, 0, allocated_size(name)) != nullptr;
+#else
+  (void)session;
+  return true;
+#endif
 }
 
 bool session_allows_early_data(const mbedtls_ssl_session& session) noexcept {

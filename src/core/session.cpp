@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "cursor.h"
+#include "mbedtls_private.h"
 #include "mbedtls/platform_util.h"
 
 namespace sanstls::detail {
@@ -92,6 +93,8 @@ Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& s
     error = invalid("the saved session comes from a different sanstls/mbedTLS build", ret);
   } else if (ret != 0) {
     error = invalid("the saved session is corrupt", ret);
+  } else if (!session_hostname_terminated(session)) {
+    error = invalid("the saved session is corrupt (host name)");
   } else if ((ret = mbedtls_ssl_set_session(&ssl, &session)) != 0) {
     error = invalid("the saved session cannot be offered with this Config", ret);
   }
