@@ -200,6 +200,24 @@ Error load_identity(ConfigState& s, ByteView chain, ByteView key, ByteView passp
     }
     return config_error(ErrorCode::certificate_parse_failed, "cannot parse certificate chain", ret);
   }
+  // mbedTLS 3.6 writes a handshake message in one 16 KiB buffer: a chain
+  // whose Certificate message is larger could never be sent. Judged in the
+  // smallest form the Config allows (TLS 1.3 adds a context byte and two
+  // bytes of extensions per certificate).
+  const bool tls13_only = s.min_version == TlsVersion::tls1_3;
+  size_t certificate_message = 4 + 3 + (tls13_only ? 1 : 0);  // header, (context), list length
+  for (const mbedtls_x509_crt* crt = &identity->chain; crt != nullptr && crt->raw.p != nullptr;
+       crt = crt->next) {
+    certificate_message += 3 + crt->raw.len + (tls13_only ? 2 : 0);
+  }
+  if (certificate_message > MBEDTLS_SSL_OUT_CONTENT_LEN) {
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text,
+                  "the certificate chain makes a %zu-byte Certificate message; mbedTLS 3.6 "
+                  "sends at most %d bytes (drop certificates the peer does not need)",
+                  certificate_message, MBEDTLS_SSL_OUT_CONTENT_LEN);
+    return config_error(ErrorCode::invalid_argument, text);
+  }
   const SecretBytes key_input = secret_parser_input(key);
   ret = mbedtls_pk_parse_key(&identity->key, key_input.data(), key_input.size(),
                              passphrase.data(), passphrase.size(), probing_random, &probe);
