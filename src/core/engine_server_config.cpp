@@ -79,8 +79,10 @@ bool Engine::collect_client_hello() {
   if (!error_.ok()) return false;
   info_.server_name = client_hello_.server_name;
   const bool rewrite = needs_rewrite(client_hello_);
-  if (rewrite || config_->sni_selector) {
-    hold_this_feed();  // rewritten in place, or kept until provide_config()
+  if (rewrite || config_->sni_selector || !replay_.empty()) {
+    // Rewritten in place, kept until provide_config(), or the rest of a
+    // ClientHello whose start an earlier feed() already held.
+    hold_this_feed();
   } else {
     replay_feed_end_ = feed_used_;
     feed_used_ = start;

@@ -263,3 +263,21 @@ TEST_CASE("a moved-from Connection is inert and says so", "[contract]") {
   CHECK_FALSE(from.save_session());
   CHECK_FALSE(from.export_keying_material("label", ByteView(), 16));
 }
+
+TEST_CASE("a ClientHello whose first bytes came in an earlier feed() is taken whole",
+          "[contract]") {
+  const size_t first = GENERATE(1, 4, 5, 6, 40);
+  Sources sources;
+  auto client = Connection::client(build_or_fail(client_builder(sources)), "localhost");
+  auto server = Connection::server(build_or_fail(server_builder(sources)));
+  REQUIRE(client);
+  REQUIRE(server);
+  const ByteView hello = client->pending_output();
+  REQUIRE(hello.size() > first);
+  CHECK(server->feed(hello.first(first)) == first);
+  // Found by fuzz_api: the rest was replayed from the wrong place and
+  // feed() took nothing, for ever.
+  CHECK(server->feed(hello.skip(first)) == hello.size() - first);
+  CHECK(server->error().ok());
+  CHECK_FALSE(server->pending_output().empty());  // the ServerHello flight
+}
