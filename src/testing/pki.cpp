@@ -656,9 +656,11 @@ std::optional<Identity> Pki::make_certificate(const Identity* issuer, const Cert
     // --- build the certificate ------------------------------------------------
     CrtWriter w;
     mbedtls_x509write_crt_set_version(&w.ctx, MBEDTLS_X509_CRT_VERSION_3);
-    mbedtls_x509write_crt_set_md_alg(&w.ctx, spec.sha1_signature            ? MBEDTLS_MD_SHA1
-                                             : issuer_type == KeyType::ecdsa_p384 ? MBEDTLS_MD_SHA384
-                                                                                 : MBEDTLS_MD_SHA256);
+    mbedtls_md_type_t md = issuer_type == KeyType::ecdsa_p384 ? MBEDTLS_MD_SHA384 : MBEDTLS_MD_SHA256;
+    if (spec.sha1_signature) {
+        md = MBEDTLS_MD_SHA1;
+    }
+    mbedtls_x509write_crt_set_md_alg(&w.ctx, md);
     mbedtls_x509write_crt_set_subject_key(&w.ctx, &subject_pk.ctx);
     mbedtls_x509write_crt_set_issuer_key(&w.ctx, signer);
 
