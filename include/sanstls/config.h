@@ -219,6 +219,11 @@ class ConfigBuilder {
   // platform.h for the system bundle.
   ConfigBuilder& trust_anchors(ByteView pem_or_der);
 
+  // Adds certificate revocation lists (PEM bundle or DER), like Node's `crl`
+  // option. May be called repeatedly. A peer certificate a CRL from its
+  // issuer lists fails verification with ERR_TLS_CERT_REVOKED.
+  ConfigBuilder& crl(ByteView pem_or_der);
+
   // Default: required for clients, none for servers.
   ConfigBuilder& peer_verification(PeerVerification mode);
 
@@ -342,6 +347,7 @@ class ConfigBuilder {
     std::string groups;
     std::vector<Identity> identities;
     std::vector<std::vector<uint8_t>> trust_anchors;
+    std::vector<std::vector<uint8_t>> crls;
     bool verification_set = false;
     PeerVerification verification = PeerVerification::none;
     std::vector<std::string> alpn;

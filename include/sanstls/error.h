@@ -74,6 +74,7 @@ enum class ErrorCode : uint16_t {
   key_passphrase_wrong,       // ERR_TLS_KEY_PASSPHRASE_WRONG
   key_certificate_mismatch,   // ERR_OSSL_X509_KEY_VALUES_MISMATCH
   trust_anchor_parse_failed,  // ERR_TLS_CA_PARSE_FAILED
+  crl_parse_failed,           // ERR_TLS_CRL_PARSE_FAILED
   unknown_cipher_suite,       // ERR_SSL_NO_CIPHER_MATCH
   unknown_group,              // ERR_TLS_UNKNOWN_GROUP
   invalid_version,            // ERR_TLS_INVALID_PROTOCOL_VERSION

@@ -21,6 +21,7 @@ ConfigState::ConfigState() {
   account = MemoryAccount::create();
   CallScope scope(account, nullptr, nullptr);
   mbedtls_x509_crt_init(&trust_anchors);
+  mbedtls_x509_crl_init(&crls);
   mbedtls_ssl_config_init(&conf);
 }
 
@@ -29,6 +30,7 @@ ConfigState::~ConfigState() {
     CallScope scope(account, clock, random);
     mbedtls_ssl_config_free(&conf);
     mbedtls_x509_crt_free(&trust_anchors);
+    mbedtls_x509_crl_free(&crls);
     identities.clear();
   }
   if (account != nullptr) account->detach();
@@ -434,6 +436,11 @@ ConfigBuilder& ConfigBuilder::trust_anchors(ByteView pem_or_der) {
   return *this;
 }
 
+ConfigBuilder& ConfigBuilder::crl(ByteView pem_or_der) {
+  settings_.crls.emplace_back(pem_or_der.begin(), pem_or_der.end());
+  return *this;
+}
+
 ConfigBuilder& ConfigBuilder::peer_verification(PeerVerification mode) {
   settings_.verification_set = true;
   settings_.verification = mode;
@@ -721,6 +728,15 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
     // ret > 0: some certificates of a system bundle were skipped; the rest count.
     if (s.trust_anchors.raw.p != nullptr) s.has_trust_anchors = true;
   }
+  for (const auto& crl : b.crls) {
+    std::vector<uint8_t> input = parser_input(ByteView(crl.data(), crl.size()));
+    int ret = mbedtls_x509_crl_parse(&s.crls, input.data(), input.size());
+    if (ret != 0) {
+      return config_error(ErrorCode::crl_parse_failed,
+                          "cannot parse the certificate revocation list", ret);
+    }
+    s.has_crls = true;
+  }
 
   const bool has_psk = !s.psk_key.empty() || s.psk_lookup;
   if (s.role == Role::server && s.identities.empty() && !has_psk) {
@@ -760,7 +776,7 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
     authmode = MBEDTLS_SSL_VERIFY_REQUIRED;
   }
   mbedtls_ssl_conf_authmode(conf, authmode);
-  if (s.has_trust_anchors) mbedtls_ssl_conf_ca_chain(conf, &s.trust_anchors, nullptr);
+  if (s.has_trust_anchors) mbedtls_ssl_conf_ca_chain(conf, &s.trust_anchors, s.crl_pointer());
 
   for (auto& identity : s.identities) {
     ret = mbedtls_ssl_conf_own_cert(conf, &identity->chain, &identity->key);

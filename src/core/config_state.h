@@ -8,6 +8,7 @@
 #include "call_scope.h"
 #include "mbedtls/pk.h"
 #include "mbedtls/ssl.h"
+#include "mbedtls/x509_crl.h"
 #include "mbedtls/x509_crt.h"
 #include "sanstls/config.h"
 
@@ -70,6 +71,11 @@ struct ConfigState {
   std::vector<std::unique_ptr<OwnIdentity>> identities;
   mbedtls_x509_crt trust_anchors;
   bool has_trust_anchors = false;
+  mbedtls_x509_crl crls;  // revocation lists (ConfigBuilder::crl)
+  bool has_crls = false;
+  mbedtls_x509_crl* crl_pointer() const {
+    return has_crls ? const_cast<mbedtls_x509_crl*>(&crls) : nullptr;
+  }
   uint32_t ticket_count = 1;
   uint32_t ticket_lifetime = 7200;
   std::shared_ptr<TicketKeys> ticket_keys;      // servers with tickets on

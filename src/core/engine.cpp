@@ -186,7 +186,10 @@ Error Engine::verify_saved_session() {
         ip_literal_len_ == 0 && !server_name_.empty() ? server_name_.c_str() : nullptr;
     // Config never sets a certificate profile, so the handshake uses the default one too.
     ret = mbedtls_x509_crt_verify_with_profile(
-        &chain, config_->has_trust_anchors ? const_cast<mbedtls_x509_crt*>(&config_->trust_anchors) : nullptr, nullptr,
+        &chain,
+        config_->has_trust_anchors ? const_cast<mbedtls_x509_crt*>(&config_->trust_anchors)
+                                   : nullptr,
+        config_->crl_pointer(),
         &mbedtls_x509_crt_profile_default, hostname, &flags, verify_callback, this);
   }
   mbedtls_x509_crt_free(&chain);

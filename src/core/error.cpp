@@ -22,6 +22,7 @@ constexpr CodeEntry kCodes[] = {
     {ErrorCode::key_passphrase_wrong, "ERR_TLS_KEY_PASSPHRASE_WRONG", Stage::config},
     {ErrorCode::key_certificate_mismatch, "ERR_OSSL_X509_KEY_VALUES_MISMATCH", Stage::config},
     {ErrorCode::trust_anchor_parse_failed, "ERR_TLS_CA_PARSE_FAILED", Stage::config},
+    {ErrorCode::crl_parse_failed, "ERR_TLS_CRL_PARSE_FAILED", Stage::config},
     {ErrorCode::unknown_cipher_suite, "ERR_SSL_NO_CIPHER_MATCH", Stage::config},
     {ErrorCode::unknown_group, "ERR_TLS_UNKNOWN_GROUP", Stage::config},
     {ErrorCode::invalid_version, "ERR_TLS_INVALID_PROTOCOL_VERSION", Stage::config},

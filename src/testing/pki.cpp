@@ -2,9 +2,10 @@
 // See include/sanstls/testing/pki.h.  mbedTLS stays private to this file.
 //
 // mbedTLS features used: PK_C, PK_PARSE_C, PK_WRITE_C, PEM_WRITE_C,
-// X509_CRT_WRITE_C, X509_CREATE_C, X509_CRT_PARSE_C, ECP_C (+ECDSA), RSA_C,
-// GENPRIME, HMAC_DRBG_C, MD (SHA-256; SHA-384 for P-384 issuers), OID_C,
-// ASN1 parse/write.  Deliberately not needed: FS_IO, ERROR_C, SHA1, PSA APIs.
+// X509_CRT_WRITE_C, X509_CREATE_C, X509_CRT_PARSE_C, X509_CRL_PARSE_C (to check
+// generated CRLs), ECP_C (+ECDSA), RSA_C, GENPRIME, HMAC_DRBG_C, MD (SHA-256;
+// SHA-384 for P-384 issuers; SHA-1 only for CertificateSpec::sha1_signature),
+// OID_C, ASN1 parse/write.  Deliberately not needed: FS_IO, ERROR_C, PSA APIs.
 
 #include "sanstls/testing/pki.h"
 
@@ -18,6 +19,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/rsa.h>
 #include <mbedtls/x509.h>
+#include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
 #if defined(MBEDTLS_ERROR_C)
 #include <mbedtls/error.h>
@@ -81,9 +83,12 @@ int key_index(KeyType t) {
         case KeyType::ecdsa_p256: return 0;
         case KeyType::ecdsa_p384: return 1;
         case KeyType::rsa2048: return 2;
+        case KeyType::rsa1024: return 3;
     }
     return -1;
 }
+
+bool is_rsa(KeyType t) { return t == KeyType::rsa2048 || t == KeyType::rsa1024; }
 
 // RAII holders ---------------------------------------------------------------
 
@@ -189,13 +194,14 @@ bool generate_fresh_key(std::uint64_t seed, KeyType type, std::uint64_t index, K
         return false;
     }
     Pk pk;
-    if (type == KeyType::rsa2048) {
+    if (is_rsa(type)) {
         ret = mbedtls_pk_setup(&pk.ctx, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA));
         if (ret != 0) {
             *err = mbedtls_failure("mbedtls_pk_setup(RSA)", ret);
             return false;
         }
-        ret = mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk.ctx), &Drbg::rng, &drbg, 2048, 65537);
+        const unsigned int bits = type == KeyType::rsa1024 ? 1024 : 2048;
+        ret = mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk.ctx), &Drbg::rng, &drbg, bits, 65537);
         if (ret != 0) {
             *err = mbedtls_failure("mbedtls_rsa_gen_key", ret);
             return false;
@@ -406,7 +412,7 @@ std::string der_to_pem(const std::string& der, const char* label, std::string* e
     return buf;
 }
 
-// Minimal DER TLV helper for the PKCS#8 wrapper.
+// Minimal DER TLV helper for the PKCS#8 wrapper and the CRL.
 std::string der_tlv(unsigned char tag, const std::string& content) {
     std::string out(1, static_cast<char>(tag));
     size_t n = content.size();
@@ -424,12 +430,126 @@ std::string der_tlv(unsigned char tag, const std::string& content) {
     return out + content;
 }
 
+// RFC 5280 Time for a YYYYMMDDhhmmss string: UTCTime through 2049,
+// GeneralizedTime from 2050.
+std::string der_time(const std::string& t) {
+    if (t.compare(0, 4, "2050") < 0) {
+        return der_tlv(MBEDTLS_ASN1_UTC_TIME, t.substr(2) + "Z");
+    }
+    return der_tlv(MBEDTLS_ASN1_GENERALIZED_TIME, t + "Z");
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
 // Pki
 
 Pki::Pki(std::uint64_t seed) : seed_(seed) {}
+
+// mbedTLS has no CRL writer: the DER is assembled here.
+//   CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue BIT STRING }
+//   TBSCertList ::= SEQUENCE { version INTEGER (1), signature AlgorithmIdentifier, issuer Name,
+//       thisUpdate Time, nextUpdate Time,
+//       revokedCertificates SEQUENCE OF SEQUENCE { userCertificate INTEGER, revocationDate Time }
+//       OPTIONAL }
+std::optional<std::string> Pki::crl(const Identity& issuer,
+                                    const std::vector<const Identity*>& revoked,
+                                    const CrlSpec& spec) {
+    last_error_.clear();
+    std::string* err = &last_error_;
+    auto fail = [&](std::string msg) -> std::optional<std::string> {
+        last_error_ = std::move(msg);
+        return std::nullopt;
+    };
+    if (!valid_time(spec.this_update) || !valid_time(spec.next_update)) {
+        return fail("this_update/next_update must be YYYYMMDDhhmmss (14 digits, UTC)");
+    }
+    Crt issuer_crt;
+    int ret = mbedtls_x509_crt_parse_der(&issuer_crt.ctx, bytes(issuer.certificate_der),
+                                         issuer.certificate_der.size());
+    if (ret != 0) {
+        return fail(mbedtls_failure("mbedtls_x509_crt_parse_der(issuer)", ret));
+    }
+    Drbg drbg;
+    ret = drbg.seed("crl", seed_, 0, 0);
+    if (ret != 0) {
+        return fail(mbedtls_failure("mbedtls_hmac_drbg_seed_buf", ret));
+    }
+    Pk issuer_pk;
+    if (!load_key(issuer.key, &issuer_pk, &drbg, err)) {
+        return std::nullopt;
+    }
+    const mbedtls_pk_type_t pk_alg =
+        mbedtls_pk_can_do(&issuer_pk.ctx, MBEDTLS_PK_RSA) ? MBEDTLS_PK_RSA : MBEDTLS_PK_ECDSA;
+    const char* oid = nullptr;
+    size_t oid_len = 0;
+    ret = mbedtls_oid_get_oid_by_sig_alg(pk_alg, MBEDTLS_MD_SHA256, &oid, &oid_len);
+    if (ret != 0) {
+        return fail(mbedtls_failure("mbedtls_oid_get_oid_by_sig_alg", ret));
+    }
+    // RSA signature algorithms carry NULL parameters, ECDSA ones none (RFC 5758).
+    std::string algorithm = der_tlv(MBEDTLS_ASN1_OID, std::string(oid, oid_len));
+    if (pk_alg == MBEDTLS_PK_RSA) {
+        algorithm += std::string("\x05\x00", 2);
+    }
+    algorithm = der_tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, algorithm);
+
+    std::string entries;
+    for (const Identity* id : revoked) {
+        if (id == nullptr) {
+            continue;
+        }
+        Crt crt;
+        ret = mbedtls_x509_crt_parse_der(&crt.ctx, bytes(id->certificate_der),
+                                         id->certificate_der.size());
+        if (ret != 0) {
+            return fail(mbedtls_failure("mbedtls_x509_crt_parse_der(revoked certificate)", ret));
+        }
+        entries += der_tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED,
+                           der_tlv(MBEDTLS_ASN1_INTEGER,
+                                   to_string(crt.ctx.serial.p, crt.ctx.serial.len)) +
+                               der_time(spec.this_update));
+    }
+    std::string tbs = std::string("\x02\x01\x01", 3) + algorithm +
+                      to_string(issuer_crt.ctx.subject_raw.p, issuer_crt.ctx.subject_raw.len) +
+                      der_time(spec.this_update) + der_time(spec.next_update);
+    if (!entries.empty()) {
+        tbs += der_tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, entries);
+    }
+    tbs = der_tlv(MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED, tbs);
+
+    unsigned char digest[32];
+    ret = mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), bytes(tbs), tbs.size(), digest);
+    if (ret != 0) {
+        return fail(mbedtls_failure("mbedtls_md(SHA-256)", ret));
+    }
+    unsigned char signature[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+    size_t signature_len = 0;
+    ret = mbedtls_pk_sign(&issuer_pk.ctx, MBEDTLS_MD_SHA256, digest, sizeof digest, signature,
+                          sizeof signature, &signature_len, &Drbg::rng, &drbg);
+    if (ret != 0) {
+        return fail(mbedtls_failure("mbedtls_pk_sign", ret));
+    }
+    std::string der = der_tlv(
+        MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED,
+        tbs + algorithm +
+            der_tlv(MBEDTLS_ASN1_BIT_STRING,
+                    std::string(1, '\0') + to_string(signature, signature_len)));
+
+    // Round-trip through the parser as a sanity check.
+    mbedtls_x509_crl parsed;
+    mbedtls_x509_crl_init(&parsed);
+    ret = mbedtls_x509_crl_parse_der(&parsed, bytes(der), der.size());
+    mbedtls_x509_crl_free(&parsed);
+    if (ret != 0) {
+        return fail(mbedtls_failure("mbedtls_x509_crl_parse_der(generated CRL)", ret));
+    }
+    std::string pem = der_to_pem(der, "X509 CRL", err);
+    if (pem.empty()) {
+        return std::nullopt;
+    }
+    return pem;
+}
 
 std::optional<KeyPair> Pki::generate_key(KeyType type) {
     last_error_.clear();
@@ -536,8 +656,11 @@ std::optional<Identity> Pki::make_certificate(const Identity* issuer, const Cert
     // --- build the certificate ------------------------------------------------
     CrtWriter w;
     mbedtls_x509write_crt_set_version(&w.ctx, MBEDTLS_X509_CRT_VERSION_3);
-    mbedtls_x509write_crt_set_md_alg(&w.ctx, issuer_type == KeyType::ecdsa_p384 ? MBEDTLS_MD_SHA384
-                                                                                 : MBEDTLS_MD_SHA256);
+    mbedtls_md_type_t md = issuer_type == KeyType::ecdsa_p384 ? MBEDTLS_MD_SHA384 : MBEDTLS_MD_SHA256;
+    if (spec.sha1_signature) {
+        md = MBEDTLS_MD_SHA1;
+    }
+    mbedtls_x509write_crt_set_md_alg(&w.ctx, md);
     mbedtls_x509write_crt_set_subject_key(&w.ctx, &subject_pk.ctx);
     mbedtls_x509write_crt_set_issuer_key(&w.ctx, signer);
 
@@ -608,7 +731,7 @@ std::optional<Identity> Pki::make_certificate(const Identity* issuer, const Cert
                     MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
     } else if (issuer != nullptr) {
         key_usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
-        if (spec.key_type == KeyType::rsa2048) {
+        if (is_rsa(spec.key_type)) {
             key_usage |= MBEDTLS_X509_KU_KEY_ENCIPHERMENT;
         }
     }
@@ -712,6 +835,7 @@ std::optional<std::string> pkcs8_private_key_der(const KeyPair& key) {
     std::string algorithm;
     switch (key.type) {
         case KeyType::rsa2048:
+        case KeyType::rsa1024:
             // rsaEncryption, NULL
             algorithm = std::string("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01\x05\x00", 13);
             break;

@@ -9,6 +9,7 @@
 // (RFC 8446 6.2), a ServerHello with a compression method the client never
 // offered illegal_parameter (RFC 8446 4.1.3), and so on.
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
 
 #include <cstdint>
 #include <cstring>
@@ -289,15 +290,139 @@ TEST_CASE("INVALID_PURPOSE: a TLS 1.2 client certificate for server authenticati
   expect_invalid_purpose(TlsVersion::tls1_2);
 }
 
+namespace {
+
+std::string crl_or_fail(testing::Pki& maker, const testing::Identity& issuer,
+                        const std::vector<const testing::Identity*>& revoked) {
+  auto crl = maker.crl(issuer, revoked);
+  if (!crl) FAIL("test PKI: " << maker.last_error());
+  return *crl;
+}
+
+// A server for "localhost" with `leaf` (issued by `issuer`) as its chain.
+Config server_with(Sources& sources, const testing::Identity& leaf,
+                   const testing::Identity& issuer) {
+  ConfigBuilder builder(Role::server);
+  builder.random(sources.server_random)
+      .clock(sources.clock)
+      .certificate(testing::chain_pem({&leaf, &issuer}), leaf.key.private_key_pem);
+  return build_or_fail(builder);
+}
+
+}  // namespace
+
+TEST_CASE("CERT_REVOKED: a CRL from the server's issuer lists its leaf", "[errors][names][crl]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  Sources sources;
+  testing::Pki maker(4343);
+  // ecdsa_leaf is issued by ecdsa_inter, which the server sends.
+  const std::string revoking = crl_or_fail(maker, pki().ecdsa_inter, {&pki().ecdsa_leaf});
+  REQUIRE(revoking.rfind("-----BEGIN X509 CRL-----", 0) == 0);
+  const Config server = build_or_fail(server_builder(sources).versions(version, version));
+
+  SECTION("the CRL revokes the leaf") {
+    Pair pair =
+        connect(build_or_fail(client_builder(sources).versions(version, version).crl(revoking)),
+                server);
+    CHECK_FALSE(pair.handshake());
+    expect_error(pair.client.conn.error(), "CERT_REVOKED", Stage::certificate);
+    expect_alert(pair.client.conn.error(), Alert::certificate_revoked, AlertDirection::sent);
+    CHECK(pair.server.conn.error().alert() == Alert::certificate_revoked);
+  }
+  SECTION("without the CRL the same server is trusted") {
+    Pair pair = connect(build_or_fail(client_builder(sources).versions(version, version)), server);
+    REQUIRE(pair.handshake());
+    CHECK(pair.client.conn.info().authorized);
+  }
+  SECTION("a CRL from the right issuer that does not list the leaf") {
+    // An empty CRL from ecdsa_inter, and one listing another certificate.
+    const std::string empty = crl_or_fail(maker, pki().ecdsa_inter, {});
+    const std::string other = crl_or_fail(maker, pki().ecdsa_root, {&pki().ecdsa_inter});
+    Pair pair = connect(
+        build_or_fail(client_builder(sources).versions(version, version).crl(empty).crl(
+            crl_or_fail(maker, pki().ecdsa_inter, {&pki().client_leaf}))),
+        server);
+    REQUIRE(pair.handshake());
+    CHECK(pair.client.conn.info().authorized);
+    // ecdsa_root revoking the intermediate does reach the chain.
+    Pair revoked_inter =
+        connect(build_or_fail(client_builder(sources).versions(version, version).crl(other)),
+                server);
+    expect_error(revoked_inter.client.conn.error(), "CERT_REVOKED", Stage::certificate);
+  }
+  SECTION("a server's CRL revokes a client certificate") {
+    ConfigBuilder client_config = client_builder(sources).versions(version, version).certificate(
+        pki().client_leaf.certificate_pem, pki().client_leaf.key.private_key_pem);
+    Pair pair = connect(
+        build_or_fail(client_config),
+        build_or_fail(server_builder(sources)
+                          .versions(version, version)
+                          .trust_anchors(trusted_roots_pem())
+                          .crl(crl_or_fail(maker, pki().ecdsa_root, {&pki().client_leaf}))
+                          .peer_verification(PeerVerification::required)));
+    expect_error(pair.server.conn.error(), "CERT_REVOKED", Stage::certificate);
+    expect_alert(pair.server.conn.error(), Alert::certificate_revoked, AlertDirection::sent);
+  }
+}
+
+TEST_CASE("ERR_TLS_CRL_PARSE_FAILED: a CRL that cannot be parsed", "[errors][names][crl]") {
+  Sources sources;
+  testing::Pki maker(4344);
+  const std::string good = crl_or_fail(maker, pki().ecdsa_inter, {&pki().ecdsa_leaf});
+  const std::string truncated = good.substr(0, good.size() / 2) + "-----END X509 CRL-----\n";
+  const std::string bad = GENERATE_COPY(std::string("not a CRL"), pki().ecdsa_root.certificate_pem,
+                                        pki().ecdsa_root.certificate_der, truncated);
+  auto config = client_builder(sources).crl(good).crl(bad).build();
+  REQUIRE_FALSE(config);
+  expect_error(config.error(), "ERR_TLS_CRL_PARSE_FAILED", Stage::config);
+  CHECK(std::string(config.error().message()).find("revocation list") != std::string::npos);
+  // The good CRL alone is accepted.
+  CHECK(client_builder(sources).crl(good).build());
+}
+
+TEST_CASE("CERT_SIGNATURE_FAILURE: a leaf signed with SHA-1", "[errors][names]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  Sources sources;
+  testing::Pki maker(4345);
+  testing::CertificateSpec spec;
+  spec.common_name = "localhost";
+  spec.dns_names = {"localhost"};
+  spec.sha1_signature = true;
+  auto leaf = maker.issue(pki().ecdsa_root, spec);
+  REQUIRE(leaf);
+  Pair pair = connect(build_or_fail(client_builder(sources).versions(version, version)),
+                      server_with(sources, *leaf, pki().ecdsa_root));
+  expect_error(pair.client.conn.error(), "CERT_SIGNATURE_FAILURE", Stage::certificate);
+  CHECK(pair.client.conn.error().has_alert());
+  CHECK(pair.client.conn.error().alert_direction() == AlertDirection::sent);
+
+  // The same leaf signed with SHA-256 is trusted.
+  spec.sha1_signature = false;
+  auto sound = maker.issue(pki().ecdsa_root, spec);
+  REQUIRE(sound);
+  Pair control = connect(build_or_fail(client_builder(sources).versions(version, version)),
+                         server_with(sources, *sound, pki().ecdsa_root));
+  CHECK(control.handshake());
+}
+
+TEST_CASE("CERT_REJECTED: an RSA-1024 leaf", "[errors][names]") {
+  const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  Sources sources;
+  testing::Pki maker(4346);
+  testing::CertificateSpec spec;
+  spec.common_name = "localhost";
+  spec.dns_names = {"localhost"};
+  spec.key_type = testing::KeyType::rsa1024;
+  auto leaf = maker.issue(pki().ecdsa_root, spec);
+  REQUIRE(leaf);
+  Pair pair = connect(build_or_fail(client_builder(sources).versions(version, version)),
+                      server_with(sources, *leaf, pki().ecdsa_root));
+  expect_error(pair.client.conn.error(), "CERT_REJECTED", Stage::certificate);
+  expect_alert(pair.client.conn.error(), Alert::unsupported_certificate, AlertDirection::sent);
+}
+
 // Still without a test:
-//   CERT_SIGNATURE_FAILURE (verify flags BADCERT_BAD_MD/BAD_PK: a chain signed
-//     with SHA-1, say) and CERT_REJECTED (BADCERT_BAD_KEY: an RSA-1024 leaf):
-//     reachable, but testing::Pki makes neither (KeyType has no weak key, it
-//     always signs with SHA-256/384); needs a certificate writer in the test.
 //   ECONNRESET: the blocking adapter's (tests/adapters), not the core's.
 // Not reachable through the public API (the lead decides on removal):
-//   CERT_REVOKED: Config has no CRL/OCSP input; mbedTLS only sets
-//     MBEDTLS_X509_BADCERT_REVOKED when given a CRL (config.cpp passes none
-//     to mbedtls_ssl_conf_ca_chain).
 //   ERR_TLS_OUT_OF_MEMORY: no allocation limit or allocator hook in Config;
 //     only real heap exhaustion reaches it.

@@ -120,6 +120,17 @@ TEST_CASE("a resumed session is held to the resuming Config's anchors, pins and 
     REQUIRE_FALSE(client);
     expect_error(client.error(), "ERR_TLS_SESSION_NOT_TRUSTED", Stage::certificate);
   }
+  SECTION("a CRL that now revokes the server's leaf") {
+    testing::Pki maker(4347);
+    auto crl = maker.crl(pki().ecdsa_inter, {&pki().ecdsa_leaf});
+    REQUIRE(crl);
+    auto client = Connection::client(
+        build_or_fail(client_builder(sources).versions(version, version).crl(*crl)), "localhost",
+        ByteView(blob));
+    REQUIRE_FALSE(client);
+    expect_error(client.error(), "ERR_TLS_SESSION_NOT_TRUSTED", Stage::certificate);
+    CHECK(std::string(client.error().message()).find("CERT_REVOKED") != std::string::npos);
+  }
   SECTION("a pin the server's key does not match, even with optional verification") {
     auto client = Connection::client(
         build_or_fail(client_builder(sources).versions(version, version)

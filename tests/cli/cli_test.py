@@ -250,6 +250,30 @@ class JsonAndVerificationTests(CliTestCase):
             self.assertFailed(result, report, stage="certificate", codes=("CERT_HAS_EXPIRED",))
             server.finish()
 
+    def test_crl_revokes_server_certificate(self):
+        with Server(cert="revoked.pem", key="revoked.key", exit_after=2) as server:
+            result, report = client(server.address, "--crl", pki("revoked.crl"))
+            self.assertFailed(result, report, stage="certificate", codes=("CERT_REVOKED",),
+                              alert="certificate_revoked")
+            self.assertEqual(report["error"]["alertDirection"], "sent")
+            result, report = client(server.address)
+            self.assertConnected(result, report)
+            server.finish()
+        # The CRL lists only revoked.pem: the usual server is still trusted with it.
+        with Server() as server:
+            result, report = client(server.address, "--crl", pki("revoked.crl"))
+            self.assertConnected(result, report)
+            server.finish()
+
+    def test_crl_usage_errors(self):
+        result = run(["server", "--cert", pki("server.pem"), "--key", pki("server.key"),
+                      "--crl", pki("revoked.crl")])
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("--crl is only used with --ca", result.stderr)
+        result, _ = client("127.0.0.1:1", "--crl", pki("ca.pem"), json_output=False)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("ERR_TLS_CRL_PARSE_FAILED", result.stderr)
+
     def test_insecure_reports_but_connects(self):
         with Server("--echo", cert="other.pem", key="other.key") as server:
             result, report = client(server.address, "--insecure", send="ping")

@@ -48,6 +48,8 @@ const CommandSpec kSpec{
         {"--servername", "NAME", "name for SNI and certificate checks (default: HOST)"},
         {"--alpn", "LIST", "ALPN protocols to offer, comma-separated (h2,http/1.1)"},
         {"--ca", "FILE", "trusted CA certificates, PEM (default: the system's)"},
+        {"--crl", "FILE", "certificate revocation list, PEM or DER: a server certificate\n"
+                          "                            it lists is refused (CERT_REVOKED)", true},
         {"--cert", "FILE", "client certificate chain, PEM"},
         {"--key", "FILE", "client private key, PEM"},
         {"--passphrase", "P", "passphrase of an encrypted --key"},
@@ -105,6 +107,9 @@ ConfigBuilder client_builder(const Args& args) {
     auto system = sanstls::platform::system_trust_anchors();
     if (!system) throw Fatal(system.error());
     builder.trust_anchors(system.value());
+  }
+  for (const std::string& crl : args.values("--crl")) {
+    builder.crl(read_file_or_throw(crl, "CRL file"));
   }
   if (args.has("--insecure")) builder.peer_verification(sanstls::PeerVerification::optional);
   if (args.has("--early-data")) builder.early_data(1);

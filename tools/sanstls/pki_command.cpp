@@ -33,6 +33,8 @@ const CommandSpec kSpec{
     "  client.pem/.key     client certificate \"client.example\" under ca.pem\n"
     "  expired.pem/.key    an expired server certificate under ca.pem\n"
     "  other-ca.pem        a root nobody trusts; other.pem/.key a server certificate under it\n"
+    "  revoked.pem/.key    a server certificate under ca.pem that revoked.crl revokes\n"
+    "  revoked.crl         CRL from ca.pem listing revoked.pem (--crl for client and server)\n"
     "Server certificates name localhost, 127.0.0.1 and ::1 plus every --name and --ip.\n"
     "Keys are PKCS#8 PEM. For tests only: never use these anywhere real.",
     {
@@ -168,6 +170,13 @@ int pki_command(int argc, char** argv, int first) {
     out.write("other-ca.pem", other_ca.certificate_pem, "a root CA nobody trusts", false);
     out.write("other.pem", other.certificate_pem, "server certificate under other-ca.pem", false);
     out.write_key("other.key", other);
+
+    const Identity revoked = made(pki.issue(ca, server_spec(names, ips, KeyType::ecdsa_p256)), pki, "the revoked certificate");
+    const std::optional<std::string> crl = pki.crl(ca, {&revoked});
+    if (!crl) throw Failure{"cannot make the CRL: " + pki.last_error()};
+    out.write("revoked.pem", revoked.certificate_pem, "server certificate under ca.pem, revoked", false);
+    out.write_key("revoked.key", revoked);
+    out.write("revoked.crl", *crl, "CRL from ca.pem revoking revoked.pem", false);
   } catch (const Failure& failure) {
     std::fprintf(stderr, "sanstls: %s\n", failure.message.c_str());
     return kExitFailure;

@@ -68,6 +68,8 @@ const CommandSpec kSpec{
         {"--renegotiation", nullptr, "allow TLS 1.2 renegotiation (secure kind only; at most 3\n"
                                      "                            client-initiated ones per 10 minutes)"},
         {"--ca", "FILE", "CA certificates for client certificates, PEM"},
+        {"--crl", "FILE", "certificate revocation list, PEM or DER, for client certificates\n"
+                          "                            (needs --ca)", true},
         {"--request-cert", nullptr, "ask for a client certificate (optional; needs --ca)"},
         {"--require-cert", nullptr, "require a valid client certificate (needs --ca)"},
         {"--sni", "NAME:CERT:KEY", "serve CERT/KEY (PEM) to clients asking for NAME, an exact\n"
@@ -163,6 +165,9 @@ sanstls::Config server_config(const Args& args, KeptState& kept) {
   if (args.has("--ca") && !request && !require) {
     throw UsageError("--ca is only used with --request-cert or --require-cert");
   }
+  if (args.has("--crl") && !args.has("--ca")) {
+    throw UsageError("--crl is only used with --ca and --request-cert or --require-cert");
+  }
   // Everything but the identity, shared by the default Config and each --sni context.
   ConfigBuilder base(Role::server);
   apply_policy(base, args);
@@ -179,6 +184,9 @@ sanstls::Config server_config(const Args& args, KeptState& kept) {
   }
   if (args.has("--ca")) {
     base.trust_anchors(read_file_or_throw(args.value("--ca"), "CA file"));
+    for (const std::string& crl : args.values("--crl")) {
+      base.crl(read_file_or_throw(crl, "CRL file"));
+    }
     base.peer_verification(require ? sanstls::PeerVerification::required
                                    : sanstls::PeerVerification::optional);
   }

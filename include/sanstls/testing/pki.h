@@ -33,6 +33,7 @@ enum class KeyType {
     ecdsa_p256,  // signs with ecdsa-with-SHA256
     ecdsa_p384,  // signs with ecdsa-with-SHA384
     rsa2048,     // e = 65537, signs with sha256WithRSAEncryption (PKCS#1 v1.5)
+    rsa1024,     // as rsa2048 but too weak for mbedTLS's default certificate profile
 };
 
 // A private key.  private_key_der is binary DER held in a std::string.
@@ -59,6 +60,15 @@ struct CertificateSpec {
     KeyType key_type = KeyType::ecdsa_p256;  // type of the new subject key
     bool server_auth = true;                 // extendedKeyUsage (non-CA only;
     bool client_auth = true;                 //  omitted if both are false)
+    // Signs with SHA-1 (ecdsa-with-SHA1 / sha1WithRSAEncryption) instead of
+    // the issuer key's default hash, which the default profile refuses.
+    bool sha1_signature = false;
+};
+
+// A certificate revocation list (Pki::crl).
+struct CrlSpec {
+    std::string this_update = "20200101000000";  // YYYYMMDDhhmmss, UTC
+    std::string next_update = "20991231235959";  // YYYYMMDDhhmmss, UTC
 };
 
 // Profile of the generated certificates (X.509 v3):
@@ -94,6 +104,16 @@ public:
     // required to be a CA, so that invalid chains can be built on purpose.
     std::optional<Identity> issue(const Identity& issuer, const CertificateSpec& spec);
 
+    // A v2 CRL ("-----BEGIN X509 CRL-----" PEM) issued by `issuer` (its
+    // subject as the CRL issuer, signed with its key over SHA-256) that lists
+    // the serial numbers of the `revoked` certificates (null entries are
+    // skipped; an empty list makes a CRL that revokes nothing). Each revocation
+    // date is this_update. The revoked certificates need not be issued by
+    // `issuer`, so that mismatched CRLs can be made on purpose.
+    std::optional<std::string> crl(const Identity& issuer,
+                                   const std::vector<const Identity*>& revoked,
+                                   const CrlSpec& spec = CrlSpec());
+
     // Next key of the given type from this Pki's deterministic sequence.
     std::optional<KeyPair> generate_key(KeyType type);
 
@@ -106,7 +126,7 @@ private:
     std::optional<Identity> make_certificate(const Identity* issuer, const CertificateSpec& spec);
 
     std::uint64_t seed_;
-    std::uint64_t key_counters_[3] = {0, 0, 0};  // per KeyType
+    std::uint64_t key_counters_[4] = {0, 0, 0, 0};  // per KeyType
     std::uint64_t cert_counter_ = 0;
     std::string last_error_;
 };
