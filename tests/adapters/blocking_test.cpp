@@ -6,14 +6,16 @@
 // test asserts only after join(). Each side has its own Sources (SeededRandom
 // is not thread-safe) and its own Config. Every wait is bounded by an adapter
 // timeout or a future's wait_for; nothing sleeps.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
-#include <cerrno>
 #include <catch2/generators/catch_generators.hpp>
+#include <cerrno>
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -946,4 +948,34 @@ TEST_CASE("blocking: shutdown lingers (bounded) for a silent peer without failin
   CHECK(shutdown.ok());  // close_timeout 0: not waiting for the peer was asked
   CHECK(client_stream.connection().wants().closed);
   CHECK(elapsed < kOp);
+}
+
+TEST_CASE("blocking: a peer that resets the connection mid-handshake is ECONNRESET", "[blocking]") {
+  // A raw TCP listener that reads the ClientHello, then aborts (SO_LINGER 0: RST).
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(listener, 1) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const uint16_t port = ntohs(address.sin_port);
+  std::thread resetter([listener] {
+    const int peer = ::accept(listener, nullptr, nullptr);
+    if (peer < 0) return;
+    char hello[512];
+    (void)::recv(peer, hello, sizeof hello, 0);
+    const linger abort_now{1, 0};
+    ::setsockopt(peer, SOL_SOCKET, SO_LINGER, &abort_now, sizeof abort_now);
+    ::close(peer);
+  });
+  ClientSide client;
+  auto connected = Stream::connect(client.config, "127.0.0.1", port, kOp);
+  resetter.join();
+  ::close(listener);
+  REQUIRE_FALSE(connected);
+  expect_error(connected.error(), "ECONNRESET", Stage::transport);
+  CHECK(connected.error().system_error() == ECONNRESET);
 }

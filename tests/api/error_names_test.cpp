@@ -421,8 +421,6 @@ TEST_CASE("CERT_REJECTED: an RSA-1024 leaf", "[errors][names]") {
   expect_alert(pair.client.conn.error(), Alert::unsupported_certificate, AlertDirection::sent);
 }
 
-// Still without a test:
-//   ECONNRESET: the blocking adapter's (tests/adapters), not the core's.
-// Not reachable through the public API (the lead decides on removal):
-//   ERR_TLS_OUT_OF_MEMORY: no allocation limit or allocator hook in Config;
-//     only real heap exhaustion reaches it.
+// Tested elsewhere: ECONNRESET (tests/adapters/blocking_test.cpp, a peer's RST
+// mid-handshake) and ERR_TLS_OUT_OF_MEMORY (memory_limit_test.cpp, through
+// ConfigBuilder::max_connection_memory).
