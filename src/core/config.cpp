@@ -339,6 +339,21 @@ Error parse_signature_algorithms(const ConfigBuilder::Settings& b, ConfigState& 
   if (s.sig_algs.empty()) {
     return config_error(ErrorCode::invalid_argument, "the signature algorithm list is empty");
   }
+  // mbedTLS 3.6 signs and verifies TLS 1.2 handshakes with ECDSA and RSA
+  // PKCS#1 v1.5 only (docs/limitations.md): a TLS 1.2-only Config without
+  // one of those could not even write its hello.
+  if (b.max == TlsVersion::tls1_2) {
+    bool usable = false;
+    for (uint16_t id : s.sig_algs) {
+      const uint8_t signature = static_cast<uint8_t>(id & 0xff);
+      usable = usable || signature == 1 /* rsa */ || signature == 3 /* ecdsa */;
+    }
+    if (!usable) {
+      return config_error(ErrorCode::invalid_argument,
+                          "no signature algorithm usable in TLS 1.2: mbedTLS 3.6 has no RSA-PSS "
+                          "in TLS 1.2; add ECDSA or RSA (PKCS#1 v1.5) schemes");
+    }
+  }
   s.sig_algs.push_back(0);
   return Error();
 }
