@@ -2,6 +2,10 @@
 
 #include <catch2/catch_test_macros.hpp>
 
+#include "mbedtls/base64.h"
+#include "mbedtls/sha256.h"
+#include "mbedtls/x509_crt.h"
+
 namespace sanstls::test {
 namespace {
 
@@ -84,6 +88,21 @@ Config build_or_fail(const ConfigBuilder& builder) {
   auto config = builder.build();
   if (!config) FAIL("Config::build failed: " << config.error().name() << ": " << config.error().message());
   return config.value();
+}
+
+std::string pin_of(const std::string& certificate_der) {
+  mbedtls_x509_crt crt;
+  mbedtls_x509_crt_init(&crt);
+  REQUIRE(mbedtls_x509_crt_parse_der(&crt,
+                                     reinterpret_cast<const unsigned char*>(certificate_der.data()),
+                                     certificate_der.size()) == 0);
+  unsigned char digest[32];
+  mbedtls_sha256(crt.pk_raw.p, crt.pk_raw.len, digest, 0);
+  mbedtls_x509_crt_free(&crt);
+  unsigned char text[64];
+  size_t length = 0;
+  REQUIRE(mbedtls_base64_encode(text, sizeof text, &length, digest, sizeof digest) == 0);
+  return "sha256/" + std::string(reinterpret_cast<char*>(text), length);
 }
 
 }  // namespace sanstls::test

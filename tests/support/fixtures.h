@@ -50,4 +50,8 @@ ConfigBuilder server_builder(Sources& sources, bool with_rsa = false);
 
 Config build_or_fail(const ConfigBuilder& builder);
 
+// The "sha256/BASE64" public key pin of a certificate (DER), as curl's
+// --pinnedpubkey and pin_public_key() take it.
+std::string pin_of(const std::string& certificate_der);
+
 }  // namespace sanstls::test
