@@ -15,7 +15,6 @@ using namespace sanstls::test;
 
 namespace {
 
-
 // A server for "localhost" whose certificate chains to a root nobody trusts:
 // what a man in the middle presents.
 Config impostor_server(Sources& sources) {
