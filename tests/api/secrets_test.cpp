@@ -41,16 +41,29 @@ int freed_copies_of(const std::string& marker, Fn&& body) {
 
 }  // namespace
 
+// Every form of the plain allocation functions is replaced, so each block
+// is allocated and freed by the same pair (ASan checks the match).
 void* operator new(size_t size) {
   void* block = std::malloc(size == 0 ? 1 : size);
   if (block == nullptr) throw std::bad_alloc();
   return block;
+}
+void* operator new(size_t size, const std::nothrow_t&) noexcept {
+  return std::malloc(size == 0 ? 1 : size);
+}
+void* operator new[](size_t size) { return operator new(size); }
+void* operator new[](size_t size, const std::nothrow_t& tag) noexcept {
+  return operator new(size, tag);
 }
 void operator delete(void* block) noexcept {
   if (block != nullptr) inspect(block, malloc_usable_size(block));
   std::free(block);
 }
 void operator delete(void* block, size_t) noexcept { operator delete(block); }
+void operator delete(void* block, const std::nothrow_t&) noexcept { operator delete(block); }
+void operator delete[](void* block) noexcept { operator delete(block); }
+void operator delete[](void* block, size_t) noexcept { operator delete(block); }
+void operator delete[](void* block, const std::nothrow_t&) noexcept { operator delete(block); }
 
 using namespace sanstls;
 using namespace sanstls::test;
