@@ -25,6 +25,15 @@
 #define MBEDTLS_HAVE_TIME
 #define MBEDTLS_HAVE_TIME_DATE
 
+/* Threads: Connections may run on different threads (connection.h), and
+ * they share PSA's key-slot table, which mbedTLS guards only with
+ * MBEDTLS_THREADING_C. Without it, concurrent TLS 1.3 handshakes on two
+ * threads corrupt each other (seen with the epoll adapter's tests). The core
+ * starts no thread; it only takes mbedTLS's mutexes. A firmware build
+ * without threads leaves these out. */
+#define MBEDTLS_THREADING_C
+#define MBEDTLS_THREADING_PTHREAD
+
 /* ---------------------------------------------------------------------------
  * Platform hooks: all allocation and all clock reads go through sanstls.
  * ------------------------------------------------------------------------- */
