@@ -1,0 +1,659 @@
+// The epoll adapter over real loopback sockets: a Loop runs on its own
+// thread; clients are the blocking adapter's Streams (or raw sockets) on
+// other threads.
+//
+// Threads: handlers run on the loop thread and record what happened in a
+// Journal (mutex + condition variable); Catch2 assertions run only on the
+// test thread, after waiting on the Journal or on futures. The Loop's
+// counters are read after its thread has been joined. Every wait is bounded
+// by a timeout (they only bound a broken test); nothing sleeps.
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch_test_macros.hpp>
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "sanstls/adapters/blocking.h"
+#include "sanstls/adapters/epoll.h"
+#include "support/fixtures.h"
+
+using namespace sanstls;
+using namespace sanstls::test;
+using sanstls::blocking::Milliseconds;
+using sanstls::blocking::Stream;
+using sanstls::epoll::CloseReason;
+using sanstls::epoll::Conn;
+using sanstls::epoll::Counters;
+using sanstls::epoll::Handler;
+using sanstls::epoll::ListenOptions;
+using sanstls::epoll::Loop;
+
+namespace {
+
+constexpr Milliseconds kOp{20000};  // bounds a broken test only (ASan is slow)
+
+// SeededRandom is not thread-safe; client threads share one Config.
+class LockedRandom final : public RandomSource {
+ public:
+  explicit LockedRandom(uint64_t seed) : random_(seed) {}
+  bool fill(MutableByteView out) noexcept override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return random_.fill(out);
+  }
+
+ private:
+  std::mutex mutex_;
+  SeededRandom random_;
+};
+
+struct Clients {
+  Clients() : random(91), config(build_or_fail(client_builder(sources).random(random))) {}
+  Sources sources;
+  LockedRandom random;
+  Config config;
+};
+
+struct Closed {
+  CloseReason reason;
+  Error error;
+  bool secure;
+  std::chrono::steady_clock::time_point at;
+};
+
+// What the handlers saw, shared with the test thread.
+struct Journal {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<Closed> closes;
+  int secure = 0;
+  int refusals = 0;
+  int drains = 0;
+  size_t max_queued = 0;
+  size_t max_engine_memory = 0;
+
+  void record_close(CloseReason reason, const Error& error, bool secure_before) {
+    std::lock_guard<std::mutex> lock(mutex);
+    closes.push_back(Closed{reason, error, secure_before, std::chrono::steady_clock::now()});
+    changed.notify_all();
+  }
+  template <class Predicate>
+  bool wait(Predicate done, Milliseconds timeout = kOp) {
+    std::unique_lock<std::mutex> lock(mutex);
+    return changed.wait_for(lock, timeout, [&] { return done(*this); });
+  }
+};
+
+// Echoes; when the queue refuses, holds the chunk and stops reading until
+// on_drain.
+class EchoHandler : public Handler {
+ public:
+  explicit EchoHandler(Journal* journal) : journal_(journal) {}
+  void on_secure(Conn&) override {
+    secure_ = true;
+    std::lock_guard<std::mutex> lock(journal_->mutex);
+    ++journal_->secure;
+    journal_->changed.notify_all();
+  }
+  void on_data(Conn& conn, ByteView data) override {
+    if (!held_.empty() || !conn.write(data)) {
+      held_.insert(held_.end(), data.begin(), data.end());
+      conn.pause_reading();
+    }
+  }
+  void on_drain(Conn& conn) override {
+    if (conn.write(ByteView(held_))) {
+      held_.clear();
+      conn.resume_reading();
+    }
+  }
+  void on_close(Conn&, CloseReason reason, const Error& error) override {
+    journal_->record_close(reason, error, secure_);
+  }
+
+ private:
+  Journal* journal_;
+  std::vector<uint8_t> held_;
+  bool secure_ = false;
+};
+
+// A Loop serving on 127.0.0.1 from its own thread; stopped and joined on
+// destruction (even when an assertion throws).
+class LoopThread {
+ public:
+  LoopThread(std::function<std::shared_ptr<Handler>()> factory, ListenOptions options)
+      : sources_(5), config_(build_or_fail(server_builder(sources_))) {
+    auto loop = Loop::create();
+    REQUIRE(loop);
+    loop_ = std::move(loop).value();
+    auto port = loop_->listen("127.0.0.1", 0, config_, std::move(factory), std::move(options));
+    REQUIRE(port);
+    port_ = port.value();
+    result_ = std::async(std::launch::async, [this] { return loop_->run(); });
+  }
+  LoopThread(const LoopThread&) = delete;
+  LoopThread& operator=(const LoopThread&) = delete;
+  ~LoopThread() { join(); }
+
+  // Stops the loop and waits for run() to return; true when it returned ok.
+  bool join() {
+    if (!result_.valid()) return joined_ok_;
+    loop_->stop();
+    const bool returned = result_.wait_for(kOp) == std::future_status::ready;
+    joined_ok_ = returned && result_.get().ok();
+    return joined_ok_;
+  }
+  Loop& loop() { return *loop_; }
+  uint16_t port() const { return port_; }
+
+ private:
+  Sources sources_;
+  Config config_;
+  std::unique_ptr<Loop> loop_;
+  uint16_t port_ = 0;
+  std::future<Error> result_;
+  bool joined_ok_ = false;
+};
+
+ListenOptions options_with(uint32_t handshake_limit_ms, uint32_t idle_timeout_ms = 0) {
+  ListenOptions options;
+  options.handshake_limit_ms = handshake_limit_ms;
+  options.idle_timeout_ms = idle_timeout_ms;
+  return options;
+}
+
+std::vector<uint8_t> random_payload(uint32_t seed, size_t size) {
+  std::mt19937 generator(seed);
+  std::vector<uint8_t> bytes(size);
+  for (auto& byte : bytes) byte = static_cast<uint8_t>(generator());
+  return bytes;
+}
+
+// Reads exactly `size` bytes; fewer on error or end.
+std::vector<uint8_t> read_exactly(Stream& stream, size_t size, Error* error = nullptr) {
+  std::vector<uint8_t> data;
+  std::vector<uint8_t> buffer(16384);
+  while (data.size() < size) {
+    const size_t want = std::min(buffer.size(), size - data.size());
+    auto n = stream.read(MutableByteView(buffer.data(), want), kOp);
+    if (!n || n.value() == 0) {
+      if (!n && error != nullptr) *error = n.error();
+      break;
+    }
+    data.insert(data.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n.value()));
+  }
+  return data;
+}
+
+// A raw TCP connection to the loop; -1 on failure.
+int raw_connect(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Waits until the peer ends the TCP stream (EOF or reset); false on timeout.
+bool wait_for_end(int fd, Milliseconds timeout = kOp) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  uint8_t sink[4096];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<Milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    const ssize_t n = ::recv(fd, sink, sizeof sink, 0);
+    if (n <= 0) return true;
+  }
+}
+
+void reset_on_close(int fd) {
+  const linger hard{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+}
+
+}  // namespace
+
+TEST_CASE("epoll: stop() from another thread ends run(); a stop before run is kept", "[epoll]") {
+  auto created = Loop::create();
+  REQUIRE(created);
+  std::unique_ptr<Loop> loop = std::move(created).value();
+
+  loop->stop();  // before run(): run() returns at once
+  CHECK(loop->run().ok());
+
+  auto result = std::async(std::launch::async, [&] { return loop->run(); });
+  std::thread stopper([&] { loop->stop(); });
+  stopper.join();
+  REQUIRE(result.wait_for(kOp) == std::future_status::ready);
+  CHECK(result.get().ok());
+
+  // post() runs on the loop thread, inside run().
+  std::promise<std::thread::id> ran_on;
+  auto running = std::async(std::launch::async, [&] { return loop->run(); });
+  loop->post([&] {
+    ran_on.set_value(std::this_thread::get_id());
+    loop->stop();
+  });
+  auto where = ran_on.get_future();
+  REQUIRE(where.wait_for(kOp) == std::future_status::ready);
+  CHECK(where.get() != std::this_thread::get_id());
+  REQUIRE(running.wait_for(kOp) == std::future_status::ready);
+  CHECK(running.get().ok());
+  CHECK(loop->counters().accepted == 0);
+}
+
+TEST_CASE("epoll: 100 concurrent clients each get their own payload back; counters exact",
+          "[epoll]") {
+  Journal journal;
+  LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); }, options_with(10000));
+  Clients clients;
+  constexpr int kClients = 100;
+
+  struct Outcome {
+    bool echoed = false;
+    std::string error;
+    size_t size = 0;
+  };
+  std::vector<std::future<Outcome>> futures;
+  for (int i = 0; i < kClients; ++i) {
+    futures.push_back(std::async(std::launch::async, [&, i] {
+      Outcome outcome;
+      const auto payload = random_payload(1000 + static_cast<uint32_t>(i),
+                                          1 + static_cast<size_t>(i) * 331 % 40000);
+      outcome.size = payload.size();
+      auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
+      if (!stream) {
+        outcome.error = stream.error().message();
+        return outcome;
+      }
+      if (Error error = stream->write_all(ByteView(payload), kOp)) {
+        outcome.error = error.message();
+        return outcome;
+      }
+      Error read_error;
+      const auto echoed = read_exactly(stream.value(), payload.size(), &read_error);
+      outcome.echoed = echoed == payload;
+      if (!outcome.echoed) outcome.error = read_error.message();
+      if (Error error = stream->shutdown(kOp)) outcome.error = error.message();
+      return outcome;
+    }));
+  }
+  uint64_t payload_bytes = 0;
+  for (int i = 0; i < kClients; ++i) {
+    REQUIRE(futures[static_cast<size_t>(i)].wait_for(kOp) == std::future_status::ready);
+    const Outcome outcome = futures[static_cast<size_t>(i)].get();
+    INFO("client " << i << ": " << outcome.error);
+    CHECK(outcome.echoed);
+    CHECK(outcome.error.empty());
+    payload_bytes += outcome.size;
+  }
+  REQUIRE(journal.wait([&](Journal& j) { return j.closes.size() == kClients; }));
+  REQUIRE(server.join());
+
+  for (const Closed& closed : journal.closes) {
+    INFO(closed.error.name() << ": " << closed.error.message());
+    CHECK(closed.reason == CloseReason::clean);
+    CHECK(closed.error.ok());
+  }
+  const Counters& counters = server.loop().counters();
+  CHECK(counters.accepted == kClients);
+  CHECK(counters.secure == kClients);
+  CHECK(counters.closed_clean == kClients);
+  CHECK(counters.closed_truncated == 0);
+  CHECK(counters.closed_reset == 0);
+  CHECK(counters.closed_timed_out == 0);
+  CHECK(counters.closed_error == 0);
+  CHECK(counters.errors_by_name.empty());
+  CHECK(counters.handshakes_in_progress == 0);
+  CHECK(counters.open == 0);
+  CHECK(server.loop().connection_count() == 0);
+  // Ciphertext is the payload plus record overhead and handshakes, both ways.
+  CHECK(counters.bytes_in > payload_bytes);
+  CHECK(counters.bytes_out > payload_bytes);
+  CHECK(journal.secure == kClients);
+}
+
+TEST_CASE("epoll: slowloris clients are cut at the handshake limit while a good one is served",
+          "[epoll]") {
+  constexpr uint32_t kLimitMs = 1500;
+  Journal journal;
+  LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); },
+                    options_with(kLimitMs));
+  Clients clients;
+
+  // Half of a real ClientHello.
+  auto hello_maker = Connection::client(clients.config, "localhost");
+  REQUIRE(hello_maker);
+  const ByteView hello = hello_maker->pending_output();
+  REQUIRE(hello.size() > 100);
+  const std::vector<uint8_t> half(hello.begin(), hello.begin() + hello.size() / 2);
+
+  constexpr int kSilent = 5;
+  constexpr int kHalf = 5;
+  std::vector<int> slow;
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < kSilent + kHalf; ++i) {
+    const int fd = raw_connect(server.port());
+    REQUIRE(fd >= 0);
+    if (i >= kSilent) {
+      REQUIRE(::send(fd, half.data(), half.size(), MSG_NOSIGNAL) ==
+              static_cast<ssize_t>(half.size()));
+    }
+    slow.push_back(fd);
+  }
+
+  // A good client meanwhile.
+  auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
+  REQUIRE(stream);
+  REQUIRE(stream->write_all("ping", kOp).ok());
+  CHECK(read_exactly(stream.value(), 4) == std::vector<uint8_t>{'p', 'i', 'n', 'g'});
+  REQUIRE(stream->shutdown(kOp).ok());
+  const auto served = std::chrono::steady_clock::now();
+
+  for (int fd : slow) {
+    CHECK(wait_for_end(fd));
+    ::close(fd);
+  }
+  REQUIRE(journal.wait([&](Journal& j) { return j.closes.size() == kSilent + kHalf + 1; }));
+  REQUIRE(server.join());
+
+  int timeouts = 0;
+  int clean = 0;
+  for (const Closed& closed : journal.closes) {
+    if (closed.reason == CloseReason::clean) {
+      ++clean;
+      CHECK(closed.secure);
+      CHECK(closed.at <= served + std::chrono::milliseconds(kLimitMs));
+      continue;
+    }
+    ++timeouts;
+    CHECK(closed.reason == CloseReason::timeout);
+    CHECK(closed.error.code() == ErrorCode::timed_out);
+    CHECK(closed.error.stage() == Stage::handshake);
+    CHECK_FALSE(closed.secure);
+    CHECK(closed.at - started >= std::chrono::milliseconds(kLimitMs - 1));  // whole ms
+  }
+  CHECK(timeouts == kSilent + kHalf);
+  CHECK(clean == 1);
+  // The good client was served before the slow ones were cut.
+  CHECK(served - started < std::chrono::milliseconds(kLimitMs));
+  const Counters& counters = server.loop().counters();
+  CHECK(counters.accepted == kSilent + kHalf + 1);
+  CHECK(counters.closed_timed_out == kSilent + kHalf);
+  CHECK(counters.errors_by_name.at("ETIMEDOUT") == kSilent + kHalf);
+  CHECK(counters.handshakes_in_progress == 0);
+  CHECK(counters.secure == 1);
+}
+
+TEST_CASE("epoll: an idle connection is closed at idle_timeout with reason timeout", "[epoll]") {
+  constexpr uint32_t kIdleMs = 300;
+  Journal journal;
+  LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); },
+                    options_with(0, kIdleMs));
+  Clients clients;
+  auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
+  REQUIRE(stream);
+  // The server's last activity (its echo) comes after this moment.
+  const auto before_last = std::chrono::steady_clock::now();
+  REQUIRE(stream->write_all("x", kOp).ok());
+  CHECK(read_exactly(stream.value(), 1) == std::vector<uint8_t>{'x'});
+
+  // The client waits; the server gives up on it.
+  uint8_t byte = 0;
+  auto n = stream->read(MutableByteView(&byte, 1), kOp);
+  CHECK_FALSE(n.ok());
+  CHECK(n.error().code() == ErrorCode::unexpected_eof);
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+  REQUIRE(server.join());
+  const Closed& closed = journal.closes.at(0);
+  CHECK(closed.reason == CloseReason::timeout);
+  CHECK(closed.error.code() == ErrorCode::timed_out);
+  CHECK(closed.error.stage() == Stage::transport);
+  CHECK(closed.secure);
+  // The loop's clock counts whole milliseconds: 1 ms of rounding.
+  CHECK(closed.at - before_last >= std::chrono::milliseconds(kIdleMs - 1));
+  CHECK(server.loop().counters().closed_timed_out == 1);
+}
+
+TEST_CASE("epoll: how the peer ends the stream is the close reason", "[epoll]") {
+  Journal journal;
+  LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); }, options_with(10000));
+  Clients clients;
+
+  auto echo_once = [&](Stream& stream) {
+    REQUIRE(stream.write_all("hello", kOp).ok());
+    REQUIRE(read_exactly(stream, 5) == std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o'});
+  };
+
+  SECTION("close_notify: clean") {
+    auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
+    REQUIRE(stream);
+    echo_once(stream.value());
+    REQUIRE(stream->shutdown(kOp).ok());
+    REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+    CHECK(journal.closes[0].reason == CloseReason::clean);
+    CHECK(journal.closes[0].error.ok());
+  }
+  SECTION("TCP end without close_notify: truncated") {
+    {
+      auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
+      REQUIRE(stream);
+      echo_once(stream.value());
+    }  // the Stream closes its socket without close_notify
+    REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+    CHECK(journal.closes[0].reason == CloseReason::truncated);
+    CHECK(journal.closes[0].error.code() == ErrorCode::unexpected_eof);
+  }
+  SECTION("TCP reset mid-stream: reset") {
+    {
+      auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
+      REQUIRE(stream);
+      echo_once(stream.value());
+      reset_on_close(stream->fd());
+    }
+    REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+    CHECK(journal.closes[0].reason == CloseReason::reset);
+    CHECK(journal.closes[0].error.code() == ErrorCode::connection_reset);
+    CHECK(journal.closes[0].error.stage() == Stage::transport);
+    CHECK(journal.closes[0].error.system_error() == ECONNRESET);
+  }
+  SECTION("TCP reset mid-handshake: reset, not secure") {
+    const int fd = raw_connect(server.port());
+    REQUIRE(fd >= 0);
+    auto hello_maker = Connection::client(clients.config, "localhost");
+    REQUIRE(hello_maker);
+    const ByteView hello = hello_maker->pending_output();
+    REQUIRE(::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(hello.size()));
+    // The server's first flight arrives: it is mid-handshake.
+    pollfd p{fd, POLLIN, 0};
+    REQUIRE(::poll(&p, 1, static_cast<int>(kOp.count())) == 1);
+    reset_on_close(fd);
+    ::close(fd);
+    REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+    CHECK(journal.closes[0].reason == CloseReason::reset);
+    CHECK(journal.closes[0].error.code() == ErrorCode::connection_reset);
+    CHECK_FALSE(journal.closes[0].secure);
+  }
+  REQUIRE(server.join());
+  const Counters& counters = server.loop().counters();
+  CHECK(counters.open == 0);
+  CHECK(counters.handshakes_in_progress == 0);
+  CHECK(counters.closed_clean + counters.closed_truncated + counters.closed_reset == 1);
+}
+
+namespace {
+
+// Writes `total` bytes of a pattern as fast as the queue allows: until
+// write() refuses, then again on each on_drain; closes when all is queued.
+class FloodHandler : public Handler {
+ public:
+  FloodHandler(Journal* journal, size_t total) : journal_(journal), total_(total) {}
+  void on_secure(Conn& conn) override {
+    const int small = 8192;  // small kernel buffers: the stall comes soon
+    ::setsockopt(conn.fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    fill(conn);
+  }
+  void on_drain(Conn& conn) override {
+    {
+      std::lock_guard<std::mutex> lock(journal_->mutex);
+      ++journal_->drains;
+    }
+    fill(conn);
+  }
+  void on_close(Conn&, CloseReason reason, const Error& error) override {
+    journal_->record_close(reason, error, true);
+  }
+
+ private:
+  void fill(Conn& conn) {
+    uint8_t chunk[16384];
+    while (sent_ < total_) {
+      const size_t n = std::min(sizeof chunk, total_ - sent_);
+      for (size_t i = 0; i < n; ++i) chunk[i] = static_cast<uint8_t>((sent_ + i) * 7 + 3);
+      if (!conn.write(ByteView(chunk, n))) {
+        std::lock_guard<std::mutex> lock(journal_->mutex);
+        ++journal_->refusals;
+        journal_->changed.notify_all();
+        break;
+      }
+      sent_ += n;
+      std::lock_guard<std::mutex> lock(journal_->mutex);
+      journal_->max_queued = std::max(journal_->max_queued, conn.queued());
+      journal_->max_engine_memory =
+          std::max(journal_->max_engine_memory, conn.connection().memory().current_bytes);
+    }
+    if (sent_ == total_) conn.close();
+  }
+
+  Journal* journal_;
+  size_t total_;
+  size_t sent_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("epoll: a client that stops reading gets writes refused; on_drain after it reads",
+          "[epoll]") {
+  constexpr size_t kTotal = size_t{4} << 20;
+  Journal journal;
+  ListenOptions options = options_with(10000);
+  options.high_water = 64 * 1024;
+  options.low_water = 16 * 1024;
+  LoopThread server([&] { return std::make_shared<FloodHandler>(&journal, kTotal); }, options);
+  Clients clients;
+
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int small = 8192;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(server.port());
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  auto stream = Stream::wrap_client(fd, clients.config, "localhost");
+  REQUIRE(stream);
+  REQUIRE(stream->handshake(kOp).ok());
+
+  // Nothing read yet: the server's writes are refused at the high-water mark.
+  REQUIRE(journal.wait([](Journal& j) { return j.refusals >= 1; }));
+  {
+    std::lock_guard<std::mutex> lock(journal.mutex);
+    CHECK(journal.drains < journal.refusals);
+  }
+  Error error;
+  const auto data = read_exactly(stream.value(), kTotal, &error);
+  INFO(error.message());
+  REQUIRE(data.size() == kTotal);
+  bool intact = true;
+  for (size_t i = 0; i < kTotal && intact; ++i) intact = data[i] == static_cast<uint8_t>(i * 7 + 3);
+  CHECK(intact);
+  uint8_t byte = 0;
+  auto end = stream->read(MutableByteView(&byte, 1), kOp);  // the server's close_notify
+  REQUIRE(end);
+  CHECK(end.value() == 0);
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+  REQUIRE(server.join());
+
+  CHECK(journal.closes[0].reason == CloseReason::clean);
+  CHECK(journal.drains >= 1);
+  CHECK(journal.drains == journal.refusals);
+  CHECK(journal.max_queued <= options.high_water);
+  // The engine holds at most its bounded output queue and one record's state.
+  CHECK(journal.max_engine_memory < 256 * 1024);
+}
+
+TEST_CASE("epoll: pause_reading stops reading the socket; resume_reading delivers the rest",
+          "[epoll]") {
+  // More than the kernel's socket buffers hold (loopback autotuning: a few MiB).
+  constexpr size_t kTotal = size_t{64} << 20;
+  struct Pauser : Handler {
+    explicit Pauser(Journal* out) : journal(out) {}
+    void on_secure(Conn& conn) override {
+      conn.pause_reading();
+      std::lock_guard<std::mutex> lock(journal->mutex);
+      ++journal->secure;
+      journal->changed.notify_all();
+      paused = &conn;
+    }
+    void on_data(Conn&, ByteView data) override {
+      received += data.size();
+      for (uint8_t byte : data) all_5a = all_5a && byte == 0x5a;
+    }
+    void on_close(Conn&, CloseReason reason, const Error& error) override {
+      journal->record_close(reason, error, true);
+    }
+    Journal* journal;
+    Conn* paused = nullptr;
+    size_t received = 0;
+    bool all_5a = true;
+  };
+  Journal journal;
+  auto handler = std::make_shared<Pauser>(&journal);
+  LoopThread server([&] { return handler; }, options_with(10000));
+  Clients clients;
+  auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
+  REQUIRE(stream);
+  REQUIRE(journal.wait([](Journal& j) { return j.secure == 1; }));
+
+  // The server reads nothing: the client's writes stall (bounded wait).
+  const std::vector<uint8_t> payload(kTotal, 0x5a);
+  const Error stalled = stream->write_all(ByteView(payload), Milliseconds(500));
+  CHECK(stalled.code() == ErrorCode::timed_out);
+  std::promise<uint64_t> bytes_in;
+  server.loop().post([&] { bytes_in.set_value(server.loop().counters().bytes_in); });
+  auto seen = bytes_in.get_future();
+  REQUIRE(seen.wait_for(kOp) == std::future_status::ready);
+  CHECK(seen.get() < 256 * 1024);  // the handshake and little more: reading was off
+
+  // Resume on the loop thread; what the client's engine took then goes
+  // through, followed by its close_notify: a clean end, all bytes intact.
+  server.loop().post([&] { handler->paused->resume_reading(); });
+  REQUIRE(stream->shutdown(kOp).ok());
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+  REQUIRE(server.join());
+  CHECK(journal.closes[0].reason == CloseReason::clean);
+  CHECK(handler->received > 0);
+  CHECK(handler->received < kTotal);
+  CHECK(handler->all_5a);
+}
