@@ -262,54 +262,99 @@ TEST_CASE("epoll: stop() from another thread ends run(); a stop before run is ke
   CHECK(loop->counters().accepted == 0);
 }
 
+namespace {
+
+// A client adopted on the loop: sends its payload once secure, checks the
+// echo, then closes. Records its outcome in `results[index]`.
+struct ClientResult {
+  bool done = false;
+  bool echoed = false;
+  CloseReason reason = CloseReason::error;
+  std::string error;
+};
+
+class EchoClient : public Handler {
+ public:
+  EchoClient(Journal* journal, std::vector<ClientResult>* results, size_t index,
+             std::vector<uint8_t> payload)
+      : journal_(journal), results_(results), index_(index), payload_(std::move(payload)) {}
+  void on_secure(Conn& conn) override {
+    if (!conn.write(ByteView(payload_))) conn.abort();
+  }
+  void on_data(Conn& conn, ByteView data) override {
+    received_.insert(received_.end(), data.begin(), data.end());
+    if (received_.size() >= payload_.size()) conn.close();
+  }
+  void on_close(Conn&, CloseReason reason, const Error& error) override {
+    std::lock_guard<std::mutex> lock(journal_->mutex);
+    ClientResult& result = (*results_)[index_];
+    result.done = true;
+    result.echoed = received_ == payload_;
+    result.reason = reason;
+    result.error = error.ok() ? "" : std::string(error.name()) + ": " + error.message();
+    journal_->changed.notify_all();
+  }
+
+ private:
+  Journal* journal_;
+  std::vector<ClientResult>* results_;
+  size_t index_;
+  std::vector<uint8_t> payload_;
+  std::vector<uint8_t> received_;
+};
+
+}  // namespace
+
+// The clients are adopted connections on the server's own loop: one thread
+// runs all 200 engines (the core's crypto backend is not built for
+// concurrent handshakes on many threads; see the report in docs/adapters.md).
 TEST_CASE("epoll: 100 concurrent clients each get their own payload back; counters exact",
           "[epoll]") {
   Journal journal;
+  Journal client_journal;
   LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); }, options_with(10000));
   Clients clients;
-  constexpr int kClients = 100;
+  constexpr size_t kClients = 100;
+  std::vector<ClientResult> results(kClients);
 
-  struct Outcome {
-    bool echoed = false;
-    std::string error;
-    size_t size = 0;
-  };
-  std::vector<std::future<Outcome>> futures;
-  for (int i = 0; i < kClients; ++i) {
-    futures.push_back(std::async(std::launch::async, [&, i] {
-      Outcome outcome;
-      const auto payload = random_payload(1000 + static_cast<uint32_t>(i),
-                                          1 + static_cast<size_t>(i) * 331 % 40000);
-      outcome.size = payload.size();
-      auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
-      if (!stream) {
-        outcome.error = stream.error().message();
-        return outcome;
-      }
-      if (Error error = stream->write_all(ByteView(payload), kOp)) {
-        outcome.error = error.message();
-        return outcome;
-      }
-      Error read_error;
-      const auto echoed = read_exactly(stream.value(), payload.size(), &read_error);
-      outcome.echoed = echoed == payload;
-      if (!outcome.echoed) outcome.error = read_error.message();
-      if (Error error = stream->shutdown(kOp)) outcome.error = error.message();
-      return outcome;
-    }));
+  std::vector<int> fds;
+  for (size_t i = 0; i < kClients; ++i) {
+    const int fd = raw_connect(server.port());
+    REQUIRE(fd >= 0);
+    fds.push_back(fd);
   }
   uint64_t payload_bytes = 0;
-  for (int i = 0; i < kClients; ++i) {
-    REQUIRE(futures[static_cast<size_t>(i)].wait_for(kOp) == std::future_status::ready);
-    const Outcome outcome = futures[static_cast<size_t>(i)].get();
-    INFO("client " << i << ": " << outcome.error);
-    CHECK(outcome.echoed);
-    CHECK(outcome.error.empty());
-    payload_bytes += outcome.size;
+  std::promise<int> adopted;
+  std::vector<std::shared_ptr<Handler>> handlers;
+  for (size_t i = 0; i < kClients; ++i) {
+    auto payload = random_payload(1000 + static_cast<uint32_t>(i), 1 + i * 331 % 40000);
+    payload_bytes += payload.size();
+    handlers.push_back(
+        std::make_shared<EchoClient>(&client_journal, &results, i, std::move(payload)));
   }
+  server.loop().post([&] {
+    int ok = 0;
+    for (size_t i = 0; i < kClients; ++i) {
+      ok += server.loop().adopt(fds[i], clients.config, Role::client, "localhost", handlers[i])
+                .ok();
+    }
+    adopted.set_value(ok);
+  });
+  auto adopted_count = adopted.get_future();
+  REQUIRE(adopted_count.wait_for(kOp) == std::future_status::ready);
+  CHECK(adopted_count.get() == static_cast<int>(kClients));
+
+  REQUIRE(client_journal.wait([&](Journal&) {
+    return std::all_of(results.begin(), results.end(), [](const ClientResult& r) { return r.done; });
+  }));
   REQUIRE(journal.wait([&](Journal& j) { return j.closes.size() == kClients; }));
   REQUIRE(server.join());
 
+  for (size_t i = 0; i < kClients; ++i) {
+    INFO("client " << i << ": " << results[i].error);
+    CHECK(results[i].echoed);
+    CHECK(results[i].reason == CloseReason::clean);
+  }
   for (const Closed& closed : journal.closes) {
     INFO(closed.error.name() << ": " << closed.error.message());
     CHECK(closed.reason == CloseReason::clean);
@@ -317,8 +362,9 @@ TEST_CASE("epoll: 100 concurrent clients each get their own payload back; counte
   }
   const Counters& counters = server.loop().counters();
   CHECK(counters.accepted == kClients);
-  CHECK(counters.secure == kClients);
-  CHECK(counters.closed_clean == kClients);
+  CHECK(counters.adopted == kClients);
+  CHECK(counters.secure == 2 * kClients);
+  CHECK(counters.closed_clean == 2 * kClients);
   CHECK(counters.closed_truncated == 0);
   CHECK(counters.closed_reset == 0);
   CHECK(counters.closed_timed_out == 0);
@@ -327,10 +373,12 @@ TEST_CASE("epoll: 100 concurrent clients each get their own payload back; counte
   CHECK(counters.handshakes_in_progress == 0);
   CHECK(counters.open == 0);
   CHECK(server.loop().connection_count() == 0);
-  // Ciphertext is the payload plus record overhead and handshakes, both ways.
-  CHECK(counters.bytes_in > payload_bytes);
-  CHECK(counters.bytes_out > payload_bytes);
-  CHECK(journal.secure == kClients);
+  // Both ends are on this loop: all it receives it sent (the server's last
+  // close_notify may reach a client that has already closed).
+  CHECK(counters.bytes_in <= counters.bytes_out);
+  // Ciphertext is each payload plus records and handshakes, both ways.
+  CHECK(counters.bytes_in > 2 * payload_bytes);
+  CHECK(journal.secure == static_cast<int>(kClients));
 }
 
 TEST_CASE("epoll: slowloris clients are cut at the handshake limit while a good one is served",
