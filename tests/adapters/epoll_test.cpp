@@ -133,8 +133,9 @@ class EchoHandler : public Handler {
 // destruction (even when an assertion throws).
 class LoopThread {
  public:
-  LoopThread(std::function<std::shared_ptr<Handler>()> factory, ListenOptions options)
-      : sources_(5), config_(build_or_fail(server_builder(sources_))) {
+  LoopThread(std::function<std::shared_ptr<Handler>()> factory, ListenOptions options,
+             const std::function<void(ConfigBuilder&)>& adjust = {})
+      : sources_(5), config_(build_config(sources_, adjust)) {
     auto loop = Loop::create();
     REQUIRE(loop);
     loop_ = std::move(loop).value();
@@ -159,6 +160,12 @@ class LoopThread {
   uint16_t port() const { return port_; }
 
  private:
+  static Config build_config(Sources& sources, const std::function<void(ConfigBuilder&)>& adjust) {
+    ConfigBuilder builder = server_builder(sources);
+    if (adjust) adjust(builder);
+    return build_or_fail(builder);
+  }
+
   Sources sources_;
   Config config_;
   std::unique_ptr<Loop> loop_;
@@ -548,6 +555,85 @@ TEST_CASE("epoll: how the peer ends the stream is the close reason", "[epoll]") 
   CHECK(counters.open == 0);
   CHECK(counters.handshakes_in_progress == 0);
   CHECK(counters.closed_clean + counters.closed_truncated + counters.closed_reset == 1);
+}
+
+namespace {
+
+// Wall-clock time that moves with the monotonic clock from kNowMs (inside
+// the test certificates' validity). Stateless reads: thread-safe.
+class MovingClock final : public Clock {
+ public:
+  int64_t now_ms() noexcept override {
+    return kNowMs + std::chrono::duration_cast<Milliseconds>(std::chrono::steady_clock::now() -
+                                                             start_)
+                        .count();
+  }
+
+ private:
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+TEST_CASE("epoll: the engine's handshake timer runs on the loop through timer_clock", "[epoll]") {
+  constexpr uint32_t kEngineTimeoutMs = 300;
+  MovingClock clock;
+  Journal journal;
+  ListenOptions options = options_with(0);  // no adapter limit: the engine's timer ends it
+  options.timer_clock = &clock;
+  LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); }, options,
+                    [&](ConfigBuilder& builder) {
+                      builder.clock(clock).handshake_timeout(kEngineTimeoutMs);
+                    });
+  const auto started = std::chrono::steady_clock::now();
+  const int fd = raw_connect(server.port());
+  REQUIRE(fd >= 0);
+  CHECK(wait_for_end(fd));
+  ::close(fd);
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+  REQUIRE(server.join());
+  const Closed& closed = journal.closes[0];
+  CHECK(closed.reason == CloseReason::timeout);
+  CHECK(closed.error.code() == ErrorCode::handshake_timeout);
+  CHECK(closed.error.stage() == Stage::handshake);
+  CHECK(closed.at - started >= Milliseconds(kEngineTimeoutMs - 1));
+  CHECK(server.loop().counters().errors_by_name.at("ERR_TLS_HANDSHAKE_TIMEOUT") == 1);
+}
+
+TEST_CASE("epoll: close() waits for the peer's close_notify until the engine's close timer",
+          "[epoll]") {
+  constexpr uint32_t kCloseTimeoutMs = 300;
+  struct Closer : Handler {
+    explicit Closer(Journal* out) : journal(out) {}
+    void on_secure(Conn& conn) override { conn.close(); }
+    void on_close(Conn&, CloseReason reason, const Error& error) override {
+      journal->record_close(reason, error, true);
+    }
+    Journal* journal;
+  };
+  MovingClock clock;
+  Journal journal;
+  ListenOptions options = options_with(10000);
+  options.timer_clock = &clock;
+  LoopThread server([&] { return std::make_shared<Closer>(&journal); }, options,
+                    [&](ConfigBuilder& builder) {
+                      builder.clock(clock).close_timeout(kCloseTimeoutMs);
+                    });
+  Clients clients;
+  const auto started = std::chrono::steady_clock::now();
+  auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
+  REQUIRE(stream);
+  uint8_t byte = 0;
+  auto n = stream->read(MutableByteView(&byte, 1), kOp);  // the server's close_notify
+  REQUIRE(n);
+  CHECK(n.value() == 0);
+  // The client never answers with its own: the server waits, then ends.
+  CHECK(wait_for_end(stream->fd()));
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+  REQUIRE(server.join());
+  CHECK(journal.closes[0].reason == CloseReason::clean);
+  CHECK(journal.closes[0].error.ok());
+  CHECK(journal.closes[0].at - started >= Milliseconds(kCloseTimeoutMs - 1));
 }
 
 namespace {
