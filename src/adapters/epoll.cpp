@@ -284,11 +284,64 @@ Error Loop::adopt(int fd, const Config& config, Role role, const std::string& se
   return error;
 }
 
+Error Loop::connect(const std::string& address, uint16_t port, const Config& config,
+                    const std::string& server_name, std::shared_ptr<Handler> handler,
+                    ConnOptions options) {
+  if (!handler) return Error(ErrorCode::invalid_argument, Stage::config, "connect: no handler");
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* addresses = nullptr;
+  const std::string service = std::to_string(port);
+  const int rc = ::getaddrinfo(address.c_str(), service.c_str(), &hints, &addresses);
+  if (rc != 0) {
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text,
+                  "getaddrinfo ENOTFOUND %s (the epoll adapter connects to numeric addresses "
+                  "only: %s)",
+                  address.c_str(), gai_strerror(rc));
+    return Error(ErrorCode::name_not_found, Stage::resolve, text).with_system_error(rc);
+  }
+  const std::string target = format_address(addresses->ai_addr);
+  const int fd = ::socket(addresses->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    const int err = errno;
+    ::freeaddrinfo(addresses);
+    return errno_error(Stage::connect, "socket", target, err);
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const int connected = ::connect(fd, addresses->ai_addr, addresses->ai_addrlen);
+  const int connect_errno = connected == 0 ? 0 : errno;
+  ::freeaddrinfo(addresses);
+  Result<Connection> connection = server_name.empty()
+                                      ? Connection::client_without_server_name(config)
+                                      : Connection::client(config, server_name);
+  if (!connection) {
+    ::close(fd);
+    return connection.error();
+  }
+  if (connected != 0 && connect_errno != EINPROGRESS) {
+    ::close(fd);
+    return errno_error(Stage::connect, "connect", target, connect_errno);
+  }
+  const uint64_t id = next_id_;
+  Error error = add_conn(fd, std::move(connection).value(), std::move(handler), options,
+                         connected != 0);
+  if (error) return error;
+  Conn& conn = *conns_.at(id);
+  conn.peer_address_ = target;
+  if (connected == 0) ++counters_.connected;
+  return Error();
+}
+
 Error Loop::add_conn(int fd, Connection connection, std::shared_ptr<Handler> handler,
-                     const ConnOptions& options) {
+                     const ConnOptions& options, bool connecting) {
   const uint64_t id = next_id_++;
   std::unique_ptr<Conn> conn(
       new Conn(this, id, fd, std::move(connection), std::move(handler), options, now_ms()));
+  conn->connecting_ = connecting;
   epoll_event ev{};
   ev.events = 0;
   ev.data.u64 = id;
@@ -403,6 +456,11 @@ void Loop::finish_engine_error(Conn& conn) {
 }
 
 void Loop::pump(Conn& conn) {
+  if (conn.connecting_) {  // nothing to do until the TCP connect completes
+    update_interest(conn);
+    schedule(conn);
+    return;
+  }
   Connection& c = conn.connection_;
   for (int round = 0; round < kPumpRounds && !conn.dead_; ++round) {
     bool progress = false;
@@ -495,7 +553,8 @@ void Loop::pump(Conn& conn) {
 void Loop::update_interest(Conn& conn) {
   const Readiness r = conn.connection_.wants();
   uint32_t events = 0;
-  if (!conn.paused_ && !conn.eof_ && conn.inbox_.empty() && r.wants_input) events |= EPOLLIN;
+  if (conn.connecting_) events |= EPOLLOUT;
+  if (!conn.connecting_ && !conn.paused_ && !conn.eof_ && conn.inbox_.empty() && r.wants_input) events |= EPOLLIN;
   if (conn.want_write_) events |= EPOLLOUT;
   if (events == conn.interest_) return;
   epoll_event ev{};
@@ -601,6 +660,19 @@ void Loop::finish(Conn& conn, CloseReason reason, const Error& error) {
 }
 
 void Loop::conn_ready(Conn& conn, uint32_t events) {
+  if (conn.connecting_) {
+    int so_error = 0;
+    socklen_t len = sizeof so_error;
+    ::getsockopt(conn.fd_, SOL_SOCKET, SO_ERROR, &so_error, &len);
+    if (so_error != 0) {
+      return finish(conn, CloseReason::error,
+                    errno_error(Stage::connect, "connect", conn.peer_address_, so_error));
+    }
+    if (!(events & EPOLLOUT)) return;
+    conn.connecting_ = false;
+    ++counters_.connected;
+    return pump(conn);
+  }
   if (events & EPOLLERR) {
     int so_error = 0;
     socklen_t len = sizeof so_error;

@@ -277,6 +277,7 @@ struct ClientResult {
   bool done = false;
   bool echoed = false;
   CloseReason reason = CloseReason::error;
+  Stage stage = Stage::none;
   std::string error;
 };
 
@@ -298,6 +299,7 @@ class EchoClient : public Handler {
     result.done = true;
     result.echoed = received_ == payload_;
     result.reason = reason;
+    result.stage = error.stage();
     result.error = error.ok() ? "" : std::string(error.name()) + ": " + error.message();
     journal_->changed.notify_all();
   }
@@ -790,4 +792,60 @@ TEST_CASE("epoll: pause_reading stops reading the socket; resume_reading deliver
   CHECK(handler->received > 0);
   CHECK(handler->received < kTotal);
   CHECK(handler->all_5a);
+}
+
+TEST_CASE("epoll: connect() to a numeric address runs a TLS client; failures have stage connect",
+          "[epoll]") {
+  Journal journal;
+  Journal client_journal;
+  LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); }, options_with(10000));
+  Clients clients;
+  std::vector<ClientResult> results(2);
+  const auto payload = random_payload(77, 5000);
+
+  // A port nobody listens on: bound, never listening.
+  const int unused = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(unused, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  socklen_t len = sizeof address;
+  REQUIRE(::getsockname(unused, reinterpret_cast<sockaddr*>(&address), &len) == 0);
+  const uint16_t refused_port = ntohs(address.sin_port);
+
+  std::promise<std::vector<Error>> started;
+  server.loop().post([&] {
+    std::vector<Error> errors;
+    errors.push_back(server.loop().connect(
+        "127.0.0.1", server.port(), clients.config, "localhost",
+        std::make_shared<EchoClient>(&client_journal, &results, 0, payload)));
+    errors.push_back(server.loop().connect(
+        "127.0.0.1", refused_port, clients.config, "localhost",
+        std::make_shared<EchoClient>(&client_journal, &results, 1, payload)));
+    errors.push_back(server.loop().connect("localhost", server.port(), clients.config,
+                                           "localhost", std::make_shared<Handler>()));
+    started.set_value(errors);
+  });
+  auto errors_future = started.get_future();
+  REQUIRE(errors_future.wait_for(kOp) == std::future_status::ready);
+  const std::vector<Error> errors = errors_future.get();
+  CHECK(errors[0].ok());
+  CHECK(errors[1].ok());  // the refusal comes through on_close
+  CHECK(errors[2].code() == ErrorCode::name_not_found);
+  CHECK(errors[2].stage() == Stage::resolve);
+
+  REQUIRE(client_journal.wait([&](Journal&) { return results[0].done && results[1].done; }));
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+  REQUIRE(server.join());
+  ::close(unused);
+  INFO(results[0].error);
+  CHECK(results[0].echoed);
+  CHECK(results[0].reason == CloseReason::clean);
+  CHECK(results[1].reason == CloseReason::error);
+  CHECK(results[1].error.rfind("ECONNREFUSED", 0) == 0);
+  CHECK(results[1].stage == Stage::connect);
+  const Counters& counters = server.loop().counters();
+  CHECK(counters.connected == 1);
+  CHECK(counters.errors_by_name.at("ECONNREFUSED") == 1);
+  CHECK(counters.open == 0);
 }

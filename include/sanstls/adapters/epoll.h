@@ -111,6 +111,7 @@ struct ListenOptions : ConnOptions {
 struct Counters {
   uint64_t accepted = 0;                // TCP connections accepted by listeners
   uint64_t adopted = 0;                 // adopt() calls that made a connection
+  uint64_t connected = 0;               // connect() calls whose TCP connect succeeded
   uint64_t handshakes_in_progress = 0;  // gauge
   uint64_t open = 0;                    // gauge: connections alive
   uint64_t secure = 0;                  // handshakes completed
@@ -188,6 +189,7 @@ class Conn {
   bool drain_owed_ = false;  // a write was refused
   bool dead_ = false;
   bool dirty_ = false;  // queued for pump
+  bool connecting_ = false;  // Loop::connect(): waiting for the TCP connect
 };
 
 class Loop {
@@ -218,6 +220,16 @@ class Loop {
   Error adopt(int fd, const Config& config, Role role, const std::string& server_name,
               std::shared_ptr<Handler> handler, ConnOptions options = {});
 
+  // Outbound: a TLS client to a numeric IPv4/IPv6 address (no name
+  // resolution yet), connected without blocking; `server_name` is for SNI
+  // and verification. A failed connect comes through on_close
+  // (CloseReason::error, stage connect, ECONNREFUSED...); the handshake
+  // limit counts from here. Returns an error at once only for a name that
+  // is not a numeric address (stage resolve) or a socket that cannot be made.
+  Error connect(const std::string& address, uint16_t port, const Config& config,
+                const std::string& server_name, std::shared_ptr<Handler> handler,
+                ConnOptions options = {});
+
   const Counters& counters() const noexcept { return counters_; }
   size_t connection_count() const noexcept { return conns_.size(); }
   // CLOCK_MONOTONIC, ms.
@@ -240,7 +252,7 @@ class Loop {
 
   Loop(int epoll_fd, int event_fd) noexcept;
   Error add_conn(int fd, Connection connection, std::shared_ptr<Handler> handler,
-                 const ConnOptions& options);
+                 const ConnOptions& options, bool connecting = false);
   void accept_ready(Listener& listener);
   void conn_ready(Conn& conn, uint32_t events);
   void receive(Conn& conn);
