@@ -514,7 +514,9 @@ void Loop::pump(Conn& conn) {
         if (conn.queued() == 0) {
           conn.out_.clear();
           conn.out_head_ = 0;
-          if (conn.out_.capacity() > conn.options_.low_water) std::vector<uint8_t>().swap(conn.out_);
+          if (conn.out_.capacity() > conn.options_.low_water) {
+            std::vector<uint8_t>().swap(conn.out_);
+          }
         }
         progress = true;
       }
@@ -554,7 +556,9 @@ void Loop::update_interest(Conn& conn) {
   const Readiness r = conn.connection_.wants();
   uint32_t events = 0;
   if (conn.connecting_) events |= EPOLLOUT;
-  if (!conn.connecting_ && !conn.paused_ && !conn.eof_ && conn.inbox_.empty() && r.wants_input) events |= EPOLLIN;
+  if (!conn.connecting_ && !conn.paused_ && !conn.eof_ && conn.inbox_.empty() && r.wants_input) {
+    events |= EPOLLIN;
+  }
   if (conn.want_write_) events |= EPOLLOUT;
   if (events == conn.interest_) return;
   epoll_event ev{};

@@ -6,7 +6,7 @@
 // engine's own errors unchanged.
 //
 // Threads: a Loop and its connections belong to the thread that calls run().
-// listen(), adopt() and counters() are called on that thread (from a
+// listen(), adopt(), connect() and counters() are called on that thread (from a
 // handler, or from post()), or while run() is not running. stop() and
 // post() are safe from any thread; stop() is also async-signal-safe.
 //
