@@ -396,6 +396,7 @@ void Loop::run_dirty() {
 }
 
 void Loop::receive(Conn& conn) {
+  if (!conn.inbox_.empty()) return;  // the engine has not taken the last receive yet
   const ssize_t n = ::recv(conn.fd_, buffer_.data(), buffer_.size(), 0);
   if (n > 0) {
     counters_.bytes_in += static_cast<uint64_t>(n);

@@ -884,3 +884,29 @@ TEST_CASE("epoll: connect() to a numeric address runs a TLS client; failures hav
   CHECK(counters.errors_by_name.at("ECONNREFUSED") == 1);
   CHECK(counters.open == 0);
 }
+
+TEST_CASE("epoll: abort() ends with a TCP reset on both sides", "[epoll]") {
+  struct Aborter : Handler {
+    explicit Aborter(Journal* out) : journal(out) {}
+    void on_data(Conn& conn, ByteView) override { conn.abort(); }
+    void on_close(Conn&, CloseReason reason, const Error& error) override {
+      journal->record_close(reason, error, true);
+    }
+    Journal* journal;
+  };
+  Journal journal;
+  LoopThread server([&] { return std::make_shared<Aborter>(&journal); }, options_with(10000));
+  Clients clients;
+  auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
+  REQUIRE(stream);
+  REQUIRE(stream->write_all("bye", kOp).ok());
+  uint8_t byte = 0;
+  auto n = stream->read(MutableByteView(&byte, 1), kOp);
+  REQUIRE_FALSE(n.ok());
+  CHECK(n.error().code() == ErrorCode::connection_reset);
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+  REQUIRE(server.join());
+  CHECK(journal.closes[0].reason == CloseReason::reset);
+  CHECK(journal.closes[0].error.code() == ErrorCode::connection_reset);
+  CHECK(server.loop().counters().closed_reset == 1);
+}
