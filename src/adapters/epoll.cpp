@@ -208,6 +208,10 @@ Result<uint16_t> Loop::listen(const std::string& host, uint16_t port, const Conf
   if (!factory) {
     return Error(ErrorCode::invalid_argument, Stage::config, "listen: no handler factory");
   }
+  if (config.role() != Role::server) {
+    return Error(ErrorCode::invalid_argument, Stage::config,
+                 "listen: the Config is not a server's");
+  }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

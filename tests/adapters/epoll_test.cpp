@@ -910,3 +910,20 @@ TEST_CASE("epoll: abort() ends with a TCP reset on both sides", "[epoll]") {
   CHECK(journal.closes[0].error.code() == ErrorCode::connection_reset);
   CHECK(server.loop().counters().closed_reset == 1);
 }
+
+TEST_CASE("epoll: listen() refuses a client Config and a missing factory", "[epoll]") {
+  auto created = Loop::create();
+  REQUIRE(created);
+  std::unique_ptr<Loop> loop = std::move(created).value();
+  Clients clients;
+  auto refused = loop->listen("127.0.0.1", 0, clients.config,
+                              [] { return std::make_shared<Handler>(); });
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code() == ErrorCode::invalid_argument);
+  CHECK(refused.error().stage() == Stage::config);
+  Sources sources;
+  const Config server_config = build_or_fail(server_builder(sources));
+  auto no_factory = loop->listen("127.0.0.1", 0, server_config, nullptr);
+  REQUIRE_FALSE(no_factory);
+  CHECK(no_factory.error().code() == ErrorCode::invalid_argument);
+}
