@@ -138,6 +138,17 @@ void Conn::abort() {
                 Error(ErrorCode::connection_reset, Stage::transport, "aborted by the application"));
 }
 
+Error Conn::provide_config(const Config& config) {
+  const Error error = connection_.provide_config(config);
+  loop_->mark_dirty(*this);
+  return error;
+}
+
+void Conn::reject_server_name() {
+  connection_.reject_server_name();
+  loop_->mark_dirty(*this);
+}
+
 // ---------------------------------------------------------------- Loop
 
 Loop::Loop(int epoll_fd, int event_fd) noexcept
@@ -476,15 +487,16 @@ void Loop::pump(Conn& conn) {
     }
     if (!c.error().ok()) return finish_engine_error(conn);
     Readiness r = c.wants();
-    if (r.awaiting_config) {
-      if (conn.options_.on_server_name_requested) conn.options_.on_server_name_requested(conn);
-      if (conn.dead_) return;
-      if (c.wants().awaiting_config && !conn.options_.on_server_name_requested) {
+    if (r.awaiting_config && !conn.sni_asked_) {
+      conn.sni_asked_ = true;
+      if (!conn.options_.on_server_name_requested) {
         return finish(conn, CloseReason::error,
                       Error(ErrorCode::invalid_argument, Stage::handshake,
                             "the SNI selector deferred its answer and no "
                             "on_server_name_requested option answers it"));
       }
+      conn.options_.on_server_name_requested(conn);
+      if (conn.dead_) return;
       r = c.wants();
     }
     if (r.handshake_complete && !conn.secure_) {

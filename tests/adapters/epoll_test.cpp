@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -926,4 +927,52 @@ TEST_CASE("epoll: listen() refuses a client Config and a missing factory", "[epo
   auto no_factory = loop->listen("127.0.0.1", 0, server_config, nullptr);
   REQUIRE_FALSE(no_factory);
   CHECK(no_factory.error().code() == ErrorCode::invalid_argument);
+}
+
+TEST_CASE("epoll: a deferred SNI selector is answered through on_server_name_requested",
+          "[epoll]") {
+  Sources answer_sources(41);
+  const Config answer = build_or_fail(server_builder(answer_sources));
+  Journal journal;
+  std::string asked;
+  const bool later = GENERATE(false, true);  // answer in the call, or from a post() task
+  const bool hook = GENERATE(true, false);
+  ListenOptions options = options_with(10000);
+  Loop* loop_of_hook = nullptr;
+  if (hook) {
+    options.on_server_name_requested = [&](Conn& conn) {
+      asked = conn.info().server_name;
+      if (!later) {
+        (void)conn.provide_config(answer);
+        return;
+      }
+      // Still alive when the task runs: its handshake waits for this answer
+      // (and the handshake limit is 10 s).
+      Conn* target = &conn;
+      loop_of_hook->post([target, &answer] { (void)target->provide_config(answer); });
+    };
+  }
+  LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); }, options,
+                    [](ConfigBuilder& builder) {
+                      builder.sni_selector([](std::string_view) { return SniAnswer::later(); });
+                    });
+  loop_of_hook = &server.loop();
+  Clients clients;
+  auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
+  if (hook) {
+    REQUIRE(stream);
+    REQUIRE(stream->write_all("sni", kOp).ok());
+    CHECK(read_exactly(stream.value(), 3) == std::vector<uint8_t>{'s', 'n', 'i'});
+    REQUIRE(stream->shutdown(kOp).ok());
+    REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+    CHECK(journal.closes[0].reason == CloseReason::clean);
+  } else {
+    CHECK_FALSE(stream);
+    REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+    CHECK(journal.closes[0].reason == CloseReason::error);
+    CHECK(journal.closes[0].error.code() == ErrorCode::invalid_argument);
+    CHECK(journal.closes[0].error.stage() == Stage::handshake);
+  }
+  REQUIRE(server.join());
+  if (hook) CHECK(asked == "localhost");
 }

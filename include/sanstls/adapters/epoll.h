@@ -96,10 +96,11 @@ struct ConnOptions {
   size_t low_water = 64 * 1024;
   // The Config's Clock, to drive the engine's timers (see "Time" above).
   Clock* timer_clock = nullptr;
-  // Servers whose SNI selector answers later(): called with the Connection
-  // (info().server_name) on the loop thread; it must call provide_config()
-  // or reject_server_name(), now or later through post() and Conn. Without
-  // it such a handshake fails (ERR_INVALID_ARG_VALUE, stage handshake).
+  // Servers whose SNI selector answers later(): called once, on the loop
+  // thread, with the Conn (info().server_name is the name asked for); answer
+  // with Conn::provide_config() or Conn::reject_server_name(), in the call or
+  // later (from a post() task). Without it such a handshake fails
+  // (ERR_INVALID_ARG_VALUE, stage handshake).
   std::function<void(Conn&)> on_server_name_requested;
 };
 
@@ -151,6 +152,11 @@ class Conn {
   void close();
   // Ends now with a TCP reset (SO_LINGER 0): on_close(reset) follows.
   void abort();
+  // Answers a deferred SNI selector (ConnOptions::on_server_name_requested)
+  // and lets the handshake go on: Connection::provide_config() /
+  // reject_server_name().
+  Error provide_config(const Config& config);
+  void reject_server_name();
 
   const ConnectionInfo& info() const noexcept { return connection_.info(); }
   Connection& connection() noexcept { return connection_; }
@@ -190,6 +196,7 @@ class Conn {
   bool dead_ = false;
   bool dirty_ = false;  // queued for pump
   bool connecting_ = false;  // Loop::connect(): waiting for the TCP connect
+  bool sni_asked_ = false;   // on_server_name_requested was called
 };
 
 class Loop {
