@@ -1,0 +1,294 @@
+// An epoll(7) event loop (Linux) over the sans-I/O core: one Loop per thread
+// serves many non-blocking TLS connections. It uses only the core's public
+// API, like the blocking adapter, and reports errors the same way: stage
+// connect for accept/listen failures, transport for the byte stream (resets,
+// truncation, idle timeouts), handshake for handshake time limits, and the
+// engine's own errors unchanged.
+//
+// Threads: a Loop and its connections belong to the thread that calls run().
+// listen(), adopt(), connect() and counters() are called on that thread (from a
+// handler, or from post()), or while run() is not running. stop() and
+// post() are safe from any thread; stop() is also async-signal-safe.
+//
+// Time: the loop's clock is CLOCK_MONOTONIC in milliseconds (now_ms()); the
+// handshake limit and the idle timeout run on it. The engine's own timers
+// (Config::handshake_timeout, close_timeout) are deadlines on the Config's
+// Clock, which is wall-clock time (platform::system_clock() is
+// CLOCK_REALTIME; certificate validity needs it). Pass that same Clock as
+// ConnOptions::timer_clock: the loop converts the engine's deadline into its
+// own clock (deadline - timer_clock.now_ms() from now) and calls
+// on_timer(timer_clock.now_ms()) once it passes. Without a timer_clock the
+// engine's timers are not driven (a Config on a ManualClock stays under the
+// caller's control).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sanstls/connection.h"
+#include "sanstls/sources.h"
+
+namespace sanstls::epoll {
+
+// Why a connection ended (Handler::on_close).
+enum class CloseReason : uint8_t {
+  clean,      // close_notify (ours and/or the peer's, as the Config's close_timeout asks)
+  truncated,  // the transport ended before the peer's close_notify
+  reset,      // ECONNRESET/EPIPE, or the application's abort()
+  timeout,    // handshake limit, idle timeout, or the engine's handshake timer
+  error,      // any other failure (the engine's, or the socket's)
+};
+
+const char* close_reason_name(CloseReason reason) noexcept;
+
+class Conn;
+class Loop;
+
+// Per-connection callbacks, all on the loop thread; every one may call
+// Conn's methods (write, pause_reading, close, abort...). After on_close
+// the Conn is gone: keep no reference to it.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // The handshake completed; conn.info() is meaningful.
+  virtual void on_secure(Conn& conn) { (void)conn; }
+  // Decrypted application data. `data` is valid only during the call.
+  virtual void on_data(Conn& conn, ByteView data) {
+    (void)conn;
+    (void)data;
+  }
+  // A write() was refused, and the queue has since fallen to the low-water
+  // mark.
+  virtual void on_drain(Conn& conn) { (void)conn; }
+  // Exactly once per connection (handshake failures included). `error` is
+  // ok() for CloseReason::clean.
+  virtual void on_close(Conn& conn, CloseReason reason, const Error& error) {
+    (void)conn;
+    (void)reason;
+    (void)error;
+  }
+};
+
+// Makes the Handler of each accepted connection.
+using HandlerFactory = std::function<std::shared_ptr<Handler>()>;
+
+struct ConnOptions {
+  // The whole handshake must complete within this many ms of accept/adopt
+  // (slowloris); 0 = no limit. Expiry: CloseReason::timeout, ETIMEDOUT
+  // (ErrorCode::timed_out), stage handshake.
+  uint32_t handshake_limit_ms = 10000;
+  // No byte received or sent for this long ends the connection; 0 = none.
+  // Expiry: CloseReason::timeout, ETIMEDOUT, stage transport (handshake
+  // before it completes).
+  uint32_t idle_timeout_ms = 0;
+  // Plaintext Conn::write() may queue beyond what the engine holds: a
+  // write that would take the queue past high_water is refused (whole), and
+  // on_drain fires once it falls to low_water.
+  size_t high_water = 256 * 1024;
+  size_t low_water = 64 * 1024;
+  // The Config's Clock, to drive the engine's timers (see "Time" above).
+  Clock* timer_clock = nullptr;
+  // Servers whose SNI selector answers later(): called once, on the loop
+  // thread, with the Conn (info().server_name is the name asked for); answer
+  // with Conn::provide_config() or Conn::reject_server_name(), in the call or
+  // later (from a post() task). Without it such a handshake fails
+  // (ERR_INVALID_ARG_VALUE, stage handshake).
+  std::function<void(Conn&)> on_server_name_requested;
+};
+
+struct ListenOptions : ConnOptions {
+  int backlog = 511;
+};
+
+// The loop's counters. Gauges (handshakes_in_progress, open) and totals.
+struct Counters {
+  uint64_t accepted = 0;                // TCP connections accepted by listeners
+  uint64_t adopted = 0;                 // adopt() calls that made a connection
+  uint64_t connected = 0;               // connect() calls whose TCP connect succeeded
+  uint64_t handshakes_in_progress = 0;  // gauge
+  uint64_t open = 0;                    // gauge: connections alive
+  uint64_t secure = 0;                  // handshakes completed
+  uint64_t closed_clean = 0;
+  uint64_t closed_truncated = 0;
+  uint64_t closed_reset = 0;
+  uint64_t closed_timed_out = 0;
+  uint64_t closed_error = 0;
+  // Connections that ended with an error, by Error::name() ("ETIMEDOUT",
+  // "ERR_SSL_UNEXPECTED_EOF_WHILE_READING", ...).
+  std::map<std::string, uint64_t> errors_by_name;
+  uint64_t bytes_in = 0;   // TCP bytes received (ciphertext)
+  uint64_t bytes_out = 0;  // TCP bytes sent
+};
+
+// One connection. Owned by its Loop; the Handler gets references to it.
+class Conn {
+ public:
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  // Queues plaintext (sent once the handshake completes). Returns false, and
+  // takes nothing, when queued() + data.size() would exceed high_water (a
+  // write larger than high_water is always refused: split it), or after
+  // close()/abort(). on_drain follows a refusal.
+  bool write(ByteView data);
+  // Plaintext accepted by write() that the engine has not taken yet.
+  size_t queued() const noexcept { return out_.size() - out_head_; }
+  // Stop delivering on_data: the engine is no longer fed and the socket no
+  // longer read (EPOLLIN off). resume_reading() undoes it.
+  void pause_reading();
+  void resume_reading();
+  bool reading_paused() const noexcept { return paused_; }
+  // Graceful: flushes queued writes, sends close_notify, then ends with
+  // CloseReason::clean (after the peer's close_notify if the Config's
+  // close_timeout asks for it).
+  void close();
+  // Ends now with a TCP reset (SO_LINGER 0): on_close(reset) follows.
+  void abort();
+  // Answers a deferred SNI selector (ConnOptions::on_server_name_requested)
+  // and lets the handshake go on: Connection::provide_config() /
+  // reject_server_name().
+  Error provide_config(const Config& config);
+  void reject_server_name();
+
+  const ConnectionInfo& info() const noexcept { return connection_.info(); }
+  Connection& connection() noexcept { return connection_; }
+  const Connection& connection() const noexcept { return connection_; }
+  // "127.0.0.1:443" / "[::1]:443" of the peer, when known.
+  const std::string& peer_address() const noexcept { return peer_address_; }
+  uint64_t id() const noexcept { return id_; }
+  int fd() const noexcept { return fd_; }
+  Loop& loop() noexcept { return *loop_; }
+
+ private:
+  friend class Loop;
+  Conn(Loop* loop, uint64_t id, int fd, Connection connection, std::shared_ptr<Handler> handler,
+       const ConnOptions& options, int64_t now_ms);
+
+  Loop* loop_;
+  uint64_t id_;
+  int fd_;
+  Connection connection_;
+  std::shared_ptr<Handler> handler_;
+  ConnOptions options_;
+  std::string peer_address_;
+  std::vector<uint8_t> inbox_;  // received ciphertext the engine has not taken
+  std::vector<uint8_t> out_;    // plaintext from write() not yet taken by the engine
+  size_t out_head_ = 0;
+  int64_t started_ms_ = 0;
+  int64_t last_activity_ms_ = 0;
+  int64_t timer_at_ = -1;  // earliest deadline in the heap for this Conn; -1: none
+  uint64_t timer_generation_ = 0;
+  uint32_t interest_ = 0;  // epoll events registered
+  bool paused_ = false;
+  bool want_write_ = false;  // the socket refused output: EPOLLOUT
+  bool eof_ = false;         // recv() returned 0
+  bool secure_ = false;
+  bool closing_ = false;     // close() called
+  bool drain_owed_ = false;  // a write was refused
+  bool dead_ = false;
+  bool dirty_ = false;  // queued for pump
+  bool connecting_ = false;  // Loop::connect(): waiting for the TCP connect
+  bool sni_asked_ = false;   // on_server_name_requested was called
+};
+
+class Loop {
+ public:
+  // epoll_create1 + eventfd; fails with the errno (stage internal).
+  static Result<std::unique_ptr<Loop>> create();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+  // Closes every connection and listener without callbacks.
+  ~Loop();
+
+  // Runs until stop(). A stop() before run() makes run() return at once;
+  // run() then clears the request. Returns an error only if epoll_wait fails.
+  Error run();
+  // Asks run() to return (eventfd write). Thread- and async-signal-safe.
+  void stop() noexcept;
+  // Runs `task` on the loop thread (soon, inside run()). Thread-safe.
+  void post(std::function<void()> task);
+
+  // Binds and listens (port 0 picks one); returns the port. Accepted
+  // connections are TLS servers with `config` (kept by reference: it must
+  // outlive the Loop) and a Handler from `factory`.
+  Result<uint16_t> listen(const std::string& host, uint16_t port, const Config& config,
+                          HandlerFactory factory, ListenOptions options = {});
+  // Takes ownership of a connected socket (made non-blocking) and runs TLS
+  // on it as `role` (`server_name`: the client's SNI / verified name). The fd
+  // is closed on failure too.
+  Error adopt(int fd, const Config& config, Role role, const std::string& server_name,
+              std::shared_ptr<Handler> handler, ConnOptions options = {});
+
+  // Outbound: a TLS client to a numeric IPv4/IPv6 address (no name
+  // resolution yet), connected without blocking; `server_name` is for SNI
+  // and verification. A failed connect comes through on_close
+  // (CloseReason::error, stage connect, ECONNREFUSED...); the handshake
+  // limit counts from here. Returns an error at once only for a name that
+  // is not a numeric address (stage resolve) or a socket that cannot be made.
+  Error connect(const std::string& address, uint16_t port, const Config& config,
+                const std::string& server_name, std::shared_ptr<Handler> handler,
+                ConnOptions options = {});
+
+  const Counters& counters() const noexcept { return counters_; }
+  size_t connection_count() const noexcept { return conns_.size(); }
+  // CLOCK_MONOTONIC, ms.
+  static int64_t now_ms() noexcept;
+
+ private:
+  friend class Conn;
+  struct Listener {
+    int fd = -1;
+    const Config* config = nullptr;
+    HandlerFactory factory;
+    ListenOptions options;
+  };
+  struct Timer {
+    int64_t at;
+    uint64_t id;
+    uint64_t generation;
+    bool operator>(const Timer& other) const noexcept { return at > other.at; }
+  };
+
+  Loop(int epoll_fd, int event_fd) noexcept;
+  Error add_conn(int fd, Connection connection, std::shared_ptr<Handler> handler,
+                 const ConnOptions& options, bool connecting = false);
+  void accept_ready(Listener& listener);
+  void conn_ready(Conn& conn, uint32_t events);
+  void receive(Conn& conn);
+  bool send_pending(Conn& conn);
+  void pump(Conn& conn);
+  void mark_dirty(Conn& conn);
+  void run_dirty();
+  void run_timers();
+  void fire_timer(Conn& conn, int64_t now);
+  int64_t deadline_of(const Conn& conn) const;
+  void schedule(Conn& conn);
+  void update_interest(Conn& conn);
+  void finish(Conn& conn, CloseReason reason, const Error& error);
+  void finish_engine_error(Conn& conn);
+  void run_posted();
+
+  int epoll_fd_;
+  int event_fd_;
+  std::atomic<bool> stop_requested_{false};
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  std::vector<std::unique_ptr<Conn>> graveyard_;  // freed after each event batch
+  std::vector<Timer> timers_;                     // min-heap on `at`
+  std::vector<uint64_t> dirty_;
+  std::mutex posted_mutex_;
+  std::vector<std::function<void()>> posted_;
+  std::vector<uint8_t> buffer_;  // one receive / one plaintext read at a time
+  uint64_t next_id_ = 1;
+  Counters counters_;
+};
+
+}  // namespace sanstls::epoll
