@@ -274,7 +274,13 @@ Result<Stream> Stream::connect(const Config& config, const std::string& host, ui
 
   std::vector<uint8_t> leftover;
   if (tunnel_client) {
-    if (Error error = proxy_exchange(fd, *tunnel_client, deadline)) {
+    const Error error = proxy_exchange(fd, *tunnel_client, deadline);
+    if (ProxyReply* reply = options.proxy->reply) {
+      reply->status = tunnel_client->status();
+      reply->reason = tunnel_client->reason();
+      reply->proxy_authenticate = tunnel_client->proxy_authenticate();
+    }
+    if (error) {
       ::close(fd);
       return error;
     }

@@ -27,12 +27,20 @@ using Milliseconds = std::chrono::milliseconds;
 // Default per-call timeout.
 inline constexpr Milliseconds kDefaultTimeout{30000};
 
+// What the proxy answered to CONNECT (status 0: no complete status line).
+struct ProxyReply {
+  int status = 0;
+  std::string reason;
+  std::string proxy_authenticate;  // a 407's first Proxy-Authenticate field
+};
+
 // An HTTP proxy to open the TLS connection through (CONNECT, sanstls/tunnel.h).
 struct ProxyOptions {
   std::string host;  // the proxy: a name or an IP literal
   uint16_t port = 0;
   std::optional<tunnel::BasicCredentials> credentials;        // Proxy-Authorization: Basic
   std::vector<std::pair<std::string, std::string>> headers;  // extra CONNECT headers
+  ProxyReply* reply = nullptr;  // when not null, filled in with the proxy's answer
 };
 
 // Everything connect() can be told beyond where to go.
