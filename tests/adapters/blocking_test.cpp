@@ -1114,6 +1114,30 @@ TEST_CASE("blocking: proxy failures are errors of the proxy stage", "[blocking][
   CHECK(std::string(connected.error().message()).find(c.in_message) != std::string::npos);
 }
 
+TEST_CASE("blocking: bytes after the proxy's 200 go to the TLS engine first", "[blocking][proxy]") {
+  // The proxy's reply and a fatal handshake_failure alert record in one
+  // segment: the alert is in the CONNECT client's leftover(), and only if the
+  // adapter feeds it to the engine does the handshake fail with it (instead
+  // of waiting for the socket until the timeout).
+  const std::string reply = std::string("HTTP/1.1 200 Connection established\r\n\r\n") +
+                            std::string("\x15\x03\x03\x00\x02\x02\x28", 7);
+  FakeProxy proxy;
+  REQUIRE(proxy.port != 0);
+  std::promise<void> client_done;
+  std::future<void> client_done_signal = client_done.get_future();
+  ProxyRecord record;
+  ServerThread thread(
+      [&] { run_fake_proxy(proxy, reply, nullptr, &client_done_signal, record); });
+  ClientSide client;
+  auto connected = Stream::connect(client.config, "localhost", 443, via(proxy, Milliseconds(2000)));
+  client_done.set_value();
+  thread.join();
+  REQUIRE_FALSE(connected);
+  expect_error(connected.error(), "ERR_SSL_PEER_ALERT", Stage::handshake);
+  CHECK(connected.error().alert() == Alert::handshake_failure);
+  CHECK(connected.error().alert_direction() == AlertDirection::received);
+}
+
 TEST_CASE("blocking: a silent proxy times out at the proxy stage", "[blocking][proxy]") {
   FakeProxy proxy;
   REQUIRE(proxy.port != 0);

@@ -198,6 +198,25 @@ class TinyproxyTests(CliTestCase):
             self.assertEqual(sum("CONNECT 127.0.0.1" in line for line in proxy.seen), before)
 
 
+class NoProxyTests(CliTestCase):
+    def test_no_proxy_rules(self):
+        dead = "http://127.0.0.1:%d" % free_port()  # nothing listens: using it fails at connect
+        with Server("--echo", exit_after=2) as server:
+            # "*" excludes every host.
+            result, report = client(server.address, env={"https_proxy": dead, "no_proxy": "*"})
+            self.assertConnected(result, report)
+            # A leading dot, the upper-case name, and a host equal to the entry.
+            result, report = client("localhost:%d" % server.port,
+                                    env={"HTTPS_PROXY": dead, "NO_PROXY": "example.com,.LOCALHOST"})
+            self.assertConnected(result, report)
+            server.finish()
+        # A suffix that is not at a dot does not match: the (dead) proxy is used.
+        result, report = client("localhost:1", env={"https_proxy": dead, "no_proxy": "calhost"})
+        self.assertFailed(result, report, stage="connect", codes=("ECONNREFUSED",))
+        self.assertIn("(proxy)", report["error"]["message"])
+        self.assertIsNone(report["proxy"]["status"])
+
+
 class ProxyFailureTests(CliTestCase):
     def test_non_http_reply_is_bad_reply(self):
         with FakeProxy(b"\x15\x03\x03\x00\x02\x02\x28") as proxy:
