@@ -83,7 +83,8 @@ Ending run_one(ByteView reply, size_t chunk, bool early, bool eof) {
       check(reply_end >= 2 && reply[reply_end - 1] == '\n' &&
             (reply[reply_end - 2] == '\n' ||
              (reply_end >= 3 && reply[reply_end - 2] == '\r' && reply[reply_end - 3] == '\n')));
-      for (size_t i = 0; i < leftover.size(); ++i) check(leftover[i] == offered[offered.size() - leftover.size() + i]);
+      const ByteView offered_tail = offered.skip(offered.size() - leftover.size());
+      for (size_t i = 0; i < leftover.size(); ++i) check(leftover[i] == offered_tail[i]);
       tail.assign(leftover.begin(), leftover.end());
       const ByteView rest = reply.skip(at + offered.size());
       tail.insert(tail.end(), rest.begin(), rest.end());

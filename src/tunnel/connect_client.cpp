@@ -158,7 +158,8 @@ Result<ConnectClient> ConnectClient::create(const ConnectRequest& request) {
   if (request.port == 0) return bad_request("CONNECT: port 0");
   std::string authority = authority_of(request.host, request.port);
   if (authority.empty()) {
-    return bad_request("CONNECT: the host is empty or has characters a host name or IP cannot have");
+    return bad_request(
+        "CONNECT: the host is empty or has characters a host name or IP cannot have");
   }
   ConnectClient client;
   client.authority_ = authority;

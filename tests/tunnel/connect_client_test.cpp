@@ -303,7 +303,9 @@ TEST_CASE("the reply's size and header count are bounded", "[tunnel]") {
   CHECK(out.message.find("header fields") != std::string::npos);
   // Endless 1xx responses count against the same bound.
   std::string interim;
-  while (interim.size() <= ConnectClient::kMaxReplyBytes) interim += "HTTP/1.1 100 Continue\r\n\r\n";
+  while (interim.size() <= ConnectClient::kMaxReplyBytes) {
+    interim += "HTTP/1.1 100 Continue\r\n\r\n";
+  }
   CHECK(run(interim, 0).code == ErrorCode::proxy_bad_reply);
 }
 

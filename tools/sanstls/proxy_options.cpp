@@ -30,7 +30,9 @@ std::string percent_decode(const std::string& text, const std::string& source) {
     }
     const int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
     const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-    if (hi < 0 || lo < 0) throw UsageError(source + ": bad percent-encoding in the proxy's user info");
+    if (hi < 0 || lo < 0) {
+      throw UsageError(source + ": bad percent-encoding in the proxy's user info");
+    }
     out += static_cast<char>(hi * 16 + lo);
     i += 2;
   }
@@ -116,8 +118,8 @@ bool no_proxy_matches(const std::string& no_proxy, const std::string& host) {
     entry = lower(entry);
     if (entry.empty()) continue;
     if (name == entry) return true;
-    if (name.size() > entry.size() && name.compare(name.size() - entry.size(), entry.size(), entry) == 0 &&
-        name[name.size() - entry.size() - 1] == '.') {
+    const size_t cut = name.size() > entry.size() ? name.size() - entry.size() : 0;
+    if (cut > 0 && name.compare(cut, entry.size(), entry) == 0 && name[cut - 1] == '.') {
       return true;
     }
   }
