@@ -2,7 +2,7 @@
 # Build the libFuzzer targets and run them (docs/fuzzing.md).
 #
 #   scripts/fuzz.sh TARGET SECONDS    one of: server client records api loaders
-#                                     sessions ticketkeys
+#                                     sessions ticketkeys connect_reply
 #   scripts/fuzz.sh all SECONDS       every target, one after the other
 #
 # Builds build/fuzz once (clang-14, -DSANSTLS_FUZZ=ON -DSANSTLS_DETERMINISTIC=ON),
@@ -21,7 +21,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-ALL_TARGETS=(server client records api loaders sessions ticketkeys)
+ALL_TARGETS=(server client records api loaders sessions ticketkeys connect_reply)
 
 usage() {
     echo "usage: $0 {${ALL_TARGETS[*]// /|}|all} SECONDS" >&2

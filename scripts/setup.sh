@@ -135,7 +135,8 @@ fi
 # --- 2. packages -----------------------------------------------------------------
 PKGS=(cmake g++ ninja-build pkg-config clang-14 libclang-rt-14-dev lld-14 openssl libssl-dev
       gnutls-bin curl python3 libbenchmark-dev valgrind dpkg-dev bzip2 xz-utils tshark
-      python3-matplotlib)  # python3-matplotlib: scripts/bench.sh charts
+      python3-matplotlib tinyproxy-bin)  # python3-matplotlib: scripts/bench.sh charts
+# tinyproxy-bin: the proxy binary without the system service; tests/tunnel starts its own.
 BPO_PKGS=(libcatch2-dev)   # from bookworm-backports (v3)
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 

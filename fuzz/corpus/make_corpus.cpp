@@ -2,7 +2,8 @@
 // of our engine (both versions, every fixed configuration of the harness),
 // split at flight boundaries, plus hand-built op sequences for fuzz_records
 // and fuzz_api, real PEM/DER inputs for fuzz_loaders, real saved sessions
-// (and their resumptions) for fuzz_sessions and keys/tickets for fuzz_ticketkeys.
+// (and their resumptions) for fuzz_sessions, keys/tickets for fuzz_ticketkeys
+// and proxy replies for fuzz_connect_reply.
 //
 //   fuzz_make_corpus OUTPUT-DIR     writes OUTPUT-DIR/<target>/<name>
 //
@@ -388,6 +389,35 @@ void ticketkeys_corpus() {
   write_seed("ticketkeys", "long-keys", seed(Bytes(97, 0x5a), ByteView("x")));
 }
 
+// ---- fuzz_connect_reply: [mode][proxy bytes]
+void connect_reply_corpus() {
+  const std::string tls("\x16\x03\x03\x00\x02\x01\x00", 7);
+  const struct {
+    const char* name;
+    uint8_t mode;
+    std::string reply;
+  } seeds[] = {
+      {"200-tls", 0, "HTTP/1.1 200 Connection established\r\n\r\n" + tls},
+      {"200-bytewise", 1, "HTTP/1.1 200 Connection established\r\nVia: 1.1 p\r\n\r\n" + tls},
+      {"200-bare-lf", 3, "HTTP/1.0 200 OK\nProxy-Agent: x\n\n" + tls},
+      {"100-then-200", 7, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n" + tls},
+      {"200-content-length", 0, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"},
+      {"403", 2, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"},
+      {"407", 5,
+       "HTTP/1.1 407 Proxy Authentication Required\r\n"
+       "Proxy-Authenticate: Basic realm=\"proxy\"\r\n\r\n"},
+      {"502-early", kModeWriteClose, "HTTP/1.1 502 Bad Gateway\r\n\r\n"},
+      {"truncated-eof", kModeEof, "HTTP/1.1 200 OK\r\nVia: x\r\n"},
+      {"not-http", 0, std::string("\x15\x03\x03\x00\x02\x02\x28", 7)},
+      {"obs-fold", 0, "HTTP/1.1 200 OK\r\nA: b\r\n c\r\n\r\n"},
+  };
+  for (const auto& s : seeds) {
+    Bytes b = {s.mode};
+    append(b, ByteView(s.reply));
+    write_seed("connect_reply", s.name, b);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -403,6 +433,7 @@ int main(int argc, char** argv) {
   loaders_corpus();
   sessions_corpus();
   ticketkeys_corpus();
+  connect_reply_corpus();
   std::printf("wrote %zu seeds under %s\n", g_written, g_out.c_str());
   return 0;
 }

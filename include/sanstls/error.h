@@ -22,6 +22,7 @@ enum class Stage : uint8_t {
   record,       // protecting application records after the handshake
   closed,       // using a connection that is already closed
   internal,     // out of memory, randomness failure, library bug
+  proxy,        // an HTTP proxy's CONNECT exchange (refused, closed, bad reply)
 };
 
 // TLS alert descriptions (RFC 8446 section 6, RFC 5246 section 7.2).
@@ -136,6 +137,10 @@ enum class ErrorCode : uint16_t {
   connection_reset,           // ECONNRESET
   network_unreachable,        // ENETUNREACH
   transport_failed,           // ERR_TRANSPORT (errno in system_error)
+  // proxy stage (the CONNECT exchange with an HTTP proxy, sanstls/tunnel.h)
+  proxy_refused,              // ERR_PROXY_REFUSED (a non-2xx reply: status and reason)
+  proxy_closed,               // ERR_PROXY_CLOSED (EOF before a complete reply)
+  proxy_bad_reply,            // ERR_PROXY_BAD_REPLY (not HTTP, malformed or too long)
   // internal
   out_of_memory,              // ERR_TLS_OUT_OF_MEMORY
   random_failed,              // ERR_TLS_RANDOM_FAILED

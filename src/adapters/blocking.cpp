@@ -126,6 +126,80 @@ int connect_one(const addrinfo* ai, Deadline deadline, int* err) {
   return fd;
 }
 
+// Resolves `host` and connects to the first address that answers; the socket
+// (non-blocking, TCP_NODELAY) or -1 with *error set (stages resolve, connect).
+int tcp_connect(const std::string& host, uint16_t port, Deadline deadline, const char* role,
+                Error* error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* addresses = nullptr;
+  const std::string service = std::to_string(port);
+  const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &addresses);
+  if (rc != 0) {
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s%s (%s)", host.c_str(), role,
+                  gai_strerror(rc));
+    *error = Error(ErrorCode::name_not_found, Stage::resolve, text).with_system_error(rc);
+    return -1;
+  }
+  int fd = -1;
+  int last_error = ECONNREFUSED;
+  std::string target = host + ":" + service;
+  for (const addrinfo* ai = addresses; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    target = format_address(ai->ai_addr);
+    fd = connect_one(ai, deadline, &last_error);
+    if (last_error == ETIMEDOUT && fd < 0) break;  // the deadline is spent
+  }
+  ::freeaddrinfo(addresses);
+  if (fd < 0) {
+    *error = errno_error(Stage::connect, "connect", target + role, last_error);
+    return -1;
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+// Runs the CONNECT exchange on `fd` (non-blocking) until the tunnel is
+// established or fails, by `deadline`. Every failure is of Stage::proxy.
+Error proxy_exchange(int fd, tunnel::ConnectClient& client, Deadline deadline) {
+  const std::string& target = client.authority();
+  while (client.state() == tunnel::ConnectState::sending) {
+    const ByteView out = client.pending_output();
+    const ssize_t n = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      client.consume_output(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    int err = errno;
+    if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK) && wait_for(fd, POLLOUT, deadline, &err)) {
+      continue;
+    }
+    if (err == ETIMEDOUT) return timeout_error(Stage::proxy, "sending CONNECT to the proxy");
+    return errno_error(Stage::proxy, "send CONNECT", target, err);
+  }
+  // Reads at most what the reply may hold, so that bytes after it stay few.
+  uint8_t buffer[4096];
+  while (client.state() == tunnel::ConnectState::awaiting_reply) {
+    int err = 0;
+    if (!wait_for(fd, POLLIN, deadline, &err)) {
+      if (err == ETIMEDOUT) return timeout_error(Stage::proxy, "waiting for the proxy's reply");
+      return errno_error(Stage::proxy, "recv CONNECT reply", target, err);
+    }
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+      client.transport_eof();
+    } else if (n > 0) {
+      client.feed(ByteView(buffer, static_cast<size_t>(n)));
+    } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+      return errno_error(Stage::proxy, "recv CONNECT reply", target, errno);
+    }
+  }
+  return client.error();
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- Stream
@@ -180,30 +254,39 @@ Result<Stream> Stream::connect(const Config& config, const std::string& host, ui
 Result<Stream> Stream::connect(const Config& config, const std::string& host, uint16_t port,
                                const ConnectOptions& options) {
   const Deadline deadline = SteadyClock::now() + options.timeout;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* addresses = nullptr;
-  const std::string service = std::to_string(port);
-  const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &addresses);
-  if (rc != 0) {
-    char text[Error::kMessageCapacity];
-    std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s (%s)", host.c_str(),
-                  gai_strerror(rc));
-    return Error(ErrorCode::name_not_found, Stage::resolve, text).with_system_error(rc);
+  std::optional<tunnel::ConnectClient> tunnel_client;
+  if (options.proxy) {
+    tunnel::ConnectRequest request;
+    request.host = host;
+    request.port = port;
+    request.credentials = options.proxy->credentials;
+    request.headers = options.proxy->headers;
+    auto made = tunnel::ConnectClient::create(request);
+    if (!made) return made.error();
+    tunnel_client.emplace(std::move(made).value());
   }
-  int fd = -1;
-  int last_error = ECONNREFUSED;
-  std::string target = host + ":" + service;
-  for (const addrinfo* ai = addresses; ai != nullptr && fd < 0; ai = ai->ai_next) {
-    target = format_address(ai->ai_addr);
-    fd = connect_one(ai, deadline, &last_error);
-    if (last_error == ETIMEDOUT && fd < 0) break;  // the deadline is spent
+  const std::string& tcp_host = options.proxy ? options.proxy->host : host;
+  const uint16_t tcp_port = options.proxy ? options.proxy->port : port;
+  Error tcp_error;
+  const int fd = tcp_connect(tcp_host, tcp_port, deadline, options.proxy ? " (proxy)" : "",
+                             &tcp_error);
+  if (fd < 0) return tcp_error;
+
+  std::vector<uint8_t> leftover;
+  if (tunnel_client) {
+    const Error error = proxy_exchange(fd, *tunnel_client, deadline);
+    if (ProxyReply* reply = options.proxy->reply) {
+      reply->status = tunnel_client->status();
+      reply->reason = tunnel_client->reason();
+      reply->proxy_authenticate = tunnel_client->proxy_authenticate();
+    }
+    if (error) {
+      ::close(fd);
+      return error;
+    }
+    const ByteView rest = tunnel_client->leftover();
+    leftover.assign(rest.begin(), rest.end());
   }
-  ::freeaddrinfo(addresses);
-  if (fd < 0) return errno_error(Stage::connect, "connect", target, last_error);
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
   const std::string& name = options.server_name.empty() ? host : options.server_name;
   auto connection = options.saved_session.empty()
@@ -214,6 +297,9 @@ Result<Stream> Stream::connect(const Config& config, const std::string& host, ui
     return connection.error();
   }
   Stream stream(fd, std::move(connection).value());
+  // The proxy's bytes after its reply are the origin's first TLS bytes:
+  // receive_some() feeds the inbox before reading the socket again.
+  stream.inbox_ = std::move(leftover);
   if (options.timer_clock != nullptr) stream.drive_timers(*options.timer_clock);
   const int left = remaining_ms(deadline);
   if (Error error = stream.handshake(Milliseconds(left))) return error;

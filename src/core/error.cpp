@@ -83,6 +83,9 @@ constexpr CodeEntry kCodes[] = {
     {ErrorCode::connection_reset, "ECONNRESET", Stage::transport},
     {ErrorCode::network_unreachable, "ENETUNREACH", Stage::connect},
     {ErrorCode::transport_failed, "ERR_TRANSPORT", Stage::transport},
+    {ErrorCode::proxy_refused, "ERR_PROXY_REFUSED", Stage::proxy},
+    {ErrorCode::proxy_closed, "ERR_PROXY_CLOSED", Stage::proxy},
+    {ErrorCode::proxy_bad_reply, "ERR_PROXY_BAD_REPLY", Stage::proxy},
     {ErrorCode::out_of_memory, "ERR_TLS_OUT_OF_MEMORY", Stage::internal},
     {ErrorCode::random_failed, "ERR_TLS_RANDOM_FAILED", Stage::internal},
     {ErrorCode::internal_error, "ERR_TLS_INTERNAL", Stage::internal},
@@ -164,6 +167,7 @@ const char* stage_name(Stage stage) noexcept {
     case Stage::record: return "record";
     case Stage::closed: return "closed";
     case Stage::internal: return "internal";
+    case Stage::proxy: return "proxy";
   }
   return "internal";
 }

@@ -979,3 +979,194 @@ TEST_CASE("blocking: a peer that resets the connection mid-handshake is ECONNRES
   expect_error(connected.error(), "ECONNRESET", Stage::transport);
   CHECK(connected.error().system_error() == ECONNRESET);
 }
+
+// ---- Through an HTTP proxy (ConnectOptions::proxy). A raw TCP listener plays
+// the proxy: it reads the CONNECT request, answers `reply`, and then (on a
+// 2xx) plays the origin TLS server on the same socket, echoing one message.
+namespace {
+
+struct FakeProxy {
+  int listener = -1;
+  uint16_t port = 0;
+  FakeProxy() {
+    listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (listener >= 0 && ::bind(listener, reinterpret_cast<sockaddr*>(&address), length) == 0 &&
+        ::listen(listener, 1) == 0 &&
+        ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      port = ntohs(address.sin_port);
+    }
+  }
+  ~FakeProxy() {
+    if (listener >= 0) ::close(listener);
+  }
+};
+
+struct ProxyRecord {
+  std::string request;
+  Error handshake_error;
+  std::string echoed;
+};
+
+// Reads the request head (up to its blank line) byte by byte, so nothing
+// after it is taken from the socket.
+std::string read_request_head(int fd) {
+  std::string head;
+  char c = 0;
+  while (head.size() < 4096 && ::recv(fd, &c, 1, 0) == 1) {
+    head += c;
+    if (head.size() >= 4 && head.compare(head.size() - 4, 4, "\r\n\r\n") == 0) break;
+  }
+  return head;
+}
+
+void run_fake_proxy(FakeProxy& proxy, const std::string& reply, const Config* origin,
+                    std::future<void>* client_done, ProxyRecord& record) {
+  const int fd = ::accept(proxy.listener, nullptr, nullptr);
+  if (fd < 0) return;
+  record.request = read_request_head(fd);
+  if (!reply.empty()) (void)::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+  if (origin == nullptr) {
+    if (client_done != nullptr) client_done->wait_for(kOp);  // silent, or closes at once
+    ::close(fd);
+    return;
+  }
+  auto wrapped = Stream::wrap_server(fd, *origin);
+  if (!wrapped) return;
+  Stream stream = std::move(wrapped).value();
+  if ((record.handshake_error = stream.handshake(kOp))) return;
+  uint8_t buffer[64];
+  auto n = stream.read(MutableByteView(buffer, sizeof buffer), kOp);
+  if (!n) return;
+  record.echoed.assign(reinterpret_cast<const char*>(buffer), n.value());
+  (void)stream.write_all(ByteView(buffer, n.value()), kOp);
+  (void)stream.shutdown(kOp);
+}
+
+blocking::ConnectOptions via(const FakeProxy& proxy, Milliseconds timeout = kOp) {
+  blocking::ConnectOptions options;
+  options.timeout = timeout;
+  options.proxy = blocking::ProxyOptions{"127.0.0.1", proxy.port, {}, {}};
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("blocking: TLS through an HTTP proxy (CONNECT, Basic auth)", "[blocking][proxy]") {
+  FakeProxy proxy;
+  REQUIRE(proxy.port != 0);
+  ServerSide server;
+  ProxyRecord record;
+  ServerThread thread([&] {
+    run_fake_proxy(proxy, "HTTP/1.1 200 Connection established\r\n\r\n", &server.config,
+                   nullptr, record);
+  });
+  ClientSide client;
+  blocking::ConnectOptions options = via(proxy);
+  options.proxy->credentials = tunnel::BasicCredentials{"u", "p"};
+  // The origin is only named in CONNECT (never resolved by the client).
+  auto connected = Stream::connect(client.config, "localhost", 4433, options);
+  std::string echoed;
+  if (connected) {
+    Stream& stream = connected.value();
+    CHECK_FALSE(stream.write_all(ByteView("through the tunnel"), kOp));
+    uint8_t buffer[64];
+    auto n = stream.read(MutableByteView(buffer, sizeof buffer), kOp);
+    if (n) echoed.assign(reinterpret_cast<const char*>(buffer), n.value());
+    (void)stream.shutdown(kOp);
+  }
+  thread.join();
+  REQUIRE(connected);
+  CHECK(record.request ==
+        "CONNECT localhost:4433 HTTP/1.1\r\nHost: localhost:4433\r\n"
+        "Proxy-Authorization: Basic dTpw\r\n\r\n");
+  CHECK(record.handshake_error.ok());
+  CHECK(record.echoed == "through the tunnel");
+  CHECK(echoed == "through the tunnel");
+}
+
+TEST_CASE("blocking: proxy failures are errors of the proxy stage", "[blocking][proxy]") {
+  struct Case {
+    const char* reply;
+    const char* name;
+    const char* in_message;
+  };
+  const Case c = GENERATE(
+      Case{"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic "
+           "realm=\"x\"\r\n\r\n",
+           "ERR_PROXY_REFUSED", "407 Proxy Authentication Required (Proxy-Authenticate: Basic)"},
+      Case{"HTTP/1.1 403 Forbidden\r\n\r\n", "ERR_PROXY_REFUSED", "403 Forbidden"},
+      Case{"HTTP/1.1 200 OK\r\n", "ERR_PROXY_CLOSED", "closed"},
+      Case{"\x15\x03\x03\x00\x02\x02\x28", "ERR_PROXY_BAD_REPLY", "not HTTP"});
+  CAPTURE(c.reply);
+  FakeProxy proxy;
+  REQUIRE(proxy.port != 0);
+  ProxyRecord record;
+  ServerThread thread([&] { run_fake_proxy(proxy, c.reply, nullptr, nullptr, record); });
+  ClientSide client;
+  auto connected = Stream::connect(client.config, "localhost", 443, via(proxy));
+  thread.join();
+  REQUIRE_FALSE(connected);
+  expect_error(connected.error(), c.name, Stage::proxy);
+  CHECK(std::string(connected.error().message()).find(c.in_message) != std::string::npos);
+}
+
+TEST_CASE("blocking: bytes after the proxy's 200 go to the TLS engine first", "[blocking][proxy]") {
+  // The proxy's reply and a fatal handshake_failure alert record in one
+  // segment: the alert is in the CONNECT client's leftover(), and only if the
+  // adapter feeds it to the engine does the handshake fail with it (instead
+  // of waiting for the socket until the timeout).
+  const std::string reply = std::string("HTTP/1.1 200 Connection established\r\n\r\n") +
+                            std::string("\x15\x03\x03\x00\x02\x02\x28", 7);
+  FakeProxy proxy;
+  REQUIRE(proxy.port != 0);
+  std::promise<void> client_done;
+  std::future<void> client_done_signal = client_done.get_future();
+  ProxyRecord record;
+  ServerThread thread(
+      [&] { run_fake_proxy(proxy, reply, nullptr, &client_done_signal, record); });
+  ClientSide client;
+  auto connected = Stream::connect(client.config, "localhost", 443, via(proxy, Milliseconds(2000)));
+  client_done.set_value();
+  thread.join();
+  REQUIRE_FALSE(connected);
+  expect_error(connected.error(), "ERR_SSL_PEER_ALERT", Stage::handshake);
+  CHECK(connected.error().alert() == Alert::handshake_failure);
+  CHECK(connected.error().alert_direction() == AlertDirection::received);
+}
+
+TEST_CASE("blocking: a silent proxy times out at the proxy stage", "[blocking][proxy]") {
+  FakeProxy proxy;
+  REQUIRE(proxy.port != 0);
+  std::promise<void> client_done;
+  std::future<void> client_done_signal = client_done.get_future();
+  ProxyRecord record;
+  ServerThread thread(
+      [&] { run_fake_proxy(proxy, "", nullptr, &client_done_signal, record); });
+  ClientSide client;
+  auto connected = Stream::connect(client.config, "localhost", 443, via(proxy, kShort));
+  client_done.set_value();
+  thread.join();
+  REQUIRE_FALSE(connected);
+  expect_error(connected.error(), "ETIMEDOUT", Stage::proxy);
+}
+
+TEST_CASE("blocking: a refused proxy port is ECONNREFUSED at the connect stage",
+          "[blocking][proxy]") {
+  uint16_t port = 0;
+  {
+    FakeProxy closed;  // bound, then closed: nothing listens there afterwards
+    port = closed.port;
+  }
+  ClientSide client;
+  blocking::ConnectOptions options;
+  options.timeout = kOp;
+  options.proxy = blocking::ProxyOptions{"127.0.0.1", port, {}, {}};
+  auto connected = Stream::connect(client.config, "localhost", 443, options);
+  REQUIRE_FALSE(connected);
+  expect_error(connected.error(), "ECONNREFUSED", Stage::connect);
+  CHECK(std::string(connected.error().message()).find("(proxy)") != std::string::npos);
+}

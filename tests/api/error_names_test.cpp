@@ -423,4 +423,6 @@ TEST_CASE("CERT_REJECTED: an RSA-1024 leaf", "[errors][names]") {
 
 // Tested elsewhere: ECONNRESET (tests/adapters/blocking_test.cpp, a peer's RST
 // mid-handshake) and ERR_TLS_OUT_OF_MEMORY (memory_limit_test.cpp, through
-// ConfigBuilder::max_connection_memory).
+// ConfigBuilder::max_connection_memory). ERR_PROXY_REFUSED, ERR_PROXY_CLOSED
+// and ERR_PROXY_BAD_REPLY (stage proxy): tests/tunnel/connect_client_test.cpp,
+// tests/adapters/blocking_test.cpp ([proxy]) and tests/tunnel/tunnel_test.py.

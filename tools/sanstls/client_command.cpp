@@ -22,6 +22,7 @@
 #include "commands.h"
 #include "describe.h"
 #include "options.h"
+#include "proxy_options.h"
 #include "sanstls/adapters/blocking.h"
 #include "sanstls/platform.h"
 #include "tls_config.h"
@@ -83,6 +84,9 @@ const CommandSpec kSpec{
                                   "                            the server to close once we are done (default 30)"},
         {"--renegotiate", nullptr, "after the handshake (and --send's data) ask for one TLS 1.2\n"
                                    "                            renegotiation; --json reports renegotiated: true/false"},
+        {"--proxy", "URL", "go through the HTTP proxy http://[user:pass@]host:port (CONNECT);\n"
+                           "                            default: $https_proxy or $HTTPS_PROXY, unless $no_proxy\n"
+                           "                            or $NO_PROXY names the host (as curl); \"\" for none"},
         {"--json", nullptr, "print one JSON object describing the connection"},
     },
     1,
@@ -249,9 +253,22 @@ int client_command(int argc, char** argv, int first) {
     throw UsageError("--early-data needs --session-in (0-RTT needs a saved session)");
   }
   const KeyingMaterialRequest keying = parse_keying_material(args);
+  std::optional<ProxyChoice> proxy =
+      choose_proxy(args.has("--proxy") ? std::optional<std::string>(args.value("--proxy"))
+                                       : std::nullopt,
+                   target.host);
+  if (proxy && args.has("--early-data")) {
+    throw UsageError("--early-data through a proxy is not supported yet");
+  }
+  sanstls::blocking::ProxyReply proxy_reply;
 
   ClientReport report;
   report.servername = args.value("--servername", target.host);
+  if (proxy) {
+    proxy->options.reply = &proxy_reply;
+    report.proxy_url = proxy->url;
+    report.proxy_reply = &proxy_reply;
+  }
   ClientSink sink;
   sink.capture = json;
   std::optional<sanstls::blocking::Stream> stream;
@@ -273,6 +290,7 @@ int client_command(int argc, char** argv, int first) {
       options.server_name = args.value("--servername");
       options.saved_session = sanstls::ByteView(saved);
       options.timer_clock = &sanstls::platform::system_clock();
+      if (proxy) options.proxy = proxy->options;
       auto connected = sanstls::blocking::Stream::connect(config, target.host, target.port, options);
       if (!connected) throw Fatal(connected.error());
       stream.emplace(std::move(connected).value());
@@ -285,8 +303,14 @@ int client_command(int argc, char** argv, int first) {
       report.keying_material = material.value();
     }
     if (!json) {
-      std::fprintf(stderr, "sanstls: connected to %s\n%s", stream->peer_address().c_str(),
-                   handshake_summary(info, !insecure).c_str());
+      if (proxy) {
+        std::fprintf(stderr, "sanstls: connected to %s through the proxy %s (%s)\n%s",
+                     format_host_port(target.host, target.port).c_str(), proxy->url.c_str(),
+                     stream->peer_address().c_str(), handshake_summary(info, !insecure).c_str());
+      } else {
+        std::fprintf(stderr, "sanstls: connected to %s\n%s", stream->peer_address().c_str(),
+                     handshake_summary(info, !insecure).c_str());
+      }
       if (args.has("--early-data")) {
         std::fprintf(stderr, "sanstls: early data: %zu bytes sent as 0-RTT, %s\n", info.early_data.sent,
                      info.early_data.accepted ? "accepted"

@@ -115,6 +115,22 @@ std::string client_json(const ClientReport& report) {
     for (const auto& cert : info->peer_certificates) write_certificate(json, cert);
   }
   json.end_array();
+  // {url, status, reason, proxyAuthenticate} when a proxy was used; status
+  // null when the proxy never sent a complete status line.
+  json.key("proxy");
+  if (report.proxy_reply != nullptr) {
+    const sanstls::blocking::ProxyReply& reply = *report.proxy_reply;
+    json.begin_object();
+    json.key("url").value(report.proxy_url);
+    json.key("status");
+    if (reply.status != 0) json.value(static_cast<int64_t>(reply.status));
+    else json.null();
+    json.key("reason").string_or_null(reply.reason);
+    json.key("proxyAuthenticate").string_or_null(reply.proxy_authenticate);
+    json.end_object();
+  } else {
+    json.null();
+  }
   json.key("bytesReceived").value(report.bytes_received);
   json.key("received").value(report.received);
   json.key("error");

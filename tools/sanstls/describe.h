@@ -7,6 +7,7 @@
 #include <string>
 
 #include "json.h"
+#include "sanstls/adapters/blocking.h"
 #include "sanstls/connection.h"
 
 namespace sanstls_cli {
@@ -28,6 +29,9 @@ struct ClientReport {
   sanstls::Error error;    // ok() on success
   std::string keying_material;  // hex, when --export-keying-material was given
   std::optional<bool> renegotiated;  // --renegotiate: whether a renegotiation completed
+  // Through an HTTP proxy: its URL (no credentials) and its answer to CONNECT.
+  std::string proxy_url;
+  const sanstls::blocking::ProxyReply* proxy_reply = nullptr;
 };
 inline constexpr size_t kMaxReceivedInJson = 64 * 1024;
 std::string client_json(const ClientReport& report);

@@ -11,11 +11,14 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sanstls/connection.h"
 #include "sanstls/sources.h"
+#include "sanstls/tunnel.h"
 
 namespace sanstls::blocking {
 
@@ -24,6 +27,22 @@ using Milliseconds = std::chrono::milliseconds;
 // Default per-call timeout.
 inline constexpr Milliseconds kDefaultTimeout{30000};
 
+// What the proxy answered to CONNECT (status 0: no complete status line).
+struct ProxyReply {
+  int status = 0;
+  std::string reason;
+  std::string proxy_authenticate;  // a 407's first Proxy-Authenticate field
+};
+
+// An HTTP proxy to open the TLS connection through (CONNECT, sanstls/tunnel.h).
+struct ProxyOptions {
+  std::string host;  // the proxy: a name or an IP literal
+  uint16_t port = 0;
+  std::optional<tunnel::BasicCredentials> credentials;        // Proxy-Authorization: Basic
+  std::vector<std::pair<std::string, std::string>> headers;  // extra CONNECT headers
+  ProxyReply* reply = nullptr;  // when not null, filled in with the proxy's answer
+};
+
 // Everything connect() can be told beyond where to go.
 struct ConnectOptions {
   Milliseconds timeout = kDefaultTimeout;  // resolve + connect + handshake
@@ -31,13 +50,20 @@ struct ConnectOptions {
   ByteView saved_session;                  // from Connection::save_session()
   // Drives the engine's timers (see Stream::drive_timers); null: not driven.
   Clock* timer_clock = nullptr;
+  // Through an HTTP proxy: TCP to the proxy, CONNECT host:port within the same
+  // timeout, then the TLS handshake with the origin inside the tunnel.
+  // Failures of the exchange are errors of Stage::proxy (ERR_PROXY_REFUSED,
+  // ERR_PROXY_CLOSED, ERR_PROXY_BAD_REPLY; ETIMEDOUT and socket errors too);
+  // resolving and connecting to the proxy are stages resolve and connect.
+  std::optional<ProxyOptions> proxy;
 };
 
 class Stream {
  public:
   // Resolves `host` (a name or an IP literal), tries every address in order,
   // connects over TCP and runs the TLS handshake. `server_name` defaults to
-  // `host` (used for SNI and certificate checks).
+  // `host` (used for SNI and certificate checks). With options.proxy, the
+  // proxy is resolved and connected instead and `host` is only named in CONNECT.
   static Result<Stream> connect(const Config& config, const std::string& host, uint16_t port,
                                 Milliseconds timeout = kDefaultTimeout,
                                 const std::string& server_name = {});
