@@ -1124,6 +1124,11 @@ class ToolTests(unittest.TestCase):
 
 def main():
     global SANSTLS, PKI, TMP
+    # The peers and our client honour https_proxy & co. (curl's rules): the
+    # tests talk to 127.0.0.1 directly, whatever the caller's environment says.
+    for variable in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy",
+                     "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        os.environ.pop(variable, None)
     parser = argparse.ArgumentParser()
     parser.add_argument("--sanstls", required=True)
     args, rest = parser.parse_known_args()

@@ -1456,6 +1456,11 @@ def write_report(path, cells, versions, sanstls_version, elapsed):
 
 def main():
     global VERBOSE
+    # The peers and our client honour https_proxy & co. (curl's rules): the
+    # tests talk to 127.0.0.1 directly, whatever the caller's environment says.
+    for variable in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy",
+                     "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        os.environ.pop(variable, None)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sanstls", required=True, help="path of the sanstls CLI")
     ap.add_argument("--report", help="write the Markdown matrix here")
