@@ -303,8 +303,7 @@ int Engine::on_recv(unsigned char* data, size_t len) {
       // gave up (RFC 8446 6.2). Name it, and keep it from mbedTLS, which
       // would answer it with bad_record_mac.
       const ByteView body = input();
-      if (body.size() < 2)
-        break;
+      if (body.size() < 2) break;
       awaiting_alert_body_ = false;
       if (body[0] == MBEDTLS_SSL_ALERT_LEVEL_FATAL) {
         trace(TraceEntry::Direction::received, TraceEntry::Kind::alert, body[0],

@@ -299,9 +299,8 @@ bool Engine::check_client_hello() {
   }
   const bool tls13 = hello.has_supported_versions && contains(hello.versions, 0x0304) &&
                      config_->max_version == TlsVersion::tls1_3;
-  if (!tls13)
-    return true;  // TLS 1.2: mbedTLS refuses suites it cannot serve before its
-                  // ServerHello
+  // TLS 1.2: mbedTLS refuses suites it cannot serve before its ServerHello.
+  if (!tls13) return true;
   if (hello.has_key_share && !hello.key_share_malformed) {
     for (size_t i = 0; i < hello.key_shares.size(); ++i) {
       const uint16_t group = hello.key_shares[i].group;

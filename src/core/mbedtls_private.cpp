@@ -94,8 +94,7 @@ bool output_pending(const mbedtls_ssl_context &ssl) noexcept {
 }
 
 bool flush_pending_output(mbedtls_ssl_context &ssl) noexcept {
-  if (ssl.out_left == 0)
-    return true;
+  if (ssl.out_left == 0) return true;
   return mbedtls_ssl_flush_output(&ssl) == 0 && ssl.out_left == 0;
 }
 
@@ -135,8 +134,7 @@ bool inner_plaintext_all_zero(const mbedtls_ssl_context &ssl, size_t length,
     return false;
   }
   for (size_t i = 0; i < length - tag_length; ++i) {
-    if (ssl.in_msg[i] != 0)
-      return false;
+    if (ssl.in_msg[i] != 0) return false;
   }
   return true;
 }
