@@ -24,7 +24,18 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 
-stamp_key() { cat "$ROOT/scripts/setup.sh" "$ROOT/scripts/fetch-mbedtls.sh" | sha256sum | cut -d' ' -f1; }
+# Each part of the product that needs more than the core (the Asio adapter,
+# firmware, BoGo, bindings...) declares its packages in scripts/setup.d/<part>.sh:
+# it may append to PKGS and BPO_PKGS, and add a function name to POST_SETUP to
+# run after the packages are installed (fetching a source package, say).
+SETUP_PARTS=()
+for f in "$ROOT"/scripts/setup.d/*.sh; do [[ -f "$f" ]] && SETUP_PARTS+=("$f"); done
+POST_SETUP=()
+
+stamp_key() {
+    cat "$ROOT/scripts/setup.sh" "$ROOT/scripts/fetch-mbedtls.sh" ${SETUP_PARTS[@]+"${SETUP_PARTS[@]}"} |
+        sha256sum | cut -d' ' -f1
+}
 
 fetch_mbedtls() {
     local out
@@ -139,6 +150,10 @@ PKGS=(cmake g++ ninja-build pkg-config clang-14 libclang-rt-14-dev lld-14 openss
 # tinyproxy-bin: the proxy binary without the system service; tests/tunnel starts its own.
 BPO_PKGS=(libcatch2-dev)   # from bookworm-backports (v3)
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+for f in ${SETUP_PARTS[@]+"${SETUP_PARTS[@]}"}; do
+    # shellcheck source=/dev/null
+    source "$f"
+done
 
 installed() { [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]; }
 
@@ -175,8 +190,12 @@ else
     log "all packages present"
 fi
 
-# --- 3. mbedTLS source ---------------------------------------------------------
+# --- 3. mbedTLS source, then each part's own steps -------------------------------
 fetch_mbedtls
+for step in ${POST_SETUP[@]+"${POST_SETUP[@]}"}; do
+    log "step: $step"
+    "$step" || die "$step failed"
+done
 
 mkdir -p "$(dirname "$STAMP")"
 stamp_key > "$STAMP"
