@@ -830,13 +830,14 @@ TEST_CASE("epoll: pause_reading stops reading the socket; resume_reading deliver
   CHECK(handler->all_5a);
 }
 
-TEST_CASE("epoll: connect() to a numeric address runs a TLS client; failures have stage connect",
+TEST_CASE("epoll: connect() runs a TLS client to an address or a resolved name; failures have "
+          "stage connect or resolve",
           "[epoll]") {
   Journal journal;
   Journal client_journal;
   LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); }, options_with(10000));
   Clients clients;
-  std::vector<ClientResult> results(2);
+  std::vector<ClientResult> results(4);
   const auto payload = random_payload(77, 5000);
 
   // A port nobody listens on: bound, never listening.
@@ -858,8 +859,13 @@ TEST_CASE("epoll: connect() to a numeric address runs a TLS client; failures hav
     errors.push_back(server.loop().connect(
         "127.0.0.1", refused_port, clients.config, "localhost",
         std::make_shared<EchoClient>(&client_journal, &results, 1, payload)));
-    errors.push_back(server.loop().connect("localhost", server.port(), clients.config,
-                                           "localhost", std::make_shared<Handler>()));
+    // Names are resolved on the resolver thread; the answer comes back to the loop.
+    errors.push_back(server.loop().connect(
+        "localhost", server.port(), clients.config, "localhost",
+        std::make_shared<EchoClient>(&client_journal, &results, 2, payload)));
+    errors.push_back(server.loop().connect(
+        "sanstls-no-such-host.invalid", server.port(), clients.config, "localhost",
+        std::make_shared<EchoClient>(&client_journal, &results, 3, payload)));
     started.set_value(errors);
   });
   auto errors_future = started.get_future();
@@ -867,11 +873,13 @@ TEST_CASE("epoll: connect() to a numeric address runs a TLS client; failures hav
   const std::vector<Error> errors = errors_future.get();
   CHECK(errors[0].ok());
   CHECK(errors[1].ok());  // the refusal comes through on_close
-  CHECK(errors[2].code() == ErrorCode::name_not_found);
-  CHECK(errors[2].stage() == Stage::resolve);
+  CHECK(errors[2].ok());
+  CHECK(errors[3].ok());  // ENOTFOUND comes through on_close too
 
-  REQUIRE(client_journal.wait([&](Journal&) { return results[0].done && results[1].done; }));
-  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+  REQUIRE(client_journal.wait([&](Journal&) {
+    return std::all_of(results.begin(), results.end(), [](const ClientResult& r) { return r.done; });
+  }));
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 2; }));
   REQUIRE(server.join());
   ::close(unused);
   INFO(results[0].error);
@@ -880,9 +888,17 @@ TEST_CASE("epoll: connect() to a numeric address runs a TLS client; failures hav
   CHECK(results[1].reason == CloseReason::error);
   CHECK(results[1].error.rfind("ECONNREFUSED", 0) == 0);
   CHECK(results[1].stage == Stage::connect);
+  INFO(results[2].error);
+  CHECK(results[2].echoed);
+  CHECK(results[2].reason == CloseReason::clean);
+  CHECK(results[3].reason == CloseReason::error);
+  CHECK(results[3].error.rfind("ENOTFOUND", 0) == 0);
+  CHECK(results[3].stage == Stage::resolve);
   const Counters& counters = server.loop().counters();
-  CHECK(counters.connected == 1);
+  CHECK(counters.connected == 2);
   CHECK(counters.errors_by_name.at("ECONNREFUSED") == 1);
+  CHECK(counters.errors_by_name.at("ENOTFOUND") == 1);
+  CHECK(counters.handshake_errors_by_name.at("ENOTFOUND") == 1);
   CHECK(counters.open == 0);
 }
 
