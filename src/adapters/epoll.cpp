@@ -353,6 +353,13 @@ void Loop::stop() noexcept {
   (void)ignored;
 }
 
+void Loop::stop_when_drained() noexcept {
+  drain_requested_.store(true, std::memory_order_release);
+  const uint64_t one = 1;
+  ssize_t ignored = ::write(event_fd_, &one, sizeof one);
+  (void)ignored;
+}
+
 void Loop::post(std::function<void()> task) {
   {
     std::lock_guard<std::mutex> lock(posted_mutex_);
@@ -1019,6 +1026,9 @@ Error Loop::run() {
   while (!stop_requested_.load(std::memory_order_acquire)) {
     run_dirty();
     graveyard_.clear();
+    if (drain_requested_.load(std::memory_order_acquire) && conns_.empty() && lingering_.empty()) {
+      break;
+    }
     int timeout = -1;
     if (!dirty_.empty()) {
       timeout = 0;
@@ -1056,6 +1066,7 @@ Error Loop::run() {
     run_timers();
   }
   stop_requested_.store(false, std::memory_order_release);
+  drain_requested_.store(false, std::memory_order_release);
   run_dirty();
   graveyard_.clear();
   return result;
@@ -1110,6 +1121,10 @@ void Workers::start() {
 
 void Workers::stop() noexcept {
   for (auto& loop : loops_) loop->stop();
+}
+
+void Workers::stop_when_drained() noexcept {
+  for (auto& loop : loops_) loop->stop_when_drained();
 }
 
 void Workers::join() {

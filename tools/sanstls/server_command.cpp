@@ -265,7 +265,9 @@ int server_command(int argc, char** argv, int first) {
     return kExitFailure;
   }
   sanstls::epoll::Workers& pool = *workers.value();
-  ServerState state(options, [&pool] { pool.stop(); });
+  // After --exit-after connections: the last alerts and close_notifys still
+  // reach their peers (lingering sockets) before the loops return.
+  ServerState state(options, [&pool] { pool.stop_when_drained(); });
 
   sanstls::epoll::ListenOptions listen_options;
   listen_options.config_slot = &slot;  // SIGHUP reloads reach new connections

@@ -252,6 +252,10 @@ class Loop {
   Error run();
   // Asks run() to return (eventfd write). Thread- and async-signal-safe.
   void stop() noexcept;
+  // Asks run() to return once no connection is open and no socket lingers
+  // (ConnOptions::linger_ms): the last words reach their peers. Listeners
+  // keep accepting meanwhile. Thread- and async-signal-safe.
+  void stop_when_drained() noexcept;
   // Runs `task` on the loop thread (soon, inside run()). Thread-safe.
   void post(std::function<void()> task);
 
@@ -338,6 +342,7 @@ class Loop {
   int epoll_fd_;
   int event_fd_;
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> drain_requested_{false};
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   std::vector<std::unique_ptr<Conn>> graveyard_;  // freed after each event batch
@@ -369,6 +374,8 @@ class Workers {
   void start();
   // Asks every Loop to return (thread- and async-signal-safe), then join().
   void stop() noexcept;
+  // Loop::stop_when_drained() on every Loop.
+  void stop_when_drained() noexcept;
   void join();
   // The counters of every Loop, summed. Thread-safe.
   Counters counters_snapshot() const;
