@@ -724,9 +724,7 @@ void Loop::pump(Conn& conn) {
   for (int round = 0; round < kPumpRounds && !conn.dead_; ++round) {
     bool progress = false;
     while (auto event = c.next_event()) {
-      if (event->kind == EventKind::peer_closed && !conn.closing_) {
-        conn.closing_ = true;  // no half-open connections: answer with ours
-      }
+      if (event->kind == EventKind::peer_closed) conn.peer_closed_ = true;
     }
     if (!c.error().ok()) return finish_engine_error(conn);
     Readiness r = c.wants();
@@ -784,6 +782,10 @@ void Loop::pump(Conn& conn) {
         progress = true;
       }
     }
+    // No half-open connections: the peer's close_notify is answered with ours,
+    // but only once the application has seen every byte that came before it
+    // (including 0-RTT data read in on_secure), so its replies still go out.
+    if (conn.peer_closed_ && !conn.closing_ && !c.wants().has_plaintext) conn.closing_ = true;
     if (conn.closing_ && conn.queued() == 0 && !c.wants().write_closed) {
       c.close();
       progress = true;

@@ -228,6 +228,7 @@ class Conn {
   bool eof_ = false;         // recv() returned 0
   bool secure_ = false;
   bool closing_ = false;     // close() called
+  bool peer_closed_ = false; // the peer's close_notify arrived; ours follows the last data
   bool drain_owed_ = false;  // a write was refused
   bool dead_ = false;
   bool dirty_ = false;  // queued for pump
