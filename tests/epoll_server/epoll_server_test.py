@@ -523,6 +523,41 @@ class EpollServerTests(unittest.TestCase):
         self.assertTrue(lines[-1].startswith("stats: "), lines[-1])
 
 
+class ServerFlagTests(unittest.TestCase):
+    def test_workers_flag_errors_are_usage_errors(self):
+        for value, message in (("0", "--workers: expected at least 1"), ("many", "--workers")):
+            result = subprocess.run([SANSTLS, "server", "--cert", pki("server.pem"), "--key", pki("server.key"),
+                                     "--port", "0", "--workers", value],
+                                    capture_output=True, text=True, timeout=30)
+            self.assertEqual(result.returncode, 2, result.stderr)
+            self.assertIn(message, result.stderr)
+
+    def test_help_names_the_new_flags(self):
+        result = subprocess.run([SANSTLS, "server", "--help"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 0)
+        for flag in ("--workers", "--stats", "--exit-after", "--idle-timeout"):
+            self.assertIn("\n  %s " % flag, result.stdout)
+        self.assertIn("SIGUSR1", result.stdout)
+
+    def test_one_worker_serves_concurrently(self):
+        """A client that holds its connection idle does not stall the next one, even on one thread."""
+        with Server("--echo", "--workers", "1", "--exit-after", "2") as server:
+            idle = socket.create_connection(("127.0.0.1", server.port), timeout=20)
+            try:
+                loop = asyncio.new_event_loop()
+                try:
+                    _, echoed, _ = loop.run_until_complete(
+                        asyncio.wait_for(echo_client(server.port, client_context(), b"not stalled"), 10))
+                finally:
+                    loop.close()
+                self.assertEqual(echoed, b"not stalled")
+                self.assertIn("closed cleanly, 11 bytes in, 11 bytes out", server.next_matching("conn 2 "))
+            finally:
+                idle.close()
+            lines = server.finish()
+        self.assertEqual(lines[-1], "stats: accepted=2 secure=1 failed=1 (ERR_SSL_UNEXPECTED_EOF_WHILE_READING=1)")
+
+
 def main():
     global SANSTLS, PKI, SCALE, SLOW
     parser = argparse.ArgumentParser()
