@@ -1057,3 +1057,89 @@ TEST_CASE("epoll: a deferred SNI selector is answered through on_server_name_req
   REQUIRE(server.join());
   if (hook) CHECK(asked == "localhost");
 }
+
+TEST_CASE("epoll: Workers share one port over SO_REUSEPORT; a ConfigSlot swap reaches new "
+          "connections; counters_snapshot sums the loops",
+          "[epoll]") {
+  Sources sources(5);
+  ConfigSlot slot(build_or_fail(server_builder(sources).alpn({"one"})));
+  const Config first = slot.load();
+  Journal journal;
+  auto created = sanstls::epoll::Workers::create(2);
+  REQUIRE(created);
+  sanstls::epoll::Workers& workers = *created.value();
+  CHECK(workers.size() == 2);
+  ListenOptions options = options_with(10000);
+  options.config_slot = &slot;
+  auto port = workers.listen("127.0.0.1", 0, first,
+                             [&] { return std::make_shared<EchoHandler>(&journal); }, options);
+  REQUIRE(port);
+  workers.start();
+
+  Sources client_sources(6);
+  const Config client_config =
+      build_or_fail(client_builder(client_sources).alpn({"one", "two"}));
+  constexpr int kPerConfig = 10;
+  auto serve_one = [&](const std::string& expected_alpn) {
+    auto stream = Stream::connect(client_config, "127.0.0.1", port.value(), kOp, "localhost");
+    REQUIRE(stream);
+    CHECK(stream->connection().info().alpn_protocol == expected_alpn);
+    const std::string text = "hello " + expected_alpn;
+    REQUIRE_FALSE(stream->write_all(ByteView(reinterpret_cast<const uint8_t*>(text.data()),
+                                             text.size()),
+                                    kOp));
+    const auto echoed = read_exactly(stream.value(), text.size());
+    CHECK(std::string(echoed.begin(), echoed.end()) == text);
+    CHECK_FALSE(stream->shutdown(kOp));
+  };
+  for (int i = 0; i < kPerConfig; ++i) serve_one("one");
+  // A snapshot from another thread while the loops run.
+  CHECK(workers.counters_snapshot().secure >= kPerConfig - 1);
+  slot.store(build_or_fail(server_builder(sources).alpn({"two"})));
+  for (int i = 0; i < kPerConfig; ++i) serve_one("two");
+
+  REQUIRE(journal.wait([&](Journal& j) { return j.closes.size() == 2 * kPerConfig; }));
+  workers.stop();
+  workers.join();
+  CHECK(workers.error().ok());
+  const Counters total = workers.counters_snapshot();
+  CHECK(total.accepted == 2 * kPerConfig);
+  CHECK(total.secure == 2 * kPerConfig);
+  CHECK(total.closed_clean == 2 * kPerConfig);
+  CHECK(total.open == 0);
+  CHECK(total.handshakes_in_progress == 0);
+  Counters sum;
+  for (size_t i = 0; i < workers.size(); ++i) sum += workers.loop(i).counters();
+  CHECK(sum.accepted == total.accepted);
+  CHECK(sum.bytes_in == total.bytes_in);
+}
+
+TEST_CASE("epoll: Loop::current_conn names the connection whose engine is running", "[epoll]") {
+  // The key log callback has no connection argument; current_conn() attributes it.
+  static std::mutex mutex;
+  static std::vector<uint64_t> attributed;
+  Journal journal;
+  LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); }, options_with(10000),
+                    [](ConfigBuilder& builder) {
+                      builder.key_log([](std::string_view) {
+                        Conn* conn = Loop::current_conn();
+                        std::lock_guard<std::mutex> lock(mutex);
+                        attributed.push_back(conn != nullptr ? conn->id() : 0);
+                      });
+                    });
+  CHECK(Loop::current_conn() == nullptr);
+  Clients clients;
+  for (int i = 0; i < 2; ++i) {
+    auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
+    REQUIRE(stream);
+    CHECK_FALSE(stream->shutdown(kOp));
+  }
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 2; }));
+  REQUIRE(server.join());
+  std::lock_guard<std::mutex> lock(mutex);
+  REQUIRE_FALSE(attributed.empty());
+  // Every key log line came from inside a connection's engine call: connection 1, then 2.
+  CHECK(std::count(attributed.begin(), attributed.end(), uint64_t{0}) == 0);
+  CHECK(attributed.front() == 1);
+  CHECK(attributed.back() == 2);
+}
