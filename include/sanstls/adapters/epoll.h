@@ -141,6 +141,8 @@ class Conn {
   bool write(ByteView data);
   // Plaintext accepted by write() that the engine has not taken yet.
   size_t queued() const noexcept { return out_.size() - out_head_; }
+  // Bytes held for write() (capacity of its queue): 0 once drained.
+  size_t write_queue_capacity() const noexcept { return out_.capacity(); }
   // Stop delivering on_data: the engine is no longer fed and the socket no
   // longer read (EPOLLIN off). resume_reading() undoes it.
   void pause_reading();
@@ -171,6 +173,7 @@ class Conn {
   friend class Loop;
   Conn(Loop* loop, uint64_t id, int fd, Connection connection, std::shared_ptr<Handler> handler,
        const ConnOptions& options, int64_t now_ms);
+  void release_write_queue();
 
   Loop* loop_;
   uint64_t id_;
