@@ -562,6 +562,11 @@ void Loop::pump(Conn& conn) {
     if (!progress) break;
     if (round == kPumpRounds - 1) mark_dirty(conn);  // fairness: continue next turn
   }
+  // Quiet now (the engine checks that nothing is half-received, unread or
+  // unsent): its record buffers go back to the heap until the next bytes.
+  if (conn.options_.release_idle_buffers && conn.secure_ && conn.inbox_.empty() && !conn.dead_) {
+    c.release_buffers();
+  }
   update_interest(conn);
   schedule(conn);
 }

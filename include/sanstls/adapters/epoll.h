@@ -96,6 +96,10 @@ struct ConnOptions {
   size_t low_water = 64 * 1024;
   // The Config's Clock, to drive the engine's timers (see "Time" above).
   Clock* timer_clock = nullptr;
+  // Once a connection has nothing in flight, free the engine's record
+  // buffers (Connection::release_buffers(), ~33 KB per quiet connection);
+  // the next bytes allocate them again.
+  bool release_idle_buffers = true;
   // Servers whose SNI selector answers later(): called once, on the loop
   // thread, with the Conn (info().server_name is the name asked for); answer
   // with Conn::provide_config() or Conn::reject_server_name(), in the call or
