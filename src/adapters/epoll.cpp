@@ -226,13 +226,15 @@ bool Conn::write(ByteView data) {
     drain_owed_ = true;
     return false;
   }
-  if (out_head_ > 0 && out_head_ == out_.size()) {
-    out_.clear();
-    out_head_ = 0;
-  }
+  if (out_head_ > 0 && out_head_ == out_.size()) release_write_queue();
   out_.insert(out_.end(), data.begin(), data.end());
   loop_->mark_dirty(*this);
   return true;
+}
+
+void Conn::release_write_queue() {
+  std::vector<uint8_t>().swap(out_);
+  out_head_ = 0;
 }
 
 void Conn::pause_reading() { paused_ = true; }
@@ -772,13 +774,8 @@ void Loop::pump(Conn& conn) {
       const size_t n = c.write(ByteView(conn.out_.data() + conn.out_head_, conn.queued()));
       if (n > 0) {
         conn.out_head_ += n;
-        if (conn.queued() == 0) {
-          conn.out_.clear();
-          conn.out_head_ = 0;
-          if (conn.out_.capacity() > conn.options_.low_water) {
-            std::vector<uint8_t>().swap(conn.out_);
-          }
-        }
+        // Drained: free the buffer, so an idle connection holds none.
+        if (conn.queued() == 0) conn.release_write_queue();
         progress = true;
       }
     }
@@ -812,6 +809,11 @@ void Loop::pump(Conn& conn) {
     }
     if (!progress) break;
     if (round == kPumpRounds - 1) mark_dirty(conn);  // fairness: continue next turn
+  }
+  // Quiet now (the engine checks that nothing is half-received, unread or
+  // unsent): its record buffers go back to the heap until the next bytes.
+  if (conn.options_.release_idle_buffers && conn.secure_ && conn.inbox_.empty() && !conn.dead_) {
+    c.release_buffers();
   }
   update_interest(conn);
   schedule(conn);

@@ -807,6 +807,7 @@ bool Engine::renegotiate() {
   // application (and read() would then run the handshake first): read it first.
   if (mbedtls_ssl_get_bytes_avail(&ssl_) > 0 || write_closed_ || read_closed_) return false;
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return false;
   begin_backend_call();
   const int ret = mbedtls_ssl_renegotiate(&ssl_);
   if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
@@ -966,6 +967,7 @@ size_t Engine::feed(ByteView ciphertext) {
   // Data after the peer's close_notify is ignored (RFC 8446 6.1).
   if (read_closed_) return ciphertext.size();
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return 0;
   feed_ = ciphertext;
   feed_used_ = 0;
   pump();
@@ -978,6 +980,7 @@ void Engine::consume_output(size_t n) {
   output_.consume(n);
   if (!error_.ok()) return;
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return;
   if (close_pending_) queue_close_notify();
   // An abandoned handshake goes no further (close() before it completed).
   if (blocked_on_output_ && !(write_closed_ && !handshake_done_)) pump();
@@ -987,6 +990,7 @@ void Engine::consume_output(size_t n) {
 size_t Engine::read(MutableByteView out) {
   if (out.empty() || !handshake_done_ || mbedtls_ssl_get_bytes_avail(&ssl_) == 0) return 0;
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return 0;
   begin_backend_call();
   const int ret = mbedtls_ssl_read(&ssl_, out.data(), out.size());
   if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
@@ -1007,10 +1011,12 @@ size_t Engine::write(ByteView plaintext) {
   if (!error_.ok() || !handshake_done_ || write_closed_) return 0;
   if (!resend_.empty()) {
     CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+    if (!restore_record_buffers()) return 0;
     flush_resend();  // rejected early data keeps its place in the stream
     if (!resend_.empty()) return 0;
   }
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return 0;
   if (!finish_ticket_states()) return 0;  // advisory_guards.cpp
   size_t accepted = 0;
   while (accepted < plaintext.size() && output_has_room_for_record()) {
@@ -1139,10 +1145,12 @@ void Engine::close() {
     close_deadline_ = config_->clock->now_ms() + config_->close_timeout_ms;
   }
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return;
   queue_close_notify();
 }
 
 void Engine::queue_close_notify() {
+  if (!restore_record_buffers()) return;
   if (!output_has_room_for_record()) {
     close_pending_ = true;
     return;
@@ -1236,6 +1244,20 @@ Result<std::vector<uint8_t>> Engine::export_keying_material(std::string_view lab
         .with_backend_code(ret);
   }
   return out;
+}
+
+size_t Engine::release_buffers() noexcept {
+  if (!error_.ok() || !handshake_done_ || deferred_setup_) return 0;
+  // mbedTLS's blocks carry their account: freeing needs no CallScope.
+  return park_record_buffers(ssl_, parked_);
+}
+
+bool Engine::restore_record_buffers() {
+  if (!parked_.parked) return true;
+  if (unpark_record_buffers(ssl_, parked_)) return true;
+  fail(Error(ErrorCode::out_of_memory, Stage::record,
+             "out of memory: the released record buffers could not be allocated again"));
+  return false;
 }
 
 MemoryUsage Engine::memory() const noexcept {

@@ -51,6 +51,9 @@ bool Engine::send_alert(Alert alert) {
   }
   // mbedtls_ssl_send_alert_message() only flushes when a record is still
   // held, and drops the alert: hand the held record over first.
+  // Released record buffers (release_buffers()) that could not come back:
+  // no alert can be written.
+  if (parked_.parked) return false;
   if (!flush_pending_output(ssl_)) return false;
   mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
                                  static_cast<unsigned char>(alert));

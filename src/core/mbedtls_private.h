@@ -2,6 +2,7 @@
 // access lives in mbedtls_private.cpp, so an mbedTLS upgrade touches one file.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "mbedtls/ssl.h"
@@ -74,3 +75,28 @@ bool inner_plaintext_all_zero(const mbedtls_ssl_context &ssl, size_t length,
                               size_t tag_length) noexcept;
 
 } // namespace sanstls::detail
+
+namespace sanstls::detail {
+
+// mbedTLS's record buffers (16 KiB + overhead each way) while a connection
+// is idle, like OpenSSL's SSL_MODE_RELEASE_BUFFERS: between records, with
+// nothing half-received, unread or unsent, they hold only the read sequence
+// number and the record pointers' offsets. park_record_buffers() keeps
+// those here and frees (wiping) both buffers; unpark_record_buffers()
+// allocates them again and puts everything back.
+struct ParkedRecordBuffers {
+  static constexpr size_t kPrefix = 64;  // sequence number, header, explicit IV
+  bool parked = false;
+  size_t in_size = 0;
+  size_t out_size = 0;
+  size_t in_offsets[5] = {};   // in_ctr, in_hdr, in_len, in_iv, in_msg
+  size_t out_offsets[5] = {};  // out_ctr, out_hdr, out_len, out_iv, out_msg
+  uint8_t in_prefix[kPrefix] = {};
+  uint8_t out_prefix[kPrefix] = {};
+};
+// Bytes freed; 0 when the connection is not idle (or already parked).
+size_t park_record_buffers(mbedtls_ssl_context& ssl, ParkedRecordBuffers& parked) noexcept;
+// false: out of memory (the buffers stay parked).
+bool unpark_record_buffers(mbedtls_ssl_context& ssl, ParkedRecordBuffers& parked) noexcept;
+
+}  // namespace sanstls::detail

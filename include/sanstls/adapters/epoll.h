@@ -102,6 +102,10 @@ struct ConnOptions {
   size_t low_water = 64 * 1024;
   // The Config's Clock, to drive the engine's timers (see "Time" above).
   Clock* timer_clock = nullptr;
+  // Once a connection has nothing in flight, free the engine's record
+  // buffers (Connection::release_buffers(), ~33 KB per quiet connection);
+  // the next bytes allocate them again.
+  bool release_idle_buffers = true;
   // Servers whose SNI selector answers later(): called once, on the loop
   // thread, with the Conn (info().server_name is the name asked for); answer
   // with Conn::provide_config() or Conn::reject_server_name(), in the call or
@@ -176,6 +180,8 @@ class Conn {
   bool write(ByteView data);
   // Plaintext accepted by write() that the engine has not taken yet.
   size_t queued() const noexcept { return out_.size() - out_head_; }
+  // Bytes held for write() (capacity of its queue): 0 once drained.
+  size_t write_queue_capacity() const noexcept { return out_.capacity(); }
   // Stop delivering on_data: the engine is no longer fed and the socket no
   // longer read (EPOLLIN off). resume_reading() undoes it.
   void pause_reading();
@@ -207,6 +213,7 @@ class Conn {
   friend class Loop;
   Conn(Loop* loop, uint64_t id, int fd, Connection connection, std::shared_ptr<Handler> handler,
        const ConnOptions& options, int64_t now_ms);
+  void release_write_queue();
 
   Loop* loop_;
   uint64_t id_;
