@@ -743,6 +743,10 @@ Error Loop::run() {
         run_posted();
         continue;
       }
+      if ((tag & kWatchTag) && !(tag & kListenerTag)) {  // plain descriptors (epoll_watch.cpp)
+        watch_ready(tag & ~kWatchTag, events[static_cast<size_t>(i)].events);
+        continue;
+      }
       if (tag & kListenerTag) {
         accept_ready(*listeners_[static_cast<size_t>(tag & ~kListenerTag)]);
         continue;

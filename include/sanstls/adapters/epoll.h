@@ -237,6 +237,18 @@ class Loop {
                 const std::string& server_name, std::shared_ptr<Handler> handler,
                 ConnOptions options = {});
 
+  // Plain file descriptors on the loop (src/adapters/epoll_watch.cpp): a
+  // proxy's upstream sockets, a timerfd, a pipe. `on_ready` runs on the loop
+  // thread with the epoll events (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP,
+  // EPOLLERR) while the watch lasts; it may rewatch() or unwatch() any watch,
+  // itself included. The Loop never reads, writes or closes a watched
+  // descriptor: unwatch() before closing it. Level-triggered. Errors: the
+  // epoll_ctl errno (stage internal); unknown ids are ERR_INVALID_ARG_VALUE.
+  using WatchCallback = std::function<void(uint32_t events)>;
+  Result<uint64_t> watch(int fd, uint32_t events, WatchCallback on_ready);
+  Error rewatch(uint64_t watch_id, uint32_t events);
+  void unwatch(uint64_t watch_id);
+
   const Counters& counters() const noexcept { return counters_; }
   size_t connection_count() const noexcept { return conns_.size(); }
   // CLOCK_MONOTONIC, ms.
@@ -257,7 +269,15 @@ class Loop {
     bool operator>(const Timer& other) const noexcept { return at > other.at; }
   };
 
+  struct Watch {
+    int fd = -1;
+    WatchCallback on_ready;
+  };
+  // epoll tags: 0 the eventfd, kListenerTag|index, kWatchTag|id, else a Conn id.
+  static constexpr uint64_t kWatchTag = uint64_t{1} << 62;
+
   Loop(int epoll_fd, int event_fd) noexcept;
+  void watch_ready(uint64_t watch_id, uint32_t events);
   Error add_conn(int fd, Connection connection, std::shared_ptr<Handler> handler,
                  const ConnOptions& options, bool connecting = false);
   void accept_ready(Listener& listener);
@@ -288,6 +308,8 @@ class Loop {
   std::vector<std::function<void()>> posted_;
   std::vector<uint8_t> buffer_;  // one receive / one plaintext read at a time
   uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<Watch>> watches_;
+  uint64_t next_watch_id_ = 1;
   Counters counters_;
 };
 
