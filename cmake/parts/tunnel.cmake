@@ -3,3 +3,5 @@
 # file of their own.
 target_sources(sanstls_tunnel PRIVATE ${CMAKE_SOURCE_DIR}/src/tunnel/connect_server.cpp)
 target_sources(sanstls_epoll PRIVATE ${CMAKE_SOURCE_DIR}/src/adapters/epoll_watch.cpp)
+target_sources(sanstls_epoll PRIVATE ${CMAKE_SOURCE_DIR}/src/adapters/epoll_proxy.cpp)
+target_link_libraries(sanstls_epoll PUBLIC sanstls_tunnel)

@@ -15,3 +15,10 @@ if(TARGET sanstls)
   set_tests_properties(tunnel_proxy PROPERTIES LABELS "tunnel" TIMEOUT 300
     SKIP_RETURN_CODE 77 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
+
+# The epoll Loop's watches and connect_through_proxy, over loopback.
+add_executable(sanstls_tunnel_epoll_tests tunnel/epoll_tunnel_test.cpp)
+target_link_libraries(sanstls_tunnel_epoll_tests PRIVATE sanstls_epoll sanstls_blocking
+                      sanstls_test_support Catch2::Catch2WithMain)
+sanstls_strict_warnings(sanstls_tunnel_epoll_tests)
+catch_discover_tests(sanstls_tunnel_epoll_tests PROPERTIES LABELS "tunnel")

@@ -29,12 +29,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "sanstls/connection.h"
 #include "sanstls/sources.h"
+#include "sanstls/tunnel.h"
 
 namespace sanstls::epoll {
 
@@ -106,6 +108,14 @@ struct ConnOptions {
 
 struct ListenOptions : ConnOptions {
   int backlog = 511;
+};
+
+// An HTTP proxy for Loop::connect_through_proxy (CONNECT, sanstls/tunnel.h).
+struct ProxyRoute {
+  std::string address;  // the proxy: a numeric IPv4/IPv6 address
+  uint16_t port = 0;
+  std::optional<tunnel::BasicCredentials> credentials;        // Proxy-Authorization: Basic
+  std::vector<std::pair<std::string, std::string>> headers;  // extra CONNECT headers
 };
 
 // The loop's counters. Gauges (handshakes_in_progress, open) and totals.
@@ -237,6 +247,22 @@ class Loop {
                 const std::string& server_name, std::shared_ptr<Handler> handler,
                 ConnOptions options = {});
 
+  // Outbound through an HTTP proxy (src/adapters/epoll_proxy.cpp): TCP to
+  // the proxy, `CONNECT host:port` (the proxy resolves `host`, which may be a
+  // name), then TLS inside the tunnel as connect() does, with the proxy's
+  // bytes after its reply fed to the engine first. The Conn (and its
+  // handshake limit) begins once the tunnel is open; until then the exchange
+  // has its own limit of options.handshake_limit_ms. Failures come through
+  // on_close (CloseReason::error, or timeout) with a Conn that never carried
+  // TLS: stage connect for the TCP connect to the proxy, stage proxy for the
+  // exchange (ERR_PROXY_REFUSED, ERR_PROXY_CLOSED, ERR_PROXY_BAD_REPLY,
+  // ETIMEDOUT). Returns an error at once for a proxy address that is not
+  // numeric (stage resolve) or a request ConnectClient refuses (stage config).
+  // HTTPS proxies (TLS to the proxy) are the blocking adapter's only, so far.
+  Error connect_through_proxy(const ProxyRoute& proxy, const std::string& host, uint16_t port,
+                              const Config& config, const std::string& server_name,
+                              std::shared_ptr<Handler> handler, ConnOptions options = {});
+
   // Plain file descriptors on the loop (src/adapters/epoll_watch.cpp): a
   // proxy's upstream sockets, a timerfd, a pipe. `on_ready` runs on the loop
   // thread with the epoll events (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP,
@@ -278,6 +304,9 @@ class Loop {
 
   Loop(int epoll_fd, int event_fd) noexcept;
   void watch_ready(uint64_t watch_id, uint32_t events);
+  struct ProxyDial;
+  void proxy_dial_ready(const std::shared_ptr<ProxyDial>& dial, uint32_t events);
+  void proxy_dial_end(const std::shared_ptr<ProxyDial>& dial, const Error& error);
   Error add_conn(int fd, Connection connection, std::shared_ptr<Handler> handler,
                  const ConnOptions& options, bool connecting = false);
   void accept_ready(Listener& listener);
