@@ -272,6 +272,8 @@ void Conn::reject_server_name() {
 
 // ---------------------------------------------------------------- Loop
 
+void Loop::count_connected() noexcept { bump(counters_->connected); }
+
 Loop::Loop(int epoll_fd, int event_fd) noexcept
     : epoll_fd_(epoll_fd),
       event_fd_(event_fd),
@@ -1057,6 +1059,10 @@ Error Loop::run() {
       }
       if (tag & kLingerTag) {
         linger_ready(tag);
+        continue;
+      }
+      if ((tag & kWatchTag) && !(tag & kListenerTag)) {  // plain descriptors (epoll_watch.cpp)
+        watch_ready(tag & ~kWatchTag, events[static_cast<size_t>(i)].events);
         continue;
       }
       if (tag & kListenerTag) {
