@@ -44,3 +44,36 @@ if(TARGET sanstls_c_shared AND TARGET sanstls)
            $<TARGET_FILE:sanstls_c_shared> libsanstls.so.${sanstls_VERSION_MAJOR})
   set_tests_properties(c_symbols PROPERTIES LABELS "bindings")
 endif()
+
+# The installed package and its consumers (Release builds only: the ASan tree
+# is not meant to be installed). tests/consumer/run.sh drives each.
+if(TARGET sanstls_c_shared AND NOT SANSTLS_SANITIZE AND SANSTLS_INSTALL)
+  set(_consumer ${CMAKE_BINARY_DIR}/consumer)
+  add_test(NAME consumer_install
+    COMMAND ${SANSTLS_SOURCE_ROOT}/tests/consumer/run.sh install ${CMAKE_BINARY_DIR} ${_consumer}/prefix)
+  set_tests_properties(consumer_install PROPERTIES LABELS "bindings" FIXTURES_SETUP consumer_prefix
+    PASS_REGULAR_EXPRESSION "install: ok")
+  add_test(NAME consumer_find_package
+    COMMAND ${SANSTLS_SOURCE_ROOT}/tests/consumer/run.sh find_package ${_consumer}/prefix
+            ${_consumer}/find_package)
+  add_test(NAME consumer_pkg_config
+    COMMAND ${SANSTLS_SOURCE_ROOT}/tests/consumer/run.sh pkg-config ${_consumer}/prefix
+            ${_consumer}/pkg-config)
+  set_tests_properties(consumer_find_package consumer_pkg_config PROPERTIES LABELS "bindings"
+    FIXTURES_REQUIRED consumer_prefix
+    ENVIRONMENT "CC=${CMAKE_C_COMPILER};CXX=${CMAKE_CXX_COMPILER}")
+  # add_subdirectory: configuring checks what a parent gets (libraries, no
+  # tests or tools); building compiles the engine and mbedTLS once more
+  # (minutes on 2 cores), so that step runs only with
+  # -DSANSTLS_TEST_SUBDIRECTORY_BUILD=ON.
+  option(SANSTLS_TEST_SUBDIRECTORY_BUILD "consumer_subdirectory also builds and runs" OFF)
+  if(SANSTLS_TEST_SUBDIRECTORY_BUILD)
+    set(_subdir_step build)
+  else()
+    set(_subdir_step configure)
+  endif()
+  add_test(NAME consumer_subdirectory
+    COMMAND ${SANSTLS_SOURCE_ROOT}/tests/consumer/run.sh subdirectory ${SANSTLS_SOURCE_ROOT}
+            ${_consumer}/subdirectory ${SANSTLS_MBEDTLS_SOURCE_DIR} ${_subdir_step})
+  set_tests_properties(consumer_subdirectory PROPERTIES LABELS "bindings" TIMEOUT 900)
+endif()

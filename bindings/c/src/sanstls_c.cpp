@@ -382,6 +382,7 @@ sanstls_error_code sanstls_config_builder_sni_selector(sanstls_config_builder* b
         const std::string terminated(name);
         const sanstls_config* use = nullptr;
         switch (selector(user_data, terminated.c_str(), &use)) {
+          case SANSTLS_SNI_MAX_ENUM: break;
           case SANSTLS_SNI_USE:
             // The engine holds the chosen config's state; its sources must be
             // kept by the caller for as long as the selector may return it.
