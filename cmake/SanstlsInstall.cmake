@@ -80,4 +80,8 @@ foreach(_pc sanstls sanstls-cpp)
           DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 endforeach()
 
+if(TARGET sanstls_python)
+  install(TARGETS sanstls_python LIBRARY DESTINATION ${SANSTLS_PYTHON_INSTALL_DIR})
+endif()
+
 install(FILES ${SANSTLS_SOURCE_ROOT}/LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/sanstls)

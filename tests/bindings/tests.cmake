@@ -77,3 +77,26 @@ if(TARGET sanstls_c_shared AND NOT SANSTLS_SANITIZE AND SANSTLS_INSTALL)
             ${_consumer}/subdirectory ${SANSTLS_MBEDTLS_SOURCE_DIR} ${_subdir_step})
   set_tests_properties(consumer_subdirectory PROPERTIES LABELS "bindings" TIMEOUT 900)
 endif()
+
+# The Python module against Python's ssl and openssl s_server (pytest from
+# Debian on the system python3). Under ASan the module needs the sanitizer
+# runtimes preloaded into the (uninstrumented) interpreter.
+if(TARGET sanstls_python AND TARGET sanstls)
+  set(_python_env
+    "PYTHONPATH=${CMAKE_BINARY_DIR}/python" "PYTHONDONTWRITEBYTECODE=1"
+    "SANSTLS_PKI_DIR=${SANSTLS_BINDINGS_PKI}" "no_proxy=*")
+  if(SANSTLS_SANITIZE)
+    execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libasan.so
+                    OUTPUT_VARIABLE _libasan OUTPUT_STRIP_TRAILING_WHITESPACE)
+    execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libubsan.so
+                    OUTPUT_VARIABLE _libubsan OUTPUT_STRIP_TRAILING_WHITESPACE)
+    # CPython's allocations look like leaks to LeakSanitizer: leaks off.
+    list(APPEND _python_env "LD_PRELOAD=${_libasan}:${_libubsan}"
+         "ASAN_OPTIONS=detect_leaks=0" "PYTHONMALLOC=malloc")
+  endif()
+  add_test(NAME python_module
+    COMMAND ${Python3_EXECUTABLE} -m pytest -q -p no:cacheprovider
+            ${CMAKE_CURRENT_LIST_DIR}/python)
+  set_tests_properties(python_module PROPERTIES LABELS "bindings;python" TIMEOUT 300
+    FIXTURES_REQUIRED bindings_pki ENVIRONMENT "${_python_env}")
+endif()
