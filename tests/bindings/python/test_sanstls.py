@@ -345,6 +345,8 @@ def load_example():
 def openssl_server():
     openssl = shutil.which("openssl")
     if openssl is None:
+        if os.environ.get("SANSTLS_REQUIRE_PEERS") == "1":
+            pytest.fail("openssl not installed (scripts/setup.sh installs it)")
         pytest.skip("openssl not installed")
     process = subprocess.Popen(
         # -cert loads only the leaf; -cert_chain sends the intermediate from the same file.
