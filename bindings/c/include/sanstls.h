@@ -264,6 +264,39 @@ typedef enum sanstls_sni_answer {
 typedef sanstls_sni_answer (*sanstls_sni_fn)(void *user_data, const char *server_name,
                                              const sanstls_config **use);
 
+/* Servers: choose one of the client's ALPN protocols: return its index in
+ * offered[0..count), or -1 to refuse them all (no_application_protocol). */
+typedef int (*sanstls_alpn_select_fn)(void *user_data, const char *const *offered,
+                                      size_t count);
+
+typedef struct sanstls_certificate sanstls_certificate;
+/* Clients: an extra check of the verified leaf (Node's checkServerIdentity).
+ * Return 1 to accept; 0 to reject, after writing the reason (NUL-terminated,
+ * at most reason_capacity bytes) into `reason`: the handshake then fails
+ * with ERR_TLS_IDENTITY_REJECTED carrying that reason. */
+typedef int (*sanstls_identity_check_fn)(void *user_data, const char *server_name,
+                                         const sanstls_certificate *leaf, char *reason,
+                                         size_t reason_capacity);
+
+/* Session ticket keys, to share between servers (a fleet, or a reload) so
+ * any of them resumes any ticket. They can decrypt past sessions'
+ * resumptions: protect them like private keys. */
+typedef struct sanstls_ticket_keys sanstls_ticket_keys;
+/* Fresh keys from the OS's randomness. */
+SANSTLS_API sanstls_error_code sanstls_ticket_keys_generate(sanstls_ticket_keys **out,
+                                                            sanstls_error *error);
+/* From sanstls_ticket_keys_to_bytes(): 48 bytes (one key) or 96 (current and
+ * previous). */
+SANSTLS_API sanstls_error_code sanstls_ticket_keys_from_bytes(const uint8_t *bytes, size_t length,
+                                                              sanstls_ticket_keys **out,
+                                                              sanstls_error *error);
+/* Call with out == NULL to learn *length (48 or 96). */
+SANSTLS_API sanstls_error_code sanstls_ticket_keys_to_bytes(const sanstls_ticket_keys *keys,
+                                                            uint8_t *out, size_t *length);
+/* A new current key; the old one still opens the tickets it sealed. */
+SANSTLS_API sanstls_error_code sanstls_ticket_keys_rotate(sanstls_ticket_keys *keys);
+SANSTLS_API void sanstls_ticket_keys_free(sanstls_ticket_keys *keys);
+
 /* A builder collects settings; sanstls_config_build() validates them. Setters
  * only fail on NULL arguments: bad values surface in build, with a named
  * error of stage config. Randomness and time default to the OS's. */
@@ -306,6 +339,14 @@ SANSTLS_API sanstls_error_code sanstls_config_builder_pin_public_key(sanstls_con
 SANSTLS_API sanstls_error_code sanstls_config_builder_alpn(sanstls_config_builder *b,
                                                            const char *const *protocols,
                                                            size_t count);
+SANSTLS_API sanstls_error_code sanstls_config_builder_alpn_selector(sanstls_config_builder *b,
+                                                                    sanstls_alpn_select_fn select,
+                                                                    void *user_data);
+SANSTLS_API sanstls_error_code sanstls_config_builder_check_server_identity(
+    sanstls_config_builder *b, sanstls_identity_check_fn check, void *user_data);
+/* Servers: seal tickets with these keys (shared: the builder keeps a reference). */
+SANSTLS_API sanstls_error_code sanstls_config_builder_ticket_keys(sanstls_config_builder *b,
+                                                                  const sanstls_ticket_keys *keys);
 SANSTLS_API sanstls_error_code sanstls_config_builder_honor_cipher_order(
     sanstls_config_builder *b, int server_order);
 /* Servers, SNI: serve `context` (a server config) to clients asking for
@@ -512,7 +553,7 @@ SANSTLS_API sanstls_error_code sanstls_connection_info(const sanstls_connection 
                                                        sanstls_info *info);
 
 /* The peer's certificate chain, leaf (index 0) first. */
-typedef struct sanstls_certificate {
+struct sanstls_certificate {
   const uint8_t *der;
   size_t der_length;
   const char *subject;         /* "CN=example.com, O=Example" */
@@ -522,7 +563,7 @@ typedef struct sanstls_certificate {
   const char *subjectaltname;  /* "DNS:example.com, IP Address:127.0.0.1" */
   const char *fingerprint256;  /* "AB:CD:..." */
   const char *serial_number;   /* upper-case hex */
-} sanstls_certificate;
+};
 SANSTLS_API sanstls_error_code sanstls_connection_peer_certificate(const sanstls_connection *conn,
                                                                    size_t index,
                                                                    sanstls_certificate *out);
