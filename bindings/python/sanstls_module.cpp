@@ -194,7 +194,8 @@ std::shared_ptr<ConfigHandle> server_config(const py::object& cert_pem, const py
                                         const py::object& verify_client, const py::object& alpn,
                                         const py::object& min_version, const py::object& max_version,
                                         const py::object& cipher_suites, const py::object& groups,
-                                        const py::object& session_tickets) {
+                                        const py::object& session_tickets, const py::object& sni,
+                                        bool strict_sni) {
   ConfigBuilder builder(Role::server);
   apply_common(builder, alpn, min_version, max_version, cipher_suites, groups);
   if (!cert_pem.is_none() || !key_pem.is_none()) {
@@ -214,6 +215,15 @@ std::shared_ptr<ConfigHandle> server_config(const py::object& cert_pem, const py
     }
   }
   if (!session_tickets.is_none()) builder.session_tickets(py::cast<uint32_t>(session_tickets));
+  if (!sni.is_none()) {
+    for (const auto& item : py::cast<py::dict>(sni)) {
+      auto context = py::cast<std::shared_ptr<ConfigHandle>>(item.second);
+      if (!context || context->config.role() != Role::server)
+        raise_usage("sni maps host names to server configs");
+      builder.sni_context(py::cast<std::string>(item.first), context->config);
+    }
+  }
+  builder.strict_sni(strict_sni);
   return finish(builder);
 }
 
@@ -478,7 +488,9 @@ PYBIND11_MODULE(sanstls, m) {
         py::arg("alpn") = py::none(), py::arg("min_version") = py::none(),
         py::arg("max_version") = py::none(), py::arg("cipher_suites") = py::none(),
         py::arg("groups") = py::none(), py::arg("session_tickets") = py::none(),
-        "A server Config with its certificate chain and key (PEM, str or bytes).");
+        py::arg("sni") = py::none(), py::arg("strict_sni") = false,
+        "A server Config with its certificate chain and key (PEM, str or bytes). sni maps host "
+        "names (or \"*.example.com\") to other server Configs; strict_sni refuses other names.");
 
   py::class_<PyConnection>(m, "Connection", "One TLS connection as a state machine: no I/O.")
       .def_static("client", &PyConnection::client, py::arg("config"),

@@ -40,6 +40,12 @@ if(TARGET sanstls_c_shared AND TARGET sanstls)
   add_test(NAME c_error_mapping COMMAND sanstls_c_error_mapping_test)
   set_tests_properties(c_error_mapping PROPERTIES LABELS "bindings")
 
+  # `sanstls version`, <sanstls/version.h> and project(VERSION) agree (the
+  # header is checked at configure time, the CLI here).
+  add_test(NAME version_agrees COMMAND sanstls version)
+  set_tests_properties(version_agrees PROPERTIES LABELS "bindings"
+    PASS_REGULAR_EXPRESSION "^sanstls ${sanstls_VERSION} \\(mbedTLS ${SANSTLS_MBEDTLS_VERSION}\\)")
+
   add_test(NAME c_symbols COMMAND ${CMAKE_CURRENT_LIST_DIR}/check_c_symbols.sh
            $<TARGET_FILE:sanstls_c_shared> libsanstls.so.${sanstls_VERSION_MAJOR})
   set_tests_properties(c_symbols PROPERTIES LABELS "bindings")

@@ -317,6 +317,25 @@ def test_resumption_alpn_and_exporters_between_our_own():
     assert isinstance(sanstls.__version__, str) and re.match(r"\d+\.\d+\.\d+$", sanstls.__version__)
 
 
+def test_sni_contexts():
+    rsa = sanstls.server_config(pem("server-rsa.pem"), pem("server-rsa.key"))
+    server_config = sanstls.server_config(pem("server.pem"), pem("server.key"),
+                                          sni={"rsa.localhost": rsa}, strict_sni=True)
+    lax = sanstls.client_config(verify=False)
+    client, server = pair(lax, server_config, "rsa.localhost")
+    assert server.server_name == "rsa.localhost"
+    assert client.peer_certificate == ssl.PEM_cert_to_DER_cert(pem("server-rsa.pem"))
+
+    client = sanstls.Connection.client(lax, "localhost")
+    server = sanstls.Connection.server(server_config)
+    with pytest.raises(sanstls.TLSError) as raised:
+        pump(client, server)
+    assert raised.value.name == "ERR_SSL_UNRECOGNIZED_NAME"
+    with pytest.raises(sanstls.TLSError) as raised:
+        sanstls.server_config(pem("server.pem"), pem("server.key"), sni={"x": lax})
+    assert raised.value.name == "ERR_INVALID_ARG_VALUE"
+
+
 def test_input_is_buffered_until_read():
     """receive_data takes everything: what the engine cannot hold waits until
     the application reads (h11's convention)."""
