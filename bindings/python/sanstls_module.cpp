@@ -108,21 +108,20 @@ py::object make_tls_error(const Error& error) {
   raise_error(Error(ErrorCode::invalid_argument, Stage::config, message));
 }
 
-// PEM (or DER) given as str or bytes.
-std::string as_bytes(const py::handle& value, const char* what) {
-  if (py::isinstance<py::bytes>(value)) return std::string(py::reinterpret_borrow<py::bytes>(value));
-  if (py::isinstance<py::str>(value)) return py::cast<std::string>(value);
-  if (py::isinstance<py::bytearray>(value) || py::isinstance<py::memoryview>(value))
-    return std::string(py::bytes(value.attr("__bytes__")()));
-  std::string message = std::string(what) + " must be str or bytes";
-  raise_usage(message.c_str());
-}
-
 std::string buffer_bytes(const py::handle& value) {
   if (py::isinstance<py::bytes>(value)) return std::string(py::reinterpret_borrow<py::bytes>(value));
   py::buffer buffer = py::reinterpret_borrow<py::buffer>(value);
   py::buffer_info info = buffer.request();
   return std::string(static_cast<const char*>(info.ptr), static_cast<size_t>(info.size * info.itemsize));
+}
+
+// PEM (or DER) given as str or bytes (or another bytes-like object).
+std::string as_bytes(const py::handle& value, const char* what) {
+  if (py::isinstance<py::bytes>(value)) return std::string(py::reinterpret_borrow<py::bytes>(value));
+  if (py::isinstance<py::str>(value)) return py::cast<std::string>(value);
+  if (PyObject_CheckBuffer(value.ptr())) return buffer_bytes(value);  // bytearray, memoryview
+  std::string message = std::string(what) + " must be str or bytes";
+  raise_usage(message.c_str());
 }
 
 TlsVersion parse_version(const py::handle& value) {

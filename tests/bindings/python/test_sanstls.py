@@ -300,7 +300,8 @@ def events_until_error(conn):
 
 
 def test_resumption_alpn_and_exporters_between_our_own():
-    client_config = sanstls.client_config(ca_pem=pem("ca.pem").encode(), alpn=["h2", "http/1.1"])
+    client_config = sanstls.client_config(ca_pem=bytearray(pem("ca.pem").encode()),
+                                          alpn=["h2", "http/1.1"])
     server_config = sanstls.server_config(pem("server.pem"), pem("server.key"), alpn=["http/1.1"])
     client, server = pair(client_config, server_config)
     assert client.alpn_protocol == server.alpn_protocol == "http/1.1"
