@@ -1196,7 +1196,7 @@ void Engine::on_timer(int64_t now_ms) {
   if (!handshake_done_ && handshake_deadline_ && !write_closed_ && now_ms >= *handshake_deadline_) {
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text, "the TLS handshake did not complete within %u ms",
-                  config_->handshake_timeout_ms);
+                  static_cast<unsigned>(config_->handshake_timeout_ms));
     return fail(Error(ErrorCode::handshake_timeout, Stage::handshake, text));
   }
   if (close_wait_ && !read_closed_ && close_deadline_ && now_ms >= *close_deadline_) {
