@@ -92,6 +92,9 @@ def build_report(build, profiles):
             problems.append(f"{profile}: no linker map ({map_path})")
         entry["handshake_ok"] = bool(run.get("handshake_ok") and run.get("round_trip_ok")
                                      and run.get("qemu_exit") == 0)
+        entry["refuses_missing_features"] = bool(run.get("refuses_missing_features"))
+        if not entry["refuses_missing_features"]:
+            problems.append(f"{profile}: a setting this profile lacks was not refused by build()")
         if not entry["handshake_ok"]:
             problems.append(f"{profile}: the QEMU run failed: {run.get('error', 'no report')}")
         if "connection_heap_peak" in run:

@@ -83,7 +83,30 @@ Result<Config> make_config(RandomSource& random, Clock& clock) {
   return builder.build();
 }
 
-// Sends what the engine has queued; returns false once the deadline passed.
+// What this profile's mbedTLS configuration leaves out must be refused by
+// ConfigBuilder::build() with a clear error, not fail later in a handshake.
+__attribute__((noinline)) bool refuses_what_is_not_built_in(RandomSource& random, Clock& clock) {
+  auto refused = [&](ConfigBuilder& builder) {
+    auto config = builder.random(random).clock(clock).build();
+    return !config && config.error().code() == ErrorCode::invalid_argument &&
+           std::strstr(config.error().message(), "not built in") != nullptr;
+  };
+  ConfigBuilder server(Role::server);
+  server.psk(kPskIdentity, ByteView(kPsk, sizeof kPsk));
+  ConfigBuilder tls12(Role::client);
+  tls12.versions(TlsVersion::tls1_2, TlsVersion::tls1_2).psk(kPskIdentity, ByteView(kPsk, sizeof kPsk));
+  ConfigBuilder early(Role::client);
+  early.early_data(1024).psk(kPskIdentity, ByteView(kPsk, sizeof kPsk));
+  bool all = refused(server) && refused(tls12) && refused(early);
+#if !defined(SANSTLS_FIRMWARE_CERT)
+  ConfigBuilder anchors(Role::client);
+  anchors.trust_anchors(ByteView(reinterpret_cast<const uint8_t*>("x"), 1));
+  all = all && refused(anchors);
+#endif
+  return all;
+}
+
+// Sends what the engine has queued.
 void flush(Connection& tls, uint64_t& engine_ticks) {
   for (;;) {
     ByteView out = tls.pending_output();
@@ -171,18 +194,23 @@ int main() {
   } else {
     outcome = run(config.value());
   }
+  // Measured before the refusal checks below, whose ConfigBuilders are the
+  // application's stack, not the TLS connection's.
+  const size_t peak_stack = board_peak_stack();
+  const bool refusals_ok = refuses_what_is_not_built_in(random, clock);
   static char report[512];
   std::snprintf(report, sizeof report,
                 "REPORT {\"profile\": \"%s\", \"handshake_ok\": %s, \"round_trip_ok\": %s, "
                 "\"error\": \"%s\", \"suite\": \"%s\", \"group\": \"%s\", "
                 "\"handshake_ticks\": %lu, \"ticks_per_second\": %u, "
-                "\"connection_heap_peak\": %u, \"config_heap\": %u, \"peak_stack\": %u}\n",
+                "\"connection_heap_peak\": %u, \"config_heap\": %u, \"peak_stack\": %u, "
+                "\"refuses_missing_features\": %s}\n",
                 SANSTLS_FIRMWARE_PROFILE, outcome.handshake_ok ? "true" : "false",
                 outcome.round_trip_ok ? "true" : "false", outcome.error, outcome.suite,
                 outcome.group, static_cast<unsigned long>(outcome.handshake_ticks),
                 BOARD_TICKS_PER_SECOND, static_cast<unsigned>(outcome.heap_peak),
                 static_cast<unsigned>(outcome.config_heap),
-                static_cast<unsigned>(board_peak_stack()));
+                static_cast<unsigned>(peak_stack), refusals_ok ? "true" : "false");
   semihost_write(report);
-  return outcome.handshake_ok && outcome.round_trip_ok ? 0 : 1;
+  return outcome.handshake_ok && outcome.round_trip_ok && refusals_ok ? 0 : 1;
 }

@@ -11,3 +11,9 @@ add_test(NAME firmware_doc_matches_report
     --report ${CMAKE_SOURCE_DIR}/build/firmware/report.json)
 set_tests_properties(firmware_doc_matches_report PROPERTIES LABELS "firmware"
   FIXTURES_REQUIRED firmware_report)
+
+# sanstls/sync.h on the host (the bare-metal side runs in the image above).
+add_executable(sanstls_sync_tests firmware/sync_test.cpp)
+target_link_libraries(sanstls_sync_tests PRIVATE sanstls_core Catch2::Catch2WithMain)
+sanstls_strict_warnings(sanstls_sync_tests)
+catch_discover_tests(sanstls_sync_tests PROPERTIES LABELS "unit")
