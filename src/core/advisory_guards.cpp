@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine.h"
+#include "sanstls/sync.h"
 #include "hello_parser.h"
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls_private.h"
@@ -105,8 +106,8 @@ void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, Byte
 }
 
 namespace {
-thread_local AdvisoryGuards* scope_guards = nullptr;
-thread_local const bool* scope_offer = nullptr;
+SANSTLS_THREAD_LOCAL AdvisoryGuards* scope_guards = nullptr;
+SANSTLS_THREAD_LOCAL const bool* scope_offer = nullptr;
 }  // namespace
 
 HandshakeGuardScope::HandshakeGuardScope(AdvisoryGuards* guards,

@@ -110,7 +110,9 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
                   : static_cast<uint32_t>(kMaxCiphertextRecord));
   }
   mbedtls_ssl_set_bio(&ssl_, this, send_callback, recv_callback, nullptr);
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
   mbedtls_ssl_set_verify(&ssl_, verify_callback, this);
+#endif
   // Key logging, and counting TLS 1.2 renegotiations (each derives a new master secret).
   if (config_->key_log || config_->renegotiation) {
     mbedtls_ssl_set_export_keys_cb(&ssl_, export_keys_callback, this);
@@ -125,8 +127,14 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
       // callback and never sent as SNI (RFC 6066 section 3).
       if (ip_literal_len_ == 0) hostname = server_name_.c_str();
     }
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
     // Always called: a NULL name is mbedTLS's explicit "no hostname check".
     ret = mbedtls_ssl_set_hostname(&ssl_, hostname);
+#else
+    // mbedTLS 3.6 sends SNI only with X.509 built in: a PSK-only build
+    // (the firmware's psk profile) keeps the name for info() alone.
+    ret = hostname != nullptr && std::strlen(hostname) > 255 ? MBEDTLS_ERR_SSL_BAD_INPUT_DATA : 0;
+#endif
     if (ret != 0) {
       return Error(ErrorCode::invalid_argument, Stage::config,
                    "the server name is not a valid host name (at most 255 bytes)")
@@ -174,6 +182,11 @@ Error Engine::verify_saved_session() {
     }
     return Error();
   }
+#if !defined(MBEDTLS_X509_CRT_PARSE_C)
+  return Error(ErrorCode::invalid_session, Stage::config,
+               "the saved session has server certificates, and this build has no X.509 "
+               "(MBEDTLS_X509_CRT_PARSE_C) to verify them");
+#else
   mbedtls_x509_crt chain;
   mbedtls_x509_crt_init(&chain);
   int ret = 0;
@@ -218,6 +231,7 @@ Error Engine::verify_saved_session() {
   resumed_authorized_ = !verdict;
   resumed_authorization_error_ = verdict;
   return Error();
+#endif
 }
 
 Result<std::vector<uint8_t>> Engine::save_session() const {
@@ -594,7 +608,9 @@ void Engine::on_server_hello(ByteView body) {
     // mbedTLS 3.6 would reject a bad client certificate under the server's
     // handshake keys, which the client (already on application keys) cannot
     // read. Verify optionally and reject once the handshake is over instead.
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
     mbedtls_ssl_set_hs_authmode(&ssl_, MBEDTLS_SSL_VERIFY_OPTIONAL);
+#endif
     reject_unauthorized_after_handshake_ = true;
   }
 }
@@ -759,6 +775,7 @@ void Engine::pump() {
 }
 
 void Engine::receive_early_data() {
+#if defined(MBEDTLS_SSL_EARLY_DATA) && defined(MBEDTLS_SSL_SRV_C)
   uint8_t buffer[4096];
   for (;;) {
     const int n = mbedtls_ssl_read_early_data(&ssl_, buffer, sizeof buffer);
@@ -766,6 +783,7 @@ void Engine::receive_early_data() {
     // mbedTLS enforces max_early_data_size, which bounds this buffer.
     early_received_.insert(early_received_.end(), buffer, buffer + n);
   }
+#endif
   info_.early_data.accepted = true;
   push_event(EventKind::early_data);
 }
@@ -809,7 +827,11 @@ bool Engine::renegotiate() {
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
   if (!restore_record_buffers()) return false;
   begin_backend_call();
+#if defined(MBEDTLS_SSL_RENEGOTIATION)
   const int ret = mbedtls_ssl_renegotiate(&ssl_);
+#else
+  const int ret = MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;  // unreachable: build() refuses it
+#endif
   if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
     fail_from_backend(ret);
     return false;
@@ -828,7 +850,11 @@ size_t Engine::write_early_data(ByteView data) {
   while (accepted < data.size() && output_has_room_for_record()) {
     const ByteView rest = data.skip(accepted).first(max_fragment_);
     begin_backend_call();
+#if defined(MBEDTLS_SSL_EARLY_DATA)
     const int ret = mbedtls_ssl_write_early_data(&ssl_, rest.data(), rest.size());
+#else
+    const int ret = MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;  // unreachable: build() refuses it
+#endif
     if (ret > 0) {
       early_sent_.insert(early_sent_.end(), rest.data(), rest.data() + ret);
       accepted += static_cast<size_t>(ret);
@@ -895,10 +921,12 @@ void Engine::on_handshake_complete() {
     if (psk_suite && role_ == Role::client) info_.psk_identity = config_->psk_identity;
   }
   info_.peer_certificates.clear();
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
   for (const mbedtls_x509_crt* crt = mbedtls_ssl_get_peer_cert(&ssl_);
        crt != nullptr && crt->raw.p != nullptr; crt = crt->next) {
     info_.peer_certificates.push_back(describe_certificate(*crt));
   }
+#endif
   const uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
   if (info_.session_reused && role_ == Role::client) {
     // The server proved itself in the handshake that created the session,
@@ -908,6 +936,7 @@ void Engine::on_handshake_complete() {
     if (!resumed_.chain.empty()) {
       // mbedTLS's own session keeps the leaf at most; ours has the chain.
       info_.peer_certificates.clear();
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
       for (const std::vector<uint8_t>& der : resumed_.chain) {
         mbedtls_x509_crt crt;
         mbedtls_x509_crt_init(&crt);
@@ -916,6 +945,7 @@ void Engine::on_handshake_complete() {
         }
         mbedtls_x509_crt_free(&crt);
       }
+#endif
     }
   } else if (info_.session_reused && role_ == Role::server &&
              config_->verification == PeerVerification::required) {
@@ -948,7 +978,13 @@ void Engine::on_handshake_complete() {
   if (info_.version == TlsVersion::tls1_2) capture_session();
   push_event(EventKind::handshake_complete);
   if (role_ == Role::client && info_.early_data.sent > 0) {
-    if (mbedtls_ssl_get_early_data_status(&ssl_) == MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED) {
+#if defined(MBEDTLS_SSL_EARLY_DATA)
+    const bool accepted =
+        mbedtls_ssl_get_early_data_status(&ssl_) == MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED;
+#else
+    const bool accepted = false;  // nothing was sent: build() refuses early data
+#endif
+    if (accepted) {
       info_.early_data.accepted = true;
     } else {
       // Nothing is lost: the server never processed it, so it goes again as 1-RTT.
@@ -1204,7 +1240,7 @@ void Engine::on_timer(int64_t now_ms) {
   if (!handshake_done_ && handshake_deadline_ && !write_closed_ && now_ms >= *handshake_deadline_) {
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text, "the TLS handshake did not complete within %u ms",
-                  config_->handshake_timeout_ms);
+                  static_cast<unsigned>(config_->handshake_timeout_ms));
     return fail(Error(ErrorCode::handshake_timeout, Stage::handshake, text));
   }
   if (close_wait_ && !read_closed_ && close_deadline_ && now_ms >= *close_deadline_) {

@@ -225,7 +225,12 @@ bool Engine::max_memory_reached() const noexcept {
 Error Engine::describe_backend_error(int code, Alert* alert) {
   const Stage stage = handshake_done_ ? Stage::record : Stage::handshake;
   char reason[100];
+#if defined(MBEDTLS_ERROR_C)
   mbedtls_strerror(code, reason, sizeof reason);
+#else
+  // Firmware builds leave mbedTLS's error strings out (13 KB of flash).
+  std::snprintf(reason, sizeof reason, "mbedTLS error -0x%04X", static_cast<unsigned>(-code));
+#endif
   char text[Error::kMessageCapacity];
   auto make = [&](ErrorCode error_code, Stage error_stage, Alert default_alert,
                   const char* message) {
