@@ -1,0 +1,100 @@
+// Defects BoGo (BoringSSL's TLS test runner, scripts/bogo.sh) found in the
+// engine, each pinned down here without the runner.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+#include <cstdint>
+#include <vector>
+
+#include "support/fixtures.h"
+#include "support/pair.h"
+
+using namespace sanstls;
+using namespace sanstls::test;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+uint16_t get16(const Bytes& b, size_t at) {
+  return static_cast<uint16_t>(b.at(at) << 8 | b.at(at + 1));
+}
+
+// The signature_algorithms list of the ClientHello a client Config sends.
+std::vector<uint16_t> offered_signature_algorithms(const Config& config) {
+  auto client = Connection::client(config, "localhost");
+  REQUIRE(client.ok());
+  ByteView out = client->pending_output();
+  const Bytes hello(out.begin(), out.end());
+  REQUIRE(hello.size() > 5 + 4 + 34);
+  REQUIRE(hello[5] == 1);  // ClientHello
+  size_t at = 5 + 4 + 2 + 32;
+  at += 1 + hello.at(at);           // session id
+  at += 2 + get16(hello, at);       // cipher suites
+  at += 1 + hello.at(at);           // compression methods
+  const size_t end = at + 2 + get16(hello, at);
+  at += 2;
+  while (at + 4 <= end) {
+    const uint16_t type = get16(hello, at), length = get16(hello, at + 2);
+    if (type == 0x000d) {
+      std::vector<uint16_t> schemes;
+      const size_t list_end = at + 6 + get16(hello, at + 4);
+      for (size_t p = at + 6; p + 2 <= list_end; p += 2) schemes.push_back(get16(hello, p));
+      return schemes;
+    }
+    at += 4 + length;
+  }
+  FAIL("no signature_algorithms extension");
+  return {};
+}
+
+size_t position(const std::vector<uint16_t>& list, uint16_t scheme) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (list[i] == scheme) return i;
+  }
+  return list.size();
+}
+
+}  // namespace
+
+// mbedTLS's TLS 1.2 client cannot verify an RSA-PSS ServerKeyExchange, yet a
+// client offering TLS 1.2 and 1.3 must offer RSA-PSS (TLS 1.3 needs it). A
+// TLS 1.2 server with an RSA key that follows the client's order (OpenSSL's
+// `s_server -tls1_2`) picked RSA-PSS and our client failed with
+// illegal_parameter; PKCS#1 v1.5 now comes first among the RSA schemes.
+TEST_CASE("a client offering TLS 1.2 and 1.3 lists RSA PKCS#1 before RSA-PSS",
+          "[bogo][signature]") {
+  Sources sources;
+  SECTION("default schemes") {
+    const auto schemes = offered_signature_algorithms(build_or_fail(client_builder(sources)));
+    CHECK(position(schemes, 0x0401) < position(schemes, 0x0804));  // rsa_pkcs1_sha256 first
+    CHECK(position(schemes, 0x0804) < schemes.size());  // RSA-PSS still offered (TLS 1.3)
+    CHECK(position(schemes, 0x0403) == 0);             // ECDSA keeps its place
+  }
+  SECTION("schemes given in another order") {
+    auto builder = client_builder(sources);
+    builder.signature_algorithms("rsa_pss_rsae_sha256:ecdsa_secp256r1_sha256:rsa_pkcs1_sha256");
+    const auto schemes = offered_signature_algorithms(build_or_fail(builder));
+    REQUIRE(schemes == std::vector<uint16_t>{0x0401, 0x0804, 0x0403});
+  }
+  SECTION("TLS 1.3 only: the order given is kept") {
+    auto builder = client_builder(sources);
+    builder.versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+        .signature_algorithms("rsa_pss_rsae_sha256:rsa_pkcs1_sha256");
+    const auto schemes = offered_signature_algorithms(build_or_fail(builder));
+    REQUIRE(schemes == std::vector<uint16_t>{0x0804, 0x0401});
+  }
+}
+
+// Both versions still complete against an RSA server after the reordering.
+TEST_CASE("the reordered client still completes TLS 1.2 and 1.3 with an RSA server",
+          "[bogo][signature]") {
+  Sources sources;
+  const TlsVersion version = GENERATE(TlsVersion::tls1_2, TlsVersion::tls1_3);
+  auto server_b = ConfigBuilder(Role::server);
+  server_b.random(sources.server_random).clock(sources.clock)
+      .certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem)
+      .versions(version, version);
+  Pair pair = connect(build_or_fail(client_builder(sources)), build_or_fail(server_b));
+  REQUIRE(pair.client.conn.wants().handshake_complete);
+  CHECK(pair.client.conn.info().version == version);
+}
