@@ -550,6 +550,7 @@ void Engine::Outbound::on_record(const RecordHeader& header) {
   // padded (mbedTLS pads the 3-byte inner plaintext to 16 bytes) and then
   // tagged; nothing else that short goes out in a failing step (the flag is
   // reset before each handshake step), so its length identifies it.
+  if (header.type == kChangeCipherSpec) engine->change_cipher_spec_sent_ = true;
   const size_t tag = engine->server_hello_.cipher_suite == 0x1305 ? 8 : 16;
   if (header.type == kAlert ||
       (engine->server_hello_.tls13 && header.type == kApplicationData &&

@@ -41,6 +41,30 @@ void Engine::rewrite_queued_alert(Alert alert) {
   plaintext_alert_code_ = static_cast<uint8_t>(alert);
 }
 
+void Engine::send_compatibility_change_cipher_spec() {
+  // Compatibility mode (RFC 8446 D.4): the dummy ChangeCipherSpec goes before
+  // the client's first protected record; a server in that mode expects it.
+  if (change_cipher_spec_sent_) return;
+  static const uint8_t kDummyChangeCipherSpec[] = {kChangeCipherSpec, 3, 3, 0, 1, 1};
+  output_.append(ByteView(kDummyChangeCipherSpec, sizeof kDummyChangeCipherSpec));
+  change_cipher_spec_sent_ = true;
+}
+
+void Engine::reprotect_client_alert() {
+  // mbedTLS sent a TLS 1.3 client's alert in the clear after the ServerHello;
+  // take it back (still unsent, at the tail) and send it under the
+  // handshake keys, where the server reads it.
+  const uint8_t* record = output_.tail(7);
+  if (record == nullptr || record[0] != kAlert || record[3] != 0 || record[4] != 2) return;
+  const uint8_t level = record[5], description = record[6];
+  if (!protect_client_output_with_handshake_keys(ssl_)) return;
+  output_.drop_tail(7);
+  plaintext_alert_sent_ = false;
+  send_compatibility_change_cipher_spec();
+  // Should this fail (no room), fail() drops the alert from the error.
+  mbedtls_ssl_send_alert_message(&ssl_, level, description);
+}
+
 bool Engine::send_alert(Alert alert) {
   // RFC 8446 6.2: one fatal alert, then close. If mbedTLS already sent one
   // in this call, that one stands.
@@ -52,6 +76,7 @@ bool Engine::send_alert(Alert alert) {
   // mbedtls_ssl_send_alert_message() only flushes when a record is still
   // held, and drops the alert: hand the held record over first.
   if (!flush_pending_output(ssl_)) return false;
+  if (protect_client_output_with_handshake_keys(ssl_)) send_compatibility_change_cipher_spec();
   mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
                                  static_cast<unsigned char>(alert));
   return alert_record_sent_ || plaintext_alert_sent_;
@@ -152,6 +177,7 @@ void Engine::fail_from_backend(int code) {
   if (error.alert_direction() != AlertDirection::received) {
     if (plaintext_alert_sent_) {
       error.with_alert(static_cast<Alert>(plaintext_alert_code_), AlertDirection::sent);
+      reprotect_client_alert();
     } else if (alert_record_sent_) {
       const uint8_t pending = pending_alert(ssl_);
       error.with_alert(pending != kNoPendingAlert ? static_cast<Alert>(pending) : alert,

@@ -29,6 +29,13 @@ class OutputQueue {
   // null when fewer are queued.
   uint8_t* tail(size_t n) noexcept { return n <= size() ? buffer_ + tail_ - n : nullptr; }
   void consume(size_t n) noexcept;
+  // Takes back the last `n` queued bytes (a record not sent yet); false
+  // when fewer are queued.
+  bool drop_tail(size_t n) noexcept {
+    if (n > size()) return false;
+    tail_ -= n;
+    return true;
+  }
 
  private:
   bool make_room(size_t n) noexcept;

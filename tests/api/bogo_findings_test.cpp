@@ -3,6 +3,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "support/fixtures.h"
@@ -98,3 +99,54 @@ TEST_CASE("the reordered client still completes TLS 1.2 and 1.3 with an RSA serv
   REQUIRE(pair.client.conn.wants().handshake_complete);
   CHECK(pair.client.conn.info().version == version);
 }
+
+namespace {
+
+Bytes take_output(Connection& conn) {
+  ByteView out = conn.pending_output();
+  Bytes bytes(out.begin(), out.end());
+  conn.consume_output(bytes.size());
+  return bytes;
+}
+
+}  // namespace
+
+// RFC 8446 protects everything after the ServerHello. mbedTLS 3.6 switches a
+// client's outbound keys only for its second flight, so an alert about the
+// server's encrypted flight went out in the clear, and the server, reading
+// under the handshake keys, saw garbage (bad_record_mac) instead of it.
+TEST_CASE("a TLS 1.3 client's alert after the ServerHello is under the handshake keys",
+          "[bogo][alert]") {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.versions(TlsVersion::tls1_3, TlsVersion::tls1_3);
+  auto server_b = server_builder(sources);
+  server_b.versions(TlsVersion::tls1_3, TlsVersion::tls1_3);
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server = Connection::server(build_or_fail(server_b));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  Bytes hello = take_output(client.value());
+  REQUIRE(server->feed(ByteView(hello)) == hello.size());
+  Bytes flight = take_output(server.value());
+  const auto records = split_records(flight);
+  REQUIRE(records.size() >= 3);
+  REQUIRE(records.back().type == 23);
+  flight.back() ^= 0x01;  // the tag of the server's last encrypted record
+  client->feed(ByteView(flight));
+  REQUIRE(client->error().code() == ErrorCode::bad_record_mac);
+  REQUIRE(client->error().alert_direction() == AlertDirection::sent);
+
+  const Bytes alert = take_output(client.value());
+  const auto sent = split_records(alert);
+  // Compatibility mode: the dummy ChangeCipherSpec, then the alert, which is
+  // protected (application_data), not a plaintext alert (21).
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[0].type == 20);
+  CHECK(sent[1].type == 23);
+  server->feed(ByteView(alert));
+  REQUIRE(server->error().code() == ErrorCode::peer_alert);
+  CHECK(server->error().alert() == Alert::bad_record_mac);
+  CHECK(server->error().alert_direction() == AlertDirection::received);
+}
+
