@@ -10,6 +10,7 @@
 #include "mbedtls/error.h"
 #include "mbedtls/x509.h"
 #include "mbedtls/pk.h"
+#include "mbedtls/rsa.h"
 #include "mbedtls/asn1.h"
 #include "mbedtls/bignum.h"
 #include "mbedtls/cipher.h"
@@ -279,10 +280,12 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
     case MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE: {
       if (role_ == Role::server && client_hello_.parsed) {
         bool shared_version = false;
+        uint16_t negotiated = 0;  // the highest version both sides enable
         for (uint16_t offered : client_hello_.versions) {
           if (offered >= static_cast<uint16_t>(config_->min_version) &&
               offered <= static_cast<uint16_t>(config_->max_version)) {
             shared_version = true;
+            if (offered > negotiated) negotiated = offered;
           }
         }
         if (!shared_version) {
@@ -291,8 +294,12 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
           return make(ErrorCode::unsupported_protocol, Stage::handshake, Alert::protocol_version,
                       "unsupported protocol: the client offered no TLS version we enabled");
         }
+        // A suite counts only in its own version: TLS 1.3 suites (0x13xx)
+        // with TLS 1.3, the others with TLS 1.2.
+        const bool tls13 = negotiated == static_cast<uint16_t>(TlsVersion::tls1_3);
         bool shared_suite = false;
         for (uint16_t offered : client_hello_.cipher_suites) {
+          if (((offered >> 8) == 0x13) != tls13) continue;
           for (int ours : config_->suites) {
             if (ours != 0 && static_cast<uint16_t>(ours) == offered) shared_suite = true;
           }
@@ -312,9 +319,24 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
                       "no shared group: the client offered no key exchange group we enabled");
         }
       }
+      if (pending_alert(ssl_) == static_cast<uint8_t>(Alert::decrypt_error) &&
+          (handshake_state(ssl_) == MBEDTLS_SSL_CERTIFICATE_VERIFY ||
+           handshake_state(ssl_) == MBEDTLS_SSL_CLIENT_CERTIFICATE_VERIFY)) {
+        // TLS 1.3: mbedTLS fails a CertificateVerify that does not verify
+        // with a generic code and a decrypt_error alert (RFC 8446 4.4.3).
+        return make(ErrorCode::bad_signature, Stage::handshake, Alert::decrypt_error,
+                    "bad signature: the peer's CertificateVerify does not verify");
+      }
       std::snprintf(text, sizeof text, "handshake failure (%s)", reason);
       return make(ErrorCode::handshake_failure, Stage::handshake, Alert::handshake_failure, text);
     }
+    case MBEDTLS_ERR_ECP_VERIFY_FAILED:
+    case MBEDTLS_ERR_RSA_VERIFY_FAILED:
+    case MBEDTLS_ERR_PK_SIG_LEN_MISMATCH:
+      // TLS 1.2: the peer's ServerKeyExchange or CertificateVerify signature
+      // does not verify (RFC 5246 7.4.3, 7.4.8): decrypt_error.
+      return make(ErrorCode::bad_signature, Stage::handshake, Alert::decrypt_error,
+                  "bad signature: the peer's handshake signature does not verify");
     case MBEDTLS_ERR_SSL_INVALID_MAC:
     case MBEDTLS_ERR_SSL_INVALID_RECORD:
       return make(ErrorCode::bad_record_mac, stage, Alert::bad_record_mac,

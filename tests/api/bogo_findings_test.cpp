@@ -150,3 +150,61 @@ TEST_CASE("a TLS 1.3 client's alert after the ServerHello is under the handshake
   CHECK(server->error().alert_direction() == AlertDirection::received);
 }
 
+// A TLS 1.3 handshake where the only suite both sides enable is a TLS 1.2
+// suite: no suite is shared in the version negotiated, which is
+// ERR_SSL_NO_SHARED_CIPHER, not a generic handshake failure (BoGo offers
+// TLS 1.2 suites in TLS 1.3 ClientHellos).
+TEST_CASE("a TLS 1.3 server whose only common suite is a TLS 1.2 one says no_shared_cipher",
+          "[bogo][naming]") {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.cipher_suites("TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256");
+  auto server_b = server_builder(sources);
+  server_b.versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+      .cipher_suites("TLS_AES_256_GCM_SHA384:ECDHE-ECDSA-AES128-GCM-SHA256");
+  Pair pair = connect(build_or_fail(client_b), build_or_fail(server_b));
+  CHECK(pair.server.conn.error().code() == ErrorCode::no_shared_cipher);
+  CHECK(pair.server.conn.error().alert() == Alert::handshake_failure);
+}
+
+// A TLS 1.2 ServerKeyExchange whose signature does not verify: mbedTLS
+// answers decrypt_error (RFC 5246 7.4.3) but returned a low-level ECP/RSA
+// code, which we reported as ERR_TLS_INTERNAL. It is ERR_SSL_BAD_SIGNATURE.
+TEST_CASE("a TLS 1.2 ServerKeyExchange with a bad signature is ERR_SSL_BAD_SIGNATURE",
+          "[bogo][naming]") {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server = Connection::server(build_or_fail(server_builder(sources)));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  Bytes hello = take_output(client.value());
+  REQUIRE(server->feed(ByteView(hello)) == hello.size());
+  Bytes flight = take_output(server.value());
+  // Walk the handshake records to the ServerKeyExchange (type 12) and flip
+  // the last byte of its signature.
+  bool tampered = false;
+  for (size_t at = 0; at + 5 <= flight.size() && !tampered;) {
+    const size_t length = get16(flight, at + 3);
+    if (flight[at] == 22) {
+      for (size_t m = at + 5; m + 4 <= at + 5 + length;) {
+        const size_t body = size_t{flight[m + 1]} << 16 | size_t{flight[m + 2]} << 8 | flight[m + 3];
+        if (flight[m] == 12) {
+          flight[m + 4 + body - 1] ^= 0x01;
+          tampered = true;
+          break;
+        }
+        m += 4 + body;
+      }
+    }
+    at += 5 + length;
+  }
+  REQUIRE(tampered);
+  client->feed(ByteView(flight));
+  CHECK(client->error().code() == ErrorCode::bad_signature);
+  CHECK(std::string(client->error().name()) == "ERR_SSL_BAD_SIGNATURE");
+  CHECK(client->error().alert() == Alert::decrypt_error);
+  CHECK(client->error().alert_direction() == AlertDirection::sent);
+}
+
