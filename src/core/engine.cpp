@@ -718,6 +718,19 @@ void Engine::pump() {
     }
     if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
       uint8_t description = 0;
+      const int level = inbound_.records_completed() != records_before
+                            ? last_record_alert_level(ssl_)
+                            : -1;
+      if (level != -1 && level != MBEDTLS_SSL_ALERT_LEVEL_WARNING &&
+          level != MBEDTLS_SSL_ALERT_LEVEL_FATAL) {
+        // An alert level that is neither warning nor fatal is an illegal
+        // value (RFC 8446 6, RFC 5246 7.2); mbedTLS would ignore the alert.
+        send_alert(Alert::illegal_parameter);
+        return fail(Error(ErrorCode::illegal_parameter, Stage::record,
+                          "illegal parameter: the peer sent an alert whose level is "
+                          "neither warning nor fatal")
+                        .with_alert(Alert::illegal_parameter, AlertDirection::sent));
+      }
       if (inbound_.records_completed() != records_before &&
           last_record_is_warning_alert(ssl_, &description)) {
         if (!note_warning_alert(description)) return fail_on_warning_alert();

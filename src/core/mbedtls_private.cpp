@@ -33,6 +33,11 @@ bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* descr
   return true;
 }
 
+int last_record_alert_level(const mbedtls_ssl_context& ssl) noexcept {
+  if (ssl.in_msg == nullptr || ssl.in_msgtype != MBEDTLS_SSL_MSG_ALERT) return -1;
+  return ssl.in_msg[0];
+}
+
 int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept {
   if (ssl.in_msg == nullptr || ssl.in_msgtype != MBEDTLS_SSL_MSG_HANDSHAKE) return -1;
   return ssl.in_msg[0];

@@ -14,6 +14,9 @@ namespace sanstls::detail {
 uint8_t received_alert(const mbedtls_ssl_context& ssl) noexcept;
 // Whether the record mbedTLS last processed was a warning alert, and which.
 bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* description) noexcept;
+// The level byte of the alert mbedTLS last read, -1 when the last record
+// was no alert (mbedTLS ignores levels other than warning and fatal).
+int last_record_alert_level(const mbedtls_ssl_context& ssl) noexcept;
 // The handshake type of the message mbedTLS last read (post-handshake).
 int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept;
 

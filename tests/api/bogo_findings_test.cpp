@@ -3,11 +3,14 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "call_scope.h"
 #include "support/fixtures.h"
 #include "support/pair.h"
+#include "support/raw_peer.h"
 
 using namespace sanstls;
 using namespace sanstls::test;
@@ -206,5 +209,108 @@ TEST_CASE("a TLS 1.2 ServerKeyExchange with a bad signature is ERR_SSL_BAD_SIGNA
   CHECK(std::string(client->error().name()) == "ERR_SSL_BAD_SIGNATURE");
   CHECK(client->error().alert() == Alert::decrypt_error);
   CHECK(client->error().alert_direction() == AlertDirection::sent);
+}
+
+// An alert whose level is neither warning (1) nor fatal (2) is an illegal
+// value; mbedTLS ignored it (as a warning) and the connection went on.
+TEST_CASE("an alert with an unknown level ends the connection with illegal_parameter",
+          "[bogo][alert]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_2, TlsVersion::tls1_3);
+  Sources sources;
+  detail::CallScope scope{nullptr, &sources.clock, &sources.server_random};
+  auto made = Connection::client(
+      build_or_fail(client_builder(sources).versions(version, version)), "localhost");
+  REQUIRE(made);
+  Connection client = std::move(made).value();
+  raw_peer* peer = raw_peer_new_server_version(ecdsa_chain_pem().c_str(),
+                                               pki().ecdsa_leaf.key.private_key_pem.c_str(),
+                                               static_cast<int>(version));
+  REQUIRE(peer != nullptr);
+  uint8_t buffer[65536];
+  auto deliver = [&] {
+    const size_t n = raw_peer_take_output(peer, buffer, sizeof buffer);
+    size_t used = 0;
+    for (int guard = 0; guard < 100 && used < n; ++guard) {
+      const size_t taken = client.feed(ByteView(buffer + used, n - used));
+      if (taken == 0) break;
+      used += taken;
+    }
+  };
+  int status = 1;
+  for (int i = 0; i < 50 && !(status == 0 && client.wants().handshake_complete); ++i) {
+    ByteView out = client.pending_output();
+    raw_peer_feed(peer, out.data(), out.size());
+    client.consume_output(out.size());
+    status = raw_peer_handshake(peer);
+    REQUIRE(status >= 0);
+    deliver();
+  }
+  REQUIRE(client.wants().handshake_complete);
+  REQUIRE(raw_peer_send_alert(peer, 0x42, 10) == 0);  // level 0x42, unexpected_message
+  deliver();
+  CHECK(client.error().code() == ErrorCode::illegal_parameter);
+  CHECK(client.error().alert() == Alert::illegal_parameter);
+  CHECK(client.error().alert_direction() == AlertDirection::sent);
+  CHECK_FALSE(client.pending_output().empty());  // the alert, to be flushed
+  raw_peer_free(peer);
+}
+
+namespace {
+
+// Our client's ClientHello record, with `extra` appended to its extensions
+// block (as one more extension when `inside_extensions`, else after it),
+// every enclosing length fixed up.
+Bytes edited_client_hello(const Bytes& extra, bool inside_extensions) {
+  Sources sources;
+  auto client = Connection::client(build_or_fail(client_builder(sources)), "localhost");
+  REQUIRE(client.ok());
+  Bytes record = take_output(client.value());
+  REQUIRE(record.size() == size_t{5} + get16(record, 3));  // one record holding the ClientHello
+  size_t at = 5 + 4 + 2 + 32;
+  at += 1 + record.at(at);
+  at += 2 + get16(record, at);
+  at += 1 + record.at(at);
+  const size_t extensions_length_at = at;
+  record.insert(record.end(), extra.begin(), extra.end());
+  auto put16 = [&](size_t where, size_t value) {
+    record[where] = static_cast<uint8_t>(value >> 8);
+    record[where + 1] = static_cast<uint8_t>(value);
+  };
+  put16(3, record.size() - 5);
+  const size_t body = record.size() - 9;
+  record[6] = static_cast<uint8_t>(body >> 16);
+  put16(7, body & 0xffff);
+  if (inside_extensions) put16(extensions_length_at, get16(record, extensions_length_at) + extra.size());
+  return record;
+}
+
+Error server_verdict_on(const Bytes& hello) {
+  Sources sources;
+  auto server = Connection::server(build_or_fail(server_builder(sources)));
+  REQUIRE(server.ok());
+  server->feed(ByteView(hello));
+  return server->error();
+}
+
+}  // namespace
+
+// RFC 8446 4.2 and RFC 5246 7.4.1.4: no extension type twice in one block.
+// mbedTLS 3.6 accepted a ClientHello that repeated one.
+TEST_CASE("a ClientHello with an extension twice is a decode_error", "[bogo][hello]") {
+  // A second extended_master_secret (0x0017, empty): our client sends one.
+  const Error error = server_verdict_on(edited_client_hello({0x00, 0x17, 0x00, 0x00}, true));
+  CHECK(error.code() == ErrorCode::decode_error);
+  CHECK(error.alert() == Alert::decode_error);
+  CHECK(error.alert_direction() == AlertDirection::sent);
+}
+
+TEST_CASE("a ClientHello with bytes after its extensions is a decode_error", "[bogo][hello]") {
+  const Error error = server_verdict_on(edited_client_hello({0x00}, false));
+  CHECK(error.code() == ErrorCode::decode_error);
+  CHECK(error.alert() == Alert::decode_error);
+}
+
+TEST_CASE("the unedited ClientHello is accepted", "[bogo][hello]") {
+  CHECK(server_verdict_on(edited_client_hello({}, true)).ok());
 }
 

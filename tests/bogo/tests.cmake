@@ -2,7 +2,9 @@
 # the runner; the runner itself is scripts/bogo.sh, run by scripts/ci.d/bogo.sh).
 add_executable(sanstls_bogo_findings_tests api/bogo_findings_test.cpp)
 target_link_libraries(sanstls_bogo_findings_tests PRIVATE sanstls_test_support
-                      Catch2::Catch2WithMain)
+                      Catch2::Catch2WithMain sanstls::mbedtls)
+# The raw-mbedTLS peer runs inside the core's CallScope (src/core).
+target_include_directories(sanstls_bogo_findings_tests PRIVATE ${CMAKE_SOURCE_DIR}/src/core)
 sanstls_strict_warnings(sanstls_bogo_findings_tests)
 catch_discover_tests(sanstls_bogo_findings_tests PROPERTIES LABELS "unit")
 
