@@ -564,6 +564,7 @@ void Engine::Outbound::on_record(const RecordHeader& header) {
   // padded (mbedTLS pads the 3-byte inner plaintext to 16 bytes) and then
   // tagged; nothing else that short goes out in a failing step (the flag is
   // reset before each handshake step), so its length identifies it.
+  if (header.type == kChangeCipherSpec) engine->change_cipher_spec_sent_ = true;
   const size_t tag = engine->server_hello_.cipher_suite == 0x1305 ? 8 : 16;
   if (header.type == kAlert ||
       (engine->server_hello_.tls13 && header.type == kApplicationData &&
@@ -733,6 +734,19 @@ void Engine::pump() {
     }
     if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
       uint8_t description = 0;
+      const int level = inbound_.records_completed() != records_before
+                            ? last_record_alert_level(ssl_)
+                            : -1;
+      if (level != -1 && level != MBEDTLS_SSL_ALERT_LEVEL_WARNING &&
+          level != MBEDTLS_SSL_ALERT_LEVEL_FATAL) {
+        // An alert level that is neither warning nor fatal is an illegal
+        // value (RFC 8446 6, RFC 5246 7.2); mbedTLS would ignore the alert.
+        send_alert(Alert::illegal_parameter);
+        return fail(Error(ErrorCode::illegal_parameter, Stage::record,
+                          "illegal parameter: the peer sent an alert whose level is "
+                          "neither warning nor fatal")
+                        .with_alert(Alert::illegal_parameter, AlertDirection::sent));
+      }
       if (inbound_.records_completed() != records_before &&
           last_record_is_warning_alert(ssl_, &description)) {
         if (!note_warning_alert(description)) return fail_on_warning_alert();

@@ -35,6 +35,11 @@ bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* descr
   return true;
 }
 
+int last_record_alert_level(const mbedtls_ssl_context& ssl) noexcept {
+  if (ssl.in_msg == nullptr || ssl.in_msgtype != MBEDTLS_SSL_MSG_ALERT) return -1;
+  return ssl.in_msg[0];
+}
+
 int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept {
   if (ssl.in_msg == nullptr || ssl.in_msgtype != MBEDTLS_SSL_MSG_HANDSHAKE) return -1;
   return ssl.in_msg[0];
@@ -131,6 +136,30 @@ bool flush_pending_output(mbedtls_ssl_context &ssl) noexcept {
 
 bool inbound_protected(const mbedtls_ssl_context &ssl) noexcept {
   return ssl.transform_in != nullptr;
+}
+
+bool protect_client_output_with_handshake_keys(mbedtls_ssl_context &ssl) noexcept {
+  if (ssl.conf == nullptr || ssl.conf->endpoint != MBEDTLS_SSL_IS_CLIENT ||
+      ssl.tls_version != MBEDTLS_SSL_VERSION_TLS1_3 || ssl.transform_in == nullptr ||
+      ssl.transform_out != nullptr || ssl.out_left != 0) {
+    return false;
+  }
+  switch (ssl.state) {
+  case MBEDTLS_SSL_ENCRYPTED_EXTENSIONS:
+  case MBEDTLS_SSL_CERTIFICATE_REQUEST:
+  case MBEDTLS_SSL_SERVER_CERTIFICATE:
+  case MBEDTLS_SSL_CERTIFICATE_VERIFY:
+  case MBEDTLS_SSL_SERVER_FINISHED:
+    break;
+  default:
+    return false;
+  }
+  // In these states the inbound transform is the handshake transform, which
+  // holds the keys of both directions; nothing went out under it yet.
+  ssl.transform_out = ssl.transform_in;
+  for (auto &byte : ssl.cur_out_ctr)
+    byte = 0;
+  return true;
 }
 
 bool protect_output_with_application_keys(mbedtls_ssl_context &ssl) noexcept {
