@@ -68,7 +68,11 @@ add_custom_command(OUTPUT ${SANSTLS_C_STATIC_ARCHIVE}
   DEPENDS ${_sanstls_bundle} ${CMAKE_BINARY_DIR}/bindings/c/libsanstls.mri
           ${SANSTLS_BINDINGS_DIR}/c/bundle_archive.cmake
   COMMENT "Bundling libsanstls.a (C API, engine and mbedTLS)")
-add_custom_target(sanstls_c_static ALL DEPENDS ${SANSTLS_C_STATIC_ARCHIVE})
+if(PROJECT_IS_TOP_LEVEL)
+  add_custom_target(sanstls_c_static ALL DEPENDS ${SANSTLS_C_STATIC_ARCHIVE})
+else()
+  add_custom_target(sanstls_c_static DEPENDS ${SANSTLS_C_STATIC_ARCHIVE})
+endif()
 
 # The C example (examples/c_example.c), built against the shared library.
 add_executable(sanstls-c-example ${SANSTLS_SOURCE_ROOT}/examples/c_example.c)
@@ -101,6 +105,15 @@ if(Python3_FOUND AND pybind11_FOUND)
 else()
   message(STATUS "sanstls: no pybind11 or Python 3 headers: the Python module is not built "
                  "(scripts/setup.sh installs pybind11-dev and python3-dev)")
+endif()
+
+# As a subproject, a parent's `all` builds only what it links.
+if(NOT PROJECT_IS_TOP_LEVEL)
+  foreach(_t sanstls_c_shared sanstls_c_api sanstls-c-example sanstls_python)
+    if(TARGET ${_t})
+      set_target_properties(${_t} PROPERTIES EXCLUDE_FROM_ALL ON)
+    endif()
+  endforeach()
 endif()
 
 # Install rules (after every target they name).

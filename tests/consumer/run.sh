@@ -28,7 +28,7 @@ install)
     build="$1" prefix="$2"
     rm -rf "$prefix" && mkdir -p "$(dirname "$prefix")"
     cmake --install "$build" --prefix "$prefix" >"$prefix.log" 2>&1 || { cat "$prefix.log"; exit 1; }
-    (cd "$prefix" && find . -type f -o -type l | sort | grep -v '^./include/sanstls/' || true)
+    (cd "$prefix" && find . \( -type f -o -type l \) ! -path './include/sanstls/*' | sort)
     echo "headers: $(find "$prefix/include/sanstls" -name '*.h' | wc -l) under include/sanstls"
     # No file may be named like a system mbedTLS library.
     if find "$prefix" -name 'libmbed*' | grep -q .; then
