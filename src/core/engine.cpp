@@ -634,6 +634,11 @@ int Engine::drive_handshake() {
     const int ret = mbedtls_ssl_handshake_step(&ssl_);
     if (!original_hello_.empty()) restore_hello_transcript();
     if (last_handshake_type(ssl_) == kCertificateRequest) certificate_requested_ = true;
+    if (ret == 0 && role_ == Role::client && !server_key_type_checked_ &&
+        handshake_state(ssl_) > MBEDTLS_SSL_SERVER_CERTIFICATE &&
+        !check_server_key_matches_suite()) {
+      return MBEDTLS_ERR_SSL_BAD_CERTIFICATE;
+    }
     if (pin_rejected_ && error_.ok() && config_->verification != PeerVerification::required) {
       // mbedTLS lets an optional verification pass; a pin mismatch may not.
       send_alert(Alert::bad_certificate);
@@ -643,6 +648,31 @@ int Engine::drive_handshake() {
     if (ret != 0) return ret;
   }
   return 0;
+}
+
+// TLS 1.2: an ECDHE_ECDSA suite needs an EC key in the server's
+// certificate, an ECDHE_RSA suite an RSA key (RFC 5246 7.4.2, RFC 8422
+// 5.3). mbedTLS 3.6 checks only that the key can verify the signature the
+// server chose, so a server could pick ECDHE_RSA and sign with ECDSA.
+bool Engine::check_server_key_matches_suite() {
+  server_key_type_checked_ = true;
+  if (server_hello_.tls13) return true;
+  const CipherSuite* suite = find_cipher_suite(server_hello_.cipher_suite);
+  const mbedtls_x509_crt* leaf = handshake_peer_certificate(ssl_);
+  if (suite == nullptr || leaf == nullptr) return true;
+  const bool wants_ecdsa = std::strstr(suite->iana_name, "_ECDSA_") != nullptr;
+  const bool wants_rsa = std::strstr(suite->iana_name, "_ECDHE_RSA_") != nullptr;
+  const bool has_ec = mbedtls_pk_can_do(&leaf->pk, MBEDTLS_PK_ECDSA) != 0;
+  const bool has_rsa = mbedtls_pk_can_do(&leaf->pk, MBEDTLS_PK_RSA) != 0;
+  if ((!wants_ecdsa || has_ec) && (!wants_rsa || has_rsa)) return true;
+  send_alert(Alert::illegal_parameter);
+  fail(Error(ErrorCode::illegal_parameter, Stage::handshake,
+             wants_ecdsa ? "illegal parameter: the server chose an ECDSA cipher suite for a "
+                           "certificate without an EC key"
+                         : "illegal parameter: the server chose an RSA cipher suite for a "
+                           "certificate without an RSA key")
+           .with_alert(Alert::illegal_parameter, AlertDirection::sent));
+  return false;
 }
 
 void Engine::choose_client_certificate() {

@@ -35,6 +35,10 @@ bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* descr
   return true;
 }
 
+const mbedtls_x509_crt* handshake_peer_certificate(const mbedtls_ssl_context& ssl) noexcept {
+  return ssl.session_negotiate != nullptr ? ssl.session_negotiate->peer_cert : nullptr;
+}
+
 int last_record_alert_level(const mbedtls_ssl_context& ssl) noexcept {
   if (ssl.in_msg == nullptr || ssl.in_msgtype != MBEDTLS_SSL_MSG_ALERT) return -1;
   return ssl.in_msg[0];

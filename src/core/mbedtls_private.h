@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "mbedtls/ssl.h"
+#include "mbedtls/x509_crt.h"
 #include "sanstls/bytes.h"
 
 namespace sanstls::detail {
@@ -15,6 +16,9 @@ namespace sanstls::detail {
 uint8_t received_alert(const mbedtls_ssl_context& ssl) noexcept;
 // Whether the record mbedTLS last processed was a warning alert, and which.
 bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* description) noexcept;
+// The peer's leaf certificate of the handshake in progress (null before its
+// Certificate; mbedtls_ssl_get_peer_cert() answers only once it is over).
+const mbedtls_x509_crt* handshake_peer_certificate(const mbedtls_ssl_context& ssl) noexcept;
 // The level byte of the alert mbedTLS last read, -1 when the last record
 // was no alert (mbedTLS ignores levels other than warning and fatal).
 int last_record_alert_level(const mbedtls_ssl_context& ssl) noexcept;

@@ -314,3 +314,29 @@ TEST_CASE("the unedited ClientHello is accepted", "[bogo][hello]") {
   CHECK(server_verdict_on(edited_client_hello({}, true)).ok());
 }
 
+// TLS 1.2: the suite fixes the server key's type (RFC 5246 7.4.2). mbedTLS
+// checked only that the key could verify the signature, so a server could
+// pick ECDHE_RSA, send an ECDSA certificate and sign with ECDSA.
+TEST_CASE("a TLS 1.2 client refuses an ECDHE_RSA suite with an ECDSA certificate",
+          "[bogo][certificate]") {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server = Connection::server(build_or_fail(server_builder(sources)));  // ECDSA
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  Bytes hello = take_output(client.value());
+  REQUIRE(server->feed(ByteView(hello)) == hello.size());
+  Bytes flight = take_output(server.value());
+  // The ServerHello opens the flight: record (5) + header (4) + version (2)
+  // + random (32) + session id, then the cipher suite.
+  REQUIRE(flight.at(5) == 2);
+  const size_t suite_at = 5 + 4 + 2 + 32 + 1 + flight.at(5 + 4 + 2 + 32);
+  REQUIRE(get16(flight, suite_at) == 0xC02B);  // ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+  flight[suite_at + 1] = 0x2F;                 // ECDHE_RSA_WITH_AES_128_GCM_SHA256
+  client->feed(ByteView(flight));
+  CHECK(client->error().code() == ErrorCode::illegal_parameter);
+  CHECK(client->error().alert() == Alert::illegal_parameter);
+  CHECK(client->error().alert_direction() == AlertDirection::sent);
+}

@@ -55,7 +55,7 @@ std::string boringssl_reason(const Error& error) {
     case ErrorCode::no_shared_cipher: return ":NO_SHARED_CIPHER:";
     case ErrorCode::no_shared_group: return ":NO_SHARED_GROUP:";
     case ErrorCode::no_application_protocol: return ":NO_APPLICATION_PROTOCOL:";
-    case ErrorCode::handshake_failure: return ":HANDSHAKE_FAILURE_ON_CLIENT_HELLO:";
+    case ErrorCode::handshake_failure: return ":HANDSHAKE_FAILURE:";
     case ErrorCode::http_request: return ":HTTP_REQUEST:";
     case ErrorCode::http_response: return ":HTTPS_PROXY_REQUEST:";
     case ErrorCode::wrong_version_number: return ":WRONG_VERSION_NUMBER:";
@@ -75,6 +75,7 @@ std::string boringssl_reason(const Error& error) {
     case ErrorCode::key_update_unsupported: return ":KEY_UPDATE_UNSUPPORTED:";
     case ErrorCode::unexpected_eof: return ":UNEXPECTED_EOF:";
     case ErrorCode::out_of_memory: return ":MALLOC_FAILURE:";
+    case ErrorCode::bad_signature: return ":BAD_SIGNATURE:";
     default: break;
   }
   return {};

@@ -408,6 +408,22 @@ struct Shared {
   std::string resource_dir;
 };
 
+constexpr const char* kEverySuite =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+    "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256:"
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:"
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:"
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256:TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:"
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CCM:TLS_ECDHE_ECDSA_WITH_AES_256_CCM:"
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256:TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384:"
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256:TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384:"
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA:TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA:"
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA:TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA";
+constexpr const char* kEveryPskSuite =
+    ":TLS_PSK_WITH_AES_128_GCM_SHA256:TLS_PSK_WITH_AES_256_GCM_SHA384:"
+    "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256:TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256:"
+    "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256:TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA384";
+
 void add_runner_trust_anchors(ConfigBuilder& builder, const Shared& shared) {
   // The runner's certificates are self-signed; a server that requires a
   // client certificate trusts them all (bssl_shim accepts any certificate).
@@ -434,7 +450,13 @@ Config build_config(const ShimConfig& c, Shared& shared) {
   if (max < 0x0303 || min > max) unimplemented("a version range without TLS 1.2 or 1.3");
   b.versions(static_cast<TlsVersion>(min), static_cast<TlsVersion>(max));
 
-  if (c.given("-cipher")) b.cipher_suites(c.str("-cipher"));
+  // bssl_shim's default enables every suite BoringSSL has; ours enables every
+  // suite the engine can negotiate (our own default leaves out CBC and CCM).
+  if (c.given("-cipher")) {
+    b.cipher_suites(c.str("-cipher"));
+  } else {
+    b.cipher_suites(std::string(kEverySuite) + (c.given("-psk") ? kEveryPskSuite : ""));
+  }
   if (c.given("-curves")) {
     std::vector<std::string> names;
     for (long id : c.nums("-curves")) {
@@ -531,13 +553,16 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
   const std::string host = c.str("-host-name");
   if (server) {
     made.emplace(Connection::server(config));
-  } else if (is_resume && !session.empty()) {
-    made.emplace(Connection::client(config, host.empty() ? "runner.invalid" : host,
-                                    ByteView(session)));
-  } else if (host.empty()) {
-    made.emplace(Connection::client_without_server_name(config));
   } else {
-    made.emplace(Connection::client(config, host));
+    // A session saved by a client without a server name cannot be offered
+    // again (Connection::client wants the name it was saved for), so
+    // without -host-name we name a server that cannot exist.
+    const std::string name = host.empty() ? "runner.invalid" : host;
+    if (is_resume && !session.empty()) {
+      made.emplace(Connection::client(config, name, ByteView(session)));
+    } else {
+      made.emplace(Connection::client(config, name));
+    }
   }
   if (!*made) fail_with(made->error());
   const int fd = connect_to_runner(static_cast<int>(c.num("-port")));
@@ -635,9 +660,9 @@ int main(int argc, char** argv) {
   Shared shared;
   const char* dir = std::getenv("SANSTLS_BOGO_RESOURCE_DIR");
   shared.resource_dir = dir != nullptr ? dir : ".";
-  // The runner's certificates are valid now; our clock starts at the real
-  // time and only -resumption-delay moves it.
-  shared.clock.set_ms(platform::system_clock().now_ms());
+  // The runner's certificates (2014-2026) are mostly valid in July 2016:
+  // our clock starts there, and only -resumption-delay moves it.
+  shared.clock.set_ms(1468972800000LL);  // 2016-07-20T00:00:00Z
 
   std::vector<uint8_t> session;
   const long resume_count = initial.num("-resume-count", 0);
