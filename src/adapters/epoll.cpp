@@ -221,7 +221,7 @@ Conn::Conn(Loop* loop, uint64_t id, int fd, Connection connection,
       last_activity_ms_(now_ms) {}
 
 bool Conn::write(ByteView data) {
-  if (dead_ || closing_) return false;
+  if (dead_ || closing_ || connection_.wants().write_closed) return false;
   if (data.size() > options_.high_water || queued() + data.size() > options_.high_water) {
     drain_owed_ = true;
     return false;
@@ -724,9 +724,10 @@ void Loop::pump(Conn& conn) {
   for (int round = 0; round < kPumpRounds && !conn.dead_; ++round) {
     bool progress = false;
     while (auto event = c.next_event()) {
-      if (event->kind == EventKind::peer_closed && !conn.closing_) {
-        conn.closing_ = true;  // no half-open connections: answer with ours
-      }
+      // No half-open connections: answer with ours, once what the handler
+      // writes now (e.g. in on_secure, to a 0-RTT request whose close_notify
+      // came in the same receive) is in the engine.
+      if (event->kind == EventKind::peer_closed) conn.peer_closed_ = true;
     }
     if (!c.error().ok()) return finish_engine_error(conn);
     Readiness r = c.wants();
@@ -784,7 +785,7 @@ void Loop::pump(Conn& conn) {
         progress = true;
       }
     }
-    if (conn.closing_ && conn.queued() == 0 && !c.wants().write_closed) {
+    if ((conn.closing_ || conn.peer_closed_) && conn.queued() == 0 && !c.wants().write_closed) {
       c.close();
       progress = true;
     }

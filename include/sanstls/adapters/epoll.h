@@ -228,6 +228,7 @@ class Conn {
   bool eof_ = false;         // recv() returned 0
   bool secure_ = false;
   bool closing_ = false;     // close() called
+  bool peer_closed_ = false;  // the peer's close_notify came: ours follows the queued writes
   bool drain_owed_ = false;  // a write was refused
   bool dead_ = false;
   bool dirty_ = false;  // queued for pump
