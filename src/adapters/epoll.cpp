@@ -226,13 +226,15 @@ bool Conn::write(ByteView data) {
     drain_owed_ = true;
     return false;
   }
-  if (out_head_ > 0 && out_head_ == out_.size()) {
-    out_.clear();
-    out_head_ = 0;
-  }
+  if (out_head_ > 0 && out_head_ == out_.size()) release_write_queue();
   out_.insert(out_.end(), data.begin(), data.end());
   loop_->mark_dirty(*this);
   return true;
+}
+
+void Conn::release_write_queue() {
+  std::vector<uint8_t>().swap(out_);
+  out_head_ = 0;
 }
 
 void Conn::pause_reading() { paused_ = true; }
@@ -269,6 +271,8 @@ void Conn::reject_server_name() {
 }
 
 // ---------------------------------------------------------------- Loop
+
+void Loop::count_connected() noexcept { bump(counters_->connected); }
 
 Loop::Loop(int epoll_fd, int event_fd) noexcept
     : epoll_fd_(epoll_fd),
@@ -724,9 +728,6 @@ void Loop::pump(Conn& conn) {
   for (int round = 0; round < kPumpRounds && !conn.dead_; ++round) {
     bool progress = false;
     while (auto event = c.next_event()) {
-      // No half-open connections: answer with ours, once what the handler
-      // writes now (e.g. in on_secure, to a 0-RTT request whose close_notify
-      // came in the same receive) is in the engine.
       if (event->kind == EventKind::peer_closed) conn.peer_closed_ = true;
     }
     if (!c.error().ok()) return finish_engine_error(conn);
@@ -775,17 +776,16 @@ void Loop::pump(Conn& conn) {
       const size_t n = c.write(ByteView(conn.out_.data() + conn.out_head_, conn.queued()));
       if (n > 0) {
         conn.out_head_ += n;
-        if (conn.queued() == 0) {
-          conn.out_.clear();
-          conn.out_head_ = 0;
-          if (conn.out_.capacity() > conn.options_.low_water) {
-            std::vector<uint8_t>().swap(conn.out_);
-          }
-        }
+        // Drained: free the buffer, so an idle connection holds none.
+        if (conn.queued() == 0) conn.release_write_queue();
         progress = true;
       }
     }
-    if ((conn.closing_ || conn.peer_closed_) && conn.queued() == 0 && !c.wants().write_closed) {
+    // No half-open connections: the peer's close_notify is answered with ours,
+    // but only once the application has seen every byte that came before it
+    // (including 0-RTT data read in on_secure), so its replies still go out.
+    if (conn.peer_closed_ && !conn.closing_ && !c.wants().has_plaintext) conn.closing_ = true;
+    if (conn.closing_ && conn.queued() == 0 && !c.wants().write_closed) {
       c.close();
       progress = true;
     }
@@ -811,6 +811,11 @@ void Loop::pump(Conn& conn) {
     }
     if (!progress) break;
     if (round == kPumpRounds - 1) mark_dirty(conn);  // fairness: continue next turn
+  }
+  // Quiet now (the engine checks that nothing is half-received, unread or
+  // unsent): its record buffers go back to the heap until the next bytes.
+  if (conn.options_.release_idle_buffers && conn.secure_ && conn.inbox_.empty() && !conn.dead_) {
+    c.release_buffers();
   }
   update_interest(conn);
   schedule(conn);
@@ -1054,6 +1059,10 @@ Error Loop::run() {
       }
       if (tag & kLingerTag) {
         linger_ready(tag);
+        continue;
+      }
+      if ((tag & kWatchTag) && !(tag & kListenerTag)) {  // plain descriptors (epoll_watch.cpp)
+        watch_ready(tag & ~kWatchTag, events[static_cast<size_t>(i)].events);
         continue;
       }
       if (tag & kListenerTag) {

@@ -597,6 +597,71 @@ TEST_CASE("epoll: how the peer ends the stream is the close reason", "[epoll]") 
   CHECK(counters.closed_clean + counters.closed_truncated + counters.closed_reset == 1);
 }
 
+TEST_CASE("epoll: a reply written in on_secure goes out when the client's Finished and "
+          "close_notify arrive together", "[epoll]") {
+  // A 0-RTT client sends its request, Finished and close_notify at once: the
+  // server's on_secure answers (it read the early data) and the answer must
+  // not be refused because the peer's close_notify came in the same segment.
+  class Greeter final : public Handler {
+   public:
+    explicit Greeter(Journal* journal) : journal_(journal) {}
+    void on_secure(Conn& conn) override { accepted_ = conn.write("greetings"); }
+    void on_data(Conn&, ByteView) override {}
+    void on_close(Conn&, CloseReason reason, const Error& error) override {
+      journal_->record_close(reason, error, accepted_);
+    }
+
+   private:
+    Journal* journal_;
+    bool accepted_ = false;
+  };
+  Journal journal;
+  LoopThread server([&] { return std::make_shared<Greeter>(&journal); }, options_with(10000));
+  Clients clients;
+  const int fd = raw_connect(server.port());
+  REQUIRE(fd >= 0);
+  auto client = Connection::client(clients.config, "localhost");
+  REQUIRE(client);
+  std::vector<uint8_t> received, inbox;
+  bool closed_sent = false;
+  const auto deadline = std::chrono::steady_clock::now() + kOp;
+  while (!client->wants().read_closed && client->error().ok() &&
+         std::chrono::steady_clock::now() < deadline) {
+    if (client->wants().handshake_complete && !closed_sent) {
+      client->close();  // queued behind our Finished: one send() carries both
+      closed_sent = true;
+    }
+    const ByteView out = client->pending_output();
+    if (!out.empty()) {
+      REQUIRE(::send(fd, out.data(), out.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(out.size()));
+      client->consume_output(out.size());
+      continue;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 1000) <= 0) continue;
+    uint8_t buffer[16384];
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    inbox.insert(inbox.end(), buffer, buffer + n);
+    for (int turn = 0; turn < 100 && !inbox.empty() && client->error().ok(); ++turn) {
+      const size_t taken = client->feed(ByteView(inbox));  // may take less: keep the rest
+      inbox.erase(inbox.begin(), inbox.begin() + static_cast<std::ptrdiff_t>(taken));
+      uint8_t plain[256];
+      for (size_t got; (got = client->read(MutableByteView(plain, sizeof plain))) > 0;) {
+        received.insert(received.end(), plain, plain + got);
+      }
+      while (client->next_event()) {
+      }
+    }
+  }
+  ::close(fd);
+  CHECK(client->error().ok());
+  CHECK(std::string(received.begin(), received.end()) == "greetings");
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+  CHECK(journal.closes[0].secure);  // on_secure's write was accepted
+  CHECK(journal.closes[0].reason == CloseReason::clean);
+}
+
 namespace {
 
 // Wall-clock time that moves with the monotonic clock from kNowMs (inside
