@@ -221,7 +221,7 @@ Conn::Conn(Loop* loop, uint64_t id, int fd, Connection connection,
       last_activity_ms_(now_ms) {}
 
 bool Conn::write(ByteView data) {
-  if (dead_ || closing_) return false;
+  if (dead_ || closing_ || connection_.wants().write_closed) return false;
   if (data.size() > options_.high_water || queued() + data.size() > options_.high_water) {
     drain_owed_ = true;
     return false;

@@ -186,7 +186,8 @@ class Conn {
   // Queues plaintext (sent once the handshake completes). Returns false, and
   // takes nothing, when queued() + data.size() would exceed high_water (a
   // write larger than high_water is always refused: split it), or after
-  // close()/abort(). on_drain follows a refusal.
+  // close()/abort() or once our close_notify is out (the engine's write side
+  // closed). on_drain follows a refusal at high_water.
   bool write(ByteView data);
   // Plaintext accepted by write() that the engine has not taken yet.
   size_t queued() const noexcept { return out_.size() - out_head_; }
