@@ -181,6 +181,20 @@ class SanstlsProxyTests(CliTestCase):
                                      r"[1-9]\d* bytes up, [1-9]\d* down, \d+ ms, ended: " % server.port)
                     server.finish()
 
+    def test_stdin_relay_through_our_https_proxy(self):
+        # The relay polls the proxy's socket; bytes decrypted ahead in the
+        # outer TLS must still come out (300 KB each way, compared).
+        data = random.Random(7).randbytes(300000)
+        with Server("--echo") as server, SanstlsProxy("--allow-ports", str(server.port), tls=True) as proxy:
+            result = subprocess.run(
+                [cli_test.SANSTLS, "client", server.address, "--servername", "localhost", "--ca", pki("ca.pem"),
+                 "--timeout", "20", "--proxy", proxy.url, "--proxy-ca", pki("ca.pem")],
+                input=data, capture_output=True, timeout=TIMEOUT, env=clean_env())
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(hashlib.sha256(result.stdout).hexdigest(), hashlib.sha256(data).hexdigest())
+            self.assertRegex(proxy.next_tunnel(), r"status 200, 30\d{4} bytes up, 30\d{4} down")
+            server.finish()
+
     @unittest.skipUnless(CURL and OPENSSL, "curl and openssl needed")
     def test_curl_through_our_https_proxy_to_s_server(self):
         srv, port = start_s_server()
