@@ -181,6 +181,25 @@ class SanstlsProxyTests(CliTestCase):
                                      r"[1-9]\d* bytes up, [1-9]\d* down, \d+ ms, ended: " % server.port)
                     server.finish()
 
+    def test_usage_errors_exit_2(self):
+        for args, wanted in ((["--auth", "alice"], "--auth"),
+                             (["--allow-ports", "9000-8000"], "--allow-ports"),
+                             (["--allow-ports", "0"], "--allow-ports"),
+                             (["--max-connections", "0"], "--max-connections"),
+                             (["--cert", "x.pem"], "--cert and --key"),
+                             (["--bogus"], "--bogus")):
+            result = cli_test.run(["proxy", "--port", "0"] + args, timeout=TIMEOUT)
+            self.assertEqual(result.returncode, 2, (args, result.stderr))
+            self.assertIn(wanted, result.stderr, args)
+        result = cli_test.run(["proxy", "--help"], timeout=TIMEOUT)
+        self.assertEqual(result.returncode, 0)
+        self.assertIn("--allow-ports", result.stdout)
+        # A certificate that cannot be read is a failure (1) with a staged error.
+        result = cli_test.run(["proxy", "--port", "0", "--cert", "/nonexistent.pem", "--key", "/nonexistent.key"],
+                              timeout=TIMEOUT)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("sanstls: error [", result.stderr)
+
     def test_stdin_relay_through_our_https_proxy(self):
         # The relay polls the proxy's socket; bytes decrypted ahead in the
         # outer TLS must still come out (300 KB each way, compared).
