@@ -227,13 +227,15 @@ def client(address, *args, env=None, send="hello through the proxy"):
 @unittest.skipUnless(TINYPROXY, "tinyproxy not installed (scripts/setup.sh installs tinyproxy-bin)")
 class TinyproxyTests(CliTestCase):
     def test_echo_through_tinyproxy_with_verification(self):
-        with Server("--echo") as server, Tinyproxy([server.port]) as proxy:
-            result, report = client(server.address, "--proxy", proxy.url)
-            self.assertConnected(result, report)
-            self.assertTrue(report["authorized"], report)
-            self.assertEqual(report["received"], "hello through the proxy")
-            self.assertEqual(report["proxy"]["url"], proxy.url)
-            self.assertEqual(report["proxy"]["status"], 200)
+        with Server("--echo", exit_after=2) as server, Tinyproxy([server.port]) as proxy:
+            for version in ("1.3", "1.2"):
+                result, report = client(server.address, "--proxy", proxy.url, "--max-version", version)
+                self.assertConnected(result, report)
+                self.assertTrue(report["authorized"], report)
+                self.assertEqual(report["protocol"], "TLSv" + version)
+                self.assertEqual(report["received"], "hello through the proxy")
+                self.assertEqual(report["proxy"]["url"], proxy.url)
+                self.assertEqual(report["proxy"]["status"], 200)
             server.finish()
         self.assertTrue(any("CONNECT 127.0.0.1:%d" % server.port in line for line in proxy.seen),
                         proxy.seen)
