@@ -142,7 +142,7 @@ void Loop::proxy_dial_ready(const std::shared_ptr<ProxyDial>& dial, uint32_t eve
     }
     if (!(events & EPOLLOUT)) return;
     dial->connected = true;
-    ++counters_.connected;
+    count_connected();
   }
   while (client.state() == tunnel::ConnectState::sending) {
     const ByteView out = client.pending_output();

@@ -110,7 +110,9 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
                   : static_cast<uint32_t>(kMaxCiphertextRecord));
   }
   mbedtls_ssl_set_bio(&ssl_, this, send_callback, recv_callback, nullptr);
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
   mbedtls_ssl_set_verify(&ssl_, verify_callback, this);
+#endif
   // Key logging, and counting TLS 1.2 renegotiations (each derives a new master secret).
   if (config_->key_log || config_->renegotiation) {
     mbedtls_ssl_set_export_keys_cb(&ssl_, export_keys_callback, this);
@@ -125,8 +127,14 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
       // callback and never sent as SNI (RFC 6066 section 3).
       if (ip_literal_len_ == 0) hostname = server_name_.c_str();
     }
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
     // Always called: a NULL name is mbedTLS's explicit "no hostname check".
     ret = mbedtls_ssl_set_hostname(&ssl_, hostname);
+#else
+    // mbedTLS 3.6 sends SNI only with X.509 built in: a PSK-only build
+    // (the firmware's psk profile) keeps the name for info() alone.
+    ret = hostname != nullptr && std::strlen(hostname) > 255 ? MBEDTLS_ERR_SSL_BAD_INPUT_DATA : 0;
+#endif
     if (ret != 0) {
       return Error(ErrorCode::invalid_argument, Stage::config,
                    "the server name is not a valid host name (at most 255 bytes)")
@@ -174,6 +182,11 @@ Error Engine::verify_saved_session() {
     }
     return Error();
   }
+#if !defined(MBEDTLS_X509_CRT_PARSE_C)
+  return Error(ErrorCode::invalid_session, Stage::config,
+               "the saved session has server certificates, and this build has no X.509 "
+               "(MBEDTLS_X509_CRT_PARSE_C) to verify them");
+#else
   mbedtls_x509_crt chain;
   mbedtls_x509_crt_init(&chain);
   int ret = 0;
@@ -218,6 +231,7 @@ Error Engine::verify_saved_session() {
   resumed_authorized_ = !verdict;
   resumed_authorization_error_ = verdict;
   return Error();
+#endif
 }
 
 Result<std::vector<uint8_t>> Engine::save_session() const {
@@ -550,6 +564,7 @@ void Engine::Outbound::on_record(const RecordHeader& header) {
   // padded (mbedTLS pads the 3-byte inner plaintext to 16 bytes) and then
   // tagged; nothing else that short goes out in a failing step (the flag is
   // reset before each handshake step), so its length identifies it.
+  if (header.type == kChangeCipherSpec) engine->change_cipher_spec_sent_ = true;
   const size_t tag = engine->server_hello_.cipher_suite == 0x1305 ? 8 : 16;
   if (header.type == kAlert ||
       (engine->server_hello_.tls13 && header.type == kApplicationData &&
@@ -594,7 +609,9 @@ void Engine::on_server_hello(ByteView body) {
     // mbedTLS 3.6 would reject a bad client certificate under the server's
     // handshake keys, which the client (already on application keys) cannot
     // read. Verify optionally and reject once the handshake is over instead.
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
     mbedtls_ssl_set_hs_authmode(&ssl_, MBEDTLS_SSL_VERIFY_OPTIONAL);
+#endif
     reject_unauthorized_after_handshake_ = true;
   }
 }
@@ -717,6 +734,19 @@ void Engine::pump() {
     }
     if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
       uint8_t description = 0;
+      const int level = inbound_.records_completed() != records_before
+                            ? last_record_alert_level(ssl_)
+                            : -1;
+      if (level != -1 && level != MBEDTLS_SSL_ALERT_LEVEL_WARNING &&
+          level != MBEDTLS_SSL_ALERT_LEVEL_FATAL) {
+        // An alert level that is neither warning nor fatal is an illegal
+        // value (RFC 8446 6, RFC 5246 7.2); mbedTLS would ignore the alert.
+        send_alert(Alert::illegal_parameter);
+        return fail(Error(ErrorCode::illegal_parameter, Stage::record,
+                          "illegal parameter: the peer sent an alert whose level is "
+                          "neither warning nor fatal")
+                        .with_alert(Alert::illegal_parameter, AlertDirection::sent));
+      }
       if (inbound_.records_completed() != records_before &&
           last_record_is_warning_alert(ssl_, &description)) {
         if (!note_warning_alert(description)) return fail_on_warning_alert();
@@ -759,6 +789,7 @@ void Engine::pump() {
 }
 
 void Engine::receive_early_data() {
+#if defined(MBEDTLS_SSL_EARLY_DATA) && defined(MBEDTLS_SSL_SRV_C)
   uint8_t buffer[4096];
   for (;;) {
     const int n = mbedtls_ssl_read_early_data(&ssl_, buffer, sizeof buffer);
@@ -766,6 +797,7 @@ void Engine::receive_early_data() {
     // mbedTLS enforces max_early_data_size, which bounds this buffer.
     early_received_.insert(early_received_.end(), buffer, buffer + n);
   }
+#endif
   info_.early_data.accepted = true;
   push_event(EventKind::early_data);
 }
@@ -807,8 +839,13 @@ bool Engine::renegotiate() {
   // application (and read() would then run the handshake first): read it first.
   if (mbedtls_ssl_get_bytes_avail(&ssl_) > 0 || write_closed_ || read_closed_) return false;
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return false;
   begin_backend_call();
+#if defined(MBEDTLS_SSL_RENEGOTIATION)
   const int ret = mbedtls_ssl_renegotiate(&ssl_);
+#else
+  const int ret = MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;  // unreachable: build() refuses it
+#endif
   if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
     fail_from_backend(ret);
     return false;
@@ -827,7 +864,11 @@ size_t Engine::write_early_data(ByteView data) {
   while (accepted < data.size() && output_has_room_for_record()) {
     const ByteView rest = data.skip(accepted).first(max_fragment_);
     begin_backend_call();
+#if defined(MBEDTLS_SSL_EARLY_DATA)
     const int ret = mbedtls_ssl_write_early_data(&ssl_, rest.data(), rest.size());
+#else
+    const int ret = MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;  // unreachable: build() refuses it
+#endif
     if (ret > 0) {
       early_sent_.insert(early_sent_.end(), rest.data(), rest.data() + ret);
       accepted += static_cast<size_t>(ret);
@@ -894,10 +935,12 @@ void Engine::on_handshake_complete() {
     if (psk_suite && role_ == Role::client) info_.psk_identity = config_->psk_identity;
   }
   info_.peer_certificates.clear();
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
   for (const mbedtls_x509_crt* crt = mbedtls_ssl_get_peer_cert(&ssl_);
        crt != nullptr && crt->raw.p != nullptr; crt = crt->next) {
     info_.peer_certificates.push_back(describe_certificate(*crt));
   }
+#endif
   const uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
   if (info_.session_reused && role_ == Role::client) {
     // The server proved itself in the handshake that created the session,
@@ -907,6 +950,7 @@ void Engine::on_handshake_complete() {
     if (!resumed_.chain.empty()) {
       // mbedTLS's own session keeps the leaf at most; ours has the chain.
       info_.peer_certificates.clear();
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
       for (const std::vector<uint8_t>& der : resumed_.chain) {
         mbedtls_x509_crt crt;
         mbedtls_x509_crt_init(&crt);
@@ -915,6 +959,7 @@ void Engine::on_handshake_complete() {
         }
         mbedtls_x509_crt_free(&crt);
       }
+#endif
     }
   } else if (info_.session_reused && role_ == Role::server &&
              config_->verification == PeerVerification::required) {
@@ -947,7 +992,13 @@ void Engine::on_handshake_complete() {
   if (info_.version == TlsVersion::tls1_2) capture_session();
   push_event(EventKind::handshake_complete);
   if (role_ == Role::client && info_.early_data.sent > 0) {
-    if (mbedtls_ssl_get_early_data_status(&ssl_) == MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED) {
+#if defined(MBEDTLS_SSL_EARLY_DATA)
+    const bool accepted =
+        mbedtls_ssl_get_early_data_status(&ssl_) == MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED;
+#else
+    const bool accepted = false;  // nothing was sent: build() refuses early data
+#endif
+    if (accepted) {
       info_.early_data.accepted = true;
     } else {
       // Nothing is lost: the server never processed it, so it goes again as 1-RTT.
@@ -966,6 +1017,7 @@ size_t Engine::feed(ByteView ciphertext) {
   // Data after the peer's close_notify is ignored (RFC 8446 6.1).
   if (read_closed_) return ciphertext.size();
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return 0;
   feed_ = ciphertext;
   feed_used_ = 0;
   pump();
@@ -978,6 +1030,7 @@ void Engine::consume_output(size_t n) {
   output_.consume(n);
   if (!error_.ok()) return;
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return;
   if (close_pending_) queue_close_notify();
   // An abandoned handshake goes no further (close() before it completed).
   if (blocked_on_output_ && !(write_closed_ && !handshake_done_)) pump();
@@ -987,6 +1040,7 @@ void Engine::consume_output(size_t n) {
 size_t Engine::read(MutableByteView out) {
   if (out.empty() || !handshake_done_ || mbedtls_ssl_get_bytes_avail(&ssl_) == 0) return 0;
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return 0;
   begin_backend_call();
   const int ret = mbedtls_ssl_read(&ssl_, out.data(), out.size());
   if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
@@ -1007,10 +1061,12 @@ size_t Engine::write(ByteView plaintext) {
   if (!error_.ok() || !handshake_done_ || write_closed_) return 0;
   if (!resend_.empty()) {
     CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+    if (!restore_record_buffers()) return 0;
     flush_resend();  // rejected early data keeps its place in the stream
     if (!resend_.empty()) return 0;
   }
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return 0;
   if (!finish_ticket_states()) return 0;  // advisory_guards.cpp
   size_t accepted = 0;
   while (accepted < plaintext.size() && output_has_room_for_record()) {
@@ -1139,10 +1195,12 @@ void Engine::close() {
     close_deadline_ = config_->clock->now_ms() + config_->close_timeout_ms;
   }
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return;
   queue_close_notify();
 }
 
 void Engine::queue_close_notify() {
+  if (!restore_record_buffers()) return;
   if (!output_has_room_for_record()) {
     close_pending_ = true;
     return;
@@ -1196,7 +1254,7 @@ void Engine::on_timer(int64_t now_ms) {
   if (!handshake_done_ && handshake_deadline_ && !write_closed_ && now_ms >= *handshake_deadline_) {
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text, "the TLS handshake did not complete within %u ms",
-                  config_->handshake_timeout_ms);
+                  static_cast<unsigned>(config_->handshake_timeout_ms));
     return fail(Error(ErrorCode::handshake_timeout, Stage::handshake, text));
   }
   if (close_wait_ && !read_closed_ && close_deadline_ && now_ms >= *close_deadline_) {
@@ -1236,6 +1294,20 @@ Result<std::vector<uint8_t>> Engine::export_keying_material(std::string_view lab
         .with_backend_code(ret);
   }
   return out;
+}
+
+size_t Engine::release_buffers() noexcept {
+  if (!error_.ok() || !handshake_done_ || deferred_setup_) return 0;
+  // mbedTLS's blocks carry their account: freeing needs no CallScope.
+  return park_record_buffers(ssl_, parked_);
+}
+
+bool Engine::restore_record_buffers() {
+  if (!parked_.parked) return true;
+  if (unpark_record_buffers(ssl_, parked_)) return true;
+  fail(Error(ErrorCode::out_of_memory, Stage::record,
+             "out of memory: the released record buffers could not be allocated again"));
+  return false;
 }
 
 MemoryUsage Engine::memory() const noexcept {
