@@ -221,8 +221,10 @@ TEST_CASE("epoll connect_through_proxy: each failure reaches on_close, named",
   const Case cases[] = {
       {"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n",
        ErrorCode::proxy_refused, Stage::proxy, CloseReason::error},
-      {"HTTP/1.1 403 Forbidden\r\n\r\n", ErrorCode::proxy_refused, Stage::proxy, CloseReason::error},
-      {"\x15\x03\x03\x00\x02\x02\x28", ErrorCode::proxy_bad_reply, Stage::proxy, CloseReason::error},
+      {"HTTP/1.1 403 Forbidden\r\n\r\n", ErrorCode::proxy_refused, Stage::proxy,
+       CloseReason::error},
+      {"\x15\x03\x03\x00\x02\x02\x28", ErrorCode::proxy_bad_reply, Stage::proxy,
+       CloseReason::error},
       {"", ErrorCode::timed_out, Stage::proxy, CloseReason::timeout},  // a silent proxy
   };
   for (const Case& c : cases) {

@@ -22,3 +22,10 @@ target_link_libraries(sanstls_tunnel_epoll_tests PRIVATE sanstls_epoll sanstls_b
                       sanstls_test_support Catch2::Catch2WithMain)
 sanstls_strict_warnings(sanstls_tunnel_epoll_tests)
 catch_discover_tests(sanstls_tunnel_epoll_tests PROPERTIES LABELS "tunnel")
+
+# The blocking adapter through an HTTPS proxy (TLS inside TLS), in-process.
+add_executable(sanstls_tunnel_https_proxy_tests tunnel/https_proxy_test.cpp)
+target_link_libraries(sanstls_tunnel_https_proxy_tests PRIVATE sanstls_blocking
+                      sanstls_test_support Catch2::Catch2WithMain)
+sanstls_strict_warnings(sanstls_tunnel_https_proxy_tests)
+catch_discover_tests(sanstls_tunnel_https_proxy_tests PROPERTIES LABELS "tunnel")

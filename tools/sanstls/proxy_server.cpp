@@ -138,7 +138,8 @@ void Resolver::run() {
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
-    const int rc = ::getaddrinfo(job.host.c_str(), std::to_string(job.port).c_str(), &hints, &found);
+    const std::string service = std::to_string(job.port);
+    const int rc = ::getaddrinfo(job.host.c_str(), service.c_str(), &hints, &found);
     std::vector<ResolvedAddress> addresses;
     std::string error;
     if (rc != 0) {
@@ -154,7 +155,9 @@ void Resolver::run() {
     }
     // The answer runs on the loop thread.
     loop_.post([done = std::move(job.done), addresses = std::move(addresses),
-                error = std::move(error)]() mutable { done(std::move(addresses), std::move(error)); });
+                error = std::move(error)]() mutable {
+      done(std::move(addresses), std::move(error));
+    });
   }
 }
 
