@@ -7,7 +7,7 @@ if(SANSTLS_BOOST_FOUND)
   target_link_libraries(sanstls_asio INTERFACE sanstls_core sanstls_tunnel sanstls::boost_headers)
 
   # Examples (examples/asio/), built so they cannot rot.
-  if(EXISTS ${CMAKE_SOURCE_DIR}/examples/asio/CMakeLists.txt)
+  if(PROJECT_IS_TOP_LEVEL AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/examples/asio/CMakeLists.txt)
     add_subdirectory(examples/asio)
   endif()
 endif()

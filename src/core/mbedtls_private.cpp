@@ -36,7 +36,12 @@ bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* descr
 }
 
 const mbedtls_x509_crt* handshake_peer_certificate(const mbedtls_ssl_context& ssl) noexcept {
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
   return ssl.session_negotiate != nullptr ? ssl.session_negotiate->peer_cert : nullptr;
+#else
+  (void)ssl;  // a PSK-only build: no certificates
+  return nullptr;
+#endif
 }
 
 int last_record_alert_level(const mbedtls_ssl_context& ssl) noexcept {

@@ -131,6 +131,7 @@ typedef enum sanstls_error_code {
   SANSTLS_ERR_TLS_OUT_OF_MEMORY = 69,
   SANSTLS_ERR_TLS_RANDOM_FAILED = 70,
   SANSTLS_ERR_TLS_INTERNAL = 71,
+  SANSTLS_ERR_SSL_BAD_SIGNATURE = 72,
   /* An engine error newer than this C API; its name is still exact. */
   SANSTLS_ERR_TLS_UNKNOWN = 999,
   SANSTLS_ERROR_CODE_MAX_ENUM = 0x7fffffff

@@ -101,6 +101,7 @@ constexpr CName kCodeNames[] = {
     C(ERR_TLS_OUT_OF_MEMORY),
     C(ERR_TLS_RANDOM_FAILED),
     C(ERR_TLS_INTERNAL),
+    C(ERR_SSL_BAD_SIGNATURE),
 };
 #undef C
 #undef C_OK
