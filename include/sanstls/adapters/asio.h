@@ -36,6 +36,7 @@
 #pragma once
 
 #include <algorithm>
+#include <boost/asio/append.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -244,6 +245,13 @@ struct is_error_condition_enum<sanstls::ErrorCode> : std::true_type {};
 
 namespace sanstls::asio {
 
+// What the proxy answered to CONNECT (status 0: no complete status line).
+struct proxy_reply {
+  int status = 0;
+  std::string reason;
+  std::string proxy_authenticate;
+};
+
 class stream_base {
  public:
   enum handshake_type { client, server };
@@ -299,6 +307,7 @@ struct core {
   std::vector<uint8_t> saved_session;
   std::optional<Connection> conn;
   Error last_error;
+  proxy_reply proxy;
   Clock* timer_clock = nullptr;
   std::chrono::milliseconds shutdown_timeout{5000};
 
@@ -856,19 +865,86 @@ auto async_run_unsized(const std::shared_ptr<Core>& core, Step step, Token&& tok
 
 // ---- CONNECT through an HTTP proxy ------------------------------------------------
 
-struct proxy_op_state {
-  tunnel::ConnectClient client;
-  std::vector<uint8_t> buffer = std::vector<uint8_t>(4096);
+inline void note_reply(const tunnel::ConnectClient& client, proxy_reply& reply) {
+  reply.status = client.status();
+  reply.reason = client.reason();
+  reply.proxy_authenticate = client.proxy_authenticate();
+}
+
+// One step of the CONNECT exchange (sanstls/tunnel.h) over the next layer;
+// once established, the bytes after the reply go to the TLS inbox so the
+// handshake feeds them first.
+template <class Core>
+step_result proxy_step(Core& c, tunnel::ConnectClient& client, proxy_reply& reply) {
+  note_reply(client, reply);
+  switch (client.state()) {
+    case tunnel::ConnectState::established: {
+      ByteView rest = client.leftover();
+      c.prepend_input(rest.data(), rest.size());
+      return finished();
+    }
+    case tunnel::ConnectState::failed:
+      return finished(c.fail_with(client.error()));
+    default:
+      break;
+  }
+  if (!client.pending_output().empty()) return {want::output};
+  if (c.transport_error) return finished(c.transport_error);
+  return {want::input};
+}
+
+template <class Core>
+struct proxy_op {
+  // Heap state: the buffers handed to the next layer must not move with the op.
+  struct state {
+    std::optional<tunnel::ConnectClient> client;
+    Error create_error;
+    std::vector<uint8_t> buffer = std::vector<uint8_t>(4096);
+  };
+  std::shared_ptr<Core> core;
+  std::unique_ptr<state> st;
+  bool started = false;
+
+  template <class Self>
+  void operator()(Self& self, error_code ec = {}, size_t n = 0, bool was_write = false) {
+    Core& c = *core;
+    state& s = *st;
+    if (!started) {
+      started = true;
+      if (!s.client) {
+        return net::post(c.next.get_executor(),
+                         net::append(std::move(self), c.fail_with(s.create_error), 0, false));
+      }
+    } else if (ec && !s.client) {
+      return self.complete(ec);
+    } else if (was_write) {
+      s.client->consume_output(n);
+      if (ec) return self.complete(ec);
+    } else if (ec == net::error::eof) {
+      s.client->transport_eof();
+    } else if (ec) {
+      return self.complete(ec);
+    } else {
+      s.client->feed(ByteView(s.buffer.data(), n));
+    }
+    step_result r = proxy_step(c, *s.client, c.proxy);
+    switch (r.what) {
+      case want::output: {
+        ByteView out = s.client->pending_output();
+        auto bytes = net::buffer(out.data(), out.size());
+        return net::async_write(c.next, bytes, net::append(std::move(self), true));
+      }
+      case want::input: {
+        auto space = net::buffer(s.buffer);
+        return c.next.async_read_some(space, net::append(std::move(self), false));
+      }
+      default:
+        return self.complete(r.ec);
+    }
+  }
 };
 
 }  // namespace detail
-
-// What the proxy answered to CONNECT (status 0: no complete status line).
-struct proxy_reply {
-  int status = 0;
-  std::string reason;
-  std::string proxy_authenticate;
-};
 
 template <class NextLayer>
 class stream : public stream_base {
@@ -928,6 +1004,73 @@ class stream : public stream_base {
   }
   // The full Error of the last engine failure (its message has the details).
   const Error& last_error() const noexcept { return core_->last_error; }
+  // What the proxy answered to the last (async_)proxy_connect.
+  const proxy_reply& last_proxy_reply() const noexcept { return core_->proxy; }
+
+  // ---- through an HTTP proxy (sanstls/tunnel.h) ----
+  // With next_layer() connected to an HTTP proxy (a TCP socket, or another
+  // sanstls::asio::stream for an HTTPS proxy: TLS inside TLS), sends CONNECT
+  // host:port and reads the reply; the handshake that follows runs inside the
+  // tunnel (bytes the proxy sent after its reply are fed to it first).
+  // Errors are of stage proxy: ERR_PROXY_REFUSED (last_proxy_reply() has the
+  // status), ERR_PROXY_CLOSED, ERR_PROXY_BAD_REPLY; an invalid request is
+  // ERR_INVALID_ARG_VALUE (stage config). No timeout of its own: bound it
+  // with a cancellation slot (a timer that emits, say).
+  template <class Token>
+  auto async_proxy_connect(const tunnel::ConnectRequest& request, Token&& token) {
+    detail::proxy_op<core_type> op{core_,
+                                   std::make_unique<typename detail::proxy_op<core_type>::state>()};
+    core_->proxy = proxy_reply();
+    Result<tunnel::ConnectClient> made = tunnel::ConnectClient::create(request);
+    if (made) {
+      op.st->client.emplace(std::move(made).value());
+    } else {
+      op.st->create_error = made.error();
+    }
+    return net::async_compose<Token, void(error_code)>(std::move(op), token, core_->next);
+  }
+  void proxy_connect(const tunnel::ConnectRequest& request, error_code& ec) {
+    core_->proxy = proxy_reply();
+    Result<tunnel::ConnectClient> made = tunnel::ConnectClient::create(request);
+    if (!made) {
+      ec = core_->fail_with(made.error());
+      return;
+    }
+    tunnel::ConnectClient& connect_client = made.value();
+    std::vector<uint8_t> buffer(4096);
+    for (;;) {
+      detail::step_result r = detail::proxy_step(*core_, connect_client, core_->proxy);
+      if (r.what == detail::want::output) {
+        ByteView out = connect_client.pending_output();
+        error_code wec;
+        connect_client.consume_output(
+            net::write(core_->next, net::buffer(out.data(), out.size()), wec));
+        if (wec) {
+          ec = wec;
+          return;
+        }
+      } else if (r.what == detail::want::input) {
+        error_code rec;
+        const size_t n = core_->next.read_some(net::buffer(buffer), rec);
+        if (rec == net::error::eof) {
+          connect_client.transport_eof();
+        } else if (rec) {
+          ec = rec;
+          return;
+        } else {
+          connect_client.feed(ByteView(buffer.data(), n));
+        }
+      } else {
+        ec = r.ec;
+        return;
+      }
+    }
+  }
+  void proxy_connect(const tunnel::ConnectRequest& request) {
+    error_code ec;
+    proxy_connect(request, ec);
+    throw_if(ec, "proxy_connect");
+  }
 
   // ---- handshake ----
   void handshake(handshake_type type) {
@@ -1029,6 +1172,17 @@ class stream : public stream_base {
 
   std::shared_ptr<core_type> core_;
 };
+
+// Free-function forms of stream::async_proxy_connect / proxy_connect.
+template <class NextLayer, class Token>
+auto async_proxy_connect(stream<NextLayer>& tls, const tunnel::ConnectRequest& request,
+                         Token&& token) {
+  return tls.async_proxy_connect(request, std::forward<Token>(token));
+}
+template <class NextLayer>
+void proxy_connect(stream<NextLayer>& tls, const tunnel::ConnectRequest& request, error_code& ec) {
+  tls.proxy_connect(request, ec);
+}
 
 // ---- Beast: websocket::stream<sanstls::asio::stream<...>> closes with
 // close_notify both ways (found by argument-dependent lookup).
