@@ -6,6 +6,9 @@ markdown section of docs/performance.md, and the explicit copy step.
       copies the run into ROOT/bench/results/latest.json under "epoll" and
       rewrites the epoll section of ROOT/docs/performance.md (between the
       markers below). bench/report.py keeps both when it regenerates.
+  epoll_report.py --merge OUT.json RUN.json RUN2.json...
+      one run from several (e.g. --systems nginx,node measured separately):
+      the systems of the later runs added to the first's, ratios again.
 """
 import json
 import os
@@ -248,8 +251,24 @@ def publish(run_json, root):
     print("bench-epoll: copied %s into bench/results/latest.json (\"epoll\") and docs/performance.md" % run_json)
 
 
+def merge(out_path, paths):
+    runs = [json.load(open(p)) for p in paths]
+    merged = runs[0]
+    for run in runs[1:]:
+        merged["systems"].update(run["systems"])
+        merged["meta"].setdefault("merged_from", []).append(run["meta"].get("generated"))
+    add_ratios(merged)
+    with open(out_path, "w") as f:
+        json.dump(merged, f, indent=1)
+        f.write("\n")
+    with open(os.path.splitext(out_path)[0] + ".md", "w") as f:
+        f.write(markdown(merged))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--publish":
         publish(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "--merge":
+        merge(sys.argv[2], sys.argv[3:])
     else:
         sys.exit(__doc__)
