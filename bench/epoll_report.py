@@ -233,6 +233,9 @@ def splice(doc, section):
         head, rest = doc.split(BEGIN, 1)
         tail = rest.split(END, 1)[1]
         return head + section.rstrip("\n") + tail
+    if "\n## Analysis" in doc:  # where bench/report.py puts it: before the analysis
+        head, tail = doc.split("\n## Analysis", 1)
+        return head.rstrip("\n") + "\n\n" + section + "\n## Analysis" + tail
     return doc.rstrip("\n") + "\n\n" + section
 
 
