@@ -515,8 +515,23 @@ int Generator::run() {
     if (o_.mode == "echo" && measure_until_ >= 0 && now >= measure_until_) break;
     if (!ready_printed && now >= give_up) {
       std::fprintf(stderr, "loadgen: gave up after %lld ms\n", static_cast<long long>(o_.timeout_ms));
+      if (!idle) {
+        print("timeout");
+        return 3;
+      }
+      // Idle: drop the clients still in their handshake, and hold the
+      // established ones as if ready, so the server's memory can still be
+      // measured for them (the "timeout" line says how many).
+      for (size_t slot = 0; slot < clients_.size(); ++slot) {
+        if (clients_[slot].fd >= 0 && clients_[slot].phase != Phase::held) drop(slot, false, "");
+      }
+      next_slot = clients_.size();
+      opened_ = established_ + lost_ + static_cast<long>(failures_);
+      (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, 0, nullptr);
       print("timeout");
-      return 3;
+      ready_printed = true;
+      hold_until = now + o_.hold_ms;
+      continue;
     }
     if (idle && !ready_printed && next_slot == clients_.size() && in_flight() == 0) {
       (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, 0, nullptr);  // poll() watches it now
