@@ -196,8 +196,11 @@ def markdown(results):
         L.append("| %s | %s | %s | %s |" % (title, " | ".join(cells), _fmt(r.get("vs_nginx")), _fmt(r.get("vs_node"))))
     L.append("")
     L.append("Ratios: sanstls's figure divided by the other's; above 1 means more handshakes or bytes per "
-             "second, or more memory.")
+             "second, or more memory; – where a figure was not measured in this run.")
     L.append("")
+    if m.get("note"):
+        L.append("Note: %s." % m["note"])
+        L.append("")
     if counts:
         L.append("**Idle connections.** RSS growth of the server's processes (sum of `VmRSS`, after minus "
                  "before) divided by the connections, each complete once the server has answered (TLS 1.3: "
@@ -213,7 +216,9 @@ def markdown(results):
         L.append("|---|---:|---:|---:|---:|---:|---:|")
         for s in sysnames:
             for c in counts:
-                i = _get(results, s, "idle", str(c)) or {}
+                i = _get(results, s, "idle", str(c))
+                if not i:
+                    continue  # not measured in this run
                 L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
                     LABEL[s], _fmt(i.get("established")), _fmt(i.get("server_processes")),
                     _fmt((i.get("rss_before") or 0) / 1e6), _fmt((i.get("rss_after") or 0) / 1e6),
