@@ -10,7 +10,7 @@ for lib in "$@"; do
       echo "forbidden symbol in $(basename "$lib"): $symbol"
       found=1
     fi
-  done < <(nm -u --format=posix "$lib" | awk '{print $1}' | sed 's/@.*//' | sort -u)
+  done < <("${NM:-nm}" -u --format=posix "$lib" | awk '{print $1}' | sed 's/@.*//' | sort -u)
 done
 if (( found )); then exit 1; fi
 echo "core libraries reference no socket, clock, thread, file or exception-runtime symbols ($# libraries checked)"

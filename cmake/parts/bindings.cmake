@@ -68,7 +68,11 @@ add_custom_command(OUTPUT ${SANSTLS_C_STATIC_ARCHIVE}
   DEPENDS ${_sanstls_bundle} ${CMAKE_BINARY_DIR}/bindings/c/libsanstls.mri
           ${SANSTLS_BINDINGS_DIR}/c/bundle_archive.cmake
   COMMENT "Bundling libsanstls.a (C API, engine and mbedTLS)")
-add_custom_target(sanstls_c_static ALL DEPENDS ${SANSTLS_C_STATIC_ARCHIVE})
+if(PROJECT_IS_TOP_LEVEL)
+  add_custom_target(sanstls_c_static ALL DEPENDS ${SANSTLS_C_STATIC_ARCHIVE})
+else()
+  add_custom_target(sanstls_c_static DEPENDS ${SANSTLS_C_STATIC_ARCHIVE})
+endif()
 
 # The C example (examples/c_example.c), built against the shared library.
 add_executable(sanstls-c-example ${SANSTLS_SOURCE_ROOT}/examples/c_example.c)
@@ -77,4 +81,40 @@ set_target_properties(sanstls-c-example PROPERTIES C_STANDARD 99 C_STANDARD_REQU
   C_EXTENSIONS OFF)
 sanstls_strict_warnings(sanstls-c-example)
 
+
+# ---- Python: the extension module `sanstls` (pybind11 from Debian, the
+# system python3) in build/python, so PYTHONPATH=build/python finds it.
+# The system's python3 (Debian's pytest runs on it), not whatever is first on PATH.
+if(NOT DEFINED Python3_EXECUTABLE AND EXISTS /usr/bin/python3)
+  set(Python3_EXECUTABLE /usr/bin/python3)
+endif()
+find_package(Python3 COMPONENTS Interpreter Development.Module)
+if(Python3_FOUND)
+  find_package(pybind11 CONFIG QUIET)
+endif()
+if(Python3_FOUND AND pybind11_FOUND)
+  pybind11_add_module(sanstls_python MODULE NO_EXTRAS ${SANSTLS_BINDINGS_DIR}/python/sanstls_module.cpp)
+  target_link_libraries(sanstls_python PRIVATE sanstls_core sanstls_platform)
+  set_target_properties(sanstls_python PROPERTIES OUTPUT_NAME sanstls
+    LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/python
+    CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+  sanstls_strict_warnings(sanstls_python)
+  set(SANSTLS_PYTHON_INSTALL_DIR
+      "lib/python${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR}/site-packages" CACHE STRING
+      "Where `cmake --install` puts the Python module (relative to the prefix)")
+else()
+  message(STATUS "sanstls: no pybind11 or Python 3 headers: the Python module is not built "
+                 "(scripts/setup.sh installs pybind11-dev and python3-dev)")
+endif()
+
+# As a subproject, a parent's `all` builds only what it links.
+if(NOT PROJECT_IS_TOP_LEVEL)
+  foreach(_t sanstls_c_shared sanstls_c_api sanstls-c-example sanstls_python)
+    if(TARGET ${_t})
+      set_target_properties(${_t} PROPERTIES EXCLUDE_FROM_ALL ON)
+    endif()
+  endforeach()
+endif()
+
+# Install rules (after every target they name).
 include(${SANSTLS_SOURCE_ROOT}/cmake/SanstlsInstall.cmake OPTIONAL)

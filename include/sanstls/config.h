@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include "sanstls/sync.h"
 #include <optional>
 #include <string>
 #include <string_view>
@@ -161,16 +161,16 @@ class ConfigSlot {
  public:
   explicit ConfigSlot(Config initial) : current_(std::move(initial)) {}
   void store(Config next) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    LockGuard lock(mutex_);
     current_ = std::move(next);
   }
   Config load() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    LockGuard lock(mutex_);
     return current_;
   }
 
  private:
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   Config current_;
 };
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
+#include "sanstls/sync.h"
 #include <optional>
 #include <vector>
 
@@ -47,7 +47,7 @@ class TicketKeys {
   struct Key {
     uint8_t bytes[kKeyBytes];
   };
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   Key current_{};
   std::optional<Key> previous_;
 };

@@ -221,7 +221,7 @@ Conn::Conn(Loop* loop, uint64_t id, int fd, Connection connection,
       last_activity_ms_(now_ms) {}
 
 bool Conn::write(ByteView data) {
-  if (dead_ || closing_) return false;
+  if (dead_ || closing_ || connection_.wants().write_closed) return false;
   if (data.size() > options_.high_water || queued() + data.size() > options_.high_water) {
     drain_owed_ = true;
     return false;
@@ -271,6 +271,8 @@ void Conn::reject_server_name() {
 }
 
 // ---------------------------------------------------------------- Loop
+
+void Loop::count_connected() noexcept { bump(counters_->connected); }
 
 Loop::Loop(int epoll_fd, int event_fd) noexcept
     : epoll_fd_(epoll_fd),
@@ -1057,6 +1059,10 @@ Error Loop::run() {
       }
       if (tag & kLingerTag) {
         linger_ready(tag);
+        continue;
+      }
+      if ((tag & kWatchTag) && !(tag & kListenerTag)) {  // plain descriptors (epoll_watch.cpp)
+        watch_ready(tag & ~kWatchTag, events[static_cast<size_t>(i)].events);
         continue;
       }
       if (tag & kListenerTag) {

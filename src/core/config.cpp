@@ -20,8 +20,12 @@ int random_callback(void* random_source, unsigned char* out, size_t len) {
 ConfigState::ConfigState() {
   account = MemoryAccount::create();
   CallScope scope(account, nullptr, nullptr);
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
   mbedtls_x509_crt_init(&trust_anchors);
+#endif
+#if defined(MBEDTLS_X509_CRL_PARSE_C)
   mbedtls_x509_crl_init(&crls);
+#endif
   mbedtls_ssl_config_init(&conf);
 }
 
@@ -29,8 +33,12 @@ ConfigState::~ConfigState() {
   {
     CallScope scope(account, clock, random);
     mbedtls_ssl_config_free(&conf);
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
     mbedtls_x509_crt_free(&trust_anchors);
+#endif
+#if defined(MBEDTLS_X509_CRL_PARSE_C)
     mbedtls_x509_crl_free(&crls);
+#endif
     identities.clear();
   }
   if (account != nullptr) account->detach();
@@ -48,10 +56,24 @@ Error config_error(ErrorCode code, const char* message) {
 
 Error config_error(ErrorCode code, const char* what, int mbedtls_code) {
   char text[Error::kMessageCapacity];
+#if defined(MBEDTLS_ERROR_C)
   char reason[96];
   mbedtls_strerror(mbedtls_code, reason, sizeof reason);
   std::snprintf(text, sizeof text, "%s (%s)", what, reason);
+#else
+  std::snprintf(text, sizeof text, "%s (mbedTLS error -0x%04X)", what,
+                static_cast<unsigned>(-mbedtls_code));
+#endif
   return Error(code, Stage::config, text).with_backend_code(mbedtls_code);
+}
+
+// A setting that needs a part of mbedTLS this build's configuration left
+// out (the firmware profiles, config/mbedtls/sanstls_firmware_*.h).
+[[maybe_unused]] Error not_built_in(const char* feature, const char* option) {
+  char text[Error::kMessageCapacity];
+  std::snprintf(text, sizeof text, "%s is not built in (the mbedTLS configuration lacks %s)",
+                feature, option);
+  return Error(ErrorCode::invalid_argument, Stage::config, text);
 }
 
 bool looks_like_pem(ByteView bytes) {
@@ -60,14 +82,14 @@ bool looks_like_pem(ByteView bytes) {
 }
 
 // mbedTLS parses PEM only from NUL-terminated buffers whose length counts the NUL.
-std::vector<uint8_t> parser_input(ByteView bytes) {
+[[maybe_unused]] std::vector<uint8_t> parser_input(ByteView bytes) {
   std::vector<uint8_t> out(bytes.begin(), bytes.end());
   if (looks_like_pem(bytes)) out.push_back(0);
   return out;
 }
 
 // The same for a private key: one exact-size copy, wiped when released.
-SecretBytes secret_parser_input(ByteView bytes) {
+[[maybe_unused]] SecretBytes secret_parser_input(ByteView bytes) {
   if (!looks_like_pem(bytes)) return SecretBytes(bytes);
   std::vector<uint8_t> terminated;
   terminated.reserve(bytes.size() + 1);
@@ -178,19 +200,23 @@ struct RandomProbe {
   bool failed = false;
 };
 
-int probing_random(void* probe_pointer, unsigned char* out, size_t len) {
+[[maybe_unused]] int probing_random(void* probe_pointer, unsigned char* out, size_t len) {
   auto* probe = static_cast<RandomProbe*>(probe_pointer);
   const int ret = detail::random_callback(probe->source, out, len);
   if (ret != 0) probe->failed = true;
   return ret;
 }
 
-Error random_failed_error() {
+[[maybe_unused]] Error random_failed_error() {
   return config_error(ErrorCode::random_failed,
                       "the random source failed while loading the private key");
 }
 
 Error load_identity(ConfigState& s, ByteView chain, ByteView key, ByteView passphrase) {
+#if !defined(MBEDTLS_X509_CRT_PARSE_C)
+  (void)s, (void)chain, (void)key, (void)passphrase;
+  return not_built_in("certificates", "MBEDTLS_X509_CRT_PARSE_C");
+#else
   RandomProbe probe{s.random};
   auto identity = std::make_unique<detail::OwnIdentity>();
   std::vector<uint8_t> chain_input = parser_input(chain);
@@ -251,6 +277,7 @@ Error load_identity(ConfigState& s, ByteView chain, ByteView key, ByteView passp
   }
   s.identities.push_back(std::move(identity));
   return Error();
+#endif
 }
 
 Error set_up_resumption(const ConfigBuilder::Settings& b, ConfigState& s) {
@@ -266,6 +293,7 @@ Error set_up_resumption(const ConfigBuilder::Settings& b, ConfigState& s) {
                                                   : MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
     return Error();
   }
+#if defined(MBEDTLS_SSL_SRV_C)
   if (b.session_store) {
     s.session_store = b.session_store;
     mbedtls_ssl_conf_session_cache(&s.conf, &s, detail::cache_get, detail::cache_set);
@@ -284,6 +312,7 @@ Error set_up_resumption(const ConfigBuilder::Settings& b, ConfigState& s) {
   mbedtls_ssl_conf_session_tickets_cb(&s.conf, detail::ticket_write, detail::ticket_parse, &s);
   mbedtls_ssl_conf_new_session_tickets(
       &s.conf, static_cast<uint16_t>(s.ticket_count > 16 ? 16 : s.ticket_count));
+#endif
   return Error();
 }
 
@@ -318,8 +347,50 @@ bool same_text(std::string_view a, const char* b) {
   return true;
 }
 
+// A client offering TLS 1.2 and 1.3 sends one signature_algorithms list.
+// mbedTLS 3.6 offers rsa_pss_rsae_* in it (TLS 1.3 needs them) ahead of
+// rsa_pkcs1_*, yet its TLS 1.2 client rejects a ServerKeyExchange signed
+// with RSA-PSS (illegal_parameter): a TLS 1.2 server with an RSA key that
+// follows the client's order (OpenSSL, Go, BoringSSL) picks RSA-PSS and the
+// handshake fails. So such a client lists rsa_pkcs1_* before rsa_pss_rsae_*:
+// TLS 1.2 servers then pick PKCS#1 v1.5, and TLS 1.3 servers, which may not
+// sign with PKCS#1 v1.5, still use RSA-PSS. Other schemes keep their order.
+void prefer_pkcs1_for_tls12_servers(const ConfigBuilder::Settings& b, ConfigState& s) {
+  if (b.role != Role::client || b.min != TlsVersion::tls1_2 || b.max != TlsVersion::tls1_3) {
+    return;
+  }
+  if (s.sig_algs.empty()) {
+    for (const SignatureName& known : kSignatures) s.sig_algs.push_back(known.id);
+    s.sig_algs.push_back(0);
+  }
+  auto is_rsa_pss_rsae = [](uint16_t id) { return id >= 0x0804 && id <= 0x0806; };
+  auto is_rsa_pkcs1 = [](uint16_t id) { return (id & 0xff) == 1; };
+  std::vector<uint16_t> ordered;
+  bool pkcs1_placed = false;
+  for (uint16_t id : s.sig_algs) {
+    if (id == 0 || is_rsa_pkcs1(id)) continue;
+    if (is_rsa_pss_rsae(id) && !pkcs1_placed) {
+      for (uint16_t pkcs1 : s.sig_algs) {
+        if (pkcs1 != 0 && is_rsa_pkcs1(pkcs1)) ordered.push_back(pkcs1);
+      }
+      pkcs1_placed = true;
+    }
+    ordered.push_back(id);
+  }
+  if (!pkcs1_placed) {
+    for (uint16_t id : s.sig_algs) {
+      if (id != 0 && is_rsa_pkcs1(id)) ordered.push_back(id);
+    }
+  }
+  ordered.push_back(0);
+  s.sig_algs = std::move(ordered);
+}
+
 Error parse_signature_algorithms(const ConfigBuilder::Settings& b, ConfigState& s) {
-  if (!b.sig_algs_set) return Error();
+  if (!b.sig_algs_set) {
+    prefer_pkcs1_for_tls12_servers(b, s);
+    return Error();
+  }
   Error error;
   for_each_item(b.sig_algs, [&](std::string_view name) {
     for (const SignatureName& known : kSignatures) {
@@ -355,6 +426,7 @@ Error parse_signature_algorithms(const ConfigBuilder::Settings& b, ConfigState& 
     }
   }
   s.sig_algs.push_back(0);
+  prefer_pkcs1_for_tls12_servers(b, s);
   return Error();
 }
 
@@ -397,6 +469,9 @@ Error set_up_psk_and_pins(const ConfigBuilder::Settings& b, ConfigState& s) {
   }
   s.client_certificate_selector = b.client_certificate_selector;
   for (std::string pin : b.pins) {
+#if !defined(MBEDTLS_X509_CRT_PARSE_C)
+    return not_built_in("public key pins", "MBEDTLS_X509_CRT_PARSE_C");
+#endif
     if (pin.rfind("sha256/", 0) == 0) pin.erase(0, 7);
     unsigned char digest[64];
     size_t length = 0;
@@ -668,6 +743,14 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
   }
   s.min_version = b.min;
   s.max_version = b.max;
+#if !defined(MBEDTLS_SSL_SRV_C)
+  if (b.role == Role::server) return not_built_in("a TLS server", "MBEDTLS_SSL_SRV_C");
+#endif
+#if !defined(MBEDTLS_SSL_PROTO_TLS1_2)
+  // A TLS 1.3-only build narrows a range that includes TLS 1.2.
+  if (s.max_version == TlsVersion::tls1_2) return not_built_in("TLS 1.2", "MBEDTLS_SSL_PROTO_TLS1_2");
+  s.min_version = TlsVersion::tls1_3;
+#endif
   s.verification = b.verification_set ? b.verification
                    : b.role == Role::client ? PeerVerification::required
                                             : PeerVerification::none;
@@ -735,6 +818,10 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
     }
   }
   for (const auto& anchors : b.trust_anchors) {
+#if !defined(MBEDTLS_X509_CRT_PARSE_C)
+    (void)anchors;
+    return not_built_in("trust anchors", "MBEDTLS_X509_CRT_PARSE_C");
+#else
     std::vector<uint8_t> input = parser_input(ByteView(anchors.data(), anchors.size()));
     int ret = mbedtls_x509_crt_parse(&s.trust_anchors, input.data(), input.size());
     if (ret < 0) {
@@ -742,8 +829,13 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
     }
     // ret > 0: some certificates of a system bundle were skipped; the rest count.
     if (s.trust_anchors.raw.p != nullptr) s.has_trust_anchors = true;
+#endif
   }
   for (const auto& crl : b.crls) {
+#if !defined(MBEDTLS_X509_CRL_PARSE_C)
+    (void)crl;
+    return not_built_in("certificate revocation lists", "MBEDTLS_X509_CRL_PARSE_C");
+#else
     std::vector<uint8_t> input = parser_input(ByteView(crl.data(), crl.size()));
     int ret = mbedtls_x509_crl_parse(&s.crls, input.data(), input.size());
     if (ret != 0) {
@@ -751,6 +843,7 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
                           "cannot parse the certificate revocation list", ret);
     }
     s.has_crls = true;
+#endif
   }
 
   const bool has_psk = !s.psk_key.empty() || s.psk_lookup;
@@ -777,7 +870,11 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
   mbedtls_ssl_conf_rng(conf, detail::random_callback, s.random);
   mbedtls_ssl_conf_ciphersuites(conf, s.suites.data());
   mbedtls_ssl_conf_groups(conf, s.groups.data());
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
   if (!s.sig_algs.empty()) mbedtls_ssl_conf_sig_algs(conf, s.sig_algs.data());
+#else
+  if (!s.sig_algs.empty()) return not_built_in("signature algorithms", "MBEDTLS_X509_CRT_PARSE_C");
+#endif
 
   int authmode = MBEDTLS_SSL_VERIFY_NONE;
   if (s.role == Role::client) {
@@ -791,12 +888,14 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
     authmode = MBEDTLS_SSL_VERIFY_REQUIRED;
   }
   mbedtls_ssl_conf_authmode(conf, authmode);
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
   if (s.has_trust_anchors) mbedtls_ssl_conf_ca_chain(conf, &s.trust_anchors, s.crl_pointer());
 
   for (auto& identity : s.identities) {
     ret = mbedtls_ssl_conf_own_cert(conf, &identity->chain, &identity->key);
     if (ret != 0) return config_error(ErrorCode::internal_error, "cannot use certificate", ret);
   }
+#endif
 
   if (!s.alpn.empty()) {
     for (const std::string& protocol : s.alpn) s.alpn_pointers.push_back(protocol.c_str());
@@ -810,7 +909,9 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
     mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
         conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
   } else {
+#if defined(MBEDTLS_SSL_SRV_C)
     mbedtls_ssl_conf_sni(conf, detail::server_name_callback, nullptr);
+#endif
   }
   if (Error e = set_up_resumption(b, s)) return e;
   s.early_data = b.early_data;
@@ -819,15 +920,25 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
       return config_error(ErrorCode::invalid_argument,
                           "0-RTT needs session tickets (early data rides on a resumed session)");
     }
+#if defined(MBEDTLS_SSL_EARLY_DATA)
     mbedtls_ssl_conf_early_data(conf, MBEDTLS_SSL_EARLY_DATA_ENABLED);
+#if defined(MBEDTLS_SSL_SRV_C)
     if (s.role == Role::server) {
       mbedtls_ssl_conf_max_early_data_size(conf, s.early_data);
       s.replay_store = b.replay_store ? b.replay_store : EarlyDataReplayStore::create();
     }
+#endif
+#else
+    return not_built_in("0-RTT early data", "MBEDTLS_SSL_EARLY_DATA");
+#endif
   }
   s.renegotiation = b.renegotiation;
+#if defined(MBEDTLS_SSL_RENEGOTIATION)
   mbedtls_ssl_conf_renegotiation(conf, s.renegotiation ? MBEDTLS_SSL_RENEGOTIATION_ENABLED
                                                        : MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+#else
+  if (s.renegotiation) return not_built_in("renegotiation", "MBEDTLS_SSL_RENEGOTIATION");
+#endif
   // Only secure renegotiation (RFC 5746), never the legacy kind.
   mbedtls_ssl_conf_legacy_renegotiation(conf, MBEDTLS_SSL_LEGACY_NO_RENEGOTIATION);
   if (has_psk) {
@@ -837,7 +948,9 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
                                  s.psk_identity.size());
       if (ret != 0) return config_error(ErrorCode::invalid_psk, "cannot use the PSK", ret);
     }
+#if defined(MBEDTLS_SSL_SRV_C)
     if (s.psk_lookup) mbedtls_ssl_conf_psk_cb(conf, detail::psk_callback, &s);
+#endif
     int modes = b.psk_mode == PskMode::with_ecdhe      ? MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL
                 : b.psk_mode == PskMode::without_ecdhe ? MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK
                                                        : MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_ALL;

@@ -39,9 +39,11 @@ int random_callback(void* random_source, unsigned char* out, size_t len);
 constexpr size_t kMaxRecordWireBytes = 5 + 16384 + 256;
 
 
+// (Builds without X.509, such as the firmware PSK profile, never fill one.)
 struct OwnIdentity {
   mbedtls_x509_crt chain;
   mbedtls_pk_context key;
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
   OwnIdentity() {
     mbedtls_x509_crt_init(&chain);
     mbedtls_pk_init(&key);
@@ -50,6 +52,9 @@ struct OwnIdentity {
     mbedtls_pk_free(&key);
     mbedtls_x509_crt_free(&chain);
   }
+#else
+  OwnIdentity() = default;
+#endif
   OwnIdentity(const OwnIdentity&) = delete;
   OwnIdentity& operator=(const OwnIdentity&) = delete;
 };

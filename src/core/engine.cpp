@@ -110,7 +110,9 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
                   : static_cast<uint32_t>(kMaxCiphertextRecord));
   }
   mbedtls_ssl_set_bio(&ssl_, this, send_callback, recv_callback, nullptr);
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
   mbedtls_ssl_set_verify(&ssl_, verify_callback, this);
+#endif
   // Key logging, and counting TLS 1.2 renegotiations (each derives a new master secret).
   if (config_->key_log || config_->renegotiation) {
     mbedtls_ssl_set_export_keys_cb(&ssl_, export_keys_callback, this);
@@ -125,8 +127,14 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
       // callback and never sent as SNI (RFC 6066 section 3).
       if (ip_literal_len_ == 0) hostname = server_name_.c_str();
     }
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
     // Always called: a NULL name is mbedTLS's explicit "no hostname check".
     ret = mbedtls_ssl_set_hostname(&ssl_, hostname);
+#else
+    // mbedTLS 3.6 sends SNI only with X.509 built in: a PSK-only build
+    // (the firmware's psk profile) keeps the name for info() alone.
+    ret = hostname != nullptr && std::strlen(hostname) > 255 ? MBEDTLS_ERR_SSL_BAD_INPUT_DATA : 0;
+#endif
     if (ret != 0) {
       return Error(ErrorCode::invalid_argument, Stage::config,
                    "the server name is not a valid host name (at most 255 bytes)")
@@ -174,6 +182,11 @@ Error Engine::verify_saved_session() {
     }
     return Error();
   }
+#if !defined(MBEDTLS_X509_CRT_PARSE_C)
+  return Error(ErrorCode::invalid_session, Stage::config,
+               "the saved session has server certificates, and this build has no X.509 "
+               "(MBEDTLS_X509_CRT_PARSE_C) to verify them");
+#else
   mbedtls_x509_crt chain;
   mbedtls_x509_crt_init(&chain);
   int ret = 0;
@@ -218,6 +231,7 @@ Error Engine::verify_saved_session() {
   resumed_authorized_ = !verdict;
   resumed_authorization_error_ = verdict;
   return Error();
+#endif
 }
 
 Result<std::vector<uint8_t>> Engine::save_session() const {
@@ -550,6 +564,7 @@ void Engine::Outbound::on_record(const RecordHeader& header) {
   // padded (mbedTLS pads the 3-byte inner plaintext to 16 bytes) and then
   // tagged; nothing else that short goes out in a failing step (the flag is
   // reset before each handshake step), so its length identifies it.
+  if (header.type == kChangeCipherSpec) engine->change_cipher_spec_sent_ = true;
   const size_t tag = engine->server_hello_.cipher_suite == 0x1305 ? 8 : 16;
   if (header.type == kAlert ||
       (engine->server_hello_.tls13 && header.type == kApplicationData &&
@@ -594,7 +609,9 @@ void Engine::on_server_hello(ByteView body) {
     // mbedTLS 3.6 would reject a bad client certificate under the server's
     // handshake keys, which the client (already on application keys) cannot
     // read. Verify optionally and reject once the handshake is over instead.
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
     mbedtls_ssl_set_hs_authmode(&ssl_, MBEDTLS_SSL_VERIFY_OPTIONAL);
+#endif
     reject_unauthorized_after_handshake_ = true;
   }
 }
@@ -617,6 +634,11 @@ int Engine::drive_handshake() {
     const int ret = mbedtls_ssl_handshake_step(&ssl_);
     if (!original_hello_.empty()) restore_hello_transcript();
     if (last_handshake_type(ssl_) == kCertificateRequest) certificate_requested_ = true;
+    if (ret == 0 && role_ == Role::client && !server_key_type_checked_ &&
+        handshake_state(ssl_) > MBEDTLS_SSL_SERVER_CERTIFICATE &&
+        !check_server_key_matches_suite()) {
+      return MBEDTLS_ERR_SSL_BAD_CERTIFICATE;
+    }
     if (pin_rejected_ && error_.ok() && config_->verification != PeerVerification::required) {
       // mbedTLS lets an optional verification pass; a pin mismatch may not.
       send_alert(Alert::bad_certificate);
@@ -626,6 +648,35 @@ int Engine::drive_handshake() {
     if (ret != 0) return ret;
   }
   return 0;
+}
+
+// TLS 1.2: an ECDHE_ECDSA suite needs an EC key in the server's
+// certificate, an ECDHE_RSA suite an RSA key (RFC 5246 7.4.2, RFC 8422
+// 5.3). mbedTLS 3.6 checks only that the key can verify the signature the
+// server chose, so a server could pick ECDHE_RSA and sign with ECDSA.
+bool Engine::check_server_key_matches_suite() {
+  server_key_type_checked_ = true;
+  if (server_hello_.tls13) return true;
+#if !defined(MBEDTLS_X509_CRT_PARSE_C)
+  return true;  // a PSK-only build: no server certificate to check
+#else
+  const CipherSuite* suite = find_cipher_suite(server_hello_.cipher_suite);
+  const mbedtls_x509_crt* leaf = handshake_peer_certificate(ssl_);
+  if (suite == nullptr || leaf == nullptr) return true;
+  const bool wants_ecdsa = std::strstr(suite->iana_name, "_ECDSA_") != nullptr;
+  const bool wants_rsa = std::strstr(suite->iana_name, "_ECDHE_RSA_") != nullptr;
+  const bool has_ec = mbedtls_pk_can_do(&leaf->pk, MBEDTLS_PK_ECDSA) != 0;
+  const bool has_rsa = mbedtls_pk_can_do(&leaf->pk, MBEDTLS_PK_RSA) != 0;
+  if ((!wants_ecdsa || has_ec) && (!wants_rsa || has_rsa)) return true;
+  send_alert(Alert::illegal_parameter);
+  fail(Error(ErrorCode::illegal_parameter, Stage::handshake,
+             wants_ecdsa ? "illegal parameter: the server chose an ECDSA cipher suite for a "
+                           "certificate without an EC key"
+                         : "illegal parameter: the server chose an RSA cipher suite for a "
+                           "certificate without an RSA key")
+           .with_alert(Alert::illegal_parameter, AlertDirection::sent));
+  return false;
+#endif
 }
 
 void Engine::choose_client_certificate() {
@@ -717,6 +768,19 @@ void Engine::pump() {
     }
     if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
       uint8_t description = 0;
+      const int level = inbound_.records_completed() != records_before
+                            ? last_record_alert_level(ssl_)
+                            : -1;
+      if (level != -1 && level != MBEDTLS_SSL_ALERT_LEVEL_WARNING &&
+          level != MBEDTLS_SSL_ALERT_LEVEL_FATAL) {
+        // An alert level that is neither warning nor fatal is an illegal
+        // value (RFC 8446 6, RFC 5246 7.2); mbedTLS would ignore the alert.
+        send_alert(Alert::illegal_parameter);
+        return fail(Error(ErrorCode::illegal_parameter, Stage::record,
+                          "illegal parameter: the peer sent an alert whose level is "
+                          "neither warning nor fatal")
+                        .with_alert(Alert::illegal_parameter, AlertDirection::sent));
+      }
       if (inbound_.records_completed() != records_before &&
           last_record_is_warning_alert(ssl_, &description)) {
         if (!note_warning_alert(description)) return fail_on_warning_alert();
@@ -759,6 +823,7 @@ void Engine::pump() {
 }
 
 void Engine::receive_early_data() {
+#if defined(MBEDTLS_SSL_EARLY_DATA) && defined(MBEDTLS_SSL_SRV_C)
   uint8_t buffer[4096];
   for (;;) {
     const int n = mbedtls_ssl_read_early_data(&ssl_, buffer, sizeof buffer);
@@ -766,6 +831,7 @@ void Engine::receive_early_data() {
     // mbedTLS enforces max_early_data_size, which bounds this buffer.
     early_received_.insert(early_received_.end(), buffer, buffer + n);
   }
+#endif
   info_.early_data.accepted = true;
   push_event(EventKind::early_data);
 }
@@ -809,7 +875,11 @@ bool Engine::renegotiate() {
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
   if (!restore_record_buffers()) return false;
   begin_backend_call();
+#if defined(MBEDTLS_SSL_RENEGOTIATION)
   const int ret = mbedtls_ssl_renegotiate(&ssl_);
+#else
+  const int ret = MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;  // unreachable: build() refuses it
+#endif
   if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
     fail_from_backend(ret);
     return false;
@@ -828,7 +898,11 @@ size_t Engine::write_early_data(ByteView data) {
   while (accepted < data.size() && output_has_room_for_record()) {
     const ByteView rest = data.skip(accepted).first(max_fragment_);
     begin_backend_call();
+#if defined(MBEDTLS_SSL_EARLY_DATA)
     const int ret = mbedtls_ssl_write_early_data(&ssl_, rest.data(), rest.size());
+#else
+    const int ret = MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;  // unreachable: build() refuses it
+#endif
     if (ret > 0) {
       early_sent_.insert(early_sent_.end(), rest.data(), rest.data() + ret);
       accepted += static_cast<size_t>(ret);
@@ -895,10 +969,12 @@ void Engine::on_handshake_complete() {
     if (psk_suite && role_ == Role::client) info_.psk_identity = config_->psk_identity;
   }
   info_.peer_certificates.clear();
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
   for (const mbedtls_x509_crt* crt = mbedtls_ssl_get_peer_cert(&ssl_);
        crt != nullptr && crt->raw.p != nullptr; crt = crt->next) {
     info_.peer_certificates.push_back(describe_certificate(*crt));
   }
+#endif
   const uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
   if (info_.session_reused && role_ == Role::client) {
     // The server proved itself in the handshake that created the session,
@@ -908,6 +984,7 @@ void Engine::on_handshake_complete() {
     if (!resumed_.chain.empty()) {
       // mbedTLS's own session keeps the leaf at most; ours has the chain.
       info_.peer_certificates.clear();
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
       for (const std::vector<uint8_t>& der : resumed_.chain) {
         mbedtls_x509_crt crt;
         mbedtls_x509_crt_init(&crt);
@@ -916,6 +993,7 @@ void Engine::on_handshake_complete() {
         }
         mbedtls_x509_crt_free(&crt);
       }
+#endif
     }
   } else if (info_.session_reused && role_ == Role::server &&
              config_->verification == PeerVerification::required) {
@@ -948,7 +1026,13 @@ void Engine::on_handshake_complete() {
   if (info_.version == TlsVersion::tls1_2) capture_session();
   push_event(EventKind::handshake_complete);
   if (role_ == Role::client && info_.early_data.sent > 0) {
-    if (mbedtls_ssl_get_early_data_status(&ssl_) == MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED) {
+#if defined(MBEDTLS_SSL_EARLY_DATA)
+    const bool accepted =
+        mbedtls_ssl_get_early_data_status(&ssl_) == MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED;
+#else
+    const bool accepted = false;  // nothing was sent: build() refuses early data
+#endif
+    if (accepted) {
       info_.early_data.accepted = true;
     } else {
       // Nothing is lost: the server never processed it, so it goes again as 1-RTT.
@@ -1204,7 +1288,7 @@ void Engine::on_timer(int64_t now_ms) {
   if (!handshake_done_ && handshake_deadline_ && !write_closed_ && now_ms >= *handshake_deadline_) {
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text, "the TLS handshake did not complete within %u ms",
-                  config_->handshake_timeout_ms);
+                  static_cast<unsigned>(config_->handshake_timeout_ms));
     return fail(Error(ErrorCode::handshake_timeout, Stage::handshake, text));
   }
   if (close_wait_ && !read_closed_ && close_deadline_ && now_ms >= *close_deadline_) {

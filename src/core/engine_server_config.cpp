@@ -228,7 +228,7 @@ bool contains(const std::vector<uint16_t>& list, uint16_t value) {
 
 // mbedTLS 3.6's TLS 1.3 rule (mbedtls_ssl_tls13_check_sig_alg_cert_key_match):
 // ECDSA keys sign with the scheme of their curve, RSA keys with RSA-PSS.
-bool tls13_scheme_fits_key(uint16_t scheme, const mbedtls_pk_context& key) {
+[[maybe_unused]] bool tls13_scheme_fits_key(uint16_t scheme, const mbedtls_pk_context& key) {
   const mbedtls_pk_type_t type = mbedtls_pk_get_type(&key);
   const size_t bits = mbedtls_pk_get_bitlen(&key);
   if (type == MBEDTLS_PK_ECKEY || type == MBEDTLS_PK_ECDSA) {
@@ -331,6 +331,7 @@ bool Engine::check_client_hello() {
       break;
     }
   }
+#if defined(MBEDTLS_X509_CRT_PARSE_C)  // (never an identity without X.509)
   // A certificate handshake needs a signature scheme our key can make; a
   // resumption or external PSK may not, so offers of a PSK are left to mbedTLS.
   if (hello.has_signature_algorithms && !hello.offers_psk && !config_->identities.empty()) {
@@ -349,6 +350,7 @@ bool Engine::check_client_hello() {
                     "with the server's certificate");
     }
   }
+#endif
   return true;
 }
 

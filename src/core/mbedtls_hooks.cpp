@@ -8,6 +8,7 @@
 #include "call_scope.h"
 #include "mbedtls/build_info.h"
 #include "mbedtls/platform_time.h"
+#include "sanstls/sync.h"
 #if defined(MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG)
 #include "psa/crypto.h"
 #endif
@@ -15,7 +16,7 @@
 namespace sanstls::detail {
 namespace {
 
-thread_local CallContext t_context;
+SANSTLS_THREAD_LOCAL CallContext t_context;
 
 // Every block carries its size and account in front, aligned like malloc.
 struct alignas(alignof(std::max_align_t)) BlockHeader {

@@ -35,6 +35,20 @@ bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* descr
   return true;
 }
 
+const mbedtls_x509_crt* handshake_peer_certificate(const mbedtls_ssl_context& ssl) noexcept {
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
+  return ssl.session_negotiate != nullptr ? ssl.session_negotiate->peer_cert : nullptr;
+#else
+  (void)ssl;  // a PSK-only build: no certificates
+  return nullptr;
+#endif
+}
+
+int last_record_alert_level(const mbedtls_ssl_context& ssl) noexcept {
+  if (ssl.in_msg == nullptr || ssl.in_msgtype != MBEDTLS_SSL_MSG_ALERT) return -1;
+  return ssl.in_msg[0];
+}
+
 int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept {
   if (ssl.in_msg == nullptr || ssl.in_msgtype != MBEDTLS_SSL_MSG_HANDSHAKE) return -1;
   return ssl.in_msg[0];
@@ -43,22 +57,41 @@ int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept {
 int handshake_state(const mbedtls_ssl_context& ssl) noexcept { return ssl.state; }
 
 bool renegotiating(const mbedtls_ssl_context& ssl) noexcept {
+#if defined(MBEDTLS_SSL_RENEGOTIATION)
   return ssl.renego_status == 1;  // MBEDTLS_SSL_RENEGOTIATION_IN_PROGRESS (ssl_misc.h)
+#else
+  (void)ssl;
+  return false;
+#endif
 }
 
 bool output_unflushed(const mbedtls_ssl_context& ssl) noexcept { return ssl.out_left != 0; }
 
+// Firmware configurations (config/mbedtls/sanstls_firmware_*.h) leave out
+// the server, 0-RTT and (PSK profile) X.509: these have nothing to touch then.
 void use_key_cert_of(mbedtls_ssl_config& target, const mbedtls_ssl_config* holder) noexcept {
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
   target.key_cert = holder != nullptr ? holder->key_cert : nullptr;
+#else
+  (void)target, (void)holder;
+#endif
 }
 
 void set_negotiated_max_early_data(mbedtls_ssl_context& ssl, uint32_t bytes) noexcept {
+#if defined(MBEDTLS_SSL_EARLY_DATA) && defined(MBEDTLS_SSL_SRV_C)
   if (ssl.session_negotiate != nullptr) ssl.session_negotiate->max_early_data_size = bytes;
+#else
+  (void)ssl, (void)bytes;
+#endif
 }
 
 void forbid_early_data(mbedtls_ssl_session& session) noexcept {
+#if defined(MBEDTLS_SSL_EARLY_DATA)
   session.ticket_flags = static_cast<uint8_t>(session.ticket_flags &
                                               ~MBEDTLS_SSL_TLS1_3_TICKET_ALLOW_EARLY_DATA);
+#else
+  (void)session;
+#endif
 }
 
 bool session_hostname_terminated(const mbedtls_ssl_session& session) noexcept {
@@ -74,11 +107,21 @@ bool session_hostname_terminated(const mbedtls_ssl_session& session) noexcept {
 }
 
 bool session_allows_early_data(const mbedtls_ssl_session& session) noexcept {
+#if defined(MBEDTLS_SSL_EARLY_DATA)
   return (session.ticket_flags & MBEDTLS_SSL_TLS1_3_TICKET_ALLOW_EARLY_DATA) != 0;
+#else
+  (void)session;
+  return false;
+#endif
 }
 
 bool session_peer_verified(const mbedtls_ssl_session& session) noexcept {
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
   return session.peer_cert != nullptr && session.verify_result == 0;
+#else
+  (void)session;
+  return false;
+#endif
 }
 
 void mark_pending_alert(mbedtls_ssl_context& ssl) noexcept { ssl.alert_type = kNoPendingAlert; }
@@ -102,6 +145,30 @@ bool flush_pending_output(mbedtls_ssl_context &ssl) noexcept {
 
 bool inbound_protected(const mbedtls_ssl_context &ssl) noexcept {
   return ssl.transform_in != nullptr;
+}
+
+bool protect_client_output_with_handshake_keys(mbedtls_ssl_context &ssl) noexcept {
+  if (ssl.conf == nullptr || ssl.conf->endpoint != MBEDTLS_SSL_IS_CLIENT ||
+      ssl.tls_version != MBEDTLS_SSL_VERSION_TLS1_3 || ssl.transform_in == nullptr ||
+      ssl.transform_out != nullptr || ssl.out_left != 0) {
+    return false;
+  }
+  switch (ssl.state) {
+  case MBEDTLS_SSL_ENCRYPTED_EXTENSIONS:
+  case MBEDTLS_SSL_CERTIFICATE_REQUEST:
+  case MBEDTLS_SSL_SERVER_CERTIFICATE:
+  case MBEDTLS_SSL_CERTIFICATE_VERIFY:
+  case MBEDTLS_SSL_SERVER_FINISHED:
+    break;
+  default:
+    return false;
+  }
+  // In these states the inbound transform is the handshake transform, which
+  // holds the keys of both directions; nothing went out under it yet.
+  ssl.transform_out = ssl.transform_in;
+  for (auto &byte : ssl.cur_out_ctr)
+    byte = 0;
+  return true;
 }
 
 bool protect_output_with_application_keys(mbedtls_ssl_context &ssl) noexcept {

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "mbedtls/ssl.h"
+#include "mbedtls/x509_crt.h"
 #include "sanstls/bytes.h"
 
 namespace sanstls::detail {
@@ -15,6 +16,12 @@ namespace sanstls::detail {
 uint8_t received_alert(const mbedtls_ssl_context& ssl) noexcept;
 // Whether the record mbedTLS last processed was a warning alert, and which.
 bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* description) noexcept;
+// The peer's leaf certificate of the handshake in progress (null before its
+// Certificate; mbedtls_ssl_get_peer_cert() answers only once it is over).
+const mbedtls_x509_crt* handshake_peer_certificate(const mbedtls_ssl_context& ssl) noexcept;
+// The level byte of the alert mbedTLS last read, -1 when the last record
+// was no alert (mbedTLS ignores levels other than warning and fatal).
+int last_record_alert_level(const mbedtls_ssl_context& ssl) noexcept;
 // The handshake type of the message mbedTLS last read (post-handshake).
 int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept;
 
@@ -68,6 +75,12 @@ bool inbound_protected(const mbedtls_ssl_context &ssl) noexcept;
 // switches only at the end of the handshake. Switch the outbound keys now
 // (nothing but an alert can go out in this window). True if it switched.
 bool protect_output_with_application_keys(mbedtls_ssl_context &ssl) noexcept;
+// TLS 1.3 client between the ServerHello and the server's Finished: RFC
+// 8446 protects everything after the ServerHello, alerts included, but
+// mbedTLS 3.6 switches the client's outbound keys only for its second
+// flight, so its alerts went out in the clear (and the server could not
+// read them). Switch to the handshake keys for an alert. True if it switched.
+bool protect_client_output_with_handshake_keys(mbedtls_ssl_context &ssl) noexcept;
 // After MBEDTLS_ERR_SSL_INVALID_RECORD on a TLS 1.3 protected record of
 // `length` bytes that authenticated: whether its inner plaintext was all
 // zeros (no content type, RFC 8446 5.4). mbedTLS decrypts in place.

@@ -35,6 +35,13 @@ class OutputQueue {
   void consume(size_t n) noexcept;
   // Bytes allocated for the buffer (0 while nothing is queued).
   size_t capacity() const noexcept { return capacity_; }
+  // Takes back the last `n` queued bytes (a record not sent yet); false
+  // when fewer are queued.
+  bool drop_tail(size_t n) noexcept {
+    if (n > size()) return false;
+    tail_ -= n;
+    return true;
+  }
 
  private:
   bool make_room(size_t n) noexcept;

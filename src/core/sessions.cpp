@@ -75,7 +75,7 @@ TicketKeys::~TicketKeys() {
 }
 
 std::vector<uint8_t> TicketKeys::to_bytes() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  LockGuard lock(mutex_);
   std::vector<uint8_t> out(current_.bytes, current_.bytes + kKeyBytes);
   if (previous_) out.insert(out.end(), previous_->bytes, previous_->bytes + kKeyBytes);
   return out;
@@ -84,7 +84,7 @@ std::vector<uint8_t> TicketKeys::to_bytes() const {
 bool TicketKeys::rotate(RandomSource& random) {
   Key next;
   if (!random.fill(MutableByteView(next.bytes, kKeyBytes))) return false;
-  std::lock_guard<std::mutex> lock(mutex_);
+  LockGuard lock(mutex_);
   previous_ = current_;
   current_ = next;
   mbedtls_platform_zeroize(next.bytes, sizeof next.bytes);
@@ -95,7 +95,7 @@ bool TicketKeys::seal(ByteView plaintext, RandomSource& random,
                       std::vector<uint8_t>& ticket) const {
   Key key;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    LockGuard lock(mutex_);
     key = current_;
   }
   ticket.assign(kNameBytes + kNonceBytes + plaintext.size() + kTagBytes, 0);
@@ -113,7 +113,7 @@ std::optional<std::vector<uint8_t>> TicketKeys::open(ByteView ticket) const {
   Key key;
   bool found = false;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    LockGuard lock(mutex_);
     if (std::memcmp(ticket.data(), current_.bytes, kNameBytes) == 0) {
       key = current_;
       found = true;
@@ -141,7 +141,7 @@ class MemorySessionStore final : public SessionStore {
   explicit MemorySessionStore(size_t max_entries) : max_(max_entries == 0 ? 1 : max_entries) {}
 
   void save(ByteView id, ByteView session) override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    LockGuard lock(mutex_);
     const std::string key(id.as_text());
     auto found = index_.find(key);
     if (found != index_.end()) {
@@ -157,14 +157,14 @@ class MemorySessionStore final : public SessionStore {
   }
 
   std::optional<std::vector<uint8_t>> load(ByteView id) override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    LockGuard lock(mutex_);
     auto found = index_.find(std::string(id.as_text()));
     if (found == index_.end()) return std::nullopt;
     return found->second.session;
   }
 
   void remove(ByteView id) override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    LockGuard lock(mutex_);
     auto found = index_.find(std::string(id.as_text()));
     if (found == index_.end()) return;
     order_.erase(found->second.position);
@@ -176,7 +176,7 @@ class MemorySessionStore final : public SessionStore {
     std::vector<uint8_t> session;
     std::list<std::string>::iterator position;
   };
-  std::mutex mutex_;
+  Mutex mutex_;
   size_t max_;
   std::list<std::string> order_;  // most recently saved first
   std::unordered_map<std::string, Entry> index_;
@@ -199,7 +199,7 @@ struct EarlyDataReplayStore::State {
     }
   };
   explicit State(size_t max_entries) : capacity(max_entries == 0 ? 1 : max_entries) {}
-  mutable std::mutex mutex;
+  mutable Mutex mutex;
   size_t capacity;
   int64_t horizon = INT64_MIN;  // tickets issued at or before this are refused
   std::deque<std::pair<Id, int64_t>> order;  // oldest first
@@ -219,7 +219,7 @@ bool EarlyDataReplayStore::first_use(ByteView ticket_id, int64_t issued_seconds)
   State::Id id{};
   std::memcpy(id.data(), ticket_id.data(), ticket_id.size() < id.size() ? ticket_id.size() : id.size());
   State& s = *state_;
-  std::lock_guard<std::mutex> lock(s.mutex);
+  LockGuard lock(s.mutex);
   if (issued_seconds <= s.horizon) return false;
   if (!s.seen.insert(id).second) return false;
   s.order.emplace_back(id, issued_seconds);
@@ -232,12 +232,12 @@ bool EarlyDataReplayStore::first_use(ByteView ticket_id, int64_t issued_seconds)
 }
 
 size_t EarlyDataReplayStore::size() const {
-  std::lock_guard<std::mutex> lock(state_->mutex);
+  LockGuard lock(state_->mutex);
   return state_->seen.size();
 }
 
 size_t EarlyDataReplayStore::memory_bytes() const {
-  std::lock_guard<std::mutex> lock(state_->mutex);
+  LockGuard lock(state_->mutex);
   // A set node (id, hash, link, allocator header), a deque slot, a bucket.
   constexpr size_t kPerEntry = sizeof(State::Id) + 3 * sizeof(void*) + 16 +
                                sizeof(std::pair<State::Id, int64_t>);

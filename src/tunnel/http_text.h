@@ -60,7 +60,9 @@ class TextCursor {
 
 inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 inline bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-inline bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+inline bool is_hex(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 // RFC 9110 5.6.2 tchar.
 inline bool is_tchar(char c) {
   return is_digit(c) || is_alpha(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) !=

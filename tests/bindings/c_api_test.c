@@ -1040,6 +1040,123 @@ static void test_early_data(void) {
   sanstls_config_free(server_config);
 }
 
+static int pick_last(void *user_data, const char *const *offered, size_t count) {
+  *(size_t *)user_data = count;
+  return count > 0 && strcmp(offered[count - 1], "refuse-me") != 0 ? (int)(count - 1) : -1;
+}
+
+static int identity_calls = 0;
+static int check_identity(void *user_data, const char *server_name, const sanstls_certificate *leaf,
+                          char *reason, size_t reason_capacity) {
+  const int accept = *(const int *)user_data;
+  ++identity_calls;
+  CHECK_STR(server_name, "localhost");
+  CHECK(leaf->der_length > 100);
+  CHECK(strstr(leaf->subjectaltname, "DNS:localhost") != NULL);
+  if (!accept) snprintf(reason, reason_capacity, "not the server we pinned by hand");
+  return accept;
+}
+
+static void test_selectors_and_ticket_keys(void) {
+  const char *offered[] = {"h2", "spdy/3", "http/1.1"};
+  const char *refused[] = {"h2", "refuse-me"};
+  size_t seen = 0, length = 0;
+  int accept = 1;
+  uint8_t bytes[96], *session;
+  sanstls_config_builder *cb = client_builder(), *sb = server_builder(server_pem, server_key);
+  sanstls_config *client_config, *server_config, *server_a, *server_b;
+  sanstls_ticket_keys *keys = NULL, *copy = NULL;
+  sanstls_error error;
+  sanstls_info info;
+  pair p;
+
+  /* The server's ALPN selector sees every offer and picks one. */
+  CHECK(sanstls_config_builder_alpn_selector(NULL, pick_last, NULL) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_builder_alpn_selector(sb, NULL, NULL) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_builder_alpn_selector(sb, pick_last, &seen) == SANSTLS_OK);
+  CHECK(sanstls_config_builder_alpn(cb, offered, 3) == SANSTLS_OK);
+  CHECK(sanstls_config_builder_check_server_identity(cb, check_identity, &accept) == SANSTLS_OK);
+  CHECK(sanstls_config_builder_check_server_identity(cb, NULL, NULL) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  client_config = build(cb);
+  server_config = build(sb);
+  identity_calls = 0;
+  p = connect_pair(client_config, server_config, "localhost");
+  CHECK(seen == 3);
+  CHECK(identity_calls == 1);
+  CHECK(sanstls_connection_info(p.client, &info) == SANSTLS_OK);
+  CHECK_STR(info.alpn_protocol, "http/1.1");
+  free_pair(p);
+
+  /* The identity check says no: a named certificate-stage failure with its reason. */
+  accept = 0;
+  p = connect_pair(client_config, server_config, "localhost");
+  expect_connection_error(p.client, SANSTLS_ERR_TLS_IDENTITY_REJECTED, "ERR_TLS_IDENTITY_REJECTED",
+                          SANSTLS_STAGE_CERTIFICATE);
+  CHECK(sanstls_connection_error(p.client, &error) == SANSTLS_ERR_TLS_IDENTITY_REJECTED);
+  CHECK(strstr(error.message, "pinned by hand") != NULL);
+  free_pair(p);
+  sanstls_config_free(client_config);
+
+  /* The selector refuses everything: no_application_protocol. */
+  cb = client_builder();
+  sanstls_config_builder_alpn(cb, refused, 2);
+  client_config = build(cb);
+  p = connect_pair(client_config, server_config, "localhost");
+  CHECK(sanstls_connection_error(p.server, NULL) == SANSTLS_ERR_SSL_NO_APPLICATION_PROTOCOL);
+  free_pair(p);
+  sanstls_config_free(client_config);
+  sanstls_config_free(server_config);
+
+  /* Ticket keys: exported, imported, shared by two servers. */
+  CHECK(sanstls_ticket_keys_generate(NULL, &error) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_ticket_keys_generate(&keys, &error) == SANSTLS_OK);
+  CHECK(sanstls_ticket_keys_to_bytes(keys, NULL, &length) == SANSTLS_OK);
+  CHECK(length == 48);
+  length = 10;
+  CHECK(sanstls_ticket_keys_to_bytes(keys, bytes, &length) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(length == 48);
+  CHECK(sanstls_ticket_keys_to_bytes(keys, bytes, &length) == SANSTLS_OK);
+  CHECK(sanstls_ticket_keys_from_bytes(bytes, 47, &copy, &error) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(copy == NULL);
+  CHECK_STR(error.name, "ERR_INVALID_ARG_VALUE");
+  CHECK(sanstls_ticket_keys_from_bytes(bytes, 48, &copy, &error) == SANSTLS_OK);
+  CHECK(sanstls_ticket_keys_rotate(NULL) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_ticket_keys_to_bytes(NULL, NULL, &length) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_builder_ticket_keys(NULL, keys) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  sb = server_builder(server_pem, server_key);
+  CHECK(sanstls_config_builder_ticket_keys(sb, NULL) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_builder_ticket_keys(sb, keys) == SANSTLS_OK);
+  server_a = build(sb);
+  sb = server_builder(server_pem, server_key);
+  CHECK(sanstls_config_builder_ticket_keys(sb, copy) == SANSTLS_OK);
+  server_b = build(sb);
+  sanstls_ticket_keys_free(copy); /* the config keeps its reference */
+  client_config = build(client_builder());
+  p = connect_pair(client_config, server_a, "localhost");
+  CHECK(has_event(p.client, SANSTLS_EVENT_SESSION_TICKET));
+  CHECK(sanstls_connection_save_session(p.client, NULL, &length, NULL) == SANSTLS_OK);
+  session = malloc(length);
+  CHECK(sanstls_connection_save_session(p.client, session, &length, NULL) == SANSTLS_OK);
+  free_pair(p);
+  CHECK(sanstls_connection_client(client_config, "localhost", session, length, &p.client, NULL) ==
+        SANSTLS_OK);
+  CHECK(sanstls_connection_server(server_b, &p.server, NULL) == SANSTLS_OK);
+  pump(p.client, p.server);
+  CHECK(sanstls_connection_info(p.server, &info) == SANSTLS_OK);
+  CHECK(info.session_reused == 1);
+  free_pair(p);
+  /* After a rotation the previous key still opens the ticket. */
+  CHECK(sanstls_ticket_keys_rotate(keys) == SANSTLS_OK);
+  CHECK(sanstls_ticket_keys_to_bytes(keys, NULL, &length) == SANSTLS_OK);
+  CHECK(length == 96);
+  free(session);
+  sanstls_ticket_keys_free(keys);
+  sanstls_ticket_keys_free(NULL);
+  sanstls_config_free(client_config);
+  sanstls_config_free(server_a);
+  sanstls_config_free(server_b);
+}
+
 static void test_before_handshake(void) {
   sanstls_config *client_config = build(client_builder());
   sanstls_connection *client = NULL;
@@ -1088,6 +1205,7 @@ int main(int argc, char **argv) {
   test_sni();
   test_timers();
   test_early_data();
+  test_selectors_and_ticket_keys();
   test_before_handshake();
   free_pki();
   printf("c_api: %d passed, %d failed\n", checks_passed, checks_failed);

@@ -67,7 +67,8 @@ TEST_CASE("connect request: Basic credentials are decoded; other schemes are non
   REQUIRE(basic.credentials());
   CHECK(basic.credentials()->user == "alice");
   CHECK(basic.credentials()->password == "s3:cret");
-  for (const char* value : {"Bearer abc", "Basic !!!!", "Basic YWxpY2U=", "Basic YWxpY2U6czNjcmV0="}) {
+  for (const char* value :
+       {"Bearer abc", "Basic !!!!", "Basic YWxpY2U=", "Basic YWxpY2U6czNjcmV0="}) {
     ConnectRequestParser other;
     feed_all(other, std::string("CONNECT a:443 HTTP/1.1\r\nProxy-Authorization: ") + value +
                         "\r\n\r\n", 0);
@@ -119,8 +120,8 @@ TEST_CASE("connect request: each malformed request earns its status", "[tunnel][
 TEST_CASE("connect request: a reply the CONNECT client accepts", "[tunnel][server]") {
   CHECK(connect_reply(200, "Connection established") ==
         "HTTP/1.1 200 Connection established\r\n\r\n");
-  const std::string refused =
-      connect_reply(407, "Proxy Authentication Required", {"Proxy-Authenticate: Basic realm=\"p\""});
+  const std::string refused = connect_reply(407, "Proxy Authentication Required",
+                                             {"Proxy-Authenticate: Basic realm=\"p\""});
   auto client = ConnectClient::create(ConnectRequest{"a", 443, std::nullopt, {}});
   REQUIRE(client);
   ConnectClient& c = client.value();

@@ -135,7 +135,8 @@ class PythonHttpsProxy:
     TLS on 127.0.0.1 with `cert`, then CONNECT to 127.0.0.1 ports in
     `allowed_ports` (403 for others), relaying until either side ends."""
 
-    def __init__(self, allowed_ports, cert="server.pem", key="server.key"):
+    def __init__(self, allowed_ports, cert="server.pem", key="server.key", reply=None):
+        self.reply = reply  # when set: answer exactly this to any CONNECT, then close
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(pki(cert), pki(key))
         self.allowed = set(allowed_ports)
@@ -174,6 +175,9 @@ class PythonHttpsProxy:
                 head += chunk
             head, rest = head.split(b"\r\n\r\n", 1)
             self.requests.append(head)
+            if self.reply is not None:
+                conn.sendall(self.reply)
+                return  # closes without close_notify (the socket is just closed)
             target = head.split(b"\r\n")[0].split(b" ")[1].decode()
             port = int(target.rsplit(":", 1)[1])
             if port not in self.allowed:
@@ -223,13 +227,15 @@ def client(address, *args, env=None, send="hello through the proxy"):
 @unittest.skipUnless(TINYPROXY, "tinyproxy not installed (scripts/setup.sh installs tinyproxy-bin)")
 class TinyproxyTests(CliTestCase):
     def test_echo_through_tinyproxy_with_verification(self):
-        with Server("--echo") as server, Tinyproxy([server.port]) as proxy:
-            result, report = client(server.address, "--proxy", proxy.url)
-            self.assertConnected(result, report)
-            self.assertTrue(report["authorized"], report)
-            self.assertEqual(report["received"], "hello through the proxy")
-            self.assertEqual(report["proxy"]["url"], proxy.url)
-            self.assertEqual(report["proxy"]["status"], 200)
+        with Server("--echo", exit_after=2) as server, Tinyproxy([server.port]) as proxy:
+            for version in ("1.3", "1.2"):
+                result, report = client(server.address, "--proxy", proxy.url, "--max-version", version)
+                self.assertConnected(result, report)
+                self.assertTrue(report["authorized"], report)
+                self.assertEqual(report["protocol"], "TLSv" + version)
+                self.assertEqual(report["received"], "hello through the proxy")
+                self.assertEqual(report["proxy"]["url"], proxy.url)
+                self.assertEqual(report["proxy"]["status"], 200)
             server.finish()
         self.assertTrue(any("CONNECT 127.0.0.1:%d" % server.port in line for line in proxy.seen),
                         proxy.seen)
@@ -333,6 +339,17 @@ class HttpsProxyTests(CliTestCase):
             result, report = client("127.0.0.1:443", "--proxy", proxy.url, "--proxy-ca", pki("ca.pem"))
         self.assertFailed(result, report, stage="proxy", codes=("ERR_PROXY_REFUSED",))
         self.assertEqual(report["proxy"]["status"], 403, report)
+
+    def test_https_proxy_closing_or_answering_garbage_is_at_the_proxy_stage(self):
+        # (A status line without its blank line still reports its status.)
+        for reply, code, status in ((b"", "ERR_PROXY_CLOSED", None),
+                                    (b"HTTP/1.1 200 OK\r\n", "ERR_PROXY_CLOSED", 200),
+                                    (b"SSH-2.0-OpenSSH_9.2\r\n", "ERR_PROXY_BAD_REPLY", None)):
+            with PythonHttpsProxy([443], reply=reply) as proxy:
+                result, report = client("127.0.0.1:443", "--proxy", proxy.url, "--proxy-ca", pki("ca.pem"))
+            self.assertFailed(result, report, stage="proxy", codes=(code,))
+            self.assertEqual(report["proxy"]["status"], status, report)
+            self.assertEqual(len(proxy.requests), 1)
 
     def test_proxy_tls_flags_need_an_https_proxy(self):
         result, _ = client("127.0.0.1:443", "--proxy", "http://127.0.0.1:1", "--proxy-ca", pki("ca.pem"))

@@ -51,6 +51,10 @@ extern "C" {
 
 /* ---- errors ------------------------------------------------------------ */
 
+/* Each enum ends in a *_MAX_ENUM that only fixes its size to that of an int
+ * (so any int passed in is a valid value in C and C++); it is never a valid
+ * argument. */
+
 /* Stable codes; each is SANSTLS_ followed by the engine's stable error name
  * (docs/errors.md), so SANSTLS_CERT_HAS_EXPIRED is "CERT_HAS_EXPIRED". New
  * codes are only ever added; numbers never change. */
@@ -127,8 +131,10 @@ typedef enum sanstls_error_code {
   SANSTLS_ERR_TLS_OUT_OF_MEMORY = 69,
   SANSTLS_ERR_TLS_RANDOM_FAILED = 70,
   SANSTLS_ERR_TLS_INTERNAL = 71,
+  SANSTLS_ERR_SSL_BAD_SIGNATURE = 72,
   /* An engine error newer than this C API; its name is still exact. */
-  SANSTLS_ERR_TLS_UNKNOWN = 999
+  SANSTLS_ERR_TLS_UNKNOWN = 999,
+  SANSTLS_ERROR_CODE_MAX_ENUM = 0x7fffffff
 } sanstls_error_code;
 
 typedef enum sanstls_stage {
@@ -142,13 +148,15 @@ typedef enum sanstls_stage {
   SANSTLS_STAGE_RECORD,
   SANSTLS_STAGE_CLOSED,
   SANSTLS_STAGE_INTERNAL,
-  SANSTLS_STAGE_PROXY
+  SANSTLS_STAGE_PROXY,
+  SANSTLS_STAGE_MAX_ENUM = 0x7fffffff
 } sanstls_stage;
 
 typedef enum sanstls_alert_direction {
   SANSTLS_ALERT_NONE = 0,
   SANSTLS_ALERT_SENT = 1,
-  SANSTLS_ALERT_RECEIVED = 2
+  SANSTLS_ALERT_RECEIVED = 2,
+  SANSTLS_ALERT_DIRECTION_MAX_ENUM = 0x7fffffff
 } sanstls_alert_direction;
 
 #define SANSTLS_ERROR_MESSAGE_CAPACITY 200
@@ -183,11 +191,16 @@ typedef struct sanstls_config_builder sanstls_config_builder;
 typedef struct sanstls_config sanstls_config;
 typedef struct sanstls_connection sanstls_connection;
 
-typedef enum sanstls_role { SANSTLS_ROLE_CLIENT = 0, SANSTLS_ROLE_SERVER = 1 } sanstls_role;
+typedef enum sanstls_role {
+  SANSTLS_ROLE_CLIENT = 0,
+  SANSTLS_ROLE_SERVER = 1,
+  SANSTLS_ROLE_MAX_ENUM = 0x7fffffff
+} sanstls_role;
 
 typedef enum sanstls_tls_version {
   SANSTLS_TLS1_2 = 0x0303,
-  SANSTLS_TLS1_3 = 0x0304
+  SANSTLS_TLS1_3 = 0x0304,
+  SANSTLS_TLS_VERSION_MAX_ENUM = 0x7fffffff
 } sanstls_tls_version;
 
 /* none: clients do not verify, servers ask for no certificate; optional:
@@ -196,18 +209,21 @@ typedef enum sanstls_tls_version {
 typedef enum sanstls_verification {
   SANSTLS_VERIFY_NONE = 0,
   SANSTLS_VERIFY_OPTIONAL = 1,
-  SANSTLS_VERIFY_REQUIRED = 2
+  SANSTLS_VERIFY_REQUIRED = 2,
+  SANSTLS_VERIFY_MAX_ENUM = 0x7fffffff
 } sanstls_verification;
 
 typedef enum sanstls_preset {
   SANSTLS_PRESET_MODERN = 0,       /* TLS 1.3 only */
-  SANSTLS_PRESET_INTERMEDIATE = 1  /* TLS 1.2-1.3, ECDHE AEAD suites */
+  SANSTLS_PRESET_INTERMEDIATE = 1, /* TLS 1.2-1.3, ECDHE AEAD suites */
+  SANSTLS_PRESET_MAX_ENUM = 0x7fffffff
 } sanstls_preset;
 
 typedef enum sanstls_psk_mode {
   SANSTLS_PSK_WITH_ECDHE = 0,
   SANSTLS_PSK_WITHOUT_ECDHE = 1,
-  SANSTLS_PSK_EITHER = 2
+  SANSTLS_PSK_EITHER = 2,
+  SANSTLS_PSK_MAX_ENUM = 0x7fffffff
 } sanstls_psk_mode;
 
 /* Randomness: fill `out` completely and return 1, or 0 when none is
@@ -241,12 +257,46 @@ typedef enum sanstls_sni_answer {
   SANSTLS_SNI_USE_DEFAULT = 0, /* this config */
   SANSTLS_SNI_USE = 1,         /* *use (set by the selector; not taken over) */
   SANSTLS_SNI_REJECT = 2,      /* unrecognized_name */
-  SANSTLS_SNI_LATER = 3        /* pause; answer with sanstls_connection_provide_config()
+  SANSTLS_SNI_LATER = 3,       /* pause; answer with sanstls_connection_provide_config()
                                   or sanstls_connection_reject_server_name() */
+  SANSTLS_SNI_MAX_ENUM = 0x7fffffff
 } sanstls_sni_answer;
 /* Called with the name the client asked for ("" when none). */
 typedef sanstls_sni_answer (*sanstls_sni_fn)(void *user_data, const char *server_name,
                                              const sanstls_config **use);
+
+/* Servers: choose one of the client's ALPN protocols: return its index in
+ * offered[0..count), or -1 to refuse them all (no_application_protocol). */
+typedef int (*sanstls_alpn_select_fn)(void *user_data, const char *const *offered,
+                                      size_t count);
+
+typedef struct sanstls_certificate sanstls_certificate;
+/* Clients: an extra check of the verified leaf (Node's checkServerIdentity).
+ * Return 1 to accept; 0 to reject, after writing the reason (NUL-terminated,
+ * at most reason_capacity bytes) into `reason`: the handshake then fails
+ * with ERR_TLS_IDENTITY_REJECTED carrying that reason. */
+typedef int (*sanstls_identity_check_fn)(void *user_data, const char *server_name,
+                                         const sanstls_certificate *leaf, char *reason,
+                                         size_t reason_capacity);
+
+/* Session ticket keys, to share between servers (a fleet, or a reload) so
+ * any of them resumes any ticket. They can decrypt past sessions'
+ * resumptions: protect them like private keys. */
+typedef struct sanstls_ticket_keys sanstls_ticket_keys;
+/* Fresh keys from the OS's randomness. */
+SANSTLS_API sanstls_error_code sanstls_ticket_keys_generate(sanstls_ticket_keys **out,
+                                                            sanstls_error *error);
+/* From sanstls_ticket_keys_to_bytes(): 48 bytes (one key) or 96 (current and
+ * previous). */
+SANSTLS_API sanstls_error_code sanstls_ticket_keys_from_bytes(const uint8_t *bytes, size_t length,
+                                                              sanstls_ticket_keys **out,
+                                                              sanstls_error *error);
+/* Call with out == NULL to learn *length (48 or 96). */
+SANSTLS_API sanstls_error_code sanstls_ticket_keys_to_bytes(const sanstls_ticket_keys *keys,
+                                                            uint8_t *out, size_t *length);
+/* A new current key; the old one still opens the tickets it sealed. */
+SANSTLS_API sanstls_error_code sanstls_ticket_keys_rotate(sanstls_ticket_keys *keys);
+SANSTLS_API void sanstls_ticket_keys_free(sanstls_ticket_keys *keys);
 
 /* A builder collects settings; sanstls_config_build() validates them. Setters
  * only fail on NULL arguments: bad values surface in build, with a named
@@ -290,6 +340,14 @@ SANSTLS_API sanstls_error_code sanstls_config_builder_pin_public_key(sanstls_con
 SANSTLS_API sanstls_error_code sanstls_config_builder_alpn(sanstls_config_builder *b,
                                                            const char *const *protocols,
                                                            size_t count);
+SANSTLS_API sanstls_error_code sanstls_config_builder_alpn_selector(sanstls_config_builder *b,
+                                                                    sanstls_alpn_select_fn select,
+                                                                    void *user_data);
+SANSTLS_API sanstls_error_code sanstls_config_builder_check_server_identity(
+    sanstls_config_builder *b, sanstls_identity_check_fn check, void *user_data);
+/* Servers: seal tickets with these keys (shared: the builder keeps a reference). */
+SANSTLS_API sanstls_error_code sanstls_config_builder_ticket_keys(sanstls_config_builder *b,
+                                                                  const sanstls_ticket_keys *keys);
 SANSTLS_API sanstls_error_code sanstls_config_builder_honor_cipher_order(
     sanstls_config_builder *b, int server_order);
 /* Servers, SNI: serve `context` (a server config) to clients asking for
@@ -413,7 +471,8 @@ typedef enum sanstls_event_kind {
   SANSTLS_EVENT_SERVER_NAME_REQUESTED = 4,
   SANSTLS_EVENT_EARLY_DATA = 5,
   SANSTLS_EVENT_EARLY_DATA_REJECTED = 6,
-  SANSTLS_EVENT_RENEGOTIATED = 7
+  SANSTLS_EVENT_RENEGOTIATED = 7,
+  SANSTLS_EVENT_MAX_ENUM = 0x7fffffff
 } sanstls_event_kind;
 
 typedef struct sanstls_event {
@@ -495,7 +554,7 @@ SANSTLS_API sanstls_error_code sanstls_connection_info(const sanstls_connection 
                                                        sanstls_info *info);
 
 /* The peer's certificate chain, leaf (index 0) first. */
-typedef struct sanstls_certificate {
+struct sanstls_certificate {
   const uint8_t *der;
   size_t der_length;
   const char *subject;         /* "CN=example.com, O=Example" */
@@ -505,7 +564,7 @@ typedef struct sanstls_certificate {
   const char *subjectaltname;  /* "DNS:example.com, IP Address:127.0.0.1" */
   const char *fingerprint256;  /* "AB:CD:..." */
   const char *serial_number;   /* upper-case hex */
-} sanstls_certificate;
+};
 SANSTLS_API sanstls_error_code sanstls_connection_peer_certificate(const sanstls_connection *conn,
                                                                    size_t index,
                                                                    sanstls_certificate *out);

@@ -101,6 +101,7 @@ constexpr CName kCodeNames[] = {
     C(ERR_TLS_OUT_OF_MEMORY),
     C(ERR_TLS_RANDOM_FAILED),
     C(ERR_TLS_INTERNAL),
+    C(ERR_SSL_BAD_SIGNATURE),
 };
 #undef C
 #undef C_OK
@@ -205,7 +206,23 @@ struct KeepAlive {
   std::vector<std::shared_ptr<const void>> others;
 };
 
+void describe_certificate(const CertificateInfo& cert, sanstls_certificate* out) noexcept {
+  out->der = cert.der.data();
+  out->der_length = cert.der.size();
+  out->subject = cert.subject.c_str();
+  out->issuer = cert.issuer.c_str();
+  out->valid_from = cert.valid_from.c_str();
+  out->valid_to = cert.valid_to.c_str();
+  out->subjectaltname = cert.subjectaltname.c_str();
+  out->fingerprint256 = cert.fingerprint256.c_str();
+  out->serial_number = cert.serial_number.c_str();
+}
+
 }  // namespace
+
+struct sanstls_ticket_keys {
+  std::shared_ptr<TicketKeys> keys;
+};
 
 struct sanstls_config_builder {
   explicit sanstls_config_builder(Role role) : builder(role) {}
@@ -382,6 +399,7 @@ sanstls_error_code sanstls_config_builder_sni_selector(sanstls_config_builder* b
         const std::string terminated(name);
         const sanstls_config* use = nullptr;
         switch (selector(user_data, terminated.c_str(), &use)) {
+          case SANSTLS_SNI_MAX_ENUM: break;
           case SANSTLS_SNI_USE:
             // The engine holds the chosen config's state; its sources must be
             // kept by the caller for as long as the selector may return it.
@@ -529,7 +547,106 @@ sanstls_error_code sanstls_config_builder_trace(sanstls_config_builder* b, sanst
   });
 }
 
+sanstls_error_code sanstls_config_builder_alpn_selector(sanstls_config_builder* b,
+                                                       sanstls_alpn_select_fn select, void* user_data) {
+  SETTER_BODY(select, "select", {
+    b->builder.alpn_selector(
+        [select, user_data](const std::vector<std::string>& offered) -> std::optional<std::string> {
+          try {
+            std::vector<const char*> names;
+            names.reserve(offered.size());
+            for (const std::string& name : offered) names.push_back(name.c_str());
+            const int chosen = select(user_data, names.data(), names.size());
+            if (chosen < 0 || static_cast<size_t>(chosen) >= offered.size()) return std::nullopt;
+            return offered[static_cast<size_t>(chosen)];
+          } catch (...) {
+            return std::nullopt;
+          }
+        });
+  });
+}
+
+sanstls_error_code sanstls_config_builder_check_server_identity(sanstls_config_builder* b,
+                                                               sanstls_identity_check_fn check,
+                                                               void* user_data) {
+  SETTER_BODY(check, "check", {
+    b->builder.check_server_identity(
+        [check, user_data](std::string_view server_name, const CertificateInfo& leaf) -> Error {
+          try {
+            const std::string name(server_name);
+            sanstls_certificate cert;
+            describe_certificate(leaf, &cert);
+            char reason[Error::kMessageCapacity] = {0};
+            if (check(user_data, name.c_str(), &cert, reason, sizeof reason) != 0) return Error();
+            reason[sizeof reason - 1] = '\0';
+            return Error(ErrorCode::identity_rejected, Stage::certificate,
+                         reason[0] ? reason : "rejected by check_server_identity");
+          } catch (...) {
+            return Error(ErrorCode::out_of_memory, Stage::internal, "out of memory in the C API");
+          }
+        });
+  });
+}
+
+sanstls_error_code sanstls_config_builder_ticket_keys(sanstls_config_builder* b,
+                                                      const sanstls_ticket_keys* keys) {
+  SETTER_BODY(keys, "keys", b->builder.ticket_keys(keys->keys));
+}
+
 #undef SETTER_BODY
+
+sanstls_error_code sanstls_ticket_keys_generate(sanstls_ticket_keys** out, sanstls_error* error) {
+  clear_error(error);
+  if (!out) return null_argument("out", error);
+  *out = nullptr;
+  return guarded(error, [&] {
+    auto keys = TicketKeys::generate(platform::os_random());
+    if (!keys.ok()) return fill_error(keys.error(), error);
+    *out = new sanstls_ticket_keys{std::move(keys).value()};
+    return SANSTLS_OK;
+  });
+}
+
+sanstls_error_code sanstls_ticket_keys_from_bytes(const uint8_t* bytes, size_t length,
+                                                  sanstls_ticket_keys** out, sanstls_error* error) {
+  clear_error(error);
+  if (!out) return null_argument("out", error);
+  *out = nullptr;
+  if (!bytes) return null_argument("bytes", error);
+  return guarded(error, [&] {
+    auto keys = TicketKeys::from_bytes(ByteView(bytes, length));
+    if (!keys.ok()) return fill_error(keys.error(), error);
+    *out = new sanstls_ticket_keys{std::move(keys).value()};
+    return SANSTLS_OK;
+  });
+}
+
+sanstls_error_code sanstls_ticket_keys_to_bytes(const sanstls_ticket_keys* keys, uint8_t* out,
+                                                size_t* length) {
+  if (!keys) return null_argument("keys");
+  if (!length) return null_argument("length");
+  return guarded(nullptr, [&] {
+    std::vector<uint8_t> bytes = keys->keys->to_bytes();
+    sanstls_error_code code = SANSTLS_OK;
+    if (out && *length < bytes.size()) {
+      code = fail(ErrorCode::invalid_argument, "buffer too small for the keys (see *length)", nullptr);
+    } else if (out) {
+      std::memcpy(out, bytes.data(), bytes.size());
+    }
+    *length = bytes.size();
+    secure_wipe(bytes.data(), bytes.size());
+    return code;
+  });
+}
+
+sanstls_error_code sanstls_ticket_keys_rotate(sanstls_ticket_keys* keys) {
+  if (!keys) return null_argument("keys");
+  if (!keys->keys->rotate(platform::os_random()))
+    return fail(ErrorCode::random_failed, "no randomness for a new ticket key", nullptr);
+  return SANSTLS_OK;
+}
+
+void sanstls_ticket_keys_free(sanstls_ticket_keys* keys) { delete keys; }
 
 sanstls_error_code sanstls_config_build(const sanstls_config_builder* b, sanstls_config** out,
                                         sanstls_error* error) {
@@ -791,16 +908,7 @@ sanstls_error_code sanstls_connection_peer_certificate(const sanstls_connection*
   const auto& chain = conn->connection.info().peer_certificates;
   if (index >= chain.size())
     return fail(ErrorCode::invalid_argument, "no peer certificate at that index", nullptr);
-  const CertificateInfo& cert = chain[index];
-  out->der = cert.der.data();
-  out->der_length = cert.der.size();
-  out->subject = cert.subject.c_str();
-  out->issuer = cert.issuer.c_str();
-  out->valid_from = cert.valid_from.c_str();
-  out->valid_to = cert.valid_to.c_str();
-  out->subjectaltname = cert.subjectaltname.c_str();
-  out->fingerprint256 = cert.fingerprint256.c_str();
-  out->serial_number = cert.serial_number.c_str();
+  describe_certificate(chain[index], out);
   return SANSTLS_OK;
 }
 

@@ -35,7 +35,8 @@ struct ProxyReply {
   std::string proxy_authenticate;  // a 407's first Proxy-Authenticate field
 };
 
-// An HTTP proxy to open the TLS connection through (CONNECT, sanstls/tunnel.h).
+// An HTTP or HTTPS proxy to open the TLS connection through (CONNECT,
+// sanstls/tunnel.h).
 struct ProxyOptions {
   std::string host;  // the proxy: a name or an IP literal
   uint16_t port = 0;
@@ -59,8 +60,9 @@ struct ConnectOptions {
   ByteView saved_session;                  // from Connection::save_session()
   // Drives the engine's timers (see Stream::drive_timers); null: not driven.
   Clock* timer_clock = nullptr;
-  // Through an HTTP proxy: TCP to the proxy, CONNECT host:port within the same
-  // timeout, then the TLS handshake with the origin inside the tunnel.
+  // Through an HTTP proxy: TCP to the proxy (and, with ProxyOptions::tls, the
+  // TLS handshake with it), CONNECT host:port within the same timeout, then
+  // the TLS handshake with the origin inside the tunnel.
   // Failures of the exchange are errors of Stage::proxy (ERR_PROXY_REFUSED,
   // ERR_PROXY_CLOSED, ERR_PROXY_BAD_REPLY; ETIMEDOUT and socket errors too);
   // resolving and connecting to the proxy are stages resolve and connect.

@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,6 +42,7 @@
 #include "sanstls/config.h"
 #include "sanstls/connection.h"
 #include "sanstls/sources.h"
+#include "sanstls/tunnel.h"
 
 namespace sanstls::epoll {
 
@@ -133,6 +135,14 @@ struct ListenOptions : ConnOptions {
   const ConfigSlot* config_slot = nullptr;
 };
 
+// An HTTP proxy for Loop::connect_through_proxy (CONNECT, sanstls/tunnel.h).
+struct ProxyRoute {
+  std::string address;  // the proxy: a numeric IPv4/IPv6 address
+  uint16_t port = 0;
+  std::optional<tunnel::BasicCredentials> credentials;        // Proxy-Authorization: Basic
+  std::vector<std::pair<std::string, std::string>> headers;  // extra CONNECT headers
+};
+
 // The loop's counters, in the vocabulary of Node.js servers ('connection',
 // 'secureConnection', 'tlsClientError', 'close'). Gauges
 // (handshakes_in_progress, open) and totals. A snapshot: Loop::counters()
@@ -176,7 +186,8 @@ class Conn {
   // Queues plaintext (sent once the handshake completes). Returns false, and
   // takes nothing, when queued() + data.size() would exceed high_water (a
   // write larger than high_water is always refused: split it), or after
-  // close()/abort(). on_drain follows a refusal.
+  // close()/abort() or once our close_notify is out (the engine's write side
+  // closed). on_drain follows a refusal at high_water.
   bool write(ByteView data);
   // Plaintext accepted by write() that the engine has not taken yet.
   size_t queued() const noexcept { return out_.size() - out_head_; }
@@ -290,6 +301,34 @@ class Loop {
                 const std::string& server_name, std::shared_ptr<Handler> handler,
                 ConnOptions options = {});
 
+  // Outbound through an HTTP proxy (src/adapters/epoll_proxy.cpp): TCP to
+  // the proxy, `CONNECT host:port` (the proxy resolves `host`, which may be a
+  // name), then TLS inside the tunnel as connect() does, with the proxy's
+  // bytes after its reply fed to the engine first. The Conn (and its
+  // handshake limit) begins once the tunnel is open; until then the exchange
+  // has its own limit of options.handshake_limit_ms. Failures come through
+  // on_close (CloseReason::error, or timeout) with a Conn that never carried
+  // TLS: stage connect for the TCP connect to the proxy, stage proxy for the
+  // exchange (ERR_PROXY_REFUSED, ERR_PROXY_CLOSED, ERR_PROXY_BAD_REPLY,
+  // ETIMEDOUT). Returns an error at once for a proxy address that is not
+  // numeric (stage resolve) or a request ConnectClient refuses (stage config).
+  // HTTPS proxies (TLS to the proxy) are the blocking adapter's only, so far.
+  Error connect_through_proxy(const ProxyRoute& proxy, const std::string& host, uint16_t port,
+                              const Config& config, const std::string& server_name,
+                              std::shared_ptr<Handler> handler, ConnOptions options = {});
+
+  // Plain file descriptors on the loop (src/adapters/epoll_watch.cpp): a
+  // proxy's upstream sockets, a timerfd, a pipe. `on_ready` runs on the loop
+  // thread with the epoll events (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP,
+  // EPOLLERR) while the watch lasts; it may rewatch() or unwatch() any watch,
+  // itself included. The Loop never reads, writes or closes a watched
+  // descriptor: unwatch() before closing it. Level-triggered. Errors: the
+  // epoll_ctl errno (stage internal); unknown ids are ERR_INVALID_ARG_VALUE.
+  using WatchCallback = std::function<void(uint32_t events)>;
+  Result<uint64_t> watch(int fd, uint32_t events, WatchCallback on_ready);
+  Error rewatch(uint64_t watch_id, uint32_t events);
+  void unwatch(uint64_t watch_id);
+
   // A snapshot of the counters. Thread-safe.
   Counters counters() const;
   Counters counters_snapshot() const { return counters(); }
@@ -322,7 +361,19 @@ class Loop {
     bool operator>(const Timer& other) const noexcept { return at > other.at; }
   };
 
+  struct Watch {
+    int fd = -1;
+    WatchCallback on_ready;
+  };
+  // epoll tags: 0 the eventfd, kListenerTag|index, kWatchTag|id, else a Conn id.
+  static constexpr uint64_t kWatchTag = uint64_t{1} << 61;  // 63: listeners, 62: lingering sockets
+
   Loop(int epoll_fd, int event_fd) noexcept;
+  void watch_ready(uint64_t watch_id, uint32_t events);
+  void count_connected() noexcept;  // for epoll_proxy.cpp (the counters live in epoll.cpp)
+  struct ProxyDial;
+  void proxy_dial_ready(const std::shared_ptr<ProxyDial>& dial, uint32_t events);
+  void proxy_dial_end(const std::shared_ptr<ProxyDial>& dial, const Error& error);
   Error add_conn(int fd, Connection connection, std::shared_ptr<Handler> handler,
                  const ConnOptions& options, bool connecting = false);
   void accept_ready(Listener& listener);
@@ -364,6 +415,8 @@ class Loop {
   std::unordered_map<uint64_t, Lingering> lingering_;  // by tag (kLingerTag | id)
   int reserve_fd_ = -1;  // closed to accept (and refuse) when out of descriptors
   std::shared_ptr<Resolver> resolver_;  // started by the first connect() to a name
+  std::unordered_map<uint64_t, std::shared_ptr<Watch>> watches_;
+  uint64_t next_watch_id_ = 1;
 };
 
 // N Loops, each on its own thread, listening on the same port with
