@@ -346,18 +346,24 @@ def main():
             sys.exit("bench-epoll: node missing (scripts/setup.sh)")
     idle_counts = [int(x) for x in args.idle.split(",") if x]
     results = {"meta": epoll_report.meta(args, hard, PER_PROCESS), "systems": {}}
+
+    def save():  # after every figure: a run cut short keeps what it measured
+        epoll_report.add_ratios(results)
+        with open(os.path.join(args.out, "epoll.json"), "w") as f:
+            json.dump(results, f, indent=1)
+            f.write("\n")
+
     for system in systems:
         results["systems"][system] = {}
         log("%s: handshakes and echo (%g s each)" % (system, args.seconds))
         results["systems"][system].update(measure_throughput(args, system))
         results["systems"][system]["idle"] = {}
+        save()
         for count in idle_counts:
             log("%s: %d idle connections" % (system, count))
             results["systems"][system]["idle"][str(count)] = measure_idle(args, system, count)
-    epoll_report.add_ratios(results)
-    with open(os.path.join(args.out, "epoll.json"), "w") as f:
-        json.dump(results, f, indent=1)
-        f.write("\n")
+            save()
+    save()
     with open(os.path.join(args.out, "epoll.md"), "w") as f:
         f.write(epoll_report.markdown(results))
     log("wrote %s/epoll.json and epoll.md" % args.out)

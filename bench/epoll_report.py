@@ -6,6 +6,9 @@ markdown section of docs/performance.md, and the explicit copy step.
       copies the run into ROOT/bench/results/latest.json under "epoll" and
       rewrites the epoll section of ROOT/docs/performance.md (between the
       markers below). bench/report.py keeps both when it regenerates.
+  epoll_report.py --merge OUT.json RUN.json RUN2.json...
+      one run from several (e.g. --systems nginx,node measured separately):
+      the systems of the later runs added to the first's, ratios again.
 """
 import json
 import os
@@ -193,8 +196,11 @@ def markdown(results):
         L.append("| %s | %s | %s | %s |" % (title, " | ".join(cells), _fmt(r.get("vs_nginx")), _fmt(r.get("vs_node"))))
     L.append("")
     L.append("Ratios: sanstls's figure divided by the other's; above 1 means more handshakes or bytes per "
-             "second, or more memory.")
+             "second, or more memory; – where a figure was not measured in this run.")
     L.append("")
+    if m.get("note"):
+        L.append("Note: %s." % m["note"])
+        L.append("")
     if counts:
         L.append("**Idle connections.** RSS growth of the server's processes (sum of `VmRSS`, after minus "
                  "before) divided by the connections, each complete once the server has answered (TLS 1.3: "
@@ -210,7 +216,9 @@ def markdown(results):
         L.append("|---|---:|---:|---:|---:|---:|---:|")
         for s in sysnames:
             for c in counts:
-                i = _get(results, s, "idle", str(c)) or {}
+                i = _get(results, s, "idle", str(c))
+                if not i:
+                    continue  # not measured in this run
                 L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
                     LABEL[s], _fmt(i.get("established")), _fmt(i.get("server_processes")),
                     _fmt((i.get("rss_before") or 0) / 1e6), _fmt((i.get("rss_after") or 0) / 1e6),
@@ -230,6 +238,9 @@ def splice(doc, section):
         head, rest = doc.split(BEGIN, 1)
         tail = rest.split(END, 1)[1]
         return head + section.rstrip("\n") + tail
+    if "\n## Analysis" in doc:  # where bench/report.py puts it: before the analysis
+        head, tail = doc.split("\n## Analysis", 1)
+        return head.rstrip("\n") + "\n\n" + section + "\n## Analysis" + tail
     return doc.rstrip("\n") + "\n\n" + section
 
 
@@ -248,8 +259,24 @@ def publish(run_json, root):
     print("bench-epoll: copied %s into bench/results/latest.json (\"epoll\") and docs/performance.md" % run_json)
 
 
+def merge(out_path, paths):
+    runs = [json.load(open(p)) for p in paths]
+    merged = runs[0]
+    for run in runs[1:]:
+        merged["systems"].update(run["systems"])
+        merged["meta"].setdefault("merged_from", []).append(run["meta"].get("generated"))
+    add_ratios(merged)
+    with open(out_path, "w") as f:
+        json.dump(merged, f, indent=1)
+        f.write("\n")
+    with open(os.path.splitext(out_path)[0] + ".md", "w") as f:
+        f.write(markdown(merged))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--publish":
         publish(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "--merge":
+        merge(sys.argv[2], sys.argv[3:])
     else:
         sys.exit(__doc__)

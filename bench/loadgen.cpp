@@ -498,6 +498,14 @@ int Generator::run() {
     }
   };
   open_more();
+  // Idle: the end of stdin (the driver gone) also ends the build-up.
+  constexpr uint64_t kStdinTag = ~uint64_t{0};
+  if (idle) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kStdinTag;
+    (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, 0, &ev);  // fails harmlessly for a file
+  }
   std::vector<epoll_event> events(512);
   bool ready_printed = false;
   int64_t hold_until = -1;
@@ -507,10 +515,26 @@ int Generator::run() {
     if (o_.mode == "echo" && measure_until_ >= 0 && now >= measure_until_) break;
     if (!ready_printed && now >= give_up) {
       std::fprintf(stderr, "loadgen: gave up after %lld ms\n", static_cast<long long>(o_.timeout_ms));
+      if (!idle) {
+        print("timeout");
+        return 3;
+      }
+      // Idle: drop the clients still in their handshake, and hold the
+      // established ones as if ready, so the server's memory can still be
+      // measured for them (the "timeout" line says how many).
+      for (size_t slot = 0; slot < clients_.size(); ++slot) {
+        if (clients_[slot].fd >= 0 && clients_[slot].phase != Phase::held) drop(slot, false, "");
+      }
+      next_slot = clients_.size();
+      opened_ = established_ + lost_ + static_cast<long>(failures_);
+      (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, 0, nullptr);
       print("timeout");
-      return 3;
+      ready_printed = true;
+      hold_until = now + o_.hold_ms;
+      continue;
     }
     if (idle && !ready_printed && next_slot == clients_.size() && in_flight() == 0) {
+      (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, 0, nullptr);  // poll() watches it now
       print("ready");
       ready_printed = true;
       hold_until = now + o_.hold_ms;
@@ -530,8 +554,20 @@ int Generator::run() {
       continue;
     }
     const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 100);
+    bool stdin_ended = false;
     for (int i = 0; i < n; ++i) {
-      on_ready(events[static_cast<size_t>(i)].data.u64, events[static_cast<size_t>(i)].events);
+      const uint64_t tag = events[static_cast<size_t>(i)].data.u64;
+      if (tag == kStdinTag) {
+        char sink[256];
+        if (::read(0, sink, sizeof sink) <= 0) stdin_ended = true;
+        continue;
+      }
+      on_ready(tag, events[static_cast<size_t>(i)].events);
+    }
+    if (stdin_ended) {
+      std::fprintf(stderr, "loadgen: stdin ended before all connections were up\n");
+      print("aborted");
+      return 3;
     }
     if (idle) open_more();
     if (o_.mode != "idle") {

@@ -40,6 +40,7 @@ class OutputQueue {
   bool drop_tail(size_t n) noexcept {
     if (n > size()) return false;
     tail_ -= n;
+    if (tail_ == head_) release();  // as consume(): an empty queue holds no buffer
     return true;
   }
 
