@@ -56,7 +56,9 @@ for profile in "${profiles[@]}"; do
     echo "== build $dir" >&2
     cmake --build "$dir" -j"$SANSTLS_JOBS" >&2
     # The purity check of the host build, on the cross-compiled core and mbedTLS.
-    NM=arm-none-eabi-nm bash tests/check_core_symbols.sh "$dir/libfw_sanstls.a" "$dir/libfw_mbedtls.a" >&2
+    # (gcc-nm reads LTO objects; modules the profile leaves out have no symbols.)
+    NM=arm-none-eabi-gcc-nm bash tests/check_core_symbols.sh "$dir/libfw_sanstls.a" "$dir/libfw_mbedtls.a" \
+        2> >(grep -v ': no symbols$' >&2) >&2
     echo "== run $profile in QEMU against openssl s_server" >&2
     python3 firmware/host/run_qemu.py --profile "$profile" --elf "$dir/sanstls_firmware.elf" \
         --pki "$pki" --out "$dir/run.json" >&2 || status=1
