@@ -17,12 +17,10 @@ mkdir -p "$out"
 exec 9>"$out/.lock"
 flock 9
 
-need=()
-command -v arm-none-eabi-g++ >/dev/null || need+=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib)
-command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
-if (( ${#need[@]} )); then
-    echo "== installing ${need[*]}" >&2
-    apt-get install -y --no-install-recommends "${need[@]}" >&2
+# The toolchain and QEMU come from scripts/setup.d/firmware.sh.
+if ! command -v arm-none-eabi-g++ >/dev/null || ! command -v qemu-system-arm >/dev/null; then
+    echo "== installing the Cortex-M toolchain and QEMU (scripts/setup.sh)" >&2
+    bash scripts/setup.sh >&2
 fi
 
 # A throwaway P-256 CA and a server certificate for "localhost" (made once,
