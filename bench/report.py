@@ -141,6 +141,10 @@ def main():
         "timing": "CPU time of one thread (Google Benchmark), client and server in one process",
     }
     latest = {"meta": meta, "overhead": overhead, "figures": figures, "ratios": ratios}
+    # The epoll run (scripts/bench-epoll.sh --publish) is kept from the last latest.json.
+    previous = load_json(os.path.join(RESULTS, "latest.json"), {}) or {}
+    if previous.get("epoll"):
+        latest["epoll"] = previous["epoll"]
     if options:
         latest["options"] = options
     os.makedirs(RESULTS, exist_ok=True)
@@ -330,6 +334,12 @@ def write_markdown(latest, gb, heap):
             "2-core VM, so differences under ~25% are noise — read the instruction counts first):**")
         add("")
         opt_table(opts["columns"], opts["results"], False)
+    if latest.get("epoll"):
+        sys.dont_write_bytecode = True  # no __pycache__ in the work tree
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import epoll_report
+        add(epoll_report.markdown(latest["epoll"]).rstrip("\n"))
+        add("")
     notes = os.path.join(ROOT, "bench", "performance-notes.md")
     if os.path.exists(notes):
         add(open(notes).read().rstrip())

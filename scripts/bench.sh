@@ -7,6 +7,10 @@
 #                               callgrind runs, no options study (the last
 #                               study's bench/results/options.json is kept)
 #   --no-options / --options    skip / force the mbedTLS options study
+#   --epoll / --no-epoll        run / skip scripts/bench-epoll.sh (sanstls's epoll
+#                               server vs nginx and Node, ~20 min; default: with
+#                               the full run, not with --quick) and copy its
+#                               figures in (latest.json "epoll", performance.md)
 #
 # Writes bench/results/latest.json, bench/results/chart.png,
 # bench/results/callgrind-*.txt and docs/performance.md. Raw outputs go to
@@ -17,16 +21,20 @@ ROOT="$SANSTLS_ROOT"
 
 QUICK=0
 OPTIONS=auto
+EPOLL=auto
 for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
         --options) OPTIONS=1 ;;
         --no-options) OPTIONS=0 ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        --epoll) EPOLL=1 ;;
+        --no-epoll) EPOLL=0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
 [[ "$OPTIONS" == auto ]] && OPTIONS=$((1 - QUICK))
+[[ "$EPOLL" == auto ]] && EPOLL=$((1 - QUICK))
 
 if (( QUICK )); then
     MIN_TIME=0.05; HS_N=4; BULK_BYTES=1048576; REPS=1
@@ -147,7 +155,14 @@ if (( OPTIONS )); then
     "$PY" "$ROOT/bench/options.py" "$RESULTS/options.json" "${args[@]}"
 fi
 
-# 5. latest.json, chart and docs/performance.md.
+# 5. The epoll servers (its own script; raw results in build/bench-epoll/).
+if (( EPOLL )); then
+    log "epoll: scripts/bench-epoll.sh"
+    bash "$ROOT/scripts/bench-epoll.sh"
+    bash "$ROOT/scripts/bench-epoll.sh" --publish
+fi
+
+# 6. latest.json, chart and docs/performance.md.
 log "report"
 "$PY" "$ROOT/bench/report.py" "$RAW" "$ROOT"
 "$PY" - "$RESULTS/latest.json" <<'PY'

@@ -3,6 +3,7 @@
 #
 #   scripts/fuzz.sh TARGET SECONDS    one of: server client records api loaders
 #                                     sessions ticketkeys connect_reply
+#                                     connect_request
 #   scripts/fuzz.sh all SECONDS       every target, one after the other
 #
 # Builds build/fuzz once (clang-14, -DSANSTLS_FUZZ=ON -DSANSTLS_DETERMINISTIC=ON),
@@ -21,7 +22,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-ALL_TARGETS=(server client records api loaders sessions ticketkeys connect_reply)
+ALL_TARGETS=(server client records api loaders sessions ticketkeys connect_reply
+             connect_request)
 
 usage() {
     echo "usage: $0 {${ALL_TARGETS[*]// /|}|all} SECONDS" >&2

@@ -97,5 +97,10 @@ if [[ "$TREE_BEFORE" != "$TREE_AFTER" ]]; then
     TOTAL_FAILED=$(( TOTAL_FAILED + 1 ))
     STATUS=1
 fi
+# What `cmake --install` produced for the consumer tests (tests/consumer).
+if [[ -d build/consumer/prefix ]]; then
+    echo "== installed tree (build/consumer/prefix; the consumer_* tests build against it):"
+    (cd build/consumer/prefix && find . \( -type f -o -type l \) ! -path './include/sanstls/*' | sort | sed 's/^/   /')
+fi
 summary
 exit "$STATUS"

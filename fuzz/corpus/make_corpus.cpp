@@ -418,6 +418,33 @@ void connect_reply_corpus() {
   }
 }
 
+// ---- fuzz_connect_request: [mode][client bytes]
+void connect_request_corpus() {
+  const std::string hello("\x16\x03\x01\x00\x02\x01\x00", 7);
+  const struct {
+    const char* name;
+    uint8_t mode;
+    std::string request;
+  } seeds[] = {
+      {"connect", 0, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"},
+      {"connect-pipelined", 1, "CONNECT 127.0.0.1:8443 HTTP/1.1\r\n\r\n" + hello},
+      {"connect-v6", 3, "CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n"},
+      {"connect-basic", 5,
+       "CONNECT a.example:443 HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n\r\n"},
+      {"connect-bare-lf", 2, "CONNECT a:1 HTTP/1.0\nUser-Agent: x\n\n"},
+      {"get", 0, "GET http://example.com/ HTTP/1.1\r\n\r\n"},
+      {"tls", 0, hello},
+      {"port-0", 0, "CONNECT a:0 HTTP/1.1\r\n\r\n"},
+      {"truncated-eof", kModeEof, "CONNECT a:443 HTTP/1.1\r\nHost: a\r\n"},
+      {"obs-fold", 0, "CONNECT a:443 HTTP/1.1\r\nA: b\r\n c\r\n\r\n"},
+  };
+  for (const auto& s : seeds) {
+    Bytes b = {s.mode};
+    append(b, ByteView(s.request));
+    write_seed("connect_request", s.name, b);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -434,6 +461,7 @@ int main(int argc, char** argv) {
   sessions_corpus();
   ticketkeys_corpus();
   connect_reply_corpus();
+  connect_request_corpus();
   std::printf("wrote %zu seeds under %s\n", g_written, g_out.c_str());
   return 0;
 }

@@ -166,6 +166,7 @@ int run_loaders(const uint8_t* data, size_t size);
 int run_sessions(const uint8_t* data, size_t size);
 int run_ticketkeys(const uint8_t* data, size_t size);
 int run_connect_reply(const uint8_t* data, size_t size);
+int run_connect_request(const uint8_t* data, size_t size);
 
 // fuzz_records: whether the in-memory handshake with the raw mbedTLS peer
 // completes for this header byte (the corpus generator checks it).

@@ -263,6 +263,16 @@ class Connection {
   // Negotiated parameters; see ConnectionInfo.
   const ConnectionInfo& info() const noexcept;
   MemoryUsage memory() const noexcept;
+  // Frees the record buffers (about 33 KB: mbedTLS's 16 KiB input and output
+  // records) while the connection is idle: handshake over, nothing
+  // half-received, unread or unsent. Like OpenSSL's SSL_MODE_RELEASE_BUFFERS,
+  // but asked for: servers holding many quiet connections call it once a
+  // burst of traffic is over. The next call that needs them (feed, write,
+  // read, close...) allocates them again, transparently (under a
+  // max_connection_memory cap that refuses, it fails with
+  // ERR_TLS_OUT_OF_MEMORY). Returns the bytes freed: 0 when not idle,
+  // already released, or failed.
+  size_t release_buffers() noexcept;
 
  private:
   explicit Connection(std::unique_ptr<detail::Engine> engine) noexcept;

@@ -145,6 +145,8 @@ enum class ErrorCode : uint16_t {
   out_of_memory,              // ERR_TLS_OUT_OF_MEMORY
   random_failed,              // ERR_TLS_RANDOM_FAILED
   internal_error,             // ERR_TLS_INTERNAL
+  // handshake stage, added later (new codes go last: the values are stable)
+  bad_signature,              // ERR_SSL_BAD_SIGNATURE
 };
 
 const char* error_code_name(ErrorCode code) noexcept;

@@ -111,4 +111,72 @@ class ConnectClient {
   std::vector<uint8_t> leftover_;
 };
 
+// ---------------------------------------------------------------- server side
+
+// A sans-I/O parser for the request a proxy receives (the server side of
+// CONNECT): bytes in, a verdict out, no I/O. feed() takes the request head
+// up to and including its blank line and no further: the bytes after it
+// (a client that pipelines its ClientHello) stay with the caller and belong
+// to the tunnel. Bounded: kMaxRequestBytes for the head and kMaxHeaderFields.
+// A failure carries the HTTP status to answer (reject_status()) and a
+// detail for the log; nothing here is an engine error.
+enum class RequestState : uint8_t {
+  reading,   // the head is incomplete
+  complete,  // a well-formed CONNECT host:port: see host(), port()
+  failed,    // answer reject_status() and close
+};
+
+const char* request_state_name(RequestState state) noexcept;
+
+class ConnectRequestParser {
+ public:
+  static constexpr size_t kMaxRequestBytes = 8 * 1024;
+  static constexpr size_t kMaxHeaderFields = 100;
+
+  // Returns how many bytes were taken: all of them while reading, up to the
+  // end of the head when it completes, up to the offending byte on failure.
+  size_t feed(ByteView bytes) noexcept;
+  // The client closed before a complete head: failed, status 400.
+  void transport_eof() noexcept;
+
+  RequestState state() const noexcept { return state_; }
+  // 400 malformed, 405 a method other than CONNECT, 431 over the bounds.
+  int reject_status() const noexcept { return reject_status_; }
+  const std::string& detail() const noexcept { return detail_; }
+  // The target: a host name or IP literal (IPv6 without brackets) and port.
+  const std::string& host() const noexcept { return host_; }
+  uint16_t port() const noexcept { return port_; }
+  // "host:port" / "[v6]:port".
+  const std::string& authority() const noexcept { return authority_; }
+  // Proxy-Authorization: Basic, decoded; nullopt when absent, of another
+  // scheme, or malformed (the proxy then answers 407).
+  const std::optional<BasicCredentials>& credentials() const noexcept { return credentials_; }
+  size_t bytes_taken() const noexcept { return request_bytes_; }
+
+ private:
+  bool take_byte(uint8_t byte) noexcept;  // false: stop (complete or failed)
+  bool end_of_line() noexcept;
+  bool request_line(std::string_view line) noexcept;
+  bool header_line(std::string_view line) noexcept;
+  void fail(int status, const char* detail) noexcept;
+
+  RequestState state_ = RequestState::reading;
+  int reject_status_ = 0;
+  std::string detail_;
+  std::string line_;
+  size_t request_bytes_ = 0;
+  bool in_headers_ = false;
+  size_t header_fields_ = 0;
+  std::string host_;
+  uint16_t port_ = 0;
+  std::string authority_;
+  std::optional<BasicCredentials> credentials_;
+};
+
+// The proxy's reply head: "HTTP/1.1 <status> <reason>\r\n", then each extra
+// header line (e.g. "Proxy-Authenticate: Basic realm=\"proxy\""), then a
+// blank line; non-2xx replies say Content-Length: 0 and Connection: close.
+std::string connect_reply(int status, std::string_view reason,
+                          const std::vector<std::string>& header_lines = {});
+
 }  // namespace sanstls::tunnel

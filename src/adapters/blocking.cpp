@@ -200,7 +200,56 @@ Error proxy_exchange(int fd, tunnel::ConnectClient& client, Deadline deadline) {
   return client.error();
 }
 
+// The same error, its message saying it came from the proxy's connection
+// (an HTTPS proxy's TLS handshake keeps its own stage and name).
+Error about_proxy(const Error& error, const std::string& proxy) {
+  const std::string text = "proxy " + proxy + ": " + error.message();
+  Error tagged(error.code(), error.stage(), text.c_str());  // truncated to the capacity
+  if (error.has_alert()) tagged.with_alert(error.alert(), error.alert_direction());
+  if (error.backend_code() != 0) tagged.with_backend_code(error.backend_code());
+  if (error.system_error() != 0) tagged.with_system_error(error.system_error());
+  return tagged;
+}
+
 }  // namespace
+
+// The CONNECT exchange inside an HTTPS proxy's TLS connection: the request
+// and the reply are the carrier's plaintext. Failures are of Stage::proxy
+// except the carrier's own TLS errors, which keep theirs.
+static Error proxy_exchange_over(Stream& carrier, tunnel::ConnectClient& client,
+                                 Deadline deadline) {
+  const ByteView request = client.pending_output();
+  if (Error error = carrier.write_all(request, Milliseconds(remaining_ms(deadline)))) {
+    if (error.code() == ErrorCode::timed_out) {
+      return timeout_error(Stage::proxy, "sending CONNECT to the proxy");
+    }
+    return error;
+  }
+  client.consume_output(request.size());
+  uint8_t buffer[4096];
+  while (client.state() == tunnel::ConnectState::awaiting_reply) {
+    auto n = carrier.read(MutableByteView(buffer, sizeof buffer),
+                          Milliseconds(remaining_ms(deadline)));
+    if (!n) {
+      if (n.error().code() == ErrorCode::timed_out) {
+        return timeout_error(Stage::proxy, "waiting for the proxy's reply");
+      }
+      // The proxy's end of stream without close_notify is the proxy closing.
+      if (n.error().code() == ErrorCode::unexpected_eof ||
+          n.error().code() == ErrorCode::connection_reset) {
+        client.transport_eof();
+        continue;
+      }
+      return n.error();
+    }
+    if (n.value() == 0) {
+      client.transport_eof();
+    } else {
+      client.feed(ByteView(buffer, n.value()));
+    }
+  }
+  return client.error();
+}
 
 // ---------------------------------------------------------------- Stream
 
@@ -214,6 +263,11 @@ Stream::Stream(int fd, Connection connection) noexcept
   }
 }
 
+Stream::Stream(std::unique_ptr<Stream> carrier, Connection connection) noexcept
+    : connection_(std::move(connection)), carrier_(std::move(carrier)) {
+  peer_address_ = carrier_->peer_address();
+}
+
 Stream::Stream(Stream&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       connection_(std::move(other.connection_)),
@@ -222,7 +276,8 @@ Stream::Stream(Stream&& other) noexcept
       timer_clock_(other.timer_clock_),
       inbox_(std::move(other.inbox_)),
       readahead_(std::move(other.readahead_)),
-      server_name_hook_(std::move(other.server_name_hook_)) {}
+      server_name_hook_(std::move(other.server_name_hook_)),
+      carrier_(std::move(other.carrier_)) {}
 
 Stream& Stream::operator=(Stream&& other) noexcept {
   if (this != &other) {
@@ -235,6 +290,7 @@ Stream& Stream::operator=(Stream&& other) noexcept {
     inbox_ = std::move(other.inbox_);
     readahead_ = std::move(other.readahead_);
     server_name_hook_ = std::move(other.server_name_hook_);
+    carrier_ = std::move(other.carrier_);
   }
   return *this;
 }
@@ -272,16 +328,33 @@ Result<Stream> Stream::connect(const Config& config, const std::string& host, ui
                              &tcp_error);
   if (fd < 0) return tcp_error;
 
+  // An HTTPS proxy: TLS to the proxy first; CONNECT and the origin's TLS
+  // then run inside it.
+  std::unique_ptr<Stream> carrier;
+  if (options.proxy && options.proxy->tls != nullptr) {
+    const ProxyOptions& proxy = *options.proxy;
+    const std::string proxy_name = proxy.tls_server_name.empty() ? proxy.host
+                                                                 : proxy.tls_server_name;
+    auto wrapped = wrap_client(fd, *proxy.tls, proxy_name);
+    if (!wrapped) return about_proxy(wrapped.error(), tcp_host);
+    carrier = std::make_unique<Stream>(std::move(wrapped).value());
+    if (options.timer_clock != nullptr) carrier->drive_timers(*options.timer_clock);
+    if (Error error = carrier->handshake(Milliseconds(remaining_ms(deadline)))) {
+      return about_proxy(error, carrier->peer_address());
+    }
+  }
+
   std::vector<uint8_t> leftover;
   if (tunnel_client) {
-    const Error error = proxy_exchange(fd, *tunnel_client, deadline);
+    const Error error = carrier ? proxy_exchange_over(*carrier, *tunnel_client, deadline)
+                                : proxy_exchange(fd, *tunnel_client, deadline);
     if (ProxyReply* reply = options.proxy->reply) {
       reply->status = tunnel_client->status();
       reply->reason = tunnel_client->reason();
       reply->proxy_authenticate = tunnel_client->proxy_authenticate();
     }
     if (error) {
-      ::close(fd);
+      if (!carrier) ::close(fd);
       return error;
     }
     const ByteView rest = tunnel_client->leftover();
@@ -293,10 +366,11 @@ Result<Stream> Stream::connect(const Config& config, const std::string& host, ui
                         ? Connection::client(config, name)
                         : Connection::client(config, name, options.saved_session);
   if (!connection) {
-    ::close(fd);
+    if (!carrier) ::close(fd);
     return connection.error();
   }
-  Stream stream(fd, std::move(connection).value());
+  Stream stream = carrier ? Stream(std::move(carrier), std::move(connection).value())
+                          : Stream(fd, std::move(connection).value());
   // The proxy's bytes after its reply are the origin's first TLS bytes:
   // receive_some() feeds the inbox before reading the socket again.
   stream.inbox_ = std::move(leftover);
@@ -329,7 +403,20 @@ Error Stream::fail(Error error) {
   return transport_error_;
 }
 
+Error Stream::send_output(Deadline deadline) {
+  // Carried: the carrier encrypts our records as its plaintext. A partial
+  // write cannot be told apart, so any failure is final.
+  const ByteView out = connection_.pending_output();
+  Error error = carrier_->write_all(out, Milliseconds(remaining_ms(deadline)));
+  if (error) return fail(error);
+  connection_.consume_output(out.size());
+  return Error();
+}
+
 Error Stream::flush(Deadline deadline) {
+  while (carrier_ && !connection_.pending_output().empty()) {
+    if (Error error = send_output(deadline)) return error;
+  }
   while (!connection_.pending_output().empty()) {
     const ByteView out = connection_.pending_output();
     const ssize_t n = ::send(fd_, out.data(), out.size(), MSG_NOSIGNAL);
@@ -376,7 +463,13 @@ Error Stream::drain_after_reset() {
       if (feed_inbox() == 0) break;
       continue;
     }
-    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
+    ssize_t n = 0;
+    if (carrier_) {
+      auto got = carrier_->read(MutableByteView(buffer, sizeof buffer), Milliseconds(0));
+      n = got ? static_cast<ssize_t>(got.value()) : -1;
+    } else {
+      n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
+    }
     if (n <= 0) break;
     const ByteView received(buffer, static_cast<size_t>(n));
     feed_received(received);
@@ -419,6 +512,7 @@ Error Stream::receive_some(Deadline deadline) {
   if (run_due_timers()) return Error();
   bool timer_first = false;
   const Deadline wait_until = timer_bound(deadline, &timer_first);
+  if (carrier_) return receive_carried(wait_until, timer_first);
   int err = 0;
   if (!wait_for(fd_, POLLIN, wait_until, &err)) {
     if (err == ETIMEDOUT && timer_first) {
@@ -447,6 +541,34 @@ Error Stream::receive_some(Deadline deadline) {
   }
   const ByteView received(buffer, static_cast<size_t>(n));
   feed_received(received);
+  return Error();
+}
+
+Error Stream::receive_carried(Deadline wait_until, bool timer_first) {
+  uint8_t buffer[kReceiveChunk];
+  auto n = carrier_->read(MutableByteView(buffer, sizeof buffer),
+                          Milliseconds(remaining_ms(wait_until)));
+  if (!n) {
+    if (n.error().code() == ErrorCode::timed_out) {
+      if (timer_first) {
+        (void)run_due_timers();
+        return Error();
+      }
+      return timeout_error(Stage::transport, "receiving");
+    }
+    // The proxy's connection ending without close_notify ends ours too: the
+    // engine decides between a clean close and truncation.
+    if (n.error().code() == ErrorCode::unexpected_eof) {
+      connection_.transport_eof();
+      return Error();
+    }
+    return fail(n.error());
+  }
+  if (n.value() == 0) {
+    connection_.transport_eof();
+    return Error();
+  }
+  feed_received(ByteView(buffer, n.value()));
   return Error();
 }
 
@@ -591,9 +713,19 @@ Error Stream::write_all(ByteView data, Milliseconds timeout) {
 
 Error Stream::shutdown(Milliseconds timeout) {
   const Deadline deadline = SteadyClock::now() + timeout;
+  const Error error = shutdown_own(timeout);
+  // Then the HTTPS proxy's connection, best effort: ours is what was asked.
+  if (carrier_) (void)carrier_->shutdown(Milliseconds(remaining_ms(deadline)));
+  return error;
+}
+
+Error Stream::shutdown_own(Milliseconds timeout) {
+  const Deadline deadline = SteadyClock::now() + timeout;
   connection_.close();
   if (Error error = flush(deadline)) return error;
-  ::shutdown(fd_, SHUT_WR);
+  // Carried, the proxy's connection stays up until ours is done (the
+  // carrier's close_notify comes at the end).
+  if (!carrier_) ::shutdown(fd_, SHUT_WR);
   // Drain until the peer's close_notify or its end of stream (both clean
   // after our close_notify unless the Config asked to wait for the peer's),
   // so that closing the descriptor then does not reset the connection.

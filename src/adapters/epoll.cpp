@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -27,6 +29,24 @@ namespace {
 constexpr size_t kReceiveChunk = 16384 + 256 + 5;
 constexpr uint64_t kEventTag = 0;
 constexpr uint64_t kListenerTag = uint64_t{1} << 63;
+constexpr uint64_t kLingerTag = uint64_t{1} << 62;
+constexpr size_t kLingerReadPerWake = 64 * 1024;
+
+thread_local Conn* t_current_conn = nullptr;
+
+// Marks the Conn whose engine runs now (Loop::current_conn()).
+class CurrentConn {
+ public:
+  explicit CurrentConn(Conn* conn) noexcept : saved_(t_current_conn) { t_current_conn = conn; }
+  ~CurrentConn() { t_current_conn = saved_; }
+  CurrentConn(const CurrentConn&) = delete;
+  CurrentConn& operator=(const CurrentConn&) = delete;
+
+ private:
+  Conn* saved_;
+};
+
+int open_reserve_fd() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 constexpr int kMaxEvents = 256;
 constexpr int kAcceptsPerWake = 64;
 constexpr int kPumpRounds = 64;
@@ -76,6 +96,105 @@ bool closed_by_reset(ErrorCode code) { return code == ErrorCode::connection_rese
 
 }  // namespace
 
+// Written on the loop thread only, read from any (snapshots): relaxed
+// atomics for the numbers, a mutex for the maps (touched on errors only).
+struct Loop::LiveCounters {
+  std::atomic<uint64_t> accepted{0}, refused_no_descriptors{0}, adopted{0}, connected{0},
+      handshakes_in_progress{0}, open{0}, secure{0}, closed_clean{0}, closed_truncated{0},
+      closed_reset{0}, closed_timed_out{0}, closed_error{0}, bytes_in{0}, bytes_out{0};
+  mutable std::mutex names_mutex;
+  std::map<std::string, uint64_t> errors_by_name;
+  std::map<std::string, uint64_t> handshake_errors_by_name;
+};
+
+namespace {
+void bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
+  counter.fetch_add(by, std::memory_order_relaxed);
+}
+void drop(std::atomic<uint64_t>& counter) { counter.fetch_sub(1, std::memory_order_relaxed); }
+uint64_t get(const std::atomic<uint64_t>& counter) {
+  return counter.load(std::memory_order_relaxed);
+}
+}  // namespace
+
+// The resolver thread of one Loop: getaddrinfo() blocks, so it runs here
+// and the answer comes back through post(). The Loop's destructor detaches
+// it (a lookup may take seconds); `loop` is cleared first, so a late answer
+// is dropped.
+struct Loop::Resolver {
+  struct Request {
+    uint64_t id;
+    std::string host;
+    uint16_t port;
+  };
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<Request> requests;
+  Loop* loop = nullptr;
+  bool quit = false;
+
+  static void run(std::shared_ptr<Resolver> self) {
+    for (;;) {
+      Request request;
+      {
+        std::unique_lock<std::mutex> lock(self->mutex);
+        self->wake.wait(lock, [&] { return self->quit || !self->requests.empty(); });
+        if (self->quit) return;
+        request = std::move(self->requests.front());
+        self->requests.pop_front();
+      }
+      addrinfo hints{};
+      hints.ai_family = AF_UNSPEC;
+      hints.ai_socktype = SOCK_STREAM;
+      hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+      addrinfo* addresses = nullptr;
+      const std::string service = std::to_string(request.port);
+      const int rc = ::getaddrinfo(request.host.c_str(), service.c_str(), &hints, &addresses);
+      std::vector<uint8_t> address;
+      if (rc == 0) {
+        const auto* bytes = reinterpret_cast<const uint8_t*>(addresses->ai_addr);
+        address.assign(bytes, bytes + addresses->ai_addrlen);
+        ::freeaddrinfo(addresses);
+      }
+      std::lock_guard<std::mutex> lock(self->mutex);
+      if (self->loop == nullptr) return;
+      Loop* loop = self->loop;
+      const uint64_t id = request.id;
+      loop->post([loop, id, rc, address = std::move(address)]() mutable {
+        loop->resolved(id, rc, std::move(address));
+      });
+    }
+  }
+};
+
+Counters& Counters::operator+=(const Counters& other) {
+  accepted += other.accepted;
+  refused_no_descriptors += other.refused_no_descriptors;
+  adopted += other.adopted;
+  connected += other.connected;
+  handshakes_in_progress += other.handshakes_in_progress;
+  open += other.open;
+  secure += other.secure;
+  closed_clean += other.closed_clean;
+  closed_truncated += other.closed_truncated;
+  closed_reset += other.closed_reset;
+  closed_timed_out += other.closed_timed_out;
+  closed_error += other.closed_error;
+  for (const auto& [name, count] : other.errors_by_name) errors_by_name[name] += count;
+  for (const auto& [name, count] : other.handshake_errors_by_name) {
+    handshake_errors_by_name[name] += count;
+  }
+  bytes_in += other.bytes_in;
+  bytes_out += other.bytes_out;
+  return *this;
+}
+
+uint64_t Counters::tls_client_errors() const noexcept {
+  uint64_t total = 0;
+  for (const auto& entry : handshake_errors_by_name) total += entry.second;
+  return total;
+}
+
 const char* close_reason_name(CloseReason reason) noexcept {
   switch (reason) {
     case CloseReason::clean: return "clean";
@@ -107,13 +226,15 @@ bool Conn::write(ByteView data) {
     drain_owed_ = true;
     return false;
   }
-  if (out_head_ > 0 && out_head_ == out_.size()) {
-    out_.clear();
-    out_head_ = 0;
-  }
+  if (out_head_ > 0 && out_head_ == out_.size()) release_write_queue();
   out_.insert(out_.end(), data.begin(), data.end());
   loop_->mark_dirty(*this);
   return true;
+}
+
+void Conn::release_write_queue() {
+  std::vector<uint8_t>().swap(out_);
+  out_head_ = 0;
 }
 
 void Conn::pause_reading() { paused_ = true; }
@@ -151,8 +272,39 @@ void Conn::reject_server_name() {
 
 // ---------------------------------------------------------------- Loop
 
+void Loop::count_connected() noexcept { bump(counters_->connected); }
+
 Loop::Loop(int epoll_fd, int event_fd) noexcept
-    : epoll_fd_(epoll_fd), event_fd_(event_fd), buffer_(kReceiveChunk) {}
+    : epoll_fd_(epoll_fd),
+      event_fd_(event_fd),
+      buffer_(kReceiveChunk),
+      counters_(new LiveCounters),
+      reserve_fd_(open_reserve_fd()) {}
+
+Conn* Loop::current_conn() noexcept { return t_current_conn; }
+
+Counters Loop::counters() const {
+  Counters out;
+  const LiveCounters& c = *counters_;
+  out.accepted = get(c.accepted);
+  out.refused_no_descriptors = get(c.refused_no_descriptors);
+  out.adopted = get(c.adopted);
+  out.connected = get(c.connected);
+  out.handshakes_in_progress = get(c.handshakes_in_progress);
+  out.open = get(c.open);
+  out.secure = get(c.secure);
+  out.closed_clean = get(c.closed_clean);
+  out.closed_truncated = get(c.closed_truncated);
+  out.closed_reset = get(c.closed_reset);
+  out.closed_timed_out = get(c.closed_timed_out);
+  out.closed_error = get(c.closed_error);
+  out.bytes_in = get(c.bytes_in);
+  out.bytes_out = get(c.bytes_out);
+  std::lock_guard<std::mutex> lock(c.names_mutex);
+  out.errors_by_name = c.errors_by_name;
+  out.handshake_errors_by_name = c.handshake_errors_by_name;
+  return out;
+}
 
 Result<std::unique_ptr<Loop>> Loop::create() {
   const int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
@@ -176,8 +328,18 @@ Result<std::unique_ptr<Loop>> Loop::create() {
 }
 
 Loop::~Loop() {
-  for (auto& entry : conns_) ::close(entry.second->fd_);
+  if (resolver_) {
+    std::lock_guard<std::mutex> lock(resolver_->mutex);
+    resolver_->loop = nullptr;
+    resolver_->quit = true;
+    resolver_->wake.notify_all();
+  }
+  for (auto& entry : conns_) {
+    if (entry.second->fd_ >= 0) ::close(entry.second->fd_);
+  }
+  for (auto& entry : lingering_) ::close(entry.second.fd);
   for (auto& listener : listeners_) ::close(listener->fd);
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
   ::close(event_fd_);
   ::close(epoll_fd_);
 }
@@ -190,6 +352,13 @@ int64_t Loop::now_ms() noexcept {
 
 void Loop::stop() noexcept {
   stop_requested_.store(true, std::memory_order_release);
+  const uint64_t one = 1;
+  ssize_t ignored = ::write(event_fd_, &one, sizeof one);
+  (void)ignored;
+}
+
+void Loop::stop_when_drained() noexcept {
+  drain_requested_.store(true, std::memory_order_release);
   const uint64_t one = 1;
   ssize_t ignored = ::write(event_fd_, &one, sizeof one);
   (void)ignored;
@@ -246,6 +415,11 @@ Result<uint16_t> Loop::listen(const std::string& host, uint16_t port, const Conf
     }
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (options.reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      last_error = errno;
+      ::close(fd);
+      continue;
+    }
     if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, options.backlog) != 0) {
       last_error = errno;
       ::close(fd);
@@ -295,60 +469,105 @@ Error Loop::adopt(int fd, const Config& config, Role role, const std::string& se
   const int flags = ::fcntl(fd, F_GETFL, 0);
   if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   Error error = add_conn(fd, std::move(connection).value(), std::move(handler), options);
-  if (!error) ++counters_.adopted;
+  if (!error) bump(counters_->adopted);
   return error;
 }
 
-Error Loop::connect(const std::string& address, uint16_t port, const Config& config,
+Error Loop::connect(const std::string& host, uint16_t port, const Config& config,
                     const std::string& server_name, std::shared_ptr<Handler> handler,
                     ConnOptions options) {
   if (!handler) return Error(ErrorCode::invalid_argument, Stage::config, "connect: no handler");
+  Result<Connection> connection = server_name.empty()
+                                      ? Connection::client_without_server_name(config)
+                                      : Connection::client(config, server_name);
+  if (!connection) return connection.error();
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
   addrinfo* addresses = nullptr;
   const std::string service = std::to_string(port);
-  const int rc = ::getaddrinfo(address.c_str(), service.c_str(), &hints, &addresses);
-  if (rc != 0) {
-    char text[Error::kMessageCapacity];
-    std::snprintf(text, sizeof text,
-                  "getaddrinfo ENOTFOUND %s (the epoll adapter connects to numeric addresses "
-                  "only: %s)",
-                  address.c_str(), gai_strerror(rc));
-    return Error(ErrorCode::name_not_found, Stage::resolve, text).with_system_error(rc);
-  }
-  const std::string target = format_address(addresses->ai_addr);
-  const int fd = ::socket(addresses->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    const int err = errno;
+  std::vector<uint8_t> address;
+  if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &addresses) == 0) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(addresses->ai_addr);
+    address.assign(bytes, bytes + addresses->ai_addrlen);
     ::freeaddrinfo(addresses);
-    return errno_error(Stage::connect, "socket", target, err);
+  }
+  const uint64_t id = next_id_;
+  Error error = add_conn(-1, std::move(connection).value(), std::move(handler), options);
+  if (error) return error;
+  Conn& conn = *conns_.at(id);
+  conn.connect_host_ = host;
+  conn.connect_port_ = port;
+  conn.peer_address_ = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                       service;
+  if (!address.empty()) {
+    start_connect(conn, address);
+    return Error();
+  }
+  // A name: getaddrinfo may block for seconds, so it runs on the resolver thread.
+  conn.resolving_ = true;
+  if (!resolver_) {
+    resolver_ = std::make_shared<Resolver>();
+    resolver_->loop = this;
+    std::thread(Resolver::run, resolver_).detach();
+  }
+  {
+    std::lock_guard<std::mutex> lock(resolver_->mutex);
+    resolver_->requests.push_back(Resolver::Request{id, host, port});
+  }
+  resolver_->wake.notify_one();
+  return Error();
+}
+
+void Loop::resolved(uint64_t id, int gai_error, std::vector<uint8_t> address) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;  // ended meanwhile (handshake limit, abort)
+  Conn& conn = *it->second;
+  conn.resolving_ = false;
+  if (gai_error != 0 || address.empty()) {
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s (%s)", conn.connect_host_.c_str(),
+                  gai_strerror(gai_error));
+    return finish(conn, CloseReason::error,
+                  Error(ErrorCode::name_not_found, Stage::resolve, text)
+                      .with_system_error(gai_error));
+  }
+  start_connect(conn, address);
+}
+
+// Creates the socket and starts the non-blocking connect; failures end the
+// Conn through on_close (stage connect).
+void Loop::start_connect(Conn& conn, const std::vector<uint8_t>& address) {
+  const auto* target = reinterpret_cast<const sockaddr*>(address.data());
+  conn.peer_address_ = format_address(target);
+  const int fd = ::socket(target->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return finish(conn, CloseReason::error,
+                  errno_error(Stage::connect, "socket", conn.peer_address_, errno));
   }
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  const int connected = ::connect(fd, addresses->ai_addr, addresses->ai_addrlen);
+  const int connected = ::connect(fd, target, static_cast<socklen_t>(address.size()));
   const int connect_errno = connected == 0 ? 0 : errno;
-  ::freeaddrinfo(addresses);
-  Result<Connection> connection = server_name.empty()
-                                      ? Connection::client_without_server_name(config)
-                                      : Connection::client(config, server_name);
-  if (!connection) {
-    ::close(fd);
-    return connection.error();
-  }
   if (connected != 0 && connect_errno != EINPROGRESS) {
     ::close(fd);
-    return errno_error(Stage::connect, "connect", target, connect_errno);
+    return finish(conn, CloseReason::error,
+                  errno_error(Stage::connect, "connect", conn.peer_address_, connect_errno));
   }
-  const uint64_t id = next_id_;
-  Error error = add_conn(fd, std::move(connection).value(), std::move(handler), options,
-                         connected != 0);
-  if (error) return error;
-  Conn& conn = *conns_.at(id);
-  conn.peer_address_ = target;
-  if (connected == 0) ++counters_.connected;
-  return Error();
+  epoll_event ev{};
+  ev.events = 0;
+  ev.data.u64 = conn.id_;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return finish(conn, CloseReason::error, errno_error(Stage::connect, "epoll_ctl", "connection", err));
+  }
+  conn.fd_ = fd;
+  conn.interest_ = 0;
+  conn.connecting_ = connected != 0;
+  if (connected == 0) bump(counters_->connected);
+  mark_dirty(conn);
 }
 
 Error Loop::add_conn(int fd, Connection connection, std::shared_ptr<Handler> handler,
@@ -357,18 +576,20 @@ Error Loop::add_conn(int fd, Connection connection, std::shared_ptr<Handler> han
   std::unique_ptr<Conn> conn(
       new Conn(this, id, fd, std::move(connection), std::move(handler), options, now_ms()));
   conn->connecting_ = connecting;
-  epoll_event ev{};
-  ev.events = 0;
-  ev.data.u64 = id;
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return errno_error(Stage::connect, "epoll_ctl", "connection", err);
+  if (fd >= 0) {  // connect() registers its socket once it exists
+    epoll_event ev{};
+    ev.events = 0;
+    ev.data.u64 = id;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return errno_error(Stage::connect, "epoll_ctl", "connection", err);
+    }
   }
   Conn& ref = *conn;
   conns_.emplace(id, std::move(conn));
-  ++counters_.open;
-  ++counters_.handshakes_in_progress;
+  bump(counters_->open);
+  bump(counters_->handshakes_in_progress);
   mark_dirty(ref);
   return Error();
 }
@@ -376,18 +597,43 @@ Error Loop::add_conn(int fd, Connection connection, std::shared_ptr<Handler> han
 void Loop::accept_ready(Listener& listener) {
   for (int i = 0; i < kAcceptsPerWake; ++i) {
     const int fd = ::accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a transient error: level-triggered, retried
+    if (fd < 0) {
+      const int err = errno;
+      if ((err == EMFILE || err == ENFILE) && accept_without_descriptors(listener)) continue;
+      return;  // EAGAIN, or a transient error: level-triggered, retried
+    }
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    Result<Connection> connection = Connection::server(*listener.config);
+    Result<Connection> connection = Connection::server(
+        listener.options.config_slot != nullptr ? listener.options.config_slot->load()
+                                                : *listener.config);
     std::shared_ptr<Handler> handler = connection ? listener.factory() : nullptr;
     if (!connection || !handler) {
       ::close(fd);
       continue;
     }
-    ++counters_.accepted;
+    bump(counters_->accepted);
     (void)add_conn(fd, std::move(connection).value(), std::move(handler), listener.options);
   }
+}
+
+// Out of descriptors, the pending connection would stay in the backlog and
+// the level-triggered listener would wake the loop forever: give up the
+// reserve descriptor, accept the connection and close it at once (the
+// client sees its connection end), then take the reserve back.
+bool Loop::accept_without_descriptors(Listener& listener) {
+  if (reserve_fd_ < 0) return false;
+  ::close(reserve_fd_);
+  reserve_fd_ = -1;
+  const int fd = ::accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) {
+    const struct linger hard{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    ::close(fd);
+    bump(counters_->refused_no_descriptors);
+  }
+  reserve_fd_ = open_reserve_fd();
+  return fd >= 0;
 }
 
 void Loop::mark_dirty(Conn& conn) {
@@ -414,7 +660,7 @@ void Loop::receive(Conn& conn) {
   if (!conn.inbox_.empty()) return;  // the engine has not taken the last receive yet
   const ssize_t n = ::recv(conn.fd_, buffer_.data(), buffer_.size(), 0);
   if (n > 0) {
-    counters_.bytes_in += static_cast<uint64_t>(n);
+    bump(counters_->bytes_in, static_cast<uint64_t>(n));
     conn.last_activity_ms_ = now_ms();
     conn.inbox_.assign(buffer_.data(), buffer_.data() + n);
     return;
@@ -443,7 +689,7 @@ bool Loop::send_pending(Conn& conn) {
     if (out.empty()) return true;
     const ssize_t n = ::send(conn.fd_, out.data(), out.size(), MSG_NOSIGNAL);
     if (n > 0) {
-      counters_.bytes_out += static_cast<uint64_t>(n);
+      bump(counters_->bytes_out, static_cast<uint64_t>(n));
       conn.last_activity_ms_ = now_ms();
       conn.connection_.consume_output(static_cast<size_t>(n));
       continue;
@@ -472,7 +718,8 @@ void Loop::finish_engine_error(Conn& conn) {
 }
 
 void Loop::pump(Conn& conn) {
-  if (conn.connecting_) {  // nothing to do until the TCP connect completes
+  const CurrentConn current(&conn);
+  if (conn.connecting_ || conn.resolving_) {  // nothing to do until the TCP connect completes
     update_interest(conn);
     schedule(conn);
     return;
@@ -481,9 +728,7 @@ void Loop::pump(Conn& conn) {
   for (int round = 0; round < kPumpRounds && !conn.dead_; ++round) {
     bool progress = false;
     while (auto event = c.next_event()) {
-      if (event->kind == EventKind::peer_closed && !conn.closing_) {
-        conn.closing_ = true;  // no half-open connections: answer with ours
-      }
+      if (event->kind == EventKind::peer_closed) conn.peer_closed_ = true;
     }
     if (!c.error().ok()) return finish_engine_error(conn);
     Readiness r = c.wants();
@@ -501,8 +746,8 @@ void Loop::pump(Conn& conn) {
     }
     if (r.handshake_complete && !conn.secure_) {
       conn.secure_ = true;
-      --counters_.handshakes_in_progress;
-      ++counters_.secure;
+      drop(counters_->handshakes_in_progress);
+      bump(counters_->secure);
       conn.handler_->on_secure(conn);
       if (conn.dead_) return;
       progress = true;
@@ -516,7 +761,10 @@ void Loop::pump(Conn& conn) {
         progress = true;
       }
     }
-    if (!conn.paused_ && c.wants().has_plaintext) {
+    // Plaintext only after on_secure: one feed can complete the handshake
+    // and bring application data (a 0-RTT client's Finished and its next
+    // request), and on_secure (which reads the early data) must come first.
+    if (!conn.paused_ && conn.secure_ && c.wants().has_plaintext) {
       const size_t n = c.read(MutableByteView(buffer_.data(), buffer_.size()));
       if (n > 0) {
         conn.handler_->on_data(conn, ByteView(buffer_.data(), n));
@@ -528,16 +776,15 @@ void Loop::pump(Conn& conn) {
       const size_t n = c.write(ByteView(conn.out_.data() + conn.out_head_, conn.queued()));
       if (n > 0) {
         conn.out_head_ += n;
-        if (conn.queued() == 0) {
-          conn.out_.clear();
-          conn.out_head_ = 0;
-          if (conn.out_.capacity() > conn.options_.low_water) {
-            std::vector<uint8_t>().swap(conn.out_);
-          }
-        }
+        // Drained: free the buffer, so an idle connection holds none.
+        if (conn.queued() == 0) conn.release_write_queue();
         progress = true;
       }
     }
+    // No half-open connections: the peer's close_notify is answered with ours,
+    // but only once the application has seen every byte that came before it
+    // (including 0-RTT data read in on_secure), so its replies still go out.
+    if (conn.peer_closed_ && !conn.closing_ && !c.wants().has_plaintext) conn.closing_ = true;
     if (conn.closing_ && conn.queued() == 0 && !c.wants().write_closed) {
       c.close();
       progress = true;
@@ -565,11 +812,17 @@ void Loop::pump(Conn& conn) {
     if (!progress) break;
     if (round == kPumpRounds - 1) mark_dirty(conn);  // fairness: continue next turn
   }
+  // Quiet now (the engine checks that nothing is half-received, unread or
+  // unsent): its record buffers go back to the heap until the next bytes.
+  if (conn.options_.release_idle_buffers && conn.secure_ && conn.inbox_.empty() && !conn.dead_) {
+    c.release_buffers();
+  }
   update_interest(conn);
   schedule(conn);
 }
 
 void Loop::update_interest(Conn& conn) {
+  if (conn.fd_ < 0) return;
   const Readiness r = conn.connection_.wants();
   uint32_t events = 0;
   if (conn.connecting_) events |= EPOLLOUT;
@@ -621,6 +874,14 @@ void Loop::run_timers() {
     std::pop_heap(timers_.begin(), timers_.end(), std::greater<Timer>());
     const Timer timer = timers_.back();
     timers_.pop_back();
+    if (timer.id & kLingerTag) {
+      auto lingering = lingering_.find(timer.id);
+      if (lingering != lingering_.end()) {
+        ::close(lingering->second.fd);  // closing drops it from the epoll set
+        lingering_.erase(lingering);
+      }
+      continue;
+    }
     auto it = conns_.find(timer.id);
     if (it == conns_.end() || it->second->timer_generation_ != timer.generation) continue;
     Conn& conn = *it->second;
@@ -631,6 +892,7 @@ void Loop::run_timers() {
 }
 
 void Loop::fire_timer(Conn& conn, int64_t now) {
+  const CurrentConn current(&conn);
   char text[Error::kMessageCapacity];
   if (!conn.secure_ && conn.options_.handshake_limit_ms > 0 &&
       now >= conn.started_ms_ + conn.options_.handshake_limit_ms) {
@@ -656,28 +918,77 @@ void Loop::fire_timer(Conn& conn, int64_t now) {
   }
 }
 
+void Loop::count_close(CloseReason reason, const Error& error, bool secure) {
+  if (!secure) drop(counters_->handshakes_in_progress);
+  drop(counters_->open);
+  switch (reason) {
+    case CloseReason::clean: bump(counters_->closed_clean); break;
+    case CloseReason::truncated: bump(counters_->closed_truncated); break;
+    case CloseReason::reset: bump(counters_->closed_reset); break;
+    case CloseReason::timeout: bump(counters_->closed_timed_out); break;
+    case CloseReason::error: bump(counters_->closed_error); break;
+  }
+  if (error.ok()) return;
+  std::lock_guard<std::mutex> lock(counters_->names_mutex);
+  ++counters_->errors_by_name[error.name()];
+  if (!secure) ++counters_->handshake_errors_by_name[error.name()];
+}
+
 void Loop::finish(Conn& conn, CloseReason reason, const Error& error) {
   if (conn.dead_) return;
   conn.dead_ = true;
-  if (!conn.secure_) --counters_.handshakes_in_progress;
-  --counters_.open;
-  switch (reason) {
-    case CloseReason::clean: ++counters_.closed_clean; break;
-    case CloseReason::truncated: ++counters_.closed_truncated; break;
-    case CloseReason::reset: ++counters_.closed_reset; break;
-    case CloseReason::timeout: ++counters_.closed_timed_out; break;
-    case CloseReason::error: ++counters_.closed_error; break;
-  }
-  if (!error.ok()) ++counters_.errors_by_name[error.name()];
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn.fd_, nullptr);
-  if (reason == CloseReason::clean) ::shutdown(conn.fd_, SHUT_WR);
+  count_close(reason, error, conn.secure_);
+  const int fd = conn.fd_;
+  if (fd >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  if (fd >= 0 && reason == CloseReason::clean) ::shutdown(fd, SHUT_WR);
   conn.handler_->on_close(conn, reason, error);
-  ::close(conn.fd_);
+  const bool lingers = conn.options_.linger_ms > 0 && fd >= 0 && !conn.eof_ &&
+                       reason != CloseReason::reset && reason != CloseReason::timeout;
+  if (lingers) {
+    linger(fd, conn.options_.linger_ms);
+  } else if (fd >= 0) {
+    ::close(fd);
+  }
+  conn.fd_ = -1;
   auto it = conns_.find(conn.id_);
   if (it != conns_.end()) {
     graveyard_.push_back(std::move(it->second));
     conns_.erase(it);
   }
+}
+
+// Half-closes `fd` and drops what the peer still sends until it closes or
+// `ms` pass (see ConnOptions::linger_ms).
+void Loop::linger(int fd, uint32_t ms) {
+  ::shutdown(fd, SHUT_WR);
+  const uint64_t tag = kLingerTag | next_id_++;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = tag;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    ::close(fd);
+    return;
+  }
+  const int64_t until = now_ms() + ms;
+  lingering_[tag] = Lingering{fd, until};
+  timers_.push_back(Timer{until, tag, 0});
+  std::push_heap(timers_.begin(), timers_.end(), std::greater<Timer>());
+}
+
+void Loop::linger_ready(uint64_t tag) {
+  auto it = lingering_.find(tag);
+  if (it == lingering_.end()) return;
+  for (size_t dropped = 0; dropped < kLingerReadPerWake;) {
+    const ssize_t n = ::recv(it->second.fd, buffer_.data(), buffer_.size(), 0);
+    if (n > 0) {
+      dropped += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    break;  // the peer's end, or an error: done
+  }
+  ::close(it->second.fd);  // its timer entry finds nothing later
+  lingering_.erase(it);
 }
 
 void Loop::conn_ready(Conn& conn, uint32_t events) {
@@ -691,7 +1002,7 @@ void Loop::conn_ready(Conn& conn, uint32_t events) {
     }
     if (!(events & EPOLLOUT)) return;
     conn.connecting_ = false;
-    ++counters_.connected;
+    bump(counters_->connected);
     return pump(conn);
   }
   if (events & EPOLLERR) {
@@ -721,6 +1032,9 @@ Error Loop::run() {
   while (!stop_requested_.load(std::memory_order_acquire)) {
     run_dirty();
     graveyard_.clear();
+    if (drain_requested_.load(std::memory_order_acquire) && conns_.empty() && lingering_.empty()) {
+      break;
+    }
     int timeout = -1;
     if (!dirty_.empty()) {
       timeout = 0;
@@ -743,6 +1057,14 @@ Error Loop::run() {
         run_posted();
         continue;
       }
+      if (tag & kLingerTag) {
+        linger_ready(tag);
+        continue;
+      }
+      if ((tag & kWatchTag) && !(tag & kListenerTag)) {  // plain descriptors (epoll_watch.cpp)
+        watch_ready(tag & ~kWatchTag, events[static_cast<size_t>(i)].events);
+        continue;
+      }
       if (tag & kListenerTag) {
         accept_ready(*listeners_[static_cast<size_t>(tag & ~kListenerTag)]);
         continue;
@@ -754,9 +1076,83 @@ Error Loop::run() {
     run_timers();
   }
   stop_requested_.store(false, std::memory_order_release);
+  drain_requested_.store(false, std::memory_order_release);
   run_dirty();
   graveyard_.clear();
   return result;
+}
+
+}  // namespace sanstls::epoll
+
+namespace sanstls::epoll {
+
+// ---------------------------------------------------------------- Workers
+
+Result<std::unique_ptr<Workers>> Workers::create(size_t count) {
+  if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
+  std::unique_ptr<Workers> workers(new Workers);
+  for (size_t i = 0; i < count; ++i) {
+    auto loop = Loop::create();
+    if (!loop) return loop.error();
+    workers->loops_.push_back(std::move(loop).value());
+  }
+  return Result<std::unique_ptr<Workers>>(std::move(workers));
+}
+
+Workers::~Workers() {
+  stop();
+  join();
+}
+
+Result<uint16_t> Workers::listen(const std::string& host, uint16_t port, const Config& config,
+                                 HandlerFactory factory, ListenOptions options) {
+  options.reuse_port = true;
+  for (auto& loop : loops_) {
+    // Port 0 picks a free port on the first Loop; the others join it.
+    auto bound = loop->listen(host, port, config, factory, options);
+    if (!bound) return bound.error();
+    port = bound.value();
+  }
+  return port;
+}
+
+void Workers::start() {
+  for (auto& loop : loops_) {
+    Loop* raw = loop.get();
+    threads_.emplace_back([this, raw] {
+      Error error = raw->run();
+      if (error) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (error_.ok()) error_ = error;
+      }
+    });
+  }
+}
+
+void Workers::stop() noexcept {
+  for (auto& loop : loops_) loop->stop();
+}
+
+void Workers::stop_when_drained() noexcept {
+  for (auto& loop : loops_) loop->stop_when_drained();
+}
+
+void Workers::join() {
+  for (auto& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  threads_.clear();
+}
+
+Counters Workers::counters_snapshot() const {
+  Counters total;
+  for (const auto& loop : loops_) total += loop->counters();
+  return total;
+}
+
+Error Workers::error() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return error_;
 }
 
 }  // namespace sanstls::epoll

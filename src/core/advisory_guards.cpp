@@ -41,6 +41,21 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     verdict.message = "unexpected message: data follows the ClientHello in its record";
     return verdict;
   }
+  if (role == Role::server && type == kClientHello) {
+    // mbedTLS 3.6 takes a ClientHello with an extension twice (RFC 8446 4.2
+    // and RFC 5246 7.4.1.4 forbid it) or with bytes after its extensions:
+    // both are malformed, decode_error (RFC 8446 6.2).
+    const ClientHelloFacts facts = parse_client_hello(body);
+    if (facts.parsed && (facts.duplicate_extension || facts.trailing_data)) {
+      verdict.ok = false;
+      verdict.code = ErrorCode::decode_error;
+      verdict.alert = Alert::decode_error;
+      verdict.message = facts.duplicate_extension
+                            ? "decode error: the ClientHello has an extension twice"
+                            : "decode error: bytes follow the ClientHello's extensions";
+      return verdict;
+    }
+  }
   if (role == Role::client && type == kServerHello && guards.resumed_ems != EmsUse::unknown &&
       guards.session_id_known && !guards.offered_session_id.empty()) {
     // RFC 7627 5.3 for a TLS 1.2 client: a resumed session keeps its EMS

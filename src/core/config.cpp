@@ -347,8 +347,50 @@ bool same_text(std::string_view a, const char* b) {
   return true;
 }
 
+// A client offering TLS 1.2 and 1.3 sends one signature_algorithms list.
+// mbedTLS 3.6 offers rsa_pss_rsae_* in it (TLS 1.3 needs them) ahead of
+// rsa_pkcs1_*, yet its TLS 1.2 client rejects a ServerKeyExchange signed
+// with RSA-PSS (illegal_parameter): a TLS 1.2 server with an RSA key that
+// follows the client's order (OpenSSL, Go, BoringSSL) picks RSA-PSS and the
+// handshake fails. So such a client lists rsa_pkcs1_* before rsa_pss_rsae_*:
+// TLS 1.2 servers then pick PKCS#1 v1.5, and TLS 1.3 servers, which may not
+// sign with PKCS#1 v1.5, still use RSA-PSS. Other schemes keep their order.
+void prefer_pkcs1_for_tls12_servers(const ConfigBuilder::Settings& b, ConfigState& s) {
+  if (b.role != Role::client || b.min != TlsVersion::tls1_2 || b.max != TlsVersion::tls1_3) {
+    return;
+  }
+  if (s.sig_algs.empty()) {
+    for (const SignatureName& known : kSignatures) s.sig_algs.push_back(known.id);
+    s.sig_algs.push_back(0);
+  }
+  auto is_rsa_pss_rsae = [](uint16_t id) { return id >= 0x0804 && id <= 0x0806; };
+  auto is_rsa_pkcs1 = [](uint16_t id) { return (id & 0xff) == 1; };
+  std::vector<uint16_t> ordered;
+  bool pkcs1_placed = false;
+  for (uint16_t id : s.sig_algs) {
+    if (id == 0 || is_rsa_pkcs1(id)) continue;
+    if (is_rsa_pss_rsae(id) && !pkcs1_placed) {
+      for (uint16_t pkcs1 : s.sig_algs) {
+        if (pkcs1 != 0 && is_rsa_pkcs1(pkcs1)) ordered.push_back(pkcs1);
+      }
+      pkcs1_placed = true;
+    }
+    ordered.push_back(id);
+  }
+  if (!pkcs1_placed) {
+    for (uint16_t id : s.sig_algs) {
+      if (id != 0 && is_rsa_pkcs1(id)) ordered.push_back(id);
+    }
+  }
+  ordered.push_back(0);
+  s.sig_algs = std::move(ordered);
+}
+
 Error parse_signature_algorithms(const ConfigBuilder::Settings& b, ConfigState& s) {
-  if (!b.sig_algs_set) return Error();
+  if (!b.sig_algs_set) {
+    prefer_pkcs1_for_tls12_servers(b, s);
+    return Error();
+  }
   Error error;
   for_each_item(b.sig_algs, [&](std::string_view name) {
     for (const SignatureName& known : kSignatures) {
@@ -384,6 +426,7 @@ Error parse_signature_algorithms(const ConfigBuilder::Settings& b, ConfigState& 
     }
   }
   s.sig_algs.push_back(0);
+  prefer_pkcs1_for_tls12_servers(b, s);
   return Error();
 }
 

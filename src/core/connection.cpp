@@ -143,6 +143,7 @@ const ConnectionInfo& Connection::info() const noexcept {
 MemoryUsage Connection::memory() const noexcept {
   return engine_ ? engine_->memory() : MemoryUsage{};
 }
+size_t Connection::release_buffers() noexcept { return engine_ ? engine_->release_buffers() : 0; }
 Result<std::vector<uint8_t>> Connection::save_session() const {
   if (!engine_) return moved_from_error();
   return engine_->save_session();

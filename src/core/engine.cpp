@@ -564,6 +564,7 @@ void Engine::Outbound::on_record(const RecordHeader& header) {
   // padded (mbedTLS pads the 3-byte inner plaintext to 16 bytes) and then
   // tagged; nothing else that short goes out in a failing step (the flag is
   // reset before each handshake step), so its length identifies it.
+  if (header.type == kChangeCipherSpec) engine->change_cipher_spec_sent_ = true;
   const size_t tag = engine->server_hello_.cipher_suite == 0x1305 ? 8 : 16;
   if (header.type == kAlert ||
       (engine->server_hello_.tls13 && header.type == kApplicationData &&
@@ -733,6 +734,19 @@ void Engine::pump() {
     }
     if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
       uint8_t description = 0;
+      const int level = inbound_.records_completed() != records_before
+                            ? last_record_alert_level(ssl_)
+                            : -1;
+      if (level != -1 && level != MBEDTLS_SSL_ALERT_LEVEL_WARNING &&
+          level != MBEDTLS_SSL_ALERT_LEVEL_FATAL) {
+        // An alert level that is neither warning nor fatal is an illegal
+        // value (RFC 8446 6, RFC 5246 7.2); mbedTLS would ignore the alert.
+        send_alert(Alert::illegal_parameter);
+        return fail(Error(ErrorCode::illegal_parameter, Stage::record,
+                          "illegal parameter: the peer sent an alert whose level is "
+                          "neither warning nor fatal")
+                        .with_alert(Alert::illegal_parameter, AlertDirection::sent));
+      }
       if (inbound_.records_completed() != records_before &&
           last_record_is_warning_alert(ssl_, &description)) {
         if (!note_warning_alert(description)) return fail_on_warning_alert();
@@ -825,6 +839,7 @@ bool Engine::renegotiate() {
   // application (and read() would then run the handshake first): read it first.
   if (mbedtls_ssl_get_bytes_avail(&ssl_) > 0 || write_closed_ || read_closed_) return false;
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return false;
   begin_backend_call();
 #if defined(MBEDTLS_SSL_RENEGOTIATION)
   const int ret = mbedtls_ssl_renegotiate(&ssl_);
@@ -1002,6 +1017,7 @@ size_t Engine::feed(ByteView ciphertext) {
   // Data after the peer's close_notify is ignored (RFC 8446 6.1).
   if (read_closed_) return ciphertext.size();
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return 0;
   feed_ = ciphertext;
   feed_used_ = 0;
   pump();
@@ -1014,6 +1030,7 @@ void Engine::consume_output(size_t n) {
   output_.consume(n);
   if (!error_.ok()) return;
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return;
   if (close_pending_) queue_close_notify();
   // An abandoned handshake goes no further (close() before it completed).
   if (blocked_on_output_ && !(write_closed_ && !handshake_done_)) pump();
@@ -1023,6 +1040,7 @@ void Engine::consume_output(size_t n) {
 size_t Engine::read(MutableByteView out) {
   if (out.empty() || !handshake_done_ || mbedtls_ssl_get_bytes_avail(&ssl_) == 0) return 0;
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return 0;
   begin_backend_call();
   const int ret = mbedtls_ssl_read(&ssl_, out.data(), out.size());
   if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
@@ -1043,10 +1061,12 @@ size_t Engine::write(ByteView plaintext) {
   if (!error_.ok() || !handshake_done_ || write_closed_) return 0;
   if (!resend_.empty()) {
     CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+    if (!restore_record_buffers()) return 0;
     flush_resend();  // rejected early data keeps its place in the stream
     if (!resend_.empty()) return 0;
   }
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return 0;
   if (!finish_ticket_states()) return 0;  // advisory_guards.cpp
   size_t accepted = 0;
   while (accepted < plaintext.size() && output_has_room_for_record()) {
@@ -1175,10 +1195,12 @@ void Engine::close() {
     close_deadline_ = config_->clock->now_ms() + config_->close_timeout_ms;
   }
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (!restore_record_buffers()) return;
   queue_close_notify();
 }
 
 void Engine::queue_close_notify() {
+  if (!restore_record_buffers()) return;
   if (!output_has_room_for_record()) {
     close_pending_ = true;
     return;
@@ -1272,6 +1294,20 @@ Result<std::vector<uint8_t>> Engine::export_keying_material(std::string_view lab
         .with_backend_code(ret);
   }
   return out;
+}
+
+size_t Engine::release_buffers() noexcept {
+  if (!error_.ok() || !handshake_done_ || deferred_setup_) return 0;
+  // mbedTLS's blocks carry their account: freeing needs no CallScope.
+  return park_record_buffers(ssl_, parked_);
+}
+
+bool Engine::restore_record_buffers() {
+  if (!parked_.parked) return true;
+  if (unpark_record_buffers(ssl_, parked_)) return true;
+  fail(Error(ErrorCode::out_of_memory, Stage::record,
+             "out of memory: the released record buffers could not be allocated again"));
+  return false;
 }
 
 MemoryUsage Engine::memory() const noexcept {

@@ -10,6 +10,7 @@
 #include "config_state.h"
 #include "advisory_guards.h"
 #include "hello_parser.h"
+#include "mbedtls_private.h"
 #include "output_queue.h"
 #include "record_stream.h"
 #include "session.h"
@@ -49,6 +50,7 @@ class Engine {
   }
   const ConnectionInfo& info() const noexcept { return info_; }
   MemoryUsage memory() const noexcept;
+  size_t release_buffers() noexcept;
   Result<std::vector<uint8_t>> save_session() const;
   Error provide_config(const Config& config);
   void reject_server_name();
@@ -105,6 +107,8 @@ class Engine {
   bool finish_setup(std::shared_ptr<const ConfigState> chosen);
   void refuse_name();
   void queue_plaintext_alert(Alert alert);
+  void reprotect_client_alert();
+  void send_compatibility_change_cipher_spec();
   void capture_session();
   Error verify_saved_session();
   void receive_early_data();
@@ -121,6 +125,9 @@ class Engine {
   void apply_guard(const GuardVerdict& verdict);  // advisory_guards.cpp
   bool finish_ticket_states();                    // advisory_guards.cpp
 
+  // Allocates the record buffers again after release_buffers(); false (and
+  // the engine failed with ERR_TLS_OUT_OF_MEMORY) when that is impossible.
+  bool restore_record_buffers();
   // Runs mbedTLS until it needs input, output room, or the application.
   void pump();
   bool output_has_room_for_record() const noexcept;
@@ -150,6 +157,7 @@ class Engine {
   MemoryAccount* account_;  // first: outlives everything it counts
   OutputQueue output_;
   mbedtls_ssl_context ssl_;
+  ParkedRecordBuffers parked_;  // mbedTLS's record buffers while released
   Inbound inbound_observer_{this};
   Outbound outbound_observer_{this};
   RecordStream inbound_{inbound_observer_};
@@ -180,6 +188,7 @@ class Engine {
 
   // What the current backend call sent, to name the alert of a failure.
   bool alert_record_sent_ = false;
+  bool change_cipher_spec_sent_ = false;  // TLS 1.3 compatibility mode
   bool plaintext_alert_sent_ = false;
   uint8_t plaintext_alert_code_ = 0;
   // A fatal alert the peer sent in the clear while we expected protection

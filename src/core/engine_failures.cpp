@@ -10,6 +10,7 @@
 #include "mbedtls/error.h"
 #include "mbedtls/x509.h"
 #include "mbedtls/pk.h"
+#include "mbedtls/rsa.h"
 #include "mbedtls/asn1.h"
 #include "mbedtls/bignum.h"
 #include "mbedtls/cipher.h"
@@ -41,6 +42,30 @@ void Engine::rewrite_queued_alert(Alert alert) {
   plaintext_alert_code_ = static_cast<uint8_t>(alert);
 }
 
+void Engine::send_compatibility_change_cipher_spec() {
+  // Compatibility mode (RFC 8446 D.4): the dummy ChangeCipherSpec goes before
+  // the client's first protected record; a server in that mode expects it.
+  if (change_cipher_spec_sent_) return;
+  static const uint8_t kDummyChangeCipherSpec[] = {kChangeCipherSpec, 3, 3, 0, 1, 1};
+  output_.append(ByteView(kDummyChangeCipherSpec, sizeof kDummyChangeCipherSpec));
+  change_cipher_spec_sent_ = true;
+}
+
+void Engine::reprotect_client_alert() {
+  // mbedTLS sent a TLS 1.3 client's alert in the clear after the ServerHello;
+  // take it back (still unsent, at the tail) and send it under the
+  // handshake keys, where the server reads it.
+  const uint8_t* record = output_.tail(7);
+  if (record == nullptr || record[0] != kAlert || record[3] != 0 || record[4] != 2) return;
+  const uint8_t level = record[5], description = record[6];
+  if (!protect_client_output_with_handshake_keys(ssl_)) return;
+  output_.drop_tail(7);
+  plaintext_alert_sent_ = false;
+  send_compatibility_change_cipher_spec();
+  // Should this fail (no room), fail() drops the alert from the error.
+  mbedtls_ssl_send_alert_message(&ssl_, level, description);
+}
+
 bool Engine::send_alert(Alert alert) {
   // RFC 8446 6.2: one fatal alert, then close. If mbedTLS already sent one
   // in this call, that one stands.
@@ -51,7 +76,11 @@ bool Engine::send_alert(Alert alert) {
   }
   // mbedtls_ssl_send_alert_message() only flushes when a record is still
   // held, and drops the alert: hand the held record over first.
+  // Released record buffers (release_buffers()) that could not come back:
+  // no alert can be written.
+  if (parked_.parked) return false;
   if (!flush_pending_output(ssl_)) return false;
+  if (protect_client_output_with_handshake_keys(ssl_)) send_compatibility_change_cipher_spec();
   mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
                                  static_cast<unsigned char>(alert));
   return alert_record_sent_ || plaintext_alert_sent_;
@@ -152,6 +181,7 @@ void Engine::fail_from_backend(int code) {
   if (error.alert_direction() != AlertDirection::received) {
     if (plaintext_alert_sent_) {
       error.with_alert(static_cast<Alert>(plaintext_alert_code_), AlertDirection::sent);
+      reprotect_client_alert();
     } else if (alert_record_sent_) {
       const uint8_t pending = pending_alert(ssl_);
       error.with_alert(pending != kNoPendingAlert ? static_cast<Alert>(pending) : alert,
@@ -258,10 +288,12 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
     case MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE: {
       if (is_server() && client_hello_.parsed) {
         bool shared_version = false;
+        uint16_t negotiated = 0;  // the highest version both sides enable
         for (uint16_t offered : client_hello_.versions) {
           if (offered >= static_cast<uint16_t>(config_->min_version) &&
               offered <= static_cast<uint16_t>(config_->max_version)) {
             shared_version = true;
+            if (offered > negotiated) negotiated = offered;
           }
         }
         if (!shared_version) {
@@ -270,8 +302,12 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
           return make(ErrorCode::unsupported_protocol, Stage::handshake, Alert::protocol_version,
                       "unsupported protocol: the client offered no TLS version we enabled");
         }
+        // A suite counts only in its own version: TLS 1.3 suites (0x13xx)
+        // with TLS 1.3, the others with TLS 1.2.
+        const bool tls13 = negotiated == static_cast<uint16_t>(TlsVersion::tls1_3);
         bool shared_suite = false;
         for (uint16_t offered : client_hello_.cipher_suites) {
+          if (((offered >> 8) == 0x13) != tls13) continue;
           for (int ours : config_->suites) {
             if (ours != 0 && static_cast<uint16_t>(ours) == offered) shared_suite = true;
           }
@@ -291,9 +327,24 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
                       "no shared group: the client offered no key exchange group we enabled");
         }
       }
+      if (pending_alert(ssl_) == static_cast<uint8_t>(Alert::decrypt_error) &&
+          (handshake_state(ssl_) == MBEDTLS_SSL_CERTIFICATE_VERIFY ||
+           handshake_state(ssl_) == MBEDTLS_SSL_CLIENT_CERTIFICATE_VERIFY)) {
+        // TLS 1.3: mbedTLS fails a CertificateVerify that does not verify
+        // with a generic code and a decrypt_error alert (RFC 8446 4.4.3).
+        return make(ErrorCode::bad_signature, Stage::handshake, Alert::decrypt_error,
+                    "bad signature: the peer's CertificateVerify does not verify");
+      }
       std::snprintf(text, sizeof text, "handshake failure (%s)", reason);
       return make(ErrorCode::handshake_failure, Stage::handshake, Alert::handshake_failure, text);
     }
+    case MBEDTLS_ERR_ECP_VERIFY_FAILED:
+    case MBEDTLS_ERR_RSA_VERIFY_FAILED:
+    case MBEDTLS_ERR_PK_SIG_LEN_MISMATCH:
+      // TLS 1.2: the peer's ServerKeyExchange or CertificateVerify signature
+      // does not verify (RFC 5246 7.4.3, 7.4.8): decrypt_error.
+      return make(ErrorCode::bad_signature, Stage::handshake, Alert::decrypt_error,
+                  "bad signature: the peer's handshake signature does not verify");
     case MBEDTLS_ERR_SSL_INVALID_MAC:
     case MBEDTLS_ERR_SSL_INVALID_RECORD:
       return make(ErrorCode::bad_record_mac, stage, Alert::bad_record_mac,

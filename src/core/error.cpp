@@ -89,6 +89,7 @@ constexpr CodeEntry kCodes[] = {
     {ErrorCode::out_of_memory, "ERR_TLS_OUT_OF_MEMORY", Stage::internal},
     {ErrorCode::random_failed, "ERR_TLS_RANDOM_FAILED", Stage::internal},
     {ErrorCode::internal_error, "ERR_TLS_INTERNAL", Stage::internal},
+    {ErrorCode::bad_signature, "ERR_SSL_BAD_SIGNATURE", Stage::handshake},
 };
 
 const CodeEntry* find_code(ErrorCode code) noexcept {

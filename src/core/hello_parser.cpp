@@ -1,5 +1,6 @@
 #include "hello_parser.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "cursor.h"
@@ -82,10 +83,13 @@ ClientHelloFacts parse_client_hello(ByteView body) {
   if (!c.at_end()) {
     facts.has_extensions = true;
     Cursor extensions(c.vector16());
+    std::vector<uint16_t> seen;
     while (extensions.ok() && !extensions.at_end()) {
       const uint16_t type = extensions.u16();
       ByteView data = extensions.vector16();
       Cursor inner(data);
+      if (std::find(seen.begin(), seen.end(), type) != seen.end()) facts.duplicate_extension = true;
+      seen.push_back(type);
       if (type == kExtServerName) {
         Cursor names(inner.vector16());
         while (names.ok() && !names.at_end()) {
@@ -131,6 +135,7 @@ ClientHelloFacts parse_client_hello(ByteView body) {
       }
     }
     if (!extensions.ok()) return facts;
+    facts.trailing_data = !c.at_end();
   }
   facts.parsed = true;
   return facts;

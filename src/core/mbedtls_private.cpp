@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "call_scope.h"
+#include "mbedtls/platform.h"
+#include "mbedtls/platform_util.h"
 
 // Internal mbedTLS 3.6 functions (library/ssl_misc.h, defined in ssl_tls.c).
 extern "C" {
@@ -31,6 +33,11 @@ bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* descr
   if (ssl.in_msg[0] != MBEDTLS_SSL_ALERT_LEVEL_WARNING) return false;
   *description = ssl.in_msg[1];
   return true;
+}
+
+int last_record_alert_level(const mbedtls_ssl_context& ssl) noexcept {
+  if (ssl.in_msg == nullptr || ssl.in_msgtype != MBEDTLS_SSL_MSG_ALERT) return -1;
+  return ssl.in_msg[0];
 }
 
 int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept {
@@ -131,6 +138,30 @@ bool inbound_protected(const mbedtls_ssl_context &ssl) noexcept {
   return ssl.transform_in != nullptr;
 }
 
+bool protect_client_output_with_handshake_keys(mbedtls_ssl_context &ssl) noexcept {
+  if (ssl.conf == nullptr || ssl.conf->endpoint != MBEDTLS_SSL_IS_CLIENT ||
+      ssl.tls_version != MBEDTLS_SSL_VERSION_TLS1_3 || ssl.transform_in == nullptr ||
+      ssl.transform_out != nullptr || ssl.out_left != 0) {
+    return false;
+  }
+  switch (ssl.state) {
+  case MBEDTLS_SSL_ENCRYPTED_EXTENSIONS:
+  case MBEDTLS_SSL_CERTIFICATE_REQUEST:
+  case MBEDTLS_SSL_SERVER_CERTIFICATE:
+  case MBEDTLS_SSL_CERTIFICATE_VERIFY:
+  case MBEDTLS_SSL_SERVER_FINISHED:
+    break;
+  default:
+    return false;
+  }
+  // In these states the inbound transform is the handshake transform, which
+  // holds the keys of both directions; nothing went out under it yet.
+  ssl.transform_out = ssl.transform_in;
+  for (auto &byte : ssl.cur_out_ctr)
+    byte = 0;
+  return true;
+}
+
 bool protect_output_with_application_keys(mbedtls_ssl_context &ssl) noexcept {
   if (ssl.conf == nullptr || ssl.conf->endpoint != MBEDTLS_SSL_IS_SERVER ||
       ssl.tls_version != MBEDTLS_SSL_VERSION_TLS1_3 ||
@@ -169,3 +200,98 @@ bool inner_plaintext_all_zero(const mbedtls_ssl_context &ssl, size_t length,
 }
 
 } // namespace sanstls::detail
+
+namespace sanstls::detail {
+
+namespace {
+
+template <size_t N>
+bool offsets_of(const unsigned char* base, const unsigned char* const (&pointers)[N],
+                size_t (&offsets)[N], size_t* highest) noexcept {
+  *highest = 0;
+  for (size_t i = 0; i < N; ++i) {
+    if (pointers[i] < base) return false;
+    offsets[i] = static_cast<size_t>(pointers[i] - base);
+    if (offsets[i] > *highest) *highest = offsets[i];
+  }
+  return true;
+}
+
+}  // namespace
+
+size_t park_record_buffers(mbedtls_ssl_context& ssl, ParkedRecordBuffers& parked) noexcept {
+#if defined(MBEDTLS_SSL_DTLS_CONNECTION_ID) || defined(MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH)
+  (void)ssl;
+  (void)parked;
+  return 0;  // more pointers and lengths to carry: not supported
+#else
+  if (parked.parked || ssl.in_buf == nullptr || ssl.out_buf == nullptr) return 0;
+  // Idle: the handshake is over (no post-handshake message pending either;
+  // TLS 1.3 keeps ssl.handshake for tickets, which does not matter here), no
+  // record is half-received or has unread plaintext, nothing is unsent.
+  if (ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) return 0;
+  if (ssl.in_left != 0 || ssl.in_offt != nullptr || ssl.in_hslen != 0 ||
+      ssl.keep_current_message != 0 || ssl.out_left != 0 || ssl.send_alert != 0) {
+    return 0;
+  }
+  size_t in_high = 0;
+  size_t out_high = 0;
+  const unsigned char* const in_pointers[5] = {ssl.in_ctr, ssl.in_hdr, ssl.in_len, ssl.in_iv,
+                                               ssl.in_msg};
+  const unsigned char* const out_pointers[5] = {ssl.out_ctr, ssl.out_hdr, ssl.out_len,
+                                                ssl.out_iv, ssl.out_msg};
+  if (!offsets_of(ssl.in_buf, in_pointers, parked.in_offsets, &in_high) ||
+      !offsets_of(ssl.out_buf, out_pointers, parked.out_offsets, &out_high) ||
+      in_high > ParkedRecordBuffers::kPrefix || out_high > ParkedRecordBuffers::kPrefix) {
+    return 0;
+  }
+  parked.in_size = allocated_size(ssl.in_buf);
+  parked.out_size = allocated_size(ssl.out_buf);
+  if (parked.in_size < ParkedRecordBuffers::kPrefix ||
+      parked.out_size < ParkedRecordBuffers::kPrefix) {
+    return 0;
+  }
+  std::memcpy(parked.in_prefix, ssl.in_buf, ParkedRecordBuffers::kPrefix);
+  std::memcpy(parked.out_prefix, ssl.out_buf, ParkedRecordBuffers::kPrefix);
+  // Plaintext passed through them: wiped, as mbedtls_ssl_free() does.
+  mbedtls_platform_zeroize(ssl.in_buf, parked.in_size);
+  mbedtls_platform_zeroize(ssl.out_buf, parked.out_size);
+  mbedtls_free(ssl.in_buf);
+  mbedtls_free(ssl.out_buf);
+  ssl.in_buf = ssl.in_ctr = ssl.in_hdr = ssl.in_len = ssl.in_iv = ssl.in_msg = nullptr;
+  ssl.out_buf = ssl.out_ctr = ssl.out_hdr = ssl.out_len = ssl.out_iv = ssl.out_msg = nullptr;
+  parked.parked = true;
+  return parked.in_size + parked.out_size;
+#endif
+}
+
+bool unpark_record_buffers(mbedtls_ssl_context& ssl, ParkedRecordBuffers& parked) noexcept {
+  if (!parked.parked) return true;
+  auto* in = static_cast<unsigned char*>(mbedtls_calloc(1, parked.in_size));
+  auto* out = in != nullptr ? static_cast<unsigned char*>(mbedtls_calloc(1, parked.out_size))
+                            : nullptr;
+  if (out == nullptr) {
+    mbedtls_free(in);
+    return false;
+  }
+  std::memcpy(in, parked.in_prefix, ParkedRecordBuffers::kPrefix);
+  std::memcpy(out, parked.out_prefix, ParkedRecordBuffers::kPrefix);
+  mbedtls_platform_zeroize(parked.in_prefix, sizeof parked.in_prefix);
+  mbedtls_platform_zeroize(parked.out_prefix, sizeof parked.out_prefix);
+  ssl.in_buf = in;
+  ssl.in_ctr = in + parked.in_offsets[0];
+  ssl.in_hdr = in + parked.in_offsets[1];
+  ssl.in_len = in + parked.in_offsets[2];
+  ssl.in_iv = in + parked.in_offsets[3];
+  ssl.in_msg = in + parked.in_offsets[4];
+  ssl.out_buf = out;
+  ssl.out_ctr = out + parked.out_offsets[0];
+  ssl.out_hdr = out + parked.out_offsets[1];
+  ssl.out_len = out + parked.out_offsets[2];
+  ssl.out_iv = out + parked.out_offsets[3];
+  ssl.out_msg = out + parked.out_offsets[4];
+  parked.parked = false;
+  return true;
+}
+
+}  // namespace sanstls::detail

@@ -2,6 +2,7 @@
 // access lives in mbedtls_private.cpp, so an mbedTLS upgrade touches one file.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "mbedtls/ssl.h"
@@ -14,6 +15,9 @@ namespace sanstls::detail {
 uint8_t received_alert(const mbedtls_ssl_context& ssl) noexcept;
 // Whether the record mbedTLS last processed was a warning alert, and which.
 bool last_record_is_warning_alert(const mbedtls_ssl_context& ssl, uint8_t* description) noexcept;
+// The level byte of the alert mbedTLS last read, -1 when the last record
+// was no alert (mbedTLS ignores levels other than warning and fatal).
+int last_record_alert_level(const mbedtls_ssl_context& ssl) noexcept;
 // The handshake type of the message mbedTLS last read (post-handshake).
 int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept;
 
@@ -67,6 +71,12 @@ bool inbound_protected(const mbedtls_ssl_context &ssl) noexcept;
 // switches only at the end of the handshake. Switch the outbound keys now
 // (nothing but an alert can go out in this window). True if it switched.
 bool protect_output_with_application_keys(mbedtls_ssl_context &ssl) noexcept;
+// TLS 1.3 client between the ServerHello and the server's Finished: RFC
+// 8446 protects everything after the ServerHello, alerts included, but
+// mbedTLS 3.6 switches the client's outbound keys only for its second
+// flight, so its alerts went out in the clear (and the server could not
+// read them). Switch to the handshake keys for an alert. True if it switched.
+bool protect_client_output_with_handshake_keys(mbedtls_ssl_context &ssl) noexcept;
 // After MBEDTLS_ERR_SSL_INVALID_RECORD on a TLS 1.3 protected record of
 // `length` bytes that authenticated: whether its inner plaintext was all
 // zeros (no content type, RFC 8446 5.4). mbedTLS decrypts in place.
@@ -74,3 +84,28 @@ bool inner_plaintext_all_zero(const mbedtls_ssl_context &ssl, size_t length,
                               size_t tag_length) noexcept;
 
 } // namespace sanstls::detail
+
+namespace sanstls::detail {
+
+// mbedTLS's record buffers (16 KiB + overhead each way) while a connection
+// is idle, like OpenSSL's SSL_MODE_RELEASE_BUFFERS: between records, with
+// nothing half-received, unread or unsent, they hold only the read sequence
+// number and the record pointers' offsets. park_record_buffers() keeps
+// those here and frees (wiping) both buffers; unpark_record_buffers()
+// allocates them again and puts everything back.
+struct ParkedRecordBuffers {
+  static constexpr size_t kPrefix = 64;  // sequence number, header, explicit IV
+  bool parked = false;
+  size_t in_size = 0;
+  size_t out_size = 0;
+  size_t in_offsets[5] = {};   // in_ctr, in_hdr, in_len, in_iv, in_msg
+  size_t out_offsets[5] = {};  // out_ctr, out_hdr, out_len, out_iv, out_msg
+  uint8_t in_prefix[kPrefix] = {};
+  uint8_t out_prefix[kPrefix] = {};
+};
+// Bytes freed; 0 when the connection is not idle (or already parked).
+size_t park_record_buffers(mbedtls_ssl_context& ssl, ParkedRecordBuffers& parked) noexcept;
+// false: out of memory (the buffers stay parked).
+bool unpark_record_buffers(mbedtls_ssl_context& ssl, ParkedRecordBuffers& parked) noexcept;
+
+}  // namespace sanstls::detail

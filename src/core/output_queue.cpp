@@ -5,11 +5,16 @@
 
 namespace sanstls::detail {
 
-OutputQueue::~OutputQueue() {
-  if (buffer_ != nullptr) {
-    if (account_ != nullptr) account_->on_free(capacity_);
-    std::free(buffer_);
-  }
+OutputQueue::~OutputQueue() { release(); }
+
+void OutputQueue::release() noexcept {
+  if (buffer_ == nullptr) return;
+  if (account_ != nullptr) account_->on_free(capacity_);
+  std::free(buffer_);  // ciphertext only: nothing secret to wipe
+  buffer_ = nullptr;
+  last_capacity_ = capacity_;
+  capacity_ = 0;
+  head_ = tail_ = 0;
 }
 
 bool OutputQueue::make_room(size_t n) noexcept {
@@ -21,7 +26,7 @@ bool OutputQueue::make_room(size_t n) noexcept {
     head_ = 0;
     if (capacity_ - tail_ >= n) return true;
   }
-  size_t wanted = capacity_ == 0 ? 4096 : capacity_ * 2;
+  size_t wanted = capacity_ != 0 ? capacity_ * 2 : last_capacity_ != 0 ? last_capacity_ : 4096;
   while (wanted < tail_ + n) wanted *= 2;
   if (wanted > limit_) wanted = limit_;
   over_memory_limit_ = false;
@@ -51,7 +56,7 @@ bool OutputQueue::append(ByteView bytes) noexcept {
 void OutputQueue::consume(size_t n) noexcept {
   if (n > size()) n = size();
   head_ += n;
-  if (head_ == tail_) head_ = tail_ = 0;
+  if (head_ == tail_) release();
 }
 
 }  // namespace sanstls::detail

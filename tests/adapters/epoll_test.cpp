@@ -595,6 +595,71 @@ TEST_CASE("epoll: how the peer ends the stream is the close reason", "[epoll]") 
   CHECK(counters.closed_clean + counters.closed_truncated + counters.closed_reset == 1);
 }
 
+TEST_CASE("epoll: a reply written in on_secure goes out when the client's Finished and "
+          "close_notify arrive together", "[epoll]") {
+  // A 0-RTT client sends its request, Finished and close_notify at once: the
+  // server's on_secure answers (it read the early data) and the answer must
+  // not be refused because the peer's close_notify came in the same segment.
+  class Greeter final : public Handler {
+   public:
+    explicit Greeter(Journal* journal) : journal_(journal) {}
+    void on_secure(Conn& conn) override { accepted_ = conn.write("greetings"); }
+    void on_data(Conn&, ByteView) override {}
+    void on_close(Conn&, CloseReason reason, const Error& error) override {
+      journal_->record_close(reason, error, accepted_);
+    }
+
+   private:
+    Journal* journal_;
+    bool accepted_ = false;
+  };
+  Journal journal;
+  LoopThread server([&] { return std::make_shared<Greeter>(&journal); }, options_with(10000));
+  Clients clients;
+  const int fd = raw_connect(server.port());
+  REQUIRE(fd >= 0);
+  auto client = Connection::client(clients.config, "localhost");
+  REQUIRE(client);
+  std::vector<uint8_t> received, inbox;
+  bool closed_sent = false;
+  const auto deadline = std::chrono::steady_clock::now() + kOp;
+  while (!client->wants().read_closed && client->error().ok() &&
+         std::chrono::steady_clock::now() < deadline) {
+    if (client->wants().handshake_complete && !closed_sent) {
+      client->close();  // queued behind our Finished: one send() carries both
+      closed_sent = true;
+    }
+    const ByteView out = client->pending_output();
+    if (!out.empty()) {
+      REQUIRE(::send(fd, out.data(), out.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(out.size()));
+      client->consume_output(out.size());
+      continue;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 1000) <= 0) continue;
+    uint8_t buffer[16384];
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    inbox.insert(inbox.end(), buffer, buffer + n);
+    for (int turn = 0; turn < 100 && !inbox.empty() && client->error().ok(); ++turn) {
+      const size_t taken = client->feed(ByteView(inbox));  // may take less: keep the rest
+      inbox.erase(inbox.begin(), inbox.begin() + static_cast<std::ptrdiff_t>(taken));
+      uint8_t plain[256];
+      for (size_t got; (got = client->read(MutableByteView(plain, sizeof plain))) > 0;) {
+        received.insert(received.end(), plain, plain + got);
+      }
+      while (client->next_event()) {
+      }
+    }
+  }
+  ::close(fd);
+  CHECK(client->error().ok());
+  CHECK(std::string(received.begin(), received.end()) == "greetings");
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+  CHECK(journal.closes[0].secure);  // on_secure's write was accepted
+  CHECK(journal.closes[0].reason == CloseReason::clean);
+}
+
 namespace {
 
 // Wall-clock time that moves with the monotonic clock from kNowMs (inside
@@ -830,13 +895,14 @@ TEST_CASE("epoll: pause_reading stops reading the socket; resume_reading deliver
   CHECK(handler->all_5a);
 }
 
-TEST_CASE("epoll: connect() to a numeric address runs a TLS client; failures have stage connect",
+TEST_CASE("epoll: connect() runs a TLS client to an address or a resolved name; failures have "
+          "stage connect or resolve",
           "[epoll]") {
   Journal journal;
   Journal client_journal;
   LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); }, options_with(10000));
   Clients clients;
-  std::vector<ClientResult> results(2);
+  std::vector<ClientResult> results(4);
   const auto payload = random_payload(77, 5000);
 
   // A port nobody listens on: bound, never listening.
@@ -858,8 +924,13 @@ TEST_CASE("epoll: connect() to a numeric address runs a TLS client; failures hav
     errors.push_back(server.loop().connect(
         "127.0.0.1", refused_port, clients.config, "localhost",
         std::make_shared<EchoClient>(&client_journal, &results, 1, payload)));
-    errors.push_back(server.loop().connect("localhost", server.port(), clients.config,
-                                           "localhost", std::make_shared<Handler>()));
+    // Names are resolved on the resolver thread; the answer comes back to the loop.
+    errors.push_back(server.loop().connect(
+        "localhost", server.port(), clients.config, "localhost",
+        std::make_shared<EchoClient>(&client_journal, &results, 2, payload)));
+    errors.push_back(server.loop().connect(
+        "sanstls-no-such-host.invalid", server.port(), clients.config, "localhost",
+        std::make_shared<EchoClient>(&client_journal, &results, 3, payload)));
     started.set_value(errors);
   });
   auto errors_future = started.get_future();
@@ -867,11 +938,13 @@ TEST_CASE("epoll: connect() to a numeric address runs a TLS client; failures hav
   const std::vector<Error> errors = errors_future.get();
   CHECK(errors[0].ok());
   CHECK(errors[1].ok());  // the refusal comes through on_close
-  CHECK(errors[2].code() == ErrorCode::name_not_found);
-  CHECK(errors[2].stage() == Stage::resolve);
+  CHECK(errors[2].ok());
+  CHECK(errors[3].ok());  // ENOTFOUND comes through on_close too
 
-  REQUIRE(client_journal.wait([&](Journal&) { return results[0].done && results[1].done; }));
-  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));
+  REQUIRE(client_journal.wait([&](Journal&) {
+    return std::all_of(results.begin(), results.end(), [](const ClientResult& r) { return r.done; });
+  }));
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 2; }));
   REQUIRE(server.join());
   ::close(unused);
   INFO(results[0].error);
@@ -880,9 +953,17 @@ TEST_CASE("epoll: connect() to a numeric address runs a TLS client; failures hav
   CHECK(results[1].reason == CloseReason::error);
   CHECK(results[1].error.rfind("ECONNREFUSED", 0) == 0);
   CHECK(results[1].stage == Stage::connect);
+  INFO(results[2].error);
+  CHECK(results[2].echoed);
+  CHECK(results[2].reason == CloseReason::clean);
+  CHECK(results[3].reason == CloseReason::error);
+  CHECK(results[3].error.rfind("ENOTFOUND", 0) == 0);
+  CHECK(results[3].stage == Stage::resolve);
   const Counters& counters = server.loop().counters();
-  CHECK(counters.connected == 1);
+  CHECK(counters.connected == 2);
   CHECK(counters.errors_by_name.at("ECONNREFUSED") == 1);
+  CHECK(counters.errors_by_name.at("ENOTFOUND") == 1);
+  CHECK(counters.handshake_errors_by_name.at("ENOTFOUND") == 1);
   CHECK(counters.open == 0);
 }
 
@@ -975,4 +1056,90 @@ TEST_CASE("epoll: a deferred SNI selector is answered through on_server_name_req
   }
   REQUIRE(server.join());
   if (hook) CHECK(asked == "localhost");
+}
+
+TEST_CASE("epoll: Workers share one port over SO_REUSEPORT; a ConfigSlot swap reaches new "
+          "connections; counters_snapshot sums the loops",
+          "[epoll]") {
+  Sources sources(5);
+  ConfigSlot slot(build_or_fail(server_builder(sources).alpn({"one"})));
+  const Config first = slot.load();
+  Journal journal;
+  auto created = sanstls::epoll::Workers::create(2);
+  REQUIRE(created);
+  sanstls::epoll::Workers& workers = *created.value();
+  CHECK(workers.size() == 2);
+  ListenOptions options = options_with(10000);
+  options.config_slot = &slot;
+  auto port = workers.listen("127.0.0.1", 0, first,
+                             [&] { return std::make_shared<EchoHandler>(&journal); }, options);
+  REQUIRE(port);
+  workers.start();
+
+  Sources client_sources(6);
+  const Config client_config =
+      build_or_fail(client_builder(client_sources).alpn({"one", "two"}));
+  constexpr int kPerConfig = 10;
+  auto serve_one = [&](const std::string& expected_alpn) {
+    auto stream = Stream::connect(client_config, "127.0.0.1", port.value(), kOp, "localhost");
+    REQUIRE(stream);
+    CHECK(stream->connection().info().alpn_protocol == expected_alpn);
+    const std::string text = "hello " + expected_alpn;
+    REQUIRE_FALSE(stream->write_all(ByteView(reinterpret_cast<const uint8_t*>(text.data()),
+                                             text.size()),
+                                    kOp));
+    const auto echoed = read_exactly(stream.value(), text.size());
+    CHECK(std::string(echoed.begin(), echoed.end()) == text);
+    CHECK_FALSE(stream->shutdown(kOp));
+  };
+  for (int i = 0; i < kPerConfig; ++i) serve_one("one");
+  // A snapshot from another thread while the loops run.
+  CHECK(workers.counters_snapshot().secure >= kPerConfig - 1);
+  slot.store(build_or_fail(server_builder(sources).alpn({"two"})));
+  for (int i = 0; i < kPerConfig; ++i) serve_one("two");
+
+  REQUIRE(journal.wait([&](Journal& j) { return j.closes.size() == 2 * kPerConfig; }));
+  workers.stop();
+  workers.join();
+  CHECK(workers.error().ok());
+  const Counters total = workers.counters_snapshot();
+  CHECK(total.accepted == 2 * kPerConfig);
+  CHECK(total.secure == 2 * kPerConfig);
+  CHECK(total.closed_clean == 2 * kPerConfig);
+  CHECK(total.open == 0);
+  CHECK(total.handshakes_in_progress == 0);
+  Counters sum;
+  for (size_t i = 0; i < workers.size(); ++i) sum += workers.loop(i).counters();
+  CHECK(sum.accepted == total.accepted);
+  CHECK(sum.bytes_in == total.bytes_in);
+}
+
+TEST_CASE("epoll: Loop::current_conn names the connection whose engine is running", "[epoll]") {
+  // The key log callback has no connection argument; current_conn() attributes it.
+  static std::mutex mutex;
+  static std::vector<uint64_t> attributed;
+  Journal journal;
+  LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); }, options_with(10000),
+                    [](ConfigBuilder& builder) {
+                      builder.key_log([](std::string_view) {
+                        Conn* conn = Loop::current_conn();
+                        std::lock_guard<std::mutex> lock(mutex);
+                        attributed.push_back(conn != nullptr ? conn->id() : 0);
+                      });
+                    });
+  CHECK(Loop::current_conn() == nullptr);
+  Clients clients;
+  for (int i = 0; i < 2; ++i) {
+    auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
+    REQUIRE(stream);
+    CHECK_FALSE(stream->shutdown(kOp));
+  }
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 2; }));
+  REQUIRE(server.join());
+  std::lock_guard<std::mutex> lock(mutex);
+  REQUIRE_FALSE(attributed.empty());
+  // Every key log line came from inside a connection's engine call: connection 1, then 2.
+  CHECK(std::count(attributed.begin(), attributed.end(), uint64_t{0}) == 0);
+  CHECK(attributed.front() == 1);
+  CHECK(attributed.back() == 2);
 }

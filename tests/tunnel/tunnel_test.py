@@ -15,8 +15,10 @@ import argparse
 import json
 import os
 import queue
+import select
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -128,6 +130,83 @@ class FakeProxy:
         self.thread.join(timeout=TIMEOUT)
 
 
+class PythonHttpsProxy:
+    """An HTTPS proxy in Python's ssl module (a TLS stack that is not ours):
+    TLS on 127.0.0.1 with `cert`, then CONNECT to 127.0.0.1 ports in
+    `allowed_ports` (403 for others), relaying until either side ends."""
+
+    def __init__(self, allowed_ports, cert="server.pem", key="server.key"):
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(pki(cert), pki(key))
+        self.allowed = set(allowed_ports)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.url = "https://127.0.0.1:%d" % self.port
+        self.requests = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, raw):
+        raw.settimeout(TIMEOUT)
+        try:
+            conn = self.context.wrap_socket(raw, server_side=True)
+        except (ssl.SSLError, OSError):
+            raw.close()  # e.g. the client refused our certificate
+            return
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            head, rest = head.split(b"\r\n\r\n", 1)
+            self.requests.append(head)
+            target = head.split(b"\r\n")[0].split(b" ")[1].decode()
+            port = int(target.rsplit(":", 1)[1])
+            if port not in self.allowed:
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                return
+            upstream = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+            with upstream:
+                conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                if rest:
+                    upstream.sendall(rest)
+                self._relay(conn, upstream)
+
+    @staticmethod
+    def _relay(conn, upstream):
+        for _ in range(100000):  # bounded: a test exchanges a few records
+            readable = [conn] if conn.pending() else select.select([conn, upstream], [], [], TIMEOUT)[0]
+            if not readable:
+                return
+            for source in readable:
+                data = source.recv(65536)
+                if not data:
+                    return
+                (upstream if source is conn else conn).sendall(data)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join(timeout=TIMEOUT)
+        self.sock.close()
+
+
 def client(address, *args, env=None, send="hello through the proxy"):
     """`sanstls client --json` with a clean proxy environment plus `env`."""
     environment = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
@@ -217,6 +296,50 @@ class NoProxyTests(CliTestCase):
         self.assertIsNone(report["proxy"]["status"])
 
 
+class HttpsProxyTests(CliTestCase):
+    """TLS inside TLS: `sanstls client --proxy https://` through Python's ssl module."""
+
+    def test_echo_through_https_proxy_verified_both_ways(self):
+        for version in ("1.3", "1.2"):
+            with Server("--echo") as server, PythonHttpsProxy([server.port]) as proxy:
+                result, report = client(server.address, "--proxy", proxy.url, "--proxy-ca", pki("ca.pem"),
+                                        "--max-version", version)
+                self.assertConnected(result, report)
+                self.assertTrue(report["authorized"], report)
+                self.assertEqual(report["protocol"], "TLSv" + version, report)
+                self.assertEqual(report["received"], "hello through the proxy")
+                self.assertEqual(report["proxy"]["url"], proxy.url)
+                self.assertEqual(report["proxy"]["status"], 200)
+                server.finish()
+            self.assertTrue(proxy.requests[0].startswith(b"CONNECT 127.0.0.1:%d HTTP/1.1" % server.port),
+                            proxy.requests)
+
+    def test_proxy_certificate_from_another_ca_is_a_certificate_error(self):
+        with PythonHttpsProxy([443], cert="other.pem", key="other.key") as proxy:
+            result, report = client("127.0.0.1:443", "--proxy", proxy.url, "--proxy-ca", pki("ca.pem"))
+        self.assertFailed(result, report, stage="certificate")
+        self.assertIn("proxy 127.0.0.1:%d" % proxy.port, report["error"]["message"])
+        self.assertEqual(proxy.requests, [])
+
+    def test_proxy_name_mismatch_is_a_certificate_error(self):
+        with PythonHttpsProxy([443]) as proxy:
+            result, report = client("127.0.0.1:443", "--proxy", proxy.url, "--proxy-ca", pki("ca.pem"),
+                                    "--proxy-servername", "proxy.example")
+        self.assertFailed(result, report, stage="certificate")
+        self.assertIn("proxy", report["error"]["message"])
+
+    def test_https_proxy_refusal_is_at_the_proxy_stage(self):
+        with PythonHttpsProxy([]) as proxy:
+            result, report = client("127.0.0.1:443", "--proxy", proxy.url, "--proxy-ca", pki("ca.pem"))
+        self.assertFailed(result, report, stage="proxy", codes=("ERR_PROXY_REFUSED",))
+        self.assertEqual(report["proxy"]["status"], 403, report)
+
+    def test_proxy_tls_flags_need_an_https_proxy(self):
+        result, _ = client("127.0.0.1:443", "--proxy", "http://127.0.0.1:1", "--proxy-ca", pki("ca.pem"))
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("https:// proxy", result.stderr)
+
+
 class ProxyFailureTests(CliTestCase):
     def test_non_http_reply_is_bad_reply(self):
         with FakeProxy(b"\x15\x03\x03\x00\x02\x02\x28") as proxy:
@@ -231,14 +354,13 @@ class ProxyFailureTests(CliTestCase):
         self.assertFailed(result, report, stage="proxy", codes=("ERR_PROXY_CLOSED",))
 
     def test_proxy_url_usage_errors(self):
-        for url, wanted in (("https://127.0.0.1:1", "not supported yet"),
-                            ("socks5://127.0.0.1:1", "unsupported proxy scheme"),
+        for url, wanted in (("socks5://127.0.0.1:1", "unsupported proxy scheme"),
                             ("http://127.0.0.1:99999", "--proxy"),
                             ("http://:8080", "no host")):
             result, _ = client("127.0.0.1:443", "--proxy", url)
             self.assertEqual(result.returncode, 2, (url, result.stderr))
             self.assertIn(wanted, result.stderr, url)
-        result, _ = client("127.0.0.1:443", env={"https_proxy": "https://127.0.0.1:1"})
+        result, _ = client("127.0.0.1:443", env={"https_proxy": "ftp://127.0.0.1:1"})
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertIn("https_proxy", result.stderr)
 

@@ -84,9 +84,13 @@ const CommandSpec kSpec{
                                   "                            the server to close once we are done (default 30)"},
         {"--renegotiate", nullptr, "after the handshake (and --send's data) ask for one TLS 1.2\n"
                                    "                            renegotiation; --json reports renegotiated: true/false"},
-        {"--proxy", "URL", "go through the HTTP proxy http://[user:pass@]host:port (CONNECT);\n"
+        {"--proxy", "URL", "go through the proxy http[s]://[user:pass@]host:port (CONNECT;\n"
+                           "                            https: TLS to the proxy, the origin's TLS inside it);\n"
                            "                            default: $https_proxy or $HTTPS_PROXY, unless $no_proxy\n"
                            "                            or $NO_PROXY names the host (as curl); \"\" for none"},
+        {"--proxy-ca", "FILE", "trust anchors (PEM) for an https:// proxy's certificate\n"
+                               "                            (default: the system's)"},
+        {"--proxy-servername", "NAME", "SNI and verified name of an https:// proxy (default: its host)"},
         {"--json", nullptr, "print one JSON object describing the connection"},
     },
     1,
@@ -97,6 +101,21 @@ std::atomic<uint64_t> g_master_secrets{0};
 
 Milliseconds to_ms(double seconds) {
   return Milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000.0)));
+}
+
+// The TLS connection to an https:// proxy: default policy, verification
+// always on (--insecure is for the origin only), --proxy-ca or the system's.
+sanstls::Config proxy_tls_config(const Args& args) {
+  ConfigBuilder builder(Role::client);
+  if (args.has("--proxy-ca")) {
+    builder.trust_anchors(read_file_or_throw(args.value("--proxy-ca"), "proxy CA file"));
+  } else {
+    auto system = sanstls::platform::system_trust_anchors();
+    if (!system) throw Fatal(system.error());
+    builder.trust_anchors(system.value());
+  }
+  builder.random(sanstls::platform::os_random()).clock(sanstls::platform::system_clock());
+  return build_or_throw(builder);
 }
 
 ConfigBuilder client_builder(const Args& args) {
@@ -257,6 +276,9 @@ int client_command(int argc, char** argv, int first) {
       choose_proxy(args.has("--proxy") ? std::optional<std::string>(args.value("--proxy"))
                                        : std::nullopt,
                    target.host);
+  if (!(proxy && proxy->https) && (args.has("--proxy-ca") || args.has("--proxy-servername"))) {
+    throw UsageError("--proxy-ca and --proxy-servername are for an https:// proxy");
+  }
   if (proxy && args.has("--early-data")) {
     throw UsageError("--early-data through a proxy is not supported yet");
   }
@@ -271,8 +293,14 @@ int client_command(int argc, char** argv, int first) {
   }
   ClientSink sink;
   sink.capture = json;
+  std::optional<sanstls::Config> proxy_config;  // outlives the Stream
   std::optional<sanstls::blocking::Stream> stream;
   try {
+    if (proxy && proxy->https) {
+      proxy_config.emplace(proxy_tls_config(args));
+      proxy->options.tls = &*proxy_config;
+      proxy->options.tls_server_name = args.value("--proxy-servername");
+    }
     const ConfigBuilder builder = client_builder(args);
     const sanstls::Config config = build_or_throw(builder);
     std::vector<uint8_t> saved;

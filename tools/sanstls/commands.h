@@ -14,5 +14,6 @@ int client_command(int argc, char** argv, int first);
 int server_command(int argc, char** argv, int first);
 int demo_command(int argc, char** argv, int first);
 int pki_command(int argc, char** argv, int first);
+int proxy_command(int argc, char** argv, int first);
 
 }  // namespace sanstls_cli

@@ -18,6 +18,7 @@ const char kUsage[] =
     "  server             accept TLS connections: --echo or --www, one at a time\n"
     "  demo               a throwaway CA, a server and a client on loopback (TLS 1.3, then 1.2)\n"
     "  pki --out DIR      write a test PKI (CAs, server/client certificates, PKCS#8 keys)\n"
+    "  proxy              a CONNECT proxy (HTTP, or HTTPS with --cert/--key) on the epoll loop\n"
     "  version            print the versions of sanstls and mbedTLS\n"
     "\n"
     "'sanstls COMMAND --help' describes each command's options.\n"
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
     if (command == "server") return sanstls_cli::server_command(argc, argv, 2);
     if (command == "demo") return sanstls_cli::demo_command(argc, argv, 2);
     if (command == "pki") return sanstls_cli::pki_command(argc, argv, 2);
+    if (command == "proxy") return sanstls_cli::proxy_command(argc, argv, 2);
   } catch (const sanstls_cli::UsageError& e) {
     std::fprintf(stderr, "sanstls %s: %s\nsee 'sanstls %s --help'\n", command.c_str(), e.what(),
                  command.c_str());

@@ -47,20 +47,20 @@ const char* env(const char* name) {
 }  // namespace
 
 sanstls::blocking::ProxyOptions parse_proxy_url(const std::string& url, const std::string& source,
-                                                std::string* display_url) {
+                                                std::string* display_url, bool* https) {
   std::string rest = url;
   const size_t scheme_end = rest.find("://");
+  bool tls = false;
   if (scheme_end != std::string::npos) {
     const std::string scheme = lower(rest.substr(0, scheme_end));
-    if (scheme == "https") {
-      throw UsageError(source + ": HTTPS proxies (TLS inside TLS) are not supported yet; use an "
-                                "http:// proxy");
-    }
-    if (scheme != "http") {
-      throw UsageError(source + ": unsupported proxy scheme '" + scheme + "://' (http:// only)");
+    tls = scheme == "https";
+    if (scheme != "http" && !tls) {
+      throw UsageError(source + ": unsupported proxy scheme '" + scheme +
+                       "://' (http:// and https:// only)");
     }
     rest = rest.substr(scheme_end + 3);
   }
+  if (https != nullptr) *https = tls;
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   if (rest.find_first_of("/?#") != std::string::npos) {
     throw UsageError(source + ": a proxy URL has no path: '" + url + "'");
@@ -92,10 +92,10 @@ sanstls::blocking::ProxyOptions parse_proxy_url(const std::string& url, const st
     port_text = rest.substr(colon + 1);
   }
   if (options.host.empty()) throw UsageError(source + ": the proxy URL has no host: '" + url + "'");
-  options.port = port_text.empty() ? 1080 : parse_port(source, port_text);
+  options.port = port_text.empty() ? (tls ? 443 : 1080) : parse_port(source, port_text);
   if (options.port == 0) throw UsageError(source + ": port 0 is not a proxy port");
   if (display_url != nullptr) {
-    *display_url = "http://" + format_host_port(options.host, options.port);
+    *display_url = (tls ? "https://" : "http://") + format_host_port(options.host, options.port);
   }
   return options;
 }
@@ -143,7 +143,7 @@ std::optional<ProxyChoice> choose_proxy(const std::optional<std::string>& flag,
   } else {
     return std::nullopt;
   }
-  choice.options = parse_proxy_url(url, choice.source, &choice.url);  // misuse is reported anyway
+  choice.options = parse_proxy_url(url, choice.source, &choice.url, &choice.https);  // misuse is reported anyway
   const char* no_proxy = env("no_proxy");
   if (no_proxy == nullptr) no_proxy = env("NO_PROXY");
   if (no_proxy != nullptr && no_proxy_matches(no_proxy, host)) return std::nullopt;

@@ -12,15 +12,17 @@ namespace sanstls_cli {
 struct ProxyChoice {
   sanstls::blocking::ProxyOptions options;
   std::string url;     // without credentials, for reports: "http://127.0.0.1:3128"
+  bool https = false;  // an https:// proxy: TLS to the proxy (options.tls set by the caller)
   std::string source;  // "--proxy", "https_proxy" or "HTTPS_PROXY"
 };
 
-// "http://[user:pass@]host[:port]" (no scheme means http://, port 1080 when
-// absent, as curl; user and password are percent-decoded). https:// proxies
-// are not supported yet; other schemes are refused. `source` names the flag
-// or variable in the UsageError.
+// "http[s]://[user:pass@]host[:port]" (no scheme means http://; the port
+// defaults to 1080 for http and 443 for https, as curl's; user and password
+// are percent-decoded). Other schemes are refused. `source` names the flag
+// or variable in the UsageError. *https tells an https:// proxy (the caller
+// then sets options.tls).
 sanstls::blocking::ProxyOptions parse_proxy_url(const std::string& url, const std::string& source,
-                                                std::string* display_url);
+                                                std::string* display_url, bool* https = nullptr);
 
 // Whether `no_proxy` (a comma-separated list, curl's rules: "*" matches every
 // host, "example.com" and ".example.com" match it and its subdomains, IP

@@ -1,21 +1,21 @@
-// sanstls server: listen, serve one connection at a time, log each, count.
-#include <fcntl.h>
-#include <unistd.h>
+// sanstls server: the epoll Loop on --workers threads (SO_REUSEPORT), serving
+// connections concurrently; one log line per connection; counters.
+#include <pthread.h>
+#include <signal.h>
 
 #include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <string>
+#include <thread>
 
 #include "commands.h"
 #include "describe.h"
 #include "options.h"
-#include "sanstls/adapters/blocking.h"
+#include "sanstls/adapters/epoll.h"
 #include "sanstls/platform.h"
 #include "sanstls/sessions.h"
 #include "server_session.h"
@@ -26,17 +26,18 @@ namespace sanstls_cli {
 namespace {
 
 using sanstls::ConfigBuilder;
+using sanstls::Error;
 using sanstls::Role;
-using sanstls::blocking::Milliseconds;
 
 const CommandSpec kSpec{
     "server",
     "--cert FILE --key FILE [options]  |  --psk IDENTITY:HEXKEY [options]",
-    "Listens for TLS connections and serves them one at a time: --echo (the default) sends\n"
-    "back what it receives until the client closes; --www answers an HTTP request with a\n"
-    "page describing the connection, like `openssl s_server -www`. The first line of output\n"
-    "is `listening on HOST:PORT`; then one line per connection, and a `stats:` line at exit\n"
-    "(after --exit-after N connections, or on SIGINT/SIGTERM). --sni serves another certificate\n"
+    "Listens for TLS connections and serves them concurrently (an epoll loop per --workers\n"
+    "thread): --echo (the default) sends back what it receives until the client closes;\n"
+    "--www answers an HTTP request with a page describing the connection, like\n"
+    "`openssl s_server -www`. The first line of output is `listening on HOST:PORT`; then one\n"
+    "line per connection as it ends, and a `stats:` line at exit (after --exit-after N\n"
+    "connections, or on SIGINT/SIGTERM); --stats adds a `counters:` line there and on SIGUSR1. --sni serves another certificate\n"
     "(with the same other settings) to clients asking for NAME; --psk accepts external PSKs,\n"
     "with or without a certificate. Ticket key files and PSKs are secrets: keep them 0600.\n"
     "SIGHUP re-reads every certificate, key and CA file: new connections get the new files,\n"
@@ -87,55 +88,15 @@ const CommandSpec kSpec{
         {"--www", nullptr, "answer an HTTP request with a page describing the connection"},
         {"--handshake-timeout", "SECONDS", "time allowed for a handshake (default 120)"},
         {"--idle-timeout", "SECONDS", "time allowed without data after it (default 60)"},
-        {"--exit-after", "N", "exit after N accepted connections"},
+        {"--exit-after", "N", "exit after N accepted connections (once they have ended)"},
+        {"--workers", "N", "threads, each with its own epoll loop on the port (SO_REUSEPORT);\n"
+                           "                            default: the number of cores"},
+        {"--stats", nullptr, "print the counters (connections accepted, handshakes in progress,\n"
+                             "                            secure, TLS client errors by name, closes by reason,\n"
+                             "                            bytes) on SIGUSR1 and at exit"},
     },
     0,
     0};
-
-volatile std::sig_atomic_t g_stop = 0;
-
-extern "C" void on_stop_signal(int) { g_stop = 1; }
-
-// SIGHUP: the handler only writes a byte to a self-pipe; the accept loop
-// notices it (within one accept slice) and does the reload there.
-int g_reload_pipe[2] = {-1, -1};
-
-extern "C" void on_reload_signal(int) {
-  const int saved = errno;
-  const char byte = 'r';
-  (void)!::write(g_reload_pipe[1], &byte, 1);  // non-blocking: a full pipe already means "reload"
-  errno = saved;
-}
-
-void install_stop_handlers() {
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-}
-
-bool install_reload_handler() {
-  if (::pipe2(g_reload_pipe, O_NONBLOCK | O_CLOEXEC) != 0) return false;
-  struct sigaction action {};
-  action.sa_handler = on_reload_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  return sigaction(SIGHUP, &action, nullptr) == 0;
-}
-
-// True when SIGHUP arrived since the last call (several coalesce into one).
-bool reload_requested() {
-  bool requested = false;
-  char buffer[64];
-  while (::read(g_reload_pipe[0], buffer, sizeof buffer) > 0) requested = true;
-  return requested;
-}
-
-// Master secrets derived (one per TLS 1.2 handshake, renegotiations
-// included), counted through the key log callback: the engine has no
-// renegotiation event. Connections are served one at a time.
-std::atomic<uint64_t> g_master_secrets{0};
 
 // What a reload must not replace: the ticket keys (tickets issued before
 // stay valid), the TLS 1.2 session cache, the 0-RTT replay store (tickets
@@ -148,8 +109,9 @@ struct KeptState {
   std::shared_ptr<sanstls::EarlyDataReplayStore> replay_store;
 };
 
-Milliseconds to_ms(double seconds) {
-  return Milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000.0)));
+uint32_t to_ms(double seconds) {
+  const double ms = std::ceil(seconds * 1000.0);
+  return ms >= 4294967295.0 ? 4294967295u : static_cast<uint32_t>(ms);
 }
 
 sanstls::Config server_config(const Args& args, KeptState& kept) {
@@ -176,7 +138,7 @@ sanstls::Config server_config(const Args& args, KeptState& kept) {
   if (args.has("--renegotiation")) {
     base.renegotiation(true);
     base.key_log([file_log](std::string_view line) {
-      if (line.rfind("CLIENT_RANDOM ", 0) == 0) ++g_master_secrets;
+      if (line.rfind("CLIENT_RANDOM ", 0) == 0) note_master_secret();
       if (file_log) file_log(line);
     });
   } else if (file_log) {
@@ -234,29 +196,6 @@ sanstls::Config server_config(const Args& args, KeptState& kept) {
 // slot keeps the previous Config.
 void reload(const Args& args, KeptState& kept, sanstls::ConfigSlot& slot);
 
-struct Stats {
-  uint64_t accepted = 0;
-  uint64_t secure = 0;
-  std::map<std::string, uint64_t> failed;  // by error name
-
-  std::string line() const {
-    uint64_t total = 0;
-    std::string reasons;
-    for (const auto& [name, count] : failed) {
-      total += count;
-      reasons += (reasons.empty() ? "" : ", ") + name + "=" + std::to_string(count);
-    }
-    std::string text = "stats: accepted=" + std::to_string(accepted) + " secure=" +
-                       std::to_string(secure) + " failed=" + std::to_string(total);
-    return reasons.empty() ? text : text + " (" + reasons + ")";
-  }
-};
-
-void say(const std::string& line) {
-  std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
-}
-
 void reload(const Args& args, KeptState& kept, sanstls::ConfigSlot& slot) {
   try {
     slot.store(server_config(args, kept));
@@ -282,21 +221,25 @@ int server_command(int argc, char** argv, int first) {
   if (args.has("--echo") && args.has("--www")) throw UsageError("choose one of --echo and --www");
   const std::string host = args.value("--host", "127.0.0.1");
   const uint16_t port = args.has("--port") ? parse_port("--port", args.value("--port")) : 4433;
-  const uint64_t exit_after =
-      args.has("--exit-after") ? parse_count("--exit-after", args.value("--exit-after"), 1u << 30) : 0;
-  if (args.has("--exit-after") && exit_after == 0) throw UsageError("--exit-after: expected at least 1");
   ServeOptions options;
+  options.exit_after =
+      args.has("--exit-after") ? parse_count("--exit-after", args.value("--exit-after"), 1u << 30) : 0;
+  if (args.has("--exit-after") && options.exit_after == 0) throw UsageError("--exit-after: expected at least 1");
+  const size_t workers_wanted =
+      args.has("--workers") ? static_cast<size_t>(parse_count("--workers", args.value("--workers"), 1024)) : 0;
+  if (args.has("--workers") && workers_wanted == 0) throw UsageError("--workers: expected at least 1");
+  const bool print_counters = args.has("--stats");
   options.mode = args.has("--www") ? ServeMode::www : ServeMode::echo;
+  uint32_t idle_timeout_ms = 60000;
   if (args.has("--handshake-timeout")) {
-    options.handshake_timeout = to_ms(parse_seconds("--handshake-timeout", args.value("--handshake-timeout")));
+    options.handshake_timeout_ms = to_ms(parse_seconds("--handshake-timeout", args.value("--handshake-timeout")));
   }
   if (args.has("--idle-timeout")) {
-    options.idle_timeout = to_ms(parse_seconds("--idle-timeout", args.value("--idle-timeout")));
+    idle_timeout_ms = to_ms(parse_seconds("--idle-timeout", args.value("--idle-timeout")));
   }
-  options.stop = &g_stop;
   options.early_data = args.has("--early-data");
   options.keying_material = parse_keying_material(args);
-  if (args.has("--renegotiation")) options.master_secrets = &g_master_secrets;
+  options.renegotiation = args.has("--renegotiation");
 
   KeptState kept;
   sanstls::ConfigSlot slot = [&] {
@@ -307,36 +250,63 @@ int server_command(int argc, char** argv, int first) {
       std::exit(kExitFailure);
     }
   }();
-  auto listener = sanstls::blocking::Listener::bind(host, port);
-  if (!listener) {
-    std::fprintf(stderr, "sanstls: error %s\n", error_text(listener.error()).c_str());
+  const sanstls::Config first_config = slot.load();
+
+  // Signals go to one thread that waits for them (sigwaitinfo): every other
+  // thread, the workers included (they inherit this mask), blocks them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&signals, signal);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto workers = sanstls::epoll::Workers::create(workers_wanted);
+  if (!workers) {
+    std::fprintf(stderr, "sanstls: error %s\n", error_text(workers.error()).c_str());
     return kExitFailure;
   }
-  install_stop_handlers();
-  if (!install_reload_handler()) {
-    std::fprintf(stderr, "sanstls: warning: cannot install the SIGHUP handler: %s\n", std::strerror(errno));
-  }
-  say("listening on " + format_host_port(host, listener->port()));
+  sanstls::epoll::Workers& pool = *workers.value();
+  // After --exit-after connections: the last alerts and close_notifys still
+  // reach their peers (lingering sockets) before the loops return.
+  ServerState state(options, [&pool] { pool.stop_when_drained(); });
 
-  Stats stats;
-  while (!g_stop && (exit_after == 0 || stats.accepted < exit_after)) {
-    if (reload_requested()) reload(args, kept, slot);
-    auto stream = listener->accept(slot.load(), Milliseconds(250));
-    if (!stream) {
-      if (stream.error().code() != sanstls::ErrorCode::timed_out) {
-        std::fprintf(stderr, "sanstls: accept: %s\n", error_text(stream.error()).c_str());
-      }
-      continue;
-    }
-    const uint64_t number = ++stats.accepted;
-    // The handshake timeout is the engine's timer, on the Config's clock.
-    stream->drive_timers(sanstls::platform::system_clock());
-    const ServeOutcome outcome = serve_connection(stream.value(), options);
-    if (outcome.secure) ++stats.secure;
-    else ++stats.failed[outcome.handshake_error.name()];
-    say("conn " + std::to_string(number) + " from " + stream->peer_address() + ": " + outcome.description);
+  sanstls::epoll::ListenOptions listen_options;
+  listen_options.config_slot = &slot;  // SIGHUP reloads reach new connections
+  // The engine's handshake timer (--handshake-timeout) ends a stalled
+  // handshake; the loop's limit is a backstop, a little later.
+  listen_options.handshake_limit_ms = options.handshake_timeout_ms + 2000;
+  listen_options.idle_timeout_ms = idle_timeout_ms;
+  listen_options.timer_clock = &sanstls::platform::system_clock();
+  listen_options.linger_ms = 1000;  // our alert or HTTP 400 reaches the peer before the socket closes
+  auto bound = pool.listen(host, port, first_config, [&state] { return state.make_handler(); }, listen_options);
+  if (!bound) {
+    std::fprintf(stderr, "sanstls: error %s\n", error_text(bound.error()).c_str());
+    return kExitFailure;
   }
-  say(stats.line());
+  say("listening on " + format_host_port(host, bound.value()));
+
+  std::atomic<bool> exiting{false};
+  std::thread signal_thread([&] {
+    for (;;) {
+      siginfo_t info{};
+      const int signal = sigwaitinfo(&signals, &info);
+      if (exiting.load()) return;
+      if (signal == SIGHUP) {
+        reload(args, kept, slot);
+      } else if (signal == SIGUSR1) {
+        if (print_counters) say(counters_line(pool.counters_snapshot()));
+      } else if (signal == SIGINT || signal == SIGTERM) {
+        pool.stop();
+      }
+    }
+  });
+  pool.start();
+  pool.join();
+  exiting.store(true);
+  pthread_kill(signal_thread.native_handle(), SIGTERM);  // wakes sigwaitinfo
+  signal_thread.join();
+  if (Error error = pool.error()) std::fprintf(stderr, "sanstls: error %s\n", error_text(error).c_str());
+  if (print_counters) say(counters_line(pool.counters_snapshot()));
+  say(state.stats_line());
   return kExitOk;
 }
 

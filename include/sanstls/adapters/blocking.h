@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -41,6 +42,14 @@ struct ProxyOptions {
   std::optional<tunnel::BasicCredentials> credentials;        // Proxy-Authorization: Basic
   std::vector<std::pair<std::string, std::string>> headers;  // extra CONNECT headers
   ProxyReply* reply = nullptr;  // when not null, filled in with the proxy's answer
+  // An HTTPS proxy: when not null, TLS to the proxy first with this client
+  // Config (its CA verifies the proxy's certificate; kept by reference for
+  // the Stream's life), then CONNECT and the origin's TLS inside that
+  // connection: two engines stacked (docs/tunnels.md). The proxy's handshake
+  // failures keep their own stage and name (certificate, handshake...) and
+  // say "proxy" in their message.
+  const Config* tls = nullptr;
+  std::string tls_server_name = {};  // SNI and verified name of the proxy; default: host
 };
 
 // Everything connect() can be told beyond where to go.
@@ -127,15 +136,25 @@ class Stream {
 
   Connection& connection() noexcept { return connection_; }
   const Connection& connection() const noexcept { return connection_; }
-  int fd() const noexcept { return fd_; }
+  // The socket to poll for input: the proxy's for a Stream carried inside an
+  // HTTPS proxy's TLS (bytes may then wait decrypted in the carrier: a
+  // read() with a 0 ms timeout takes them without polling).
+  int fd() const noexcept { return carrier_ ? carrier_->fd() : fd_; }
+  // The TLS connection to an HTTPS proxy this Stream runs inside; null
+  // when the Stream owns its socket.
+  Stream* carrier() noexcept { return carrier_.get(); }
   // "127.0.0.1:443" / "[::1]:443" of the peer, when known.
   const std::string& peer_address() const noexcept { return peer_address_; }
 
  private:
   Stream(int fd, Connection connection) noexcept;
+  Stream(std::unique_ptr<Stream> carrier, Connection connection) noexcept;
+  Error send_output(std::chrono::steady_clock::time_point deadline);
   Error pump_until(bool (*done)(const Connection&), Milliseconds timeout);
   Error flush(std::chrono::steady_clock::time_point deadline);
   Error receive_some(std::chrono::steady_clock::time_point deadline);
+  Error shutdown_own(Milliseconds timeout);
+  Error receive_carried(std::chrono::steady_clock::time_point wait_until, bool timer_first);
   Error drain_after_reset();
   size_t feed_inbox();
   void feed_received(ByteView received);
@@ -156,6 +175,8 @@ class Stream {
   // Plaintext read while write_all() waited for a renegotiation; read() first.
   std::vector<uint8_t> readahead_;
   std::function<void(Connection&)> server_name_hook_;
+  // TLS inside TLS: the ciphertext travels as the carrier's plaintext.
+  std::unique_ptr<Stream> carrier_;
 };
 
 // A listening TCP socket.

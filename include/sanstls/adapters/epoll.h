@@ -6,9 +6,12 @@
 // engine's own errors unchanged.
 //
 // Threads: a Loop and its connections belong to the thread that calls run().
-// listen(), adopt(), connect() and counters() are called on that thread (from a
-// handler, or from post()), or while run() is not running. stop() and
-// post() are safe from any thread; stop() is also async-signal-safe.
+// listen(), adopt() and connect() are called on that thread (from a handler,
+// or from post()), or while run() is not running. stop(), post() and
+// counters() are safe from any thread; stop() is also async-signal-safe.
+// Several cores: one Loop per thread, each listening on the same port with
+// ListenOptions::reuse_port (the kernel spreads connections over them);
+// Workers does exactly that.
 //
 // Time: the loop's clock is CLOCK_MONOTONIC in milliseconds (now_ms()); the
 // handshake limit and the idle timeout run on it. The engine's own timers
@@ -29,12 +32,17 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include <thread>
+
+#include "sanstls/config.h"
 #include "sanstls/connection.h"
 #include "sanstls/sources.h"
+#include "sanstls/tunnel.h"
 
 namespace sanstls::epoll {
 
@@ -96,21 +104,54 @@ struct ConnOptions {
   size_t low_water = 64 * 1024;
   // The Config's Clock, to drive the engine's timers (see "Time" above).
   Clock* timer_clock = nullptr;
+  // Once a connection has nothing in flight, free the engine's record
+  // buffers (Connection::release_buffers(), ~33 KB per quiet connection);
+  // the next bytes allocate them again.
+  bool release_idle_buffers = true;
   // Servers whose SNI selector answers later(): called once, on the loop
   // thread, with the Conn (info().server_name is the name asked for); answer
   // with Conn::provide_config() or Conn::reject_server_name(), in the call or
   // later (from a post() task). Without it such a handshake fails
   // (ERR_INVALID_ARG_VALUE, stage handshake).
   std::function<void(Conn&)> on_server_name_requested;
+  // After a connection ends with an error or a timeout (the fatal alert, or
+  // an application's last words written to fd() in on_close, are sent),
+  // the socket is half-closed and what the peer still sends is read and
+  // dropped for up to this many ms before it is closed: closing with unread
+  // input makes the kernel send a TCP reset, which can destroy those last
+  // words before the peer reads them. 0: close at once. Lingering sockets
+  // are no longer connections (no callbacks, not counted as open).
+  uint32_t linger_ms = 0;
 };
 
 struct ListenOptions : ConnOptions {
   int backlog = 511;
+  // SO_REUSEPORT: several Loops (threads, processes) listen on the same
+  // port and the kernel spreads the connections over them.
+  bool reuse_port = false;
+  // When set, each accepted connection takes the slot's current Config
+  // (ConfigSlot::load(): a reload on SIGHUP reaches new connections, running
+  // ones keep theirs) instead of listen()'s `config`. It must outlive the Loop.
+  const ConfigSlot* config_slot = nullptr;
 };
 
-// The loop's counters. Gauges (handshakes_in_progress, open) and totals.
+// An HTTP proxy for Loop::connect_through_proxy (CONNECT, sanstls/tunnel.h).
+struct ProxyRoute {
+  std::string address;  // the proxy: a numeric IPv4/IPv6 address
+  uint16_t port = 0;
+  std::optional<tunnel::BasicCredentials> credentials;        // Proxy-Authorization: Basic
+  std::vector<std::pair<std::string, std::string>> headers;  // extra CONNECT headers
+};
+
+// The loop's counters, in the vocabulary of Node.js servers ('connection',
+// 'secureConnection', 'tlsClientError', 'close'). Gauges
+// (handshakes_in_progress, open) and totals. A snapshot: Loop::counters()
+// and Workers::counters_snapshot() copy them, from any thread.
 struct Counters {
   uint64_t accepted = 0;                // TCP connections accepted by listeners
+  // Accepted and closed at once because the process was out of file
+  // descriptors (EMFILE/ENFILE; the loop keeps a reserve descriptor for it).
+  uint64_t refused_no_descriptors = 0;
   uint64_t adopted = 0;                 // adopt() calls that made a connection
   uint64_t connected = 0;               // connect() calls whose TCP connect succeeded
   uint64_t handshakes_in_progress = 0;  // gauge
@@ -124,8 +165,16 @@ struct Counters {
   // Connections that ended with an error, by Error::name() ("ETIMEDOUT",
   // "ERR_SSL_UNEXPECTED_EOF_WHILE_READING", ...).
   std::map<std::string, uint64_t> errors_by_name;
+  // The subset that ended before the handshake completed (Node's
+  // 'tlsClientError'), by Error::name().
+  std::map<std::string, uint64_t> handshake_errors_by_name;
   uint64_t bytes_in = 0;   // TCP bytes received (ciphertext)
   uint64_t bytes_out = 0;  // TCP bytes sent
+
+  // Adds `other` (gauges and totals alike): the sum over several Loops.
+  Counters& operator+=(const Counters& other);
+  // Handshakes that failed: the sum of handshake_errors_by_name.
+  uint64_t tls_client_errors() const noexcept;
 };
 
 // One connection. Owned by its Loop; the Handler gets references to it.
@@ -141,6 +190,8 @@ class Conn {
   bool write(ByteView data);
   // Plaintext accepted by write() that the engine has not taken yet.
   size_t queued() const noexcept { return out_.size() - out_head_; }
+  // Bytes held for write() (capacity of its queue): 0 once drained.
+  size_t write_queue_capacity() const noexcept { return out_.capacity(); }
   // Stop delivering on_data: the engine is no longer fed and the socket no
   // longer read (EPOLLIN off). resume_reading() undoes it.
   void pause_reading();
@@ -166,11 +217,13 @@ class Conn {
   uint64_t id() const noexcept { return id_; }
   int fd() const noexcept { return fd_; }
   Loop& loop() noexcept { return *loop_; }
+  Handler& handler() noexcept { return *handler_; }
 
  private:
   friend class Loop;
   Conn(Loop* loop, uint64_t id, int fd, Connection connection, std::shared_ptr<Handler> handler,
        const ConnOptions& options, int64_t now_ms);
+  void release_write_queue();
 
   Loop* loop_;
   uint64_t id_;
@@ -192,11 +245,15 @@ class Conn {
   bool eof_ = false;         // recv() returned 0
   bool secure_ = false;
   bool closing_ = false;     // close() called
+  bool peer_closed_ = false; // the peer's close_notify arrived; ours follows the last data
   bool drain_owed_ = false;  // a write was refused
   bool dead_ = false;
   bool dirty_ = false;  // queued for pump
   bool connecting_ = false;  // Loop::connect(): waiting for the TCP connect
   bool sni_asked_ = false;   // on_server_name_requested was called
+  bool resolving_ = false;   // Loop::connect(): waiting for the resolver thread (fd_ is -1)
+  std::string connect_host_;  // Loop::connect(): the name being resolved
+  uint16_t connect_port_ = 0;
 };
 
 class Loop {
@@ -213,6 +270,10 @@ class Loop {
   Error run();
   // Asks run() to return (eventfd write). Thread- and async-signal-safe.
   void stop() noexcept;
+  // Asks run() to return once no connection is open and no socket lingers
+  // (ConnOptions::linger_ms): the last words reach their peers. Listeners
+  // keep accepting meanwhile. Thread- and async-signal-safe.
+  void stop_when_drained() noexcept;
   // Runs `task` on the loop thread (soon, inside run()). Thread-safe.
   void post(std::function<void()> task);
 
@@ -227,18 +288,54 @@ class Loop {
   Error adopt(int fd, const Config& config, Role role, const std::string& server_name,
               std::shared_ptr<Handler> handler, ConnOptions options = {});
 
-  // Outbound: a TLS client to a numeric IPv4/IPv6 address (no name
-  // resolution yet), connected without blocking; `server_name` is for SNI
-  // and verification. A failed connect comes through on_close
-  // (CloseReason::error, stage connect, ECONNREFUSED...); the handshake
-  // limit counts from here. Returns an error at once only for a name that
-  // is not a numeric address (stage resolve) or a socket that cannot be made.
-  Error connect(const std::string& address, uint16_t port, const Config& config,
+  // Outbound: a TLS client to `host` (a numeric IPv4/IPv6 address, or a
+  // name resolved with getaddrinfo on the Loop's resolver thread, so the
+  // loop never blocks on DNS), connected without blocking; `server_name` is
+  // for SNI and verification. Failures come through on_close
+  // (CloseReason::error): a name that does not resolve with stage resolve
+  // (ENOTFOUND), a refused connect with stage connect (ECONNREFUSED...). The
+  // handshake limit counts from here. Returns an error at once only for a
+  // missing handler or a socket that cannot be made.
+  Error connect(const std::string& host, uint16_t port, const Config& config,
                 const std::string& server_name, std::shared_ptr<Handler> handler,
                 ConnOptions options = {});
 
-  const Counters& counters() const noexcept { return counters_; }
+  // Outbound through an HTTP proxy (src/adapters/epoll_proxy.cpp): TCP to
+  // the proxy, `CONNECT host:port` (the proxy resolves `host`, which may be a
+  // name), then TLS inside the tunnel as connect() does, with the proxy's
+  // bytes after its reply fed to the engine first. The Conn (and its
+  // handshake limit) begins once the tunnel is open; until then the exchange
+  // has its own limit of options.handshake_limit_ms. Failures come through
+  // on_close (CloseReason::error, or timeout) with a Conn that never carried
+  // TLS: stage connect for the TCP connect to the proxy, stage proxy for the
+  // exchange (ERR_PROXY_REFUSED, ERR_PROXY_CLOSED, ERR_PROXY_BAD_REPLY,
+  // ETIMEDOUT). Returns an error at once for a proxy address that is not
+  // numeric (stage resolve) or a request ConnectClient refuses (stage config).
+  // HTTPS proxies (TLS to the proxy) are the blocking adapter's only, so far.
+  Error connect_through_proxy(const ProxyRoute& proxy, const std::string& host, uint16_t port,
+                              const Config& config, const std::string& server_name,
+                              std::shared_ptr<Handler> handler, ConnOptions options = {});
+
+  // Plain file descriptors on the loop (src/adapters/epoll_watch.cpp): a
+  // proxy's upstream sockets, a timerfd, a pipe. `on_ready` runs on the loop
+  // thread with the epoll events (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP,
+  // EPOLLERR) while the watch lasts; it may rewatch() or unwatch() any watch,
+  // itself included. The Loop never reads, writes or closes a watched
+  // descriptor: unwatch() before closing it. Level-triggered. Errors: the
+  // epoll_ctl errno (stage internal); unknown ids are ERR_INVALID_ARG_VALUE.
+  using WatchCallback = std::function<void(uint32_t events)>;
+  Result<uint64_t> watch(int fd, uint32_t events, WatchCallback on_ready);
+  Error rewatch(uint64_t watch_id, uint32_t events);
+  void unwatch(uint64_t watch_id);
+
+  // A snapshot of the counters. Thread-safe.
+  Counters counters() const;
+  Counters counters_snapshot() const { return counters(); }
   size_t connection_count() const noexcept { return conns_.size(); }
+  // The Conn whose engine the calling thread's Loop is driving right now, or
+  // nullptr: lets Config callbacks that carry no connection (key log, trace)
+  // attribute their call to one.
+  static Conn* current_conn() noexcept;
   // CLOCK_MONOTONIC, ms.
   static int64_t now_ms() noexcept;
 
@@ -250,6 +347,12 @@ class Loop {
     HandlerFactory factory;
     ListenOptions options;
   };
+  struct Lingering {
+    int fd = -1;
+    int64_t until = 0;
+  };
+  struct LiveCounters;
+  struct Resolver;
   struct Timer {
     int64_t at;
     uint64_t id;
@@ -257,7 +360,19 @@ class Loop {
     bool operator>(const Timer& other) const noexcept { return at > other.at; }
   };
 
+  struct Watch {
+    int fd = -1;
+    WatchCallback on_ready;
+  };
+  // epoll tags: 0 the eventfd, kListenerTag|index, kWatchTag|id, else a Conn id.
+  static constexpr uint64_t kWatchTag = uint64_t{1} << 61;  // 63: listeners, 62: lingering sockets
+
   Loop(int epoll_fd, int event_fd) noexcept;
+  void watch_ready(uint64_t watch_id, uint32_t events);
+  void count_connected() noexcept;  // for epoll_proxy.cpp (the counters live in epoll.cpp)
+  struct ProxyDial;
+  void proxy_dial_ready(const std::shared_ptr<ProxyDial>& dial, uint32_t events);
+  void proxy_dial_end(const std::shared_ptr<ProxyDial>& dial, const Error& error);
   Error add_conn(int fd, Connection connection, std::shared_ptr<Handler> handler,
                  const ConnOptions& options, bool connecting = false);
   void accept_ready(Listener& listener);
@@ -275,10 +390,17 @@ class Loop {
   void finish(Conn& conn, CloseReason reason, const Error& error);
   void finish_engine_error(Conn& conn);
   void run_posted();
+  void count_close(CloseReason reason, const Error& error, bool secure);
+  void linger(int fd, uint32_t ms);
+  void linger_ready(uint64_t tag);
+  void start_connect(Conn& conn, const std::vector<uint8_t>& address);
+  void resolved(uint64_t id, int gai_error, std::vector<uint8_t> address);
+  bool accept_without_descriptors(Listener& listener);
 
   int epoll_fd_;
   int event_fd_;
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> drain_requested_{false};
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   std::vector<std::unique_ptr<Conn>> graveyard_;  // freed after each event batch
@@ -288,7 +410,46 @@ class Loop {
   std::vector<std::function<void()>> posted_;
   std::vector<uint8_t> buffer_;  // one receive / one plaintext read at a time
   uint64_t next_id_ = 1;
-  Counters counters_;
+  std::unique_ptr<LiveCounters> counters_;
+  std::unordered_map<uint64_t, Lingering> lingering_;  // by tag (kLingerTag | id)
+  int reserve_fd_ = -1;  // closed to accept (and refuse) when out of descriptors
+  std::shared_ptr<Resolver> resolver_;  // started by the first connect() to a name
+  std::unordered_map<uint64_t, std::shared_ptr<Watch>> watches_;
+  uint64_t next_watch_id_ = 1;
+};
+
+// N Loops, each on its own thread, listening on the same port with
+// SO_REUSEPORT: the kernel spreads connections over them, and each runs its
+// connections without locks. A connection stays on the thread that accepted it.
+class Workers {
+ public:
+  // `count` 0: one per core (std::thread::hardware_concurrency()).
+  static Result<std::unique_ptr<Workers>> create(size_t count);
+  ~Workers();  // stops and joins
+  // Listens on every Loop (reuse_port set); port 0 picks one free port, the
+  // same for all. Call before start().
+  Result<uint16_t> listen(const std::string& host, uint16_t port, const Config& config,
+                          HandlerFactory factory, ListenOptions options = {});
+  // Runs each Loop on its own thread.
+  void start();
+  // Asks every Loop to return (thread- and async-signal-safe), then join().
+  void stop() noexcept;
+  // Loop::stop_when_drained() on every Loop.
+  void stop_when_drained() noexcept;
+  void join();
+  // The counters of every Loop, summed. Thread-safe.
+  Counters counters_snapshot() const;
+  size_t size() const noexcept { return loops_.size(); }
+  Loop& loop(size_t index) noexcept { return *loops_[index]; }
+  // The first error a Loop's run() returned (epoll_wait failing), if any.
+  Error error() const;
+
+ private:
+  Workers() = default;
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::vector<std::thread> threads_;
+  mutable std::mutex mutex_;
+  Error error_;
 };
 
 }  // namespace sanstls::epoll

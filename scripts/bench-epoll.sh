@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The epoll benchmarks (issue 11): sanstls's epoll echo server against nginx
+# and Node on loopback: handshakes/s, echo MB/s (both also per server CPU
+# second) and RSS per idle TLS connection at 10k and 100k connections.
+#
+#   scripts/bench-epoll.sh               full run (~15-25 min on 2 cores)
+#   scripts/bench-epoll.sh --smoke       a few seconds, tiny counts (CTest bench_epoll_smoke)
+#   scripts/bench-epoll.sh --publish     copy the last run (build/bench-epoll/epoll.json) into
+#                                        bench/results/latest.json ("epoll") and docs/performance.md
+#   --out DIR      results directory (default build/bench-epoll; never the work tree)
+#   --bin DIR      where the built programs are (default build/bin; built if missing)
+#   any other --flag is passed to bench/epoll_bench.py (--idle 10000,100000,
+#   --workers 1, --systems sanstls,nginx,node, --seconds 5 ...)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT="$SANSTLS_ROOT"
+OUT="$ROOT/build/bench-epoll"
+BIN=""
+PUBLISH=0
+PASS=()
+while (( $# )); do
+    case "$1" in
+        --publish) PUBLISH=1 ;;
+        --out) OUT="$2"; shift ;;
+        --bin) BIN="$2"; shift ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        *) PASS+=("$1") ;;
+    esac
+    shift
+done
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
+if (( PUBLISH )); then
+    [[ -f "$OUT/epoll.json" ]] || { echo "bench-epoll.sh: no run in $OUT (run scripts/bench-epoll.sh first)" >&2; exit 1; }
+    PYTHONDONTWRITEBYTECODE=1 "$PY" "$ROOT/bench/epoll_report.py" --publish "$OUT/epoll.json" "$ROOT"
+    exit 0
+fi
+if [[ -z "$BIN" ]]; then
+    BIN="$ROOT/build/bin"
+    sanstls_configure "$ROOT/build" -DCMAKE_BUILD_TYPE=Release
+    cmake --build "$ROOT/build" -j"$SANSTLS_JOBS" --target sanstls_bench_loadgen sanstls_bench_epoll_server >&2
+fi
+mkdir -p "$OUT"
+PYTHONDONTWRITEBYTECODE=1 "$PY" "$ROOT/bench/epoll_bench.py" --bin "$BIN" --out "$OUT" ${PASS[@]+"${PASS[@]}"}
+echo "bench-epoll.sh: report in $OUT/epoll.md (scripts/bench-epoll.sh --publish copies it into docs/performance.md)" >&2

@@ -1,0 +1,316 @@
+// Defects BoGo (BoringSSL's TLS test runner, scripts/bogo.sh) found in the
+// engine, each pinned down here without the runner.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "call_scope.h"
+#include "support/fixtures.h"
+#include "support/pair.h"
+#include "support/raw_peer.h"
+
+using namespace sanstls;
+using namespace sanstls::test;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+uint16_t get16(const Bytes& b, size_t at) {
+  return static_cast<uint16_t>(b.at(at) << 8 | b.at(at + 1));
+}
+
+// The signature_algorithms list of the ClientHello a client Config sends.
+std::vector<uint16_t> offered_signature_algorithms(const Config& config) {
+  auto client = Connection::client(config, "localhost");
+  REQUIRE(client.ok());
+  ByteView out = client->pending_output();
+  const Bytes hello(out.begin(), out.end());
+  REQUIRE(hello.size() > 5 + 4 + 34);
+  REQUIRE(hello[5] == 1);  // ClientHello
+  size_t at = 5 + 4 + 2 + 32;
+  at += 1 + hello.at(at);           // session id
+  at += 2 + get16(hello, at);       // cipher suites
+  at += 1 + hello.at(at);           // compression methods
+  const size_t end = at + 2 + get16(hello, at);
+  at += 2;
+  while (at + 4 <= end) {
+    const uint16_t type = get16(hello, at), length = get16(hello, at + 2);
+    if (type == 0x000d) {
+      std::vector<uint16_t> schemes;
+      const size_t list_end = at + 6 + get16(hello, at + 4);
+      for (size_t p = at + 6; p + 2 <= list_end; p += 2) schemes.push_back(get16(hello, p));
+      return schemes;
+    }
+    at += 4 + length;
+  }
+  FAIL("no signature_algorithms extension");
+  return {};
+}
+
+size_t position(const std::vector<uint16_t>& list, uint16_t scheme) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (list[i] == scheme) return i;
+  }
+  return list.size();
+}
+
+}  // namespace
+
+// mbedTLS's TLS 1.2 client cannot verify an RSA-PSS ServerKeyExchange, yet a
+// client offering TLS 1.2 and 1.3 must offer RSA-PSS (TLS 1.3 needs it). A
+// TLS 1.2 server with an RSA key that follows the client's order (OpenSSL's
+// `s_server -tls1_2`) picked RSA-PSS and our client failed with
+// illegal_parameter; PKCS#1 v1.5 now comes first among the RSA schemes.
+TEST_CASE("a client offering TLS 1.2 and 1.3 lists RSA PKCS#1 before RSA-PSS",
+          "[bogo][signature]") {
+  Sources sources;
+  SECTION("default schemes") {
+    const auto schemes = offered_signature_algorithms(build_or_fail(client_builder(sources)));
+    CHECK(position(schemes, 0x0401) < position(schemes, 0x0804));  // rsa_pkcs1_sha256 first
+    CHECK(position(schemes, 0x0804) < schemes.size());  // RSA-PSS still offered (TLS 1.3)
+    CHECK(position(schemes, 0x0403) == 0);             // ECDSA keeps its place
+  }
+  SECTION("schemes given in another order") {
+    auto builder = client_builder(sources);
+    builder.signature_algorithms("rsa_pss_rsae_sha256:ecdsa_secp256r1_sha256:rsa_pkcs1_sha256");
+    const auto schemes = offered_signature_algorithms(build_or_fail(builder));
+    REQUIRE(schemes == std::vector<uint16_t>{0x0401, 0x0804, 0x0403});
+  }
+  SECTION("TLS 1.3 only: the order given is kept") {
+    auto builder = client_builder(sources);
+    builder.versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+        .signature_algorithms("rsa_pss_rsae_sha256:rsa_pkcs1_sha256");
+    const auto schemes = offered_signature_algorithms(build_or_fail(builder));
+    REQUIRE(schemes == std::vector<uint16_t>{0x0804, 0x0401});
+  }
+}
+
+// Both versions still complete against an RSA server after the reordering.
+TEST_CASE("the reordered client still completes TLS 1.2 and 1.3 with an RSA server",
+          "[bogo][signature]") {
+  Sources sources;
+  const TlsVersion version = GENERATE(TlsVersion::tls1_2, TlsVersion::tls1_3);
+  auto server_b = ConfigBuilder(Role::server);
+  server_b.random(sources.server_random).clock(sources.clock)
+      .certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem)
+      .versions(version, version);
+  Pair pair = connect(build_or_fail(client_builder(sources)), build_or_fail(server_b));
+  REQUIRE(pair.client.conn.wants().handshake_complete);
+  CHECK(pair.client.conn.info().version == version);
+}
+
+namespace {
+
+Bytes take_output(Connection& conn) {
+  ByteView out = conn.pending_output();
+  Bytes bytes(out.begin(), out.end());
+  conn.consume_output(bytes.size());
+  return bytes;
+}
+
+}  // namespace
+
+// RFC 8446 protects everything after the ServerHello. mbedTLS 3.6 switches a
+// client's outbound keys only for its second flight, so an alert about the
+// server's encrypted flight went out in the clear, and the server, reading
+// under the handshake keys, saw garbage (bad_record_mac) instead of it.
+TEST_CASE("a TLS 1.3 client's alert after the ServerHello is under the handshake keys",
+          "[bogo][alert]") {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.versions(TlsVersion::tls1_3, TlsVersion::tls1_3);
+  auto server_b = server_builder(sources);
+  server_b.versions(TlsVersion::tls1_3, TlsVersion::tls1_3);
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server = Connection::server(build_or_fail(server_b));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  Bytes hello = take_output(client.value());
+  REQUIRE(server->feed(ByteView(hello)) == hello.size());
+  Bytes flight = take_output(server.value());
+  const auto records = split_records(flight);
+  REQUIRE(records.size() >= 3);
+  REQUIRE(records.back().type == 23);
+  flight.back() ^= 0x01;  // the tag of the server's last encrypted record
+  client->feed(ByteView(flight));
+  REQUIRE(client->error().code() == ErrorCode::bad_record_mac);
+  REQUIRE(client->error().alert_direction() == AlertDirection::sent);
+
+  const Bytes alert = take_output(client.value());
+  const auto sent = split_records(alert);
+  // Compatibility mode: the dummy ChangeCipherSpec, then the alert, which is
+  // protected (application_data), not a plaintext alert (21).
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[0].type == 20);
+  CHECK(sent[1].type == 23);
+  server->feed(ByteView(alert));
+  REQUIRE(server->error().code() == ErrorCode::peer_alert);
+  CHECK(server->error().alert() == Alert::bad_record_mac);
+  CHECK(server->error().alert_direction() == AlertDirection::received);
+}
+
+// A TLS 1.3 handshake where the only suite both sides enable is a TLS 1.2
+// suite: no suite is shared in the version negotiated, which is
+// ERR_SSL_NO_SHARED_CIPHER, not a generic handshake failure (BoGo offers
+// TLS 1.2 suites in TLS 1.3 ClientHellos).
+TEST_CASE("a TLS 1.3 server whose only common suite is a TLS 1.2 one says no_shared_cipher",
+          "[bogo][naming]") {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.cipher_suites("TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256");
+  auto server_b = server_builder(sources);
+  server_b.versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+      .cipher_suites("TLS_AES_256_GCM_SHA384:ECDHE-ECDSA-AES128-GCM-SHA256");
+  Pair pair = connect(build_or_fail(client_b), build_or_fail(server_b));
+  CHECK(pair.server.conn.error().code() == ErrorCode::no_shared_cipher);
+  CHECK(pair.server.conn.error().alert() == Alert::handshake_failure);
+}
+
+// A TLS 1.2 ServerKeyExchange whose signature does not verify: mbedTLS
+// answers decrypt_error (RFC 5246 7.4.3) but returned a low-level ECP/RSA
+// code, which we reported as ERR_TLS_INTERNAL. It is ERR_SSL_BAD_SIGNATURE.
+TEST_CASE("a TLS 1.2 ServerKeyExchange with a bad signature is ERR_SSL_BAD_SIGNATURE",
+          "[bogo][naming]") {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server = Connection::server(build_or_fail(server_builder(sources)));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  Bytes hello = take_output(client.value());
+  REQUIRE(server->feed(ByteView(hello)) == hello.size());
+  Bytes flight = take_output(server.value());
+  // Walk the handshake records to the ServerKeyExchange (type 12) and flip
+  // the last byte of its signature.
+  bool tampered = false;
+  for (size_t at = 0; at + 5 <= flight.size() && !tampered;) {
+    const size_t length = get16(flight, at + 3);
+    if (flight[at] == 22) {
+      for (size_t m = at + 5; m + 4 <= at + 5 + length;) {
+        const size_t body = size_t{flight[m + 1]} << 16 | size_t{flight[m + 2]} << 8 | flight[m + 3];
+        if (flight[m] == 12) {
+          flight[m + 4 + body - 1] ^= 0x01;
+          tampered = true;
+          break;
+        }
+        m += 4 + body;
+      }
+    }
+    at += 5 + length;
+  }
+  REQUIRE(tampered);
+  client->feed(ByteView(flight));
+  CHECK(client->error().code() == ErrorCode::bad_signature);
+  CHECK(std::string(client->error().name()) == "ERR_SSL_BAD_SIGNATURE");
+  CHECK(client->error().alert() == Alert::decrypt_error);
+  CHECK(client->error().alert_direction() == AlertDirection::sent);
+}
+
+// An alert whose level is neither warning (1) nor fatal (2) is an illegal
+// value; mbedTLS ignored it (as a warning) and the connection went on.
+TEST_CASE("an alert with an unknown level ends the connection with illegal_parameter",
+          "[bogo][alert]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_2, TlsVersion::tls1_3);
+  Sources sources;
+  detail::CallScope scope{nullptr, &sources.clock, &sources.server_random};
+  auto made = Connection::client(
+      build_or_fail(client_builder(sources).versions(version, version)), "localhost");
+  REQUIRE(made);
+  Connection client = std::move(made).value();
+  raw_peer* peer = raw_peer_new_server_version(ecdsa_chain_pem().c_str(),
+                                               pki().ecdsa_leaf.key.private_key_pem.c_str(),
+                                               static_cast<int>(version));
+  REQUIRE(peer != nullptr);
+  uint8_t buffer[65536];
+  auto deliver = [&] {
+    const size_t n = raw_peer_take_output(peer, buffer, sizeof buffer);
+    size_t used = 0;
+    for (int guard = 0; guard < 100 && used < n; ++guard) {
+      const size_t taken = client.feed(ByteView(buffer + used, n - used));
+      if (taken == 0) break;
+      used += taken;
+    }
+  };
+  int status = 1;
+  for (int i = 0; i < 50 && !(status == 0 && client.wants().handshake_complete); ++i) {
+    ByteView out = client.pending_output();
+    raw_peer_feed(peer, out.data(), out.size());
+    client.consume_output(out.size());
+    status = raw_peer_handshake(peer);
+    REQUIRE(status >= 0);
+    deliver();
+  }
+  REQUIRE(client.wants().handshake_complete);
+  REQUIRE(raw_peer_send_alert(peer, 0x42, 10) == 0);  // level 0x42, unexpected_message
+  deliver();
+  CHECK(client.error().code() == ErrorCode::illegal_parameter);
+  CHECK(client.error().alert() == Alert::illegal_parameter);
+  CHECK(client.error().alert_direction() == AlertDirection::sent);
+  CHECK_FALSE(client.pending_output().empty());  // the alert, to be flushed
+  raw_peer_free(peer);
+}
+
+namespace {
+
+// Our client's ClientHello record, with `extra` appended to its extensions
+// block (as one more extension when `inside_extensions`, else after it),
+// every enclosing length fixed up.
+Bytes edited_client_hello(const Bytes& extra, bool inside_extensions) {
+  Sources sources;
+  auto client = Connection::client(build_or_fail(client_builder(sources)), "localhost");
+  REQUIRE(client.ok());
+  Bytes record = take_output(client.value());
+  REQUIRE(record.size() == size_t{5} + get16(record, 3));  // one record holding the ClientHello
+  size_t at = 5 + 4 + 2 + 32;
+  at += 1 + record.at(at);
+  at += 2 + get16(record, at);
+  at += 1 + record.at(at);
+  const size_t extensions_length_at = at;
+  record.insert(record.end(), extra.begin(), extra.end());
+  auto put16 = [&](size_t where, size_t value) {
+    record[where] = static_cast<uint8_t>(value >> 8);
+    record[where + 1] = static_cast<uint8_t>(value);
+  };
+  put16(3, record.size() - 5);
+  const size_t body = record.size() - 9;
+  record[6] = static_cast<uint8_t>(body >> 16);
+  put16(7, body & 0xffff);
+  if (inside_extensions) put16(extensions_length_at, get16(record, extensions_length_at) + extra.size());
+  return record;
+}
+
+Error server_verdict_on(const Bytes& hello) {
+  Sources sources;
+  auto server = Connection::server(build_or_fail(server_builder(sources)));
+  REQUIRE(server.ok());
+  server->feed(ByteView(hello));
+  return server->error();
+}
+
+}  // namespace
+
+// RFC 8446 4.2 and RFC 5246 7.4.1.4: no extension type twice in one block.
+// mbedTLS 3.6 accepted a ClientHello that repeated one.
+TEST_CASE("a ClientHello with an extension twice is a decode_error", "[bogo][hello]") {
+  // A second extended_master_secret (0x0017, empty): our client sends one.
+  const Error error = server_verdict_on(edited_client_hello({0x00, 0x17, 0x00, 0x00}, true));
+  CHECK(error.code() == ErrorCode::decode_error);
+  CHECK(error.alert() == Alert::decode_error);
+  CHECK(error.alert_direction() == AlertDirection::sent);
+}
+
+TEST_CASE("a ClientHello with bytes after its extensions is a decode_error", "[bogo][hello]") {
+  const Error error = server_verdict_on(edited_client_hello({0x00}, false));
+  CHECK(error.code() == ErrorCode::decode_error);
+  CHECK(error.alert() == Alert::decode_error);
+}
+
+TEST_CASE("the unedited ClientHello is accepted", "[bogo][hello]") {
+  CHECK(server_verdict_on(edited_client_hello({}, true)).ok());
+}
+

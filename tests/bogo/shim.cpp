@@ -1,0 +1,652 @@
+// The BoGo shim: BoringSSL's TLS test runner (ssl/test/runner) starts this
+// program once per test with bssl_shim's flags. We connect to the runner's
+// -port (also when we are the TLS server), run one connection per
+// -resume-count + 1 over our engine (public API only) and a socket, echo
+// what the runner sends XOR 0xff, and report failures on stderr in
+// BoringSSL's ":REASON:" form (error_map.h). Flags we do not implement make
+// us exit 89, which the runner counts as "unimplemented", not as a failure.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "error_map.h"
+#include "sanstls/connection.h"
+#include "sanstls/platform.h"
+#include "sanstls/sessions.h"
+
+namespace {
+
+using namespace sanstls;
+
+constexpr int kExitUnimplemented = 89;
+constexpr int kIoTimeoutMs = 5000;  // every wait; the runner's own idle limit is longer
+
+[[noreturn]] void unimplemented(const std::string& what) {
+  std::fprintf(stderr, "sanstls shim: unimplemented: %s\n", what.c_str());
+  // scripts/bogo.sh tallies the reasons (the runner does not keep our stderr).
+  if (const char* log = std::getenv("SANSTLS_BOGO_UNIMPLEMENTED_LOG")) {
+    if (FILE* f = std::fopen(log, "a")) {
+      std::fprintf(f, "%s\n", what.c_str());
+      std::fclose(f);
+    }
+  }
+  std::exit(kExitUnimplemented);
+}
+
+// ---- flags -------------------------------------------------------------------
+
+// bssl_shim's flags that take a parameter (test_config.cc); all others are
+// boolean. A flag missing from both lists is unknown to this runner version.
+const std::set<std::string> kParamFlags = {
+    "-port", "-resume-count", "-write-settings", "-signing-prefs", "-verify-prefs",
+    "-expect-peer-verify-pref", "-curves", "-key-file", "-cert-file", "-expect-server-name",
+    "-ech-server-config", "-ech-server-key", "-ech-is-retry-config",
+    "-expect-ech-name-override", "-expect-ech-retry-configs", "-ech-config-list",
+    "-expect-certificate-types", "-advertise-npn", "-expect-next-proto", "-select-next-proto",
+    "-expect-channel-id", "-send-channel-id", "-host-name", "-advertise-alpn", "-expect-alpn",
+    "-expect-late-alpn", "-expect-advertised-alpn", "-select-alpn", "-application-settings",
+    "-expect-peer-application-settings", "-quic-transport-params",
+    "-expect-quic-transport-params", "-quic-use-legacy-codepoint", "-psk", "-psk-identity",
+    "-srtp-profiles", "-expect-signed-cert-timestamps", "-min-version", "-max-version",
+    "-expect-version", "-mtu", "-cipher", "-export-keying-material", "-export-label",
+    "-export-context", "-ocsp-response", "-expect-ocsp-response", "-signed-cert-timestamps",
+    "-expect-total-renegotiations", "-expect-peer-signature-algorithm", "-expect-curve-id",
+    "-initial-timeout-duration-ms", "-use-client-ca-list", "-expect-client-ca-list",
+    "-max-cert-list", "-ticket-key", "-expect-cipher-aes", "-expect-cipher-no-aes",
+    "-expect-cipher", "-expect-peer-cert-file", "-resumption-delay", "-max-send-fragment",
+    "-read-size", "-expect-ticket-age-skew", "-expect-msg-callback",
+    "-install-one-cert-compression-alg", "-handshaker-path", "-delegated-credential",
+    "-expect-early-data-reason", "-quic-early-data-context", "-early-write-after-message"};
+
+// Boolean flags the shim honours, or that do not change what a peer observes
+// of our side (-async: our socket loop behaves the same either way).
+const std::set<std::string> kSupportedBools = {
+    "-server", "-async", "-implicit-handshake", "-shim-writes-first", "-shim-shuts-down",
+    "-check-close-notify", "-no-tls13", "-no-tls12", "-no-tls11", "-no-tls1", "-no-ticket",
+    "-expect-session-miss", "-expect-no-session", "-server-preference", "-decline-alpn",
+    "-reject-alpn", "-partial-write", "-write-different-record-sizes", "-verify-peer",
+    "-require-any-client-certificate", "-use-export-context", "-expect-no-offer-early-data"};
+
+const std::set<std::string> kSupportedParams = {
+    "-port", "-resume-count", "-write-settings", "-key-file", "-cert-file", "-min-version",
+    "-max-version", "-expect-version", "-host-name", "-advertise-alpn", "-select-alpn",
+    "-expect-alpn", "-expect-server-name", "-curves", "-cipher", "-expect-curve-id",
+    "-max-send-fragment", "-read-size", "-export-keying-material", "-export-label",
+    "-export-context", "-psk", "-psk-identity", "-resumption-delay", "-expect-peer-cert-file",
+    "-signing-prefs", "-verify-prefs", "-expect-total-renegotiations"};
+
+// The settings of one connection: bool flags present, and each param flag's
+// values in order.
+struct ShimConfig {
+  std::set<std::string> bools;
+  std::map<std::string, std::vector<std::string>> params;
+
+  bool has(const std::string& flag) const { return bools.count(flag) > 0; }
+  bool given(const std::string& flag) const { return params.count(flag) > 0; }
+  std::string str(const std::string& flag, const std::string& fallback = {}) const {
+    auto it = params.find(flag);
+    return it == params.end() ? fallback : it->second.back();
+  }
+  long num(const std::string& flag, long fallback = 0) const {
+    auto it = params.find(flag);
+    return it == params.end() ? fallback : std::strtol(it->second.back().c_str(), nullptr, 10);
+  }
+  std::vector<long> nums(const std::string& flag) const {
+    std::vector<long> out;
+    auto it = params.find(flag);
+    if (it != params.end()) {
+      for (const auto& v : it->second) out.push_back(std::strtol(v.c_str(), nullptr, 10));
+    }
+    return out;
+  }
+};
+
+// Plain flags apply to every connection; -on-initial-/-on-resume-/-on-retry-
+// prefixed ones to that connection only (as in bssl_shim).
+void parse_flags(int argc, char** argv, ShimConfig& initial, ShimConfig& resume) {
+  for (int i = 1; i < argc; i++) {
+    std::string flag = argv[i];
+    bool to_initial = true, to_resume = true;
+    for (const char* prefix : {"-on-initial-", "-on-resume-", "-on-retry-"}) {
+      const std::string p = prefix;
+      if (flag.compare(0, p.size(), p) == 0) {
+        to_initial = p == "-on-initial-";
+        to_resume = p == "-on-resume-";
+        if (p == "-on-retry-") unimplemented("0-RTT retry flags (" + flag + ")");
+        flag = "-" + flag.substr(p.size());
+      }
+    }
+    const bool takes_param = kParamFlags.count(flag) > 0;
+    std::string value;
+    if (takes_param) {
+      if (i + 1 >= argc) unimplemented("missing parameter for " + flag);
+      value = argv[++i];
+      if (!kSupportedParams.count(flag)) unimplemented(flag);
+    } else if (!kSupportedBools.count(flag)) {
+      unimplemented(flag);
+    }
+    for (ShimConfig* c : {to_initial ? &initial : nullptr, to_resume ? &resume : nullptr}) {
+      if (c == nullptr) continue;
+      if (takes_param) {
+        c->params[flag].push_back(value);
+      } else {
+        c->bools.insert(flag);
+      }
+    }
+  }
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) unimplemented("cannot read " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// ALPN lists come in wire format (length-prefixed strings).
+std::vector<std::string> alpn_wire_list(const std::string& wire) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < wire.size();) {
+    const size_t n = static_cast<uint8_t>(wire[i]);
+    out.push_back(wire.substr(i + 1, n));
+    i += 1 + n;
+  }
+  return out;
+}
+
+// The DER of the first PEM block in `pem`.
+std::vector<uint8_t> pem_first_der(const std::string& pem) {
+  const size_t begin = pem.find("-----BEGIN");
+  const size_t body = pem.find('\n', begin);
+  const size_t end = pem.find("-----END", body);
+  if (begin == std::string::npos || body == std::string::npos || end == std::string::npos) {
+    unimplemented("not a PEM file");
+  }
+  std::vector<uint8_t> out;
+  uint32_t bits = 0;
+  int count = 0;
+  for (size_t i = body; i < end; i++) {
+    const char ch = pem[i];
+    int v;
+    if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
+    else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
+    else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
+    else if (ch == '+') v = 62;
+    else if (ch == '/') v = 63;
+    else continue;
+    bits = (bits << 6) | static_cast<uint32_t>(v);
+    if (++count == 4) {
+      out.push_back(static_cast<uint8_t>(bits >> 16));
+      out.push_back(static_cast<uint8_t>(bits >> 8));
+      out.push_back(static_cast<uint8_t>(bits));
+      bits = 0;
+      count = 0;
+    }
+  }
+  if (count == 3) {
+    out.push_back(static_cast<uint8_t>(bits >> 10));
+    out.push_back(static_cast<uint8_t>(bits >> 2));
+  } else if (count == 2) {
+    out.push_back(static_cast<uint8_t>(bits >> 4));
+  }
+  return out;
+}
+
+const char* group_name(long id) {
+  switch (id) {
+    case 29: return "X25519";
+    case 23: return "P-256";
+    case 24: return "P-384";
+    case 25: return "P-521";
+    case 30: return "X448";
+    default: return nullptr;
+  }
+}
+
+const char* signature_algorithm_name(long id) {
+  switch (id) {
+    case 0x0401: return "rsa_pkcs1_sha256";
+    case 0x0501: return "rsa_pkcs1_sha384";
+    case 0x0601: return "rsa_pkcs1_sha512";
+    case 0x0403: return "ecdsa_secp256r1_sha256";
+    case 0x0503: return "ecdsa_secp384r1_sha384";
+    case 0x0603: return "ecdsa_secp521r1_sha512";
+    case 0x0804: return "rsa_pss_rsae_sha256";
+    case 0x0805: return "rsa_pss_rsae_sha384";
+    case 0x0806: return "rsa_pss_rsae_sha512";
+    default: return nullptr;
+  }
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ":") + p;
+  return out;
+}
+
+// ---- failures ------------------------------------------------------------------
+
+[[noreturn]] void fail_with(const Error& error) {
+  std::fprintf(stderr, "sanstls: %s (stage %s%s%s): %s\n", error.name(),
+               stage_name(error.stage()), error.has_alert() ? ", alert " : "",
+               error.has_alert() ? alert_name(error.alert()) : "", error.message());
+  const std::string reason = bogo::boringssl_reason(error);
+  if (!reason.empty()) std::fprintf(stderr, "%s\n", reason.c_str());
+  std::exit(1);
+}
+
+[[noreturn]] void fail_check(const std::string& what) {
+  std::fprintf(stderr, "sanstls shim: %s\n", what.c_str());
+  std::exit(1);
+}
+
+// ---- the socket loop -------------------------------------------------------------
+
+int connect_to_runner(int port) {
+  int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+  if (fd >= 0) {
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_port = htons(static_cast<uint16_t>(port));
+    addr.sin6_addr = in6addr_loopback;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+    ::close(fd);
+  }
+  fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr4{};
+  addr4.sin_family = AF_INET;
+  addr4.sin_port = htons(static_cast<uint16_t>(port));
+  addr4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr4), sizeof addr4) != 0) {
+    fail_check(std::string("cannot connect to the runner: ") + std::strerror(errno));
+  }
+  return fd;
+}
+
+// One TLS connection over one socket, driven until what the caller waits
+// for happens (handshake, data, close) or a wait exceeds kIoTimeoutMs.
+class Link {
+ public:
+  Link(int fd, Connection connection) : fd_(fd), conn_(std::move(connection)) {}
+  ~Link() { ::close(fd_); }
+
+  Connection& conn() { return conn_; }
+
+  // Sends everything queued; a peer that stopped reading ends the test.
+  void flush() {
+    while (conn_.wants().has_output) {
+      ByteView out = conn_.pending_output();
+      const ssize_t n = ::send(fd_, out.data(), out.size(), MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        sent_failed_ = true;
+        return;
+      }
+      conn_.consume_output(static_cast<size_t>(n));
+    }
+  }
+
+  // Flushes, then waits for and feeds one batch of input. False when nothing
+  // more can happen (error, closed, timeout, transport gone).
+  bool pump() {
+    flush();
+    if (!conn_.error().ok() || sent_failed_) return false;
+    if (!pending_.empty()) {
+      const size_t taken = conn_.feed(ByteView(pending_.data(), pending_.size()));
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(taken));
+      if (taken > 0) return true;
+    }
+    if (eof_) return false;
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, kIoTimeoutMs);
+    if (ready <= 0) {
+      timed_out_ = true;
+      return false;
+    }
+    uint8_t buf[16384 + 2048];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+      eof_ = true;
+      conn_.transport_eof();
+      flush();
+      return conn_.error().ok();
+    }
+    pending_.insert(pending_.end(), buf, buf + n);
+    const size_t taken = conn_.feed(ByteView(pending_.data(), pending_.size()));
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(taken));
+    flush();
+    return true;
+  }
+
+  // Stops the test on the connection's error (after sending its alert).
+  [[noreturn]] void fail(const char* waiting_for) {
+    flush();
+    if (!conn_.error().ok()) fail_with(conn_.error());
+    if (timed_out_) fail_check(std::string("timed out waiting for ") + waiting_for);
+    fail_check(std::string("the transport ended while waiting for ") + waiting_for);
+  }
+
+  void handshake() {
+    while (!conn_.wants().handshake_complete) {
+      if (!conn_.error().ok() || conn_.wants().closed || !pump()) fail("the handshake");
+    }
+    flush();
+  }
+
+  // Application data, or 0 at the peer's clean close.
+  size_t read(uint8_t* out, size_t size) {
+    for (;;) {
+      if (conn_.wants().has_plaintext) return conn_.read(MutableByteView(out, size));
+      if (!conn_.error().ok()) fail("data");
+      if (conn_.wants().read_closed) return 0;
+      if (!pump()) {
+        if (conn_.wants().has_plaintext) continue;
+        if (conn_.wants().read_closed && conn_.error().ok()) return 0;
+        fail("data");
+      }
+    }
+  }
+
+  void write_all(ByteView data) {
+    while (!data.empty()) {
+      const size_t n = conn_.write(data);
+      data = data.skip(n);
+      flush();
+      if (n == 0 && !pump()) fail("room to write");
+    }
+    flush();
+  }
+
+  // close_notify; with `await_peer`, the peer's close_notify is required.
+  void shutdown(bool await_peer) {
+    conn_.close();
+    flush();
+    if (!conn_.error().ok()) fail("our close_notify");
+    if (!await_peer) return;
+    while (!conn_.wants().read_closed) {
+      if (conn_.wants().has_plaintext) {
+        uint8_t sink[4096];
+        conn_.read(MutableByteView(sink, sizeof sink));
+        continue;
+      }
+      if (!pump() && !conn_.wants().read_closed) fail("the peer's close_notify");
+    }
+    if (!conn_.error().ok()) fail("the peer's close_notify");
+  }
+
+ private:
+  int fd_;
+  Connection conn_;
+  std::vector<uint8_t> pending_;
+  bool eof_ = false;
+  bool timed_out_ = false;
+  bool sent_failed_ = false;
+};
+
+// ---- configs -------------------------------------------------------------------
+
+struct Shared {
+  ManualClock clock{0};
+  std::shared_ptr<TicketKeys> ticket_keys;
+  std::shared_ptr<SessionStore> session_store = make_memory_session_store(64);
+  std::string resource_dir;
+};
+
+void add_runner_trust_anchors(ConfigBuilder& builder, const Shared& shared) {
+  // The runner's certificates are self-signed; a server that requires a
+  // client certificate trusts them all (bssl_shim accepts any certificate).
+  for (const char* name : {"cert.pem", "ecdsa_p256_cert.pem", "ecdsa_p384_cert.pem",
+                           "ecdsa_p521_cert.pem", "rsa_1024_cert.pem", "rsa_chain_cert.pem"}) {
+    const std::string path = shared.resource_dir + "/" + name;
+    std::ifstream probe(path);
+    if (probe) builder.trust_anchors(read_text_file(path));
+  }
+}
+
+Config build_config(const ShimConfig& c, Shared& shared) {
+  const bool server = c.has("-server");
+  ConfigBuilder b(server ? Role::server : Role::client);
+  b.random(platform::os_random()).clock(shared.clock);
+
+  // Versions: we speak TLS 1.2 and 1.3 only.
+  int min = static_cast<int>(c.num("-min-version", 0x0303));
+  int max = static_cast<int>(c.num("-max-version", 0x0304));
+  if (c.has("-no-tls13")) max = std::min(max, 0x0303);
+  if (c.has("-no-tls12")) min = std::max(min, 0x0304);
+  if (min < 0x0303) min = 0x0303;
+  if (max > 0x0304) max = 0x0304;
+  if (max < 0x0303 || min > max) unimplemented("a version range without TLS 1.2 or 1.3");
+  b.versions(static_cast<TlsVersion>(min), static_cast<TlsVersion>(max));
+
+  if (c.given("-cipher")) b.cipher_suites(c.str("-cipher"));
+  if (c.given("-curves")) {
+    std::vector<std::string> names;
+    for (long id : c.nums("-curves")) {
+      const char* name = group_name(id);
+      if (name == nullptr) unimplemented("group " + std::to_string(id));
+      names.push_back(name);
+    }
+    b.groups(join(names));
+  }
+  if (c.given("-signing-prefs") || c.given("-verify-prefs")) {
+    // One list serves both signing and verifying (ConfigBuilder::signature_algorithms).
+    if (c.given("-signing-prefs") && c.given("-verify-prefs") &&
+        c.nums("-signing-prefs") != c.nums("-verify-prefs")) {
+      unimplemented("different signing and verifying preferences");
+    }
+    std::vector<std::string> names;
+    for (long id : c.nums(c.given("-signing-prefs") ? "-signing-prefs" : "-verify-prefs")) {
+      const char* name = signature_algorithm_name(id);
+      if (name == nullptr) unimplemented("signature algorithm " + std::to_string(id));
+      names.push_back(name);
+    }
+    b.signature_algorithms(join(names));
+  }
+  if (c.given("-cert-file") != c.given("-key-file")) unimplemented("a certificate without key");
+  if (c.given("-cert-file")) {
+    b.certificate(read_text_file(c.str("-cert-file")), read_text_file(c.str("-key-file")));
+  }
+  if (c.given("-max-send-fragment")) {
+    b.max_send_fragment(static_cast<size_t>(c.num("-max-send-fragment")));
+  }
+  if (c.has("-server-preference")) b.honor_cipher_order(true);
+  if (c.has("-check-close-notify")) b.close_timeout(kIoTimeoutMs);
+
+  if (server) {
+    if (c.has("-require-any-client-certificate")) {
+      b.peer_verification(PeerVerification::required);
+      add_runner_trust_anchors(b, shared);
+    } else if (c.has("-verify-peer")) {
+      b.peer_verification(PeerVerification::optional);
+    }
+    if (c.has("-no-ticket")) {
+      b.session_tickets(0);
+    } else if (shared.ticket_keys) {
+      b.ticket_keys(shared.ticket_keys);
+    }
+    b.session_store(shared.session_store);
+    if (c.given("-select-alpn") || c.has("-decline-alpn") || c.has("-reject-alpn") ||
+        c.given("-expect-advertised-alpn")) {
+      const std::string select = c.str("-select-alpn");
+      const bool decline = c.has("-decline-alpn"), reject = c.has("-reject-alpn");
+      b.alpn_selector([select, decline, reject](const std::vector<std::string>& offered)
+                          -> std::optional<std::string> {
+        if (reject) return std::nullopt;
+        if (decline) return std::string();  // no protocol: ALPN is not negotiated
+        for (const auto& p : offered) {
+          if (p == select) return p;
+        }
+        return select;
+      });
+    }
+    if (c.given("-psk")) {
+      const std::string key = c.str("-psk"), identity = c.str("-psk-identity");
+      b.psk_lookup([key, identity](std::string_view id) -> std::optional<std::vector<uint8_t>> {
+        if (id != identity) return std::nullopt;
+        return std::vector<uint8_t>(key.begin(), key.end());
+      });
+    }
+  } else {
+    b.peer_verification(c.has("-verify-peer") ? PeerVerification::optional
+                                              : PeerVerification::none);
+    if (c.has("-no-ticket")) b.session_tickets(0);
+    if (c.given("-advertise-alpn")) b.alpn(alpn_wire_list(c.str("-advertise-alpn")));
+    if (c.given("-psk")) b.psk(c.str("-psk-identity"), ByteView(c.str("-psk")));
+  }
+
+  auto built = b.build();
+  if (!built) {
+    // What our Config refuses is what we do not offer (Ed25519 or P-224
+    // keys, cipher suites mbedTLS lacks, ...): unimplemented, not a failure.
+    const Error& e = built.error();
+    unimplemented(std::string("configuration refused: ") + e.name() + ": " + e.message());
+  }
+  if (server && !shared.ticket_keys) shared.ticket_keys = built->ticket_keys();
+  return std::move(built).value();
+}
+
+// ---- one connection ---------------------------------------------------------------
+
+std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is_resume,
+                                    const std::vector<uint8_t>& session) {
+  const bool server = c.has("-server");
+  Config config = build_config(c, shared);
+  std::optional<Result<Connection>> made;
+  const std::string host = c.str("-host-name");
+  if (server) {
+    made.emplace(Connection::server(config));
+  } else if (is_resume && !session.empty()) {
+    made.emplace(Connection::client(config, host.empty() ? "runner.invalid" : host,
+                                    ByteView(session)));
+  } else if (host.empty()) {
+    made.emplace(Connection::client_without_server_name(config));
+  } else {
+    made.emplace(Connection::client(config, host));
+  }
+  if (!*made) fail_with(made->error());
+  const int fd = connect_to_runner(static_cast<int>(c.num("-port")));
+  Link link(fd, std::move(*made).value());
+  link.handshake();
+
+  // What the handshake should have negotiated.
+  const ConnectionInfo& info = link.conn().info();
+  if (c.given("-expect-version") && static_cast<long>(info.version) != c.num("-expect-version")) {
+    fail_check("unexpected version " + std::to_string(static_cast<int>(info.version)));
+  }
+  const bool expect_resume = is_resume && !c.has("-expect-session-miss");
+  if (info.session_reused != expect_resume) {
+    fail_check(std::string("session unexpectedly was") + (info.session_reused ? "" : " not") +
+               " reused");
+  }
+  if (c.given("-expect-alpn") && info.alpn_protocol != c.str("-expect-alpn")) {
+    fail_check("unexpected ALPN protocol '" + info.alpn_protocol + "'");
+  }
+  if (c.given("-expect-server-name") && info.server_name != c.str("-expect-server-name")) {
+    fail_check("unexpected server name '" + info.server_name + "'");
+  }
+  if (c.given("-expect-curve-id")) {
+    const char* want = group_name(c.num("-expect-curve-id"));
+    if (want == nullptr) unimplemented("group " + c.str("-expect-curve-id"));
+    if (std::string(info.group) != want) fail_check(std::string("unexpected group ") + info.group);
+  }
+  if (c.given("-expect-peer-cert-file")) {
+    const std::vector<uint8_t> want = pem_first_der(read_text_file(c.str("-expect-peer-cert-file")));
+    if (info.peer_certificates.empty() || info.peer_certificates[0].der != want) {
+      fail_check("the peer's certificate is not the expected one");
+    }
+  }
+  if (c.num("-expect-total-renegotiations") != 0) unimplemented("renegotiation");
+
+  if (c.given("-export-keying-material")) {
+    const std::string context = c.str("-export-context");
+    auto km = link.conn().export_keying_material(
+        c.str("-export-label"), ByteView(context),
+        static_cast<size_t>(c.num("-export-keying-material")));
+    if (!km) fail_with(km.error());
+    if (!c.has("-use-export-context") && !context.empty()) unimplemented("context without use");
+    link.write_all(ByteView(km.value()));
+  }
+
+  if (c.has("-write-different-record-sizes")) {
+    static const size_t kSizes[] = {0, 1, 255, 256, 257, 16383, 16384, 16385, 32767, 32768, 32769};
+    std::vector<uint8_t> buf(32769, 0x42);
+    for (size_t n : kSizes) link.write_all(ByteView(buf.data(), n));
+  } else {
+    if (c.has("-shim-writes-first")) link.write_all(ByteView("hello"));
+    if (!c.has("-shim-shuts-down")) {
+      const size_t read_size = static_cast<size_t>(c.num("-read-size", 512));
+      std::vector<uint8_t> buf(read_size);
+      for (;;) {
+        const size_t n = link.read(buf.data(), buf.size());
+        if (n == 0) break;
+        for (size_t i = 0; i < n; i++) buf[i] ^= 0xff;
+        link.write_all(ByteView(buf.data(), n));
+      }
+    }
+  }
+
+  std::vector<uint8_t> saved;
+  if (!server) {
+    if (info.version == TlsVersion::tls1_3) {
+      const bool expect_ticket = !c.has("-expect-no-session") && !c.has("-shim-shuts-down");
+      if (expect_ticket != info.ticket_received) {
+        fail_check(std::string("new session was") + (info.ticket_received ? "" : " not") +
+                   " cached, but we expected the opposite");
+      }
+    }
+    auto blob = link.conn().save_session();
+    if (blob) saved = std::move(blob).value();
+  }
+  link.shutdown(c.has("-shim-shuts-down") && c.has("-check-close-notify"));
+  return saved;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; i++) {
+    if (std::strcmp(argv[i], "-is-handshaker-supported") == 0) {
+      std::printf("No\n");
+      return 0;
+    }
+  }
+  ShimConfig initial, resume;
+  parse_flags(argc, argv, initial, resume);
+  for (const char* flag : {"-dtls", "-quic"}) {
+    if (initial.has(flag)) unimplemented(flag);
+  }
+
+  Shared shared;
+  const char* dir = std::getenv("SANSTLS_BOGO_RESOURCE_DIR");
+  shared.resource_dir = dir != nullptr ? dir : ".";
+  // The runner's certificates are valid now; our clock starts at the real
+  // time and only -resumption-delay moves it.
+  shared.clock.set_ms(platform::system_clock().now_ms());
+
+  std::vector<uint8_t> session;
+  const long resume_count = initial.num("-resume-count", 0);
+  for (long i = 0; i <= resume_count; i++) {
+    const bool is_resume = i > 0;
+    const ShimConfig& c = is_resume ? resume : initial;
+    if (is_resume && !c.has("-server") && session.empty()) fail_check("no session to offer");
+    session = run_connection(c, shared, is_resume, session);
+    if (c.given("-resumption-delay")) shared.clock.advance_ms(c.num("-resumption-delay") * 1000);
+  }
+  return 0;
+}

@@ -1,0 +1,18 @@
+# Defects BoGo found in the engine, each with a test of its own (run without
+# the runner; the runner itself is scripts/bogo.sh, run by scripts/ci.d/bogo.sh).
+add_executable(sanstls_bogo_findings_tests api/bogo_findings_test.cpp)
+target_link_libraries(sanstls_bogo_findings_tests PRIVATE sanstls_test_support
+                      Catch2::Catch2WithMain sanstls::mbedtls)
+# The raw-mbedTLS peer runs inside the core's CallScope (src/core).
+target_include_directories(sanstls_bogo_findings_tests PRIVATE ${CMAKE_SOURCE_DIR}/src/core)
+sanstls_strict_warnings(sanstls_bogo_findings_tests)
+catch_discover_tests(sanstls_bogo_findings_tests PROPERTIES LABELS "unit")
+
+# The same defect against a real peer: openssl s_server -tls1_2 with an RSA key.
+if(TARGET sanstls)
+  add_test(NAME bogo_rsa_tls12_openssl
+    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/rsa_tls12_openssl_test.py
+            --sanstls $<TARGET_FILE:sanstls>)
+  set_tests_properties(bogo_rsa_tls12_openssl PROPERTIES LABELS "interop" TIMEOUT 120
+    SKIP_RETURN_CODE 77 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+endif()
