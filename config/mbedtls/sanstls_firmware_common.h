@@ -46,6 +46,8 @@
 #define MBEDTLS_AES_C
 #define MBEDTLS_AES_ROM_TABLES
 #define MBEDTLS_AES_FEWER_TABLES
+#define MBEDTLS_AES_ONLY_128_BIT_KEY_LENGTH
+#define MBEDTLS_BLOCK_CIPHER_NO_DECRYPT    /* GCM and CTR_DRBG only encrypt */
 #define MBEDTLS_GCM_C
 
 /* --- Hashes ---------------------------------------------------------------- */

@@ -54,7 +54,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, Role role,
   if (state.handshake_timeout_ms > 0) {
     engine->handshake_deadline_ = state.clock->now_ms() + state.handshake_timeout_ms;
   }
-  if (role == Role::server) {
+  if (engine->is_server()) {
     // mbedTLS binds one configuration at setup, and the ClientHello is
     // checked and its server name known before mbedTLS parses it.
     engine->deferred_setup_ = true;
@@ -100,7 +100,7 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
         .with_backend_code(ret);
   }
   mbedtls_ssl_set_user_data_p(&ssl_, this);
-  if (role_ == Role::server) {
+  if (is_server()) {
     // With 0-RTT off, mbedTLS's budget for skipping rejected early data is
     // 0 and the first 0-RTT record fails the handshake. RFC 8446 4.2.10
     // wants it skipped: allow one maximal record, as BoringSSL does (16 KiB).
@@ -342,7 +342,7 @@ int Engine::on_recv(unsigned char* data, size_t len) {
         if (inbound_.header_bytes() < 5) break;
         const uint8_t* header = inbound_.header();
         inbound_verdict_ = judge_header(
-            header, first_inbound_record_, role_ == Role::server,
+            header, first_inbound_record_, is_server(),
             inbound_.encrypted(header[0]), inbound_protected_limit());
         first_inbound_record_ = false;
         if (inbound_verdict_ != HeaderVerdict::ok) break;
@@ -359,7 +359,7 @@ int Engine::on_recv(unsigned char* data, size_t len) {
       std::memcpy(header, inbound_.header(), 5);
       // ClientHello records may carry any 3.x version (RFC 8446 5.1,
       // RFC 5246 E.1); mbedTLS refuses one above its maximum.
-      if (role_ == Role::server && header[0] == kHandshake && !server_hello_.parsed &&
+      if (is_server() && header[0] == kHandshake && !server_hello_.parsed &&
           header[2] > 3) {
         header[2] = 3;
       }
@@ -470,7 +470,7 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
   if (!e.first_message_seen_) e.first_message_type_ = type;
   e.first_message_seen_ = true;
   e.consecutive_warnings_ = 0;
-  if (e.role_ == Role::client) {
+  if (!e.is_server()) {
     e.on_server_message(type, body, truncated);
     if (type == kNewSessionTicket) e.info_.ticket_received = true;  // TLS 1.2, in the clear
   } else if (type == kClientHello) {
@@ -577,7 +577,7 @@ void Engine::Outbound::on_handshake_message(uint8_t type, ByteView body, bool tr
   Engine& e = *engine;
   e.trace(TraceEntry::Direction::sent, TraceEntry::Kind::handshake_message, type, 0, body.size());
   note_outbound_message(e.guards_, e.role_, type, body);
-  if (e.role_ == Role::server) e.on_server_message(type, body, truncated);
+  if (e.is_server()) e.on_server_message(type, body, truncated);
 }
 
 // The server's plaintext handshake messages, seen inbound on a client and
@@ -604,7 +604,7 @@ void Engine::on_server_hello(ByteView body) {
   server_hello_ = facts;
   inbound_.set_tls13(facts.tls13);
   outbound_.set_tls13(facts.tls13);
-  if (role_ == Role::server && facts.tls13 && !facts.hello_retry_request &&
+  if (is_server() && facts.tls13 && !facts.hello_retry_request &&
       config_->verification == PeerVerification::required) {
     // mbedTLS 3.6 would reject a bad client certificate under the server's
     // handshake keys, which the client (already on application keys) cannot
@@ -621,7 +621,7 @@ void Engine::on_server_hello(ByteView body) {
 int Engine::drive_handshake() {
   // mbedtls_ssl_handshake() is this loop; running it step by step lets us
   // act between a CertificateRequest and our Certificate.
-  HandshakeGuardScope guard_scope(role_ == Role::server ? &guards_ : nullptr,
+  HandshakeGuardScope guard_scope(is_server() ? &guards_ : nullptr,
                                   &client_hello_.offers_extended_master_secret);
   while (!mbedtls_ssl_is_handshake_over(&ssl_)) {
     if (certificate_requested_ && !certificate_chosen_ && config_->client_certificate_selector &&
@@ -698,7 +698,7 @@ void Engine::begin_backend_call() {
 }
 
 void Engine::pump() {
-  if (deferred_setup_) {
+  if (is_server() && deferred_setup_) {
     if (awaiting_config_ || !collect_client_hello()) return;
   }
   for (int guard = 0; guard < kPumpGuard && error_.ok(); ++guard) {
@@ -995,7 +995,7 @@ void Engine::on_handshake_complete() {
       }
 #endif
     }
-  } else if (info_.session_reused && role_ == Role::server &&
+  } else if (info_.session_reused && is_server() &&
              config_->verification == PeerVerification::required) {
     // Tickets for such servers are only honoured when the client's
     // certificate verified when they were issued (sessions.cpp).

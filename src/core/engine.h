@@ -38,6 +38,16 @@ class Engine {
   void transport_eof();
   const Error& error() const noexcept { return error_; }
   Role role() const noexcept { return role_; }
+  // Server-only branches test this: without mbedTLS's server side
+  // (MBEDTLS_SSL_SRV_C off, as in the firmware profiles) it is false at
+  // compile time and the server code drops out of the image.
+  bool is_server() const noexcept {
+#if defined(MBEDTLS_SSL_SRV_C)
+    return role_ == Role::server;
+#else
+    return false;
+#endif
+  }
   const ConnectionInfo& info() const noexcept { return info_; }
   MemoryUsage memory() const noexcept;
   size_t release_buffers() noexcept;

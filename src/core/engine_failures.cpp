@@ -286,7 +286,7 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
       return make(ErrorCode::unknown_psk_identity, Stage::handshake, Alert::unknown_psk_identity,
                   "unknown PSK identity: the server has no key for the identity offered");
     case MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE: {
-      if (role_ == Role::server && client_hello_.parsed) {
+      if (is_server() && client_hello_.parsed) {
         bool shared_version = false;
         uint16_t negotiated = 0;  // the highest version both sides enable
         for (uint16_t offered : client_hello_.versions) {
