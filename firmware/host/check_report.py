@@ -140,11 +140,12 @@ def table(report):
 
 
 def compare_tables(published, measured):
-    """The sizes (profile, TLS flash, TLS .bss, image .text) must match
-    exactly: same toolchain, same sources. Heap, stack and handshake time
-    depend a little on the server's random values (its key share, its ECDSA
-    nonce), so those may differ by up to 10%."""
-    exact_columns = 5  # '' | profile | TLS flash | TLS .bss | image .text
+    """The sizes (TLS flash, TLS .bss, image .text) may differ by up to 3%:
+    every change to the core moves them by some bytes, and the published
+    table is refreshed with --update-doc when they drift further. Heap, stack
+    and handshake time depend a little on the server's random values (its key
+    share, its ECDSA nonce), so those may differ by up to 10%."""
+    size_columns = 5  # '' | profile | TLS flash | TLS .bss | image .text
     published_rows = [row.split("|") for row in published.split("\n")]
     measured_rows = [row.split("|") for row in measured.split("\n")]
     if len(published_rows) != len(measured_rows):
@@ -159,10 +160,11 @@ def compare_tables(published, measured):
                 continue
             a_value = re.match(r"\s*([\d,.]+)", a)
             b_value = re.match(r"\s*([\d,.]+)", b)
-            if a_value and b_value and column >= exact_columns:
+            if a_value and b_value and column >= 2:
                 x = float(a_value.group(1).replace(",", ""))
                 y = float(b_value.group(1).replace(",", ""))
-                if abs(x - y) <= 0.10 * max(x, y):
+                tolerance = 0.03 if column < size_columns else 0.10
+                if abs(x - y) <= tolerance * max(x, y):
                     continue
             differences.append(f"published '{a.strip()}', measured '{b.strip()}'")
     return differences
