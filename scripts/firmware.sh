@@ -44,12 +44,19 @@ mbedtls="$(sanstls_mbedtls_dir)"
 status=0
 for profile in "${profiles[@]}"; do
     dir="$out/$profile"
+    # A build tree configured by older build files keeps their cached options
+    # (an earlier attempt measured 11 KB too much that way): start afresh.
+    key="$(cat firmware/CMakeLists.txt cmake/arm-none-eabi.cmake | sha256sum | cut -d' ' -f1)"
+    if [[ -f "$dir/build.ninja" && "$(cat "$dir/.configured-from" 2>/dev/null)" != "$key" ]]; then
+        rm -rf "$dir"
+    fi
     if [[ ! -f "$dir/build.ninja" ]]; then
         cmake -S firmware -B "$dir" -G Ninja -DCMAKE_TOOLCHAIN_FILE="$SANSTLS_ROOT/cmake/arm-none-eabi.cmake" \
             -DSANSTLS_FIRMWARE_PROFILE="$profile" -DSANSTLS_MBEDTLS_SOURCE_DIR="$mbedtls" \
             -DSANSTLS_FIRMWARE_CA_DER="$SANSTLS_ROOT/$pki/ca.der" \
             ${CMAKE_C_COMPILER_LAUNCHER:+-DCMAKE_C_COMPILER_LAUNCHER=$CMAKE_C_COMPILER_LAUNCHER} \
             ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER} >&2
+        printf '%s\n' "$key" > "$dir/.configured-from"
     fi
     echo "== build $dir" >&2
     cmake --build "$dir" -j"$SANSTLS_JOBS" >&2
