@@ -7,6 +7,11 @@ if(TARGET sanstls_asio)
   # C++20 for the coroutine tests (the header itself is C++17).
   target_compile_features(sanstls_asio_tests PRIVATE cxx_std_20)
   sanstls_strict_warnings(sanstls_asio_tests)
+  # GCC 12 at -O1 with ASan reports false "may be used uninitialized" inside
+  # Boost's use_future and std::function (not in our code).
+  if(SANSTLS_SANITIZE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(sanstls_asio_tests PRIVATE -Wno-maybe-uninitialized)
+  endif()
   catch_discover_tests(sanstls_asio_tests PROPERTIES LABELS "asio" TIMEOUT 120)
 else()
   # Boost 1.83 headers missing: a test that says so (a skip, which CI fails).
