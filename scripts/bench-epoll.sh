@@ -7,6 +7,8 @@
 #   scripts/bench-epoll.sh --smoke       a few seconds, tiny counts (CTest bench_epoll_smoke)
 #   scripts/bench-epoll.sh --publish     copy the last run (build/bench-epoll/epoll.json) into
 #                                        bench/results/latest.json ("epoll") and docs/performance.md
+#   --publish-to DIR                     the same into DIR's copy of those files
+#                                        (scripts/bench.sh: its report in build/bench-report)
 #   --out DIR      results directory (default build/bench-epoll; never the work tree)
 #   --bin DIR      where the built programs are (default build/bin; built if missing)
 #   any other --flag is passed to bench/epoll_bench.py (--idle 10000,100000,
@@ -17,13 +19,15 @@ ROOT="$SANSTLS_ROOT"
 OUT="$ROOT/build/bench-epoll"
 BIN=""
 PUBLISH=0
+PUBLISH_ROOT="$ROOT"
 PASS=()
 while (( $# )); do
     case "$1" in
         --publish) PUBLISH=1 ;;
+        --publish-to) PUBLISH=1; PUBLISH_ROOT="$2"; shift ;;
         --out) OUT="$2"; shift ;;
         --bin) BIN="$2"; shift ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) PASS+=("$1") ;;
     esac
     shift
@@ -32,7 +36,7 @@ PY=/usr/bin/python3
 [[ -x $PY ]] || PY=python3
 if (( PUBLISH )); then
     [[ -f "$OUT/epoll.json" ]] || { echo "bench-epoll.sh: no run in $OUT (run scripts/bench-epoll.sh first)" >&2; exit 1; }
-    PYTHONDONTWRITEBYTECODE=1 "$PY" "$ROOT/bench/epoll_report.py" --publish "$OUT/epoll.json" "$ROOT"
+    PYTHONDONTWRITEBYTECODE=1 "$PY" "$ROOT/bench/epoll_report.py" --publish "$OUT/epoll.json" "$PUBLISH_ROOT"
     exit 0
 fi
 if [[ -z "$BIN" ]]; then

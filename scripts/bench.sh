@@ -9,17 +9,22 @@
 #   --no-options / --options    skip / force the mbedTLS options study
 #   --epoll / --no-epoll        run / skip scripts/bench-epoll.sh (sanstls's epoll
 #                               server vs nginx and Node, ~20 min; default: with
-#                               the full run, not with --quick) and copy its
+#                               the full run, not with --quick) and take its
 #                               figures in (latest.json "epoll", performance.md)
+#   --publish                   only copy the last run's report into the
+#                               repository (bench/results/, docs/performance.md)
 #
-# Writes bench/results/latest.json, bench/results/chart.png,
-# bench/results/callgrind-*.txt and docs/performance.md. Raw outputs go to
-# build/bench-results/.
+# A run never changes the work tree: it writes the report to
+# build/bench-report/ (bench/results/latest.json, chart.png, callgrind-*.txt,
+# options.json and docs/performance.md, laid out as in the repository), raw
+# outputs to build/bench-results/. `scripts/bench.sh --publish` copies the
+# report in, on purpose.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROOT="$SANSTLS_ROOT"
 
 QUICK=0
+PUBLISH_ONLY=0
 OPTIONS=auto
 EPOLL=auto
 for arg in "$@"; do
@@ -29,7 +34,8 @@ for arg in "$@"; do
         --no-options) OPTIONS=0 ;;
         --epoll) EPOLL=1 ;;
         --no-epoll) EPOLL=0 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        --publish) PUBLISH_ONLY=1 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -42,8 +48,23 @@ else
     MIN_TIME=0.3; HS_N=12; BULK_BYTES=4194304; REPS=3
 fi
 RAW="$ROOT/build/bench-results"
-RESULTS="$ROOT/bench/results"
-mkdir -p "$RAW" "$RESULTS"
+STAGE="$ROOT/build/bench-report"  # the report, laid out as in the repository
+RESULTS="$STAGE/bench/results"
+if (( PUBLISH_ONLY )); then
+    [[ -f "$RESULTS/latest.json" ]] || { echo "bench.sh: no report in $STAGE (run scripts/bench.sh first)" >&2; exit 1; }
+    mkdir -p "$ROOT/bench/results"
+    cp "$RESULTS"/* "$ROOT/bench/results/"
+    cp "$STAGE/docs/performance.md" "$ROOT/docs/performance.md"
+    echo "bench.sh: copied $STAGE into bench/results/ and docs/performance.md" >&2
+    exit 0
+fi
+# Start from the published report: what this run does not measure (the
+# options study with --quick, the epoll figures with --no-epoll) is kept.
+rm -rf "$STAGE"
+mkdir -p "$RAW" "$RESULTS" "$STAGE/docs"
+cp "$ROOT"/bench/results/* "$RESULTS/"
+cp "$ROOT/docs/performance.md" "$STAGE/docs/performance.md"
+mkdir -p "$STAGE/bench" && cp "$ROOT/bench/performance-notes.md" "$STAGE/bench/" 2>/dev/null || true
 rm -f "$RAW"/*.json "$RAW"/*.jsonl "$RAW"/callgrind.out.*
 echo "$([[ $QUICK == 1 ]] && echo quick || echo full)" > "$RAW/mode"
 log() { printf '== bench: %s\n' "$*" >&2; }
@@ -159,16 +180,16 @@ fi
 if (( EPOLL )); then
     log "epoll: scripts/bench-epoll.sh"
     bash "$ROOT/scripts/bench-epoll.sh"
-    bash "$ROOT/scripts/bench-epoll.sh" --publish
+    bash "$ROOT/scripts/bench-epoll.sh" --publish-to "$STAGE"
 fi
 
 # 6. latest.json, chart and docs/performance.md.
 log "report"
-"$PY" "$ROOT/bench/report.py" "$RAW" "$ROOT"
+"$PY" "$ROOT/bench/report.py" "$RAW" "$STAGE"
 "$PY" - "$RESULTS/latest.json" <<'PY'
 import json, sys
 o = json.load(open(sys.argv[1]))["overhead"]
 print("overhead.instructions_per_handshake_ratio = %s (TLS 1.2: %s)" % (o["instructions_per_handshake_ratio"], o["instructions_per_handshake_ratio_tls12"]))
 print("overhead.instructions_per_byte_ratio      = %s" % o["instructions_per_byte_ratio"])
 PY
-log "wrote bench/results/latest.json, bench/results/chart.png, docs/performance.md"
+log "wrote the report to build/bench-report/ (scripts/bench.sh --publish copies it into the repository)"

@@ -2,6 +2,7 @@
 #include "mbedtls_private.h"
 
 #include <cstring>
+#include <type_traits>
 
 #include "call_scope.h"
 #include "mbedtls/platform.h"
@@ -134,6 +135,16 @@ extern "C" int mbedtls_ssl_flush_output(mbedtls_ssl_context *ssl); // ssl_misc.h
 
 namespace sanstls::detail {
 
+// mbedTLS stores a peer's unchecked version number in the enum field (0x0500
+// from a fuzzed ServerHello): reading it as the enum is undefined behaviour,
+// so it is read as the integer it is.
+static bool version_is_tls13(const mbedtls_ssl_context &ssl) noexcept {
+  std::underlying_type_t<mbedtls_ssl_protocol_version> raw;
+  static_assert(sizeof raw == sizeof ssl.tls_version, "an enum's storage");
+  std::memcpy(&raw, &ssl.tls_version, sizeof raw);
+  return raw == static_cast<decltype(raw)>(MBEDTLS_SSL_VERSION_TLS1_3);
+}
+
 bool output_pending(const mbedtls_ssl_context &ssl) noexcept {
   return ssl.out_left != 0;
 }
@@ -149,7 +160,7 @@ bool inbound_protected(const mbedtls_ssl_context &ssl) noexcept {
 
 bool protect_client_output_with_handshake_keys(mbedtls_ssl_context &ssl) noexcept {
   if (ssl.conf == nullptr || ssl.conf->endpoint != MBEDTLS_SSL_IS_CLIENT ||
-      ssl.tls_version != MBEDTLS_SSL_VERSION_TLS1_3 || ssl.transform_in == nullptr ||
+      !version_is_tls13(ssl) || ssl.transform_in == nullptr ||
       ssl.transform_out != nullptr || ssl.out_left != 0) {
     return false;
   }
@@ -173,7 +184,7 @@ bool protect_client_output_with_handshake_keys(mbedtls_ssl_context &ssl) noexcep
 
 bool protect_output_with_application_keys(mbedtls_ssl_context &ssl) noexcept {
   if (ssl.conf == nullptr || ssl.conf->endpoint != MBEDTLS_SSL_IS_SERVER ||
-      ssl.tls_version != MBEDTLS_SSL_VERSION_TLS1_3 ||
+      !version_is_tls13(ssl) ||
       ssl.transform_application == nullptr ||
       ssl.transform_out == ssl.transform_application || ssl.out_left != 0) {
     return false;
@@ -198,7 +209,7 @@ bool protect_output_with_application_keys(mbedtls_ssl_context &ssl) noexcept {
 bool inner_plaintext_all_zero(const mbedtls_ssl_context &ssl, size_t length,
                               size_t tag_length) noexcept {
   if (ssl.transform_in == nullptr ||
-      ssl.tls_version != MBEDTLS_SSL_VERSION_TLS1_3 || ssl.in_msg == nullptr ||
+      !version_is_tls13(ssl) || ssl.in_msg == nullptr ||
       length <= tag_length) {
     return false;
   }
