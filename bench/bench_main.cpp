@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
         for (System s : kSystems)
           reg("handshake/" + std::string(system_name(s)) + "/" + case_name(c),
               [s, c](benchmark::State& st) { handshakes(st, s, c); });
-        reg("handshake/floor/" + case_name(c), [c](benchmark::State& st) { floor_handshakes(st, c); });
+        reg("handshake/floor/" + case_name(c),
+            [c](benchmark::State& st) { floor_handshakes(st, c); });
       }
   // Resumption (ECDSA P-256 certificate, X25519).
   struct R {
@@ -111,7 +112,8 @@ int main(int argc, char** argv) {
       reg("resume/" + std::string(system_name(s)) + "/" + r.name,
           [s, c](benchmark::State& st) { handshakes(st, s, c); });
     if (r.version == 13)
-      reg(std::string("resume/floor/") + r.name, [c](benchmark::State& st) { floor_handshakes(st, c); });
+      reg(std::string("resume/floor/") + r.name,
+          [c](benchmark::State& st) { floor_handshakes(st, c); });
   }
   // Bulk: TLS 1.3, suite x direction x write size. 256 KiB per iteration.
   for (Suite suite : {Suite::aes128gcm, Suite::chacha20})
@@ -160,7 +162,10 @@ int main(int argc, char** argv) {
       reg(std::string("crypto/floor/") + p.name, [c, p](benchmark::State& st) {
         auto f = make_crypto_floor(c);
         for (auto _ : st) {
-          bool ok = p.op == 0 ? f->keygen() : p.op == 1 ? f->agree() : p.op == 2 ? f->sign() : f->verify();
+          bool ok = p.op == 0   ? f->keygen()
+                    : p.op == 1 ? f->agree()
+                    : p.op == 2 ? f->sign()
+                                : f->verify();
           if (!ok) {
             st.SkipWithError("op failed");
             return;

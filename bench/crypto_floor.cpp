@@ -34,18 +34,20 @@ void check(psa_status_t s, const char* what) {
 psa_key_id_t import_private(const std::string& pem, psa_algorithm_t alg) {
   mbedtls_pk_context pk;
   mbedtls_pk_init(&pk);
-  if (mbedtls_pk_parse_key(&pk, reinterpret_cast<const unsigned char*>(pem.c_str()), pem.size() + 1,
-                           nullptr, 0, [](void*, unsigned char* o, size_t n) {
-                             std::memset(o, 0x5a, n);
-                             return 0;
-                           },
-                           nullptr) != 0) {
+  if (mbedtls_pk_parse_key(
+          &pk, reinterpret_cast<const unsigned char*>(pem.c_str()), pem.size() + 1, nullptr, 0,
+          [](void*, unsigned char* o, size_t n) {
+            std::memset(o, 0x5a, n);
+            return 0;
+          },
+          nullptr) != 0) {
     std::fprintf(stderr, "bench: crypto floor: key parse\n");
     std::abort();
   }
   psa_key_attributes_t attr = PSA_KEY_ATTRIBUTES_INIT;
-  check(static_cast<psa_status_t>(mbedtls_pk_get_psa_attributes(&pk, PSA_KEY_USAGE_SIGN_HASH, &attr)),
-        "attributes");
+  check(
+      static_cast<psa_status_t>(mbedtls_pk_get_psa_attributes(&pk, PSA_KEY_USAGE_SIGN_HASH, &attr)),
+      "attributes");
   psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH);
   psa_set_key_algorithm(&attr, alg);
   psa_key_id_t id = 0;
@@ -142,14 +144,13 @@ class PsaFloor final : public CryptoFloor {
     psa_key_id_t a = 0, b = 0;
     uint8_t pa[160], pb[160], secret[64];
     size_t la = 0, lb = 0, ls = 0;
-    bool ok = psa_generate_key(&ecdh_attr_, &a) == PSA_SUCCESS &&
-              psa_generate_key(&ecdh_attr_, &b) == PSA_SUCCESS &&
-              psa_export_public_key(a, pa, sizeof pa, &la) == PSA_SUCCESS &&
-              psa_export_public_key(b, pb, sizeof pb, &lb) == PSA_SUCCESS &&
-              psa_raw_key_agreement(PSA_ALG_ECDH, a, pb, lb, secret, sizeof secret, &ls) ==
-                  PSA_SUCCESS &&
-              psa_raw_key_agreement(PSA_ALG_ECDH, b, pa, la, secret, sizeof secret, &ls) ==
-                  PSA_SUCCESS;
+    bool ok =
+        psa_generate_key(&ecdh_attr_, &a) == PSA_SUCCESS &&
+        psa_generate_key(&ecdh_attr_, &b) == PSA_SUCCESS &&
+        psa_export_public_key(a, pa, sizeof pa, &la) == PSA_SUCCESS &&
+        psa_export_public_key(b, pb, sizeof pb, &lb) == PSA_SUCCESS &&
+        psa_raw_key_agreement(PSA_ALG_ECDH, a, pb, lb, secret, sizeof secret, &ls) == PSA_SUCCESS &&
+        psa_raw_key_agreement(PSA_ALG_ECDH, b, pa, la, secret, sizeof secret, &ls) == PSA_SUCCESS;
     psa_destroy_key(a);
     psa_destroy_key(b);
     if (!ok || case_.resume != Resume::full) return ok;

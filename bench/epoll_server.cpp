@@ -138,8 +138,8 @@ int run_plain(const std::string& host, uint16_t port) {
       // Blocking send: the echo waits for the reader, like a proxy would.
       size_t sent = 0;
       while (sent < static_cast<size_t>(got)) {
-        const ssize_t n2 = ::send(fd, buffer.data() + sent, static_cast<size_t>(got) - sent,
-                                  MSG_NOSIGNAL);
+        const ssize_t n2 =
+            ::send(fd, buffer.data() + sent, static_cast<size_t>(got) - sent, MSG_NOSIGNAL);
         if (n2 <= 0) break;
         sent += static_cast<size_t>(n2);
       }
@@ -166,12 +166,18 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (arg == "--host") host = value();
-    else if (arg == "--port") port = static_cast<uint16_t>(std::atoi(value().c_str()));
-    else if (arg == "--cert") cert_path = value();
-    else if (arg == "--key") key_path = value();
-    else if (arg == "--workers") workers = std::atoi(value().c_str());
-    else if (arg == "--plain") plain = true;
+    if (arg == "--host")
+      host = value();
+    else if (arg == "--port")
+      port = static_cast<uint16_t>(std::atoi(value().c_str()));
+    else if (arg == "--cert")
+      cert_path = value();
+    else if (arg == "--key")
+      key_path = value();
+    else if (arg == "--workers")
+      workers = std::atoi(value().c_str());
+    else if (arg == "--plain")
+      plain = true;
     else {
       std::fprintf(stderr,
                    "usage: sanstls_bench_epoll_server --cert chain.pem --key key.pem "
@@ -270,17 +276,18 @@ int main(int argc, char** argv) {
     total.bytes_in += c.bytes_in;
     total.bytes_out += c.bytes_out;
   }
-  std::printf("{\"accepted\": %llu, \"secure\": %llu, \"closed_clean\": %llu, "
-              "\"closed_truncated\": %llu, \"closed_reset\": %llu, \"closed_timed_out\": %llu, "
-              "\"closed_error\": %llu, \"bytes_in\": %llu, \"bytes_out\": %llu}\n",
-              static_cast<unsigned long long>(total.accepted),
-              static_cast<unsigned long long>(total.secure),
-              static_cast<unsigned long long>(total.closed_clean),
-              static_cast<unsigned long long>(total.closed_truncated),
-              static_cast<unsigned long long>(total.closed_reset),
-              static_cast<unsigned long long>(total.closed_timed_out),
-              static_cast<unsigned long long>(total.closed_error),
-              static_cast<unsigned long long>(total.bytes_in),
-              static_cast<unsigned long long>(total.bytes_out));
+  std::printf(
+      "{\"accepted\": %llu, \"secure\": %llu, \"closed_clean\": %llu, "
+      "\"closed_truncated\": %llu, \"closed_reset\": %llu, \"closed_timed_out\": %llu, "
+      "\"closed_error\": %llu, \"bytes_in\": %llu, \"bytes_out\": %llu}\n",
+      static_cast<unsigned long long>(total.accepted),
+      static_cast<unsigned long long>(total.secure),
+      static_cast<unsigned long long>(total.closed_clean),
+      static_cast<unsigned long long>(total.closed_truncated),
+      static_cast<unsigned long long>(total.closed_reset),
+      static_cast<unsigned long long>(total.closed_timed_out),
+      static_cast<unsigned long long>(total.closed_error),
+      static_cast<unsigned long long>(total.bytes_in),
+      static_cast<unsigned long long>(total.bytes_out));
   return 0;
 }

@@ -6,7 +6,8 @@
 // own accounting (Connection::memory()) is printed next to it.
 //
 // Output: one JSON object per line:
-//   {"system":..., "version":13, "side":"client", "idle":N, "peak":N[, "engine_idle":N, "engine_peak":N]}
+//   {"system":..., "version":13, "side":"client", "idle":N, "peak":N[, "engine_idle":N,
+//   "engine_peak":N]}
 // idle: bytes held after the handshake completed (and its output was
 // delivered); peak: most held at once from creating the connection to then.
 #include <malloc.h>

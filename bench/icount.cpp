@@ -22,7 +22,10 @@ using namespace bench;
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    std::fprintf(stderr, "usage: %s sanstls|mbedtls|openssl|floor handshake|handshake12|handshake_p256|handshake_rsa|bulk|bulk_chacha N\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s sanstls|mbedtls|openssl|floor "
+                 "handshake|handshake12|handshake_p256|handshake_rsa|bulk|bulk_chacha N\n",
+                 argv[0]);
     return 2;
   }
   const std::string sys = argv[1], mode = argv[2];
@@ -38,16 +41,18 @@ int main(int argc, char** argv) {
     if (!f->handshake() || !f->transfer(65536, 16384, false)) return 1;
     CALLGRIND_TOGGLE_COLLECT;
     bool ok = true;
-    if (bulk) ok = f->transfer(static_cast<size_t>(n), 16384, false);
+    if (bulk)
+      ok = f->transfer(static_cast<size_t>(n), 16384, false);
     else
       for (long i = 0; i < n && ok; ++i) ok = f->handshake();
     CALLGRIND_TOGGLE_COLLECT;
     return ok ? 0 : 1;
   }
-  System system = sys == "sanstls" ? System::sanstls
+  System system = sys == "sanstls"   ? System::sanstls
                   : sys == "mbedtls" ? System::mbedtls
-                  : sys == "openssl" ? System::openssl
-                                     : (std::fprintf(stderr, "unknown system\n"), std::exit(2), System::sanstls);
+                  : sys == "openssl"
+                      ? System::openssl
+                      : (std::fprintf(stderr, "unknown system\n"), std::exit(2), System::sanstls);
   auto ctx = make_context(system, c);
   auto pair = ctx->make_pair();
   if (!pair || !pair->handshake() || !pair->transfer(65536, 16384, false)) {

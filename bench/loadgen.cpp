@@ -84,28 +84,41 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) usage(("missing value for " + arg).c_str());
       return argv[++i];
     };
-    if (arg == "--mode") o.mode = value();
-    else if (arg == "--host") o.host = value();
+    if (arg == "--mode")
+      o.mode = value();
+    else if (arg == "--host")
+      o.host = value();
     else if (arg == "--source") {
       std::string list = value();
       size_t at = 0;
       while (at <= list.size()) {
         const size_t comma = list.find(',', at);
-        const std::string one = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        const std::string one =
+            list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
         if (!one.empty()) o.sources.push_back(one);
         if (comma == std::string::npos) break;
         at = comma + 1;
       }
-    } else if (arg == "--port") o.port = static_cast<uint16_t>(std::atoi(value().c_str()));
-    else if (arg == "--concurrency") o.concurrency = std::atoi(value().c_str());
-    else if (arg == "--duration-ms") o.duration_ms = std::atoll(value().c_str());
-    else if (arg == "--connections") o.connections = std::atol(value().c_str());
-    else if (arg == "--size") o.size = static_cast<size_t>(std::atol(value().c_str()));
-    else if (arg == "--timeout-ms") o.timeout_ms = std::atoll(value().c_str());
-    else if (arg == "--hold-ms") o.hold_ms = std::atoll(value().c_str());
-    else if (arg == "--raw") o.raw = true;
-    else if (arg == "--tls12") o.tls12 = true;
-    else usage(("unknown argument " + arg).c_str());
+    } else if (arg == "--port")
+      o.port = static_cast<uint16_t>(std::atoi(value().c_str()));
+    else if (arg == "--concurrency")
+      o.concurrency = std::atoi(value().c_str());
+    else if (arg == "--duration-ms")
+      o.duration_ms = std::atoll(value().c_str());
+    else if (arg == "--connections")
+      o.connections = std::atol(value().c_str());
+    else if (arg == "--size")
+      o.size = static_cast<size_t>(std::atol(value().c_str()));
+    else if (arg == "--timeout-ms")
+      o.timeout_ms = std::atoll(value().c_str());
+    else if (arg == "--hold-ms")
+      o.hold_ms = std::atoll(value().c_str());
+    else if (arg == "--raw")
+      o.raw = true;
+    else if (arg == "--tls12")
+      o.tls12 = true;
+    else
+      usage(("unknown argument " + arg).c_str());
   }
   if (o.port == 0) usage("--port is required");
   if (o.mode != "handshake" && o.mode != "echo" && o.mode != "idle") usage("unknown --mode");
@@ -272,16 +285,16 @@ void Generator::fill_round(size_t slot) {
   Client& c = clients_[slot];
   if (o_.raw) {
     while (c.round_sent < payload_.size()) {
-      const ssize_t n = ::send(c.fd, payload_.data() + c.round_sent,
-                               payload_.size() - c.round_sent, MSG_NOSIGNAL);
+      const ssize_t n = ::send(c.fd, payload_.data() + c.round_sent, payload_.size() - c.round_sent,
+                               MSG_NOSIGNAL);
       if (n <= 0) return;
       c.round_sent += static_cast<size_t>(n);
     }
     return;
   }
   while (c.round_sent < payload_.size()) {
-    const size_t n = c.tls->write(
-        ByteView(payload_.data() + c.round_sent, payload_.size() - c.round_sent));
+    const size_t n =
+        c.tls->write(ByteView(payload_.data() + c.round_sent, payload_.size() - c.round_sent));
     if (n == 0) return;
     c.round_sent += n;
   }
@@ -352,8 +365,8 @@ void Generator::pump(size_t slot) {
     if (!c.tls->error().ok()) return drop(slot, true, c.tls->error().name());
     const Readiness r = c.tls->wants();
     if (c.phase == Phase::handshaking && r.handshake_complete) {
-      const bool answered = o_.mode != "idle" || c.ticket ||
-                            c.tls->info().version == TlsVersion::tls1_2;
+      const bool answered =
+          o_.mode != "idle" || c.ticket || c.tls->info().version == TlsVersion::tls1_2;
       if (answered) {
         secure(slot);
         // handshake mode: the slot holds a new client now; idle: held.
@@ -405,7 +418,8 @@ void Generator::on_ready(size_t slot, uint32_t events) {
     int so_error = 0;
     socklen_t len = sizeof so_error;
     ::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
-    if (so_error != 0) return drop(slot, true, so_error == ECONNREFUSED ? "ECONNREFUSED" : "connect");
+    if (so_error != 0)
+      return drop(slot, true, so_error == ECONNREFUSED ? "ECONNREFUSED" : "connect");
     if (!(events & EPOLLOUT)) return;
     c.phase = Phase::handshaking;
     if (o_.raw) {
@@ -454,19 +468,22 @@ void Generator::on_ready(size_t slot, uint32_t events) {
 
 void Generator::print(const char* phase) {
   const int64_t now = now_ms();
-  const double seconds = (o_.mode == "echo" ? (measure_from_ < 0 ? 0 : std::min(now, measure_until_) - measure_from_)
-                                            : now - started_) / 1000.0;
-  std::printf("{\"phase\": \"%s\", \"mode\": \"%s\", \"raw\": %s, \"concurrency\": %d, "
-              "\"seconds\": %.3f, \"handshakes\": %llu, \"handshakes_per_s\": %.1f, "
-              "\"echoed_bytes\": %llu, \"mb_per_s\": %.2f, \"established\": %ld, \"opened\": %ld, "
-              "\"lost\": %ld, \"failures\": %llu, \"mismatches\": %llu, \"failure_names\": {",
-              phase, o_.mode.c_str(), o_.raw ? "true" : "false", o_.concurrency, seconds,
-              static_cast<unsigned long long>(handshakes_),
-              seconds > 0 ? static_cast<double>(handshakes_) / seconds : 0.0,
-              static_cast<unsigned long long>(echoed_bytes_),
-              seconds > 0 ? static_cast<double>(echoed_bytes_) / seconds / 1e6 : 0.0, established_,
-              opened_, lost_, static_cast<unsigned long long>(failures_),
-              static_cast<unsigned long long>(mismatches_));
+  const double seconds =
+      (o_.mode == "echo" ? (measure_from_ < 0 ? 0 : std::min(now, measure_until_) - measure_from_)
+                         : now - started_) /
+      1000.0;
+  std::printf(
+      "{\"phase\": \"%s\", \"mode\": \"%s\", \"raw\": %s, \"concurrency\": %d, "
+      "\"seconds\": %.3f, \"handshakes\": %llu, \"handshakes_per_s\": %.1f, "
+      "\"echoed_bytes\": %llu, \"mb_per_s\": %.2f, \"established\": %ld, \"opened\": %ld, "
+      "\"lost\": %ld, \"failures\": %llu, \"mismatches\": %llu, \"failure_names\": {",
+      phase, o_.mode.c_str(), o_.raw ? "true" : "false", o_.concurrency, seconds,
+      static_cast<unsigned long long>(handshakes_),
+      seconds > 0 ? static_cast<double>(handshakes_) / seconds : 0.0,
+      static_cast<unsigned long long>(echoed_bytes_),
+      seconds > 0 ? static_cast<double>(echoed_bytes_) / seconds / 1e6 : 0.0, established_, opened_,
+      lost_, static_cast<unsigned long long>(failures_),
+      static_cast<unsigned long long>(mismatches_));
   bool first = true;
   for (const auto& entry : failure_names_) {
     std::printf("%s\"%s\": %llu", first ? "" : ", ", entry.first.c_str(),
@@ -514,7 +531,8 @@ int Generator::run() {
     if (o_.mode == "handshake" && now >= end) break;
     if (o_.mode == "echo" && measure_until_ >= 0 && now >= measure_until_) break;
     if (!ready_printed && now >= give_up) {
-      std::fprintf(stderr, "loadgen: gave up after %lld ms\n", static_cast<long long>(o_.timeout_ms));
+      std::fprintf(stderr, "loadgen: gave up after %lld ms\n",
+                   static_cast<long long>(o_.timeout_ms));
       if (!idle) {
         print("timeout");
         return 3;
@@ -550,7 +568,8 @@ int Generator::run() {
         if (::read(0, sink, sizeof sink) <= 0) break;
       }
       const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 0);
-      for (int i = 0; i < n; ++i) on_ready(events[static_cast<size_t>(i)].data.u64, events[static_cast<size_t>(i)].events);
+      for (int i = 0; i < n; ++i)
+        on_ready(events[static_cast<size_t>(i)].data.u64, events[static_cast<size_t>(i)].events);
       continue;
     }
     const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 100);
@@ -597,8 +616,10 @@ int main(int argc, char** argv) {
         .peer_verification(PeerVerification::none)
         .cipher_suites(options.tls12 ? "ECDHE-ECDSA-AES128-GCM-SHA256" : "TLS_AES_128_GCM_SHA256")
         .groups("x25519");
-    if (options.tls12) builder.versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
-    else builder.versions(TlsVersion::tls1_3, TlsVersion::tls1_3);
+    if (options.tls12)
+      builder.versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+    else
+      builder.versions(TlsVersion::tls1_3, TlsVersion::tls1_3);
     Result<Config> built = builder.build();
     if (!built) {
       std::fprintf(stderr, "loadgen: %s\n", built.error().message());

@@ -13,9 +13,12 @@ int g_side = 2;
 
 const char* system_name(System s) {
   switch (s) {
-    case System::sanstls: return "sanstls";
-    case System::mbedtls: return "mbedtls";
-    case System::openssl: return "openssl";
+    case System::sanstls:
+      return "sanstls";
+    case System::mbedtls:
+      return "mbedtls";
+    case System::openssl:
+      return "openssl";
   }
   return "?";
 }
@@ -24,9 +27,12 @@ const char* group_name(Group g) { return g == Group::x25519 ? "x25519" : "p256";
 const char* suite_name(Suite s) { return s == Suite::aes128gcm ? "aes128gcm" : "chacha20"; }
 const char* resume_name(Resume r) {
   switch (r) {
-    case Resume::full: return "full";
-    case Resume::ticket: return "ticket";
-    case Resume::session_id: return "session_id";
+    case Resume::full:
+      return "full";
+    case Resume::ticket:
+      return "ticket";
+    case Resume::session_id:
+      return "session_id";
   }
   return "?";
 }
@@ -92,9 +98,12 @@ void ensure_psa() {
 
 std::unique_ptr<Context> make_context(System system, const Case& c) {
   switch (system) {
-    case System::sanstls: return make_sanstls_context(c);
-    case System::mbedtls: return make_mbedtls_context(c);
-    case System::openssl: return make_openssl_context(c);
+    case System::sanstls:
+      return make_sanstls_context(c);
+    case System::mbedtls:
+      return make_mbedtls_context(c);
+    case System::openssl:
+      return make_openssl_context(c);
   }
   return nullptr;
 }

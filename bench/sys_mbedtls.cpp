@@ -109,14 +109,18 @@ class MbedtlsPair final : public Pair {
       if (!c_done) {
         g_side = 0;
         int r = mbedtls_ssl_handshake(&c_);
-        if (r == 0) c_done = true;
-        else if (!retry(r)) return fail("client handshake", r);
+        if (r == 0)
+          c_done = true;
+        else if (!retry(r))
+          return fail("client handshake", r);
       }
       if (!s_done) {
         g_side = 1;
         int r = mbedtls_ssl_handshake(&s_);
-        if (r == 0) s_done = true;
-        else if (!retry(r)) return fail("server handshake", r);
+        if (r == 0)
+          s_done = true;
+        else if (!retry(r))
+          return fail("server handshake", r);
       }
     }
     g_side = 2;
@@ -236,14 +240,17 @@ class MbedtlsContext final : public Context {
     mbedtls_ssl_session_init(&saved_);
 
     const bool tls13 = c.version == 13;
-    if (tls13) suites_[0] = c.suite == Suite::aes128gcm ? MBEDTLS_TLS1_3_AES_128_GCM_SHA256
-                                                        : MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256;
+    if (tls13)
+      suites_[0] = c.suite == Suite::aes128gcm ? MBEDTLS_TLS1_3_AES_128_GCM_SHA256
+                                               : MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256;
     else if (c.key == Key::ecdsa)
-      suites_[0] = c.suite == Suite::aes128gcm ? MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-                                               : MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256;
+      suites_[0] = c.suite == Suite::aes128gcm
+                       ? MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                       : MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256;
     else
-      suites_[0] = c.suite == Suite::aes128gcm ? MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
-                                               : MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256;
+      suites_[0] = c.suite == Suite::aes128gcm
+                       ? MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+                       : MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256;
     groups_[0] = c.group == Group::x25519 ? MBEDTLS_SSL_IANA_TLS_GROUP_X25519
                                           : MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1;
     // TLS 1.2: the groups also gate the ECDSA certificate's curve (see sys_sanstls.cpp).
@@ -268,9 +275,9 @@ class MbedtlsContext final : public Context {
     const auto version = tls13 ? MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2;
     for (mbedtls_ssl_config* conf : {&ccfg_, &scfg_}) {
       const bool client = conf == &ccfg_;
-      ok = ok && mbedtls_ssl_config_defaults(conf, client ? MBEDTLS_SSL_IS_CLIENT : MBEDTLS_SSL_IS_SERVER,
-                                             MBEDTLS_SSL_TRANSPORT_STREAM,
-                                             MBEDTLS_SSL_PRESET_DEFAULT) == 0;
+      ok = ok && mbedtls_ssl_config_defaults(
+                     conf, client ? MBEDTLS_SSL_IS_CLIENT : MBEDTLS_SSL_IS_SERVER,
+                     MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT) == 0;
       mbedtls_ssl_conf_min_tls_version(conf, version);
       mbedtls_ssl_conf_max_tls_version(conf, version);
       mbedtls_ssl_conf_rng(conf, os_rng, nullptr);

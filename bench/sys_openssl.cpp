@@ -63,14 +63,18 @@ class OpensslPair final : public Pair {
       if (!c_done) {
         g_side = 0;
         int r = SSL_do_handshake(c_);
-        if (r == 1) c_done = true;
-        else if (!retry(c_, r)) return fail("client handshake");
+        if (r == 1)
+          c_done = true;
+        else if (!retry(c_, r))
+          return fail("client handshake");
       }
       if (!s_done) {
         g_side = 1;
         int r = SSL_do_handshake(s_);
-        if (r == 1) s_done = true;
-        else if (!retry(s_, r)) return fail("server handshake");
+        if (r == 1)
+          s_done = true;
+        else if (!retry(s_, r))
+          return fail("server handshake");
       }
     }
     g_side = 2;
@@ -88,9 +92,7 @@ class OpensslPair final : public Pair {
     return true;
   }
 
-  bool resumed() const override {
-    return SSL_session_reused(c_) && SSL_session_reused(s_);
-  }
+  bool resumed() const override { return SSL_session_reused(c_) && SSL_session_reused(s_); }
 
   bool transfer(size_t bytes, size_t chunk, bool both) override {
     Flow a{0, 0, 0}, b{0, 0, 0};
@@ -175,18 +177,19 @@ class OpensslContext final : public Context {
     sctx_ = SSL_CTX_new(TLS_server_method());
     const int version = c.version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION;
     // TLS 1.2: the groups also gate the ECDSA certificate's curve (see sys_sanstls.cpp).
-    const char* group = c.group == Group::p256 ? "P-256" : c.version == 12 ? "X25519:P-256" : "X25519";
-    const char* sigalgs = c.key == Key::ecdsa   ? "ecdsa_secp256r1_sha256"
-                          : c.version == 13     ? "rsa_pss_rsae_sha256:rsa_pkcs1_sha256"
-                                                : "rsa_pkcs1_sha256";
+    const char* group = c.group == Group::p256 ? "P-256"
+                        : c.version == 12      ? "X25519:P-256"
+                                               : "X25519";
+    const char* sigalgs = c.key == Key::ecdsa ? "ecdsa_secp256r1_sha256"
+                          : c.version == 13   ? "rsa_pss_rsae_sha256:rsa_pkcs1_sha256"
+                                              : "rsa_pkcs1_sha256";
     const char* suite13 =
         c.suite == Suite::aes128gcm ? "TLS_AES_128_GCM_SHA256" : "TLS_CHACHA20_POLY1305_SHA256";
-    const char* suite12 = c.key == Key::ecdsa ? (c.suite == Suite::aes128gcm
-                                                     ? "ECDHE-ECDSA-AES128-GCM-SHA256"
-                                                     : "ECDHE-ECDSA-CHACHA20-POLY1305")
-                                              : (c.suite == Suite::aes128gcm
-                                                     ? "ECDHE-RSA-AES128-GCM-SHA256"
-                                                     : "ECDHE-RSA-CHACHA20-POLY1305");
+    const char* suite12 = c.key == Key::ecdsa
+                              ? (c.suite == Suite::aes128gcm ? "ECDHE-ECDSA-AES128-GCM-SHA256"
+                                                             : "ECDHE-ECDSA-CHACHA20-POLY1305")
+                              : (c.suite == Suite::aes128gcm ? "ECDHE-RSA-AES128-GCM-SHA256"
+                                                             : "ECDHE-RSA-CHACHA20-POLY1305");
     bool ok = cctx_ && sctx_;
     for (SSL_CTX* ctx : {cctx_, sctx_}) {
       ok = ok && SSL_CTX_set_min_proto_version(ctx, version) == 1 &&

@@ -214,8 +214,8 @@ class SanstlsContext final : public Context {
     auto client = cb.build();
     auto server = sb.build();
     if (!client || !server) {
-      std::fprintf(stderr, "bench: sanstls config: %s %s\n",
-                   client ? "" : client.error().message(), server ? "" : server.error().message());
+      std::fprintf(stderr, "bench: sanstls config: %s %s\n", client ? "" : client.error().message(),
+                   server ? "" : server.error().message());
       std::abort();
     }
     client_.emplace(client.value());

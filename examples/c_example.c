@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint8_t *read_file(const char *path, size_t *length) {
-  FILE *file = fopen(path, "rb");
-  uint8_t *data = NULL;
+static uint8_t* read_file(const char* path, size_t* length) {
+  FILE* file = fopen(path, "rb");
+  uint8_t* data = NULL;
   long size;
   if (!file) return NULL;
   if (fseek(file, 0, SEEK_END) == 0 && (size = ftell(file)) >= 0 && fseek(file, 0, SEEK_SET) == 0) {
@@ -30,29 +30,29 @@ static uint8_t *read_file(const char *path, size_t *length) {
 }
 
 /* Moves one side's ciphertext into the other; returns bytes moved. */
-static size_t transfer(sanstls_connection *from, sanstls_connection *to) {
+static size_t transfer(sanstls_connection* from, sanstls_connection* to) {
   size_t length = 0;
-  const uint8_t *bytes = sanstls_connection_pending_output(from, &length);
+  const uint8_t* bytes = sanstls_connection_pending_output(from, &length);
   size_t taken = length ? sanstls_connection_feed(to, bytes, length) : 0;
   sanstls_connection_consume_output(from, taken);
   return taken;
 }
 
-static int fail(const char *who, const sanstls_error *error) {
+static int fail(const char* who, const sanstls_error* error) {
   fprintf(stderr, "%s failed: %s [stage %s] %s\n", who, error->name, error->stage_name,
           error->message);
   return 1;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   size_t ca_length = 0, chain_length = 0, key_length = 0;
   uint8_t *ca, *chain, *key;
-  sanstls_config_builder *builder = NULL;
+  sanstls_config_builder* builder = NULL;
   sanstls_config *client_config = NULL, *server_config = NULL;
   sanstls_connection *client = NULL, *server = NULL;
   sanstls_error error;
   sanstls_info info;
-  const char *request = "GET / HTTP/1.0\r\n\r\n";
+  const char* request = "GET / HTTP/1.0\r\n\r\n";
   uint8_t buffer[256];
   size_t n;
   int rounds, status = 1;
@@ -100,18 +100,18 @@ int main(int argc, char **argv) {
   printf("client: %s %s, server certificate %s\n", info.protocol, info.cipher_standard_name,
          info.authorized ? "verified" : "NOT verified");
 
-  sanstls_connection_write(client, (const uint8_t *)request, strlen(request));
+  sanstls_connection_write(client, (const uint8_t*)request, strlen(request));
   transfer(client, server);
   n = sanstls_connection_read(server, buffer, sizeof buffer - 1);
   buffer[n] = '\0';
-  printf("server read %zu bytes: %s", n, (const char *)buffer);
-  sanstls_connection_write(server, (const uint8_t *)"HTTP/1.0 200 OK\r\n\r\nhello from C\n", 32);
+  printf("server read %zu bytes: %s", n, (const char*)buffer);
+  sanstls_connection_write(server, (const uint8_t*)"HTTP/1.0 200 OK\r\n\r\nhello from C\n", 32);
   sanstls_connection_close(server);
   transfer(server, client);
   n = sanstls_connection_read(client, buffer, sizeof buffer - 1);
   buffer[n] = '\0';
-  printf("client read %zu bytes: %s", n, (const char *)buffer);
-  transfer(server, client); /* the close_notify, taken once the data was read */
+  printf("client read %zu bytes: %s", n, (const char*)buffer);
+  transfer(server, client);                 /* the close_notify, taken once the data was read */
   sanstls_connection_transport_eof(client); /* after close_notify: a clean end */
   if (sanstls_connection_error(client, &error) != SANSTLS_OK) {
     status = fail("client close", &error);

@@ -41,21 +41,26 @@ namespace {
 // Shows text with \r and \n visible.
 std::string quoted(const std::string& text) {
   std::string out = "\"";
-  for (char c : text) out += c == '\r' ? std::string("\\r") : c == '\n' ? std::string("\\n") : std::string(1, c);
+  for (char c : text)
+    out += c == '\r' ? std::string("\\r") : c == '\n' ? std::string("\\n") : std::string(1, c);
   return out + "\"";
 }
 
 const char* content_type_name(uint8_t type) {
-  static const char* const names[] = {"change_cipher_spec", "alert", "handshake", "application_data"};
+  static const char* const names[] = {"change_cipher_spec", "alert", "handshake",
+                                      "application_data"};
   return type >= 20 && type <= 23 ? names[type - 20] : "unknown";
 }
 
 const char* handshake_name(uint8_t type) {
-  static const struct { uint8_t type; const char* name; } names[] = {
-      {0, "HelloRequest"}, {1, "ClientHello"}, {2, "ServerHello"}, {4, "NewSessionTicket"},
-      {8, "EncryptedExtensions"}, {11, "Certificate"}, {12, "ServerKeyExchange"},
-      {13, "CertificateRequest"}, {14, "ServerHelloDone"}, {15, "CertificateVerify"},
-      {16, "ClientKeyExchange"}, {20, "Finished"}, {24, "KeyUpdate"}};
+  static const struct {
+    uint8_t type;
+    const char* name;
+  } names[] = {{0, "HelloRequest"},       {1, "ClientHello"},         {2, "ServerHello"},
+               {4, "NewSessionTicket"},   {8, "EncryptedExtensions"}, {11, "Certificate"},
+               {12, "ServerKeyExchange"}, {13, "CertificateRequest"}, {14, "ServerHelloDone"},
+               {15, "CertificateVerify"}, {16, "ClientKeyExchange"},  {20, "Finished"},
+               {24, "KeyUpdate"}};
   for (const auto& entry : names) {
     if (entry.type == type) return entry.name;
   }
@@ -99,15 +104,18 @@ class Tap {
                   describe(type, ByteView(stream_.data() + at + 5, length)).c_str());
       at += 5 + length;
     }
-    if (broken_) stream_.clear();
-    else stream_.erase(stream_.begin(), stream_.begin() + static_cast<std::ptrdiff_t>(at));
+    if (broken_)
+      stream_.clear();
+    else
+      stream_.erase(stream_.begin(), stream_.begin() + static_cast<std::ptrdiff_t>(at));
   }
 
  private:
   std::string describe(uint8_t type, ByteView body) {
     if (type == 23 || encrypted_) {
       // In TLS 1.2 the only handshake message sent encrypted is Finished.
-      return std::string("encrypted (") + content_type_name(type) + ")" + (type == 22 ? ": Finished" : "");
+      return std::string("encrypted (") + content_type_name(type) + ")" +
+             (type == 22 ? ": Finished" : "");
     }
     if (type == 20) {
       if (!tls12_) return "(TLS 1.3 middlebox compatibility; ignored)";
@@ -136,7 +144,8 @@ class Tap {
       at += 4 + length;
     }
     handshake_.erase(handshake_.begin(), handshake_.begin() + static_cast<std::ptrdiff_t>(at));
-    if (!handshake_.empty()) names += names.empty() ? "(start of a message)" : " (+ start of the next)";
+    if (!handshake_.empty())
+      names += names.empty() ? "(start of a message)" : " (+ start of the next)";
     return names;
   }
 
@@ -201,8 +210,9 @@ void pump(Peer& client, Peer& server) {
 }
 
 void print_certificate(const CertificateInfo& cert) {
-  std::printf("  subject:     %s\n  issuer:      %s\n  valid:       %s .. %s\n", cert.subject.c_str(),
-              cert.issuer.c_str(), cert.valid_from.c_str(), cert.valid_to.c_str());
+  std::printf("  subject:     %s\n  issuer:      %s\n  valid:       %s .. %s\n",
+              cert.subject.c_str(), cert.issuer.c_str(), cert.valid_from.c_str(),
+              cert.valid_to.c_str());
   std::printf("  alt names:   %s\n  sha256:      %s\n", cert.subjectaltname.c_str(),
               cert.fingerprint256.c_str());
 }
@@ -233,20 +243,26 @@ void run(TlsVersion version, const testing::Identity& ca, const testing::Identit
   Peer server{"server", std::move(s).value(), Tap(tls12), {}, {}, false};
 
   std::printf("-- handshake (client connects to \"localhost\")\n");
-  if (!tls12) std::printf("  (TLS 1.3 encrypts everything after ServerHello; such records travel as application_data)\n");
+  if (!tls12)
+    std::printf(
+        "  (TLS 1.3 encrypts everything after ServerHello; such records travel as "
+        "application_data)\n");
   pump(client, server);
   if (!client.conn.wants().handshake_complete || !server.conn.wants().handshake_complete)
     fail("the handshake did not complete");
   const ConnectionInfo& info = client.conn.info();
-  if (std::strcmp(info.protocol, version_name(version)) != 0) fail("negotiated an unexpected version");
+  if (std::strcmp(info.protocol, version_name(version)) != 0)
+    fail("negotiated an unexpected version");
 
   std::printf("\n-- negotiated\n");
-  std::printf("  protocol:    %s\n  cipher:      %s (OpenSSL: %s)\n  group:       %s\n", info.protocol,
-              info.cipher.standard_name, info.cipher.name, *info.group ? info.group : "(none)");
+  std::printf("  protocol:    %s\n  cipher:      %s (OpenSSL: %s)\n  group:       %s\n",
+              info.protocol, info.cipher.standard_name, info.cipher.name,
+              *info.group ? info.group : "(none)");
   std::printf("  server saw:  %s, %s, SNI \"%s\"\n", server.conn.info().protocol,
               server.conn.info().cipher.standard_name, server.conn.info().server_name.c_str());
   if (info.authorized) {
-    std::printf("  certificate: verified against the demo CA, matches \"localhost\" (authorized)\n");
+    std::printf(
+        "  certificate: verified against the demo CA, matches \"localhost\" (authorized)\n");
   } else {
     std::printf("  certificate: NOT authorized: %s\n", info.authorization_error.name());
   }
@@ -258,12 +274,14 @@ void run(TlsVersion version, const testing::Identity& ca, const testing::Identit
   const std::string request = "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n";
   if (client.conn.write(request) != request.size()) fail("the client could not write its request");
   pump(client, server);
-  std::printf("  server read %zu bytes: %s\n", server.received.size(), quoted(server.received).c_str());
+  std::printf("  server read %zu bytes: %s\n", server.received.size(),
+              quoted(server.received).c_str());
   if (server.received != request) fail("the server did not receive the request intact");
   const std::string reply = "HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nhello\n";
   if (server.conn.write(reply) != reply.size()) fail("the server could not write its reply");
   pump(client, server);
-  std::printf("  client read %zu bytes: %s\n", client.received.size(), quoted(client.received).c_str());
+  std::printf("  client read %zu bytes: %s\n", client.received.size(),
+              quoted(client.received).c_str());
   if (client.received != reply) fail("the client did not receive the reply intact");
 
   std::printf("\n-- close\n");
@@ -281,7 +299,8 @@ void run(TlsVersion version, const testing::Identity& ca, const testing::Identit
   std::printf("\n-- memory per connection (heap)\n");
   for (const Peer* peer : {&client, &server}) {
     MemoryUsage m = peer->conn.memory();
-    std::printf("  %s: %zu bytes now, %zu bytes at peak\n", peer->name, m.current_bytes, m.peak_bytes);
+    std::printf("  %s: %zu bytes now, %zu bytes at peak\n", peer->name, m.current_bytes,
+                m.peak_bytes);
   }
 }
 

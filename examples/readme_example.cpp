@@ -23,11 +23,16 @@ int main() {
   spec.dns_names = {"localhost"};
   auto id = testing::Pki().self_signed(spec);  // self-signed, trusted as is below
   if (!id) return 1;
-  auto client_config = ConfigBuilder(Role::client).trust_anchors(id->certificate_pem)
-      .random(platform::os_random()).clock(platform::system_clock()).build();
+  auto client_config = ConfigBuilder(Role::client)
+                           .trust_anchors(id->certificate_pem)
+                           .random(platform::os_random())
+                           .clock(platform::system_clock())
+                           .build();
   auto server_config = ConfigBuilder(Role::server)
-      .certificate(id->certificate_pem, id->key.private_key_pem)
-      .random(platform::os_random()).clock(platform::system_clock()).build();
+                           .certificate(id->certificate_pem, id->key.private_key_pem)
+                           .random(platform::os_random())
+                           .clock(platform::system_clock())
+                           .build();
   if (!client_config || !server_config) return 1;
   auto client = Connection::client(client_config.value(), "localhost");
   auto server = Connection::server(server_config.value());

@@ -109,15 +109,18 @@ py::object make_tls_error(const Error& error) {
 }
 
 std::string buffer_bytes(const py::handle& value) {
-  if (py::isinstance<py::bytes>(value)) return std::string(py::reinterpret_borrow<py::bytes>(value));
+  if (py::isinstance<py::bytes>(value))
+    return std::string(py::reinterpret_borrow<py::bytes>(value));
   py::buffer buffer = py::reinterpret_borrow<py::buffer>(value);
   py::buffer_info info = buffer.request();
-  return std::string(static_cast<const char*>(info.ptr), static_cast<size_t>(info.size * info.itemsize));
+  return std::string(static_cast<const char*>(info.ptr),
+                     static_cast<size_t>(info.size * info.itemsize));
 }
 
 // PEM (or DER) given as str or bytes (or another bytes-like object).
 std::string as_bytes(const py::handle& value, const char* what) {
-  if (py::isinstance<py::bytes>(value)) return std::string(py::reinterpret_borrow<py::bytes>(value));
+  if (py::isinstance<py::bytes>(value))
+    return std::string(py::reinterpret_borrow<py::bytes>(value));
   if (py::isinstance<py::str>(value)) return py::cast<std::string>(value);
   if (PyObject_CheckBuffer(value.ptr())) return buffer_bytes(value);  // bytearray, memoryview
   std::string message = std::string(what) + " must be str or bytes";
@@ -157,12 +160,11 @@ std::shared_ptr<ConfigHandle> finish(const ConfigBuilder& builder) {
   return std::make_shared<ConfigHandle>(ConfigHandle{std::move(built).value()});
 }
 
-std::shared_ptr<ConfigHandle> client_config(const py::object& ca_pem, const py::object& cert_pem,
-                                        const py::object& key_pem, const py::object& key_passphrase,
-                                        const py::object& alpn, const py::object& min_version,
-                                        const py::object& max_version, bool verify,
-                                        const py::object& cipher_suites, const py::object& groups,
-                                        const py::object& psk, const py::object& session_tickets) {
+std::shared_ptr<ConfigHandle> client_config(
+    const py::object& ca_pem, const py::object& cert_pem, const py::object& key_pem,
+    const py::object& key_passphrase, const py::object& alpn, const py::object& min_version,
+    const py::object& max_version, bool verify, const py::object& cipher_suites,
+    const py::object& groups, const py::object& psk, const py::object& session_tickets) {
   ConfigBuilder builder(Role::client);
   apply_common(builder, alpn, min_version, max_version, cipher_suites, groups);
   if (!ca_pem.is_none()) {
@@ -176,8 +178,9 @@ std::shared_ptr<ConfigHandle> client_config(const py::object& ca_pem, const py::
   builder.peer_verification(verify ? PeerVerification::required : PeerVerification::none);
   if (!cert_pem.is_none() || !key_pem.is_none()) {
     if (cert_pem.is_none() || key_pem.is_none()) raise_usage("cert_pem and key_pem go together");
-    builder.certificate(ByteView(as_bytes(cert_pem, "cert_pem")), ByteView(as_bytes(key_pem, "key_pem")),
-                        key_passphrase.is_none() ? std::string() : py::cast<std::string>(key_passphrase));
+    builder.certificate(
+        ByteView(as_bytes(cert_pem, "cert_pem")), ByteView(as_bytes(key_pem, "key_pem")),
+        key_passphrase.is_none() ? std::string() : py::cast<std::string>(key_passphrase));
   }
   if (!psk.is_none()) {
     auto pair = py::cast<py::tuple>(psk);
@@ -188,19 +191,19 @@ std::shared_ptr<ConfigHandle> client_config(const py::object& ca_pem, const py::
   return finish(builder);
 }
 
-std::shared_ptr<ConfigHandle> server_config(const py::object& cert_pem, const py::object& key_pem,
-                                        const py::object& key_passphrase, const py::object& ca_pem,
-                                        const py::object& verify_client, const py::object& alpn,
-                                        const py::object& min_version, const py::object& max_version,
-                                        const py::object& cipher_suites, const py::object& groups,
-                                        const py::object& session_tickets, const py::object& sni,
-                                        bool strict_sni) {
+std::shared_ptr<ConfigHandle> server_config(
+    const py::object& cert_pem, const py::object& key_pem, const py::object& key_passphrase,
+    const py::object& ca_pem, const py::object& verify_client, const py::object& alpn,
+    const py::object& min_version, const py::object& max_version, const py::object& cipher_suites,
+    const py::object& groups, const py::object& session_tickets, const py::object& sni,
+    bool strict_sni) {
   ConfigBuilder builder(Role::server);
   apply_common(builder, alpn, min_version, max_version, cipher_suites, groups);
   if (!cert_pem.is_none() || !key_pem.is_none()) {
     if (cert_pem.is_none() || key_pem.is_none()) raise_usage("cert_pem and key_pem go together");
-    builder.certificate(ByteView(as_bytes(cert_pem, "cert_pem")), ByteView(as_bytes(key_pem, "key_pem")),
-                        key_passphrase.is_none() ? std::string() : py::cast<std::string>(key_passphrase));
+    builder.certificate(
+        ByteView(as_bytes(cert_pem, "cert_pem")), ByteView(as_bytes(key_pem, "key_pem")),
+        key_passphrase.is_none() ? std::string() : py::cast<std::string>(key_passphrase));
   }
   if (!ca_pem.is_none()) builder.trust_anchors(ByteView(as_bytes(ca_pem, "ca_pem")));
   if (!verify_client.is_none()) {
@@ -237,10 +240,9 @@ class PyConnection {
     if (!config) raise_usage("config must not be None");
     Result<Connection> made =
         server_name.is_none() ? Connection::client_without_server_name(config->config)
-        : session.is_none()
-            ? Connection::client(config->config, py::cast<std::string>(server_name))
-            : Connection::client(config->config, py::cast<std::string>(server_name),
-                                 ByteView(buffer_bytes(session)));
+        : session.is_none() ? Connection::client(config->config, py::cast<std::string>(server_name))
+                            : Connection::client(config->config, py::cast<std::string>(server_name),
+                                                 ByteView(buffer_bytes(session)));
     if (!made.ok()) raise_error(made.error());
     return std::make_unique<PyConnection>(std::move(made).value(), std::move(config));
   }
@@ -411,24 +413,30 @@ class PyConnection {
         const ConnectionInfo& info = connection_.info();
         return m.attr("HandshakeComplete")(
             py::arg("protocol") = info.protocol, py::arg("cipher") = info.cipher.name,
-            py::arg("alpn_protocol") = info.alpn_protocol.empty() ? py::object(py::none())
-                                                                  : py::object(py::str(info.alpn_protocol)),
+            py::arg("alpn_protocol") = info.alpn_protocol.empty()
+                                           ? py::object(py::none())
+                                           : py::object(py::str(info.alpn_protocol)),
             py::arg("session_reused") = info.session_reused);
       }
-      case EventKind::session_ticket: return m.attr("SessionTicket")();
-      case EventKind::peer_closed: return m.attr("PeerClosed")();
+      case EventKind::session_ticket:
+        return m.attr("SessionTicket")();
+      case EventKind::peer_closed:
+        return m.attr("PeerClosed")();
       case EventKind::warning_alert:
         return m.attr("WarningAlert")(py::arg("alert") = alert_name(event.alert));
       case EventKind::server_name_requested:
-        return m.attr("ServerNameRequested")(py::arg("server_name") = connection_.info().server_name);
+        return m.attr("ServerNameRequested")(py::arg("server_name") =
+                                                 connection_.info().server_name);
       case EventKind::early_data: {
         std::string data(65536, '\0');
         const size_t n = connection_.read_early_data(MutableByteView(data.data(), data.size()));
         data.resize(n);
         return m.attr("EarlyDataReceived")(py::arg("data") = py::bytes(data));
       }
-      case EventKind::early_data_rejected: return m.attr("EarlyDataRejected")();
-      case EventKind::renegotiated: return m.attr("Renegotiated")();
+      case EventKind::early_data_rejected:
+        return m.attr("EarlyDataRejected")();
+      case EventKind::renegotiated:
+        return m.attr("Renegotiated")();
     }
     return py::none();
   }
@@ -461,14 +469,14 @@ PYBIND11_MODULE(sanstls, m) {
   m.doc() = "sanstls: a sans-I/O TLS engine (mbedTLS 3.6) in the style of h11";
   m.attr("__version__") = SANSTLS_VERSION;
   py::exec(kPythonClasses, m.attr("__dict__"));
-  for (const char* name : {"TLSError", "Event", "HandshakeComplete", "DataReceived", "SessionTicket",
-                           "PeerClosed", "WarningAlert", "ServerNameRequested", "EarlyDataReceived",
-                           "EarlyDataRejected", "Renegotiated"}) {
+  for (const char* name : {"TLSError", "Event", "HandshakeComplete", "DataReceived",
+                           "SessionTicket", "PeerClosed", "WarningAlert", "ServerNameRequested",
+                           "EarlyDataReceived", "EarlyDataRejected", "Renegotiated"}) {
     m.attr(name).attr("__module__") = "sanstls";
   }
 
-  py::class_<ConfigHandle, std::shared_ptr<ConfigHandle>>(m, "Config",
-                                                  "An immutable TLS configuration (client_config() / server_config()).")
+  py::class_<ConfigHandle, std::shared_ptr<ConfigHandle>>(
+      m, "Config", "An immutable TLS configuration (client_config() / server_config()).")
       .def_property_readonly("role", [](const ConfigHandle& c) {
         return c.config.role() == Role::client ? "client" : "server";
       });
@@ -493,7 +501,8 @@ PYBIND11_MODULE(sanstls, m) {
 
   py::class_<PyConnection>(m, "Connection", "One TLS connection as a state machine: no I/O.")
       .def_static("client", &PyConnection::client, py::arg("config"),
-                  py::arg("server_name") = py::none(), py::kw_only(), py::arg("session") = py::none())
+                  py::arg("server_name") = py::none(), py::kw_only(),
+                  py::arg("session") = py::none())
       .def_static("server", &PyConnection::server, py::arg("config"))
       .def("receive_data", &PyConnection::receive_data, py::arg("data"),
            "Ciphertext from the transport (b'' when it ended); returns len(data).")
@@ -508,18 +517,21 @@ PYBIND11_MODULE(sanstls, m) {
       .def("export_keying_material", &PyConnection::export_keying_material, py::arg("label"),
            py::arg("length"), py::arg("context") = py::none())
       .def_property_readonly("error", &PyConnection::error)
-      .def_property_readonly("handshake_complete",
-                             [](const PyConnection& c) { return c.connection().wants().handshake_complete; })
-      .def_property_readonly("closed", [](const PyConnection& c) { return c.connection().wants().closed; })
-      .def_property_readonly("wants_input",
-                             [](const PyConnection& c) { return c.connection().wants().wants_input; })
+      .def_property_readonly(
+          "handshake_complete",
+          [](const PyConnection& c) { return c.connection().wants().handshake_complete; })
+      .def_property_readonly("closed",
+                             [](const PyConnection& c) { return c.connection().wants().closed; })
+      .def_property_readonly(
+          "wants_input", [](const PyConnection& c) { return c.connection().wants().wants_input; })
       .def_property_readonly("protocol", &PyConnection::protocol)
       .def_property_readonly("cipher", &PyConnection::cipher)
       .def_property_readonly("alpn_protocol", &PyConnection::alpn_protocol)
-      .def_property_readonly("session_reused",
-                             [](const PyConnection& c) { return c.connection().info().session_reused; })
-      .def_property_readonly("server_name",
-                             [](const PyConnection& c) { return c.connection().info().server_name; })
+      .def_property_readonly(
+          "session_reused",
+          [](const PyConnection& c) { return c.connection().info().session_reused; })
+      .def_property_readonly(
+          "server_name", [](const PyConnection& c) { return c.connection().info().server_name; })
       .def_property_readonly("peer_certificate", &PyConnection::peer_certificate)
       .def_property_readonly("authorized",
                              [](const PyConnection& c) { return c.connection().info().authorized; })

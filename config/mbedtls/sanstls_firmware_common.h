@@ -17,11 +17,11 @@
 #define SANSTLS_FIRMWARE_COMMON_H
 
 /* --- System ---------------------------------------------------------------- */
-#define MBEDTLS_HAVE_TIME              /* the clock is injected (hooks below) */
+#define MBEDTLS_HAVE_TIME /* the clock is injected (hooks below) */
 #define MBEDTLS_PLATFORM_C
 #define MBEDTLS_PLATFORM_MEMORY
 #define MBEDTLS_PLATFORM_CALLOC_MACRO sanstls_mbedtls_calloc
-#define MBEDTLS_PLATFORM_FREE_MACRO   sanstls_mbedtls_free
+#define MBEDTLS_PLATFORM_FREE_MACRO sanstls_mbedtls_free
 #define MBEDTLS_PLATFORM_TIME_ALT
 #define MBEDTLS_PLATFORM_STD_TIME sanstls_mbedtls_time
 #define MBEDTLS_PLATFORM_MS_TIME_ALT
@@ -33,7 +33,7 @@
  * which reads the Connection's RandomSource. The board provides that source;
  * our QEMU image uses a deterministic, INSECURE test generator. */
 #define MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG
-#define MBEDTLS_CTR_DRBG_C             /* the core's mbedtls_ssl_conf_rng */
+#define MBEDTLS_CTR_DRBG_C /* the core's mbedtls_ssl_conf_rng */
 #define MBEDTLS_CTR_DRBG_USE_128_BIT_KEY
 
 /* --- PSA crypto (TLS 1.3 needs it), volatile keys only ---------------------- */
@@ -47,7 +47,7 @@
 #define MBEDTLS_AES_ROM_TABLES
 #define MBEDTLS_AES_FEWER_TABLES
 #define MBEDTLS_AES_ONLY_128_BIT_KEY_LENGTH
-#define MBEDTLS_BLOCK_CIPHER_NO_DECRYPT    /* GCM and CTR_DRBG only encrypt */
+#define MBEDTLS_BLOCK_CIPHER_NO_DECRYPT /* GCM and CTR_DRBG only encrypt */
 #define MBEDTLS_GCM_C
 
 /* --- Hashes ---------------------------------------------------------------- */
@@ -65,25 +65,25 @@
 #define MBEDTLS_ECP_FIXED_POINT_OPTIM 0
 #define MBEDTLS_MPI_WINDOW_SIZE 1
 #define MBEDTLS_MPI_MAX_SIZE 32
-#define MBEDTLS_HAVE_ASM               /* Thumb-2 multiply-accumulate in bn_mul.h */
+#define MBEDTLS_HAVE_ASM /* Thumb-2 multiply-accumulate in bn_mul.h */
 
 /* --- TLS 1.3 client ------------------------------------------------------------ */
 #define MBEDTLS_SSL_TLS_C
 #define MBEDTLS_SSL_CLI_C
 #define MBEDTLS_SSL_PROTO_TLS1_3
-#define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE  /* mbedTLS's TLS 1.3 requires it */
+#define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE /* mbedTLS's TLS 1.3 requires it */
 #define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_ENABLED
 #define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL_ENABLED
-#define MBEDTLS_SSL_RECORD_SIZE_LIMIT  /* RFC 8449 where the peer supports it */
+#define MBEDTLS_SSL_RECORD_SIZE_LIMIT /* RFC 8449 where the peer supports it */
 /* Servers send NewSessionTickets after every TLS 1.3 handshake; without
  * this mbedTLS treats them as unexpected messages. Also gives resumption. */
 #define MBEDTLS_SSL_SESSION_TICKETS
-#define MBEDTLS_SSL_ALPN                   /* e.g. MQTT over TLS on port 443 */
+#define MBEDTLS_SSL_ALPN /* e.g. MQTT over TLS on port 443 */
 #define MBEDTLS_SSL_KEYING_MATERIAL_EXPORT
 /* Record buffers for small devices. Incoming records above 4 KB fail: peers
  * that do not support record_size_limit (OpenSSL 3.0) must be told to send
  * small records (s_server -max_send_frag). */
-#define MBEDTLS_SSL_IN_CONTENT_LEN  4096
+#define MBEDTLS_SSL_IN_CONTENT_LEN 4096
 #define MBEDTLS_SSL_OUT_CONTENT_LEN 2048
 #define MBEDTLS_SSL_CIPHERSUITES MBEDTLS_TLS1_3_AES_128_GCM_SHA256
 
@@ -94,9 +94,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-void *sanstls_mbedtls_calloc(size_t nmemb, size_t size);
-void sanstls_mbedtls_free(void *ptr);
-time_t sanstls_mbedtls_time(time_t *timer);
+void* sanstls_mbedtls_calloc(size_t nmemb, size_t size);
+void sanstls_mbedtls_free(void* ptr);
+time_t sanstls_mbedtls_time(time_t* timer);
 #ifdef __cplusplus
 }
 #endif

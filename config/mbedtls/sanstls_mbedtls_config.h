@@ -42,7 +42,7 @@
  * reference to libc calloc/free from mbedTLS. */
 #define MBEDTLS_PLATFORM_MEMORY
 #define MBEDTLS_PLATFORM_CALLOC_MACRO sanstls_mbedtls_calloc
-#define MBEDTLS_PLATFORM_FREE_MACRO   sanstls_mbedtls_free
+#define MBEDTLS_PLATFORM_FREE_MACRO sanstls_mbedtls_free
 /* Seconds clock: library/platform.c initialises its mbedtls_time pointer with
  * MBEDTLS_PLATFORM_STD_TIME, so libc time() is never referenced. */
 #define MBEDTLS_PLATFORM_TIME_ALT
@@ -115,24 +115,24 @@
  * Hashes, MACs, KDFs
  * ------------------------------------------------------------------------- */
 #define MBEDTLS_MD_C
-#define MBEDTLS_SHA1_C      /* TLS 1.2 HMAC-SHA1 suites, cert fingerprints, PKCS#12 */
+#define MBEDTLS_SHA1_C /* TLS 1.2 HMAC-SHA1 suites, cert fingerprints, PKCS#12 */
 #define MBEDTLS_SHA224_C
 #define MBEDTLS_SHA256_C
 #define MBEDTLS_SHA384_C
 #define MBEDTLS_SHA512_C
-#define MBEDTLS_MD5_C       /* legacy OpenSSL-style encrypted PEM (EVP_BytesToKey) */
-#define MBEDTLS_HKDF_C      /* enables PSA HKDF(-EXTRACT/-EXPAND) for TLS 1.3 */
-#define MBEDTLS_PKCS5_C     /* PBKDF2/PBES2 encrypted PKCS#8 keys */
-#define MBEDTLS_PKCS12_C    /* PKCS#12 PBE encrypted keys */
+#define MBEDTLS_MD5_C    /* legacy OpenSSL-style encrypted PEM (EVP_BytesToKey) */
+#define MBEDTLS_HKDF_C   /* enables PSA HKDF(-EXTRACT/-EXPAND) for TLS 1.3 */
+#define MBEDTLS_PKCS5_C  /* PBKDF2/PBES2 encrypted PKCS#8 keys */
+#define MBEDTLS_PKCS12_C /* PKCS#12 PBE encrypted keys */
 
 /* ---------------------------------------------------------------------------
  * Public-key crypto
  * ------------------------------------------------------------------------- */
 #define MBEDTLS_BIGNUM_C
-#define MBEDTLS_GENPRIME    /* RSA key generation in tests/tools */
+#define MBEDTLS_GENPRIME /* RSA key generation in tests/tools */
 #define MBEDTLS_RSA_C
-#define MBEDTLS_PKCS1_V15   /* RSA signatures in TLS 1.2 and certificates */
-#define MBEDTLS_PKCS1_V21   /* RSA-PSS: mandatory for TLS 1.3 */
+#define MBEDTLS_PKCS1_V15 /* RSA signatures in TLS 1.2 and certificates */
+#define MBEDTLS_PKCS1_V21 /* RSA-PSS: mandatory for TLS 1.3 */
 #define MBEDTLS_ECP_C
 #define MBEDTLS_ECP_NIST_OPTIM
 /* The curves/groups anybody still negotiates. */
@@ -147,7 +147,7 @@
  * TLS 1.3 handshake and -44% for TLS 1.2 (docs/performance.md). */
 #define MBEDTLS_ECDH_VARIANT_EVEREST_ENABLED
 #define MBEDTLS_ECDSA_C
-#define MBEDTLS_ECDSA_DETERMINISTIC   /* no RNG dependence when signing */
+#define MBEDTLS_ECDSA_DETERMINISTIC /* no RNG dependence when signing */
 #define MBEDTLS_PK_C
 #define MBEDTLS_PK_PARSE_C
 #define MBEDTLS_PK_WRITE_C
@@ -235,9 +235,9 @@
 extern "C" {
 #endif
 
-void *sanstls_mbedtls_calloc(size_t nmemb, size_t size);
-void sanstls_mbedtls_free(void *ptr);
-time_t sanstls_mbedtls_time(time_t *timer);
+void* sanstls_mbedtls_calloc(size_t nmemb, size_t size);
+void sanstls_mbedtls_free(void* ptr);
+time_t sanstls_mbedtls_time(time_t* timer);
 
 #ifdef __cplusplus
 }

@@ -51,9 +51,22 @@ void Fault_Handler(void) {
 }
 
 __attribute__((section(".vectors"), used)) static void (*const vectors[16])(void) = {
-    (void (*)(void))(&_stack_top), Reset_Handler, Fault_Handler, Fault_Handler,
-    Fault_Handler, Fault_Handler, Fault_Handler, 0, 0, 0, 0, Fault_Handler, Fault_Handler,
-    0, Fault_Handler, SysTick_Handler};
+    (void (*)(void))(&_stack_top),
+    Reset_Handler,
+    Fault_Handler,
+    Fault_Handler,
+    Fault_Handler,
+    Fault_Handler,
+    Fault_Handler,
+    0,
+    0,
+    0,
+    0,
+    Fault_Handler,
+    Fault_Handler,
+    0,
+    Fault_Handler,
+    SysTick_Handler};
 
 // ---- UART0: CMSDK APB UART at 0x40004000 ----------------------------------
 #define UART0 0x40004000u
@@ -99,11 +112,11 @@ uint64_t board_ticks(void) {
 }
 
 void board_init(void) {
-  UART_BAUDDIV = 16;   // QEMU refuses to transmit below 16
-  UART_CTRL = 3;       // TX and RX enabled, no interrupts
+  UART_BAUDDIV = 16;  // QEMU refuses to transmit below 16
+  UART_CTRL = 3;      // TX and RX enabled, no interrupts
   SYST_RVR = TICKS_PER_MS - 1u;
   SYST_CVR = 0;
-  SYST_CSR = 7;        // processor clock, interrupt, enable
+  SYST_CSR = 7;  // processor clock, interrupt, enable
 }
 
 size_t board_peak_stack(void) {
@@ -135,7 +148,10 @@ static int semihost_call(int operation, void* argument) {
 void semihost_write(const char* text) { semihost_call(0x04, (void*)text); }  // SYS_WRITE0
 
 int semihost_cmdline(char* buffer, size_t size) {
-  struct { char* buffer; size_t size; } block = {buffer, size};
+  struct {
+    char* buffer;
+    size_t size;
+  } block = {buffer, size};
   return semihost_call(0x15, &block);  // SYS_GET_CMDLINE
 }
 
@@ -148,12 +164,47 @@ void semihost_exit(int failed) {
 }
 
 // newlib's stubs for what we never do (no files, no processes).
-int _close(int fd) { (void)fd; errno = EBADF; return -1; }
-int _fstat(int fd, void* st) { (void)fd; (void)st; errno = EBADF; return -1; }
-int _isatty(int fd) { (void)fd; return 0; }
-off_t _lseek(int fd, off_t offset, int whence) { (void)fd; (void)offset; (void)whence; errno = EBADF; return -1; }
-int _read(int fd, void* buffer, size_t size) { (void)fd; (void)buffer; (void)size; errno = EBADF; return -1; }
-int _write(int fd, const void* buffer, size_t size) { (void)fd; (void)buffer; (void)size; errno = EBADF; return -1; }
+int _close(int fd) {
+  (void)fd;
+  errno = EBADF;
+  return -1;
+}
+int _fstat(int fd, void* st) {
+  (void)fd;
+  (void)st;
+  errno = EBADF;
+  return -1;
+}
+int _isatty(int fd) {
+  (void)fd;
+  return 0;
+}
+off_t _lseek(int fd, off_t offset, int whence) {
+  (void)fd;
+  (void)offset;
+  (void)whence;
+  errno = EBADF;
+  return -1;
+}
+int _read(int fd, void* buffer, size_t size) {
+  (void)fd;
+  (void)buffer;
+  (void)size;
+  errno = EBADF;
+  return -1;
+}
+int _write(int fd, const void* buffer, size_t size) {
+  (void)fd;
+  (void)buffer;
+  (void)size;
+  errno = EBADF;
+  return -1;
+}
 int _getpid(void) { return 1; }
-int _kill(int pid, int signal) { (void)pid; (void)signal; errno = EINVAL; return -1; }
+int _kill(int pid, int signal) {
+  (void)pid;
+  (void)signal;
+  errno = EINVAL;
+  return -1;
+}
 void _exit(int status) { semihost_exit(status != 0); }

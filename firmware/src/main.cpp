@@ -78,7 +78,9 @@ Result<Config> make_config(RandomSource& random, Clock& clock) {
 #if defined(SANSTLS_FIRMWARE_CERT)
   builder.groups("X25519").trust_anchors(ByteView(sanstls_fw_ca_der, sanstls_fw_ca_der_size));
 #else
-  builder.groups("X25519").psk(kPskIdentity, ByteView(kPsk, sizeof kPsk)).psk_mode(PskMode::with_ecdhe);
+  builder.groups("X25519")
+      .psk(kPskIdentity, ByteView(kPsk, sizeof kPsk))
+      .psk_mode(PskMode::with_ecdhe);
 #endif
   return builder.build();
 }
@@ -94,7 +96,8 @@ __attribute__((noinline)) bool refuses_what_is_not_built_in(RandomSource& random
   ConfigBuilder server(Role::server);
   server.psk(kPskIdentity, ByteView(kPsk, sizeof kPsk));
   ConfigBuilder tls12(Role::client);
-  tls12.versions(TlsVersion::tls1_2, TlsVersion::tls1_2).psk(kPskIdentity, ByteView(kPsk, sizeof kPsk));
+  tls12.versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+      .psk(kPskIdentity, ByteView(kPsk, sizeof kPsk));
   ConfigBuilder early(Role::client);
   early.early_data(1024).psk(kPskIdentity, ByteView(kPsk, sizeof kPsk));
   bool all = refused(server) && refused(tls12) && refused(early);
@@ -159,8 +162,8 @@ Outcome run(const Config& config) {
              sizeof kLine - 1;
     }
     if (tls.wants().has_plaintext) {
-      echo_used += tls.read(MutableByteView(reinterpret_cast<uint8_t*>(echo) + echo_used,
-                                            sizeof echo - echo_used));
+      echo_used += tls.read(
+          MutableByteView(reinterpret_cast<uint8_t*>(echo) + echo_used, sizeof echo - echo_used));
       // s_server -rev answers each line reversed, newline last.
       const size_t text = sizeof kLine - 2;
       if (echo_used >= text + 1) {
@@ -173,8 +176,10 @@ Outcome run(const Config& config) {
       }
     }
   }
-  if (tls.error()) outcome.error = tls.error().name();
-  else if (!outcome.round_trip_ok) outcome.error = "timeout";
+  if (tls.error())
+    outcome.error = tls.error().name();
+  else if (!outcome.round_trip_ok)
+    outcome.error = "timeout";
   outcome.heap_peak = tls.memory().peak_bytes;
   return outcome;
 }
@@ -209,8 +214,8 @@ int main() {
                 outcome.round_trip_ok ? "true" : "false", outcome.error, outcome.suite,
                 outcome.group, static_cast<unsigned long>(outcome.handshake_ticks),
                 BOARD_TICKS_PER_SECOND, static_cast<unsigned>(outcome.heap_peak),
-                static_cast<unsigned>(outcome.config_heap),
-                static_cast<unsigned>(peak_stack), refusals_ok ? "true" : "false");
+                static_cast<unsigned>(outcome.config_heap), static_cast<unsigned>(peak_stack),
+                refusals_ok ? "true" : "false");
   semihost_write(report);
   return outcome.handshake_ok && outcome.round_trip_ok && refusals_ok ? 0 : 1;
 }

@@ -33,7 +33,8 @@ void write_seed(const char* target, const std::string& name, const Bytes& bytes)
   const std::filesystem::path dir = g_out / target;
   std::filesystem::create_directories(dir);
   std::ofstream file(dir / name, std::ios::binary | std::ios::trunc);
-  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  file.write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
   if (!file) {
     std::fprintf(stderr, "cannot write %s/%s\n", dir.c_str(), name.c_str());
     std::exit(1);
@@ -57,7 +58,7 @@ Recording record(Connection& target, Connection& peer, bool target_is_client) {
   Recording rec;
   Connection& client = target_is_client ? target : peer;
   Connection& server = target_is_client ? peer : target;
-  int phase = 0;  // 0 handshake, 1 data sent, 2 closed
+  int phase = 0;     // 0 handshake, 1 data sent, 2 closed
   Bytes pending[2];  // output of client, server not yet delivered
   for (int round = 0; round < 64; ++round) {
     bool moved = false;
@@ -131,8 +132,10 @@ void server_and_client_corpora() {
       const ByteView hello = hello_only.pending_output();
       const std::filesystem::path dir = g_out.parent_path() / "clienthellos";
       std::filesystem::create_directories(dir);
-      std::ofstream file(dir / ("cfg" + std::to_string(i) + ".bin"), std::ios::binary | std::ios::trunc);
-      file.write(reinterpret_cast<const char*>(hello.data()), static_cast<std::streamsize>(hello.size()));
+      std::ofstream file(dir / ("cfg" + std::to_string(i) + ".bin"),
+                         std::ios::binary | std::ios::trunc);
+      file.write(reinterpret_cast<const char*>(hello.data()),
+                 static_cast<std::streamsize>(hello.size()));
     }
     Connection target = new_client(i);
     Connection peer = new_server(server_for_client(i));
@@ -153,10 +156,10 @@ Bytes protected_record(uint8_t type, const Bytes& payload) {
 }
 
 Bytes new_session_ticket() {
-  Bytes body = {0x00, 0x00, 0x1c, 0x20,   // lifetime 7200 s
-                0x01, 0x02, 0x03, 0x04,   // age_add
-                0x01, 0x00,               // nonce
-                0x00, 0x10};              // ticket length 16
+  Bytes body = {0x00, 0x00, 0x1c, 0x20,  // lifetime 7200 s
+                0x01, 0x02, 0x03, 0x04,  // age_add
+                0x01, 0x00,              // nonce
+                0x00, 0x10};             // ticket length 16
   for (int i = 0; i < 16; ++i) body.push_back(static_cast<uint8_t>(i));
   body.push_back(0x00);  // extensions
   body.push_back(0x00);
@@ -175,7 +178,8 @@ void records_corpus() {
       {"alert-fatal", protected_record(21, {2, 40})},
       {"alert-short", protected_record(21, {1})},
       {"nst", protected_record(22, new_session_ticket())},
-      {"nst-twice", [] {
+      {"nst-twice",
+       [] {
          Bytes b = protected_record(22, new_session_ticket());
          append(b, ByteView(protected_record(22, new_session_ticket())));
          return b;
@@ -217,9 +221,8 @@ void api_corpus() {
   const std::vector<std::pair<const char*, Bytes>> ops = {
       {"pump", {9, 0}},
       {"exchange", {9, 0, 2, 0, 0x01, 0x00, 2, 1, 0x00, 0x80, 9, 0, 3, 1, 255, 3, 0, 255, 9, 0}},
-      {"stepwise",
-       {0, 0, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1, 0,
-        6, 0, 6, 1, 2, 0, 0x00, 0x10, 0, 0, 0, 1, 1, 0, 3, 1, 3, 6, 1}},
+      {"stepwise", {0, 0, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,    1,    1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 1,
+                    0, 0, 1, 1, 0, 6, 0, 6, 1, 2, 0, 0x00, 0x10, 0, 0, 0, 1, 1, 0, 3, 1, 3, 6, 1}},
       {"small-feeds", {0, 0, 0, 1, 1, 7, 1, 1, 7, 1, 1, 7, 9, 0, 2, 0, 0x00, 0x20, 9, 0, 3, 1, 0}},
       {"bulk", {9, 0, 2, 0, 0x9c, 0x40, 2, 0, 0x9c, 0x40, 9, 0, 3, 1, 255, 9, 0, 9, 0}},
       {"close", {9, 0, 2, 0, 0x00, 0x10, 4, 0, 9, 0, 6, 1, 4, 1, 9, 0}},
@@ -273,12 +276,13 @@ void loaders_corpus() {
                        "X25519:P-256,secp384r1", "h2,http/1.1")},
       {"lists-openssl", loader(4, "ECDHE-RSA-CHACHA20-POLY1305,TLS_CHACHA20_POLY1305_SHA256",
                                "prime256v1:X448:P-521", "")},
-      {"client-identity", loader(5, p.client.certificate_pem, p.client.key.private_key_pem,
-                                 p.root_pem)},
+      {"client-identity",
+       loader(5, p.client.certificate_pem, p.client.key.private_key_pem, p.root_pem)},
   };
   if (pkcs8_pem) seeds.push_back({"key-pkcs8-pem", loader(3, *pkcs8_pem)});
   if (pkcs8_der) seeds.push_back({"key-pkcs8-der", loader(3, *pkcs8_der)});
-  if (rsa_pkcs8) seeds.push_back({"identity-rsa-pkcs8", loader(1, rsa.certificate_pem, *rsa_pkcs8)});
+  if (rsa_pkcs8)
+    seeds.push_back({"identity-rsa-pkcs8", loader(1, rsa.certificate_pem, *rsa_pkcs8)});
   std::string error;
   if (auto encrypted = testing::encrypt_private_key_pem_with_openssl(leaf.key.private_key_pem,
                                                                      "fuzz-passphrase", &error)) {
@@ -303,7 +307,8 @@ void sessions_corpus() {
       const Recording rec = record(client, server, true);
       auto saved = client.save_session();
       if (!rec.handshake_ok || !saved) {
-        std::printf("sessions cfg%u: no session (%s)\n", i, saved ? "handshake failed" : saved.error().name());
+        std::printf("sessions cfg%u: no session (%s)\n", i,
+                    saved ? "handshake failed" : saved.error().name());
         continue;
       }
       blob = saved.value();
@@ -349,8 +354,10 @@ void sessions_corpus() {
       for (const Bytes& flight : srec.flights) append(sstream, ByteView(flight));
       Bytes seed = {server_selector, 0};
       append(seed, ByteView(sstream));
-      write_seed("server", "cfg" + std::to_string(server_selector) + "-resume-from-client" +
-                               std::to_string(i), seed);
+      write_seed(
+          "server",
+          "cfg" + std::to_string(server_selector) + "-resume-from-client" + std::to_string(i),
+          seed);
     }
     std::printf("sessions cfg%u: %zu-byte blob, resumption %s\n", i, blob.size(),
                 rec.handshake_ok ? "ok" : "FAILED");
@@ -359,7 +366,12 @@ void sessions_corpus() {
   const std::vector<std::pair<const char*, Bytes>> junk = {
       {"empty", {0, 0, 0}},
       {"short", {0, 0, 4, 's', 'n', 's', 't'}},
-      {"zeros", [] { Bytes b = {2, 0x01, 0x00}; b.resize(3 + 256, 0); return b; }()},
+      {"zeros",
+       [] {
+         Bytes b = {2, 0x01, 0x00};
+         b.resize(3 + 256, 0);
+         return b;
+       }()},
   };
   for (const auto& [name, seed] : junk) write_seed("sessions", std::string("junk-") + name, seed);
   std::printf("sessions: %zu seeds from real sessions\n", written);
@@ -385,7 +397,8 @@ void ticketkeys_corpus() {
   write_seed("ticketkeys", "one-key", seed(key48, ByteView("plaintext")));
   write_seed("ticketkeys", "two-keys", seed(key96, ByteView("")));
   write_seed("ticketkeys", "two-keys-sealed-ticket", seed(key96, ByteView(sealed)));
-  write_seed("ticketkeys", "short-keys", seed(Bytes(key48.begin(), key48.end() - 1), ByteView("x")));
+  write_seed("ticketkeys", "short-keys",
+             seed(Bytes(key48.begin(), key48.end() - 1), ByteView("x")));
   write_seed("ticketkeys", "long-keys", seed(Bytes(97, 0x5a), ByteView("x")));
 }
 

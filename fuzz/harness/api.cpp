@@ -141,10 +141,18 @@ int run_api(const uint8_t* data, size_t size) {
     const uint8_t op = in.u8() % kOpCount;
     Side& s = w.side(in.u8());
     switch (op) {
-      case kMoveOut: w.move_out(s, in.u8()); break;
-      case kFeed: w.feed(s, in.u8()); break;
-      case kWrite: w.write(s, in.u16() % 40000); break;
-      case kRead: w.read(s, size_t{in.u8()} + 1); break;
+      case kMoveOut:
+        w.move_out(s, in.u8());
+        break;
+      case kFeed:
+        w.feed(s, in.u8());
+        break;
+      case kWrite:
+        w.write(s, in.u16() % 40000);
+        break;
+      case kRead:
+        w.read(s, size_t{in.u8()} + 1);
+        break;
       case kClose:
         s.closed = true;
         s.contract.close(s.conn);
@@ -153,7 +161,9 @@ int run_api(const uint8_t* data, size_t size) {
         s.eof = true;
         s.contract.transport_eof(s.conn);
         break;
-      case kEvent: w.event(s); break;
+      case kEvent:
+        w.event(s);
+        break;
       case kCorrupt: {
         const uint16_t offset = in.u16();
         const uint8_t bits = in.u8();
@@ -163,16 +173,20 @@ int run_api(const uint8_t* data, size_t size) {
         }
         break;
       }
-      case kClockStep: advance_clocks(in.u16()); break;
-      default: w.pump(4); break;
+      case kClockStep:
+        advance_clocks(in.u16());
+        break;
+      default:
+        w.pump(4);
+        break;
     }
     w.client.check_invariants();
     w.server.check_invariants();
   }
   // Quiescence: without errors, corruption or EOF, every accepted byte arrives.
   w.pump(1000);
-  const bool clean = !w.corrupted && !w.client.eof && !w.server.eof &&
-                     w.client.conn.error().ok() && w.server.conn.error().ok();
+  const bool clean = !w.corrupted && !w.client.eof && !w.server.eof && w.client.conn.error().ok() &&
+                     w.server.conn.error().ok();
   if (clean) {
     if (!w.client.closed && !w.server.closed) {
       check(w.client.conn.wants().handshake_complete && w.server.conn.wants().handshake_complete);

@@ -32,10 +32,13 @@ struct Ending {
 
 int rank(ConnectState state) {
   switch (state) {
-    case ConnectState::sending: return 0;
-    case ConnectState::awaiting_reply: return 1;
+    case ConnectState::sending:
+      return 0;
+    case ConnectState::awaiting_reply:
+      return 1;
     case ConnectState::established:
-    case ConnectState::failed: return 2;
+    case ConnectState::failed:
+      return 2;
   }
   return 3;
 }

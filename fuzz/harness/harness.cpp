@@ -73,26 +73,42 @@ std::unique_ptr<Fixed> make_server_config(uint8_t index) {
   b.random(fixed->random).clock(fixed->clock);
   b.certificate(p.server_ecdsa.certificate_pem, p.server_ecdsa.key.private_key_pem);
   switch (index) {
-    case 0: fixed->name = "server: TLS 1.2-1.3"; break;
-    case 1: fixed->name = "server: TLS 1.2 only";
-      b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2); break;
-    case 2: fixed->name = "server: TLS 1.3 only";
-      b.versions(TlsVersion::tls1_3, TlsVersion::tls1_3); break;
-    case 3: fixed->name = "server: ALPN h2,http/1.1";
-      b.alpn({"h2", "http/1.1"}); break;
-    case 4: fixed->name = "server: client certificate optional";
-      b.trust_anchors(p.root_pem).peer_verification(PeerVerification::optional); break;
-    case 5: fixed->name = "server: client certificate required";
-      b.trust_anchors(p.root_pem).peer_verification(PeerVerification::required); break;
-    case 6: fixed->name = "server: TLS 1.2, ECDSA + RSA identities";
+    case 0:
+      fixed->name = "server: TLS 1.2-1.3";
+      break;
+    case 1:
+      fixed->name = "server: TLS 1.2 only";
+      b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+      break;
+    case 2:
+      fixed->name = "server: TLS 1.3 only";
+      b.versions(TlsVersion::tls1_3, TlsVersion::tls1_3);
+      break;
+    case 3:
+      fixed->name = "server: ALPN h2,http/1.1";
+      b.alpn({"h2", "http/1.1"});
+      break;
+    case 4:
+      fixed->name = "server: client certificate optional";
+      b.trust_anchors(p.root_pem).peer_verification(PeerVerification::optional);
+      break;
+    case 5:
+      fixed->name = "server: client certificate required";
+      b.trust_anchors(p.root_pem).peer_verification(PeerVerification::required);
+      break;
+    case 6:
+      fixed->name = "server: TLS 1.2, ECDSA + RSA identities";
       b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
-          .certificate(p.server_rsa.certificate_pem, p.server_rsa.key.private_key_pem); break;
-    default: fixed->name = "server: TLS 1.3, P-256 only (HelloRetryRequest), ALPN, cert required";
+          .certificate(p.server_rsa.certificate_pem, p.server_rsa.key.private_key_pem);
+      break;
+    default:
+      fixed->name = "server: TLS 1.3, P-256 only (HelloRetryRequest), ALPN, cert required";
       b.versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
           .groups("P-256")
           .alpn({"h2"})
           .trust_anchors(p.root_pem)
-          .peer_verification(PeerVerification::required); break;
+          .peer_verification(PeerVerification::required);
+      break;
   }
   fixed->config = build(b, fixed->name);
   return fixed;
@@ -104,26 +120,42 @@ std::unique_ptr<Fixed> make_client_config(uint8_t index) {
   ConfigBuilder b(Role::client);
   b.random(fixed->random).clock(fixed->clock).trust_anchors(p.root_pem);
   switch (index) {
-    case 0: fixed->name = "client: TLS 1.2-1.3, verify"; break;
-    case 1: fixed->name = "client: TLS 1.2 only";
-      b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2); break;
-    case 2: fixed->name = "client: TLS 1.3 only";
-      b.versions(TlsVersion::tls1_3, TlsVersion::tls1_3); break;
-    case 3: fixed->name = "client: ALPN h2,http/1.1";
-      b.alpn({"h2", "http/1.1"}); break;
-    case 4: fixed->name = "client: with a client certificate";
-      b.certificate(p.client.certificate_pem, p.client.key.private_key_pem); break;
-    case 5: fixed->name = "client: no verification, no server name";
-      b.peer_verification(PeerVerification::none); break;
-    case 6: fixed->name = "client: TLS 1.2, ALPN, client certificate";
+    case 0:
+      fixed->name = "client: TLS 1.2-1.3, verify";
+      break;
+    case 1:
+      fixed->name = "client: TLS 1.2 only";
+      b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+      break;
+    case 2:
+      fixed->name = "client: TLS 1.3 only";
+      b.versions(TlsVersion::tls1_3, TlsVersion::tls1_3);
+      break;
+    case 3:
+      fixed->name = "client: ALPN h2,http/1.1";
+      b.alpn({"h2", "http/1.1"});
+      break;
+    case 4:
+      fixed->name = "client: with a client certificate";
+      b.certificate(p.client.certificate_pem, p.client.key.private_key_pem);
+      break;
+    case 5:
+      fixed->name = "client: no verification, no server name";
+      b.peer_verification(PeerVerification::none);
+      break;
+    case 6:
+      fixed->name = "client: TLS 1.2, ALPN, client certificate";
       b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
           .alpn({"http/1.1"})
-          .certificate(p.client.certificate_pem, p.client.key.private_key_pem); break;
-    default: fixed->name = "client: TLS 1.3, X25519 share first (HRR), ALPN, client certificate";
+          .certificate(p.client.certificate_pem, p.client.key.private_key_pem);
+      break;
+    default:
+      fixed->name = "client: TLS 1.3, X25519 share first (HRR), ALPN, client certificate";
       b.versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
           .groups("X25519:P-256")
           .alpn({"h2"})
-          .certificate(p.client.certificate_pem, p.client.key.private_key_pem); break;
+          .certificate(p.client.certificate_pem, p.client.key.private_key_pem);
+      break;
   }
   fixed->config = build(b, fixed->name);
   return fixed;
@@ -210,7 +242,8 @@ Connection new_server(uint8_t selector) {
 Connection new_client(uint8_t selector) {
   Fixed& fixed = client_fixed(selector);
   fixed.reset();
-  if (selector % kClientConfigs == 5) return must(Connection::client_without_server_name(*fixed.config));
+  if (selector % kClientConfigs == 5)
+    return must(Connection::client_without_server_name(*fixed.config));
   return must(Connection::client(*fixed.config, "localhost"));
 }
 

@@ -55,10 +55,18 @@ int run_loaders(const uint8_t* data, size_t size) {
   ConfigBuilder builder(server ? Role::server : Role::client);
   builder.random(loader_random()).clock(loader_clock());
   switch (mode) {
-    case 0: builder.trust_anchors(a).trust_anchors(b); break;
-    case 1: builder.certificate(a, b, c.as_text()); break;
-    case 2: builder.certificate(a, p.server_ecdsa.key.private_key_pem); break;
-    case 3: builder.certificate(p.server_ecdsa.certificate_pem, a, b.as_text()); break;
+    case 0:
+      builder.trust_anchors(a).trust_anchors(b);
+      break;
+    case 1:
+      builder.certificate(a, b, c.as_text());
+      break;
+    case 2:
+      builder.certificate(a, p.server_ecdsa.key.private_key_pem);
+      break;
+    case 3:
+      builder.certificate(p.server_ecdsa.certificate_pem, a, b.as_text());
+      break;
     case 4:
       builder.trust_anchors(p.root_pem)
           .cipher_suites(a.as_text())

@@ -19,42 +19,42 @@ struct fuzz_peer {
 };
 
 static int peer_rng(void* ctx, unsigned char* out, size_t len) {
-  fuzz_peer* peer = (fuzz_peer*) ctx;
+  fuzz_peer* peer = (fuzz_peer*)ctx;
   for (size_t i = 0; i < len; ++i) {
     peer->rng_state = peer->rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    out[i] = (unsigned char) (peer->rng_state >> 56);
+    out[i] = (unsigned char)(peer->rng_state >> 56);
   }
   return 0;
 }
 
 static int peer_rng_seeded(void* ctx, unsigned char* out, size_t len) {
-  uint64_t* state = (uint64_t*) ctx;
+  uint64_t* state = (uint64_t*)ctx;
   for (size_t i = 0; i < len; ++i) {
     *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
-    out[i] = (unsigned char) (*state >> 56);
+    out[i] = (unsigned char)(*state >> 56);
   }
   return 0;
 }
 
 static int peer_send(void* ctx, const unsigned char* buf, size_t len) {
-  fuzz_peer* peer = (fuzz_peer*) ctx;
+  fuzz_peer* peer = (fuzz_peer*)ctx;
   if (len > sizeof peer->out - peer->out_len) {
     if (peer->out_len == sizeof peer->out) return MBEDTLS_ERR_SSL_WANT_WRITE;
     len = sizeof peer->out - peer->out_len;
   }
   memcpy(peer->out + peer->out_len, buf, len);
   peer->out_len += len;
-  return (int) len;
+  return (int)len;
 }
 
 static int peer_recv(void* ctx, unsigned char* buf, size_t len) {
-  fuzz_peer* peer = (fuzz_peer*) ctx;
+  fuzz_peer* peer = (fuzz_peer*)ctx;
   if (peer->in_len == 0) return MBEDTLS_ERR_SSL_WANT_READ;
   if (len > peer->in_len) len = peer->in_len;
   memcpy(buf, peer->in, len);
   memmove(peer->in, peer->in + len, peer->in_len - len);
   peer->in_len -= len;
-  return (int) len;
+  return (int)len;
 }
 
 /* The server identity, parsed once per process (parsing an EC key derives
@@ -69,8 +69,9 @@ static int load_identity(const char* cert_pem, const char* key_pem) {
     mbedtls_x509_crt_init(&g_cert);
     mbedtls_pk_init(&g_key);
     g_identity_state =
-        mbedtls_x509_crt_parse(&g_cert, (const unsigned char*) cert_pem, strlen(cert_pem) + 1) == 0 &&
-                mbedtls_pk_parse_key(&g_key, (const unsigned char*) key_pem, strlen(key_pem) + 1,
+        mbedtls_x509_crt_parse(&g_cert, (const unsigned char*)cert_pem, strlen(cert_pem) + 1) ==
+                    0 &&
+                mbedtls_pk_parse_key(&g_key, (const unsigned char*)key_pem, strlen(key_pem) + 1,
                                      NULL, 0, peer_rng_seeded, &seed) == 0
             ? 1
             : -1;
@@ -79,7 +80,7 @@ static int load_identity(const char* cert_pem, const char* key_pem) {
 }
 
 fuzz_peer* fuzz_peer_new(int is_server, int tls13, const char* cert_pem, const char* key_pem) {
-  fuzz_peer* peer = (fuzz_peer*) calloc(1, sizeof *peer);
+  fuzz_peer* peer = (fuzz_peer*)calloc(1, sizeof *peer);
   if (peer == NULL) return NULL;
   peer->rng_state = 12345;
   mbedtls_ssl_init(&peer->ssl);
@@ -87,10 +88,9 @@ fuzz_peer* fuzz_peer_new(int is_server, int tls13, const char* cert_pem, const c
   const mbedtls_ssl_protocol_version version =
       tls13 ? MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2;
   int ok = psa_crypto_init() == PSA_SUCCESS &&
-           mbedtls_ssl_config_defaults(&peer->conf,
-                                       is_server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT,
-                                       MBEDTLS_SSL_TRANSPORT_STREAM,
-                                       MBEDTLS_SSL_PRESET_DEFAULT) == 0;
+           mbedtls_ssl_config_defaults(
+               &peer->conf, is_server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT,
+               MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT) == 0;
   if (ok) {
     mbedtls_ssl_conf_min_tls_version(&peer->conf, version);
     mbedtls_ssl_conf_max_tls_version(&peer->conf, version);
@@ -146,9 +146,9 @@ int fuzz_peer_write(fuzz_peer* peer, const uint8_t* data, size_t len) {
   while (done < len) {
     const int ret = mbedtls_ssl_write(&peer->ssl, data + done, len - done);
     if (ret <= 0) return ret;
-    done += (size_t) ret;
+    done += (size_t)ret;
   }
-  return (int) done;
+  return (int)done;
 }
 
 int fuzz_peer_read_all(fuzz_peer* peer) {

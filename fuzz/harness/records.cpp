@@ -22,14 +22,14 @@ namespace sanstls::fuzz {
 namespace {
 
 enum RecordOp : uint8_t {
-  kProtected = 0,  // type u8, length u16, payload: one record under the peer's keys
-  kRaw = 1,        // length u8, bytes: fed to the engine as they are
-  kMutate = 2,     // offset u16, xor u8: applied to the peer's next output
-  kPeerData = 3,   // length u16: application data from the peer (mbedtls_ssl_write)
-  kEngineData = 4, // length u16: application data from the engine, read by the peer
-  kClose = 5,      // u8 even: engine close(); odd: engine transport_eof()
-  kClock = 6,      // u16 seconds forward
-  kSpecial = 7,    // u8: well-formed KeyUpdate, HelloRequest, peer close_notify
+  kProtected = 0,   // type u8, length u16, payload: one record under the peer's keys
+  kRaw = 1,         // length u8, bytes: fed to the engine as they are
+  kMutate = 2,      // offset u16, xor u8: applied to the peer's next output
+  kPeerData = 3,    // length u16: application data from the peer (mbedtls_ssl_write)
+  kEngineData = 4,  // length u16: application data from the engine, read by the peer
+  kClose = 5,       // u8 even: engine close(); odd: engine transport_eof()
+  kClock = 6,       // u16 seconds forward
+  kSpecial = 7,     // u8: well-formed KeyUpdate, HelloRequest, peer close_notify
   kOpCount = 8,
 };
 
@@ -78,9 +78,9 @@ struct Session {
 // Runs the handshake in memory; false if it does not complete.
 bool handshake(Session& s, bool engine_server, bool tls13) {
   const FuzzPki& p = pki();
-  s.peer = fuzz_peer_new(engine_server ? 0 : 1, tls13 ? 1 : 0,
-                         p.server_ecdsa.certificate_pem.c_str(),
-                         p.server_ecdsa.key.private_key_pem.c_str());
+  s.peer =
+      fuzz_peer_new(engine_server ? 0 : 1, tls13 ? 1 : 0, p.server_ecdsa.certificate_pem.c_str(),
+                    p.server_ecdsa.key.private_key_pem.c_str());
   if (s.peer == nullptr) return false;
   for (int i = 0; i < 32; ++i) {
     s.engine_to_peer();
@@ -100,8 +100,8 @@ bool handshake(Session& s, bool engine_server, bool tls13) {
     s.peer_to_engine();
     if (!s.engine.error().ok()) {
       if (std::getenv("SANSTLS_FUZZ_DEBUG") != nullptr) {
-        std::fprintf(stderr, "records: engine handshake failed: %s: %s\n",
-                     s.engine.error().name(), s.engine.error().message());
+        std::fprintf(stderr, "records: engine handshake failed: %s: %s\n", s.engine.error().name(),
+                     s.engine.error().message());
       }
       return false;
     }

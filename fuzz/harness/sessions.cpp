@@ -28,7 +28,8 @@ int run_sessions(const uint8_t* data, size_t size) {
   }
   Connection conn = std::move(made).value();
   if (!conn.error().ok() && std::getenv("SANSTLS_FUZZ_DEBUG") != nullptr) {
-    std::fprintf(stderr, "sessions: made with error %s: %s\n", conn.error().name(), conn.error().message());
+    std::fprintf(stderr, "sessions: made with error %s: %s\n", conn.error().name(),
+                 conn.error().message());
   }
   check(conn.error().ok());
   run_handshake(conn, in, mode);

@@ -66,7 +66,8 @@ int run_ticketkeys(const uint8_t* data, size_t size) {
   check(keys->rotate(random));
   const std::vector<uint8_t> once = keys->to_bytes();
   check(once.size() == 2 * TicketKeys::kKeyBytes);
-  check(std::memcmp(once.data() + TicketKeys::kKeyBytes, original.data(), TicketKeys::kKeyBytes) == 0);
+  check(std::memcmp(once.data() + TicketKeys::kKeyBytes, original.data(), TicketKeys::kKeyBytes) ==
+        0);
   if (same_name(once, 0, original)) return 0;
   opened = keys->open(ByteView(sealed));
   check(same(opened, ticket));  // the previous key still opens it

@@ -50,8 +50,7 @@ class Config;
 struct CertificateInfo;
 
 // Servers: the key for a PSK identity, or nullopt when the identity is unknown.
-using PskLookup =
-    std::function<std::optional<std::vector<uint8_t>>(std::string_view identity)>;
+using PskLookup = std::function<std::optional<std::vector<uint8_t>>(std::string_view identity)>;
 
 // TLS 1.3 key exchange modes offered/accepted with an external PSK.
 enum class PskMode : uint8_t {
@@ -95,7 +94,8 @@ const char* content_type_name(uint8_t type) noexcept;
 // Clients: when a server asks for a certificate, the client Config whose
 // certificate to present (only its certificate is used), or nullopt to
 // present none.
-using ClientCertificateSelector = std::function<std::optional<Config>(std::string_view server_name)>;
+using ClientCertificateSelector =
+    std::function<std::optional<Config>(std::string_view server_name)>;
 
 // What a server's SNI selector decides for one connection.
 struct SniAnswer {
@@ -331,7 +331,7 @@ class ConfigBuilder {
 
   Result<Config> build() const;
 
- // The settings as given; build() validates them.
+  // The settings as given; build() validates them.
   struct Settings {
     struct Identity {
       std::vector<uint8_t> chain;

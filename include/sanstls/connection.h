@@ -89,17 +89,17 @@ struct Readiness {
   bool has_plaintext = false;  // read() would return data
   bool can_write = false;      // write() would accept bytes
   bool handshake_complete = false;
-  bool read_closed = false;    // peer sent close_notify (or the stream ended, or we stopped reading)
-  bool write_closed = false;   // we queued close_notify (or failed)
-  bool closed = false;         // done (monotonic): flush output, close the transport
+  bool read_closed = false;   // peer sent close_notify (or the stream ended, or we stopped reading)
+  bool write_closed = false;  // we queued close_notify (or failed)
+  bool closed = false;        // done (monotonic): flush output, close the transport
   bool awaiting_config = false;  // server: the SNI selector answered later()
 };
 
 enum class EventKind : uint8_t {
-  handshake_complete,  // info() is now meaningful
-  session_ticket,      // a TLS 1.3 NewSessionTicket arrived (client)
-  peer_closed,         // the peer sent close_notify
-  warning_alert,       // a non-fatal alert (Event::alert)
+  handshake_complete,     // info() is now meaningful
+  session_ticket,         // a TLS 1.3 NewSessionTicket arrived (client)
+  peer_closed,            // the peer sent close_notify
+  warning_alert,          // a non-fatal alert (Event::alert)
   server_name_requested,  // server: the SNI selector deferred; see provide_config()
   early_data,             // server: 0-RTT data arrived; see read_early_data()
   early_data_rejected,    // client: the server refused 0-RTT; the data was resent as 1-RTT
@@ -117,14 +117,14 @@ const char* event_kind_name(EventKind kind) noexcept;
 struct CipherSuiteInfo {
   uint16_t id = 0;
   const char* standard_name = "";  // IANA: "TLS_AES_128_GCM_SHA256"
-  const char* name = "";           // OpenSSL: "TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"
+  const char* name = "";  // OpenSSL: "TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"
 };
 
 struct CertificateInfo {
   std::vector<uint8_t> der;
-  std::string subject;         // "CN=example.com, O=Example"
+  std::string subject;  // "CN=example.com, O=Example"
   std::string issuer;
-  std::string valid_from;      // "Jan  1 00:00:00 2020 GMT", as Node prints it
+  std::string valid_from;  // "Jan  1 00:00:00 2020 GMT", as Node prints it
   std::string valid_to;
   std::string subjectaltname;  // "DNS:example.com, IP Address:127.0.0.1"
   std::string fingerprint256;  // "AB:CD:..." SHA-256 of the DER

@@ -90,63 +90,63 @@ enum class ErrorCode : uint16_t {
   session_unavailable,        // ERR_TLS_SESSION_UNAVAILABLE
   session_not_trusted,        // ERR_TLS_SESSION_NOT_TRUSTED
   // handshake stage
-  unsupported_protocol,       // ERR_SSL_UNSUPPORTED_PROTOCOL
-  no_shared_cipher,           // ERR_SSL_NO_SHARED_CIPHER
-  no_shared_group,            // ERR_SSL_NO_SUITABLE_KEY_SHARE
-  no_application_protocol,    // ERR_SSL_NO_APPLICATION_PROTOCOL
-  handshake_failure,          // ERR_SSL_HANDSHAKE_FAILURE
-  peer_alert,                 // ERR_SSL_PEER_ALERT (see Error::alert())
-  http_request,               // ERR_SSL_HTTP_REQUEST
-  http_response,              // ERR_SSL_HTTP_RESPONSE
-  wrong_version_number,       // ERR_SSL_WRONG_VERSION_NUMBER
-  unexpected_message,         // ERR_SSL_UNEXPECTED_MESSAGE
-  decode_error,               // ERR_SSL_DECODE_ERROR
-  illegal_parameter,          // ERR_SSL_ILLEGAL_PARAMETER
+  unsupported_protocol,             // ERR_SSL_UNSUPPORTED_PROTOCOL
+  no_shared_cipher,                 // ERR_SSL_NO_SHARED_CIPHER
+  no_shared_group,                  // ERR_SSL_NO_SUITABLE_KEY_SHARE
+  no_application_protocol,          // ERR_SSL_NO_APPLICATION_PROTOCOL
+  handshake_failure,                // ERR_SSL_HANDSHAKE_FAILURE
+  peer_alert,                       // ERR_SSL_PEER_ALERT (see Error::alert())
+  http_request,                     // ERR_SSL_HTTP_REQUEST
+  http_response,                    // ERR_SSL_HTTP_RESPONSE
+  wrong_version_number,             // ERR_SSL_WRONG_VERSION_NUMBER
+  unexpected_message,               // ERR_SSL_UNEXPECTED_MESSAGE
+  decode_error,                     // ERR_SSL_DECODE_ERROR
+  illegal_parameter,                // ERR_SSL_ILLEGAL_PARAMETER
   peer_did_not_return_certificate,  // ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE
-  handshake_timeout,          // ERR_TLS_HANDSHAKE_TIMEOUT
-  export_unavailable,         // ERR_TLS_EXPORT_UNAVAILABLE
-  unrecognized_name,          // ERR_SSL_UNRECOGNIZED_NAME
-  renegotiation_limit,        // ERR_TLS_SESSION_ATTACK
-  renegotiation_refused,      // ERR_SSL_NO_RENEGOTIATION
-  unknown_psk_identity,       // ERR_SSL_PSK_IDENTITY_NOT_FOUND
-  unexpected_eof,             // ERR_SSL_UNEXPECTED_EOF_WHILE_READING
+  handshake_timeout,                // ERR_TLS_HANDSHAKE_TIMEOUT
+  export_unavailable,               // ERR_TLS_EXPORT_UNAVAILABLE
+  unrecognized_name,                // ERR_SSL_UNRECOGNIZED_NAME
+  renegotiation_limit,              // ERR_TLS_SESSION_ATTACK
+  renegotiation_refused,            // ERR_SSL_NO_RENEGOTIATION
+  unknown_psk_identity,             // ERR_SSL_PSK_IDENTITY_NOT_FOUND
+  unexpected_eof,                   // ERR_SSL_UNEXPECTED_EOF_WHILE_READING
   // certificate stage (OpenSSL's X509_V_ERR_* names, as Node reports them)
-  cert_has_expired,                  // CERT_HAS_EXPIRED
-  cert_not_yet_valid,                // CERT_NOT_YET_VALID
-  depth_zero_self_signed_cert,       // DEPTH_ZERO_SELF_SIGNED_CERT
-  self_signed_cert_in_chain,         // SELF_SIGNED_CERT_IN_CHAIN
-  unable_to_get_issuer_cert_locally, // UNABLE_TO_GET_ISSUER_CERT_LOCALLY
-  unable_to_verify_leaf_signature,   // UNABLE_TO_VERIFY_LEAF_SIGNATURE
-  hostname_mismatch,                 // ERR_TLS_CERT_ALTNAME_INVALID
-  public_key_pin_mismatch,           // ERR_TLS_PUBLIC_KEY_PIN_MISMATCH
-  identity_rejected,                 // ERR_TLS_IDENTITY_REJECTED
-  cert_revoked,                      // CERT_REVOKED
-  cert_signature_failure,            // CERT_SIGNATURE_FAILURE
-  invalid_purpose,                   // INVALID_PURPOSE
-  cert_rejected,                     // CERT_REJECTED
-  bad_peer_certificate,              // ERR_SSL_BAD_CERTIFICATE (malformed)
+  cert_has_expired,                   // CERT_HAS_EXPIRED
+  cert_not_yet_valid,                 // CERT_NOT_YET_VALID
+  depth_zero_self_signed_cert,        // DEPTH_ZERO_SELF_SIGNED_CERT
+  self_signed_cert_in_chain,          // SELF_SIGNED_CERT_IN_CHAIN
+  unable_to_get_issuer_cert_locally,  // UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+  unable_to_verify_leaf_signature,    // UNABLE_TO_VERIFY_LEAF_SIGNATURE
+  hostname_mismatch,                  // ERR_TLS_CERT_ALTNAME_INVALID
+  public_key_pin_mismatch,            // ERR_TLS_PUBLIC_KEY_PIN_MISMATCH
+  identity_rejected,                  // ERR_TLS_IDENTITY_REJECTED
+  cert_revoked,                       // CERT_REVOKED
+  cert_signature_failure,             // CERT_SIGNATURE_FAILURE
+  invalid_purpose,                    // INVALID_PURPOSE
+  cert_rejected,                      // CERT_REJECTED
+  bad_peer_certificate,               // ERR_SSL_BAD_CERTIFICATE (malformed)
   // record stage
-  bad_record_mac,             // ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC
-  record_overflow,            // ERR_SSL_RECORD_OVERFLOW
-  unexpected_record_type,     // ERR_SSL_UNEXPECTED_RECORD
-  key_update_unsupported,     // ERR_TLS_KEY_UPDATE_UNSUPPORTED
+  bad_record_mac,          // ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC
+  record_overflow,         // ERR_SSL_RECORD_OVERFLOW
+  unexpected_record_type,  // ERR_SSL_UNEXPECTED_RECORD
+  key_update_unsupported,  // ERR_TLS_KEY_UPDATE_UNSUPPORTED
   // adapters: resolve, connect and transport stages (errno-style names)
-  name_not_found,             // ENOTFOUND
-  connection_refused,         // ECONNREFUSED
-  timed_out,                  // ETIMEDOUT
-  connection_reset,           // ECONNRESET
-  network_unreachable,        // ENETUNREACH
-  transport_failed,           // ERR_TRANSPORT (errno in system_error)
+  name_not_found,       // ENOTFOUND
+  connection_refused,   // ECONNREFUSED
+  timed_out,            // ETIMEDOUT
+  connection_reset,     // ECONNRESET
+  network_unreachable,  // ENETUNREACH
+  transport_failed,     // ERR_TRANSPORT (errno in system_error)
   // proxy stage (the CONNECT exchange with an HTTP proxy, sanstls/tunnel.h)
-  proxy_refused,              // ERR_PROXY_REFUSED (a non-2xx reply: status and reason)
-  proxy_closed,               // ERR_PROXY_CLOSED (EOF before a complete reply)
-  proxy_bad_reply,            // ERR_PROXY_BAD_REPLY (not HTTP, malformed or too long)
+  proxy_refused,    // ERR_PROXY_REFUSED (a non-2xx reply: status and reason)
+  proxy_closed,     // ERR_PROXY_CLOSED (EOF before a complete reply)
+  proxy_bad_reply,  // ERR_PROXY_BAD_REPLY (not HTTP, malformed or too long)
   // internal
-  out_of_memory,              // ERR_TLS_OUT_OF_MEMORY
-  random_failed,              // ERR_TLS_RANDOM_FAILED
-  internal_error,             // ERR_TLS_INTERNAL
+  out_of_memory,   // ERR_TLS_OUT_OF_MEMORY
+  random_failed,   // ERR_TLS_RANDOM_FAILED
+  internal_error,  // ERR_TLS_INTERNAL
   // handshake stage, added later (new codes go last: the values are stable)
-  bad_signature,              // ERR_SSL_BAD_SIGNATURE
+  bad_signature,  // ERR_SSL_BAD_SIGNATURE
 };
 
 const char* error_code_name(ErrorCode code) noexcept;

@@ -101,8 +101,8 @@ class ConnectClient {
   std::string authority_;
   ConnectState state_ = ConnectState::sending;
   Error error_;
-  std::string line_;        // the current line, without its LF
-  size_t reply_bytes_ = 0;  // over every response read
+  std::string line_;         // the current line, without its LF
+  size_t reply_bytes_ = 0;   // over every response read
   bool in_headers_ = false;  // the status line of this response was read
   size_t header_fields_ = 0;
   int status_ = 0;

@@ -30,13 +30,18 @@ constexpr size_t kReadAheadLimit = size_t{1} << 20;
 
 ErrorCode code_for_errno(int err) {
   switch (err) {
-    case ECONNREFUSED: return ErrorCode::connection_refused;
-    case ETIMEDOUT: return ErrorCode::timed_out;
+    case ECONNREFUSED:
+      return ErrorCode::connection_refused;
+    case ETIMEDOUT:
+      return ErrorCode::timed_out;
     case ECONNRESET:
-    case EPIPE: return ErrorCode::connection_reset;
+    case EPIPE:
+      return ErrorCode::connection_reset;
     case ENETUNREACH:
-    case EHOSTUNREACH: return ErrorCode::network_unreachable;
-    default: return ErrorCode::transport_failed;
+    case EHOSTUNREACH:
+      return ErrorCode::network_unreachable;
+    default:
+      return ErrorCode::transport_failed;
   }
 }
 
@@ -228,8 +233,8 @@ static Error proxy_exchange_over(Stream& carrier, tunnel::ConnectClient& client,
   client.consume_output(request.size());
   uint8_t buffer[4096];
   while (client.state() == tunnel::ConnectState::awaiting_reply) {
-    auto n = carrier.read(MutableByteView(buffer, sizeof buffer),
-                          Milliseconds(remaining_ms(deadline)));
+    auto n =
+        carrier.read(MutableByteView(buffer, sizeof buffer), Milliseconds(remaining_ms(deadline)));
     if (!n) {
       if (n.error().code() == ErrorCode::timed_out) {
         return timeout_error(Stage::proxy, "waiting for the proxy's reply");
@@ -324,8 +329,8 @@ Result<Stream> Stream::connect(const Config& config, const std::string& host, ui
   const std::string& tcp_host = options.proxy ? options.proxy->host : host;
   const uint16_t tcp_port = options.proxy ? options.proxy->port : port;
   Error tcp_error;
-  const int fd = tcp_connect(tcp_host, tcp_port, deadline, options.proxy ? " (proxy)" : "",
-                             &tcp_error);
+  const int fd =
+      tcp_connect(tcp_host, tcp_port, deadline, options.proxy ? " (proxy)" : "", &tcp_error);
   if (fd < 0) return tcp_error;
 
   // An HTTPS proxy: TLS to the proxy first; CONNECT and the origin's TLS
@@ -333,8 +338,8 @@ Result<Stream> Stream::connect(const Config& config, const std::string& host, ui
   std::unique_ptr<Stream> carrier;
   if (options.proxy && options.proxy->tls != nullptr) {
     const ProxyOptions& proxy = *options.proxy;
-    const std::string proxy_name = proxy.tls_server_name.empty() ? proxy.host
-                                                                 : proxy.tls_server_name;
+    const std::string proxy_name =
+        proxy.tls_server_name.empty() ? proxy.host : proxy.tls_server_name;
     auto wrapped = wrap_client(fd, *proxy.tls, proxy_name);
     if (!wrapped) return about_proxy(wrapped.error(), tcp_host);
     carrier = std::make_unique<Stream>(std::move(wrapped).value());
@@ -764,8 +769,8 @@ Result<Listener> Listener::bind(const std::string& host, uint16_t port, int back
   hints.ai_flags = AI_PASSIVE;
   addrinfo* addresses = nullptr;
   const std::string service = std::to_string(port);
-  const int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints,
-                               &addresses);
+  const int rc =
+      ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &addresses);
   if (rc != 0) {
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s (%s)", host.c_str(),
@@ -789,9 +794,9 @@ Result<Listener> Listener::bind(const std::string& host, uint16_t port, int back
     sockaddr_storage bound{};
     socklen_t len = sizeof bound;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-    const uint16_t actual = ntohs(bound.ss_family == AF_INET6
-                                      ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                      : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    const uint16_t actual =
+        ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                          : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
     ::freeaddrinfo(addresses);
     set_nonblocking(fd);
     return Result<Listener>(Listener(fd, actual));

@@ -53,13 +53,18 @@ constexpr int kPumpRounds = 64;
 
 ErrorCode code_for_errno(int err) {
   switch (err) {
-    case ECONNREFUSED: return ErrorCode::connection_refused;
-    case ETIMEDOUT: return ErrorCode::timed_out;
+    case ECONNREFUSED:
+      return ErrorCode::connection_refused;
+    case ETIMEDOUT:
+      return ErrorCode::timed_out;
     case ECONNRESET:
-    case EPIPE: return ErrorCode::connection_reset;
+    case EPIPE:
+      return ErrorCode::connection_reset;
     case ENETUNREACH:
-    case EHOSTUNREACH: return ErrorCode::network_unreachable;
-    default: return ErrorCode::transport_failed;
+    case EHOSTUNREACH:
+      return ErrorCode::network_unreachable;
+    default:
+      return ErrorCode::transport_failed;
   }
 }
 
@@ -197,19 +202,24 @@ uint64_t Counters::tls_client_errors() const noexcept {
 
 const char* close_reason_name(CloseReason reason) noexcept {
   switch (reason) {
-    case CloseReason::clean: return "clean";
-    case CloseReason::truncated: return "truncated";
-    case CloseReason::reset: return "reset";
-    case CloseReason::timeout: return "timeout";
-    case CloseReason::error: return "error";
+    case CloseReason::clean:
+      return "clean";
+    case CloseReason::truncated:
+      return "truncated";
+    case CloseReason::reset:
+      return "reset";
+    case CloseReason::timeout:
+      return "timeout";
+    case CloseReason::error:
+      return "error";
   }
   return "unknown";
 }
 
 // ---------------------------------------------------------------- Conn
 
-Conn::Conn(Loop* loop, uint64_t id, int fd, Connection connection,
-           std::shared_ptr<Handler> handler, const ConnOptions& options, int64_t now_ms)
+Conn::Conn(Loop* loop, uint64_t id, int fd, Connection connection, std::shared_ptr<Handler> handler,
+           const ConnOptions& options, int64_t now_ms)
     : loop_(loop),
       id_(id),
       fd_(fd),
@@ -398,8 +408,8 @@ Result<uint16_t> Loop::listen(const std::string& host, uint16_t port, const Conf
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* addresses = nullptr;
   const std::string service = std::to_string(port);
-  const int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints,
-                               &addresses);
+  const int rc =
+      ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &addresses);
   if (rc != 0) {
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s (%s)", host.c_str(),
@@ -428,9 +438,9 @@ Result<uint16_t> Loop::listen(const std::string& host, uint16_t port, const Conf
     sockaddr_storage bound{};
     socklen_t len = sizeof bound;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-    const uint16_t actual = ntohs(bound.ss_family == AF_INET6
-                                      ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                      : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    const uint16_t actual =
+        ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                          : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
     ::freeaddrinfo(addresses);
     auto listener = std::make_unique<Listener>();
     listener->fd = fd;
@@ -499,8 +509,8 @@ Error Loop::connect(const std::string& host, uint16_t port, const Config& config
   Conn& conn = *conns_.at(id);
   conn.connect_host_ = host;
   conn.connect_port_ = port;
-  conn.peer_address_ = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-                       service;
+  conn.peer_address_ =
+      (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + service;
   if (!address.empty()) {
     start_connect(conn, address);
     return Error();
@@ -529,9 +539,9 @@ void Loop::resolved(uint64_t id, int gai_error, std::vector<uint8_t> address) {
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s (%s)", conn.connect_host_.c_str(),
                   gai_strerror(gai_error));
-    return finish(conn, CloseReason::error,
-                  Error(ErrorCode::name_not_found, Stage::resolve, text)
-                      .with_system_error(gai_error));
+    return finish(
+        conn, CloseReason::error,
+        Error(ErrorCode::name_not_found, Stage::resolve, text).with_system_error(gai_error));
   }
   start_connect(conn, address);
 }
@@ -561,7 +571,8 @@ void Loop::start_connect(Conn& conn, const std::vector<uint8_t>& address) {
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     const int err = errno;
     ::close(fd);
-    return finish(conn, CloseReason::error, errno_error(Stage::connect, "epoll_ctl", "connection", err));
+    return finish(conn, CloseReason::error,
+                  errno_error(Stage::connect, "epoll_ctl", "connection", err));
   }
   conn.fd_ = fd;
   conn.interest_ = 0;
@@ -604,9 +615,9 @@ void Loop::accept_ready(Listener& listener) {
     }
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    Result<Connection> connection = Connection::server(
-        listener.options.config_slot != nullptr ? listener.options.config_slot->load()
-                                                : *listener.config);
+    Result<Connection> connection = Connection::server(listener.options.config_slot != nullptr
+                                                           ? listener.options.config_slot->load()
+                                                           : *listener.config);
     std::shared_ptr<Handler> handler = connection ? listener.factory() : nullptr;
     if (!connection || !handler) {
       ::close(fd);
@@ -627,7 +638,7 @@ bool Loop::accept_without_descriptors(Listener& listener) {
   reserve_fd_ = -1;
   const int fd = ::accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd >= 0) {
-    const struct linger hard{1, 0};
+    const struct linger hard { 1, 0 };
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
     ::close(fd);
     bump(counters_->refused_no_descriptors);
@@ -672,8 +683,7 @@ void Loop::receive(Conn& conn) {
   }
   const int err = errno;
   if (err == EINTR || err == EAGAIN || err == EWOULDBLOCK) return;
-  if (err == ECONNRESET && conn.connection_.wants().read_closed &&
-      conn.connection_.error().ok()) {
+  if (err == ECONNRESET && conn.connection_.wants().read_closed && conn.connection_.error().ok()) {
     conn.eof_ = true;  // after the peer's close_notify a reset is still a clean end
     conn.connection_.transport_eof();
     return;
@@ -904,9 +914,9 @@ void Loop::fire_timer(Conn& conn, int64_t now) {
       now >= conn.last_activity_ms_ + conn.options_.idle_timeout_ms) {
     std::snprintf(text, sizeof text, "idle for %u ms (%s)", conn.options_.idle_timeout_ms,
                   conn.peer_address_.c_str());
-    return finish(conn, CloseReason::timeout,
-                  Error(ErrorCode::timed_out, conn.secure_ ? Stage::transport : Stage::handshake,
-                        text));
+    return finish(
+        conn, CloseReason::timeout,
+        Error(ErrorCode::timed_out, conn.secure_ ? Stage::transport : Stage::handshake, text));
   }
   if (conn.options_.timer_clock != nullptr) {
     const auto next = conn.connection_.next_deadline_ms();
@@ -922,11 +932,21 @@ void Loop::count_close(CloseReason reason, const Error& error, bool secure) {
   if (!secure) drop(counters_->handshakes_in_progress);
   drop(counters_->open);
   switch (reason) {
-    case CloseReason::clean: bump(counters_->closed_clean); break;
-    case CloseReason::truncated: bump(counters_->closed_truncated); break;
-    case CloseReason::reset: bump(counters_->closed_reset); break;
-    case CloseReason::timeout: bump(counters_->closed_timed_out); break;
-    case CloseReason::error: bump(counters_->closed_error); break;
+    case CloseReason::clean:
+      bump(counters_->closed_clean);
+      break;
+    case CloseReason::truncated:
+      bump(counters_->closed_truncated);
+      break;
+    case CloseReason::reset:
+      bump(counters_->closed_reset);
+      break;
+    case CloseReason::timeout:
+      bump(counters_->closed_timed_out);
+      break;
+    case CloseReason::error:
+      bump(counters_->closed_error);
+      break;
   }
   if (error.ok()) return;
   std::lock_guard<std::mutex> lock(counters_->names_mutex);
@@ -1015,10 +1035,9 @@ void Loop::conn_ready(Conn& conn, uint32_t events) {
       return finish(conn, CloseReason::clean, Error());  // after the peer's close_notify
     }
     if (so_error != 0) {
-      return finish(conn,
-                    closed_by_reset(code_for_errno(so_error)) ? CloseReason::reset
-                                                              : CloseReason::error,
-                    errno_error(Stage::transport, "socket", conn.peer_address_, so_error));
+      return finish(
+          conn, closed_by_reset(code_for_errno(so_error)) ? CloseReason::reset : CloseReason::error,
+          errno_error(Stage::transport, "socket", conn.peer_address_, so_error));
     }
   }
   if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && (conn.interest_ & EPOLLIN)) receive(conn);

@@ -23,10 +23,10 @@ namespace sanstls::epoll {
 namespace {
 
 Error dial_errno(Stage stage, const char* what, const std::string& target, int err) {
-  const ErrorCode code = err == ECONNREFUSED ? ErrorCode::connection_refused
+  const ErrorCode code = err == ECONNREFUSED                 ? ErrorCode::connection_refused
                          : err == ECONNRESET || err == EPIPE ? ErrorCode::connection_reset
-                         : err == ETIMEDOUT                 ? ErrorCode::timed_out
-                                                            : ErrorCode::transport_failed;
+                         : err == ETIMEDOUT                  ? ErrorCode::timed_out
+                                                             : ErrorCode::transport_failed;
   char text[Error::kMessageCapacity];
   std::snprintf(text, sizeof text, "%s %s %s (proxy) (%s)", what, error_code_name(code),
                 target.c_str(), std::strerror(err));
@@ -68,8 +68,8 @@ Error Loop::connect_through_proxy(const ProxyRoute& proxy, const std::string& ho
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
   addrinfo* address = nullptr;
-  const int rc = ::getaddrinfo(proxy.address.c_str(), std::to_string(proxy.port).c_str(), &hints,
-                               &address);
+  const int rc =
+      ::getaddrinfo(proxy.address.c_str(), std::to_string(proxy.port).c_str(), &hints, &address);
   if (rc != 0) {
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text,
@@ -82,9 +82,9 @@ Error Loop::connect_through_proxy(const ProxyRoute& proxy, const std::string& ho
   auto connection = Connection::client(config, name);
   if (!connection) return connection.error();
   auto dial = std::make_shared<ProxyDial>();
-  dial->proxy_address = (address->ai_family == AF_INET6 ? "[" + proxy.address + "]"
-                                                        : proxy.address) +
-                        ":" + std::to_string(proxy.port);
+  dial->proxy_address =
+      (address->ai_family == AF_INET6 ? "[" + proxy.address + "]" : proxy.address) + ":" +
+      std::to_string(proxy.port);
   dial->client.emplace(std::move(client).value());
   dial->connection.emplace(std::move(connection).value());
   dial->handler = std::move(handler);
@@ -104,8 +104,8 @@ Error Loop::connect_through_proxy(const ProxyRoute& proxy, const std::string& ho
     ::close(dial->fd);
     return dial_errno(Stage::connect, "connect", dial->proxy_address, connect_errno);
   }
-  auto watched = watch(dial->fd, EPOLLOUT,
-                       [this, dial](uint32_t events) { proxy_dial_ready(dial, events); });
+  auto watched =
+      watch(dial->fd, EPOLLOUT, [this, dial](uint32_t events) { proxy_dial_ready(dial, events); });
   if (!watched) {
     ::close(dial->fd);
     return watched.error();
@@ -137,8 +137,8 @@ void Loop::proxy_dial_ready(const std::shared_ptr<ProxyDial>& dial, uint32_t eve
     socklen_t len = sizeof so_error;
     ::getsockopt(dial->fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
     if (so_error != 0) {
-      return proxy_dial_end(dial, dial_errno(Stage::connect, "connect", dial->proxy_address,
-                                             so_error));
+      return proxy_dial_end(dial,
+                            dial_errno(Stage::connect, "connect", dial->proxy_address, so_error));
     }
     if (!(events & EPOLLOUT)) return;
     dial->connected = true;
@@ -153,8 +153,8 @@ void Loop::proxy_dial_ready(const std::shared_ptr<ProxyDial>& dial, uint32_t eve
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // EPOLLOUT again
-    return proxy_dial_end(dial, dial_errno(Stage::proxy, "send CONNECT", dial->proxy_address,
-                                           errno));
+    return proxy_dial_end(dial,
+                          dial_errno(Stage::proxy, "send CONNECT", dial->proxy_address, errno));
   }
   if (client.state() == tunnel::ConnectState::awaiting_reply) {
     (void)rewatch(dial->watch, EPOLLIN | EPOLLRDHUP);
@@ -169,8 +169,8 @@ void Loop::proxy_dial_ready(const std::shared_ptr<ProxyDial>& dial, uint32_t eve
       } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
         return;
       } else if (errno != EINTR) {
-        return proxy_dial_end(dial, dial_errno(Stage::proxy, "recv CONNECT reply",
-                                               dial->proxy_address, errno));
+        return proxy_dial_end(
+            dial, dial_errno(Stage::proxy, "recv CONNECT reply", dial->proxy_address, errno));
       }
     }
   }
@@ -193,8 +193,8 @@ void Loop::proxy_dial_end(const std::shared_ptr<ProxyDial>& dial, const Error& e
   Conn& conn = *conns_.at(id);
   conn.peer_address_ = dial->proxy_address;
   if (error) {
-    return finish(conn, error.code() == ErrorCode::timed_out ? CloseReason::timeout
-                                                             : CloseReason::error,
+    return finish(conn,
+                  error.code() == ErrorCode::timed_out ? CloseReason::timeout : CloseReason::error,
                   error);
   }
   const ByteView rest = dial->client->leftover();

@@ -31,9 +31,7 @@ class MemoryAccount {
   }
   void on_free(size_t bytes) noexcept;
 
-  size_t current() const noexcept {
-    return state_.load(std::memory_order_relaxed) & ~kAttached;
-  }
+  size_t current() const noexcept { return state_.load(std::memory_order_relaxed) & ~kAttached; }
   size_t peak() const noexcept { return peak_.load(std::memory_order_relaxed); }
 
  private:

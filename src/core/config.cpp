@@ -127,7 +127,8 @@ Error parse_cipher_suites(ConfigState& s, bool set, const std::string& list, boo
     }
     if (with_psk) {
       // TLS 1.2 needs PSK suites for an external PSK: the AEAD ones.
-      for (uint16_t id : {0xCCACu, 0x00A8u, 0x00A9u, 0xCCABu}) s.suites.push_back(static_cast<int>(id));
+      for (uint16_t id : {0xCCACu, 0x00A8u, 0x00A9u, 0xCCABu})
+        s.suites.push_back(static_cast<int>(id));
     }
   } else {
     Error error;
@@ -247,8 +248,8 @@ Error load_identity(ConfigState& s, ByteView chain, ByteView key, ByteView passp
     return config_error(ErrorCode::invalid_argument, text);
   }
   const SecretBytes key_input = secret_parser_input(key);
-  ret = mbedtls_pk_parse_key(&identity->key, key_input.data(), key_input.size(),
-                             passphrase.data(), passphrase.size(), probing_random, &probe);
+  ret = mbedtls_pk_parse_key(&identity->key, key_input.data(), key_input.size(), passphrase.data(),
+                             passphrase.size(), probing_random, &probe);
   if (ret != 0 && probe.failed) return random_failed_error();
   if (ret == MBEDTLS_ERR_PK_PASSWORD_REQUIRED) {
     return config_error(ErrorCode::key_passphrase_required,
@@ -476,7 +477,8 @@ Error set_up_psk_and_pins(const ConfigBuilder::Settings& b, ConfigState& s) {
     unsigned char digest[64];
     size_t length = 0;
     if (mbedtls_base64_decode(digest, sizeof digest, &length,
-                              reinterpret_cast<const unsigned char*>(pin.data()), pin.size()) != 0 ||
+                              reinterpret_cast<const unsigned char*>(pin.data()),
+                              pin.size()) != 0 ||
         length != 32) {
       return config_error(ErrorCode::invalid_argument,
                           "a public key pin is the base64 SHA-256 of a SubjectPublicKeyInfo "
@@ -515,9 +517,9 @@ ConfigBuilder& ConfigBuilder::groups(std::string_view list) {
 
 ConfigBuilder& ConfigBuilder::certificate(ByteView chain, ByteView private_key,
                                           std::string_view passphrase) {
-  settings_.identities.push_back(Settings::Identity{std::vector<uint8_t>(chain.begin(), chain.end()),
-                                                    SecretBytes(private_key),
-                                                    SecretBytes(ByteView(passphrase))});
+  settings_.identities.push_back(
+      Settings::Identity{std::vector<uint8_t>(chain.begin(), chain.end()), SecretBytes(private_key),
+                         SecretBytes(ByteView(passphrase))});
   return *this;
 }
 
@@ -599,12 +601,13 @@ ConfigBuilder& ConfigBuilder::preset(Preset preset) {
   settings_.min = preset == Preset::modern ? TlsVersion::tls1_3 : TlsVersion::tls1_2;
   settings_.max = TlsVersion::tls1_3;
   settings_.ciphers_set = true;
-  settings_.ciphers = preset == Preset::modern
-                          ? "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
-                          : "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
-                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-                            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+  settings_.ciphers =
+      preset == Preset::modern
+          ? "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+          : "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
   settings_.groups_set = true;
   settings_.groups = "X25519:P-256:P-384";
   return *this;
@@ -748,10 +751,11 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
 #endif
 #if !defined(MBEDTLS_SSL_PROTO_TLS1_2)
   // A TLS 1.3-only build narrows a range that includes TLS 1.2.
-  if (s.max_version == TlsVersion::tls1_2) return not_built_in("TLS 1.2", "MBEDTLS_SSL_PROTO_TLS1_2");
+  if (s.max_version == TlsVersion::tls1_2)
+    return not_built_in("TLS 1.2", "MBEDTLS_SSL_PROTO_TLS1_2");
   s.min_version = TlsVersion::tls1_3;
 #endif
-  s.verification = b.verification_set ? b.verification
+  s.verification = b.verification_set       ? b.verification
                    : b.role == Role::client ? PeerVerification::required
                                             : PeerVerification::none;
   s.max_connection_memory = b.max_connection_memory;
@@ -951,9 +955,10 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
 #if defined(MBEDTLS_SSL_SRV_C)
     if (s.psk_lookup) mbedtls_ssl_conf_psk_cb(conf, detail::psk_callback, &s);
 #endif
-    int modes = b.psk_mode == PskMode::with_ecdhe      ? MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL
-                : b.psk_mode == PskMode::without_ecdhe ? MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK
-                                                       : MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_ALL;
+    int modes =
+        b.psk_mode == PskMode::with_ecdhe      ? MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL
+        : b.psk_mode == PskMode::without_ecdhe ? MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK
+                                               : MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_ALL;
     // Certificates still work beside the PSK when this side has what they need.
     if (!s.identities.empty() || (s.role == Role::client && s.has_trust_anchors)) {
       modes |= MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL;

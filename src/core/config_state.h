@@ -38,7 +38,6 @@ int random_callback(void* random_source, unsigned char* out, size_t len);
 // has to be retried by mbedTLS.
 constexpr size_t kMaxRecordWireBytes = 5 + 16384 + 256;
 
-
 // (Builds without X.509, such as the firmware PSK profile, never fill one.)
 struct OwnIdentity {
   mbedtls_x509_crt chain;
@@ -69,8 +68,8 @@ struct ConfigState {
   TlsVersion min_version = TlsVersion::tls1_2;
   TlsVersion max_version = TlsVersion::tls1_3;
   PeerVerification verification = PeerVerification::none;
-  std::vector<int> suites;        // zero-terminated, as mbedTLS wants
-  std::vector<uint16_t> groups;   // zero-terminated
+  std::vector<int> suites;       // zero-terminated, as mbedTLS wants
+  std::vector<uint16_t> groups;  // zero-terminated
   std::vector<std::string> alpn;
   std::vector<const char*> alpn_pointers;  // null-terminated
   std::vector<std::unique_ptr<OwnIdentity>> identities;
@@ -103,10 +102,10 @@ struct ConfigState {
   std::vector<std::vector<uint8_t>> pins;
   uint32_t handshake_timeout_ms = 0;  // 0: none
   uint32_t early_data = 0;
-  bool renegotiation = false;            // servers: max 0-RTT bytes; clients: >0 offers it
+  bool renegotiation = false;  // servers: max 0-RTT bytes; clients: >0 offers it
   // Servers with 0-RTT: tickets whose early data was accepted (single use).
   std::shared_ptr<EarlyDataReplayStore> replay_store;
-  std::vector<uint16_t> sig_algs;     // zero-terminated, empty: mbedTLS's defaults
+  std::vector<uint16_t> sig_algs;  // zero-terminated, empty: mbedTLS's defaults
   std::optional<bool> honor_cipher_order;
   uint32_t close_timeout_ms = 0;
   size_t max_send_fragment = 16384;

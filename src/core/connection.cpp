@@ -6,14 +6,22 @@ namespace sanstls {
 
 const char* event_kind_name(EventKind kind) noexcept {
   switch (kind) {
-    case EventKind::handshake_complete: return "handshake_complete";
-    case EventKind::session_ticket: return "session_ticket";
-    case EventKind::peer_closed: return "peer_closed";
-    case EventKind::warning_alert: return "warning_alert";
-    case EventKind::server_name_requested: return "server_name_requested";
-    case EventKind::early_data: return "early_data";
-    case EventKind::early_data_rejected: return "early_data_rejected";
-    case EventKind::renegotiated: return "renegotiated";
+    case EventKind::handshake_complete:
+      return "handshake_complete";
+    case EventKind::session_ticket:
+      return "session_ticket";
+    case EventKind::peer_closed:
+      return "peer_closed";
+    case EventKind::warning_alert:
+      return "warning_alert";
+    case EventKind::server_name_requested:
+      return "server_name_requested";
+    case EventKind::early_data:
+      return "early_data";
+    case EventKind::early_data_rejected:
+      return "early_data_rejected";
+    case EventKind::renegotiated:
+      return "renegotiated";
   }
   return "unknown";
 }
@@ -31,7 +39,7 @@ Result<Connection> Connection::client(const Config& config, std::string_view ser
 }
 
 Result<Connection> Connection::client(const Config& config, std::string_view server_name,
-                                     ByteView saved_session) {
+                                      ByteView saved_session) {
   if (server_name.empty()) {
     return Error(ErrorCode::missing_server_name, Stage::config,
                  "a client needs the server's name for SNI and certificate checks");

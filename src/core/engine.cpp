@@ -17,10 +17,9 @@ namespace {
 constexpr int kPumpGuard = 100000;  // no legitimate call loops anywhere near this
 // mbedTLS pads TLS 1.3 inner plaintexts to a multiple of
 // MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY: an alert's 3 bytes become 16.
-constexpr size_t kTls13AlertPaddedLength =
-    ((3 + MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY - 1) /
-     MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY) *
-    MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY;
+constexpr size_t kTls13AlertPaddedLength = ((3 + MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY - 1) /
+                                            MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY) *
+                                           MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY;
 
 }  // namespace
 
@@ -104,10 +103,9 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
     // With 0-RTT off, mbedTLS's budget for skipping rejected early data is
     // 0 and the first 0-RTT record fails the handshake. RFC 8446 4.2.10
     // wants it skipped: allow one maximal record, as BoringSSL does (16 KiB).
-    set_negotiated_max_early_data(
-        ssl_, config_->early_data > 0
-                  ? config_->early_data
-                  : static_cast<uint32_t>(kMaxCiphertextRecord));
+    set_negotiated_max_early_data(ssl_, config_->early_data > 0
+                                            ? config_->early_data
+                                            : static_cast<uint32_t>(kMaxCiphertextRecord));
   }
   mbedtls_ssl_set_bio(&ssl_, this, send_callback, recv_callback, nullptr);
 #if defined(MBEDTLS_X509_CRT_PARSE_C)
@@ -202,8 +200,8 @@ Error Engine::verify_saved_session() {
         &chain,
         config_->has_trust_anchors ? const_cast<mbedtls_x509_crt*>(&config_->trust_anchors)
                                    : nullptr,
-        config_->crl_pointer(),
-        &mbedtls_x509_crt_profile_default, hostname, &flags, verify_callback, this);
+        config_->crl_pointer(), &mbedtls_x509_crt_profile_default, hostname, &flags,
+        verify_callback, this);
   }
   mbedtls_x509_crt_free(&chain);
   Error verdict;
@@ -249,8 +247,8 @@ Result<std::vector<uint8_t>> Engine::save_session() const {
 
 void Engine::export_keys_callback(void* self, mbedtls_ssl_key_export_type type,
                                   const unsigned char* secret, size_t secret_len,
-                                  const unsigned char client_random[32],
-                                  const unsigned char*, mbedtls_tls_prf_types) {
+                                  const unsigned char client_random[32], const unsigned char*,
+                                  mbedtls_tls_prf_types) {
   auto* engine = static_cast<Engine*>(self);
   if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET && engine->handshake_done_) {
     ++engine->renegotiation_secrets_;
@@ -320,8 +318,7 @@ int Engine::on_recv(unsigned char* data, size_t len) {
       if (body.size() < 2) break;
       awaiting_alert_body_ = false;
       if (body[0] == MBEDTLS_SSL_ALERT_LEVEL_FATAL) {
-        trace(TraceEntry::Direction::received, TraceEntry::Kind::alert, body[0],
-              body[1], 2);
+        trace(TraceEntry::Direction::received, TraceEntry::Kind::alert, body[0], body[1], 2);
         plaintext_fatal_alert_received_ = true;
         plaintext_fatal_alert_code_ = body[1];
         advance_input(2);
@@ -341,14 +338,12 @@ int Engine::on_recv(unsigned char* data, size_t len) {
         advance_input(inbound_.add_header_bytes(input()));
         if (inbound_.header_bytes() < 5) break;
         const uint8_t* header = inbound_.header();
-        inbound_verdict_ = judge_header(
-            header, first_inbound_record_, is_server(),
-            inbound_.encrypted(header[0]), inbound_protected_limit());
+        inbound_verdict_ = judge_header(header, first_inbound_record_, is_server(),
+                                        inbound_.encrypted(header[0]), inbound_protected_limit());
         first_inbound_record_ = false;
         if (inbound_verdict_ != HeaderVerdict::ok) break;
         header_delivered_ = 0;
-        if (header[0] == kAlert && header[3] == 0 && header[4] == 2 &&
-            inbound_protected(ssl_)) {
+        if (header[0] == kAlert && header[3] == 0 && header[4] == 2 && inbound_protected(ssl_)) {
           awaiting_alert_body_ = true;
           continue;
         }
@@ -359,8 +354,7 @@ int Engine::on_recv(unsigned char* data, size_t len) {
       std::memcpy(header, inbound_.header(), 5);
       // ClientHello records may carry any 3.x version (RFC 8446 5.1,
       // RFC 5246 E.1); mbedTLS refuses one above its maximum.
-      if (is_server() && header[0] == kHandshake && !server_hello_.parsed &&
-          header[2] > 3) {
+      if (is_server() && header[0] == kHandshake && !server_hello_.parsed && header[2] > 3) {
         header[2] = 3;
       }
       std::memcpy(data + produced, header + header_delivered_, n);
@@ -388,10 +382,10 @@ int Engine::verify_callback(void* self, mbedtls_x509_crt* crt, int depth, uint32
   ChainRecord& chain = engine->chain_;
   if (depth >= 0 && depth < ChainRecord::kMaxDepth) {
     chain.flags[depth] = *flags;
-    chain.self_signed[depth] = crt->issuer_raw.len == crt->subject_raw.len &&
-                               (crt->issuer_raw.len == 0 ||
-                                std::memcmp(crt->issuer_raw.p, crt->subject_raw.p,
-                                            crt->issuer_raw.len) == 0);
+    chain.self_signed[depth] =
+        crt->issuer_raw.len == crt->subject_raw.len &&
+        (crt->issuer_raw.len == 0 ||
+         std::memcmp(crt->issuer_raw.p, crt->subject_raw.p, crt->issuer_raw.len) == 0);
     if (depth + 1 > chain.length) chain.length = depth + 1;
   }
   if (depth == 0 && engine->role_ == Role::client) engine->check_leaf(*crt, flags);
@@ -409,7 +403,8 @@ void Engine::check_leaf(const mbedtls_x509_crt& leaf, uint32_t* flags) {
     uint8_t digest[32];
     mbedtls_sha256(leaf.pk_raw.p, leaf.pk_raw.len, digest, 0);
     bool pinned = false;
-    for (const auto& pin : config_->pins) pinned = pinned || std::memcmp(pin.data(), digest, 32) == 0;
+    for (const auto& pin : config_->pins)
+      pinned = pinned || std::memcmp(pin.data(), digest, 32) == 0;
     if (!pinned) {
       // A pin is an explicit demand: it fails the handshake whatever the
       // verification mode (drive_handshake), as curl -k --pinnedpubkey does.
@@ -448,7 +443,7 @@ int psk_callback(void* state, mbedtls_ssl_context* ssl, const unsigned char* ide
   const std::string_view name(reinterpret_cast<const char*>(identity), length);
   std::optional<std::vector<uint8_t>> looked_up = config->psk_lookup(name);
   if (!looked_up || looked_up->empty()) return -1;  // unknown identity
-  const SecretBytes key{ByteView(*looked_up)};  // mbedTLS keeps its own copy
+  const SecretBytes key{ByteView(*looked_up)};      // mbedTLS keeps its own copy
   secure_wipe(looked_up->data(), looked_up->size());
   if (mbedtls_ssl_set_hs_psk(ssl, key.data(), key.size()) != 0) return -1;
   auto* engine = static_cast<Engine*>(mbedtls_ssl_get_user_data_p(ssl));
@@ -504,19 +499,18 @@ void Engine::Inbound::on_plaintext_alert(uint8_t level, uint8_t description) {
 void Engine::Inbound::on_change_cipher_spec(uint8_t value) {
   // RFC 8446 5: the only ChangeCipherSpec is the single byte 1, and only
   // during the handshake (TLS 1.3 middlebox compatibility).
-  Engine &e = *engine;
+  Engine& e = *engine;
   if (value != 1 || (e.handshake_done_ && e.server_hello_.tls13)) {
     e.inbound_verdict_ = HeaderVerdict::bad_change_cipher_spec;
   }
 }
 
 size_t Engine::inbound_protected_limit() const noexcept {
-  const CipherSuite *suite = find_cipher_suite(server_hello_.cipher_suite);
+  const CipherSuite* suite = find_cipher_suite(server_hello_.cipher_suite);
   if (server_hello_.tls13) {
     // RFC 8446 5.2/5.4: the inner plaintext, padding included, is at most
     // 2^14 + 1 bytes; judged before mbedTLS strips the padding.
-    const bool short_tag =
-        server_hello_.cipher_suite == 0x1305; // TLS_AES_128_CCM_8_SHA256
+    const bool short_tag = server_hello_.cipher_suite == 0x1305;  // TLS_AES_128_CCM_8_SHA256
     return 16384 + 1 + (short_tag ? 8 : 16);
   }
   // RFC 5246 6.2.3: CBC records may carry up to 2048 bytes of overhead.
@@ -566,9 +560,8 @@ void Engine::Outbound::on_record(const RecordHeader& header) {
   // reset before each handshake step), so its length identifies it.
   if (header.type == kChangeCipherSpec) engine->change_cipher_spec_sent_ = true;
   const size_t tag = engine->server_hello_.cipher_suite == 0x1305 ? 8 : 16;
-  if (header.type == kAlert ||
-      (engine->server_hello_.tls13 && header.type == kApplicationData &&
-       header.length == kTls13AlertPaddedLength + tag)) {
+  if (header.type == kAlert || (engine->server_hello_.tls13 && header.type == kApplicationData &&
+                                header.length == kTls13AlertPaddedLength + tag)) {
     engine->alert_record_sent_ = true;
   }
 }
@@ -630,7 +623,7 @@ int Engine::drive_handshake() {
     }
     // RFC 8446 4.4.4: alerts after the server's Finished use application keys.
     protect_output_with_application_keys(ssl_);
-    alert_record_sent_ = false; // only the failing step's records tell
+    alert_record_sent_ = false;  // only the failing step's records tell
     const int ret = mbedtls_ssl_handshake_step(&ssl_);
     if (!original_hello_.empty()) restore_hello_transcript();
     if (last_handshake_type(ssl_) == kCertificateRequest) certificate_requested_ = true;
@@ -760,7 +753,8 @@ void Engine::pump() {
     }
     if (inbound_verdict_ != HeaderVerdict::ok) return fail_from_header(inbound_verdict_);
     if (warning_violation_ != 0) return fail_on_warning_alert();
-    const bool progressed = inbound_.records_completed() != records_before || feed_used_ != fed_before;
+    const bool progressed =
+        inbound_.records_completed() != records_before || feed_used_ != fed_before;
     if (ret >= 0) {
       if (mbedtls_ssl_get_bytes_avail(&ssl_) > 0) consecutive_warnings_ = 0;
       if (mbedtls_ssl_get_bytes_avail(&ssl_) > 0 || !progressed) return;
@@ -768,9 +762,8 @@ void Engine::pump() {
     }
     if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
       uint8_t description = 0;
-      const int level = inbound_.records_completed() != records_before
-                            ? last_record_alert_level(ssl_)
-                            : -1;
+      const int level =
+          inbound_.records_completed() != records_before ? last_record_alert_level(ssl_) : -1;
       if (level != -1 && level != MBEDTLS_SSL_ALERT_LEVEL_WARNING &&
           level != MBEDTLS_SSL_ALERT_LEVEL_FATAL) {
         // An alert level that is neither warning nor fatal is an illegal
@@ -784,8 +777,8 @@ void Engine::pump() {
       if (inbound_.records_completed() != records_before &&
           last_record_is_warning_alert(ssl_, &description)) {
         if (!note_warning_alert(description)) return fail_on_warning_alert();
-        if (description == static_cast<uint8_t>(Alert::no_renegotiation) &&
-            renegotiation_by_us_ && renegotiating(ssl_)) {
+        if (description == static_cast<uint8_t>(Alert::no_renegotiation) && renegotiation_by_us_ &&
+            renegotiating(ssl_)) {
           // mbedTLS would wait for a ServerHello that never comes.
           return fail(Error(ErrorCode::renegotiation_refused, Stage::record,
                             "the peer refused to renegotiate (no_renegotiation)")
@@ -840,7 +833,8 @@ size_t Engine::read_early_data(MutableByteView out) {
   const size_t n = out.size() < early_received_.size() ? out.size() : early_received_.size();
   if (n == 0) return 0;
   std::memcpy(out.data(), early_received_.data(), n);
-  early_received_.erase(early_received_.begin(), early_received_.begin() + static_cast<std::ptrdiff_t>(n));
+  early_received_.erase(early_received_.begin(),
+                        early_received_.begin() + static_cast<std::ptrdiff_t>(n));
   return n;
 }
 
@@ -878,7 +872,7 @@ bool Engine::renegotiate() {
 #if defined(MBEDTLS_SSL_RENEGOTIATION)
   const int ret = mbedtls_ssl_renegotiate(&ssl_);
 #else
-  const int ret = MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;  // unreachable: build() refuses it
+  const int ret = MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;    // unreachable: build() refuses it
 #endif
   if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
     fail_from_backend(ret);
@@ -1003,9 +997,8 @@ void Engine::on_handshake_complete() {
     info_.authorization_error = Error();
   } else if (info_.peer_certificates.empty()) {
     info_.authorized = false;
-    info_.authorization_error =
-        Error(ErrorCode::peer_did_not_return_certificate, Stage::certificate,
-              "peer did not return a certificate");
+    info_.authorization_error = Error(ErrorCode::peer_did_not_return_certificate,
+                                      Stage::certificate, "peer did not return a certificate");
   } else if (flags == 0) {
     info_.authorized = true;
     info_.authorization_error = Error();
@@ -1030,7 +1023,7 @@ void Engine::on_handshake_complete() {
     const bool accepted =
         mbedtls_ssl_get_early_data_status(&ssl_) == MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED;
 #else
-    const bool accepted = false;  // nothing was sent: build() refuses early data
+    const bool accepted = false;                          // nothing was sent: build() refuses early data
 #endif
     if (accepted) {
       info_.early_data.accepted = true;
@@ -1137,7 +1130,8 @@ Readiness Engine::wants() const noexcept {
   r.has_plaintext = handshake_done_ && mbedtls_ssl_get_bytes_avail(&ssl_) > 0;
   r.read_closed = read_closed_ || eof_;
   r.write_closed = write_closed_;
-  r.can_write = handshake_done_ && !write_closed_ && output_has_room_for_record() && resend_.empty();
+  r.can_write =
+      handshake_done_ && !write_closed_ && output_has_room_for_record() && resend_.empty();
   r.awaiting_config = awaiting_config_;
   r.wants_input = !r.read_closed && !r.has_plaintext && !blocked_on_output_ && !awaiting_config_;
   // Every input is monotonic (close_wait_ is only ever cleared, and only set
@@ -1306,8 +1300,7 @@ bool Engine::set_max_send_fragment(size_t bytes) {
 }
 
 Result<std::vector<uint8_t>> Engine::export_keying_material(std::string_view label,
-                                                            ByteView context,
-                                                            size_t length) const {
+                                                            ByteView context, size_t length) const {
   if (!handshake_done_ || !error_.ok()) {
     return Error(ErrorCode::export_unavailable, Stage::config,
                  "keying material can be exported only after a successful handshake");

@@ -179,7 +179,7 @@ class Engine {
   size_t replay_feed_end_ = 0;    // feed_ before this offset is a ClientHello replayed in place
   bool hello_preparsed_ = false;  // the replayed ClientHello was parsed already
   std::vector<uint8_t> original_hello_;  // a rewritten ClientHello as received (transcript)
-  mbedtls_ssl_config conf_override_{};  // per-connection copy (ALPN selector's choice)
+  mbedtls_ssl_config conf_override_{};   // per-connection copy (ALPN selector's choice)
   std::string alpn_choice_;
   std::vector<int> suites_override_;  // honor_cipher_order's per-connection list
   const char* alpn_choice_list_[2] = {nullptr, nullptr};
@@ -196,8 +196,7 @@ class Engine {
   // A fatal alert the peer sent in the clear while we expected protection
   // (mbedTLS's TLS 1.3 client does this before it has handshake keys).
   bool plaintext_fatal_alert_received_ = false;
-  bool awaiting_alert_body_ =
-      false; // a 2-byte alert header where records are protected
+  bool awaiting_alert_body_ = false;  // a 2-byte alert header where records are protected
   uint8_t plaintext_fatal_alert_code_ = 0;
 
   std::string server_name_;
@@ -235,8 +234,8 @@ class Engine {
   std::array<int64_t, 3> renegotiations_{};  // when the peer last renegotiated
   size_t renegotiation_count_ = 0;
   bool renegotiation_by_us_ = false;
-  int peer_renegotiations_ = 0;  // counted by the key export callback
-  int renegotiation_secrets_ = 0;  // renegotiations whose completion is not yet reported
+  int peer_renegotiations_ = 0;          // counted by the key export callback
+  int renegotiation_secrets_ = 0;        // renegotiations whose completion is not yet reported
   std::vector<uint8_t> early_sent_;      // client: 0-RTT bytes, kept until accepted
   std::vector<uint8_t> resend_;          // client: rejected 0-RTT bytes to resend as 1-RTT
   std::vector<uint8_t> early_received_;  // server: 0-RTT bytes for read_early_data()
@@ -245,11 +244,11 @@ class Engine {
   std::vector<uint8_t> saved_session_;  // the latest resumable session (client)
 
   static constexpr size_t kMaxEvents = 16;
-  static constexpr size_t kMaxWarningEvents = 8;  // the other 8 kinds always fit
+  static constexpr size_t kMaxWarningEvents = 8;     // the other 8 kinds always fit
   static constexpr int kMaxConsecutiveWarnings = 5;  // OpenSSL's MAX_WARN_ALERT_COUNT
-  bool one_record_per_call_ = false;  // on_recv stops at the next record (pump)
+  bool one_record_per_call_ = false;                 // on_recv stops at the next record (pump)
   uint64_t records_at_call_start_ = 0;
-  int consecutive_warnings_ = 0;  // warning alerts since the last handshake message or data
+  int consecutive_warnings_ = 0;   // warning alerts since the last handshake message or data
   uint8_t warning_violation_ = 0;  // the alert that must end the connection, 0: none
   bool warning_flood_ = false;
   uint32_t dropped_warnings_ = 0;

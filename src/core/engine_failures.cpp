@@ -101,8 +101,9 @@ void Engine::fail_from_header(HeaderVerdict verdict) {
     case HeaderVerdict::bad_type:
       std::snprintf(text, sizeof text, "record with unknown content type %u", h[0]);
       send_alert(Alert::unexpected_message);
-      return fail(Error(first_inbound_record_ || !handshake_done_ ? ErrorCode::wrong_version_number
-                                                                  : ErrorCode::unexpected_record_type,
+      return fail(Error(first_inbound_record_ || !handshake_done_
+                            ? ErrorCode::wrong_version_number
+                            : ErrorCode::unexpected_record_type,
                         stage, text)
                       .with_alert(Alert::unexpected_message, AlertDirection::sent));
     case HeaderVerdict::bad_version:
@@ -125,22 +126,19 @@ void Engine::fail_from_header(HeaderVerdict verdict) {
                       .with_alert(Alert::unexpected_message, AlertDirection::sent));
     case HeaderVerdict::bad_change_cipher_spec:
       send_alert(Alert::unexpected_message);
-      return fail(
-          Error(ErrorCode::unexpected_message, stage,
-                handshake_done_
-                    ? "unexpected message: ChangeCipherSpec after the handshake"
-                    : "unexpected message: malformed ChangeCipherSpec "
-                      "(RFC 8446 5 allows only the single byte 1)")
-              .with_alert(Alert::unexpected_message, AlertDirection::sent));
+      return fail(Error(ErrorCode::unexpected_message, stage,
+                        handshake_done_ ? "unexpected message: ChangeCipherSpec after the handshake"
+                                        : "unexpected message: malformed ChangeCipherSpec "
+                                          "(RFC 8446 5 allows only the single byte 1)")
+                      .with_alert(Alert::unexpected_message, AlertDirection::sent));
     case HeaderVerdict::plaintext_alert: {
       // The peer gave up; we answer nothing (RFC 8446 6.2).
       const auto received = static_cast<Alert>(plaintext_fatal_alert_code_);
-      std::snprintf(text, sizeof text, "the peer sent fatal alert %s (%u) %s",
-                    alert_name(received), static_cast<unsigned>(received),
-                    handshake_done_ ? "after the handshake"
-                                    : "during the handshake");
-      return fail(Error(ErrorCode::peer_alert, stage, text)
-                      .with_alert(received, AlertDirection::received));
+      std::snprintf(text, sizeof text, "the peer sent fatal alert %s (%u) %s", alert_name(received),
+                    static_cast<unsigned>(received),
+                    handshake_done_ ? "after the handshake" : "during the handshake");
+      return fail(
+          Error(ErrorCode::peer_alert, stage, text).with_alert(received, AlertDirection::received));
     }
     case HeaderVerdict::ok:
       break;
@@ -157,22 +155,20 @@ void Engine::fail_from_backend(int code) {
     std::snprintf(text, sizeof text, "the peer sent fatal alert %s (%u) %s", alert_name(received),
                   static_cast<unsigned>(received),
                   handshake_done_ ? "after the handshake" : "during the handshake");
-    return fail(Error(ErrorCode::peer_alert, handshake_done_ ? Stage::record : Stage::handshake,
-                      text)
-                    .with_alert(received, AlertDirection::received)
-                    .with_backend_code(code));
+    return fail(
+        Error(ErrorCode::peer_alert, handshake_done_ ? Stage::record : Stage::handshake, text)
+            .with_alert(received, AlertDirection::received)
+            .with_backend_code(code));
   }
   Alert alert = Alert::internal_error;
   Error error = describe_backend_error(code, &alert);
-  const RecordHeader &record = inbound_.current_record();
-  if (code == MBEDTLS_ERR_SSL_INVALID_RECORD &&
-      record.type == kApplicationData &&
+  const RecordHeader& record = inbound_.current_record();
+  if (code == MBEDTLS_ERR_SSL_INVALID_RECORD && record.type == kApplicationData &&
       inner_plaintext_all_zero(ssl_, record.length,
                                server_hello_.cipher_suite == 0x1305 ? 8 : 16)) {
     // RFC 8446 5.4: no non-zero byte means no content type.
     alert = Alert::unexpected_message;
-    error = Error(ErrorCode::unexpected_message,
-                  handshake_done_ ? Stage::record : Stage::handshake,
+    error = Error(ErrorCode::unexpected_message, handshake_done_ ? Stage::record : Stage::handshake,
                   "unexpected message: a protected record's inner plaintext is "
                   "all zeros "
                   "(no content type)")
@@ -192,18 +188,30 @@ void Engine::fail_from_backend(int code) {
       error.with_alert(alert, AlertDirection::sent);
     }
   }
-  if (error.code() == ErrorCode::internal_error && error.alert_direction() == AlertDirection::sent) {
+  if (error.code() == ErrorCode::internal_error &&
+      error.alert_direction() == AlertDirection::sent) {
     // mbedTLS sometimes returns a generic code (FEATURE_UNAVAILABLE for a
     // compression method never offered) after queuing the precise alert:
     // the alert names the failure better than the code.
     ErrorCode named = ErrorCode::none;
     switch (error.alert()) {
-      case Alert::illegal_parameter: named = ErrorCode::illegal_parameter; break;
-      case Alert::decode_error: named = ErrorCode::decode_error; break;
-      case Alert::unexpected_message: named = ErrorCode::unexpected_message; break;
-      case Alert::handshake_failure: named = ErrorCode::handshake_failure; break;
-      case Alert::protocol_version: named = ErrorCode::unsupported_protocol; break;
-      default: break;
+      case Alert::illegal_parameter:
+        named = ErrorCode::illegal_parameter;
+        break;
+      case Alert::decode_error:
+        named = ErrorCode::decode_error;
+        break;
+      case Alert::unexpected_message:
+        named = ErrorCode::unexpected_message;
+        break;
+      case Alert::handshake_failure:
+        named = ErrorCode::handshake_failure;
+        break;
+      case Alert::protocol_version:
+        named = ErrorCode::unsupported_protocol;
+        break;
+      default:
+        break;
     }
     if (named != ErrorCode::none) {
       char text[Error::kMessageCapacity];

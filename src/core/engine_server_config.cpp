@@ -187,9 +187,13 @@ bool Engine::choose_config() {
   if (config_->sni_selector) {
     const SniAnswer answer = config_->sni_selector(name);
     switch (answer.kind) {
-      case SniAnswer::Kind::use_default: return finish_setup(config_);
-      case SniAnswer::Kind::use: return finish_setup(answer.config);
-      case SniAnswer::Kind::reject: refuse_name(); return false;
+      case SniAnswer::Kind::use_default:
+        return finish_setup(config_);
+      case SniAnswer::Kind::use:
+        return finish_setup(answer.config);
+      case SniAnswer::Kind::reject:
+        refuse_name();
+        return false;
       case SniAnswer::Kind::later:
         awaiting_config_ = true;
         push_event(EventKind::server_name_requested);
@@ -410,7 +414,8 @@ bool Engine::finish_setup(std::shared_ptr<const ConfigState> chosen) {
     std::vector<uint16_t> shared;
     if (server_order) {
       for (int mine : config_->suites) {
-        if (mine != 0 && theirs(static_cast<uint16_t>(mine))) shared.push_back(static_cast<uint16_t>(mine));
+        if (mine != 0 && theirs(static_cast<uint16_t>(mine)))
+          shared.push_back(static_cast<uint16_t>(mine));
       }
     } else {
       for (uint16_t offer : offered) {
@@ -476,8 +481,8 @@ void Engine::refuse_name() {
 }
 
 void Engine::queue_plaintext_alert(Alert alert) {
-  const uint8_t record[7] = {kAlert, 3, 3, 0, 2, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
-                             static_cast<uint8_t>(alert)};
+  const uint8_t record[7] = {
+      kAlert, 3, 3, 0, 2, MBEDTLS_SSL_ALERT_LEVEL_FATAL, static_cast<uint8_t>(alert)};
   // fail() reports an alert as sent only when it really is in the output.
   if (output_.append(ByteView(record, sizeof record))) {
     plaintext_alert_sent_ = true;

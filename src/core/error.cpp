@@ -158,17 +158,28 @@ Stage error_code_stage(ErrorCode code) noexcept {
 
 const char* stage_name(Stage stage) noexcept {
   switch (stage) {
-    case Stage::none: return "none";
-    case Stage::config: return "config";
-    case Stage::resolve: return "resolve";
-    case Stage::connect: return "connect";
-    case Stage::transport: return "transport";
-    case Stage::handshake: return "handshake";
-    case Stage::certificate: return "certificate";
-    case Stage::record: return "record";
-    case Stage::closed: return "closed";
-    case Stage::internal: return "internal";
-    case Stage::proxy: return "proxy";
+    case Stage::none:
+      return "none";
+    case Stage::config:
+      return "config";
+    case Stage::resolve:
+      return "resolve";
+    case Stage::connect:
+      return "connect";
+    case Stage::transport:
+      return "transport";
+    case Stage::handshake:
+      return "handshake";
+    case Stage::certificate:
+      return "certificate";
+    case Stage::record:
+      return "record";
+    case Stage::closed:
+      return "closed";
+    case Stage::internal:
+      return "internal";
+    case Stage::proxy:
+      return "proxy";
   }
   return "internal";
 }

@@ -27,8 +27,8 @@ struct ServerHelloFacts {
   bool hello_retry_request = false;
   bool tls13 = false;
   uint16_t cipher_suite = 0;
-  uint16_t key_share_group = 0;  // TLS 1.3 (HRR: the group asked for)
-  bool pre_shared_key = false;   // TLS 1.3 resumption or external PSK
+  uint16_t key_share_group = 0;         // TLS 1.3 (HRR: the group asked for)
+  bool pre_shared_key = false;          // TLS 1.3 resumption or external PSK
   bool extended_master_secret = false;  // RFC 7627 (TLS 1.2)
 };
 

@@ -58,7 +58,9 @@ size_t allocated_size(const void* block) noexcept {
   return (static_cast<const BlockHeader*>(block) - 1)->size;
 }
 
-void set_call_client_hello(const ClientHelloFacts* hello) noexcept { t_context.client_hello = hello; }
+void set_call_client_hello(const ClientHelloFacts* hello) noexcept {
+  t_context.client_hello = hello;
+}
 
 }  // namespace sanstls::detail
 
@@ -98,8 +100,7 @@ time_t sanstls_mbedtls_time(time_t* out) {
 }
 
 mbedtls_ms_time_t mbedtls_ms_time(void) {
-  return t_context.clock != nullptr ? static_cast<mbedtls_ms_time_t>(t_context.clock->now_ms())
-                                    : 0;
+  return t_context.clock != nullptr ? static_cast<mbedtls_ms_time_t>(t_context.clock->now_ms()) : 0;
 }
 
 #if defined(MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG)

@@ -88,8 +88,8 @@ void set_negotiated_max_early_data(mbedtls_ssl_context& ssl, uint32_t bytes) noe
 
 void forbid_early_data(mbedtls_ssl_session& session) noexcept {
 #if defined(MBEDTLS_SSL_EARLY_DATA)
-  session.ticket_flags = static_cast<uint8_t>(session.ticket_flags &
-                                              ~MBEDTLS_SSL_TLS1_3_TICKET_ALLOW_EARLY_DATA);
+  session.ticket_flags =
+      static_cast<uint8_t>(session.ticket_flags & ~MBEDTLS_SSL_TLS1_3_TICKET_ALLOW_EARLY_DATA);
 #else
   (void)session;
 #endif
@@ -131,85 +131,79 @@ uint8_t pending_alert(const mbedtls_ssl_context& ssl) noexcept { return ssl.aler
 
 }  // namespace sanstls::detail
 
-extern "C" int mbedtls_ssl_flush_output(mbedtls_ssl_context *ssl); // ssl_misc.h
+extern "C" int mbedtls_ssl_flush_output(mbedtls_ssl_context* ssl);  // ssl_misc.h
 
 namespace sanstls::detail {
 
 // mbedTLS stores a peer's unchecked version number in the enum field (0x0500
 // from a fuzzed ServerHello): reading it as the enum is undefined behaviour,
 // so it is read as the integer it is.
-static bool version_is_tls13(const mbedtls_ssl_context &ssl) noexcept {
+static bool version_is_tls13(const mbedtls_ssl_context& ssl) noexcept {
   std::underlying_type_t<mbedtls_ssl_protocol_version> raw;
   static_assert(sizeof raw == sizeof ssl.tls_version, "an enum's storage");
   std::memcpy(&raw, &ssl.tls_version, sizeof raw);
   return raw == static_cast<decltype(raw)>(MBEDTLS_SSL_VERSION_TLS1_3);
 }
 
-bool output_pending(const mbedtls_ssl_context &ssl) noexcept {
-  return ssl.out_left != 0;
-}
+bool output_pending(const mbedtls_ssl_context& ssl) noexcept { return ssl.out_left != 0; }
 
-bool flush_pending_output(mbedtls_ssl_context &ssl) noexcept {
+bool flush_pending_output(mbedtls_ssl_context& ssl) noexcept {
   if (ssl.out_left == 0) return true;
   return mbedtls_ssl_flush_output(&ssl) == 0 && ssl.out_left == 0;
 }
 
-bool inbound_protected(const mbedtls_ssl_context &ssl) noexcept {
+bool inbound_protected(const mbedtls_ssl_context& ssl) noexcept {
   return ssl.transform_in != nullptr;
 }
 
-bool protect_client_output_with_handshake_keys(mbedtls_ssl_context &ssl) noexcept {
+bool protect_client_output_with_handshake_keys(mbedtls_ssl_context& ssl) noexcept {
   if (ssl.conf == nullptr || ssl.conf->endpoint != MBEDTLS_SSL_IS_CLIENT ||
-      !version_is_tls13(ssl) || ssl.transform_in == nullptr ||
-      ssl.transform_out != nullptr || ssl.out_left != 0) {
+      !version_is_tls13(ssl) || ssl.transform_in == nullptr || ssl.transform_out != nullptr ||
+      ssl.out_left != 0) {
     return false;
   }
   switch (ssl.state) {
-  case MBEDTLS_SSL_ENCRYPTED_EXTENSIONS:
-  case MBEDTLS_SSL_CERTIFICATE_REQUEST:
-  case MBEDTLS_SSL_SERVER_CERTIFICATE:
-  case MBEDTLS_SSL_CERTIFICATE_VERIFY:
-  case MBEDTLS_SSL_SERVER_FINISHED:
-    break;
-  default:
-    return false;
+    case MBEDTLS_SSL_ENCRYPTED_EXTENSIONS:
+    case MBEDTLS_SSL_CERTIFICATE_REQUEST:
+    case MBEDTLS_SSL_SERVER_CERTIFICATE:
+    case MBEDTLS_SSL_CERTIFICATE_VERIFY:
+    case MBEDTLS_SSL_SERVER_FINISHED:
+      break;
+    default:
+      return false;
   }
   // In these states the inbound transform is the handshake transform, which
   // holds the keys of both directions; nothing went out under it yet.
   ssl.transform_out = ssl.transform_in;
-  for (auto &byte : ssl.cur_out_ctr)
-    byte = 0;
+  for (auto& byte : ssl.cur_out_ctr) byte = 0;
   return true;
 }
 
-bool protect_output_with_application_keys(mbedtls_ssl_context &ssl) noexcept {
+bool protect_output_with_application_keys(mbedtls_ssl_context& ssl) noexcept {
   if (ssl.conf == nullptr || ssl.conf->endpoint != MBEDTLS_SSL_IS_SERVER ||
-      !version_is_tls13(ssl) ||
-      ssl.transform_application == nullptr ||
+      !version_is_tls13(ssl) || ssl.transform_application == nullptr ||
       ssl.transform_out == ssl.transform_application || ssl.out_left != 0) {
     return false;
   }
   switch (ssl.state) {
-  case MBEDTLS_SSL_END_OF_EARLY_DATA:
-  case MBEDTLS_SSL_CLIENT_CERTIFICATE:
-  case MBEDTLS_SSL_CLIENT_CERTIFICATE_VERIFY:
-  case MBEDTLS_SSL_CLIENT_FINISHED:
-    break;
-  default:
-    return false;
+    case MBEDTLS_SSL_END_OF_EARLY_DATA:
+    case MBEDTLS_SSL_CLIENT_CERTIFICATE:
+    case MBEDTLS_SSL_CLIENT_CERTIFICATE_VERIFY:
+    case MBEDTLS_SSL_CLIENT_FINISHED:
+      break;
+    default:
+      return false;
   }
   // mbedtls_ssl_set_outbound_transform(): the wrap-up sets the same
   // transform again (and resets the counter, which nothing used meanwhile).
   ssl.transform_out = ssl.transform_application;
-  for (auto &byte : ssl.cur_out_ctr)
-    byte = 0;
+  for (auto& byte : ssl.cur_out_ctr) byte = 0;
   return true;
 }
 
-bool inner_plaintext_all_zero(const mbedtls_ssl_context &ssl, size_t length,
+bool inner_plaintext_all_zero(const mbedtls_ssl_context& ssl, size_t length,
                               size_t tag_length) noexcept {
-  if (ssl.transform_in == nullptr ||
-      !version_is_tls13(ssl) || ssl.in_msg == nullptr ||
+  if (ssl.transform_in == nullptr || !version_is_tls13(ssl) || ssl.in_msg == nullptr ||
       length <= tag_length) {
     return false;
   }
@@ -219,7 +213,7 @@ bool inner_plaintext_all_zero(const mbedtls_ssl_context &ssl, size_t length,
   return true;
 }
 
-} // namespace sanstls::detail
+}  // namespace sanstls::detail
 
 namespace sanstls::detail {
 
@@ -258,8 +252,8 @@ size_t park_record_buffers(mbedtls_ssl_context& ssl, ParkedRecordBuffers& parked
   size_t out_high = 0;
   const unsigned char* const in_pointers[5] = {ssl.in_ctr, ssl.in_hdr, ssl.in_len, ssl.in_iv,
                                                ssl.in_msg};
-  const unsigned char* const out_pointers[5] = {ssl.out_ctr, ssl.out_hdr, ssl.out_len,
-                                                ssl.out_iv, ssl.out_msg};
+  const unsigned char* const out_pointers[5] = {ssl.out_ctr, ssl.out_hdr, ssl.out_len, ssl.out_iv,
+                                                ssl.out_msg};
   if (!offsets_of(ssl.in_buf, in_pointers, parked.in_offsets, &in_high) ||
       !offsets_of(ssl.out_buf, out_pointers, parked.out_offsets, &out_high) ||
       in_high > ParkedRecordBuffers::kPrefix || out_high > ParkedRecordBuffers::kPrefix) {
@@ -288,8 +282,8 @@ size_t park_record_buffers(mbedtls_ssl_context& ssl, ParkedRecordBuffers& parked
 bool unpark_record_buffers(mbedtls_ssl_context& ssl, ParkedRecordBuffers& parked) noexcept {
   if (!parked.parked) return true;
   auto* in = static_cast<unsigned char*>(mbedtls_calloc(1, parked.in_size));
-  auto* out = in != nullptr ? static_cast<unsigned char*>(mbedtls_calloc(1, parked.out_size))
-                            : nullptr;
+  auto* out =
+      in != nullptr ? static_cast<unsigned char*>(mbedtls_calloc(1, parked.out_size)) : nullptr;
   if (out == nullptr) {
     mbedtls_free(in);
     return false;

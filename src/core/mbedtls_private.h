@@ -65,29 +65,29 @@ uint8_t pending_alert(const mbedtls_ssl_context& ssl) noexcept;
 namespace sanstls::detail {
 
 // Whether mbedTLS still holds a written record that the output did not take.
-bool output_pending(const mbedtls_ssl_context &ssl) noexcept;
+bool output_pending(const mbedtls_ssl_context& ssl) noexcept;
 // Hands mbedTLS's held record to the send callback; false if it stays held.
-bool flush_pending_output(mbedtls_ssl_context &ssl) noexcept;
+bool flush_pending_output(mbedtls_ssl_context& ssl) noexcept;
 // Whether inbound records are protected (a read transform is in place).
-bool inbound_protected(const mbedtls_ssl_context &ssl) noexcept;
+bool inbound_protected(const mbedtls_ssl_context& ssl) noexcept;
 // TLS 1.3 server between its Finished and the client's: RFC 8446 4.4.4 puts
 // its records under the server application traffic keys, but mbedTLS 3.6
 // switches only at the end of the handshake. Switch the outbound keys now
 // (nothing but an alert can go out in this window). True if it switched.
-bool protect_output_with_application_keys(mbedtls_ssl_context &ssl) noexcept;
+bool protect_output_with_application_keys(mbedtls_ssl_context& ssl) noexcept;
 // TLS 1.3 client between the ServerHello and the server's Finished: RFC
 // 8446 protects everything after the ServerHello, alerts included, but
 // mbedTLS 3.6 switches the client's outbound keys only for its second
 // flight, so its alerts went out in the clear (and the server could not
 // read them). Switch to the handshake keys for an alert. True if it switched.
-bool protect_client_output_with_handshake_keys(mbedtls_ssl_context &ssl) noexcept;
+bool protect_client_output_with_handshake_keys(mbedtls_ssl_context& ssl) noexcept;
 // After MBEDTLS_ERR_SSL_INVALID_RECORD on a TLS 1.3 protected record of
 // `length` bytes that authenticated: whether its inner plaintext was all
 // zeros (no content type, RFC 8446 5.4). mbedTLS decrypts in place.
-bool inner_plaintext_all_zero(const mbedtls_ssl_context &ssl, size_t length,
+bool inner_plaintext_all_zero(const mbedtls_ssl_context& ssl, size_t length,
                               size_t tag_length) noexcept;
 
-} // namespace sanstls::detail
+}  // namespace sanstls::detail
 
 namespace sanstls::detail {
 

@@ -11,8 +11,7 @@ bool starts_with(const uint8_t header[5], const char* text, size_t n) {
 
 }  // namespace
 
-HeaderVerdict judge_header(const uint8_t header[5], bool first,
-                           bool from_client, bool encrypted,
+HeaderVerdict judge_header(const uint8_t header[5], bool first, bool from_client, bool encrypted,
                            size_t protected_limit) noexcept {
   if (first) {
     static const char* const kMethods[] = {"GET /", "POST ", "HEAD ", "PUT /", "DELET",
@@ -29,9 +28,8 @@ HeaderVerdict judge_header(const uint8_t header[5], bool first,
   if (type < kChangeCipherSpec || type > kApplicationData) return HeaderVerdict::bad_type;
   if (header[1] != 3) return HeaderVerdict::bad_version;
   const size_t length = (size_t{header[3]} << 8) | header[4];
-  const size_t limit = (encrypted || type == kApplicationData)
-                           ? protected_limit
-                           : kMaxPlaintextRecord;
+  const size_t limit =
+      (encrypted || type == kApplicationData) ? protected_limit : kMaxPlaintextRecord;
   if (length > limit) return HeaderVerdict::too_long;
   // A plaintext ChangeCipherSpec is exactly one byte (RFC 8446 5, RFC
   // 5246 7.1).
@@ -94,11 +92,11 @@ void RecordStream::add_body_bytes(ByteView bytes) {
   const bool plaintext = !encrypted(current_.type) || current_.type == kAlert;
   chunk_tail_ = body_remaining_ - bytes.size();
   if (current_.type == kHandshake && plaintext && tracking_) track_handshake(bytes);
-  if (current_.type == kChangeCipherSpec && plaintext && !bytes.empty())
-    ccs_value_ = bytes[0];
+  if (current_.type == kChangeCipherSpec && plaintext && !bytes.empty()) ccs_value_ = bytes[0];
   if (current_.type == kAlert && current_.length == 2) {
     // A 2-byte alert record is plaintext whatever the phase: protected ones are longer.
-    for (size_t i = 0; i < bytes.size() && alert_len_ < 2; ++i) alert_bytes_[alert_len_++] = bytes[i];
+    for (size_t i = 0; i < bytes.size() && alert_len_ < 2; ++i)
+      alert_bytes_[alert_len_++] = bytes[i];
   }
   body_remaining_ -= bytes.size();
   if (body_remaining_ == 0) end_record();
@@ -156,8 +154,7 @@ void RecordStream::track_handshake(ByteView bytes) {
       const size_t declared = (size_t{message_header_[1]} << 16) |
                               (size_t{message_header_[2]} << 8) | message_header_[3];
       after_message_ = chunk_tail_ + bytes.size();
-      observer_.on_handshake_message(message_header_[0],
-                                     ByteView(message_.data(), message_.size()),
+      observer_.on_handshake_message(message_header_[0], ByteView(message_.data(), message_.size()),
                                      message_.size() < declared);
       message_header_len_ = 0;
       message_.clear();

@@ -27,15 +27,15 @@ struct RecordHeader {
 
 enum class HeaderVerdict : uint8_t {
   ok,
-  http_request,           // "GET / ..." arriving at a TLS server
-  http_response,          // "HTTP/1.1 ..." arriving at a TLS client
-  bad_type,               // not a TLS content type
-  bad_version,            // not a 3.x record version
-  too_long,               // above the RFC limit for its kind
-  empty_handshake,        // zero-length handshake or alert fragment
-  bad_change_cipher_spec, // a ChangeCipherSpec that is not the single byte 1,
-                          // or one after the handshake (RFC 8446 5)
-  plaintext_alert, // a fatal alert in the clear where records are protected
+  http_request,            // "GET / ..." arriving at a TLS server
+  http_response,           // "HTTP/1.1 ..." arriving at a TLS client
+  bad_type,                // not a TLS content type
+  bad_version,             // not a 3.x record version
+  too_long,                // above the RFC limit for its kind
+  empty_handshake,         // zero-length handshake or alert fragment
+  bad_change_cipher_spec,  // a ChangeCipherSpec that is not the single byte 1,
+                           // or one after the handshake (RFC 8446 5)
+  plaintext_alert,         // a fatal alert in the clear where records are protected
 };
 
 // The largest record body of each kind (RFC 8446 5.2, RFC 5246 6.2.3).
@@ -49,10 +49,8 @@ constexpr size_t kMaxCbcCiphertextRecord = 16384 + 2048;
 // `protected_limit` is the largest protected record body allowed (TLS 1.3
 // derives it from the AEAD tag: the inner plaintext, padding included, is
 // at most 2^14 + 1 bytes, RFC 8446 5.2 and 5.4).
-HeaderVerdict
-judge_header(const uint8_t header[5], bool first, bool from_client,
-             bool encrypted,
-             size_t protected_limit = kMaxCiphertextRecord) noexcept;
+HeaderVerdict judge_header(const uint8_t header[5], bool first, bool from_client, bool encrypted,
+                           size_t protected_limit = kMaxCiphertextRecord) noexcept;
 
 class RecordObserver {
  public:
@@ -78,7 +76,7 @@ class RecordStream {
   size_t body_remaining() const noexcept { return body_remaining_; }
   uint64_t records_completed() const noexcept { return records_completed_; }
   // The header of the record whose body is (or was last) delivered.
-  const RecordHeader &current_record() const noexcept { return current_; }
+  const RecordHeader& current_record() const noexcept { return current_; }
   bool change_cipher_spec_seen() const noexcept { return ccs_seen_; }
   // During on_handshake_message: how many bytes of the same record follow
   // the message (RFC 8446 5.1: messages before a key change end a record).

@@ -10,17 +10,37 @@ namespace {
 inline uint32_t rotl(uint32_t v, int n) { return (v << n) | (v >> (32 - n)); }
 
 inline void quarter_round(uint32_t& a, uint32_t& b, uint32_t& c, uint32_t& d) {
-  a += b; d ^= a; d = rotl(d, 16);
-  c += d; b ^= c; b = rotl(b, 12);
-  a += b; d ^= a; d = rotl(d, 8);
-  c += d; b ^= c; b = rotl(b, 7);
+  a += b;
+  d ^= a;
+  d = rotl(d, 16);
+  c += d;
+  b ^= c;
+  b = rotl(b, 12);
+  a += b;
+  d ^= a;
+  d = rotl(d, 8);
+  c += d;
+  b ^= c;
+  b = rotl(b, 7);
 }
 
 void chacha20_block(const uint32_t key[8], uint64_t counter, uint8_t out[64]) {
-  uint32_t state[16] = {0x61707865, 0x3320646e, 0x79622d32, 0x6b206574,
-                        key[0], key[1], key[2], key[3], key[4], key[5], key[6], key[7],
-                        static_cast<uint32_t>(counter), static_cast<uint32_t>(counter >> 32),
-                        0, 0};
+  uint32_t state[16] = {0x61707865,
+                        0x3320646e,
+                        0x79622d32,
+                        0x6b206574,
+                        key[0],
+                        key[1],
+                        key[2],
+                        key[3],
+                        key[4],
+                        key[5],
+                        key[6],
+                        key[7],
+                        static_cast<uint32_t>(counter),
+                        static_cast<uint32_t>(counter >> 32),
+                        0,
+                        0};
   uint32_t x[16];
   std::memcpy(x, state, sizeof x);
   for (int i = 0; i < 10; ++i) {

@@ -33,11 +33,11 @@ bool gcm(bool encrypt, const uint8_t key[32], const uint8_t* nonce, ByteView aad
   mbedtls_gcm_init(&ctx);
   int ret = mbedtls_gcm_setkey(&ctx, MBEDTLS_CIPHER_ID_AES, key, 256);
   if (ret == 0) {
-    ret = encrypt ? mbedtls_gcm_crypt_and_tag(&ctx, MBEDTLS_GCM_ENCRYPT, in.size(), nonce,
-                                              kNonceBytes, aad.data(), aad.size(), in.data(), out,
-                                              kTagBytes, tag)
-                  : mbedtls_gcm_auth_decrypt(&ctx, in.size(), nonce, kNonceBytes, aad.data(),
-                                             aad.size(), tag, kTagBytes, in.data(), out);
+    ret = encrypt
+              ? mbedtls_gcm_crypt_and_tag(&ctx, MBEDTLS_GCM_ENCRYPT, in.size(), nonce, kNonceBytes,
+                                          aad.data(), aad.size(), in.data(), out, kTagBytes, tag)
+              : mbedtls_gcm_auth_decrypt(&ctx, in.size(), nonce, kNonceBytes, aad.data(),
+                                         aad.size(), tag, kTagBytes, in.data(), out);
   }
   mbedtls_gcm_free(&ctx);
   return ret == 0;
@@ -48,7 +48,8 @@ bool gcm(bool encrypt, const uint8_t key[32], const uint8_t* nonce, ByteView aad
 Result<std::shared_ptr<TicketKeys>> TicketKeys::generate(RandomSource& random) {
   auto keys = std::make_shared<TicketKeys>();
   if (!random.fill(MutableByteView(keys->current_.bytes, kKeyBytes))) {
-    return Error(ErrorCode::random_failed, Stage::config, "the random source failed while generating session ticket keys");
+    return Error(ErrorCode::random_failed, Stage::config,
+                 "the random source failed while generating session ticket keys");
   }
   return keys;
 }
@@ -201,7 +202,7 @@ struct EarlyDataReplayStore::State {
   explicit State(size_t max_entries) : capacity(max_entries == 0 ? 1 : max_entries) {}
   mutable Mutex mutex;
   size_t capacity;
-  int64_t horizon = INT64_MIN;  // tickets issued at or before this are refused
+  int64_t horizon = INT64_MIN;               // tickets issued at or before this are refused
   std::deque<std::pair<Id, int64_t>> order;  // oldest first
   std::unordered_set<Id, IdHash> seen;
 };
@@ -217,7 +218,8 @@ EarlyDataReplayStore::~EarlyDataReplayStore() = default;
 
 bool EarlyDataReplayStore::first_use(ByteView ticket_id, int64_t issued_seconds) {
   State::Id id{};
-  std::memcpy(id.data(), ticket_id.data(), ticket_id.size() < id.size() ? ticket_id.size() : id.size());
+  std::memcpy(id.data(), ticket_id.data(),
+              ticket_id.size() < id.size() ? ticket_id.size() : id.size());
   State& s = *state_;
   LockGuard lock(s.mutex);
   if (issued_seconds <= s.horizon) return false;
@@ -239,8 +241,8 @@ size_t EarlyDataReplayStore::size() const {
 size_t EarlyDataReplayStore::memory_bytes() const {
   LockGuard lock(state_->mutex);
   // A set node (id, hash, link, allocator header), a deque slot, a bucket.
-  constexpr size_t kPerEntry = sizeof(State::Id) + 3 * sizeof(void*) + 16 +
-                               sizeof(std::pair<State::Id, int64_t>);
+  constexpr size_t kPerEntry =
+      sizeof(State::Id) + 3 * sizeof(void*) + 16 + sizeof(std::pair<State::Id, int64_t>);
   return sizeof(State) + state_->seen.size() * kPerEntry +
          state_->seen.bucket_count() * sizeof(void*);
 }
@@ -350,8 +352,8 @@ int ticket_write(void* state, const mbedtls_ssl_session* session, unsigned char*
   const auto* config = static_cast<const ConfigState*>(state);
   std::vector<uint8_t> plaintext = wrap_session(*session, config->ticket_lifetime);
   std::vector<uint8_t> ticket;
-  const bool sealed = !plaintext.empty() &&
-                      config->ticket_keys->seal(ByteView(plaintext), *config->random, ticket);
+  const bool sealed =
+      !plaintext.empty() && config->ticket_keys->seal(ByteView(plaintext), *config->random, ticket);
   mbedtls_platform_zeroize(plaintext.data(), plaintext.size());
   if (!sealed) return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
   if (ticket.size() > static_cast<size_t>(end - start)) return MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL;
@@ -373,7 +375,8 @@ int ticket_parse(void* state, mbedtls_ssl_session* session, unsigned char* buffe
   return ret;
 }
 
-int cache_get(void* state, const unsigned char* id, size_t id_length, mbedtls_ssl_session* session) {
+int cache_get(void* state, const unsigned char* id, size_t id_length,
+              mbedtls_ssl_session* session) {
   const auto* config = static_cast<const ConfigState*>(state);
   std::optional<std::vector<uint8_t>> stored = config->session_store->load(ByteView(id, id_length));
   if (!stored) return MBEDTLS_ERR_SSL_CACHE_ENTRY_NOT_FOUND;

@@ -21,10 +21,14 @@ Error bad_request(const char* message) {
 
 const char* connect_state_name(ConnectState state) noexcept {
   switch (state) {
-    case ConnectState::sending: return "sending";
-    case ConnectState::awaiting_reply: return "awaiting_reply";
-    case ConnectState::established: return "established";
-    case ConnectState::failed: return "failed";
+    case ConnectState::sending:
+      return "sending";
+    case ConnectState::awaiting_reply:
+      return "awaiting_reply";
+    case ConnectState::established:
+      return "established";
+    case ConnectState::failed:
+      return "failed";
   }
   return "failed";
 }
@@ -167,8 +171,7 @@ bool ConnectClient::header_line(std::string_view line) noexcept {
   if (++header_fields_ > kMaxHeaderFields) {
     char message[Error::kMessageCapacity];
     std::snprintf(message, sizeof message,
-                  "the proxy's reply to CONNECT has more than %zu header fields",
-                  kMaxHeaderFields);
+                  "the proxy's reply to CONNECT has more than %zu header fields", kMaxHeaderFields);
     fail(ErrorCode::proxy_bad_reply, message);
     return false;
   }

@@ -12,18 +12,19 @@ namespace {
 
 using namespace detail;  // NOLINT: the shared HTTP text helpers
 
-bool is_host_char(char c) {
-  return is_digit(c) || is_alpha(c) || c == '-' || c == '.' || c == '_';
-}
+bool is_host_char(char c) { return is_digit(c) || is_alpha(c) || c == '-' || c == '.' || c == '_'; }
 bool is_v6_char(char c) { return is_hex(c) || c == ':' || c == '.'; }
 
 }  // namespace
 
 const char* request_state_name(RequestState state) noexcept {
   switch (state) {
-    case RequestState::reading: return "reading";
-    case RequestState::complete: return "complete";
-    case RequestState::failed: return "failed";
+    case RequestState::reading:
+      return "reading";
+    case RequestState::complete:
+      return "complete";
+    case RequestState::failed:
+      return "failed";
   }
   return "failed";
 }

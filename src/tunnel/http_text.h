@@ -65,8 +65,8 @@ inline bool is_hex(char c) {
 }
 // RFC 9110 5.6.2 tchar.
 inline bool is_tchar(char c) {
-  return is_digit(c) || is_alpha(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) !=
-                                            std::string_view::npos;
+  return is_digit(c) || is_alpha(c) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
 // Field values and reason phrases: HTAB, SP, VCHAR, obs-text.

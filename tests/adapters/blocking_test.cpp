@@ -66,16 +66,15 @@ struct ClientSide {
   explicit ClientSide(TlsVersion version = TlsVersion::tls1_3, uint64_t seed = 11,
                       uint32_t close_timeout_ms = 0)
       : sources(seed),
-        config(build_or_fail(client_builder(sources).versions(version, version).close_timeout(
-            close_timeout_ms))) {}
+        config(build_or_fail(
+            client_builder(sources).versions(version, version).close_timeout(close_timeout_ms))) {}
   Sources sources;
   Config config;
 };
 
 struct ServerSide {
   explicit ServerSide(TlsVersion version = TlsVersion::tls1_3, uint64_t seed = 23)
-      : sources(seed),
-        config(build_or_fail(server_builder(sources).versions(version, version))) {}
+      : sources(seed), config(build_or_fail(server_builder(sources).versions(version, version))) {}
   Sources sources;
   Config config;
 };
@@ -196,9 +195,9 @@ TEST_CASE("blocking: connect and echo both ways with close_notify both ways", "[
     const char* bind_host;
     const char* peer_prefix;  // what the client's peer_address() starts with
   };
-  const auto target = GENERATE(Target{"localhost", "127.0.0.1", "127.0.0.1:"},
-                               Target{"127.0.0.1", "127.0.0.1", "127.0.0.1:"},
-                               Target{"::1", "::1", "[::1]:"});
+  const auto target =
+      GENERATE(Target{"localhost", "127.0.0.1", "127.0.0.1:"},
+               Target{"127.0.0.1", "127.0.0.1", "127.0.0.1:"}, Target{"::1", "::1", "[::1]:"});
   CAPTURE(version_label(version), target.connect_host);
 
   auto bound = Listener::bind(target.bind_host, 0);
@@ -547,7 +546,8 @@ TEST_CASE("blocking: Listener::accept times out", "[blocking]") {
   CHECK(elapsed < kOp);
 }
 
-TEST_CASE("blocking: a silent peer times out reads and writing after shutdown fails", "[blocking]") {
+TEST_CASE("blocking: a silent peer times out reads and writing after shutdown fails",
+          "[blocking]") {
   auto bound = Listener::bind("127.0.0.1", 0);
   REQUIRE(bound);
   Listener listener = std::move(bound).value();
@@ -640,7 +640,8 @@ uint32_t count_events(Connection& connection, EventKind kind) {
 
 }  // namespace
 
-TEST_CASE("blocking: write_all reads while a renegotiation holds writes", "[blocking][renegotiation]") {
+TEST_CASE("blocking: write_all reads while a renegotiation holds writes",
+          "[blocking][renegotiation]") {
   auto bound = Listener::bind("127.0.0.1", 0);
   REQUIRE(bound);
   Listener listener = std::move(bound).value();
@@ -864,8 +865,7 @@ TEST_CASE("blocking: a deferred SNI selector is answered by a hook or fails clea
   }
 }
 
-TEST_CASE("blocking: reading into an empty buffer reads nothing from the socket",
-          "[blocking]") {
+TEST_CASE("blocking: reading into an empty buffer reads nothing from the socket", "[blocking]") {
   ClientSide client;
   ServerSide server;
   int fds[2];
@@ -1061,8 +1061,8 @@ TEST_CASE("blocking: TLS through an HTTP proxy (CONNECT, Basic auth)", "[blockin
   ServerSide server;
   ProxyRecord record;
   ServerThread thread([&] {
-    run_fake_proxy(proxy, "HTTP/1.1 200 Connection established\r\n\r\n", &server.config,
-                   nullptr, record);
+    run_fake_proxy(proxy, "HTTP/1.1 200 Connection established\r\n\r\n", &server.config, nullptr,
+                   record);
   });
   ClientSide client;
   blocking::ConnectOptions options = via(proxy);
@@ -1126,8 +1126,7 @@ TEST_CASE("blocking: bytes after the proxy's 200 go to the TLS engine first", "[
   std::promise<void> client_done;
   std::future<void> client_done_signal = client_done.get_future();
   ProxyRecord record;
-  ServerThread thread(
-      [&] { run_fake_proxy(proxy, reply, nullptr, &client_done_signal, record); });
+  ServerThread thread([&] { run_fake_proxy(proxy, reply, nullptr, &client_done_signal, record); });
   ClientSide client;
   auto connected = Stream::connect(client.config, "localhost", 443, via(proxy, Milliseconds(2000)));
   client_done.set_value();
@@ -1144,8 +1143,7 @@ TEST_CASE("blocking: a silent proxy times out at the proxy stage", "[blocking][p
   std::promise<void> client_done;
   std::future<void> client_done_signal = client_done.get_future();
   ProxyRecord record;
-  ServerThread thread(
-      [&] { run_fake_proxy(proxy, "", nullptr, &client_done_signal, record); });
+  ServerThread thread([&] { run_fake_proxy(proxy, "", nullptr, &client_done_signal, record); });
   ClientSide client;
   auto connected = Stream::connect(client.config, "localhost", 443, via(proxy, kShort));
   client_done.set_value();

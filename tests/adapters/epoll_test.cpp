@@ -226,8 +226,8 @@ bool wait_for_end(int fd, Milliseconds timeout = kOp) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   uint8_t sink[4096];
   for (;;) {
-    const auto left = std::chrono::duration_cast<Milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<Milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -378,8 +378,8 @@ TEST_CASE("epoll: 100 concurrent clients each get their own payload back; counte
   server.loop().post([&] {
     int ok = 0;
     for (size_t i = 0; i < kClients; ++i) {
-      ok += server.loop().adopt(fds[i], clients.config, Role::client, "localhost", handlers[i])
-                .ok();
+      ok +=
+          server.loop().adopt(fds[i], clients.config, Role::client, "localhost", handlers[i]).ok();
     }
     adopted.set_value(ok);
   });
@@ -597,8 +597,10 @@ TEST_CASE("epoll: how the peer ends the stream is the close reason", "[epoll]") 
   CHECK(counters.closed_clean + counters.closed_truncated + counters.closed_reset == 1);
 }
 
-TEST_CASE("epoll: a reply written in on_secure goes out when the client's Finished and "
-          "close_notify arrive together", "[epoll]") {
+TEST_CASE(
+    "epoll: a reply written in on_secure goes out when the client's Finished and "
+    "close_notify arrive together",
+    "[epoll]") {
   // A 0-RTT client sends its request, Finished and close_notify at once: the
   // server's on_secure answers (it read the early data) and the answer must
   // not be refused because the peer's close_notify came in the same segment.
@@ -669,9 +671,9 @@ namespace {
 class MovingClock final : public Clock {
  public:
   int64_t now_ms() noexcept override {
-    return kNowMs + std::chrono::duration_cast<Milliseconds>(std::chrono::steady_clock::now() -
-                                                             start_)
-                        .count();
+    return kNowMs +
+           std::chrono::duration_cast<Milliseconds>(std::chrono::steady_clock::now() - start_)
+               .count();
   }
 
  private:
@@ -686,10 +688,9 @@ TEST_CASE("epoll: the engine's handshake timer runs on the loop through timer_cl
   Journal journal;
   ListenOptions options = options_with(0);  // no adapter limit: the engine's timer ends it
   options.timer_clock = &clock;
-  LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); }, options,
-                    [&](ConfigBuilder& builder) {
-                      builder.clock(clock).handshake_timeout(kEngineTimeoutMs);
-                    });
+  LoopThread server(
+      [&] { return std::make_shared<EchoHandler>(&journal); }, options,
+      [&](ConfigBuilder& builder) { builder.clock(clock).handshake_timeout(kEngineTimeoutMs); });
   const auto started = std::chrono::steady_clock::now();
   const int fd = raw_connect(server.port());
   REQUIRE(fd >= 0);
@@ -720,10 +721,9 @@ TEST_CASE("epoll: close() waits for the peer's close_notify until the engine's c
   Journal journal;
   ListenOptions options = options_with(10000);
   options.timer_clock = &clock;
-  LoopThread server([&] { return std::make_shared<Closer>(&journal); }, options,
-                    [&](ConfigBuilder& builder) {
-                      builder.clock(clock).close_timeout(kCloseTimeoutMs);
-                    });
+  LoopThread server(
+      [&] { return std::make_shared<Closer>(&journal); }, options,
+      [&](ConfigBuilder& builder) { builder.clock(clock).close_timeout(kCloseTimeoutMs); });
   Clients clients;
   const auto started = std::chrono::steady_clock::now();
   auto stream = Stream::connect(clients.config, "127.0.0.1", server.port(), kOp, "localhost");
@@ -897,9 +897,10 @@ TEST_CASE("epoll: pause_reading stops reading the socket; resume_reading deliver
   CHECK(handler->all_5a);
 }
 
-TEST_CASE("epoll: connect() runs a TLS client to an address or a resolved name; failures have "
-          "stage connect or resolve",
-          "[epoll]") {
+TEST_CASE(
+    "epoll: connect() runs a TLS client to an address or a resolved name; failures have "
+    "stage connect or resolve",
+    "[epoll]") {
   Journal journal;
   Journal client_journal;
   LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); }, options_with(10000));
@@ -920,16 +921,16 @@ TEST_CASE("epoll: connect() runs a TLS client to an address or a resolved name; 
   std::promise<std::vector<Error>> started;
   server.loop().post([&] {
     std::vector<Error> errors;
-    errors.push_back(server.loop().connect(
-        "127.0.0.1", server.port(), clients.config, "localhost",
-        std::make_shared<EchoClient>(&client_journal, &results, 0, payload)));
-    errors.push_back(server.loop().connect(
-        "127.0.0.1", refused_port, clients.config, "localhost",
-        std::make_shared<EchoClient>(&client_journal, &results, 1, payload)));
+    errors.push_back(
+        server.loop().connect("127.0.0.1", server.port(), clients.config, "localhost",
+                              std::make_shared<EchoClient>(&client_journal, &results, 0, payload)));
+    errors.push_back(
+        server.loop().connect("127.0.0.1", refused_port, clients.config, "localhost",
+                              std::make_shared<EchoClient>(&client_journal, &results, 1, payload)));
     // Names are resolved on the resolver thread; the answer comes back to the loop.
-    errors.push_back(server.loop().connect(
-        "localhost", server.port(), clients.config, "localhost",
-        std::make_shared<EchoClient>(&client_journal, &results, 2, payload)));
+    errors.push_back(
+        server.loop().connect("localhost", server.port(), clients.config, "localhost",
+                              std::make_shared<EchoClient>(&client_journal, &results, 2, payload)));
     errors.push_back(server.loop().connect(
         "sanstls-no-such-host.invalid", server.port(), clients.config, "localhost",
         std::make_shared<EchoClient>(&client_journal, &results, 3, payload)));
@@ -944,7 +945,8 @@ TEST_CASE("epoll: connect() runs a TLS client to an address or a resolved name; 
   CHECK(errors[3].ok());  // ENOTFOUND comes through on_close too
 
   REQUIRE(client_journal.wait([&](Journal&) {
-    return std::all_of(results.begin(), results.end(), [](const ClientResult& r) { return r.done; });
+    return std::all_of(results.begin(), results.end(),
+                       [](const ClientResult& r) { return r.done; });
   }));
   REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 2; }));
   REQUIRE(server.join());
@@ -1000,8 +1002,8 @@ TEST_CASE("epoll: listen() refuses a client Config and a missing factory", "[epo
   REQUIRE(created);
   std::unique_ptr<Loop> loop = std::move(created).value();
   Clients clients;
-  auto refused = loop->listen("127.0.0.1", 0, clients.config,
-                              [] { return std::make_shared<Handler>(); });
+  auto refused =
+      loop->listen("127.0.0.1", 0, clients.config, [] { return std::make_shared<Handler>(); });
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code() == ErrorCode::invalid_argument);
   CHECK(refused.error().stage() == Stage::config);
@@ -1060,9 +1062,10 @@ TEST_CASE("epoll: a deferred SNI selector is answered through on_server_name_req
   if (hook) CHECK(asked == "localhost");
 }
 
-TEST_CASE("epoll: Workers share one port over SO_REUSEPORT; a ConfigSlot swap reaches new "
-          "connections; counters_snapshot sums the loops",
-          "[epoll]") {
+TEST_CASE(
+    "epoll: Workers share one port over SO_REUSEPORT; a ConfigSlot swap reaches new "
+    "connections; counters_snapshot sums the loops",
+    "[epoll]") {
   Sources sources(5);
   ConfigSlot slot(build_or_fail(server_builder(sources).alpn({"one"})));
   const Config first = slot.load();
@@ -1073,23 +1076,21 @@ TEST_CASE("epoll: Workers share one port over SO_REUSEPORT; a ConfigSlot swap re
   CHECK(workers.size() == 2);
   ListenOptions options = options_with(10000);
   options.config_slot = &slot;
-  auto port = workers.listen("127.0.0.1", 0, first,
-                             [&] { return std::make_shared<EchoHandler>(&journal); }, options);
+  auto port = workers.listen(
+      "127.0.0.1", 0, first, [&] { return std::make_shared<EchoHandler>(&journal); }, options);
   REQUIRE(port);
   workers.start();
 
   Sources client_sources(6);
-  const Config client_config =
-      build_or_fail(client_builder(client_sources).alpn({"one", "two"}));
+  const Config client_config = build_or_fail(client_builder(client_sources).alpn({"one", "two"}));
   constexpr int kPerConfig = 10;
   auto serve_one = [&](const std::string& expected_alpn) {
     auto stream = Stream::connect(client_config, "127.0.0.1", port.value(), kOp, "localhost");
     REQUIRE(stream);
     CHECK(stream->connection().info().alpn_protocol == expected_alpn);
     const std::string text = "hello " + expected_alpn;
-    REQUIRE_FALSE(stream->write_all(ByteView(reinterpret_cast<const uint8_t*>(text.data()),
-                                             text.size()),
-                                    kOp));
+    REQUIRE_FALSE(stream->write_all(
+        ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()), kOp));
     const auto echoed = read_exactly(stream.value(), text.size());
     CHECK(std::string(echoed.begin(), echoed.end()) == text);
     CHECK_FALSE(stream->shutdown(kOp));

@@ -32,9 +32,9 @@ std::vector<uint16_t> offered_signature_algorithms(const Config& config) {
   REQUIRE(hello.size() > 5 + 4 + 34);
   REQUIRE(hello[5] == 1);  // ClientHello
   size_t at = 5 + 4 + 2 + 32;
-  at += 1 + hello.at(at);           // session id
-  at += 2 + get16(hello, at);       // cipher suites
-  at += 1 + hello.at(at);           // compression methods
+  at += 1 + hello.at(at);      // session id
+  at += 2 + get16(hello, at);  // cipher suites
+  at += 1 + hello.at(at);      // compression methods
   const size_t end = at + 2 + get16(hello, at);
   at += 2;
   while (at + 4 <= end) {
@@ -72,7 +72,7 @@ TEST_CASE("a client offering TLS 1.2 and 1.3 lists RSA PKCS#1 before RSA-PSS",
     const auto schemes = offered_signature_algorithms(build_or_fail(client_builder(sources)));
     CHECK(position(schemes, 0x0401) < position(schemes, 0x0804));  // rsa_pkcs1_sha256 first
     CHECK(position(schemes, 0x0804) < schemes.size());  // RSA-PSS still offered (TLS 1.3)
-    CHECK(position(schemes, 0x0403) == 0);             // ECDSA keeps its place
+    CHECK(position(schemes, 0x0403) == 0);              // ECDSA keeps its place
   }
   SECTION("schemes given in another order") {
     auto builder = client_builder(sources);
@@ -95,7 +95,8 @@ TEST_CASE("the reordered client still completes TLS 1.2 and 1.3 with an RSA serv
   Sources sources;
   const TlsVersion version = GENERATE(TlsVersion::tls1_2, TlsVersion::tls1_3);
   auto server_b = ConfigBuilder(Role::server);
-  server_b.random(sources.server_random).clock(sources.clock)
+  server_b.random(sources.server_random)
+      .clock(sources.clock)
       .certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem)
       .versions(version, version);
   Pair pair = connect(build_or_fail(client_builder(sources)), build_or_fail(server_b));
@@ -192,7 +193,8 @@ TEST_CASE("a TLS 1.2 ServerKeyExchange with a bad signature is ERR_SSL_BAD_SIGNA
     const size_t length = get16(flight, at + 3);
     if (flight[at] == 22) {
       for (size_t m = at + 5; m + 4 <= at + 5 + length;) {
-        const size_t body = size_t{flight[m + 1]} << 16 | size_t{flight[m + 2]} << 8 | flight[m + 3];
+        const size_t body =
+            size_t{flight[m + 1]} << 16 | size_t{flight[m + 2]} << 8 | flight[m + 3];
         if (flight[m] == 12) {
           flight[m + 4 + body - 1] ^= 0x01;
           tampered = true;
@@ -218,8 +220,8 @@ TEST_CASE("an alert with an unknown level ends the connection with illegal_param
   const TlsVersion version = GENERATE(TlsVersion::tls1_2, TlsVersion::tls1_3);
   Sources sources;
   detail::CallScope scope{nullptr, &sources.clock, &sources.server_random};
-  auto made = Connection::client(
-      build_or_fail(client_builder(sources).versions(version, version)), "localhost");
+  auto made = Connection::client(build_or_fail(client_builder(sources).versions(version, version)),
+                                 "localhost");
   REQUIRE(made);
   Connection client = std::move(made).value();
   raw_peer* peer = raw_peer_new_server_version(ecdsa_chain_pem().c_str(),
@@ -280,7 +282,8 @@ Bytes edited_client_hello(const Bytes& extra, bool inside_extensions) {
   const size_t body = record.size() - 9;
   record[6] = static_cast<uint8_t>(body >> 16);
   put16(7, body & 0xffff);
-  if (inside_extensions) put16(extensions_length_at, get16(record, extensions_length_at) + extra.size());
+  if (inside_extensions)
+    put16(extensions_length_at, get16(record, extensions_length_at) + extra.size());
   return record;
 }
 

@@ -36,8 +36,8 @@ TEST_CASE("close() without close_timeout: closed at once, a later transport end 
   CHECK(pair.client.conn.wants().closed);
   CHECK_FALSE(pair.client.conn.wants().read_closed);
   CHECK_FALSE(pair.client.conn.next_deadline_ms().has_value());
-  const auto records = split_records(std::vector<uint8_t>(
-      pair.client.conn.pending_output().begin(), pair.client.conn.pending_output().end()));
+  const auto records = split_records(std::vector<uint8_t>(pair.client.conn.pending_output().begin(),
+                                                          pair.client.conn.pending_output().end()));
   REQUIRE(records.size() == 1);
   CHECK(records[0].type == (version == TlsVersion::tls1_3 ? 23 : 21));
 
@@ -52,7 +52,8 @@ TEST_CASE("close() without close_timeout: closed at once, a later transport end 
 
 TEST_CASE("close() without close_timeout still reads what the peer sends (half-close)", "[close]") {
   Sources sources;
-  Pair pair = connect(build_or_fail(client_builder(sources)), build_or_fail(server_builder(sources)));
+  Pair pair =
+      connect(build_or_fail(client_builder(sources)), build_or_fail(server_builder(sources)));
   REQUIRE(pair.handshake());
   pair.client.conn.close();
   CHECK(pair.client.conn.wants().closed);
@@ -102,8 +103,8 @@ TEST_CASE("wants().closed never goes back to false", "[close]") {
   const uint32_t close_timeout = GENERATE(0u, 3000u);
   CAPTURE(label(version), close_timeout);
   Sources sources;
-  const Config client_config =
-      build_or_fail(client_builder(sources).versions(version, version).close_timeout(close_timeout));
+  const Config client_config = build_or_fail(
+      client_builder(sources).versions(version, version).close_timeout(close_timeout));
   const Config server_config = build_or_fail(server_builder(sources));
   // The client gives up after `before` steps of the handshake (at every
   // point of it), then the rest of the peer's flights arrive anyway.

@@ -73,8 +73,8 @@ std::string encrypted_or_skip(const std::string& key_pem, const std::string& pas
       testing::encrypt_private_key_pem_with_openssl(key_pem, passphrase, &why);
   if (!encrypted) {
     const char* binary = std::getenv("OPENSSL");
-    const std::string probe =
-        std::string("command -v '") + (binary && *binary ? binary : "openssl") + "' >/dev/null 2>&1";
+    const std::string probe = std::string("command -v '") +
+                              (binary && *binary ? binary : "openssl") + "' >/dev/null 2>&1";
     if (std::system(probe.c_str()) != 0) SANSTLS_SKIP("no openssl binary: " << why);
     FAIL("openssl could not encrypt the key: " << why);
   }
@@ -113,8 +113,7 @@ TEST_CASE("build() needs a random source and a clock", "[config]") {
   }
   SECTION("no clock") {
     ConfigBuilder builder(Role::server);
-    builder.random(sources.server_random)
-        .certificate(ecdsa_chain_pem(), ecdsa_key_pem());
+    builder.random(sources.server_random).certificate(ecdsa_chain_pem(), ecdsa_key_pem());
     check_fails(builder.build(), ErrorCode::invalid_argument, "ERR_INVALID_ARG_VALUE", "no clock");
     CHECK_THAT(std::string(builder.build().error().message()), ContainsSubstring("system_clock"));
   }
@@ -156,7 +155,8 @@ TEST_CASE("version range errors", "[config]") {
     const auto tls1_1 = static_cast<TlsVersion>(0x0302);
     check_fails(client_builder(sources).versions(tls1_1, TlsVersion::tls1_3).build(),
                 ErrorCode::invalid_version, "ERR_TLS_INVALID_PROTOCOL_VERSION", "TLS 1.2");
-    check_fails(client_builder(sources).versions(TlsVersion::tls1_2, static_cast<TlsVersion>(0x0305))
+    check_fails(client_builder(sources)
+                    .versions(TlsVersion::tls1_2, static_cast<TlsVersion>(0x0305))
                     .build(),
                 ErrorCode::invalid_version, "ERR_TLS_INVALID_PROTOCOL_VERSION", "TLS 1.3");
   }
@@ -173,14 +173,14 @@ TEST_CASE("version range errors", "[config]") {
 
 // ------------------------------------------------------------ cipher suites
 
-TEST_CASE("an unknown cipher suite name is ERR_SSL_NO_CIPHER_MATCH naming the token",
-          "[config]") {
+TEST_CASE("an unknown cipher suite name is ERR_SSL_NO_CIPHER_MATCH naming the token", "[config]") {
   Sources sources;
   check_fails(client_builder(sources).cipher_suites("TLS_AES_128_GCM_SHA256:NOT-A-CIPHER").build(),
               ErrorCode::unknown_cipher_suite, "ERR_SSL_NO_CIPHER_MATCH", "'NOT-A-CIPHER'");
   // The first bad token is the one reported.
-  check_fails(client_builder(sources).cipher_suites("BOGUS-ONE,TLS_AES_128_GCM_SHA256,BOGUS-TWO").build(),
-              ErrorCode::unknown_cipher_suite, "ERR_SSL_NO_CIPHER_MATCH", "BOGUS-ONE");
+  check_fails(
+      client_builder(sources).cipher_suites("BOGUS-ONE,TLS_AES_128_GCM_SHA256,BOGUS-TWO").build(),
+      ErrorCode::unknown_cipher_suite, "ERR_SSL_NO_CIPHER_MATCH", "BOGUS-ONE");
   // A real OpenSSL name sanstls does not implement (RSA key exchange, CBC).
   check_fails(client_builder(sources).cipher_suites("AES128-SHA").build(),
               ErrorCode::unknown_cipher_suite, "ERR_SSL_NO_CIPHER_MATCH", "AES128-SHA");
@@ -197,9 +197,8 @@ TEST_CASE("a cipher list without suites for an enabled version is ERR_TLS_NO_USA
     check_fails(client_builder(sources).cipher_suites(list).build(),
                 ErrorCode::no_usable_cipher_suite, "ERR_TLS_NO_USABLE_CIPHER_SUITE",
                 "no TLS 1.3 cipher suite");
-    Config config =
-        must_build(client_builder(sources).cipher_suites(list).versions(TlsVersion::tls1_2,
-                                                                        TlsVersion::tls1_2));
+    Config config = must_build(client_builder(sources).cipher_suites(list).versions(
+        TlsVersion::tls1_2, TlsVersion::tls1_2));
     CHECK(config.cipher_suite_names() ==
           std::vector<std::string>{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
                                    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"});
@@ -209,8 +208,8 @@ TEST_CASE("a cipher list without suites for an enabled version is ERR_TLS_NO_USA
     check_fails(server_builder(sources).cipher_suites(list).build(),
                 ErrorCode::no_usable_cipher_suite, "ERR_TLS_NO_USABLE_CIPHER_SUITE",
                 "no TLS 1.2 cipher suite");
-    Config config = must_build(
-        server_builder(sources).cipher_suites(list).versions(TlsVersion::tls1_3, TlsVersion::tls1_3));
+    Config config = must_build(server_builder(sources).cipher_suites(list).versions(
+        TlsVersion::tls1_3, TlsVersion::tls1_3));
     CHECK(config.cipher_suite_names() == std::vector<std::string>{"TLS_AES_256_GCM_SHA384"});
   }
   SECTION("an empty list") {
@@ -225,7 +224,8 @@ TEST_CASE("cipher suite names: IANA and OpenSSL spellings, any case, order kept"
   Sources sources;
   Config config = must_build(client_builder(sources).cipher_suites(
       "ecdhe-rsa-aes256-gcm-sha384:TLS_CHACHA20_POLY1305_SHA256, "
-      "tls_ecdhe_ecdsa_with_aes_128_gcm_sha256 : Tls_Aes_128_Gcm_Sha256,ECDHE-ECDSA-CHACHA20-POLY1305"));
+      "tls_ecdhe_ecdsa_with_aes_128_gcm_sha256 : "
+      "Tls_Aes_128_Gcm_Sha256,ECDHE-ECDSA-CHACHA20-POLY1305"));
   CHECK(config.cipher_suite_names() == std::vector<std::string>{
                                            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
                                            "TLS_CHACHA20_POLY1305_SHA256",
@@ -234,9 +234,10 @@ TEST_CASE("cipher suite names: IANA and OpenSSL spellings, any case, order kept"
                                            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
                                        });
   // Suites that are off by default can still be asked for by name.
-  Config cbc = must_build(client_builder(sources)
-                              .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
-                              .cipher_suites("ECDHE-ECDSA-AES128-SHA256:TLS_ECDHE_ECDSA_WITH_AES_128_CCM"));
+  Config cbc =
+      must_build(client_builder(sources)
+                     .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+                     .cipher_suites("ECDHE-ECDSA-AES128-SHA256:TLS_ECDHE_ECDSA_WITH_AES_128_CCM"));
   CHECK(cbc.cipher_suite_names() ==
         std::vector<std::string>{"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
                                  "TLS_ECDHE_ECDSA_WITH_AES_128_CCM"});
@@ -247,8 +248,8 @@ TEST_CASE("cipher suite names: IANA and OpenSSL spellings, any case, order kept"
 TEST_CASE("group names: unknown names fail, aliases map to canonical names", "[config]") {
   Sources sources;
   SECTION("unknown group") {
-    check_fails(client_builder(sources).groups("X25519:ffdhe2048").build(), ErrorCode::unknown_group,
-                "ERR_TLS_UNKNOWN_GROUP", "'ffdhe2048'");
+    check_fails(client_builder(sources).groups("X25519:ffdhe2048").build(),
+                ErrorCode::unknown_group, "ERR_TLS_UNKNOWN_GROUP", "'ffdhe2048'");
     check_fails(client_builder(sources).groups("P-999").build(), ErrorCode::unknown_group,
                 "ERR_TLS_UNKNOWN_GROUP", "P-999");
   }
@@ -259,8 +260,8 @@ TEST_CASE("group names: unknown names fail, aliases map to canonical names", "[c
                 "ERR_TLS_UNKNOWN_GROUP", "empty");
   }
   SECTION("aliases and case") {
-    Config config = must_build(
-        client_builder(sources).groups("prime256v1:secp384r1,x25519:SECP521R1:X448"));
+    Config config =
+        must_build(client_builder(sources).groups("prime256v1:secp384r1,x25519:SECP521R1:X448"));
     CHECK(config.group_names() ==
           std::vector<std::string>{"P-256", "P-384", "X25519", "P-521", "X448"});
     Config other = must_build(client_builder(sources).groups("secp256r1, p-384"));
@@ -296,7 +297,8 @@ TEST_CASE("defaults: suites, groups, versions, verification", "[config]") {
 TEST_CASE("certificate and key parse failures", "[config]") {
   Sources sources;
   SECTION("garbage certificate (not PEM, not DER)") {
-    auto config = bare_server(sources).certificate("this is not a certificate", ecdsa_key_pem()).build();
+    auto config =
+        bare_server(sources).certificate("this is not a certificate", ecdsa_key_pem()).build();
     check_fails(config, ErrorCode::certificate_parse_failed, "ERR_TLS_CERT_PARSE_FAILED",
                 "cannot parse certificate chain");
     CHECK(config.error().backend_code() < 0);
@@ -334,25 +336,25 @@ TEST_CASE("a key that does not belong to its certificate is ERR_OSSL_X509_KEY_VA
           "[config]") {
   Sources sources;
   SECTION("two ECDSA P-256 identities, keys swapped") {
-    check_fails(bare_server(sources)
-                    .certificate(pki().ecdsa_leaf.certificate_pem, pki().client_leaf.key.private_key_pem)
-                    .build(),
-                ErrorCode::key_certificate_mismatch, "ERR_OSSL_X509_KEY_VALUES_MISMATCH",
-                "does not belong to the certificate");
+    check_fails(
+        bare_server(sources)
+            .certificate(pki().ecdsa_leaf.certificate_pem, pki().client_leaf.key.private_key_pem)
+            .build(),
+        ErrorCode::key_certificate_mismatch, "ERR_OSSL_X509_KEY_VALUES_MISMATCH",
+        "does not belong to the certificate");
   }
   SECTION("an RSA certificate with an ECDSA key") {
-    check_fails(bare_server(sources)
-                    .certificate(pki().rsa_leaf.certificate_pem, ecdsa_key_pem())
-                    .build(),
-                ErrorCode::key_certificate_mismatch, "ERR_OSSL_X509_KEY_VALUES_MISMATCH",
-                "key values mismatch");
+    check_fails(
+        bare_server(sources).certificate(pki().rsa_leaf.certificate_pem, ecdsa_key_pem()).build(),
+        ErrorCode::key_certificate_mismatch, "ERR_OSSL_X509_KEY_VALUES_MISMATCH",
+        "key values mismatch");
   }
   SECTION("the second identity is the bad one") {
-    check_fails(server_builder(sources)
-                    .certificate(pki().rsa_leaf.certificate_pem, pki().client_leaf.key.private_key_pem)
-                    .build(),
-                ErrorCode::key_certificate_mismatch, "ERR_OSSL_X509_KEY_VALUES_MISMATCH",
-                "private key");
+    check_fails(
+        server_builder(sources)
+            .certificate(pki().rsa_leaf.certificate_pem, pki().client_leaf.key.private_key_pem)
+            .build(),
+        ErrorCode::key_certificate_mismatch, "ERR_OSSL_X509_KEY_VALUES_MISMATCH", "private key");
   }
 }
 
@@ -361,7 +363,8 @@ TEST_CASE("DER certificates and DER or PKCS#8 keys are accepted", "[config]") {
   const testing::Identity& rsa = pki().rsa_leaf;
   const testing::Identity& ecdsa = pki().ecdsa_leaf;
   SECTION("DER certificate + DER key, and it handshakes") {
-    Config server = must_build(bare_server(sources).certificate(rsa.certificate_der, rsa.key.private_key_der));
+    Config server =
+        must_build(bare_server(sources).certificate(rsa.certificate_der, rsa.key.private_key_der));
     Config client = must_build(client_builder(sources));
     Pair pair = make_pair(client, server);
     REQUIRE(pair.handshake());
@@ -388,7 +391,8 @@ TEST_CASE("encrypted PEM keys need the right passphrase", "[config]") {
   REQUIRE_THAT(encrypted, ContainsSubstring("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
 
   SECTION("right passphrase") {
-    Config server = must_build(bare_server(sources).certificate(ecdsa_chain_pem(), encrypted, passphrase));
+    Config server =
+        must_build(bare_server(sources).certificate(ecdsa_chain_pem(), encrypted, passphrase));
     Config client = must_build(client_builder(sources));
     Pair pair = make_pair(client, server);
     REQUIRE(pair.handshake());
@@ -399,8 +403,9 @@ TEST_CASE("encrypted PEM keys need the right passphrase", "[config]") {
                 "no passphrase was given");
   }
   SECTION("wrong passphrase") {
-    check_fails(bare_server(sources).certificate(ecdsa_chain_pem(), encrypted, "Tr0ub4dor&3").build(),
-                ErrorCode::key_passphrase_wrong, "ERR_TLS_KEY_PASSPHRASE_WRONG", "wrong passphrase");
+    check_fails(
+        bare_server(sources).certificate(ecdsa_chain_pem(), encrypted, "Tr0ub4dor&3").build(),
+        ErrorCode::key_passphrase_wrong, "ERR_TLS_KEY_PASSPHRASE_WRONG", "wrong passphrase");
   }
   SECTION("many wrong passphrases: never reported as a parse failure") {
     // A wrong passphrase decrypts to garbage whose CBC padding is valid about
@@ -409,7 +414,8 @@ TEST_CASE("encrypted PEM keys need the right passphrase", "[config]") {
       const std::string wrong = "wrong-" + std::to_string(i);
       auto config = bare_server(sources).certificate(ecdsa_chain_pem(), encrypted, wrong).build();
       REQUIRE_FALSE(config);
-      INFO("passphrase " << wrong << ": " << config.error().name() << ": " << config.error().message());
+      INFO("passphrase " << wrong << ": " << config.error().name() << ": "
+                         << config.error().message());
       REQUIRE(config.error().code() == ErrorCode::key_passphrase_wrong);
     }
   }
@@ -485,10 +491,12 @@ TEST_CASE("ALPN protocol names must be 1 to 255 bytes", "[config]") {
   Sources sources;
   check_fails(client_builder(sources).alpn({"h2", ""}).build(), ErrorCode::invalid_alpn,
               "ERR_TLS_INVALID_ALPN_PROTOCOL", "1 to 255 bytes");
-  check_fails(client_builder(sources).alpn({std::string(256, 'x')}).build(), ErrorCode::invalid_alpn,
-              "ERR_TLS_INVALID_ALPN_PROTOCOL", "1 to 255 bytes");
-  Config config = must_build(client_builder(sources).alpn({"h2", std::string(255, 'y'), "http/1.1"}));
-  CHECK(config.alpn_protocols() == std::vector<std::string>{"h2", std::string(255, 'y'), "http/1.1"});
+  check_fails(client_builder(sources).alpn({std::string(256, 'x')}).build(),
+              ErrorCode::invalid_alpn, "ERR_TLS_INVALID_ALPN_PROTOCOL", "1 to 255 bytes");
+  Config config =
+      must_build(client_builder(sources).alpn({"h2", std::string(255, 'y'), "http/1.1"}));
+  CHECK(config.alpn_protocols() ==
+        std::vector<std::string>{"h2", std::string(255, 'y'), "http/1.1"});
 }
 
 // ------------------------------------------------------------ Connection creation
@@ -526,8 +534,8 @@ TEST_CASE("a Connection's role must match its Config's", "[config]") {
               "ERR_INVALID_ARG_VALUE", "a client connection needs a client Config");
   check_fails(Connection::client_without_server_name(server_config), ErrorCode::invalid_argument,
               "ERR_INVALID_ARG_VALUE", "client Config");
-  check_fails(Connection::server(client_config), ErrorCode::invalid_argument, "ERR_INVALID_ARG_VALUE",
-              "a server connection needs a server Config");
+  check_fails(Connection::server(client_config), ErrorCode::invalid_argument,
+              "ERR_INVALID_ARG_VALUE", "a server connection needs a server Config");
 }
 
 // ------------------------------------------------------------ sharing, lifetime
@@ -640,7 +648,8 @@ TEST_CASE("error.h helpers: alert, code and stage names", "[config]") {
   CHECK(std::string(error_code_name(ErrorCode::invalid_argument)) == "ERR_INVALID_ARG_VALUE");
   CHECK(std::string(error_code_name(ErrorCode::key_certificate_mismatch)) ==
         "ERR_OSSL_X509_KEY_VALUES_MISMATCH");
-  CHECK(std::string(error_code_name(ErrorCode::hostname_mismatch)) == "ERR_TLS_CERT_ALTNAME_INVALID");
+  CHECK(std::string(error_code_name(ErrorCode::hostname_mismatch)) ==
+        "ERR_TLS_CERT_ALTNAME_INVALID");
   CHECK(std::string(error_code_name(ErrorCode::unexpected_eof)) ==
         "ERR_SSL_UNEXPECTED_EOF_WHILE_READING");
   CHECK(std::string(error_code_name(ErrorCode::internal_error)) == "ERR_TLS_INTERNAL");

@@ -19,12 +19,12 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-void put16(Bytes &out, uint16_t v) {
+void put16(Bytes& out, uint16_t v) {
   out.push_back(static_cast<uint8_t>(v >> 8));
   out.push_back(static_cast<uint8_t>(v));
 }
 
-Bytes vector16(const Bytes &body) {
+Bytes vector16(const Bytes& body) {
   Bytes out(2 + body.size());
   out[0] = static_cast<uint8_t>(body.size() >> 8);
   out[1] = static_cast<uint8_t>(body.size());
@@ -48,31 +48,31 @@ struct HelloBuilder {
   bool extensions_block = true;
   std::vector<std::pair<uint16_t, Bytes>> extensions;
 
-  HelloBuilder &suite(uint16_t id) {
+  HelloBuilder& suite(uint16_t id) {
     put16(suites, id);
     return *this;
   }
-  HelloBuilder &ext(uint16_t type, Bytes data) {
+  HelloBuilder& ext(uint16_t type, Bytes data) {
     extensions.emplace_back(type, std::move(data));
     return *this;
   }
-  HelloBuilder &server_name(const std::string &name) {
+  HelloBuilder& server_name(const std::string& name) {
     Bytes entry = {0};
     Bytes host(name.begin(), name.end());
     Bytes named = vector16(host);
     entry.insert(entry.end(), named.begin(), named.end());
     return ext(0, vector16(entry));
   }
-  HelloBuilder &groups(std::initializer_list<uint16_t> ids) { return ext(10, list16(ids)); }
-  HelloBuilder &point_formats() { return ext(11, {1, 0}); }
-  HelloBuilder &signature_algorithms(std::initializer_list<uint16_t> ids) {
+  HelloBuilder& groups(std::initializer_list<uint16_t> ids) { return ext(10, list16(ids)); }
+  HelloBuilder& point_formats() { return ext(11, {1, 0}); }
+  HelloBuilder& signature_algorithms(std::initializer_list<uint16_t> ids) {
     return ext(13, list16(ids));
   }
-  HelloBuilder &supported_versions_13() { return ext(43, {2, 0x03, 0x04}); }
-  HelloBuilder &psk_modes() { return ext(45, {1, 1}); }
-  HelloBuilder &key_share(std::vector<std::pair<uint16_t, Bytes>> shares) {
+  HelloBuilder& supported_versions_13() { return ext(43, {2, 0x03, 0x04}); }
+  HelloBuilder& psk_modes() { return ext(45, {1, 1}); }
+  HelloBuilder& key_share(std::vector<std::pair<uint16_t, Bytes>> shares) {
     Bytes entries;
-    for (const auto &[group, key] : shares) {
+    for (const auto& [group, key] : shares) {
       put16(entries, group);
       Bytes k = vector16(key);
       entries.insert(entries.end(), k.begin(), k.end());
@@ -108,7 +108,7 @@ struct HelloBuilder {
     body.insert(body.end(), compression.begin(), compression.end());
     if (extensions_block) {
       Bytes all;
-      for (const auto &[type, data] : extensions) {
+      for (const auto& [type, data] : extensions) {
         put16(all, type);
         Bytes d = vector16(data);
         all.insert(all.end(), d.begin(), d.end());
@@ -137,7 +137,7 @@ struct Answer {
   Bytes output;
 };
 
-Answer answer(const Config &config, const Bytes &records) {
+Answer answer(const Config& config, const Bytes& records) {
   auto server = Connection::server(config);
   REQUIRE(server);
   server->feed(ByteView(records.data(), records.size()));
@@ -148,7 +148,7 @@ Answer answer(const Config &config, const Bytes &records) {
 
 // The plaintext handshake messages at the start of a server's output: (type,
 // body).
-std::vector<std::pair<uint8_t, Bytes>> handshake_messages(const Bytes &stream) {
+std::vector<std::pair<uint8_t, Bytes>> handshake_messages(const Bytes& stream) {
   std::vector<std::pair<uint8_t, Bytes>> out;
   Bytes data;
   size_t at = 0;
@@ -171,7 +171,7 @@ std::vector<std::pair<uint8_t, Bytes>> handshake_messages(const Bytes &stream) {
 }
 
 // The output is exactly one plaintext fatal alert, before any ServerHello.
-void expect_refused(const Answer &a, Alert alert, const std::string &name) {
+void expect_refused(const Answer& a, Alert alert, const std::string& name) {
   INFO("server output: " << a.output.size() << " bytes");
   REQUIRE(a.output.size() == 7);
   CHECK(a.output[0] == 21);
@@ -182,7 +182,7 @@ void expect_refused(const Answer &a, Alert alert, const std::string &name) {
 }
 
 // A ServerHello went out; returns its body.
-Bytes expect_server_hello(const Answer &a) {
+Bytes expect_server_hello(const Answer& a) {
   INFO("error: " << a.server.error().name() << ": " << a.server.error().message());
   CHECK(a.server.error().ok());
   const auto messages = handshake_messages(a.output);
@@ -192,14 +192,14 @@ Bytes expect_server_hello(const Answer &a) {
   return messages.front().second;
 }
 
-uint16_t u16_at(const Bytes &b, size_t at) {
+uint16_t u16_at(const Bytes& b, size_t at) {
   return static_cast<uint16_t>((b[at] << 8) | b[at + 1]);
 }
 
 // ServerHello: version(2) random(32) session_id(1+n) suite(2) ...
-uint16_t server_hello_suite(const Bytes &body) { return u16_at(body, 35 + body[34]); }
+uint16_t server_hello_suite(const Bytes& body) { return u16_at(body, 35 + body[34]); }
 
-Config psk_only_server(Sources &sources) {
+Config psk_only_server(Sources& sources) {
   ConfigBuilder builder(Role::server);
   builder.random(sources.server_random)
       .clock(sources.clock)
@@ -278,7 +278,7 @@ TEST_CASE("a version-tolerant ClientHello is in the transcript as received",
   auto server = Connection::server(build_or_fail(server_builder(sources)));
   REQUIRE(server);
   Pair pair(std::move(client).value(), std::move(server).value());
-  Bytes &wire = pair.wire_to(pair.server);
+  Bytes& wire = pair.wire_to(pair.server);
   Bytes hello(pair.client.conn.pending_output().begin(), pair.client.conn.pending_output().end());
   pair.client.conn.consume_output(hello.size());
   REQUIRE(hello.size() > 11);
@@ -378,7 +378,7 @@ namespace {
 
 // Moves extension `type` to the front of a ClientHello record's extensions
 // (lengths unchanged).
-Bytes move_extension_first(const Bytes &record, uint16_t type) {
+Bytes move_extension_first(const Bytes& record, uint16_t type) {
   REQUIRE(record.size() > 9);
   const size_t body = 9;  // record header 5 + handshake header 4
   size_t at = body + 2 + 32;
@@ -404,7 +404,7 @@ Bytes move_extension_first(const Bytes &record, uint16_t type) {
   REQUIRE_FALSE(moved.empty());
   Bytes out(record.begin(), record.begin() + static_cast<std::ptrdiff_t>(extensions));
   out.insert(out.end(), moved.begin(), moved.end());
-  for (const Bytes &item : items) out.insert(out.end(), item.begin(), item.end());
+  for (const Bytes& item : items) out.insert(out.end(), item.begin(), item.end());
   return out;
 }
 
@@ -439,8 +439,8 @@ TEST_CASE(
   REQUIRE_FALSE(messages.empty());
   CHECK(messages.front().first == 2);
   // The abbreviated handshake: no Certificate, and ChangeCipherSpec already.
-  for (const auto &[type, body] : messages) CHECK(type != 11);
+  for (const auto& [type, body] : messages) CHECK(type != 11);
   bool ccs = false;
-  for (const RecordSummary &r : split_records(a.output)) ccs = ccs || r.type == 20;
+  for (const RecordSummary& r : split_records(a.output)) ccs = ccs || r.type == 20;
   CHECK(ccs);
 }

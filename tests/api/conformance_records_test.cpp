@@ -24,11 +24,10 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-Bytes from_hex(const std::string &hex) {
+Bytes from_hex(const std::string& hex) {
   Bytes out;
   for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(
-        static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   }
   return out;
 }
@@ -40,21 +39,20 @@ struct Keys {
   uint64_t seq = 0;
 };
 
-Bytes expand_label(const Bytes &secret, const std::string &label,
-                   size_t length) {
+Bytes expand_label(const Bytes& secret, const std::string& label, size_t length) {
   const std::string full = "tls13 " + label;
   Bytes info = {static_cast<uint8_t>(length >> 8), static_cast<uint8_t>(length),
                 static_cast<uint8_t>(full.size())};
   info.insert(info.end(), full.begin(), full.end());
-  info.push_back(0); // empty context
+  info.push_back(0);  // empty context
   Bytes out(length);
-  REQUIRE(mbedtls_hkdf_expand(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256),
-                              secret.data(), secret.size(), info.data(),
-                              info.size(), out.data(), out.size()) == 0);
+  REQUIRE(mbedtls_hkdf_expand(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), secret.data(),
+                              secret.size(), info.data(), info.size(), out.data(),
+                              out.size()) == 0);
   return out;
 }
 
-Keys derive(const Bytes &secret) {
+Keys derive(const Bytes& secret) {
   Keys keys;
   const Bytes key = expand_label(secret, "key", 16);
   const Bytes iv = expand_label(secret, "iv", 12);
@@ -64,24 +62,21 @@ Keys derive(const Bytes &secret) {
 }
 
 Bytes header(uint8_t type, size_t length) {
-  return {type, 3, 3, static_cast<uint8_t>(length >> 8),
-          static_cast<uint8_t>(length)};
+  return {type, 3, 3, static_cast<uint8_t>(length >> 8), static_cast<uint8_t>(length)};
 }
 
-void nonce_for(Keys &keys, uint8_t nonce[12]) {
+void nonce_for(Keys& keys, uint8_t nonce[12]) {
   std::memcpy(nonce, keys.iv, 12);
-  for (int i = 0; i < 8; ++i)
-    nonce[11 - i] ^= static_cast<uint8_t>(keys.seq >> (8 * i));
+  for (int i = 0; i < 8; ++i) nonce[11 - i] ^= static_cast<uint8_t>(keys.seq >> (8 * i));
   ++keys.seq;
 }
 
 // A protected record: content, then the real type, then `padding` zeros.
-Bytes seal(Keys &keys, uint8_t type, const Bytes &content, size_t padding = 0,
+Bytes seal(Keys& keys, uint8_t type, const Bytes& content, size_t padding = 0,
            bool with_type = true) {
   detail::CallScope scope(nullptr, nullptr, nullptr);
   Bytes inner = content;
-  if (with_type)
-    inner.push_back(type);
+  if (with_type) inner.push_back(type);
   inner.insert(inner.end(), padding, 0);
   Bytes record(5 + inner.size() + 16);
   const Bytes h = header(23, inner.size() + 16);
@@ -91,9 +86,8 @@ Bytes seal(Keys &keys, uint8_t type, const Bytes &content, size_t padding = 0,
   mbedtls_gcm_context gcm;
   mbedtls_gcm_init(&gcm);
   REQUIRE(mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, keys.key, 128) == 0);
-  REQUIRE(mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, inner.size(),
-                                    nonce, 12, record.data(), 5, inner.data(),
-                                    record.data() + 5, 16,
+  REQUIRE(mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, inner.size(), nonce, 12,
+                                    record.data(), 5, inner.data(), record.data() + 5, 16,
                                     record.data() + 5 + inner.size()) == 0);
   mbedtls_gcm_free(&gcm);
   return record;
@@ -101,10 +95,9 @@ Bytes seal(Keys &keys, uint8_t type, const Bytes &content, size_t padding = 0,
 
 // Opens one protected record; returns the inner plaintext with its type
 // byte last (padding removed), empty when it does not authenticate.
-Bytes open(Keys &keys, const uint8_t *record, size_t size) {
+Bytes open(Keys& keys, const uint8_t* record, size_t size) {
   detail::CallScope scope(nullptr, nullptr, nullptr);
-  if (size < 5 + 17 || record[0] != 23)
-    return {};
+  if (size < 5 + 17 || record[0] != 23) return {};
   uint8_t nonce[12];
   nonce_for(keys, nonce);
   const size_t n = size - 5 - 16;
@@ -112,18 +105,15 @@ Bytes open(Keys &keys, const uint8_t *record, size_t size) {
   mbedtls_gcm_context gcm;
   mbedtls_gcm_init(&gcm);
   REQUIRE(mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, keys.key, 128) == 0);
-  const int ret =
-      mbedtls_gcm_auth_decrypt(&gcm, n, nonce, 12, record, 5, record + 5 + n,
-                               16, record + 5, inner.data());
+  const int ret = mbedtls_gcm_auth_decrypt(&gcm, n, nonce, 12, record, 5, record + 5 + n, 16,
+                                           record + 5, inner.data());
   mbedtls_gcm_free(&gcm);
-  if (ret != 0)
-    return {};
-  while (!inner.empty() && inner.back() == 0)
-    inner.pop_back();
+  if (ret != 0) return {};
+  while (!inner.empty() && inner.back() == 0) inner.pop_back();
   return inner;
 }
 
-Bytes plain_record(uint8_t type, const Bytes &body) {
+Bytes plain_record(uint8_t type, const Bytes& body) {
   Bytes record(5 + body.size());
   const Bytes h = header(type, body.size());
   std::copy(h.begin(), h.end(), record.begin());
@@ -131,31 +121,28 @@ Bytes plain_record(uint8_t type, const Bytes &body) {
   return record;
 }
 
-Bytes take_output(Connection &conn) {
+Bytes take_output(Connection& conn) {
   const ByteView out = conn.pending_output();
   Bytes bytes(out.data(), out.data() + out.size());
   conn.consume_output(bytes.size());
   return bytes;
 }
 
-void feed_all(Connection &conn, const Bytes &bytes) {
+void feed_all(Connection& conn, const Bytes& bytes) {
   size_t used = 0;
   while (used < bytes.size()) {
-    const size_t n =
-        conn.feed(ByteView(bytes.data() + used, bytes.size() - used));
-    if (n == 0)
-      break;
+    const size_t n = conn.feed(ByteView(bytes.data() + used, bytes.size() - used));
+    if (n == 0) break;
     used += n;
   }
 }
 
-std::vector<Bytes> records_of(const Bytes &stream) {
+std::vector<Bytes> records_of(const Bytes& stream) {
   std::vector<Bytes> out;
   size_t at = 0;
   while (at + 5 <= stream.size()) {
     const size_t length = (size_t{stream[at + 3]} << 8) | stream[at + 4];
-    const size_t end =
-        at + 5 + length < stream.size() ? at + 5 + length : stream.size();
+    const size_t end = at + 5 + length < stream.size() ? at + 5 + length : stream.size();
     out.emplace_back(stream.begin() + static_cast<std::ptrdiff_t>(at),
                      stream.begin() + static_cast<std::ptrdiff_t>(end));
     at = end;
@@ -170,16 +157,16 @@ struct Handshake13 {
   std::vector<std::string> log;
   Connection client;
   Connection server;
-  Bytes second_flight;       // the client's real CCS + Finished
-  Keys client_handshake;     // the client's handshake keys, after its Finished
-  Keys client_finished_keys; // the client's handshake keys, before its Finished
+  Bytes second_flight;        // the client's real CCS + Finished
+  Keys client_handshake;      // the client's handshake keys, after its Finished
+  Keys client_finished_keys;  // the client's handshake keys, before its Finished
   Keys client_application;
   Keys server_application;
-  Bytes finished_plaintext; // the client's Finished message
+  Bytes finished_plaintext;  // the client's Finished message
 
   Handshake13() : client(make_client()), server(make_server()) {
-    feed_all(server, take_output(client)); // ClientHello
-    feed_all(client, take_output(server)); // the server's flight
+    feed_all(server, take_output(client));  // ClientHello
+    feed_all(client, take_output(server));  // the server's flight
     REQUIRE(client.wants().handshake_complete);
     second_flight = take_output(client);
     REQUIRE(server.error().ok());
@@ -187,15 +174,14 @@ struct Handshake13 {
     client_handshake = derive(secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET"));
     client_application = derive(secret("CLIENT_TRAFFIC_SECRET_0"));
     server_application = derive(secret("SERVER_TRAFFIC_SECRET_0"));
-    for (const Bytes &record : records_of(second_flight)) {
-      if (record[0] != 23)
-        continue;
+    for (const Bytes& record : records_of(second_flight)) {
+      if (record[0] != 23) continue;
       Keys keys = client_handshake;
       finished_plaintext = open(keys, record.data(), record.size());
     }
     REQUIRE(finished_plaintext.size() == 4 + 32 + 1);
     REQUIRE(finished_plaintext[0] == 20);
-    finished_plaintext.pop_back(); // the content type
+    finished_plaintext.pop_back();  // the content type
   }
 
   Connection make_client() {
@@ -203,23 +189,20 @@ struct Handshake13 {
         build_or_fail(client_builder(sources)
                           .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
                           .cipher_suites("TLS_AES_128_GCM_SHA256")
-                          .key_log([this](std::string_view line) {
-                            log.emplace_back(line);
-                          })),
+                          .key_log([this](std::string_view line) { log.emplace_back(line); })),
         "localhost");
     REQUIRE(c);
     return std::move(c).value();
   }
   Connection make_server() {
-    auto s = Connection::server(
-        build_or_fail(server_builder(sources)
-                          .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
-                          .cipher_suites("TLS_AES_128_GCM_SHA256")));
+    auto s = Connection::server(build_or_fail(server_builder(sources)
+                                                  .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+                                                  .cipher_suites("TLS_AES_128_GCM_SHA256")));
     REQUIRE(s);
     return std::move(s).value();
   }
-  Bytes secret(const std::string &label) const {
-    for (const std::string &line : log) {
+  Bytes secret(const std::string& label) const {
+    for (const std::string& line : log) {
       if (line.compare(0, label.size() + 1, label + " ") == 0) {
         return from_hex(line.substr(line.rfind(' ') + 1));
       }
@@ -231,11 +214,11 @@ struct Handshake13 {
 
 // The failing side's output after a fatal error: exactly one record, which
 // opens under `keys` (or is plaintext) to a fatal alert. Returns its code.
-int single_alert(const Bytes &output, Keys keys) {
+int single_alert(const Bytes& output, Keys keys) {
   const std::vector<Bytes> records = records_of(output);
   INFO("records in the output: " << records.size());
   REQUIRE(records.size() == 1);
-  const Bytes &record = records[0];
+  const Bytes& record = records[0];
   if (record[0] == 21) {
     REQUIRE(record.size() == 7);
     CHECK(record[5] == 2);
@@ -250,149 +233,139 @@ int single_alert(const Bytes &output, Keys keys) {
 }
 
 struct Case {
-  const char *name;
+  const char* name;
   Alert alert;
-  const char *error;
+  const char* error;
 };
 
-} // namespace
+}  // namespace
 
-TEST_CASE("TLS 1.3 server: a bad client second flight gets its real alert, "
-          "readable by the client",
-          "[conformance][records]") {
+TEST_CASE(
+    "TLS 1.3 server: a bad client second flight gets its real alert, "
+    "readable by the client",
+    "[conformance][records]") {
   Handshake13 h;
-  Keys keys = h.client_handshake; // seq 0: the client's Finished
+  Keys keys = h.client_handshake;  // seq 0: the client's Finished
   Bytes crafted;
   Case expected{};
   const int which = GENERATE(0, 1, 2, 3, 4, 5, 6);
   switch (which) {
-  case 0: { // RFC 8446 4.4.4: a Finished that does not verify
-    Bytes finished = h.finished_plaintext;
-    finished[10] ^= 1;
-    crafted = seal(keys, 22, finished);
-    expected = {"bad Finished", Alert::decrypt_error, nullptr};
-    break;
-  }
-  case 1: // RFC 8446 5.4: no non-zero byte, no content type
-    crafted = seal(keys, 0, Bytes(), 12, false);
-    expected = {"all-zero inner plaintext", Alert::unexpected_message,
-                "ERR_SSL_UNEXPECTED_MESSAGE"};
-    break;
-  case 2: { // RFC 8446 5.1: no other record inside a fragmented handshake
-            // message
-    const Bytes &f = h.finished_plaintext;
-    crafted = seal(keys, 22, Bytes(f.begin(), f.begin() + 10));
-    const Bytes data = seal(keys, 23, Bytes{'x'});
-    crafted.insert(crafted.end(), data.begin(), data.end());
-    const Bytes rest = seal(keys, 22, Bytes(f.begin() + 10, f.end()));
-    crafted.insert(crafted.end(), rest.begin(), rest.end());
-    expected = {"record interleaved in a handshake message",
-                Alert::unexpected_message, "ERR_SSL_UNEXPECTED_MESSAGE"};
-    break;
-  }
-  case 3: // RFC 8446 5: a ChangeCipherSpec whose body is not 0x01
-    crafted = plain_record(20, Bytes{2});
-    expected = {"bad ChangeCipherSpec body", Alert::unexpected_message,
-                "ERR_SSL_UNEXPECTED_MESSAGE"};
-    break;
-  case 4: // RFC 8446 5.2, 5.4: inner plaintext above 2^14 + 1
-    crafted = seal(keys, 23, Bytes(16385, 'a'));
-    expected = {"oversized inner plaintext", Alert::record_overflow,
-                "ERR_SSL_RECORD_OVERFLOW"};
-    break;
-  case 5: // the limit holds before padding is removed
-    crafted = seal(keys, 22, h.finished_plaintext, 16385 - 36);
-    expected = {"oversized inner plaintext with padding",
-                Alert::record_overflow, "ERR_SSL_RECORD_OVERFLOW"};
-    break;
-  case 6: // a two-byte ChangeCipherSpec
-    crafted = plain_record(20, Bytes{1, 1});
-    expected = {"long ChangeCipherSpec", Alert::unexpected_message,
-                "ERR_SSL_UNEXPECTED_MESSAGE"};
-    break;
+    case 0: {  // RFC 8446 4.4.4: a Finished that does not verify
+      Bytes finished = h.finished_plaintext;
+      finished[10] ^= 1;
+      crafted = seal(keys, 22, finished);
+      expected = {"bad Finished", Alert::decrypt_error, nullptr};
+      break;
+    }
+    case 1:  // RFC 8446 5.4: no non-zero byte, no content type
+      crafted = seal(keys, 0, Bytes(), 12, false);
+      expected = {"all-zero inner plaintext", Alert::unexpected_message,
+                  "ERR_SSL_UNEXPECTED_MESSAGE"};
+      break;
+    case 2: {  // RFC 8446 5.1: no other record inside a fragmented handshake
+               // message
+      const Bytes& f = h.finished_plaintext;
+      crafted = seal(keys, 22, Bytes(f.begin(), f.begin() + 10));
+      const Bytes data = seal(keys, 23, Bytes{'x'});
+      crafted.insert(crafted.end(), data.begin(), data.end());
+      const Bytes rest = seal(keys, 22, Bytes(f.begin() + 10, f.end()));
+      crafted.insert(crafted.end(), rest.begin(), rest.end());
+      expected = {"record interleaved in a handshake message", Alert::unexpected_message,
+                  "ERR_SSL_UNEXPECTED_MESSAGE"};
+      break;
+    }
+    case 3:  // RFC 8446 5: a ChangeCipherSpec whose body is not 0x01
+      crafted = plain_record(20, Bytes{2});
+      expected = {"bad ChangeCipherSpec body", Alert::unexpected_message,
+                  "ERR_SSL_UNEXPECTED_MESSAGE"};
+      break;
+    case 4:  // RFC 8446 5.2, 5.4: inner plaintext above 2^14 + 1
+      crafted = seal(keys, 23, Bytes(16385, 'a'));
+      expected = {"oversized inner plaintext", Alert::record_overflow, "ERR_SSL_RECORD_OVERFLOW"};
+      break;
+    case 5:  // the limit holds before padding is removed
+      crafted = seal(keys, 22, h.finished_plaintext, 16385 - 36);
+      expected = {"oversized inner plaintext with padding", Alert::record_overflow,
+                  "ERR_SSL_RECORD_OVERFLOW"};
+      break;
+    case 6:  // a two-byte ChangeCipherSpec
+      crafted = plain_record(20, Bytes{1, 1});
+      expected = {"long ChangeCipherSpec", Alert::unexpected_message, "ERR_SSL_UNEXPECTED_MESSAGE"};
+      break;
   }
   INFO(expected.name);
   feed_all(h.server, crafted);
-  const Error &error = h.server.error();
+  const Error& error = h.server.error();
   INFO("server: " << error.name() << ": " << error.message());
   REQUIRE_FALSE(error.ok());
-  if (expected.error != nullptr)
-    expect_error(error, expected.error, Stage::handshake);
+  if (expected.error != nullptr) expect_error(error, expected.error, Stage::handshake);
   expect_alert(error, expected.alert, AlertDirection::sent);
   const Bytes output = take_output(h.server);
   // RFC 8446 4.4.4: after its Finished the server writes under application
   // keys.
-  CHECK(single_alert(output, h.server_application) ==
-        static_cast<int>(expected.alert));
+  CHECK(single_alert(output, h.server_application) == static_cast<int>(expected.alert));
   // A correct client reads the alert, not bad_record_mac.
   feed_all(h.client, output);
-  INFO("client: " << h.client.error().name() << ": "
-                  << h.client.error().message());
+  INFO("client: " << h.client.error().name() << ": " << h.client.error().message());
   expect_alert(h.client.error(), expected.alert, AlertDirection::received);
 }
 
-TEST_CASE(
-    "TLS 1.3 server: a plaintext fatal alert from the client gets no answer",
-    "[conformance][records]") {
+TEST_CASE("TLS 1.3 server: a plaintext fatal alert from the client gets no answer",
+          "[conformance][records]") {
   Handshake13 h;
   feed_all(h.server, plain_record(21, Bytes{2, 40}));
-  expect_alert(h.server.error(), Alert::handshake_failure,
-               AlertDirection::received);
+  expect_alert(h.server.error(), Alert::handshake_failure, AlertDirection::received);
   CHECK(h.server.pending_output().empty());
 }
 
-TEST_CASE(
-    "TLS 1.3 client: bad records after the handshake get the right alert, once",
-    "[conformance][records]") {
+TEST_CASE("TLS 1.3 client: bad records after the handshake get the right alert, once",
+          "[conformance][records]") {
   Handshake13 h;
-  Keys keys =
-      h.server_application; // seq 0: the server's first application record
+  Keys keys = h.server_application;  // seq 0: the server's first application record
   Bytes crafted;
   Case expected{};
   const int which = GENERATE(0, 1, 2, 3, 4, 5);
   switch (which) {
-  case 0: // RFC 8446 5: ChangeCipherSpec only during the handshake
-    crafted = plain_record(20, Bytes{1});
-    expected = {"ChangeCipherSpec after the handshake",
-                Alert::unexpected_message, "ERR_SSL_UNEXPECTED_MESSAGE"};
-    break;
-  case 1:
-    crafted = seal(keys, 0, Bytes(), 7, false);
-    expected = {"all-zero inner plaintext", Alert::unexpected_message,
-                "ERR_SSL_UNEXPECTED_MESSAGE"};
-    break;
-  case 2:
-    crafted = seal(keys, 23, Bytes(16385, 'a'));
-    expected = {"oversized inner plaintext", Alert::record_overflow,
-                "ERR_SSL_RECORD_OVERFLOW"};
-    break;
-  case 3:
-    crafted = seal(keys, 23, Bytes(16000, 'a'), 400);
-    expected = {"oversized inner plaintext with padding",
-                Alert::record_overflow, "ERR_SSL_RECORD_OVERFLOW"};
-    break;
-  case 4: { // a NewSessionTicket split around an application data record
-    const Bytes ticket = {4, 0, 0, 13, 0, 0, 0,   60, 0,
-                          0, 0, 1, 0,  0, 1, 'T', 0,  0};
-    crafted = seal(keys, 22, Bytes(ticket.begin(), ticket.begin() + 6));
-    const Bytes data = seal(keys, 23, Bytes{'x'});
-    crafted.insert(crafted.end(), data.begin(), data.end());
-    const Bytes rest = seal(keys, 22, Bytes(ticket.begin() + 6, ticket.end()));
-    crafted.insert(crafted.end(), rest.begin(), rest.end());
-    expected = {"record interleaved in a handshake message",
-                Alert::unexpected_message, "ERR_SSL_UNEXPECTED_MESSAGE"};
-    break;
-  }
-  case 5: // a record that does not authenticate
-    crafted = seal(keys, 23, Bytes{'x'});
-    crafted.back() ^= 1;
-    expected = {"bad record MAC", Alert::bad_record_mac,
-                "ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC"};
-    break;
+    case 0:  // RFC 8446 5: ChangeCipherSpec only during the handshake
+      crafted = plain_record(20, Bytes{1});
+      expected = {"ChangeCipherSpec after the handshake", Alert::unexpected_message,
+                  "ERR_SSL_UNEXPECTED_MESSAGE"};
+      break;
+    case 1:
+      crafted = seal(keys, 0, Bytes(), 7, false);
+      expected = {"all-zero inner plaintext", Alert::unexpected_message,
+                  "ERR_SSL_UNEXPECTED_MESSAGE"};
+      break;
+    case 2:
+      crafted = seal(keys, 23, Bytes(16385, 'a'));
+      expected = {"oversized inner plaintext", Alert::record_overflow, "ERR_SSL_RECORD_OVERFLOW"};
+      break;
+    case 3:
+      crafted = seal(keys, 23, Bytes(16000, 'a'), 400);
+      expected = {"oversized inner plaintext with padding", Alert::record_overflow,
+                  "ERR_SSL_RECORD_OVERFLOW"};
+      break;
+    case 4: {  // a NewSessionTicket split around an application data record
+      const Bytes ticket = {4, 0, 0, 13, 0, 0, 0, 60, 0, 0, 0, 1, 0, 0, 1, 'T', 0, 0};
+      crafted = seal(keys, 22, Bytes(ticket.begin(), ticket.begin() + 6));
+      const Bytes data = seal(keys, 23, Bytes{'x'});
+      crafted.insert(crafted.end(), data.begin(), data.end());
+      const Bytes rest = seal(keys, 22, Bytes(ticket.begin() + 6, ticket.end()));
+      crafted.insert(crafted.end(), rest.begin(), rest.end());
+      expected = {"record interleaved in a handshake message", Alert::unexpected_message,
+                  "ERR_SSL_UNEXPECTED_MESSAGE"};
+      break;
+    }
+    case 5:  // a record that does not authenticate
+      crafted = seal(keys, 23, Bytes{'x'});
+      crafted.back() ^= 1;
+      expected = {"bad record MAC", Alert::bad_record_mac,
+                  "ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC"};
+      break;
   }
   INFO(expected.name);
   feed_all(h.client, crafted);
-  const Error &error = h.client.error();
+  const Error& error = h.client.error();
   INFO("client: " << error.name() << ": " << error.message());
   REQUIRE_FALSE(error.ok());
   expect_error(error, expected.error, Stage::record);
@@ -401,35 +374,31 @@ TEST_CASE(
         static_cast<int>(expected.alert));
 }
 
-TEST_CASE("TLS 1.3 client: a plaintext fatal alert after the handshake gets no "
-          "answer",
-          "[conformance][records]") {
+TEST_CASE(
+    "TLS 1.3 client: a plaintext fatal alert after the handshake gets no "
+    "answer",
+    "[conformance][records]") {
   Handshake13 h;
   feed_all(h.client, plain_record(21, Bytes{2, 40}));
-  expect_alert(h.client.error(), Alert::handshake_failure,
-               AlertDirection::received);
+  expect_alert(h.client.error(), Alert::handshake_failure, AlertDirection::received);
   CHECK(h.client.pending_output().empty());
 }
 
-TEST_CASE("0-RTT to a server with early data off is skipped, and the handshake "
-          "completes",
-          "[conformance][early-data]") {
+TEST_CASE(
+    "0-RTT to a server with early data off is skipped, and the handshake "
+    "completes",
+    "[conformance][early-data]") {
   // RFC 8446 4.2.10: a server rejecting 0-RTT skips the records it cannot
   // deprotect. With early data off, mbedTLS's skip budget was 0.
   const bool shared_keys = GENERATE(false, true);
   const size_t early_bytes = GENERATE(size_t{5}, size_t{16000});
-  INFO("ticket keys shared: " << shared_keys
-                              << ", early bytes: " << early_bytes);
+  INFO("ticket keys shared: " << shared_keys << ", early bytes: " << early_bytes);
   Sources sources;
-  const Config client_config =
-      build_or_fail(client_builder(sources)
-                        .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
-                        .early_data(16384));
-  const Config server_on =
-      build_or_fail(server_builder(sources).early_data(16384));
-  ConfigBuilder off = server_builder(sources); // early data off (the default)
-  if (shared_keys)
-    off.ticket_keys(server_on.ticket_keys());
+  const Config client_config = build_or_fail(
+      client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3).early_data(16384));
+  const Config server_on = build_or_fail(server_builder(sources).early_data(16384));
+  ConfigBuilder off = server_builder(sources);  // early data off (the default)
+  if (shared_keys) off.ticket_keys(server_on.ticket_keys());
   const Config server_off = build_or_fail(off);
   Bytes session;
   {
@@ -443,36 +412,31 @@ TEST_CASE("0-RTT to a server with early data off is skipped, and the handshake "
     REQUIRE(saved);
     session = saved.value();
   }
-  auto client =
-      Connection::client(client_config, "localhost", ByteView(session));
+  auto client = Connection::client(client_config, "localhost", ByteView(session));
   auto server = Connection::server(server_off);
   REQUIRE(client);
   REQUIRE(server);
   Pair pair(std::move(client).value(), std::move(server).value());
   const std::string early(early_bytes, 'e');
   CHECK(pair.client.conn.write_early_data(ByteView(early)) == early.size());
-  INFO("server: " << pair.server.conn.error().name() << ": "
-                  << pair.server.conn.error().message());
+  INFO("server: " << pair.server.conn.error().name() << ": " << pair.server.conn.error().message());
   REQUIRE(pair.handshake());
   CHECK(pair.client.has_event(EventKind::early_data_rejected));
   CHECK_FALSE(pair.server.conn.info().early_data.accepted);
-  CHECK(std::string(pair.server.received.begin(), pair.server.received.end()) ==
-        early);
+  CHECK(std::string(pair.server.received.begin(), pair.server.received.end()) == early);
 }
 
 namespace {
 
 // A TLS 1.2 pair after its handshake, for records fed to the client.
-Pair tls12_pair(Sources &sources, const char *suite) {
-  auto c = Connection::client(
-      build_or_fail(client_builder(sources)
-                        .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
-                        .cipher_suites(suite)),
-      "localhost");
-  auto s = Connection::server(
-      build_or_fail(server_builder(sources)
-                        .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
-                        .cipher_suites(suite)));
+Pair tls12_pair(Sources& sources, const char* suite) {
+  auto c = Connection::client(build_or_fail(client_builder(sources)
+                                                .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+                                                .cipher_suites(suite)),
+                              "localhost");
+  auto s = Connection::server(build_or_fail(server_builder(sources)
+                                                .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+                                                .cipher_suites(suite)));
   REQUIRE(c);
   REQUIRE(s);
   Pair pair(std::move(c).value(), std::move(s).value());
@@ -481,7 +445,7 @@ Pair tls12_pair(Sources &sources, const char *suite) {
   return pair;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("TLS 1.2: one fatal alert per failure, and it is in the output",
           "[conformance][records]") {
@@ -490,17 +454,17 @@ TEST_CASE("TLS 1.2: one fatal alert per failure, and it is in the output",
   Pair pair = tls12_pair(sources, "ECDHE-ECDSA-AES128-GCM-SHA256");
   Bytes crafted;
   Alert alert = Alert::bad_record_mac;
-  if (which == 0) { // a record that does not authenticate
+  if (which == 0) {  // a record that does not authenticate
     crafted = plain_record(23, Bytes(40, 0x5a));
-  } else if (which == 1) { // an unknown content type
+  } else if (which == 1) {  // an unknown content type
     crafted = plain_record(99, Bytes(4, 0));
     alert = Alert::unexpected_message;
-  } else { // a protected record over the limit
+  } else {  // a protected record over the limit
     crafted = plain_record(23, Bytes(16384 + 257, 0));
     alert = Alert::record_overflow;
   }
   feed_all(pair.client.conn, crafted);
-  const Error &error = pair.client.conn.error();
+  const Error& error = pair.client.conn.error();
   INFO("client: " << error.name() << ": " << error.message());
   expect_alert(error, alert, AlertDirection::sent);
   // TLS 1.2 alerts keep their outer type: one record of type 21.
@@ -509,22 +473,17 @@ TEST_CASE("TLS 1.2: one fatal alert per failure, and it is in the output",
   CHECK(records[0][0] == 21);
 }
 
-TEST_CASE(
-    "TLS 1.2 CBC records may carry up to 2^14 + 2048 bytes (RFC 5246 6.2.3)",
-    "[conformance][records]") {
+TEST_CASE("TLS 1.2 CBC records may carry up to 2^14 + 2048 bytes (RFC 5246 6.2.3)",
+          "[conformance][records]") {
   Sources sources;
   Pair pair = tls12_pair(sources, "ECDHE-ECDSA-AES128-SHA256");
   // 16 IV + 2^14 + 32 MAC + 256 padding: the largest record real peers send.
-  const size_t length =
-      GENERATE(size_t{16384 + 16 + 32 + 256}, size_t{16384 + 2049});
+  const size_t length = GENERATE(size_t{16384 + 16 + 32 + 256}, size_t{16384 + 2049});
   feed_all(pair.client.conn, plain_record(23, Bytes(length, 0)));
-  const Error &error = pair.client.conn.error();
-  INFO("length " << length << ", client: " << error.name() << ": "
-                 << error.message());
+  const Error& error = pair.client.conn.error();
+  INFO("length " << length << ", client: " << error.name() << ": " << error.message());
   // Within the limit the record is judged by its MAC, beyond it by its size.
-  expect_alert(error,
-               length <= 16384 + 2048 ? Alert::bad_record_mac
-                                      : Alert::record_overflow,
+  expect_alert(error, length <= 16384 + 2048 ? Alert::bad_record_mac : Alert::record_overflow,
                AlertDirection::sent);
   CHECK(records_of(take_output(pair.client.conn)).size() == 1);
 }

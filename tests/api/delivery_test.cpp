@@ -33,8 +33,8 @@ std::string sha256_hex(const std::vector<uint8_t>& data) {
 }
 
 Pair make_pair(Sources& sources, TlsVersion version, Chunker chunker) {
-  auto client = Connection::client(build_or_fail(client_builder(sources).versions(version, version)),
-                                   "localhost");
+  auto client = Connection::client(
+      build_or_fail(client_builder(sources).versions(version, version)), "localhost");
   auto server = Connection::server(build_or_fail(server_builder(sources)));
   REQUIRE(client);
   REQUIRE(server);

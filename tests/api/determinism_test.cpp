@@ -20,8 +20,8 @@ struct Transcript {
 
 Transcript run_once(TlsVersion version, uint64_t seed) {
   Sources sources(seed);
-  auto client = Connection::client(build_or_fail(client_builder(sources).versions(version, version)),
-                                   "localhost");
+  auto client = Connection::client(
+      build_or_fail(client_builder(sources).versions(version, version)), "localhost");
   auto server = Connection::server(build_or_fail(server_builder(sources)));
   REQUIRE(client);
   REQUIRE(server);

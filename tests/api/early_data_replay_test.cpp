@@ -47,20 +47,22 @@ TEST_CASE("a reloaded server Config sharing the replay store refuses a replayed 
   CHECK(resume(client_config, before, session, true));
 
   // A reload (SIGHUP, ConfigSlot): new credentials, same ticket keys and store.
-  const Config reloaded = build_or_fail(server_builder(sources)
-                                            .early_data(16384)
-                                            .ticket_keys(before.ticket_keys())
-                                            .early_data_replay_store(before.early_data_replay_store()));
+  const Config reloaded =
+      build_or_fail(server_builder(sources)
+                        .early_data(16384)
+                        .ticket_keys(before.ticket_keys())
+                        .early_data_replay_store(before.early_data_replay_store()));
   CHECK(reloaded.early_data_replay_store() == before.early_data_replay_store());
   CHECK_FALSE(resume(client_config, reloaded, session, true));
 
   // A reload that forgot the store would accept the replay: that is what sharing prevents.
-  const Config forgetful = build_or_fail(
-      server_builder(sources).early_data(16384).ticket_keys(before.ticket_keys()));
+  const Config forgetful =
+      build_or_fail(server_builder(sources).early_data(16384).ticket_keys(before.ticket_keys()));
   CHECK(resume(client_config, forgetful, session, true));
 }
 
-TEST_CASE("resumptions that do not offer 0-RTT spend no replay entry", "[session][early-data][replay]") {
+TEST_CASE("resumptions that do not offer 0-RTT spend no replay entry",
+          "[session][early-data][replay]") {
   Sources sources;
   const Config client_config = build_or_fail(
       client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3).early_data(1));
@@ -69,8 +71,8 @@ TEST_CASE("resumptions that do not offer 0-RTT spend no replay entry", "[session
   const auto session = ticket_from(client_config, server_config);
   // A client that does not offer early data (mbedTLS offers it whenever the
   // Config and the ticket allow, even with nothing to send).
-  const Config plain_client = build_or_fail(
-      client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3));
+  const Config plain_client =
+      build_or_fail(client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3));
   for (int i = 0; i < 3; ++i) CHECK_FALSE(resume(plain_client, server_config, session, false));
   CHECK(store->size() == 0);
   // The ticket's 0-RTT is still unspent.

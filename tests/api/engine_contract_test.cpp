@@ -16,8 +16,8 @@ using namespace sanstls::test;
 namespace {
 
 Pair connected_pair(Sources& sources, TlsVersion version = TlsVersion::tls1_3) {
-  auto client = Connection::client(build_or_fail(client_builder(sources).versions(version, version)),
-                                   "localhost");
+  auto client = Connection::client(
+      build_or_fail(client_builder(sources).versions(version, version)), "localhost");
   auto server = Connection::server(build_or_fail(server_builder(sources)));
   REQUIRE(client);
   REQUIRE(server);
@@ -85,7 +85,8 @@ TEST_CASE("feed takes only what it can hold while plaintext waits", "[contract][
   for (int guard = 0; guard < 100000 && received.size() < data.size(); ++guard) {
     size_t n = pair.server.conn.read(MutableByteView(buffer, sizeof buffer));
     received.insert(received.end(), buffer, buffer + n);
-    if (n == 0) offset += pair.server.conn.feed(ByteView(wire.data() + offset, wire.size() - offset));
+    if (n == 0)
+      offset += pair.server.conn.feed(ByteView(wire.data() + offset, wire.size() - offset));
   }
   CHECK(offset == wire.size());
   CHECK(received == data);
@@ -128,8 +129,8 @@ TEST_CASE("closing before the handshake ends the connection", "[contract][close]
   client->close();
   CHECK(client->wants().closed);
   CHECK(client->error().ok());
-  const auto records = split_records(std::vector<uint8_t>(client->pending_output().begin(),
-                                                          client->pending_output().end()));
+  const auto records = split_records(
+      std::vector<uint8_t>(client->pending_output().begin(), client->pending_output().end()));
   REQUIRE(records.size() == 1);
   CHECK(records[0].type == 21);  // close_notify, in the clear
 }
@@ -145,7 +146,8 @@ TEST_CASE("data after close_notify is ignored", "[contract][close]") {
   CHECK(pair.server.received.empty());
 }
 
-TEST_CASE("a TLS 1.3 KeyUpdate gets a named error (mbedTLS 3.6 cannot rekey)", "[contract][keyupdate]") {
+TEST_CASE("a TLS 1.3 KeyUpdate gets a named error (mbedTLS 3.6 cannot rekey)",
+          "[contract][keyupdate]") {
   Sources sources;
   auto client = Connection::client(
       build_or_fail(client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3)),
@@ -153,8 +155,8 @@ TEST_CASE("a TLS 1.3 KeyUpdate gets a named error (mbedTLS 3.6 cannot rekey)", "
   REQUIRE(client);
   // The raw peer runs inside a call scope so deterministic builds give PSA its randomness.
   detail::CallScope scope(nullptr, &sources.clock, &sources.server_random);
-  raw_peer* peer = raw_peer_new_server(ecdsa_chain_pem().c_str(),
-                                       pki().ecdsa_leaf.key.private_key_pem.c_str());
+  raw_peer* peer =
+      raw_peer_new_server(ecdsa_chain_pem().c_str(), pki().ecdsa_leaf.key.private_key_pem.c_str());
   REQUIRE(peer != nullptr);
   uint8_t buffer[65536];
   int status = 1;
@@ -191,9 +193,8 @@ TEST_CASE("heap per connection is accounted and bounded", "[contract][memory]") 
     CHECK(usage.current_bytes < 96 * 1024);
     CHECK(usage.peak_bytes >= usage.current_bytes);
     CHECK(usage.peak_bytes < 128 * 1024);
-    WARN(version_name(version) << (side == &pair.client ? " client" : " server")
-                               << " heap: idle " << usage.current_bytes << " B, peak "
-                               << usage.peak_bytes << " B");
+    WARN(version_name(version) << (side == &pair.client ? " client" : " server") << " heap: idle "
+                               << usage.current_bytes << " B, peak " << usage.peak_bytes << " B");
   }
 }
 

@@ -177,7 +177,8 @@ TEST_CASE("ERR_SSL_ILLEGAL_PARAMETER: a ServerHello choosing a suite the client 
   Connection client = client_of(client_builder(sources)
                                     .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
                                     .cipher_suites("ECDHE-ECDSA-AES128-GCM-SHA256"));
-  Connection server = server_of(server_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
+  Connection server =
+      server_of(server_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
   tls12_with_tampered_server_flight(client, server, [](Bytes& flight) {
     const auto messages = handshake_messages(flight);
     REQUIRE(!messages.empty());
@@ -198,8 +199,10 @@ TEST_CASE("ERR_SSL_ILLEGAL_PARAMETER: a ServerHello choosing a suite the client 
 TEST_CASE("ERR_SSL_ILLEGAL_PARAMETER: a ServerHello with a compression method never offered",
           "[errors][names]") {
   Sources sources;
-  Connection client = client_of(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
-  Connection server = server_of(server_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
+  Connection client =
+      client_of(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
+  Connection server =
+      server_of(server_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
   tls12_with_tampered_server_flight(client, server, [](Bytes& flight) {
     const auto messages = handshake_messages(flight);
     REQUIRE(!messages.empty());
@@ -231,10 +234,13 @@ TEST_CASE("ERR_SSL_HANDSHAKE_FAILURE: shared suites, none usable with the server
   expect_alert(pair.client.conn.error(), Alert::handshake_failure, AlertDirection::received);
 }
 
-TEST_CASE("ERR_SSL_BAD_CERTIFICATE: a Certificate message the client cannot use", "[errors][names]") {
+TEST_CASE("ERR_SSL_BAD_CERTIFICATE: a Certificate message the client cannot use",
+          "[errors][names]") {
   Sources sources;
-  Connection client = client_of(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
-  Connection server = server_of(server_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
+  Connection client =
+      client_of(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
+  Connection server =
+      server_of(server_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
   // The first certificate's 24-bit length claims more than 64 KiB.
   tls12_with_tampered_server_flight(client, server, [](Bytes& flight) {
     for (const auto& m : handshake_messages(flight)) {
@@ -264,12 +270,13 @@ void expect_invalid_purpose(TlsVersion version) {
   spec.client_auth = false;
   auto leaf = maker.issue(pki().ecdsa_root, spec);
   REQUIRE(leaf);
-  Pair pair = connect(
-      build_or_fail(client_builder(sources).versions(version, version).certificate(
-          leaf->certificate_pem, leaf->key.private_key_pem)),
-      build_or_fail(server_builder(sources)
-                        .trust_anchors(trusted_roots_pem())
-                        .peer_verification(PeerVerification::required)));
+  Pair pair =
+      connect(build_or_fail(client_builder(sources)
+                                .versions(version, version)
+                                .certificate(leaf->certificate_pem, leaf->key.private_key_pem)),
+              build_or_fail(server_builder(sources)
+                                .trust_anchors(trusted_roots_pem())
+                                .peer_verification(PeerVerification::required)));
   expect_error(pair.server.conn.error(), "INVALID_PURPOSE", Stage::certificate);
   CHECK(pair.server.conn.error().has_alert());
 }
@@ -321,9 +328,8 @@ TEST_CASE("CERT_REVOKED: a CRL from the server's issuer lists its leaf", "[error
   const Config server = build_or_fail(server_builder(sources).versions(version, version));
 
   SECTION("the CRL revokes the leaf") {
-    Pair pair =
-        connect(build_or_fail(client_builder(sources).versions(version, version).crl(revoking)),
-                server);
+    Pair pair = connect(
+        build_or_fail(client_builder(sources).versions(version, version).crl(revoking)), server);
     CHECK_FALSE(pair.handshake());
     expect_error(pair.client.conn.error(), "CERT_REVOKED", Stage::certificate);
     expect_alert(pair.client.conn.error(), Alert::certificate_revoked, AlertDirection::sent);
@@ -339,27 +345,30 @@ TEST_CASE("CERT_REVOKED: a CRL from the server's issuer lists its leaf", "[error
     const std::string empty = crl_or_fail(maker, pki().ecdsa_inter, {});
     const std::string other = crl_or_fail(maker, pki().ecdsa_root, {&pki().ecdsa_inter});
     Pair pair = connect(
-        build_or_fail(client_builder(sources).versions(version, version).crl(empty).crl(
-            crl_or_fail(maker, pki().ecdsa_inter, {&pki().client_leaf}))),
+        build_or_fail(client_builder(sources)
+                          .versions(version, version)
+                          .crl(empty)
+                          .crl(crl_or_fail(maker, pki().ecdsa_inter, {&pki().client_leaf}))),
         server);
     REQUIRE(pair.handshake());
     CHECK(pair.client.conn.info().authorized);
     // ecdsa_root revoking the intermediate does reach the chain.
-    Pair revoked_inter =
-        connect(build_or_fail(client_builder(sources).versions(version, version).crl(other)),
-                server);
+    Pair revoked_inter = connect(
+        build_or_fail(client_builder(sources).versions(version, version).crl(other)), server);
     expect_error(revoked_inter.client.conn.error(), "CERT_REVOKED", Stage::certificate);
   }
   SECTION("a server's CRL revokes a client certificate") {
-    ConfigBuilder client_config = client_builder(sources).versions(version, version).certificate(
-        pki().client_leaf.certificate_pem, pki().client_leaf.key.private_key_pem);
-    Pair pair = connect(
-        build_or_fail(client_config),
-        build_or_fail(server_builder(sources)
-                          .versions(version, version)
-                          .trust_anchors(trusted_roots_pem())
-                          .crl(crl_or_fail(maker, pki().ecdsa_root, {&pki().client_leaf}))
-                          .peer_verification(PeerVerification::required)));
+    ConfigBuilder client_config =
+        client_builder(sources)
+            .versions(version, version)
+            .certificate(pki().client_leaf.certificate_pem, pki().client_leaf.key.private_key_pem);
+    Pair pair =
+        connect(build_or_fail(client_config),
+                build_or_fail(server_builder(sources)
+                                  .versions(version, version)
+                                  .trust_anchors(trusted_roots_pem())
+                                  .crl(crl_or_fail(maker, pki().ecdsa_root, {&pki().client_leaf}))
+                                  .peer_verification(PeerVerification::required)));
     expect_error(pair.server.conn.error(), "CERT_REVOKED", Stage::certificate);
     expect_alert(pair.server.conn.error(), Alert::certificate_revoked, AlertDirection::sent);
   }

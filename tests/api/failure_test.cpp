@@ -13,7 +13,8 @@ using namespace sanstls::test;
 
 namespace {
 
-Pair connect(const ConfigBuilder& client, const ConfigBuilder& server, const char* name = "localhost") {
+Pair connect(const ConfigBuilder& client, const ConfigBuilder& server,
+             const char* name = "localhost") {
   auto c = Connection::client(build_or_fail(client), name);
   REQUIRE(c);
   auto s = Connection::server(build_or_fail(server));
@@ -44,7 +45,8 @@ void expect_rejected_by(Endpoint& detector, Endpoint& peer, const std::string& n
 
 }  // namespace
 
-TEST_CASE("version mismatch: TLS 1.3-only client against TLS 1.2-only server", "[failure][version]") {
+TEST_CASE("version mismatch: TLS 1.3-only client against TLS 1.2-only server",
+          "[failure][version]") {
   Sources sources;
   Pair pair = connect(client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3),
                       server_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
@@ -59,7 +61,8 @@ TEST_CASE("version mismatch: TLS 1.3-only client against TLS 1.2-only server", "
   }
 }
 
-TEST_CASE("version mismatch: TLS 1.2-only client against TLS 1.3-only server", "[failure][version]") {
+TEST_CASE("version mismatch: TLS 1.2-only client against TLS 1.3-only server",
+          "[failure][version]") {
   Sources sources;
   Pair pair = connect(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2),
                       server_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3));
@@ -71,11 +74,13 @@ TEST_CASE("no shared cipher suite", "[failure][cipher]") {
   const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
   Sources sources;
   const bool v13 = version == TlsVersion::tls1_3;
-  Pair pair = connect(
-      client_builder(sources).versions(version, version).cipher_suites(
-          v13 ? "TLS_AES_128_GCM_SHA256" : "ECDHE-ECDSA-AES128-GCM-SHA256"),
-      server_builder(sources).versions(version, version).cipher_suites(
-          v13 ? "TLS_AES_256_GCM_SHA384" : "ECDHE-ECDSA-AES256-GCM-SHA384"));
+  Pair pair =
+      connect(client_builder(sources)
+                  .versions(version, version)
+                  .cipher_suites(v13 ? "TLS_AES_128_GCM_SHA256" : "ECDHE-ECDSA-AES128-GCM-SHA256"),
+              server_builder(sources)
+                  .versions(version, version)
+                  .cipher_suites(v13 ? "TLS_AES_256_GCM_SHA384" : "ECDHE-ECDSA-AES256-GCM-SHA384"));
   expect_rejected_by(pair.server, pair.client, "ERR_SSL_NO_SHARED_CIPHER", Stage::handshake,
                      Alert::handshake_failure);
 }
@@ -89,7 +94,8 @@ TEST_CASE("no shared group", "[failure][group]") {
                      Alert::handshake_failure);
 }
 
-TEST_CASE("certificate problems get OpenSSL's names and the matching alert", "[failure][certificate]") {
+TEST_CASE("certificate problems get OpenSSL's names and the matching alert",
+          "[failure][certificate]") {
   const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
   struct Case {
     const char* what;
@@ -109,9 +115,9 @@ TEST_CASE("certificate problems get OpenSSL's names and the matching alert", "[f
        "localhost", "DEPTH_ZERO_SELF_SIGNED_CERT", Alert::unknown_ca},
       {"unknown CA", p.other_leaf.certificate_pem, p.other_leaf.key.private_key_pem, "localhost",
        "UNABLE_TO_VERIFY_LEAF_SIGNATURE", Alert::unknown_ca},
-      {"untrusted root sent in the chain",
-       testing::chain_pem({&p.other_leaf, &p.other_root}), p.other_leaf.key.private_key_pem,
-       "localhost", "SELF_SIGNED_CERT_IN_CHAIN", Alert::unknown_ca},
+      {"untrusted root sent in the chain", testing::chain_pem({&p.other_leaf, &p.other_root}),
+       p.other_leaf.key.private_key_pem, "localhost", "SELF_SIGNED_CERT_IN_CHAIN",
+       Alert::unknown_ca},
       {"missing intermediate", p.ecdsa_leaf.certificate_pem, p.ecdsa_leaf.key.private_key_pem,
        "localhost", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", Alert::unknown_ca},
       {"wrong host name", ecdsa_chain_pem(), p.ecdsa_leaf.key.private_key_pem, "example.com",
@@ -126,8 +132,9 @@ TEST_CASE("certificate problems get OpenSSL's names and the matching alert", "[f
   // With verification optional (Node's rejectUnauthorized: false) the same
   // certificate is accepted, and the reason is still reported.
   Sources again;
-  Pair lenient = connect(client_builder(again).versions(version, version).peer_verification(
-                             PeerVerification::optional),
+  Pair lenient = connect(client_builder(again)
+                             .versions(version, version)
+                             .peer_verification(PeerVerification::optional),
                          server_with_chain(again, c.chain, c.key), c.server_name);
   REQUIRE(lenient.client.conn.wants().handshake_complete);
   CHECK_FALSE(lenient.client.conn.info().authorized);
@@ -138,7 +145,9 @@ TEST_CASE("the chain's root is not a trust anchor", "[failure][certificate]") {
   Sources sources;
   // Trust only the RSA root: the ECDSA chain ends at an intermediate whose issuer is unknown.
   ConfigBuilder client(Role::client);
-  client.random(sources.client_random).clock(sources.clock).trust_anchors(pki().rsa_root.certificate_pem);
+  client.random(sources.client_random)
+      .clock(sources.clock)
+      .trust_anchors(pki().rsa_root.certificate_pem);
   Pair pair = connect(client, server_builder(sources));
   expect_rejected_by(pair.client, pair.server, "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
                      Stage::certificate, Alert::unknown_ca);
@@ -230,7 +239,8 @@ TEST_CASE("close_notify is a clean end; a bare transport end is truncation", "[f
     pair.send(pair.client, {'c', 'u', 't'});
     pair.pump();
     pair.server.conn.transport_eof();
-    expect_error(pair.server.conn.error(), "ERR_SSL_UNEXPECTED_EOF_WHILE_READING", Stage::transport);
+    expect_error(pair.server.conn.error(), "ERR_SSL_UNEXPECTED_EOF_WHILE_READING",
+                 Stage::transport);
     CHECK_FALSE(pair.server.has_event(EventKind::peer_closed));
     CHECK(pair.server.conn.wants().closed);
   }
@@ -294,14 +304,15 @@ TEST_CASE("oversized records get record_overflow, not bad_record_mac", "[failure
     server->feed(ByteView(header, sizeof header));
     expect_error(server->error(), "ERR_SSL_RECORD_OVERFLOW", Stage::handshake);
     expect_alert(server->error(), Alert::record_overflow, AlertDirection::sent);
-    const auto records = split_records(std::vector<uint8_t>(server->pending_output().begin(),
-                                                            server->pending_output().end()));
+    const auto records = split_records(
+        std::vector<uint8_t>(server->pending_output().begin(), server->pending_output().end()));
     REQUIRE(records.size() == 1);
     CHECK(records[0].type == 21);  // the alert, waiting to be flushed
   }
   SECTION("after the handshake: a protected record above 2^14 + 256") {
     const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
-    Pair pair = connect(client_builder(sources).versions(version, version), server_builder(sources));
+    Pair pair =
+        connect(client_builder(sources).versions(version, version), server_builder(sources));
     REQUIRE(pair.handshake());
     const uint8_t header[] = {23, 3, 3, 0x41, 0x01};  // 16641 bytes
     pair.server.conn.feed(ByteView(header, sizeof header));

@@ -89,7 +89,8 @@ TEST_CASE("every default cipher suite negotiates with ECDSA and RSA certificates
   Config client_config =
       build_or_fail(client_builder(sources).versions(c.version, c.version).cipher_suites(c.suite));
   // The RSA case offers only the RSA identity, so the RSA certificate is what gets used.
-  ConfigBuilder server = ConfigBuilder(Role::server).random(sources.server_random).clock(sources.clock);
+  ConfigBuilder server =
+      ConfigBuilder(Role::server).random(sources.server_random).clock(sources.clock);
   if (c.rsa) {
     server.certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem);
   } else {
@@ -107,20 +108,21 @@ TEST_CASE("every default cipher suite negotiates with ECDSA and RSA certificates
 
 TEST_CASE("every default group is used for key exchange", "[handshake][groups]") {
   const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
-  const std::string group = GENERATE(std::string("X25519"), std::string("P-256"),
-                                     std::string("P-384"));
+  const std::string group =
+      GENERATE(std::string("X25519"), std::string("P-256"), std::string("P-384"));
   CAPTURE(group);
   Sources sources;
   // In TLS 1.2 the client's group list also governs the curve of the server's
   // ECDSA certificate (RFC 8422 5.1), so P-256 stays on it, after `group`.
   const std::string groups =
       version == TlsVersion::tls1_2 && group != "P-256" ? group + ":P-256" : group;
-  Config client_config = build_or_fail(client_builder(sources).versions(version, version).groups(groups));
+  Config client_config =
+      build_or_fail(client_builder(sources).versions(version, version).groups(groups));
   // mbedTLS's TLS 1.2 server follows its own group order; give it the same list.
   Config server_config = build_or_fail(server_builder(sources).groups(groups));
   Pair pair = make_pair(client_config, server_config);
-  INFO(pair.client.conn.error().name() << " / " << pair.server.conn.error().name() << ": "
-                                       << pair.server.conn.error().message());
+  INFO(pair.client.conn.error().name()
+       << " / " << pair.server.conn.error().name() << ": " << pair.server.conn.error().message());
   REQUIRE(pair.handshake());
   CHECK(pair.client.conn.info().group == group);
   CHECK(pair.server.conn.info().group == group);
@@ -130,8 +132,9 @@ TEST_CASE("HelloRetryRequest when the client's first key share is not acceptable
           "[handshake][hrr]") {
   Sources sources;
   // The client sends an X25519 share first; the server only accepts P-256.
-  Config client_config = build_or_fail(
-      client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3).groups("X25519:P-256"));
+  Config client_config = build_or_fail(client_builder(sources)
+                                           .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+                                           .groups("X25519:P-256"));
   Config server_config = build_or_fail(server_builder(sources).groups("P-256"));
   Pair pair = make_pair(client_config, server_config);
   REQUIRE(pair.handshake());
@@ -145,8 +148,7 @@ TEST_CASE("HelloRetryRequest when the client's first key share is not acceptable
   CHECK(client_hellos == 2);
 }
 
-TEST_CASE("a server with RSA and ECDSA identities picks what the client supports",
-          "[handshake]") {
+TEST_CASE("a server with RSA and ECDSA identities picks what the client supports", "[handshake]") {
   Sources sources;
   Config server_config = build_or_fail(server_builder(sources, /*with_rsa=*/true));
   Config rsa_only = build_or_fail(client_builder(sources)

@@ -19,7 +19,8 @@ TEST_CASE("a chain whose Certificate message exceeds 16 KiB is refused when the 
   std::string chain = ecdsa_chain_pem();
   for (int i = 0; i < 40; ++i) chain += inter;
   ConfigBuilder server(Role::server);
-  server.random(sources.server_random).clock(sources.clock)
+  server.random(sources.server_random)
+      .clock(sources.clock)
       .certificate(chain, pki().ecdsa_leaf.key.private_key_pem);
   auto built = server.build();
   REQUIRE_FALSE(built);
@@ -35,7 +36,8 @@ TEST_CASE("TLS 1.2 has no RSA-PSS in mbedTLS 3.6: a PSS-only TLS 1.2 Config is r
           "[limits]") {
   Sources sources;
   ConfigBuilder server(Role::server);
-  server.random(sources.server_random).clock(sources.clock)
+  server.random(sources.server_random)
+      .clock(sources.clock)
       .certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem);
   const Config server_config = build_or_fail(server);
   // TLS 1.3 with the same list works: RSA-PSS is TLS 1.3's RSA signature.
@@ -54,9 +56,10 @@ TEST_CASE("TLS 1.2 has no RSA-PSS in mbedTLS 3.6: a PSS-only TLS 1.2 Config is r
   expect_error(tls12.error(), "ERR_INVALID_ARG_VALUE", Stage::config);
   CHECK(std::string(tls12.error().message()).find("RSA-PSS") != std::string::npos);
   // With a PKCS#1 v1.5 scheme too, TLS 1.2 signs with that one.
-  Pair mixed = connect(build_or_fail(client_builder(sources)
-                                         .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
-                                         .signature_algorithms("rsa_pss_rsae_sha256:rsa_pkcs1_sha256")),
-                       server_config);
+  Pair mixed =
+      connect(build_or_fail(client_builder(sources)
+                                .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+                                .signature_algorithms("rsa_pss_rsae_sha256:rsa_pkcs1_sha256")),
+              server_config);
   CHECK(mixed.handshake());
 }

@@ -16,7 +16,6 @@ namespace {
 const std::vector<uint8_t> kKey = {0x1a, 0x2b, 0x3c, 0x4d, 0x5e, 0x6f, 0x70, 0x81,
                                    0x92, 0xa3, 0xb4, 0xc5, 0xd6, 0xe7, 0xf8, 0x09};
 
-
 ConfigBuilder psk_client(Sources& sources, const std::string& identity, std::vector<uint8_t> key) {
   ConfigBuilder builder(Role::client);
   builder.random(sources.client_random).clock(sources.clock).psk(identity, ByteView(key));
@@ -25,14 +24,14 @@ ConfigBuilder psk_client(Sources& sources, const std::string& identity, std::vec
 
 ConfigBuilder psk_server(Sources& sources) {
   ConfigBuilder builder(Role::server);
-  builder.random(sources.server_random).clock(sources.clock).psk_lookup(
-      [](std::string_view identity) -> std::optional<std::vector<uint8_t>> {
+  builder.random(sources.server_random)
+      .clock(sources.clock)
+      .psk_lookup([](std::string_view identity) -> std::optional<std::vector<uint8_t>> {
         if (identity == "device-17") return kKey;
         return std::nullopt;
       });
   return builder;
 }
-
 
 }  // namespace
 
@@ -62,8 +61,8 @@ TEST_CASE("TLS 1.3 external PSK, with and without ECDHE, no certificates", "[psk
 }
 
 TEST_CASE("TLS 1.2 PSK and ECDHE-PSK suites", "[psk]") {
-  const std::string suite = GENERATE(std::string("PSK-AES128-GCM-SHA256"),
-                                     std::string("ECDHE-PSK-CHACHA20-POLY1305"));
+  const std::string suite =
+      GENERATE(std::string("PSK-AES128-GCM-SHA256"), std::string("ECDHE-PSK-CHACHA20-POLY1305"));
   Sources sources;
   Pair pair = connect(build_or_fail(psk_client(sources, "device-17", kKey)
                                         .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
@@ -80,8 +79,9 @@ TEST_CASE("an unknown PSK identity or a wrong key fails with a named error", "[p
   const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
   Sources sources;
   SECTION("unknown identity") {
-    Pair pair = connect(build_or_fail(psk_client(sources, "stranger", kKey).versions(version, version)),
-                        build_or_fail(psk_server(sources)));
+    Pair pair =
+        connect(build_or_fail(psk_client(sources, "stranger", kKey).versions(version, version)),
+                build_or_fail(psk_server(sources)));
     REQUIRE_FALSE(pair.server.conn.error().ok());
     INFO(pair.server.conn.error().name() << ": " << pair.server.conn.error().message());
     CHECK(pair.server.conn.error().stage() == Stage::handshake);
@@ -95,8 +95,9 @@ TEST_CASE("an unknown PSK identity or a wrong key fails with a named error", "[p
   SECTION("wrong key") {
     std::vector<uint8_t> wrong = kKey;
     wrong[0] ^= 1;
-    Pair pair = connect(build_or_fail(psk_client(sources, "device-17", wrong).versions(version, version)),
-                        build_or_fail(psk_server(sources)));
+    Pair pair =
+        connect(build_or_fail(psk_client(sources, "device-17", wrong).versions(version, version)),
+                build_or_fail(psk_server(sources)));
     CHECK_FALSE(pair.server.conn.error().ok());
     CHECK_FALSE(pair.client.conn.error().ok());
     CHECK_FALSE(pair.server.conn.wants().handshake_complete);
@@ -127,15 +128,17 @@ TEST_CASE("public key pins accept the pinned key and refuse others", "[verify][p
   Sources sources;
   const std::string good = pin_of(pki().ecdsa_leaf.certificate_der);
   const std::string other = pin_of(pki().rsa_leaf.certificate_der);
-  Pair pinned = connect(build_or_fail(client_builder(sources).versions(version, version)
-                                          .pin_public_key(other).pin_public_key(good)),
+  Pair pinned = connect(build_or_fail(client_builder(sources)
+                                          .versions(version, version)
+                                          .pin_public_key(other)
+                                          .pin_public_key(good)),
                         build_or_fail(server_builder(sources)));
   REQUIRE(pinned.handshake());
   CHECK(pinned.client.conn.info().authorized);
 
-  Pair wrong = connect(build_or_fail(client_builder(sources).versions(version, version)
-                                         .pin_public_key(other)),
-                       build_or_fail(server_builder(sources)));
+  Pair wrong = connect(
+      build_or_fail(client_builder(sources).versions(version, version).pin_public_key(other)),
+      build_or_fail(server_builder(sources)));
   expect_error(wrong.client.conn.error(), "ERR_TLS_PUBLIC_KEY_PIN_MISMATCH", Stage::certificate);
   expect_alert(wrong.client.conn.error(), Alert::bad_certificate, AlertDirection::sent);
   expect_alert(wrong.server.conn.error(), Alert::bad_certificate, AlertDirection::received);
@@ -148,7 +151,8 @@ TEST_CASE("public key pins accept the pinned key and refuse others", "[verify][p
 TEST_CASE("chain errors are reported before a pin mismatch", "[verify][pin]") {
   Sources sources;
   ConfigBuilder server(Role::server);
-  server.random(sources.server_random).clock(sources.clock)
+  server.random(sources.server_random)
+      .clock(sources.clock)
       .certificate(pki().other_leaf.certificate_pem, pki().other_leaf.key.private_key_pem);
   Pair pair = connect(build_or_fail(client_builder(sources).pin_public_key(
                           pin_of(pki().ecdsa_leaf.certificate_der))),
@@ -171,7 +175,8 @@ TEST_CASE("a custom identity check (checkServerIdentity)", "[verify][identity]")
   CHECK(seen_name == "localhost");
   CHECK(seen_subject == "CN=localhost, O=sanstls test");
   expect_error(rejected.client.conn.error(), "ERR_TLS_IDENTITY_REJECTED", Stage::certificate);
-  CHECK(std::string(rejected.client.conn.error().message()) == "this client does not talk to localhost");
+  CHECK(std::string(rejected.client.conn.error().message()) ==
+        "this client does not talk to localhost");
 
   // Optional verification completes and reports the hook's verdict.
   Pair lenient = connect(build_or_fail(client_builder(sources)
@@ -199,8 +204,9 @@ TEST_CASE("a client chooses its certificate when the server asks for one", "[ver
   std::string asked_for;
   bool present = true;
   const Config client_config = build_or_fail(
-      client_builder(sources).versions(version, version).client_certificate_selector(
-          [&](std::string_view server_name) -> std::optional<Config> {
+      client_builder(sources)
+          .versions(version, version)
+          .client_certificate_selector([&](std::string_view server_name) -> std::optional<Config> {
             ++calls;
             asked_for = std::string(server_name);
             if (!present) return std::nullopt;
@@ -216,7 +222,8 @@ TEST_CASE("a client chooses its certificate when the server asks for one", "[ver
   CHECK(asked_for == "localhost");
   CHECK(pair.server.conn.info().authorized);
   REQUIRE(pair.server.conn.info().peer_certificates.size() == 1);
-  CHECK(pair.server.conn.info().peer_certificates[0].subject == "CN=client.example, O=sanstls test");
+  CHECK(pair.server.conn.info().peer_certificates[0].subject ==
+        "CN=client.example, O=sanstls test");
 
   // A server that asks for nothing never triggers the selector.
   calls = 0;

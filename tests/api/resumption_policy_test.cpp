@@ -19,7 +19,8 @@ namespace {
 // what a man in the middle presents.
 Config impostor_server(Sources& sources) {
   ConfigBuilder builder(Role::server);
-  builder.random(sources.server_random).clock(sources.clock)
+  builder.random(sources.server_random)
+      .clock(sources.clock)
       .certificate(pki().other_leaf.certificate_pem, pki().other_leaf.key.private_key_pem);
   return build_or_fail(builder);
 }
@@ -96,7 +97,9 @@ TEST_CASE("a resumed session is held to the resuming Config's anchors, pins and 
 
   SECTION("other trust anchors") {
     ConfigBuilder builder(Role::client);
-    builder.random(sources.client_random).clock(sources.clock).versions(version, version)
+    builder.random(sources.client_random)
+        .clock(sources.clock)
+        .versions(version, version)
         .trust_anchors(pki().other_root.certificate_pem);
     auto client = Connection::client(build_or_fail(builder), "localhost", ByteView(blob));
     REQUIRE_FALSE(client);
@@ -115,7 +118,8 @@ TEST_CASE("a resumed session is held to the resuming Config's anchors, pins and 
   }
   SECTION("a pin the server's key does not match, even with optional verification") {
     auto client = Connection::client(
-        build_or_fail(client_builder(sources).versions(version, version)
+        build_or_fail(client_builder(sources)
+                          .versions(version, version)
                           .peer_verification(PeerVerification::optional)
                           .pin_public_key(pin_of(pki().rsa_leaf.certificate_der))),
         "localhost", ByteView(blob));
@@ -126,7 +130,8 @@ TEST_CASE("a resumed session is held to the resuming Config's anchors, pins and 
   }
   SECTION("the matching pin resumes") {
     auto client = Connection::client(
-        build_or_fail(client_builder(sources).versions(version, version)
+        build_or_fail(client_builder(sources)
+                          .versions(version, version)
                           .pin_public_key(pin_of(pki().ecdsa_leaf.certificate_der))),
         "localhost", ByteView(blob));
     REQUIRE(client);
@@ -138,11 +143,13 @@ TEST_CASE("a resumed session is held to the resuming Config's anchors, pins and 
   SECTION("an identity check that rejects the server") {
     int calls = 0;
     auto client = Connection::client(
-        build_or_fail(client_builder(sources).versions(version, version).check_server_identity(
-            [&](std::string_view, const CertificateInfo&) {
-              ++calls;
-              return Error(ErrorCode::identity_rejected, Stage::certificate, "not this one");
-            })),
+        build_or_fail(client_builder(sources)
+                          .versions(version, version)
+                          .check_server_identity([&](std::string_view, const CertificateInfo&) {
+                            ++calls;
+                            return Error(ErrorCode::identity_rejected, Stage::certificate,
+                                         "not this one");
+                          })),
         "localhost", ByteView(blob));
     REQUIRE_FALSE(client);
     CHECK(calls == 1);
@@ -159,8 +166,9 @@ TEST_CASE("a resumed session is held to the resuming Config's anchors, pins and 
       at += 3 + length;
     }
     stripped.insert(stripped.end(), blob.begin() + static_cast<std::ptrdiff_t>(at), blob.end());
-    auto client = Connection::client(build_or_fail(client_builder(sources).versions(version, version)),
-                                     "localhost", ByteView(stripped));
+    auto client =
+        Connection::client(build_or_fail(client_builder(sources).versions(version, version)),
+                           "localhost", ByteView(stripped));
     REQUIRE_FALSE(client);
     expect_error(client.error(), "ERR_TLS_SESSION_NOT_TRUSTED", Stage::certificate);
   }
@@ -170,7 +178,8 @@ TEST_CASE("a pin mismatch fails the handshake whatever the verification mode", "
   const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
   const auto mode = GENERATE(PeerVerification::optional, PeerVerification::none);
   Sources sources;
-  Pair pair = connect(build_or_fail(client_builder(sources).versions(version, version)
+  Pair pair = connect(build_or_fail(client_builder(sources)
+                                        .versions(version, version)
                                         .peer_verification(mode)
                                         .pin_public_key(pin_of(pki().rsa_leaf.certificate_der))),
                       build_or_fail(server_builder(sources)));

@@ -73,8 +73,10 @@ TEST_CASE("a PSK is wiped from the builder, the Config and the engine", "[secret
   const int copies = freed_copies_of(psk, [&] {
     Sources sources;
     ConfigBuilder builder(Role::client);
-    builder.random(sources.client_random).clock(sources.clock)
-        .versions(TlsVersion::tls1_3, TlsVersion::tls1_3).psk("device-17", ByteView(psk));
+    builder.random(sources.client_random)
+        .clock(sources.clock)
+        .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+        .psk("device-17", ByteView(psk));
     ConfigBuilder copy = builder;  // builders are copied (reload code does)
     copy.psk("device-17", ByteView(psk));
     auto config = builder.build();
@@ -90,14 +92,17 @@ TEST_CASE("a server's PSK lookup result is wiped after use", "[secrets]") {
   const int copies = freed_copies_of(psk, [&] {
     Sources sources;
     ConfigBuilder server(Role::server);
-    server.random(sources.server_random).clock(sources.clock)
+    server.random(sources.server_random)
+        .clock(sources.clock)
         .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
         .psk_lookup([&](std::string_view) -> std::optional<std::vector<uint8_t>> {
           return std::vector<uint8_t>(psk.begin(), psk.end());
         });
     ConfigBuilder client(Role::client);
-    client.random(sources.client_random).clock(sources.clock)
-        .versions(TlsVersion::tls1_3, TlsVersion::tls1_3).psk("device-17", ByteView(psk));
+    client.random(sources.client_random)
+        .clock(sources.clock)
+        .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+        .psk("device-17", ByteView(psk));
     Pair pair = connect(build_or_fail(client), build_or_fail(server));
     CHECK(pair.handshake());
   });

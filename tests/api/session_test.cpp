@@ -90,8 +90,9 @@ TEST_CASE("key log lines in NSS format, identical on both sides", "[keylog]") {
   Sources sources;
   std::vector<std::string> client_lines, server_lines;
   const Config client_config = build_or_fail(
-      client_builder(sources).versions(version, version).key_log(
-          [&](std::string_view line) { client_lines.emplace_back(line); }));
+      client_builder(sources).versions(version, version).key_log([&](std::string_view line) {
+        client_lines.emplace_back(line);
+      }));
   const Config server_config = build_or_fail(server_builder(sources).key_log(
       [&](std::string_view line) { server_lines.emplace_back(line); }));
   Pair pair = pair_with(client_config, server_config);
@@ -195,8 +196,8 @@ TEST_CASE("ticket keys can be shared across servers and rotated with overlap",
 TEST_CASE("a ticket presented under another server name is not resumed", "[session][tickets]") {
   Sources sources;
   // TLS 1.2: the client offers a ticket whatever name it connects to.
-  const Config client_config = build_or_fail(
-      client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
+  const Config client_config =
+      build_or_fail(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
   const Config server_config = build_or_fail(server_builder(sources));
   const auto session = resume_once(client_config, server_config);  // SNI "localhost"
   CHECK(resumes(client_config, server_config, session));
@@ -223,9 +224,8 @@ TEST_CASE("a ticket presented under another server name is not resumed", "[sessi
 TEST_CASE("TLS 1.2 session IDs resume through a session store", "[session][store]") {
   Sources sources;
   // The client asks for no tickets, so only the session ID can resume.
-  const Config client_config = build_or_fail(client_builder(sources)
-                                                 .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
-                                                 .session_tickets(0));
+  const Config client_config = build_or_fail(
+      client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2).session_tickets(0));
   auto store = make_memory_session_store(2);
   const Config with_store = build_or_fail(server_builder(sources).session_store(store));
   const auto session = resume_once(client_config, with_store);
@@ -241,9 +241,8 @@ TEST_CASE("TLS 1.2 session IDs resume through a session store", "[session][store
 TEST_CASE("0-RTT: accepted once, then the replayed ticket gets a full handshake and a resend",
           "[session][early-data]") {
   Sources sources;
-  const Config client_config = build_or_fail(client_builder(sources)
-                                                 .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
-                                                 .early_data(1));
+  const Config client_config = build_or_fail(
+      client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3).early_data(1));
   const Config server_config = build_or_fail(server_builder(sources).early_data(16384));
   const auto session = resume_once(client_config, server_config);
   const std::string request = "GET /idempotent HTTP/1.1\r\n\r\n";
@@ -287,9 +286,8 @@ TEST_CASE("0-RTT: accepted once, then the replayed ticket gets a full handshake 
 TEST_CASE("0-RTT offered with a ticket the server cannot use still completes",
           "[session][early-data]") {
   Sources sources;
-  const Config client_config = build_or_fail(client_builder(sources)
-                                                 .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
-                                                 .early_data(1));
+  const Config client_config = build_or_fail(
+      client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3).early_data(1));
   const Config server_a = build_or_fail(server_builder(sources).early_data(16384));
   const Config server_b = build_or_fail(server_builder(sources).early_data(16384));  // other keys
   const auto session = resume_once(client_config, server_a);

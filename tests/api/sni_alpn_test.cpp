@@ -44,7 +44,6 @@ Config context_for(Sources& sources, const testing::Identity& identity,
   return build_or_fail(builder);
 }
 
-
 std::string issuer_cn_of_leaf(const Connection& conn) {
   return conn.info().peer_certificates.at(0).subject;
 }
@@ -174,7 +173,9 @@ TEST_CASE("SNI settings are refused on clients, and bad patterns are refused", "
   auto bad = server_builder(sources).sni_context("a.*.example", context).build();
   REQUIRE_FALSE(bad);
   CHECK(bad.error().code() == ErrorCode::invalid_argument);
-  auto not_server = server_builder(sources).sni_context("a.example", build_or_fail(client_builder(sources))).build();
+  auto not_server = server_builder(sources)
+                        .sni_context("a.example", build_or_fail(client_builder(sources)))
+                        .build();
   REQUIRE_FALSE(not_server);
 }
 
@@ -183,8 +184,8 @@ TEST_CASE("ALPN: the server picks from its own list, in its own order", "[alpn]"
   Sources sources;
   const Config client_config =
       build_or_fail(client_builder(sources).versions(version, version).alpn({"http/1.1", "h2"}));
-  Pair pair = connect(client_config, build_or_fail(server_builder(sources).alpn({"h2", "http/1.1"})),
-                      "localhost");
+  Pair pair = connect(client_config,
+                      build_or_fail(server_builder(sources).alpn({"h2", "http/1.1"})), "localhost");
   REQUIRE(pair.client.conn.wants().handshake_complete);
   CHECK(pair.client.conn.info().alpn_protocol == "h2");
   CHECK(pair.server.conn.info().alpn_protocol == "h2");
@@ -193,8 +194,8 @@ TEST_CASE("ALPN: the server picks from its own list, in its own order", "[alpn]"
   REQUIRE(none.client.conn.wants().handshake_complete);
   CHECK(none.client.conn.info().alpn_protocol.empty());
 
-  Pair disjoint = connect(client_config, build_or_fail(server_builder(sources).alpn({"imap"})),
-                          "localhost");
+  Pair disjoint =
+      connect(client_config, build_or_fail(server_builder(sources).alpn({"imap"})), "localhost");
   expect_error(disjoint.server.conn.error(), "ERR_SSL_NO_APPLICATION_PROTOCOL", Stage::handshake);
   expect_alert(disjoint.server.conn.error(), Alert::no_application_protocol, AlertDirection::sent);
   expect_alert(disjoint.client.conn.error(), Alert::no_application_protocol,
@@ -203,13 +204,15 @@ TEST_CASE("ALPN: the server picks from its own list, in its own order", "[alpn]"
 
 TEST_CASE("ALPN selector chooses, or refuses with no_application_protocol", "[alpn]") {
   Sources sources;
-  const Config client_config = build_or_fail(client_builder(sources).alpn({"h2", "http/1.1", "x-custom"}));
+  const Config client_config =
+      build_or_fail(client_builder(sources).alpn({"h2", "http/1.1", "x-custom"}));
   std::vector<std::string> offered;
   ConfigBuilder server = server_builder(sources);
-  server.alpn_selector([&](const std::vector<std::string>& protocols) -> std::optional<std::string> {
-    offered = protocols;
-    return protocols.back();
-  });
+  server.alpn_selector(
+      [&](const std::vector<std::string>& protocols) -> std::optional<std::string> {
+        offered = protocols;
+        return protocols.back();
+      });
   Pair pair = connect(client_config, build_or_fail(server), "localhost");
   REQUIRE(pair.client.conn.wants().handshake_complete);
   CHECK(offered == std::vector<std::string>{"h2", "http/1.1", "x-custom"});
@@ -217,14 +220,15 @@ TEST_CASE("ALPN selector chooses, or refuses with no_application_protocol", "[al
   CHECK(pair.server.conn.info().alpn_protocol == "x-custom");
 
   ConfigBuilder refusing = server_builder(sources);
-  refusing.alpn_selector([](const std::vector<std::string>&) { return std::optional<std::string>(); });
+  refusing.alpn_selector(
+      [](const std::vector<std::string>&) { return std::optional<std::string>(); });
   Pair refused = connect(client_config, build_or_fail(refusing), "localhost");
   expect_error(refused.server.conn.error(), "ERR_SSL_NO_APPLICATION_PROTOCOL", Stage::handshake);
-  expect_alert(refused.client.conn.error(), Alert::no_application_protocol, AlertDirection::received);
+  expect_alert(refused.client.conn.error(), Alert::no_application_protocol,
+               AlertDirection::received);
 }
 
-TEST_CASE("an ALPN selector answering a protocol the client never offered is an error",
-          "[alpn]") {
+TEST_CASE("an ALPN selector answering a protocol the client never offered is an error", "[alpn]") {
   Sources sources;
   const Config client_config = build_or_fail(client_builder(sources).alpn({"h2", "http/1.1"}));
   ConfigBuilder server = server_builder(sources);

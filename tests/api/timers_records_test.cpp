@@ -56,14 +56,16 @@ TEST_CASE("close_timeout bounds the wait for the peer's close_notify", "[timers]
 TEST_CASE("max_send_fragment limits the records actually emitted", "[records]") {
   const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
   Sources sources;
-  Pair pair = connect(build_or_fail(client_builder(sources).versions(version, version).max_send_fragment(1024)),
-                      build_or_fail(server_builder(sources)));
+  Pair pair = connect(
+      build_or_fail(client_builder(sources).versions(version, version).max_send_fragment(1024)),
+      build_or_fail(server_builder(sources)));
   REQUIRE(pair.handshake());
   const size_t before = pair.client_to_server.size();
   pair.send(pair.client, std::vector<uint8_t>(10000, 'f'));
   pair.pump();
-  const std::vector<uint8_t> data(pair.client_to_server.begin() + static_cast<std::ptrdiff_t>(before),
-                                  pair.client_to_server.end());
+  const std::vector<uint8_t> data(
+      pair.client_to_server.begin() + static_cast<std::ptrdiff_t>(before),
+      pair.client_to_server.end());
   const auto records = split_records(data);
   REQUIRE(records.size() == 10);  // 9 full records of 1024 and one of 784
   for (const RecordSummary& record : records) {
@@ -80,8 +82,9 @@ TEST_CASE("max_send_fragment limits the records actually emitted", "[records]") 
   const size_t mark = pair.client_to_server.size();
   pair.send(pair.client, std::vector<uint8_t>(1200, 'g'));
   pair.pump();
-  const auto small = split_records(std::vector<uint8_t>(
-      pair.client_to_server.begin() + static_cast<std::ptrdiff_t>(mark), pair.client_to_server.end()));
+  const auto small = split_records(
+      std::vector<uint8_t>(pair.client_to_server.begin() + static_cast<std::ptrdiff_t>(mark),
+                           pair.client_to_server.end()));
   REQUIRE(small.size() == 2);
   CHECK(small[0].length <= 600 + 32);
 
@@ -105,7 +108,8 @@ TEST_CASE("keying material exporters agree on both sides", "[exporter]") {
   auto other = pair.client.conn.export_keying_material("EXPORTER-other", ByteView("ctx"), 32);
   REQUIRE(other);
   CHECK(other.value() != a.value());
-  auto no_context = pair.client.conn.export_keying_material("EXPORTER-sanstls-test", ByteView(), 32);
+  auto no_context =
+      pair.client.conn.export_keying_material("EXPORTER-sanstls-test", ByteView(), 32);
   REQUIRE(no_context);
   CHECK(no_context.value() != a.value());
 
@@ -119,10 +123,11 @@ TEST_CASE("keying material exporters agree on both sides", "[exporter]") {
 TEST_CASE("tracing shows every record and the plaintext handshake messages", "[trace]") {
   Sources sources;
   std::vector<TraceEntry> client_trace;
-  Pair pair = connect(build_or_fail(client_builder(sources)
-                                        .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
-                                        .trace([&](const TraceEntry& e) { client_trace.push_back(e); })),
-                      build_or_fail(server_builder(sources)));
+  Pair pair =
+      connect(build_or_fail(client_builder(sources)
+                                .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+                                .trace([&](const TraceEntry& e) { client_trace.push_back(e); })),
+              build_or_fail(server_builder(sources)));
   REQUIRE(pair.handshake());
   pair.client.conn.close();
   pair.pump();
@@ -155,11 +160,13 @@ TEST_CASE("presets: modern is TLS 1.3 only, intermediate allows TLS 1.2", "[poli
   const Config intermediate = build_or_fail(server_builder(sources).preset(Preset::intermediate));
   CHECK(intermediate.min_version() == TlsVersion::tls1_2);
   CHECK(intermediate.group_names() == std::vector<std::string>{"X25519", "P-256", "P-384"});
-  Pair refused = connect(build_or_fail(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2)),
-                         modern);
+  Pair refused = connect(
+      build_or_fail(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2)),
+      modern);
   expect_error(refused.server.conn.error(), "ERR_SSL_UNSUPPORTED_PROTOCOL", Stage::handshake);
-  Pair ok = connect(build_or_fail(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2)),
-                    intermediate);
+  Pair ok = connect(
+      build_or_fail(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2)),
+      intermediate);
   CHECK(ok.client.conn.wants().handshake_complete);
 }
 
@@ -167,7 +174,8 @@ TEST_CASE("signature algorithms restrict what is used and accepted", "[policy]")
   Sources sources;
   // An RSA server signs with RSA-PSS in TLS 1.3, which a PSS-only client accepts...
   ConfigBuilder rsa_server(Role::server);
-  rsa_server.random(sources.server_random).clock(sources.clock)
+  rsa_server.random(sources.server_random)
+      .clock(sources.clock)
       .certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem);
   const Config client_pss = build_or_fail(client_builder(sources)
                                               .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
@@ -175,7 +183,8 @@ TEST_CASE("signature algorithms restrict what is used and accepted", "[policy]")
   Pair pss = connect(client_pss, build_or_fail(rsa_server));
   REQUIRE(pss.client.conn.wants().handshake_complete);
   // ...and an ECDSA-only client refuses an RSA-only server.
-  const Config client_ecdsa = build_or_fail(client_builder(sources).signature_algorithms("ECDSA+SHA256"));
+  const Config client_ecdsa =
+      build_or_fail(client_builder(sources).signature_algorithms("ECDSA+SHA256"));
   Pair ecdsa = connect(client_ecdsa, build_or_fail(rsa_server));
   CHECK_FALSE(ecdsa.client.conn.wants().handshake_complete);
   CHECK_FALSE(ecdsa.server.conn.error().ok());
@@ -256,8 +265,9 @@ TEST_CASE("TLS 1.2 renegotiation: off by default, secure only, rate-limited", "[
     expect_alert(pair.client.conn.error(), Alert::no_renegotiation, AlertDirection::received);
   }
   SECTION("disabled or TLS 1.3: renegotiate() says no") {
-    Pair plain = connect(build_or_fail(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2)),
-                         build_or_fail(server_builder(sources)));
+    Pair plain = connect(
+        build_or_fail(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2)),
+        build_or_fail(server_builder(sources)));
     REQUIRE(plain.handshake());
     CHECK_FALSE(plain.client.conn.renegotiate());
     Pair v13 = connect(build_or_fail(client_builder(sources).renegotiation(true)),
@@ -274,7 +284,8 @@ TEST_CASE("ConfigSlot swaps the Config for new connections only", "[reload]") {
   auto before = Connection::server(slot.load());
   REQUIRE(before);
   ConfigBuilder rsa(Role::server);
-  rsa.random(sources.server_random).clock(sources.clock)
+  rsa.random(sources.server_random)
+      .clock(sources.clock)
       .certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem);
   slot.store(build_or_fail(rsa));
   auto client_a = Connection::client(client_config, "localhost");

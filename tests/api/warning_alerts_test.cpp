@@ -24,8 +24,8 @@ struct RawSession {
   uint8_t buffer[65536];
 
   explicit RawSession(TlsVersion version) {
-    auto made = Connection::client(build_or_fail(client_builder(sources).versions(version, version)),
-                                   "localhost");
+    auto made = Connection::client(
+        build_or_fail(client_builder(sources).versions(version, version)), "localhost");
     REQUIRE(made);
     client.emplace(std::move(made).value());
     peer = raw_peer_new_server_version(ecdsa_chain_pem().c_str(),
@@ -104,8 +104,7 @@ TEST_CASE("TLS 1.2: five warning alerts in a row are unexpected_message", "[aler
         std::string::npos);
 }
 
-TEST_CASE("distinct warning alerts never push state events out of the queue",
-          "[alerts][events]") {
+TEST_CASE("distinct warning alerts never push state events out of the queue", "[alerts][events]") {
   RawSession session(TlsVersion::tls1_2);
   // handshake_complete is still queued; 16 distinct warnings and a
   // close_notify arrive in one feed, with data between the warnings.

@@ -13,42 +13,42 @@
 
 static int checks_passed = 0;
 static int checks_failed = 0;
-static const char *pki_dir = ".";
+static const char* pki_dir = ".";
 
-#define CHECK(condition)                                                          \
-  do {                                                                            \
-    if (condition) {                                                              \
-      ++checks_passed;                                                            \
-    } else {                                                                      \
-      ++checks_failed;                                                            \
+#define CHECK(condition)                                                            \
+  do {                                                                              \
+    if (condition) {                                                                \
+      ++checks_passed;                                                              \
+    } else {                                                                        \
+      ++checks_failed;                                                              \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #condition); \
-    }                                                                             \
+    }                                                                               \
   } while (0)
 
-#define CHECK_STR(actual, expected)                                               \
-  do {                                                                            \
-    const char *a_ = (actual);                                                    \
-    const char *e_ = (expected);                                                  \
-    if (a_ && strcmp(a_, e_) == 0) {                                              \
-      ++checks_passed;                                                            \
-    } else {                                                                      \
-      ++checks_failed;                                                            \
-      fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, \
-              #actual, a_ ? a_ : "(null)", e_);                                   \
-    }                                                                             \
+#define CHECK_STR(actual, expected)                                                          \
+  do {                                                                                       \
+    const char* a_ = (actual);                                                               \
+    const char* e_ = (expected);                                                             \
+    if (a_ && strcmp(a_, e_) == 0) {                                                         \
+      ++checks_passed;                                                                       \
+    } else {                                                                                 \
+      ++checks_failed;                                                                       \
+      fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #actual, \
+              a_ ? a_ : "(null)", e_);                                                       \
+    }                                                                                        \
   } while (0)
 
 /* ---- fixtures ------------------------------------------------------------ */
 
 typedef struct blob {
-  uint8_t *data;
+  uint8_t* data;
   size_t length;
 } blob;
 
-static blob pki_file(const char *name) {
+static blob pki_file(const char* name) {
   char path[1024];
   blob out = {NULL, 0};
-  FILE *file;
+  FILE* file;
   long size;
   snprintf(path, sizeof path, "%s/%s", pki_dir, name);
   file = fopen(path, "rb");
@@ -90,22 +90,22 @@ static void load_pki(void) {
 }
 
 static void free_pki(void) {
-  blob *all[] = {&ca_pem, &server_pem, &server_key, &client_pem, &client_key, &expired_pem,
-                 &expired_key, &other_pem, &other_key, &revoked_pem, &revoked_key, &revoked_crl,
-                 &rsa_ca_pem, &rsa_server_pem, &rsa_server_key};
+  blob* all[] = {&ca_pem,      &server_pem,  &server_key, &client_pem,     &client_key,
+                 &expired_pem, &expired_key, &other_pem,  &other_key,      &revoked_pem,
+                 &revoked_key, &revoked_crl, &rsa_ca_pem, &rsa_server_pem, &rsa_server_key};
   size_t i;
   for (i = 0; i < sizeof all / sizeof all[0]; ++i) free(all[i]->data);
 }
 
 /* A controllable clock (for timers): starts at the real time of 2026. */
 static int64_t fake_now_ms = 1780000000000LL;
-static int64_t fake_clock(void *user_data) {
+static int64_t fake_clock(void* user_data) {
   (void)user_data;
   return fake_now_ms;
 }
 
 static int random_calls = 0;
-static int failing_random(void *user_data, uint8_t *out, size_t length) {
+static int failing_random(void* user_data, uint8_t* out, size_t length) {
   (void)user_data;
   (void)out;
   (void)length;
@@ -113,24 +113,24 @@ static int failing_random(void *user_data, uint8_t *out, size_t length) {
   return 0;
 }
 
-static sanstls_config_builder *server_builder(blob chain, blob key) {
-  sanstls_config_builder *b = NULL;
+static sanstls_config_builder* server_builder(blob chain, blob key) {
+  sanstls_config_builder* b = NULL;
   CHECK(sanstls_config_builder_new(SANSTLS_ROLE_SERVER, &b) == SANSTLS_OK);
   CHECK(sanstls_config_builder_certificate(b, chain.data, chain.length, key.data, key.length,
                                            NULL) == SANSTLS_OK);
   return b;
 }
 
-static sanstls_config_builder *client_builder(void) {
-  sanstls_config_builder *b = NULL;
+static sanstls_config_builder* client_builder(void) {
+  sanstls_config_builder* b = NULL;
   CHECK(sanstls_config_builder_new(SANSTLS_ROLE_CLIENT, &b) == SANSTLS_OK);
   CHECK(sanstls_config_builder_trust_anchors(b, ca_pem.data, ca_pem.length) == SANSTLS_OK);
   return b;
 }
 
 /* Builds and frees the builder; NULL (and a failed check) when build fails. */
-static sanstls_config *build(sanstls_config_builder *b) {
-  sanstls_config *config = NULL;
+static sanstls_config* build(sanstls_config_builder* b) {
+  sanstls_config* config = NULL;
   sanstls_error error;
   if (sanstls_config_build(b, &config, &error) != SANSTLS_OK)
     fprintf(stderr, "build: %s %s\n", error.name, error.message);
@@ -141,9 +141,9 @@ static sanstls_config *build(sanstls_config_builder *b) {
 }
 
 /* Expects build to fail with `name` at stage config. */
-static void expect_build_error(sanstls_config_builder *b, sanstls_error_code code,
-                               const char *name) {
-  sanstls_config *config = (sanstls_config *)&config; /* must be reset to NULL */
+static void expect_build_error(sanstls_config_builder* b, sanstls_error_code code,
+                               const char* name) {
+  sanstls_config* config = (sanstls_config*)&config; /* must be reset to NULL */
   sanstls_error error;
   CHECK(sanstls_config_build(b, &config, &error) == code);
   CHECK(config == NULL);
@@ -156,16 +156,16 @@ static void expect_build_error(sanstls_config_builder *b, sanstls_error_code cod
 }
 
 /* Hands one side's pending ciphertext to the other. */
-static size_t transfer(sanstls_connection *from, sanstls_connection *to) {
+static size_t transfer(sanstls_connection* from, sanstls_connection* to) {
   size_t length = 0;
-  const uint8_t *bytes = sanstls_connection_pending_output(from, &length);
+  const uint8_t* bytes = sanstls_connection_pending_output(from, &length);
   size_t taken = length ? sanstls_connection_feed(to, bytes, length) : 0;
   sanstls_connection_consume_output(from, taken);
   return taken;
 }
 
 /* Both ways until nothing moves (bounded). */
-static void pump(sanstls_connection *a, sanstls_connection *b) {
+static void pump(sanstls_connection* a, sanstls_connection* b) {
   int rounds;
   for (rounds = 0; rounds < 100; ++rounds) {
     size_t moved = transfer(a, b);
@@ -176,12 +176,12 @@ static void pump(sanstls_connection *a, sanstls_connection *b) {
 }
 
 typedef struct pair {
-  sanstls_connection *client;
-  sanstls_connection *server;
+  sanstls_connection* client;
+  sanstls_connection* server;
 } pair;
 
-static pair connect_pair(const sanstls_config *client_config, const sanstls_config *server_config,
-                         const char *name) {
+static pair connect_pair(const sanstls_config* client_config, const sanstls_config* server_config,
+                         const char* name) {
   pair p = {NULL, NULL};
   CHECK(sanstls_connection_client(client_config, name, NULL, 0, &p.client, NULL) == SANSTLS_OK);
   CHECK(sanstls_connection_server(server_config, &p.server, NULL) == SANSTLS_OK);
@@ -194,7 +194,7 @@ static void free_pair(pair p) {
   sanstls_connection_free(p.server);
 }
 
-static int has_event(sanstls_connection *conn, sanstls_event_kind kind) {
+static int has_event(sanstls_connection* conn, sanstls_event_kind kind) {
   sanstls_event event;
   int found = 0;
   while (sanstls_connection_next_event(conn, &event)) {
@@ -203,8 +203,8 @@ static int has_event(sanstls_connection *conn, sanstls_event_kind kind) {
   return found;
 }
 
-static void expect_connection_error(const sanstls_connection *conn, sanstls_error_code code,
-                                    const char *name, sanstls_stage stage) {
+static void expect_connection_error(const sanstls_connection* conn, sanstls_error_code code,
+                                    const char* name, sanstls_stage stage) {
   sanstls_error error;
   CHECK(sanstls_connection_error(conn, &error) == code);
   CHECK_STR(error.name, name);
@@ -240,14 +240,14 @@ static void test_version_and_names(void) {
 /* ---- misuse: NULL handles and pointers are named errors --------------------- */
 
 static void test_null_arguments(void) {
-  sanstls_config_builder *b = NULL;
-  sanstls_config *config = NULL;
-  sanstls_connection *conn = NULL;
+  sanstls_config_builder* b = NULL;
+  sanstls_config* config = NULL;
+  sanstls_connection* conn = NULL;
   sanstls_error error;
   sanstls_info info;
   sanstls_event event;
   sanstls_certificate cert;
-  const char *protocols[] = {"h2", NULL};
+  const char* protocols[] = {"h2", NULL};
   uint8_t byte = 0;
   size_t length = 0;
   int64_t deadline = 0;
@@ -257,7 +257,8 @@ static void test_null_arguments(void) {
   CHECK(b == NULL);
 
   /* Every setter refuses a NULL builder. */
-  CHECK(sanstls_config_builder_preset(NULL, SANSTLS_PRESET_MODERN) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_builder_preset(NULL, SANSTLS_PRESET_MODERN) ==
+        SANSTLS_ERR_INVALID_ARG_VALUE);
   CHECK(sanstls_config_builder_versions(NULL, SANSTLS_TLS1_2, SANSTLS_TLS1_3) ==
         SANSTLS_ERR_INVALID_ARG_VALUE);
   CHECK(sanstls_config_builder_cipher_suites(NULL, "x") == SANSTLS_ERR_INVALID_ARG_VALUE);
@@ -337,7 +338,8 @@ static void test_null_arguments(void) {
   CHECK(sanstls_config_memory_bytes(NULL) == 0);
 
   /* Connections. */
-  CHECK(sanstls_connection_client(NULL, "x", NULL, 0, &conn, &error) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_connection_client(NULL, "x", NULL, 0, &conn, &error) ==
+        SANSTLS_ERR_INVALID_ARG_VALUE);
   CHECK(conn == NULL);
   CHECK(strstr(error.message, "config") != NULL);
   CHECK(sanstls_connection_server(NULL, &conn, &error) == SANSTLS_ERR_INVALID_ARG_VALUE);
@@ -362,7 +364,8 @@ static void test_null_arguments(void) {
   sanstls_connection_transport_eof(NULL);
   CHECK(sanstls_connection_export_keying_material(NULL, "l", NULL, 0, &byte, 1, &error) ==
         SANSTLS_ERR_INVALID_ARG_VALUE);
-  CHECK(sanstls_connection_save_session(NULL, NULL, &length, &error) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_connection_save_session(NULL, NULL, &length, &error) ==
+        SANSTLS_ERR_INVALID_ARG_VALUE);
   CHECK(sanstls_connection_error(NULL, &error) == SANSTLS_ERR_INVALID_ARG_VALUE);
   CHECK(sanstls_connection_info(NULL, &info) == SANSTLS_ERR_INVALID_ARG_VALUE);
   CHECK(sanstls_connection_peer_certificate(NULL, 0, &cert) == SANSTLS_ERR_INVALID_ARG_VALUE);
@@ -374,10 +377,10 @@ static void test_null_arguments(void) {
 
 static void test_config_errors(void) {
   const uint8_t junk[] = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
-  const char *empty_alpn[] = {""};
-  sanstls_config_builder *b;
-  sanstls_config *client_config;
-  sanstls_connection *conn = NULL;
+  const char* empty_alpn[] = {""};
+  sanstls_config_builder* b;
+  sanstls_config* client_config;
+  sanstls_connection* conn = NULL;
   sanstls_error error;
   const uint8_t not_a_session[] = {1, 2, 3, 4};
 
@@ -430,7 +433,7 @@ static void test_config_errors(void) {
   sanstls_config_builder_alpn(b, empty_alpn, 1);
   expect_build_error(b, SANSTLS_ERR_TLS_INVALID_ALPN_PROTOCOL, "ERR_TLS_INVALID_ALPN_PROTOCOL");
   sanstls_config_builder_new(SANSTLS_ROLE_CLIENT, &b);
-  sanstls_config_builder_psk(b, "", (const uint8_t *)"0123456789abcdef", 16);
+  sanstls_config_builder_psk(b, "", (const uint8_t*)"0123456789abcdef", 16);
   expect_build_error(b, SANSTLS_ERR_TLS_INVALID_PSK, "ERR_TLS_INVALID_PSK");
   b = client_builder();
   sanstls_config_builder_random(b, failing_random, NULL);
@@ -438,10 +441,10 @@ static void test_config_errors(void) {
   random_calls = 0;
   {
     /* Randomness failing: named at build or at the handshake, never a crash. */
-    sanstls_config *config = NULL;
+    sanstls_config* config = NULL;
     sanstls_error_code code = sanstls_config_build(b, &config, &error);
     if (code == SANSTLS_OK) {
-      sanstls_connection *client = NULL;
+      sanstls_connection* client = NULL;
       code = sanstls_connection_client(config, "localhost", NULL, 0, &client, &error);
       if (code == SANSTLS_OK) {
         size_t length = 0;
@@ -478,7 +481,7 @@ static void test_config_errors(void) {
 /* ---- handshakes, data, close ------------------------------------------------- */
 
 static int key_log_lines = 0;
-static void count_key_log(void *user_data, const char *line) {
+static void count_key_log(void* user_data, const char* line) {
   (void)user_data;
   if (strncmp(line, "CLIENT_", 7) == 0 || strncmp(line, "SERVER_", 7) == 0 ||
       strncmp(line, "EXPORTER_", 9) == 0)
@@ -486,14 +489,14 @@ static void count_key_log(void *user_data, const char *line) {
 }
 
 static int traced_hellos = 0;
-static void count_trace(void *user_data, const sanstls_trace_entry *entry) {
+static void count_trace(void* user_data, const sanstls_trace_entry* entry) {
   (void)user_data;
   if (entry->kind == 1 && entry->handshake_type == 1 && entry->sent) ++traced_hellos;
 }
 
-static void handshake_version(sanstls_tls_version version, const char *protocol) {
-  const char *alpn[] = {"h2", "http/1.1"};
-  const char *server_alpn[] = {"http/1.1"};
+static void handshake_version(sanstls_tls_version version, const char* protocol) {
+  const char* alpn[] = {"h2", "http/1.1"};
+  const char* server_alpn[] = {"http/1.1"};
   sanstls_config_builder *cb = client_builder(), *sb = server_builder(server_pem, server_key);
   sanstls_config *client_config, *server_config;
   sanstls_info info;
@@ -552,13 +555,13 @@ static void handshake_version(sanstls_tls_version version, const char *protocol)
   CHECK(info.peer_certificate_count == 0);
 
   /* Data both ways. */
-  CHECK(sanstls_connection_write(p.client, (const uint8_t *)"ping", 4) == 4);
+  CHECK(sanstls_connection_write(p.client, (const uint8_t*)"ping", 4) == 4);
   pump(p.client, p.server);
   CHECK((sanstls_connection_wants(p.server) & SANSTLS_HAS_PLAINTEXT) != 0);
   n = sanstls_connection_read(p.server, buffer, sizeof buffer);
   CHECK(n == 4 && memcmp(buffer, "ping", 4) == 0);
   CHECK(sanstls_connection_read(p.server, buffer, sizeof buffer) == 0);
-  CHECK(sanstls_connection_write(p.server, (const uint8_t *)"pong!", 5) == 5);
+  CHECK(sanstls_connection_write(p.server, (const uint8_t*)"pong!", 5) == 5);
   pump(p.client, p.server);
   n = sanstls_connection_read(p.client, buffer, sizeof buffer);
   CHECK(n == 5 && memcmp(buffer, "pong!", 5) == 0);
@@ -570,7 +573,7 @@ static void handshake_version(sanstls_tls_version version, const char *protocol)
                                                   server_secret, 32, NULL) == SANSTLS_OK);
   CHECK(memcmp(client_secret, server_secret, 32) == 0);
   CHECK(sanstls_connection_export_keying_material(p.server, "EXPERIMENTAL other",
-                                                  (const uint8_t *)"ctx", 3, server_secret, 32,
+                                                  (const uint8_t*)"ctx", 3, server_secret, 32,
                                                   NULL) == SANSTLS_OK);
   CHECK(memcmp(client_secret, server_secret, 32) != 0);
   CHECK(sanstls_connection_export_keying_material(p.server, NULL, NULL, 0, server_secret, 32,
@@ -586,7 +589,7 @@ static void handshake_version(sanstls_tls_version version, const char *protocol)
   /* A clean close: close_notify, then the transport's end is no error. */
   sanstls_connection_close(p.client);
   CHECK((sanstls_connection_wants(p.client) & SANSTLS_WRITE_CLOSED) != 0);
-  CHECK(sanstls_connection_write(p.client, (const uint8_t *)"late", 4) == 0);
+  CHECK(sanstls_connection_write(p.client, (const uint8_t*)"late", 4) == 0);
   pump(p.client, p.server);
   CHECK(has_event(p.server, SANSTLS_EVENT_PEER_CLOSED));
   CHECK((sanstls_connection_wants(p.server) & SANSTLS_READ_CLOSED) != 0);
@@ -603,7 +606,7 @@ static void handshake_version(sanstls_tls_version version, const char *protocol)
 
   /* Truncation: the transport ends without close_notify. */
   p = connect_pair(client_config, server_config, "localhost");
-  sanstls_connection_write(p.server, (const uint8_t *)"partial", 7);
+  sanstls_connection_write(p.server, (const uint8_t*)"partial", 7);
   pump(p.client, p.server);
   sanstls_connection_transport_eof(p.client);
   expect_connection_error(p.client, SANSTLS_ERR_SSL_UNEXPECTED_EOF_WHILE_READING,
@@ -612,12 +615,13 @@ static void handshake_version(sanstls_tls_version version, const char *protocol)
   n = sanstls_connection_read(p.client, buffer, sizeof buffer);
   CHECK(n == 7 && memcmp(buffer, "partial", 7) == 0);
   /* Sticky: the error stays, calls do nothing. */
-  CHECK(sanstls_connection_write(p.client, (const uint8_t *)"x", 1) == 0);
+  CHECK(sanstls_connection_write(p.client, (const uint8_t*)"x", 1) == 0);
   CHECK(sanstls_connection_error(p.client, NULL) == SANSTLS_ERR_SSL_UNEXPECTED_EOF_WHILE_READING);
   free_pair(p);
 
   /* The config may be freed while its connections live. */
-  CHECK(sanstls_connection_client(client_config, "localhost", NULL, 0, &p.client, NULL) == SANSTLS_OK);
+  CHECK(sanstls_connection_client(client_config, "localhost", NULL, 0, &p.client, NULL) ==
+        SANSTLS_OK);
   CHECK(sanstls_connection_server(server_config, &p.server, NULL) == SANSTLS_OK);
   sanstls_config_free(client_config);
   sanstls_config_free(server_config);
@@ -657,10 +661,10 @@ static void test_rsa_and_suites(void) {
 
 /* ---- failures on the wire ------------------------------------------------------ */
 
-static void expect_certificate_failure(blob chain, blob key, const char *name,
+static void expect_certificate_failure(blob chain, blob key, const char* name,
                                        sanstls_error_code code) {
-  sanstls_config *client_config = build(client_builder());
-  sanstls_config *server_config = build(server_builder(chain, key));
+  sanstls_config* client_config = build(client_builder());
+  sanstls_config* server_config = build(server_builder(chain, key));
   sanstls_error error;
   pair p = connect_pair(client_config, server_config, "localhost");
   expect_connection_error(p.client, code, name, SANSTLS_STAGE_CERTIFICATE);
@@ -677,12 +681,13 @@ static void expect_certificate_failure(blob chain, blob key, const char *name,
 }
 
 static void test_certificate_failures(void) {
-  sanstls_config_builder *cb;
+  sanstls_config_builder* cb;
   sanstls_config *client_config, *server_config;
   sanstls_info info;
   pair p;
 
-  expect_certificate_failure(expired_pem, expired_key, "CERT_HAS_EXPIRED", SANSTLS_CERT_HAS_EXPIRED);
+  expect_certificate_failure(expired_pem, expired_key, "CERT_HAS_EXPIRED",
+                             SANSTLS_CERT_HAS_EXPIRED);
   expect_certificate_failure(other_pem, other_key, "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
                              SANSTLS_UNABLE_TO_VERIFY_LEAF_SIGNATURE);
 
@@ -708,7 +713,8 @@ static void test_certificate_failures(void) {
   sanstls_config_free(server_config);
   server_config = build(server_builder(revoked_pem, revoked_key));
   p = connect_pair(client_config, server_config, "localhost");
-  expect_connection_error(p.client, SANSTLS_CERT_REVOKED, "CERT_REVOKED", SANSTLS_STAGE_CERTIFICATE);
+  expect_connection_error(p.client, SANSTLS_CERT_REVOKED, "CERT_REVOKED",
+                          SANSTLS_STAGE_CERTIFICATE);
   free_pair(p);
   sanstls_config_free(client_config);
   sanstls_config_free(server_config);
@@ -772,8 +778,8 @@ static void test_client_certificates(void) {
 }
 
 static void test_negotiation_failures(void) {
-  const char *client_alpn[] = {"h2"};
-  const char *server_alpn[] = {"http/1.1"};
+  const char* client_alpn[] = {"h2"};
+  const char* server_alpn[] = {"http/1.1"};
   sanstls_config_builder *cb = client_builder(), *sb = server_builder(server_pem, server_key);
   sanstls_config *client_config, *server_config;
   pair p;
@@ -806,10 +812,10 @@ static void test_negotiation_failures(void) {
 
   /* Plain HTTP at a TLS server. */
   {
-    const char *request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-    sanstls_connection *server = NULL;
+    const char* request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    sanstls_connection* server = NULL;
     CHECK(sanstls_connection_server(server_config, &server, NULL) == SANSTLS_OK);
-    sanstls_connection_feed(server, (const uint8_t *)request, strlen(request));
+    sanstls_connection_feed(server, (const uint8_t*)request, strlen(request));
     expect_connection_error(server, SANSTLS_ERR_SSL_HTTP_REQUEST, "ERR_SSL_HTTP_REQUEST",
                             SANSTLS_STAGE_HANDSHAKE);
     sanstls_connection_free(server);
@@ -822,7 +828,7 @@ static void test_negotiation_failures(void) {
 static void test_resumption(sanstls_tls_version version) {
   sanstls_config_builder *cb = client_builder(), *sb = server_builder(server_pem, server_key);
   sanstls_config *client_config, *server_config;
-  sanstls_connection *before = NULL;
+  sanstls_connection* before = NULL;
   sanstls_error error;
   sanstls_info info;
   uint8_t *session, small[4];
@@ -834,11 +840,13 @@ static void test_resumption(sanstls_tls_version version) {
   client_config = build(cb);
   server_config = build(sb);
 
-  CHECK(sanstls_connection_client(client_config, "localhost", NULL, 0, &before, NULL) == SANSTLS_OK);
+  CHECK(sanstls_connection_client(client_config, "localhost", NULL, 0, &before, NULL) ==
+        SANSTLS_OK);
   CHECK(sanstls_connection_save_session(before, NULL, &length, &error) ==
         SANSTLS_ERR_TLS_SESSION_UNAVAILABLE);
   CHECK_STR(error.name, "ERR_TLS_SESSION_UNAVAILABLE");
-  CHECK(sanstls_connection_save_session(before, NULL, NULL, &error) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_connection_save_session(before, NULL, NULL, &error) ==
+        SANSTLS_ERR_INVALID_ARG_VALUE);
   sanstls_connection_free(before);
 
   p = connect_pair(client_config, server_config, "localhost");
@@ -870,8 +878,8 @@ static void test_resumption(sanstls_tls_version version) {
   sanstls_config_free(server_config);
 }
 
-static size_t lookup_psk(void *user_data, const uint8_t *identity, size_t identity_length,
-                         uint8_t *key, size_t capacity) {
+static size_t lookup_psk(void* user_data, const uint8_t* identity, size_t identity_length,
+                         uint8_t* key, size_t capacity) {
   (void)user_data;
   if (identity_length != 6 || memcmp(identity, "device", 6) != 0 || capacity < 32) return 0;
   memset(key, 0x42, 32);
@@ -913,16 +921,16 @@ static void test_psk(void) {
 }
 
 static char sni_seen[64];
-static sanstls_sni_answer sni_later(void *user_data, const char *server_name,
-                                    const sanstls_config **use) {
+static sanstls_sni_answer sni_later(void* user_data, const char* server_name,
+                                    const sanstls_config** use) {
   (void)use;
   snprintf(sni_seen, sizeof sni_seen, "%s", server_name);
-  return *(const sanstls_sni_answer *)user_data;
+  return *(const sanstls_sni_answer*)user_data;
 }
 
 static void test_sni(void) {
   sanstls_sni_answer answer = SANSTLS_SNI_LATER;
-  sanstls_config_builder *sb = server_builder(server_pem, server_key);
+  sanstls_config_builder* sb = server_builder(server_pem, server_key);
   sanstls_config *client_config = build(client_builder()), *server_config, *chosen;
   sanstls_event event;
   sanstls_info info;
@@ -979,14 +987,15 @@ static void test_sni(void) {
 }
 
 static void test_timers(void) {
-  sanstls_config_builder *sb = server_builder(server_pem, server_key);
+  sanstls_config_builder* sb = server_builder(server_pem, server_key);
   sanstls_config *client_config = build(client_builder()), *server_config;
   sanstls_connection *client = NULL, *server = NULL;
   int64_t deadline = 0;
   CHECK(sanstls_config_builder_clock(sb, fake_clock, NULL) == SANSTLS_OK);
   CHECK(sanstls_config_builder_handshake_timeout(sb, 5000) == SANSTLS_OK);
   server_config = build(sb);
-  CHECK(sanstls_connection_client(client_config, "localhost", NULL, 0, &client, NULL) == SANSTLS_OK);
+  CHECK(sanstls_connection_client(client_config, "localhost", NULL, 0, &client, NULL) ==
+        SANSTLS_OK);
   CHECK(sanstls_connection_server(server_config, &server, NULL) == SANSTLS_OK);
   transfer(client, server); /* ClientHello only: the server now waits */
   CHECK(sanstls_connection_next_deadline(server, &deadline) == 1);
@@ -1025,7 +1034,7 @@ static void test_early_data(void) {
   CHECK(sanstls_connection_client(client_config, "localhost", session, length, &p.client, NULL) ==
         SANSTLS_OK);
   CHECK(sanstls_connection_server(server_config, &p.server, NULL) == SANSTLS_OK);
-  CHECK(sanstls_connection_write_early_data(p.client, (const uint8_t *)"early", 5) == 5);
+  CHECK(sanstls_connection_write_early_data(p.client, (const uint8_t*)"early", 5) == 5);
   pump(p.client, p.server);
   CHECK(has_event(p.server, SANSTLS_EVENT_EARLY_DATA));
   n = sanstls_connection_read_early_data(p.server, buffer, sizeof buffer);
@@ -1040,15 +1049,15 @@ static void test_early_data(void) {
   sanstls_config_free(server_config);
 }
 
-static int pick_last(void *user_data, const char *const *offered, size_t count) {
-  *(size_t *)user_data = count;
+static int pick_last(void* user_data, const char* const* offered, size_t count) {
+  *(size_t*)user_data = count;
   return count > 0 && strcmp(offered[count - 1], "refuse-me") != 0 ? (int)(count - 1) : -1;
 }
 
 static int identity_calls = 0;
-static int check_identity(void *user_data, const char *server_name, const sanstls_certificate *leaf,
-                          char *reason, size_t reason_capacity) {
-  const int accept = *(const int *)user_data;
+static int check_identity(void* user_data, const char* server_name, const sanstls_certificate* leaf,
+                          char* reason, size_t reason_capacity) {
+  const int accept = *(const int*)user_data;
   ++identity_calls;
   CHECK_STR(server_name, "localhost");
   CHECK(leaf->der_length > 100);
@@ -1058,8 +1067,8 @@ static int check_identity(void *user_data, const char *server_name, const sanstl
 }
 
 static void test_selectors_and_ticket_keys(void) {
-  const char *offered[] = {"h2", "spdy/3", "http/1.1"};
-  const char *refused[] = {"h2", "refuse-me"};
+  const char* offered[] = {"h2", "spdy/3", "http/1.1"};
+  const char* refused[] = {"h2", "refuse-me"};
   size_t seen = 0, length = 0;
   int accept = 1;
   uint8_t bytes[96], *session;
@@ -1071,12 +1080,14 @@ static void test_selectors_and_ticket_keys(void) {
   pair p;
 
   /* The server's ALPN selector sees every offer and picks one. */
-  CHECK(sanstls_config_builder_alpn_selector(NULL, pick_last, NULL) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_builder_alpn_selector(NULL, pick_last, NULL) ==
+        SANSTLS_ERR_INVALID_ARG_VALUE);
   CHECK(sanstls_config_builder_alpn_selector(sb, NULL, NULL) == SANSTLS_ERR_INVALID_ARG_VALUE);
   CHECK(sanstls_config_builder_alpn_selector(sb, pick_last, &seen) == SANSTLS_OK);
   CHECK(sanstls_config_builder_alpn(cb, offered, 3) == SANSTLS_OK);
   CHECK(sanstls_config_builder_check_server_identity(cb, check_identity, &accept) == SANSTLS_OK);
-  CHECK(sanstls_config_builder_check_server_identity(cb, NULL, NULL) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_builder_check_server_identity(cb, NULL, NULL) ==
+        SANSTLS_ERR_INVALID_ARG_VALUE);
   client_config = build(cb);
   server_config = build(sb);
   identity_calls = 0;
@@ -1158,25 +1169,26 @@ static void test_selectors_and_ticket_keys(void) {
 }
 
 static void test_before_handshake(void) {
-  sanstls_config *client_config = build(client_builder());
-  sanstls_connection *client = NULL;
+  sanstls_config* client_config = build(client_builder());
+  sanstls_connection* client = NULL;
   sanstls_error error;
   sanstls_event event;
   uint8_t out[16];
   size_t length = 0;
-  CHECK(sanstls_connection_client(client_config, "localhost", NULL, 0, &client, &error) == SANSTLS_OK);
+  CHECK(sanstls_connection_client(client_config, "localhost", NULL, 0, &client, &error) ==
+        SANSTLS_OK);
   CHECK(error.code == SANSTLS_OK);
   CHECK((sanstls_connection_wants(client) & SANSTLS_HAS_OUTPUT) != 0);
   CHECK(sanstls_connection_pending_output(client, &length) != NULL);
   CHECK(length > 50); /* the ClientHello */
-  CHECK(sanstls_connection_write(client, (const uint8_t *)"x", 1) == 0);
+  CHECK(sanstls_connection_write(client, (const uint8_t*)"x", 1) == 0);
   CHECK(sanstls_connection_next_event(client, &event) == 0);
   CHECK(sanstls_connection_export_keying_material(client, "x", NULL, 0, out, sizeof out, &error) ==
         SANSTLS_ERR_TLS_EXPORT_UNAVAILABLE);
   CHECK_STR(error.name, "ERR_TLS_EXPORT_UNAVAILABLE");
   CHECK(sanstls_connection_renegotiate(client) == 0);
   /* Garbage instead of a ServerHello. */
-  sanstls_connection_feed(client, (const uint8_t *)"\x16\x03\x03\x00\x02\x00\x00", 7);
+  sanstls_connection_feed(client, (const uint8_t*)"\x16\x03\x03\x00\x02\x00\x00", 7);
   CHECK(sanstls_connection_error(client, &error) != SANSTLS_OK);
   CHECK(error.stage == SANSTLS_STAGE_HANDSHAKE);
   CHECK(strcmp(error.name, "ERR_TLS_UNKNOWN") != 0);
@@ -1184,7 +1196,7 @@ static void test_before_handshake(void) {
   sanstls_config_free(client_config);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s PKI_DIR\n", argv[0]);
     return 2;

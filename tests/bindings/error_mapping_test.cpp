@@ -17,7 +17,8 @@ int main() {
     const char* name = sanstls::error_code_name(code);
     if (std::strcmp(name, "ERR_TLS_UNKNOWN") == 0) continue;  // not an engine code
     const sanstls_error_code c_code = sanstls_c_code_for_engine_code(code);
-    if (c_code == SANSTLS_ERR_TLS_UNKNOWN || std::strcmp(sanstls_error_code_name(c_code), name) != 0) {
+    if (c_code == SANSTLS_ERR_TLS_UNKNOWN ||
+        std::strcmp(sanstls_error_code_name(c_code), name) != 0) {
       std::printf("engine code %u (%s) has no SANSTLS_%s in sanstls.h\n", raw, name, name);
       ++failed;
     } else {

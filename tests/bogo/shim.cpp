@@ -52,43 +52,131 @@ constexpr int kIoTimeoutMs = 5000;  // every wait; the runner's own idle limit i
 
 // bssl_shim's flags that take a parameter (test_config.cc); all others are
 // boolean. A flag missing from both lists is unknown to this runner version.
-const std::set<std::string> kParamFlags = {
-    "-port", "-resume-count", "-write-settings", "-signing-prefs", "-verify-prefs",
-    "-expect-peer-verify-pref", "-curves", "-key-file", "-cert-file", "-expect-server-name",
-    "-ech-server-config", "-ech-server-key", "-ech-is-retry-config",
-    "-expect-ech-name-override", "-expect-ech-retry-configs", "-ech-config-list",
-    "-expect-certificate-types", "-advertise-npn", "-expect-next-proto", "-select-next-proto",
-    "-expect-channel-id", "-send-channel-id", "-host-name", "-advertise-alpn", "-expect-alpn",
-    "-expect-late-alpn", "-expect-advertised-alpn", "-select-alpn", "-application-settings",
-    "-expect-peer-application-settings", "-quic-transport-params",
-    "-expect-quic-transport-params", "-quic-use-legacy-codepoint", "-psk", "-psk-identity",
-    "-srtp-profiles", "-expect-signed-cert-timestamps", "-min-version", "-max-version",
-    "-expect-version", "-mtu", "-cipher", "-export-keying-material", "-export-label",
-    "-export-context", "-ocsp-response", "-expect-ocsp-response", "-signed-cert-timestamps",
-    "-expect-total-renegotiations", "-expect-peer-signature-algorithm", "-expect-curve-id",
-    "-initial-timeout-duration-ms", "-use-client-ca-list", "-expect-client-ca-list",
-    "-max-cert-list", "-ticket-key", "-expect-cipher-aes", "-expect-cipher-no-aes",
-    "-expect-cipher", "-expect-peer-cert-file", "-resumption-delay", "-max-send-fragment",
-    "-read-size", "-expect-ticket-age-skew", "-expect-msg-callback",
-    "-install-one-cert-compression-alg", "-handshaker-path", "-delegated-credential",
-    "-expect-early-data-reason", "-quic-early-data-context", "-early-write-after-message"};
+const std::set<std::string> kParamFlags = {"-port",
+                                           "-resume-count",
+                                           "-write-settings",
+                                           "-signing-prefs",
+                                           "-verify-prefs",
+                                           "-expect-peer-verify-pref",
+                                           "-curves",
+                                           "-key-file",
+                                           "-cert-file",
+                                           "-expect-server-name",
+                                           "-ech-server-config",
+                                           "-ech-server-key",
+                                           "-ech-is-retry-config",
+                                           "-expect-ech-name-override",
+                                           "-expect-ech-retry-configs",
+                                           "-ech-config-list",
+                                           "-expect-certificate-types",
+                                           "-advertise-npn",
+                                           "-expect-next-proto",
+                                           "-select-next-proto",
+                                           "-expect-channel-id",
+                                           "-send-channel-id",
+                                           "-host-name",
+                                           "-advertise-alpn",
+                                           "-expect-alpn",
+                                           "-expect-late-alpn",
+                                           "-expect-advertised-alpn",
+                                           "-select-alpn",
+                                           "-application-settings",
+                                           "-expect-peer-application-settings",
+                                           "-quic-transport-params",
+                                           "-expect-quic-transport-params",
+                                           "-quic-use-legacy-codepoint",
+                                           "-psk",
+                                           "-psk-identity",
+                                           "-srtp-profiles",
+                                           "-expect-signed-cert-timestamps",
+                                           "-min-version",
+                                           "-max-version",
+                                           "-expect-version",
+                                           "-mtu",
+                                           "-cipher",
+                                           "-export-keying-material",
+                                           "-export-label",
+                                           "-export-context",
+                                           "-ocsp-response",
+                                           "-expect-ocsp-response",
+                                           "-signed-cert-timestamps",
+                                           "-expect-total-renegotiations",
+                                           "-expect-peer-signature-algorithm",
+                                           "-expect-curve-id",
+                                           "-initial-timeout-duration-ms",
+                                           "-use-client-ca-list",
+                                           "-expect-client-ca-list",
+                                           "-max-cert-list",
+                                           "-ticket-key",
+                                           "-expect-cipher-aes",
+                                           "-expect-cipher-no-aes",
+                                           "-expect-cipher",
+                                           "-expect-peer-cert-file",
+                                           "-resumption-delay",
+                                           "-max-send-fragment",
+                                           "-read-size",
+                                           "-expect-ticket-age-skew",
+                                           "-expect-msg-callback",
+                                           "-install-one-cert-compression-alg",
+                                           "-handshaker-path",
+                                           "-delegated-credential",
+                                           "-expect-early-data-reason",
+                                           "-quic-early-data-context",
+                                           "-early-write-after-message"};
 
 // Boolean flags the shim honours, or that do not change what a peer observes
 // of our side (-async: our socket loop behaves the same either way).
-const std::set<std::string> kSupportedBools = {
-    "-server", "-async", "-implicit-handshake", "-shim-writes-first", "-shim-shuts-down",
-    "-check-close-notify", "-no-tls13", "-no-tls12", "-no-tls11", "-no-tls1", "-no-ticket",
-    "-expect-session-miss", "-expect-no-session", "-server-preference", "-decline-alpn",
-    "-reject-alpn", "-partial-write", "-write-different-record-sizes", "-verify-peer",
-    "-require-any-client-certificate", "-use-export-context", "-expect-no-offer-early-data"};
+const std::set<std::string> kSupportedBools = {"-server",
+                                               "-async",
+                                               "-implicit-handshake",
+                                               "-shim-writes-first",
+                                               "-shim-shuts-down",
+                                               "-check-close-notify",
+                                               "-no-tls13",
+                                               "-no-tls12",
+                                               "-no-tls11",
+                                               "-no-tls1",
+                                               "-no-ticket",
+                                               "-expect-session-miss",
+                                               "-expect-no-session",
+                                               "-server-preference",
+                                               "-decline-alpn",
+                                               "-reject-alpn",
+                                               "-partial-write",
+                                               "-write-different-record-sizes",
+                                               "-verify-peer",
+                                               "-require-any-client-certificate",
+                                               "-use-export-context",
+                                               "-expect-no-offer-early-data"};
 
-const std::set<std::string> kSupportedParams = {
-    "-port", "-resume-count", "-write-settings", "-key-file", "-cert-file", "-min-version",
-    "-max-version", "-expect-version", "-host-name", "-advertise-alpn", "-select-alpn",
-    "-expect-alpn", "-expect-server-name", "-curves", "-cipher", "-expect-curve-id",
-    "-max-send-fragment", "-read-size", "-export-keying-material", "-export-label",
-    "-export-context", "-psk", "-psk-identity", "-resumption-delay", "-expect-peer-cert-file",
-    "-signing-prefs", "-verify-prefs", "-expect-total-renegotiations"};
+const std::set<std::string> kSupportedParams = {"-port",
+                                                "-resume-count",
+                                                "-write-settings",
+                                                "-key-file",
+                                                "-cert-file",
+                                                "-min-version",
+                                                "-max-version",
+                                                "-expect-version",
+                                                "-host-name",
+                                                "-advertise-alpn",
+                                                "-select-alpn",
+                                                "-expect-alpn",
+                                                "-expect-server-name",
+                                                "-curves",
+                                                "-cipher",
+                                                "-expect-curve-id",
+                                                "-max-send-fragment",
+                                                "-read-size",
+                                                "-export-keying-material",
+                                                "-export-label",
+                                                "-export-context",
+                                                "-psk",
+                                                "-psk-identity",
+                                                "-resumption-delay",
+                                                "-expect-peer-cert-file",
+                                                "-signing-prefs",
+                                                "-verify-prefs",
+                                                "-expect-total-renegotiations"};
 
 // The settings of one connection: bool flags present, and each param flag's
 // values in order.
@@ -184,12 +272,18 @@ std::vector<uint8_t> pem_first_der(const std::string& pem) {
   for (size_t i = body; i < end; i++) {
     const char ch = pem[i];
     int v;
-    if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
-    else if (ch == '+') v = 62;
-    else if (ch == '/') v = 63;
-    else continue;
+    if (ch >= 'A' && ch <= 'Z')
+      v = ch - 'A';
+    else if (ch >= 'a' && ch <= 'z')
+      v = ch - 'a' + 26;
+    else if (ch >= '0' && ch <= '9')
+      v = ch - '0' + 52;
+    else if (ch == '+')
+      v = 62;
+    else if (ch == '/')
+      v = 63;
+    else
+      continue;
     bits = (bits << 6) | static_cast<uint32_t>(v);
     if (++count == 4) {
       out.push_back(static_cast<uint8_t>(bits >> 16));
@@ -210,27 +304,43 @@ std::vector<uint8_t> pem_first_der(const std::string& pem) {
 
 const char* group_name(long id) {
   switch (id) {
-    case 29: return "X25519";
-    case 23: return "P-256";
-    case 24: return "P-384";
-    case 25: return "P-521";
-    case 30: return "X448";
-    default: return nullptr;
+    case 29:
+      return "X25519";
+    case 23:
+      return "P-256";
+    case 24:
+      return "P-384";
+    case 25:
+      return "P-521";
+    case 30:
+      return "X448";
+    default:
+      return nullptr;
   }
 }
 
 const char* signature_algorithm_name(long id) {
   switch (id) {
-    case 0x0401: return "rsa_pkcs1_sha256";
-    case 0x0501: return "rsa_pkcs1_sha384";
-    case 0x0601: return "rsa_pkcs1_sha512";
-    case 0x0403: return "ecdsa_secp256r1_sha256";
-    case 0x0503: return "ecdsa_secp384r1_sha384";
-    case 0x0603: return "ecdsa_secp521r1_sha512";
-    case 0x0804: return "rsa_pss_rsae_sha256";
-    case 0x0805: return "rsa_pss_rsae_sha384";
-    case 0x0806: return "rsa_pss_rsae_sha512";
-    default: return nullptr;
+    case 0x0401:
+      return "rsa_pkcs1_sha256";
+    case 0x0501:
+      return "rsa_pkcs1_sha384";
+    case 0x0601:
+      return "rsa_pkcs1_sha512";
+    case 0x0403:
+      return "ecdsa_secp256r1_sha256";
+    case 0x0503:
+      return "ecdsa_secp384r1_sha384";
+    case 0x0603:
+      return "ecdsa_secp521r1_sha512";
+    case 0x0804:
+      return "rsa_pss_rsae_sha256";
+    case 0x0805:
+      return "rsa_pss_rsae_sha384";
+    case 0x0806:
+      return "rsa_pss_rsae_sha512";
+    default:
+      return nullptr;
   }
 }
 
@@ -243,8 +353,8 @@ std::string join(const std::vector<std::string>& parts) {
 // ---- failures ------------------------------------------------------------------
 
 [[noreturn]] void fail_with(const Error& error) {
-  std::fprintf(stderr, "sanstls: %s (stage %s%s%s): %s\n", error.name(),
-               stage_name(error.stage()), error.has_alert() ? ", alert " : "",
+  std::fprintf(stderr, "sanstls: %s (stage %s%s%s): %s\n", error.name(), stage_name(error.stage()),
+               error.has_alert() ? ", alert " : "",
                error.has_alert() ? alert_name(error.alert()) : "", error.message());
   const std::string reason = bogo::boringssl_reason(error);
   if (!reason.empty()) std::fprintf(stderr, "%s\n", reason.c_str());
@@ -507,8 +617,8 @@ Config build_config(const ShimConfig& c, Shared& shared) {
         c.given("-expect-advertised-alpn")) {
       const std::string select = c.str("-select-alpn");
       const bool decline = c.has("-decline-alpn"), reject = c.has("-reject-alpn");
-      b.alpn_selector([select, decline, reject](const std::vector<std::string>& offered)
-                          -> std::optional<std::string> {
+      b.alpn_selector([select, decline, reject](
+                          const std::vector<std::string>& offered) -> std::optional<std::string> {
         if (reject) return std::nullopt;
         if (decline) return std::string();  // no protocol: ALPN is not negotiated
         for (const auto& p : offered) {
@@ -591,7 +701,8 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
     if (std::string(info.group) != want) fail_check(std::string("unexpected group ") + info.group);
   }
   if (c.given("-expect-peer-cert-file")) {
-    const std::vector<uint8_t> want = pem_first_der(read_text_file(c.str("-expect-peer-cert-file")));
+    const std::vector<uint8_t> want =
+        pem_first_der(read_text_file(c.str("-expect-peer-cert-file")));
     if (info.peer_certificates.empty() || info.peer_certificates[0].der != want) {
       fail_check("the peer's certificate is not the expected one");
     }
@@ -600,9 +711,9 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
 
   if (c.given("-export-keying-material")) {
     const std::string context = c.str("-export-context");
-    auto km = link.conn().export_keying_material(
-        c.str("-export-label"), ByteView(context),
-        static_cast<size_t>(c.num("-export-keying-material")));
+    auto km =
+        link.conn().export_keying_material(c.str("-export-label"), ByteView(context),
+                                           static_cast<size_t>(c.num("-export-keying-material")));
     if (!km) fail_with(km.error());
     if (!c.has("-use-export-context") && !context.empty()) unimplemented("context without use");
     link.write_all(ByteView(km.value()));

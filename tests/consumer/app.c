@@ -5,17 +5,17 @@
 #include <stdio.h>
 #include <string.h>
 
-static size_t lookup(void *user_data, const uint8_t *identity, size_t identity_length,
-                     uint8_t *key, size_t capacity) {
+static size_t lookup(void* user_data, const uint8_t* identity, size_t identity_length, uint8_t* key,
+                     size_t capacity) {
   (void)user_data;
   if (identity_length != 8 || memcmp(identity, "consumer", 8) != 0 || capacity < 32) return 0;
   memset(key, 7, 32);
   return 32;
 }
 
-static size_t transfer(sanstls_connection *from, sanstls_connection *to) {
+static size_t transfer(sanstls_connection* from, sanstls_connection* to) {
   size_t length = 0;
-  const uint8_t *bytes = sanstls_connection_pending_output(from, &length);
+  const uint8_t* bytes = sanstls_connection_pending_output(from, &length);
   size_t taken = length ? sanstls_connection_feed(to, bytes, length) : 0;
   sanstls_connection_consume_output(from, taken);
   return taken;
@@ -46,7 +46,7 @@ int main(void) {
   for (rounds = 0; rounds < 20; ++rounds) {
     if (!transfer(client, server) && !transfer(server, client)) break;
   }
-  sanstls_connection_write(client, (const uint8_t *)"hello", 5);
+  sanstls_connection_write(client, (const uint8_t*)"hello", 5);
   transfer(client, server);
   n = sanstls_connection_read(server, buffer, sizeof buffer);
   sanstls_connection_info(server, &info);

@@ -44,7 +44,8 @@ int main() {
   auto server = Connection::server(server_config.value());
   if (!client.ok() || !server.ok()) return 1;
   for (int rounds = 0; rounds < 20; ++rounds) {
-    if (transfer(client.value(), server.value()) + transfer(server.value(), client.value()) == 0) break;
+    if (transfer(client.value(), server.value()) + transfer(server.value(), client.value()) == 0)
+      break;
   }
   client->write(ByteView("hello"));
   transfer(client.value(), server.value());

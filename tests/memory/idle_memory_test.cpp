@@ -98,8 +98,7 @@ TEST_CASE("OutputQueue frees its buffer once drained and refills it intact", "[m
   account->detach();
 }
 
-TEST_CASE("an idle connection holds no output buffer; traffic afterwards is intact",
-          "[memory]") {
+TEST_CASE("an idle connection holds no output buffer; traffic afterwards is intact", "[memory]") {
   Sources sources;
   const Config client_config = build_or_fail(client_builder(sources));
   const Config server_config = build_or_fail(server_builder(sources));
@@ -111,14 +110,14 @@ TEST_CASE("an idle connection holds no output buffer; traffic afterwards is inta
 
   // Records queued until the output queue is full: it holds them (and grows).
   const auto payload = pattern(100 * 1024, 5);
-  const size_t written =
-      pair.server.conn.write(ByteView(payload.data(), payload.size()));
+  const size_t written = pair.server.conn.write(ByteView(payload.data(), payload.size()));
   REQUIRE(written > 16384);
   REQUIRE(written < payload.size());
   const size_t busy = pair.server.conn.memory().current_bytes;
   CHECK(busy >= idle + written);
-  pair.send(pair.server, std::vector<uint8_t>(payload.begin() + static_cast<std::ptrdiff_t>(written),
-                                              payload.end()));
+  pair.send(
+      pair.server,
+      std::vector<uint8_t>(payload.begin() + static_cast<std::ptrdiff_t>(written), payload.end()));
 
   // Delivered and drained: back to the idle figure.
   REQUIRE(pair.pump());
@@ -132,8 +131,9 @@ TEST_CASE("an idle connection holds no output buffer; traffic afterwards is inta
   pair.send(pair.server, payload);
   REQUIRE(pair.pump());
   CHECK(pair.server.received == reply);
-  CHECK(std::vector<uint8_t>(pair.client.received.begin() + static_cast<std::ptrdiff_t>(payload.size()),
-                             pair.client.received.end()) == payload);
+  CHECK(std::vector<uint8_t>(
+            pair.client.received.begin() + static_cast<std::ptrdiff_t>(payload.size()),
+            pair.client.received.end()) == payload);
   CHECK(pair.server.conn.memory().current_bytes == idle);
 }
 
@@ -314,10 +314,12 @@ TEST_CASE("release_buffers frees the idle record buffers; traffic and close stay
     REQUIRE(pair.pump());
     REQUIRE(pair.server.conn.error().ok());
     REQUIRE(pair.client.conn.error().ok());
-    CHECK(std::vector<uint8_t>(pair.server.received.begin() + static_cast<std::ptrdiff_t>(server_before),
-                               pair.server.received.end()) == up);
-    CHECK(std::vector<uint8_t>(pair.client.received.begin() + static_cast<std::ptrdiff_t>(client_before),
-                               pair.client.received.end()) == down);
+    CHECK(std::vector<uint8_t>(
+              pair.server.received.begin() + static_cast<std::ptrdiff_t>(server_before),
+              pair.server.received.end()) == up);
+    CHECK(std::vector<uint8_t>(
+              pair.client.received.begin() + static_cast<std::ptrdiff_t>(client_before),
+              pair.client.received.end()) == down);
     CHECK(pair.server.conn.memory().current_bytes == server_full);
     CHECK(pair.server.conn.release_buffers() == server_freed);
     CHECK(pair.client.conn.release_buffers() == client_freed);

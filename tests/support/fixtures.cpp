@@ -63,11 +63,11 @@ const TestPki& pki() {
   return instance;
 }
 
-std::string trusted_roots_pem() {
-  return testing::chain_pem({&pki().ecdsa_root, &pki().rsa_root});
-}
+std::string trusted_roots_pem() { return testing::chain_pem({&pki().ecdsa_root, &pki().rsa_root}); }
 
-std::string ecdsa_chain_pem() { return testing::chain_pem({&pki().ecdsa_leaf, &pki().ecdsa_inter}); }
+std::string ecdsa_chain_pem() {
+  return testing::chain_pem({&pki().ecdsa_leaf, &pki().ecdsa_inter});
+}
 
 ConfigBuilder client_builder(Sources& sources) {
   ConfigBuilder builder(Role::client);
@@ -80,13 +80,15 @@ ConfigBuilder server_builder(Sources& sources, bool with_rsa) {
   builder.random(sources.server_random)
       .clock(sources.clock)
       .certificate(ecdsa_chain_pem(), pki().ecdsa_leaf.key.private_key_pem);
-  if (with_rsa) builder.certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem);
+  if (with_rsa)
+    builder.certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem);
   return builder;
 }
 
 Config build_or_fail(const ConfigBuilder& builder) {
   auto config = builder.build();
-  if (!config) FAIL("Config::build failed: " << config.error().name() << ": " << config.error().message());
+  if (!config)
+    FAIL("Config::build failed: " << config.error().name() << ": " << config.error().message());
   return config.value();
 }
 

@@ -15,11 +15,11 @@ namespace sanstls::test {
 constexpr int64_t kNowMs = 1780272000000LL;
 
 struct TestPki {
-  testing::Identity ecdsa_root;   // trusted by default
-  testing::Identity rsa_root;     // trusted by default
-  testing::Identity ecdsa_inter;  // under ecdsa_root
-  testing::Identity ecdsa_leaf;   // localhost, 127.0.0.1, ::1; under ecdsa_inter
-  testing::Identity rsa_leaf;     // localhost, 127.0.0.1; under rsa_root
+  testing::Identity ecdsa_root;        // trusted by default
+  testing::Identity rsa_root;          // trusted by default
+  testing::Identity ecdsa_inter;       // under ecdsa_root
+  testing::Identity ecdsa_leaf;        // localhost, 127.0.0.1, ::1; under ecdsa_inter
+  testing::Identity rsa_leaf;          // localhost, 127.0.0.1; under rsa_root
   testing::Identity expired_leaf;      // under ecdsa_root, ended 2021
   testing::Identity future_leaf;       // under ecdsa_root, starts 2090
   testing::Identity self_signed_leaf;  // localhost, self-signed

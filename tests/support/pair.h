@@ -28,9 +28,9 @@ class Chunker {
 
 struct Endpoint {
   Connection conn;
-  std::vector<uint8_t> received;   // plaintext read so far
-  std::vector<Event> events;       // events drained so far
-  bool read_plaintext = true;      // false: leave plaintext unread (back-pressure)
+  std::vector<uint8_t> received;  // plaintext read so far
+  std::vector<Event> events;      // events drained so far
+  bool read_plaintext = true;     // false: leave plaintext unread (back-pressure)
   bool has_event(EventKind kind) const;
 };
 

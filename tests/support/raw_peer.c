@@ -20,30 +20,30 @@ struct raw_peer {
 };
 
 static int peer_rng(void* ctx, unsigned char* out, size_t len) {
-  raw_peer* peer = (raw_peer*) ctx;
+  raw_peer* peer = (raw_peer*)ctx;
   for (size_t i = 0; i < len; ++i) {
     peer->rng_state = peer->rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    out[i] = (unsigned char) (peer->rng_state >> 56);
+    out[i] = (unsigned char)(peer->rng_state >> 56);
   }
   return 0;
 }
 
 static int peer_send(void* ctx, const unsigned char* buf, size_t len) {
-  raw_peer* peer = (raw_peer*) ctx;
+  raw_peer* peer = (raw_peer*)ctx;
   if (len > sizeof peer->out - peer->out_len) return MBEDTLS_ERR_SSL_WANT_WRITE;
   memcpy(peer->out + peer->out_len, buf, len);
   peer->out_len += len;
-  return (int) len;
+  return (int)len;
 }
 
 static int peer_recv(void* ctx, unsigned char* buf, size_t len) {
-  raw_peer* peer = (raw_peer*) ctx;
+  raw_peer* peer = (raw_peer*)ctx;
   if (peer->in_len == 0) return MBEDTLS_ERR_SSL_WANT_READ;
   if (len > peer->in_len) len = peer->in_len;
   memcpy(buf, peer->in, len);
   memmove(peer->in, peer->in + len, peer->in_len - len);
   peer->in_len -= len;
-  return (int) len;
+  return (int)len;
 }
 
 raw_peer* raw_peer_new_server(const char* cert_pem, const char* key_pem) {
@@ -51,23 +51,23 @@ raw_peer* raw_peer_new_server(const char* cert_pem, const char* key_pem) {
 }
 
 raw_peer* raw_peer_new_server_version(const char* cert_pem, const char* key_pem, int version) {
-  raw_peer* peer = (raw_peer*) calloc(1, sizeof *peer);
+  raw_peer* peer = (raw_peer*)calloc(1, sizeof *peer);
   if (peer == NULL) return NULL;
   peer->rng_state = 12345;
   mbedtls_ssl_init(&peer->ssl);
   mbedtls_ssl_config_init(&peer->conf);
   mbedtls_x509_crt_init(&peer->cert);
   mbedtls_pk_init(&peer->key);
-  int ok = mbedtls_x509_crt_parse(&peer->cert, (const unsigned char*) cert_pem,
-                                  strlen(cert_pem) + 1) == 0 &&
-           mbedtls_pk_parse_key(&peer->key, (const unsigned char*) key_pem, strlen(key_pem) + 1,
-                                NULL, 0, peer_rng, peer) == 0 &&
-           mbedtls_ssl_config_defaults(&peer->conf, MBEDTLS_SSL_IS_SERVER,
-                                       MBEDTLS_SSL_TRANSPORT_STREAM,
-                                       MBEDTLS_SSL_PRESET_DEFAULT) == 0;
+  int ok =
+      mbedtls_x509_crt_parse(&peer->cert, (const unsigned char*)cert_pem, strlen(cert_pem) + 1) ==
+          0 &&
+      mbedtls_pk_parse_key(&peer->key, (const unsigned char*)key_pem, strlen(key_pem) + 1, NULL, 0,
+                           peer_rng, peer) == 0 &&
+      mbedtls_ssl_config_defaults(&peer->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                  MBEDTLS_SSL_PRESET_DEFAULT) == 0;
   if (ok) {
-    mbedtls_ssl_conf_min_tls_version(&peer->conf, (mbedtls_ssl_protocol_version) version);
-    mbedtls_ssl_conf_max_tls_version(&peer->conf, (mbedtls_ssl_protocol_version) version);
+    mbedtls_ssl_conf_min_tls_version(&peer->conf, (mbedtls_ssl_protocol_version)version);
+    mbedtls_ssl_conf_max_tls_version(&peer->conf, (mbedtls_ssl_protocol_version)version);
     mbedtls_ssl_conf_rng(&peer->conf, peer_rng, peer);
     mbedtls_ssl_conf_new_session_tickets(&peer->conf, 0);
     ok = mbedtls_ssl_conf_own_cert(&peer->conf, &peer->cert, &peer->key) == 0 &&
@@ -116,8 +116,8 @@ int raw_peer_write(raw_peer* peer, const uint8_t* data, size_t len) {
 }
 
 int raw_peer_send_alert(raw_peer* peer, int level, int description) {
-  return mbedtls_ssl_send_alert_message(&peer->ssl, (unsigned char) level,
-                                        (unsigned char) description);
+  return mbedtls_ssl_send_alert_message(&peer->ssl, (unsigned char)level,
+                                        (unsigned char)description);
 }
 
 int raw_peer_send_key_update(raw_peer* peer) {

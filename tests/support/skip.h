@@ -16,8 +16,8 @@ inline bool peers_required() {
 }
 }  // namespace sanstls::test
 
-#define SANSTLS_SKIP(reason)                                                       \
-  do {                                                                             \
+#define SANSTLS_SKIP(reason)                                                            \
+  do {                                                                                  \
     if (::sanstls::test::peers_required()) FAIL("SANSTLS_REQUIRE_PEERS=1: " << reason); \
-    SKIP(reason);                                                                  \
+    SKIP(reason);                                                                       \
   } while (false)

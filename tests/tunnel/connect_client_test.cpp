@@ -64,9 +64,14 @@ Outcome run(const std::string& reply, size_t chunk, bool eof = false) {
     if (client.state() == ConnectState::failed) break;
   }
   if (eof) client.transport_eof();
-  return {client.state(),  client.error().code(),   client.status(),
-          client.reason(), leftover,                client.proxy_authenticate_scheme(),
-          client.error().message(), consumed};
+  return {client.state(),
+          client.error().code(),
+          client.status(),
+          client.reason(),
+          leftover,
+          client.proxy_authenticate_scheme(),
+          client.error().message(),
+          consumed};
 }
 
 void same_at_every_split(const std::string& reply) {
@@ -124,8 +129,7 @@ TEST_CASE("Basic credentials and extra headers are sent in order", "[tunnel]") {
     ConnectRequest r = to("h", 1);
     r.credentials = BasicCredentials{user, ""};
     ConnectClient c = make(r);
-    CHECK(take_request(c).find("Proxy-Authorization: Basic " + b64 + "\r\n") !=
-          std::string::npos);
+    CHECK(take_request(c).find("Proxy-Authorization: Basic " + b64 + "\r\n") != std::string::npos);
   }
 }
 
@@ -291,8 +295,8 @@ TEST_CASE("the reply's size and header count are bounded", "[tunnel]") {
   CHECK(out.consumed == ConnectClient::kMaxReplyBytes + 1);
   // Exactly at the bound is fine.
   const std::string head = "HTTP/1.1 200 OK\r\nX-Pad: ";
-  std::string fits = head + std::string(ConnectClient::kMaxReplyBytes - head.size() - 4, 'a') +
-                     "\r\n\r\nTLS";
+  std::string fits =
+      head + std::string(ConnectClient::kMaxReplyBytes - head.size() - 4, 'a') + "\r\n\r\nTLS";
   CHECK(run(fits, 0).state == ConnectState::established);
   // Many small fields.
   std::string many = "HTTP/1.1 200 OK\r\n";

@@ -70,8 +70,9 @@ TEST_CASE("connect request: Basic credentials are decoded; other schemes are non
   for (const char* value :
        {"Bearer abc", "Basic !!!!", "Basic YWxpY2U=", "Basic YWxpY2U6czNjcmV0="}) {
     ConnectRequestParser other;
-    feed_all(other, std::string("CONNECT a:443 HTTP/1.1\r\nProxy-Authorization: ") + value +
-                        "\r\n\r\n", 0);
+    feed_all(other,
+             std::string("CONNECT a:443 HTTP/1.1\r\nProxy-Authorization: ") + value + "\r\n\r\n",
+             0);
     CHECK(other.state() == RequestState::complete);
     CHECK_FALSE(other.credentials());
   }
@@ -83,7 +84,7 @@ TEST_CASE("connect request: each malformed request earns its status", "[tunnel][
     int status;
   } cases[] = {
       {"GET http://a/ HTTP/1.1\r\n\r\n", 405},
-      {"connect a:443 HTTP/1.1\r\n\r\n", 405},  // methods are case-sensitive
+      {"connect a:443 HTTP/1.1\r\n\r\n", 405},                // methods are case-sensitive
       {std::string("\x16\x03\x01\x00\x02\x01\x00", 7), 400},  // TLS at a plain proxy
       {"CONNECT a HTTP/1.1\r\n\r\n", 400},
       {"CONNECT a:0 HTTP/1.1\r\n\r\n", 400},
@@ -121,7 +122,7 @@ TEST_CASE("connect request: a reply the CONNECT client accepts", "[tunnel][serve
   CHECK(connect_reply(200, "Connection established") ==
         "HTTP/1.1 200 Connection established\r\n\r\n");
   const std::string refused = connect_reply(407, "Proxy Authentication Required",
-                                             {"Proxy-Authenticate: Basic realm=\"p\""});
+                                            {"Proxy-Authenticate: Basic realm=\"p\""});
   auto client = ConnectClient::create(ConnectRequest{"a", 443, std::nullopt, {}});
   REQUIRE(client);
   ConnectClient& c = client.value();

@@ -193,10 +193,10 @@ TEST_CASE("epoll connect_through_proxy: TLS inside the tunnel, with Basic creden
   REQUIRE(proxy.listener.port != 0);
   auto loop = make_loop();
   auto recorder = std::make_shared<Recorder>(*loop);
-  epoll::ProxyRoute route{"127.0.0.1", proxy.listener.port,
-                          tunnel::BasicCredentials{"alice", "s3cret"}, {}};
-  REQUIRE_FALSE(loop->connect_through_proxy(route, "origin.example", 443, client, "localhost",
-                                            recorder));
+  epoll::ProxyRoute route{
+      "127.0.0.1", proxy.listener.port, tunnel::BasicCredentials{"alice", "s3cret"}, {}};
+  REQUIRE_FALSE(
+      loop->connect_through_proxy(route, "origin.example", 443, client, "localhost", recorder));
   run_bounded(*loop);
   CHECK(recorder->secure);
   CHECK(recorder->received == "ping");
@@ -208,8 +208,7 @@ TEST_CASE("epoll connect_through_proxy: TLS inside the tunnel, with Basic creden
   CHECK(loop->counters().secure == 1);
 }
 
-TEST_CASE("epoll connect_through_proxy: each failure reaches on_close, named",
-          "[tunnel][epoll]") {
+TEST_CASE("epoll connect_through_proxy: each failure reaches on_close, named", "[tunnel][epoll]") {
   Sources sources;
   const Config client = build_or_fail(client_builder(sources));
   struct Case {
@@ -234,8 +233,8 @@ TEST_CASE("epoll connect_through_proxy: each failure reaches on_close, named",
     epoll::ConnOptions options;
     options.handshake_limit_ms = 300;
     REQUIRE_FALSE(loop->connect_through_proxy({"127.0.0.1", proxy.listener.port, {}, {}},
-                                              "origin.example", 443, client, "localhost",
-                                              recorder, options));
+                                              "origin.example", 443, client, "localhost", recorder,
+                                              options));
     run_bounded(*loop);
     INFO(c.reply);
     CHECK(recorder->closed);
@@ -256,8 +255,8 @@ TEST_CASE("epoll connect_through_proxy: each failure reaches on_close, named",
     });
     auto loop = make_loop();
     auto recorder = std::make_shared<Recorder>(*loop);
-    REQUIRE_FALSE(loop->connect_through_proxy({"127.0.0.1", closing.port, {}, {}}, "a", 443,
-                                              client, "localhost", recorder));
+    REQUIRE_FALSE(loop->connect_through_proxy({"127.0.0.1", closing.port, {}, {}}, "a", 443, client,
+                                              "localhost", recorder));
     run_bounded(*loop);
     closer.join();
     CHECK(recorder->error.code() == ErrorCode::proxy_closed);
@@ -282,10 +281,9 @@ TEST_CASE("epoll connect_through_proxy: each failure reaches on_close, named",
   // Refused at once: a proxy name (numeric addresses only) and a bad target.
   auto loop = make_loop();
   auto recorder = std::make_shared<Recorder>(*loop);
-  CHECK(loop->connect_through_proxy({"proxy.example", 3128, {}, {}}, "a", 443, client, "a",
-                                    recorder)
-            .stage() == Stage::resolve);
-  CHECK(loop->connect_through_proxy({"127.0.0.1", 3128, {}, {}}, "a b", 443, client, "a",
-                                    recorder)
+  CHECK(
+      loop->connect_through_proxy({"proxy.example", 3128, {}, {}}, "a", 443, client, "a", recorder)
+          .stage() == Stage::resolve);
+  CHECK(loop->connect_through_proxy({"127.0.0.1", 3128, {}, {}}, "a b", 443, client, "a", recorder)
             .code() == ErrorCode::invalid_argument);
 }

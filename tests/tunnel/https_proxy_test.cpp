@@ -67,15 +67,16 @@ void run_proxy(blocking::Listener& listener, const Config& proxy_tls, const std:
   Stream outer = std::move(accepted).value();
   if ((record.outer_handshake = outer.handshake(kOp))) return;
   uint8_t c = 0;
-  while (record.request.size() < 4096 &&
-         record.request.find("\r\n\r\n") == std::string::npos) {
+  while (record.request.size() < 4096 && record.request.find("\r\n\r\n") == std::string::npos) {
     auto n = outer.read(MutableByteView(&c, 1), kOp);
     if (!n || n.value() == 0) return;
     record.request += static_cast<char>(c);
   }
   if (outer.write_all(ByteView(reply), kOp)) return;
-  if (origin != nullptr) serve_origin(outer, *origin, record);
-  else (void)outer.shutdown(Milliseconds(500));
+  if (origin != nullptr)
+    serve_origin(outer, *origin, record);
+  else
+    (void)outer.shutdown(Milliseconds(500));
 }
 
 blocking::ConnectOptions through(uint16_t port, const Config& proxy_client) {
@@ -101,8 +102,8 @@ TEST_CASE("blocking: TLS inside TLS through an HTTPS proxy", "[tunnel][https-pro
   REQUIRE(listener);
   ProxyRecord record;
   std::thread proxy([&] {
-    run_proxy(listener.value(), proxy_tls, "HTTP/1.1 200 Connection established\r\n\r\n",
-              &origin, record);
+    run_proxy(listener.value(), proxy_tls, "HTTP/1.1 200 Connection established\r\n\r\n", &origin,
+              record);
   });
   blocking::ProxyReply reply;
   blocking::ConnectOptions options = through(listener->port(), client);
@@ -130,8 +131,7 @@ TEST_CASE("blocking: TLS inside TLS through an HTTPS proxy", "[tunnel][https-pro
   CHECK(record.echoed == "ping");
 }
 
-TEST_CASE("blocking: an HTTPS proxy's failures are named by their layer",
-          "[tunnel][https-proxy]") {
+TEST_CASE("blocking: an HTTPS proxy's failures are named by their layer", "[tunnel][https-proxy]") {
   const TestPki& p = pki();
   Sources sources;
   const Config client = build_or_fail(client_builder(sources));

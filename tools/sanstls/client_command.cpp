@@ -49,8 +49,10 @@ const CommandSpec kSpec{
         {"--servername", "NAME", "name for SNI and certificate checks (default: HOST)"},
         {"--alpn", "LIST", "ALPN protocols to offer, comma-separated (h2,http/1.1)"},
         {"--ca", "FILE", "trusted CA certificates, PEM (default: the system's)"},
-        {"--crl", "FILE", "certificate revocation list, PEM or DER: a server certificate\n"
-                          "                            it lists is refused (CERT_REVOKED)", true},
+        {"--crl", "FILE",
+         "certificate revocation list, PEM or DER: a server certificate\n"
+         "                            it lists is refused (CERT_REVOKED)",
+         true},
         {"--cert", "FILE", "client certificate chain, PEM"},
         {"--key", "FILE", "client private key, PEM"},
         {"--passphrase", "P", "passphrase of an encrypted --key"},
@@ -59,38 +61,49 @@ const CommandSpec kSpec{
         {"--ciphers", "LIST", "cipher suites, IANA or OpenSSL names, in preference order"},
         {"--groups", "LIST", "key exchange groups (X25519,P-256,...)"},
         {"--sigalgs", "LIST", "signature algorithms, IANA or OpenSSL names (ECDSA+SHA256,...)"},
-        {"--preset", "NAME", "policy preset: modern (TLS 1.3 only) or intermediate; the\n"
-                             "                            version, suite and group flags refine it"},
+        {"--preset", "NAME",
+         "policy preset: modern (TLS 1.3 only) or intermediate; the\n"
+         "                            version, suite and group flags refine it"},
         {"--max-send-fragment", "N", "largest plaintext per record we send, 512-16384"},
         {"--trace", nullptr, "print every record and handshake message to stderr"},
-        {"--export-keying-material", "LABEL:LENGTH", "print LENGTH bytes of RFC 5705/8446 keying\n"
-                                                     "                            material for LABEL (no context), as hex"},
-        {"--psk", "ID:HEXKEY", "offer the external pre-shared key HEXKEY under identity ID\n"
-                               "                            (no certificate needed; the system CAs are not loaded)"},
+        {"--export-keying-material", "LABEL:LENGTH",
+         "print LENGTH bytes of RFC 5705/8446 keying\n"
+         "                            material for LABEL (no context), as hex"},
+        {"--psk", "ID:HEXKEY",
+         "offer the external pre-shared key HEXKEY under identity ID\n"
+         "                            (no certificate needed; the system CAs are not loaded)"},
         {"--psk-mode", "MODE", "TLS 1.3 PSK key exchange: dhe (default), ke (no ECDHE) or both"},
-        {"--pin", "sha256/BASE64", "accept only a server whose public key has this SHA-256\n"
-                                   "                            (SubjectPublicKeyInfo, base64, as curl's --pinnedpubkey)", true},
+        {"--pin", "sha256/BASE64",
+         "accept only a server whose public key has this SHA-256\n"
+         "                            (SubjectPublicKeyInfo, base64, as curl's --pinnedpubkey)",
+         true},
         {"--insecure", nullptr, "do NOT enforce certificate verification (still reported)"},
         {"--keylog", "FILE", "append NSS key log lines (SSLKEYLOGFILE format) to FILE"},
         {"--session-out", "FILE", "save the session for resumption at exit"},
         {"--session-in", "FILE", "offer a session saved with --session-out"},
         {"--no-tickets", nullptr, "do not ask for session tickets (TLS 1.2 resumes by session ID)"},
-        {"--early-data", "FILE", "send FILE's contents as TLS 1.3 0-RTT data on the --session-in\n"
-                                 "                            session (resent after the handshake if refused);\n"
-                                 "                            0-RTT can be replayed: idempotent requests only"},
+        {"--early-data", "FILE",
+         "send FILE's contents as TLS 1.3 0-RTT data on the --session-in\n"
+         "                            session (resent after the handshake if refused);\n"
+         "                            0-RTT can be replayed: idempotent requests only"},
         {"--send", "STRING", "send STRING, then read until the server closes"},
         {"--no-half-close", nullptr, "do not send close_notify before the server closes"},
-        {"--timeout", "SECONDS", "limit for connect + handshake, each read, and the wait for\n"
-                                  "                            the server to close once we are done (default 30)"},
-        {"--renegotiate", nullptr, "after the handshake (and --send's data) ask for one TLS 1.2\n"
-                                   "                            renegotiation; --json reports renegotiated: true/false"},
-        {"--proxy", "URL", "go through the proxy http[s]://[user:pass@]host:port (CONNECT;\n"
-                           "                            https: TLS to the proxy, the origin's TLS inside it);\n"
-                           "                            default: $https_proxy or $HTTPS_PROXY, unless $no_proxy\n"
-                           "                            or $NO_PROXY names the host (as curl); \"\" for none"},
-        {"--proxy-ca", "FILE", "trust anchors (PEM) for an https:// proxy's certificate\n"
-                               "                            (default: the system's)"},
-        {"--proxy-servername", "NAME", "SNI and verified name of an https:// proxy (default: its host)"},
+        {"--timeout", "SECONDS",
+         "limit for connect + handshake, each read, and the wait for\n"
+         "                            the server to close once we are done (default 30)"},
+        {"--renegotiate", nullptr,
+         "after the handshake (and --send's data) ask for one TLS 1.2\n"
+         "                            renegotiation; --json reports renegotiated: true/false"},
+        {"--proxy", "URL",
+         "go through the proxy http[s]://[user:pass@]host:port (CONNECT;\n"
+         "                            https: TLS to the proxy, the origin's TLS inside it);\n"
+         "                            default: $https_proxy or $HTTPS_PROXY, unless $no_proxy\n"
+         "                            or $NO_PROXY names the host (as curl); \"\" for none"},
+        {"--proxy-ca", "FILE",
+         "trust anchors (PEM) for an https:// proxy's certificate\n"
+         "                            (default: the system's)"},
+        {"--proxy-servername", "NAME",
+         "SNI and verified name of an https:// proxy (default: its host)"},
         {"--json", nullptr, "print one JSON object describing the connection"},
     },
     1,
@@ -190,7 +203,8 @@ int tcp_connect(const HostPort& target, Milliseconds timeout) {
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
       err = errno;
       if (err == EINPROGRESS) {
-        const auto left = std::chrono::duration_cast<Milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<Milliseconds>(deadline - std::chrono::steady_clock::now());
         pollfd p{fd, POLLOUT, 0};
         if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count()))) <= 0) {
           err = ETIMEDOUT;
@@ -211,9 +225,10 @@ int tcp_connect(const HostPort& target, Milliseconds timeout) {
     if (err == ETIMEDOUT) break;
   }
   ::freeaddrinfo(addresses);
-  const sanstls::ErrorCode code = last_error == ECONNREFUSED ? sanstls::ErrorCode::connection_refused
-                                  : last_error == ETIMEDOUT  ? sanstls::ErrorCode::timed_out
-                                                             : sanstls::ErrorCode::transport_failed;
+  const sanstls::ErrorCode code = last_error == ECONNREFUSED
+                                      ? sanstls::ErrorCode::connection_refused
+                                  : last_error == ETIMEDOUT ? sanstls::ErrorCode::timed_out
+                                                            : sanstls::ErrorCode::transport_failed;
   const std::string text = "connect " + format_host_port(target.host, target.port) + " (" +
                            std::strerror(last_error) + ")";
   throw Fatal(Error(code, sanstls::Stage::connect, text.c_str()).with_backend_code(last_error));
@@ -223,11 +238,10 @@ int tcp_connect(const HostPort& target, Milliseconds timeout) {
 // engine accepts: the ticket's limit and its output bound), then runs the
 // handshake. Whatever was not accepted as 0-RTT is sent once it completes;
 // what the server refuses the engine resends itself (early_data_rejected).
-sanstls::blocking::Stream connect_with_early_data(const ConfigBuilder& builder, const sanstls::Config& config,
-                                                  const HostPort& target,
-                                                  const std::string& server_name,
-                                                  const std::vector<uint8_t>& saved,
-                                                  const std::vector<uint8_t>& early, Milliseconds timeout) {
+sanstls::blocking::Stream connect_with_early_data(
+    const ConfigBuilder& builder, const sanstls::Config& config, const HostPort& target,
+    const std::string& server_name, const std::vector<uint8_t>& saved,
+    const std::vector<uint8_t>& early, Milliseconds timeout) {
   const int fd = tcp_connect(target, timeout);
   // The adapter wraps a fresh client; it is replaced below before anything
   // runs. Its Config leaves out --trace and --keylog so it leaves no trace.
@@ -244,7 +258,8 @@ sanstls::blocking::Stream connect_with_early_data(const ConfigBuilder& builder, 
   const size_t sent = stream.connection().write_early_data(sanstls::ByteView(early));
   if (Error error = stream.handshake(timeout)) throw Fatal(error);
   if (sent < early.size()) {
-    if (Error error = stream.write_all(sanstls::ByteView(early).skip(sent), timeout)) throw Fatal(error);
+    if (Error error = stream.write_all(sanstls::ByteView(early).skip(sent), timeout))
+      throw Fatal(error);
   }
   return stream;
 }
@@ -265,17 +280,17 @@ int client_command(int argc, char** argv, int first) {
     return kExitOk;
   }
   const HostPort target = parse_host_port(args.positional[0]);
-  const double timeout = args.has("--timeout") ? parse_seconds("--timeout", args.value("--timeout")) : 30.0;
+  const double timeout =
+      args.has("--timeout") ? parse_seconds("--timeout", args.value("--timeout")) : 30.0;
   const bool json = args.has("--json");
   const bool insecure = args.has("--insecure");
   if (args.has("--early-data") && !args.has("--session-in")) {
     throw UsageError("--early-data needs --session-in (0-RTT needs a saved session)");
   }
   const KeyingMaterialRequest keying = parse_keying_material(args);
-  std::optional<ProxyChoice> proxy =
-      choose_proxy(args.has("--proxy") ? std::optional<std::string>(args.value("--proxy"))
-                                       : std::nullopt,
-                   target.host);
+  std::optional<ProxyChoice> proxy = choose_proxy(
+      args.has("--proxy") ? std::optional<std::string>(args.value("--proxy")) : std::nullopt,
+      target.host);
   if (!(proxy && proxy->https) && (args.has("--proxy-ca") || args.has("--proxy-servername"))) {
     throw UsageError("--proxy-ca and --proxy-servername are for an https:// proxy");
   }
@@ -304,14 +319,17 @@ int client_command(int argc, char** argv, int first) {
     const ConfigBuilder builder = client_builder(args);
     const sanstls::Config config = build_or_throw(builder);
     std::vector<uint8_t> saved;
-    if (args.has("--session-in")) saved = read_file_or_throw(args.value("--session-in"), "session file");
+    if (args.has("--session-in"))
+      saved = read_file_or_throw(args.value("--session-in"), "session file");
     std::vector<uint8_t> early;
-    if (args.has("--early-data")) early = read_file_or_throw(args.value("--early-data"), "early data file");
+    if (args.has("--early-data"))
+      early = read_file_or_throw(args.value("--early-data"), "early data file");
     if (insecure) warn_insecure();
 
     if (args.has("--early-data")) {
-      stream.emplace(connect_with_early_data(builder, config, target, args.value("--servername", target.host), saved,
-                                             early, to_ms(timeout)));
+      stream.emplace(connect_with_early_data(builder, config, target,
+                                             args.value("--servername", target.host), saved, early,
+                                             to_ms(timeout)));
     } else {
       sanstls::blocking::ConnectOptions options;
       options.timeout = to_ms(timeout);
@@ -319,7 +337,8 @@ int client_command(int argc, char** argv, int first) {
       options.saved_session = sanstls::ByteView(saved);
       options.timer_clock = &sanstls::platform::system_clock();
       if (proxy) options.proxy = proxy->options;
-      auto connected = sanstls::blocking::Stream::connect(config, target.host, target.port, options);
+      auto connected =
+          sanstls::blocking::Stream::connect(config, target.host, target.port, options);
       if (!connected) throw Fatal(connected.error());
       stream.emplace(std::move(connected).value());
     }
@@ -340,10 +359,12 @@ int client_command(int argc, char** argv, int first) {
                      handshake_summary(info, !insecure).c_str());
       }
       if (args.has("--early-data")) {
-        std::fprintf(stderr, "sanstls: early data: %zu bytes sent as 0-RTT, %s\n", info.early_data.sent,
+        std::fprintf(stderr, "sanstls: early data: %zu bytes sent as 0-RTT, %s\n",
+                     info.early_data.sent,
                      info.early_data.accepted ? "accepted"
-                     : info.early_data.sent > 0 ? "refused (resent after the handshake)"
-                                                : "not possible with this session (sent after the handshake)");
+                     : info.early_data.sent > 0
+                         ? "refused (resent after the handshake)"
+                         : "not possible with this session (sent after the handshake)");
       }
       if (!keying.label.empty()) {
         std::fprintf(stderr, "sanstls: keying material (%s, %zu bytes): %s\n", keying.label.c_str(),
@@ -351,8 +372,10 @@ int client_command(int argc, char** argv, int first) {
       }
     }
     if (insecure && !info.authorized) {
-      std::fprintf(stderr, "sanstls: WARNING: continuing although the certificate failed verification (%s)\n",
-                   info.authorization_error.name());
+      std::fprintf(
+          stderr,
+          "sanstls: WARNING: continuing although the certificate failed verification (%s)\n",
+          info.authorization_error.name());
     }
     DataPhase phase;
     phase.timeout = to_ms(timeout);
@@ -363,8 +386,9 @@ int client_command(int argc, char** argv, int first) {
       phase.renegotiated = &renegotiated;
       report.renegotiated = false;
     }
-    report.error = args.has("--send") ? send_then_receive(*stream, args.value("--send"), phase, sink)
-                                      : relay_stdio(*stream, phase, sink);
+    report.error = args.has("--send")
+                       ? send_then_receive(*stream, args.value("--send"), phase, sink)
+                       : relay_stdio(*stream, phase, sink);
     if (args.has("--renegotiate")) {
       report.renegotiated = renegotiated;
       if (!json) std::fprintf(stderr, "sanstls: renegotiated: %s\n", renegotiated ? "yes" : "no");

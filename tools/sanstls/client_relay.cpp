@@ -67,7 +67,8 @@ Error renegotiate_once(Stream& stream, const DataPhase& phase, ClientSink& sink)
   if (phase.master_secrets == nullptr) return Error();
   *phase.renegotiated = false;
   if (stream.connection().info().version != sanstls::TlsVersion::tls1_2) {
-    std::fputs("sanstls: not renegotiating: TLS 1.3 has no renegotiation (use --max-version 1.2)\n", stderr);
+    std::fputs("sanstls: not renegotiating: TLS 1.3 has no renegotiation (use --max-version 1.2)\n",
+               stderr);
     return Error();
   }
   const uint64_t before = phase.master_secrets->load();
@@ -157,7 +158,8 @@ Error relay_stdio(Stream& stream, const DataPhase& phase, ClientSink& sink) {
     const ssize_t got = ::read(STDIN_FILENO, buffer, sizeof buffer);
     if (got < 0 && errno == EINTR) continue;
     if (got > 0) {
-      if (Error e = stream.write_all(sanstls::ByteView(buffer, static_cast<size_t>(got)), phase.timeout)) {
+      if (Error e = stream.write_all(sanstls::ByteView(buffer, static_cast<size_t>(got)),
+                                     phase.timeout)) {
         return e;
       }
       continue;

@@ -13,7 +13,7 @@
 namespace sanstls_cli {
 
 struct ClientSink {
-  bool capture = false;   // --json: keep (up to 64 KiB) instead of printing
+  bool capture = false;  // --json: keep (up to 64 KiB) instead of printing
   std::string captured;
   uint64_t bytes = 0;
   void deliver(const uint8_t* data, size_t size);

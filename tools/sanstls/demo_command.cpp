@@ -36,7 +36,9 @@ const CommandSpec kSpec{
 
 constexpr Milliseconds kStepTimeout{10000};
 const char kRequest[] = "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n";
-const char kReply[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 26\r\n\r\nhello from the TLS server\n";
+const char kReply[] =
+    "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 26\r\n\r\nhello from the TLS "
+    "server\n";
 
 void say(const char* format, ...) __attribute__((format(printf, 1, 2)));
 void say(const char* format, ...) {
@@ -50,7 +52,8 @@ void say(const char* format, ...) {
 // Shows text with \r and \n visible.
 std::string quoted(const std::string& text) {
   std::string out = "\"";
-  for (char c : text) out += c == '\r' ? std::string("\\r") : c == '\n' ? std::string("\\n") : std::string(1, c);
+  for (char c : text)
+    out += c == '\r' ? std::string("\\r") : c == '\n' ? std::string("\\n") : std::string(1, c);
   return out + "\"";
 }
 
@@ -81,7 +84,9 @@ std::string read_message(Stream& stream, bool (*done)(const std::string&), const
   return text;
 }
 
-bool has_request_head(const std::string& text) { return text.find("\r\n\r\n") != std::string::npos; }
+bool has_request_head(const std::string& text) {
+  return text.find("\r\n\r\n") != std::string::npos;
+}
 bool has_whole_reply(const std::string& text) { return text.size() >= sizeof kReply - 1; }
 
 // The server side, on its own thread: one connection, then it is done. It
@@ -93,7 +98,8 @@ struct ServerSide {
   void note(const std::string& line) { log.push_back("  server: " + line + "\n"); }
 };
 
-void serve_once(sanstls::blocking::Listener& listener, const sanstls::Config& config, ServerSide* side) {
+void serve_once(sanstls::blocking::Listener& listener, const sanstls::Config& config,
+                ServerSide* side) {
   try {
     auto accepted = listener.accept(config, kStepTimeout);
     if (!accepted) fail("server accept", accepted.error());
@@ -101,13 +107,16 @@ void serve_once(sanstls::blocking::Listener& listener, const sanstls::Config& co
     side->note("accepted a TCP connection from " + stream.peer_address());
     if (Error error = stream.handshake(kStepTimeout)) fail("server handshake", error);
     const sanstls::ConnectionInfo& info = stream.connection().info();
-    side->note(std::string("handshake complete: ") + info.protocol + ", " + info.cipher.standard_name +
-               "; the client asked for \"" + info.server_name + "\" (SNI)");
+    side->note(std::string("handshake complete: ") + info.protocol + ", " +
+               info.cipher.standard_name + "; the client asked for \"" + info.server_name +
+               "\" (SNI)");
     const std::string request = read_message(stream, has_request_head, "server read");
-    side->note("received " + std::to_string(request.size()) + " bytes of plaintext: " + quoted(request));
+    side->note("received " + std::to_string(request.size()) +
+               " bytes of plaintext: " + quoted(request));
     if (Error error = stream.write_all(kReply, kStepTimeout)) fail("server write", error);
     side->note("sent its reply (" + std::to_string(sizeof kReply - 1) + " bytes of plaintext)");
-    read_message(stream, [](const std::string&) { return false; }, "server read");
+    read_message(
+        stream, [](const std::string&) { return false; }, "server read");
     side->note("received the client's close_notify and answered with its own");
     if (Error error = stream.shutdown(kStepTimeout)) fail("server close", error);
   } catch (const DemoFailure& failure) {
@@ -119,8 +128,8 @@ void print_certificate_check(const sanstls::ConnectionInfo& info) {
   say("\n-- certificate check (done by the client during the handshake)\n");
   const sanstls::CertificateInfo& leaf = info.peer_certificates.front();
   say("  subject:     %s\n  issuer:      %s\n", leaf.subject.c_str(), leaf.issuer.c_str());
-  say("  valid:       %s .. %s\n  alt names:   %s\n", leaf.valid_from.c_str(), leaf.valid_to.c_str(),
-      leaf.subjectaltname.c_str());
+  say("  valid:       %s .. %s\n  alt names:   %s\n", leaf.valid_from.c_str(),
+      leaf.valid_to.c_str(), leaf.subjectaltname.c_str());
   say("  sha256:      %s\n", leaf.fingerprint256.c_str());
   if (info.authorized) {
     say("  result:      authorized: the chain leads to the demo CA we trust, the dates are\n"
@@ -160,7 +169,8 @@ void run(TlsVersion version, const sanstls::testing::Identity& ca, const std::st
   std::optional<std::string> client_failure;
   try {
     say("\n-- handshake\n");
-    say("  client: connecting over TCP, then ClientHello -> ServerHello, certificate, key exchange, Finished\n");
+    say("  client: connecting over TCP, then ClientHello -> ServerHello, certificate, key "
+        "exchange, Finished\n");
     sanstls::blocking::ConnectOptions options;
     options.timeout = kStepTimeout;
     options.server_name = "localhost";

@@ -8,9 +8,12 @@ using sanstls::ConnectionInfo;
 
 const char* direction_name(AlertDirection direction) {
   switch (direction) {
-    case AlertDirection::sent: return "sent";
-    case AlertDirection::received: return "received";
-    case AlertDirection::none: break;
+    case AlertDirection::sent:
+      return "sent";
+    case AlertDirection::received:
+      return "received";
+    case AlertDirection::none:
+      break;
   }
   return nullptr;
 }
@@ -42,11 +45,15 @@ void write_error(Json& json, const sanstls::Error& error) {
   json.key("stage").value(sanstls::stage_name(error.stage()));
   json.key("code").value(error.name());
   json.key("alert");
-  if (error.has_alert()) json.value(sanstls::alert_name(error.alert()));
-  else json.null();
+  if (error.has_alert())
+    json.value(sanstls::alert_name(error.alert()));
+  else
+    json.null();
   json.key("alertDirection");
-  if (error.has_alert()) json.value(direction_name(error.alert_direction()));
-  else json.null();
+  if (error.has_alert())
+    json.value(direction_name(error.alert_direction()));
+  else
+    json.null();
   json.key("message").value(error.message());
   json.end_object();
 }
@@ -68,8 +75,10 @@ std::string client_json(const ClientReport& report) {
   json.begin_object();
   const ConnectionInfo* info = report.info;
   json.key("protocol");
-  if (info) json.value(info->protocol);
-  else json.null();
+  if (info)
+    json.value(info->protocol);
+  else
+    json.null();
   json.key("cipher");
   if (info) {
     json.begin_object();
@@ -80,22 +89,31 @@ std::string client_json(const ClientReport& report) {
     json.null();
   }
   json.key("group");
-  if (info) json.string_or_null(info->group);
-  else json.null();
+  if (info)
+    json.string_or_null(info->group);
+  else
+    json.null();
   json.key("alpnProtocol");  // false when none, as Node reports it
-  if (info && !info->alpn_protocol.empty()) json.value(info->alpn_protocol);
-  else json.value(false);
+  if (info && !info->alpn_protocol.empty())
+    json.value(info->alpn_protocol);
+  else
+    json.value(false);
   json.key("servername").string_or_null(info ? info->server_name : report.servername);
   json.key("authorized").value(info != nullptr && info->authorized);
   json.key("authorizationError");
-  if (info && !info->authorized) json.value(info->authorization_error.name());
-  else if (!info && report.error.stage() == sanstls::Stage::certificate) json.value(report.error.name());
-  else json.null();
+  if (info && !info->authorized)
+    json.value(info->authorization_error.name());
+  else if (!info && report.error.stage() == sanstls::Stage::certificate)
+    json.value(report.error.name());
+  else
+    json.null();
   json.key("sessionReused").value(info != nullptr && info->session_reused);
   json.key("ticketReceived").value(info != nullptr && info->ticket_received);
   json.key("pskIdentity");
-  if (info) json.string_or_null(info->psk_identity);
-  else json.null();
+  if (info)
+    json.string_or_null(info->psk_identity);
+  else
+    json.null();
   json.key("earlyData");
   if (info) {
     json.begin_object();
@@ -108,8 +126,10 @@ std::string client_json(const ClientReport& report) {
   json.key("exportedKeyingMaterial").string_or_null(report.keying_material);
   if (report.renegotiated) json.key("renegotiated").value(*report.renegotiated);
   json.key("peerCertificate");
-  if (info && !info->peer_certificates.empty()) write_certificate(json, info->peer_certificates.front());
-  else json.null();
+  if (info && !info->peer_certificates.empty())
+    write_certificate(json, info->peer_certificates.front());
+  else
+    json.null();
   json.key("peerCertificateChain").begin_array();
   if (info) {
     for (const auto& cert : info->peer_certificates) write_certificate(json, cert);
@@ -123,8 +143,10 @@ std::string client_json(const ClientReport& report) {
     json.begin_object();
     json.key("url").value(report.proxy_url);
     json.key("status");
-    if (reply.status != 0) json.value(static_cast<int64_t>(reply.status));
-    else json.null();
+    if (reply.status != 0)
+      json.value(static_cast<int64_t>(reply.status));
+    else
+      json.null();
     json.key("reason").string_or_null(reply.reason);
     json.key("proxyAuthenticate").string_or_null(reply.proxy_authenticate);
     json.end_object();
@@ -134,8 +156,10 @@ std::string client_json(const ClientReport& report) {
   json.key("bytesReceived").value(report.bytes_received);
   json.key("received").value(report.received);
   json.key("error");
-  if (report.error) write_error(json, report.error);
-  else json.null();
+  if (report.error)
+    write_error(json, report.error);
+  else
+    json.null();
   json.end_object();
   return json.str();
 }
@@ -143,7 +167,8 @@ std::string client_json(const ClientReport& report) {
 std::string handshake_summary(const ConnectionInfo& info, bool verification_enforced) {
   std::string text = "---\n";
   text += std::string("protocol:     ") + info.protocol + "\n";
-  text += std::string("cipher:       ") + info.cipher.standard_name + " (OpenSSL: " + info.cipher.name + ")\n";
+  text += std::string("cipher:       ") + info.cipher.standard_name +
+          " (OpenSSL: " + info.cipher.name + ")\n";
   text += "group:        " + or_none(info.group) + "\n";
   text += "ALPN:         " + or_none(info.alpn_protocol) + "\n";
   text += "servername:   " + or_none(info.server_name) + "\n";
@@ -183,8 +208,9 @@ std::string connection_brief(const ConnectionInfo& info) {
     text += " client-cert=none";
   } else {
     text += " client-cert=" + json_quote(info.peer_certificates.front().subject);
-    text += info.authorized ? " (verified)"
-                            : std::string(" (not verified: ") + info.authorization_error.name() + ")";
+    text += info.authorized
+                ? " (verified)"
+                : std::string(" (not verified: ") + info.authorization_error.name() + ")";
   }
   return text;
 }

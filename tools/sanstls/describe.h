@@ -26,8 +26,8 @@ struct ClientReport {
   std::string servername;  // what was asked for
   std::string received;    // at most kMaxReceivedInJson bytes
   uint64_t bytes_received = 0;
-  sanstls::Error error;    // ok() on success
-  std::string keying_material;  // hex, when --export-keying-material was given
+  sanstls::Error error;              // ok() on success
+  std::string keying_material;       // hex, when --export-keying-material was given
   std::optional<bool> renegotiated;  // --renegotiate: whether a renegotiation completed
   // Through an HTTP proxy: its URL (no credentials) and its answer to CONNECT.
   std::string proxy_url;
@@ -39,7 +39,8 @@ std::string client_json(const ClientReport& report);
 // The few lines `openssl s_client` prints after a handshake.
 std::string handshake_summary(const sanstls::ConnectionInfo& info, bool verification_enforced);
 
-// "TLSv1.3 TLS_AES_128_GCM_SHA256 X25519 sni=localhost alpn=h2 resumed=no [psk="id"] client-cert=none"
+// "TLSv1.3 TLS_AES_128_GCM_SHA256 X25519 sni=localhost alpn=h2 resumed=no [psk="id"]
+// client-cert=none"
 std::string connection_brief(const sanstls::ConnectionInfo& info);
 
 // The text/plain body of `sanstls server --www`.

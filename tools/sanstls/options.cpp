@@ -82,8 +82,10 @@ std::string usage_text(const CommandSpec& spec) {
   for (const FlagSpec& flag : spec.flags) {
     std::string left = std::string("  ") + flag.name;
     if (flag.value_name != nullptr) left += std::string(" ") + flag.value_name;
-    if (left.size() < 28) left.resize(28, ' ');
-    else left += "\n" + std::string(28, ' ');
+    if (left.size() < 28)
+      left.resize(28, ' ');
+    else
+      left += "\n" + std::string(28, ' ');
     text += left + flag.help + (flag.repeatable ? " (repeatable)" : "") + "\n";
   }
   text += std::string("  --help") + std::string(20, ' ') + "this text\n";
@@ -127,7 +129,8 @@ std::vector<std::string> split_list(const std::string& flag, const std::string& 
   size_t start = 0;
   for (;;) {
     const size_t comma = text.find(',', start);
-    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (item.empty()) throw UsageError(flag + ": empty item in list '" + text + "'");
     items.push_back(item);
     if (comma == std::string::npos) return items;

@@ -39,7 +39,8 @@ const CommandSpec kSpec{
     "Keys are PKCS#8 PEM. For tests only: never use these anywhere real.",
     {
         {"--out", "DIR", "directory to write into"},
-        {"--name", "NAME", "DNS name for server certificates (first one is the CN; default localhost)", true},
+        {"--name", "NAME",
+         "DNS name for server certificates (first one is the CN; default localhost)", true},
         {"--ip", "ADDRESS", "extra IP address for server certificates", true},
     },
     0,
@@ -86,8 +87,8 @@ CertificateSpec ca_spec(const std::string& name, KeyType type) {
   return spec;
 }
 
-CertificateSpec server_spec(const std::vector<std::string>& names, const std::vector<std::string>& ips,
-                            KeyType type) {
+CertificateSpec server_spec(const std::vector<std::string>& names,
+                            const std::vector<std::string>& ips, KeyType type) {
   CertificateSpec spec;
   spec.common_name = names.front();
   spec.dns_names = names;
@@ -134,20 +135,28 @@ int pki_command(int argc, char** argv, int first) {
     Writer out(dir);
     std::printf("sanstls pki: test certificates in %s (throwaway; for tests only)\n", dir.c_str());
 
-    const Identity ca = made(pki.self_signed(ca_spec("sanstls test root CA", KeyType::ecdsa_p256)), pki, "the CA");
-    CertificateSpec intermediate_spec = ca_spec("sanstls test intermediate CA", KeyType::ecdsa_p256);
+    const Identity ca =
+        made(pki.self_signed(ca_spec("sanstls test root CA", KeyType::ecdsa_p256)), pki, "the CA");
+    CertificateSpec intermediate_spec =
+        ca_spec("sanstls test intermediate CA", KeyType::ecdsa_p256);
     intermediate_spec.path_length = 0;
-    const Identity intermediate = made(pki.issue(ca, intermediate_spec), pki, "the intermediate CA");
-    const Identity server = made(pki.issue(intermediate, server_spec(names, ips, KeyType::ecdsa_p256)), pki, "the server certificate");
+    const Identity intermediate =
+        made(pki.issue(ca, intermediate_spec), pki, "the intermediate CA");
+    const Identity server =
+        made(pki.issue(intermediate, server_spec(names, ips, KeyType::ecdsa_p256)), pki,
+             "the server certificate");
     out.write("ca.pem", ca.certificate_pem, "ECDSA root CA: trust this", false);
     out.write("server.pem", sanstls::testing::chain_pem({&server, &intermediate}),
               "ECDSA server certificate + intermediate CA", false);
     out.write_key("server.key", server);
 
-    const Identity ca_rsa = made(pki.self_signed(ca_spec("sanstls test RSA root CA", KeyType::rsa2048)), pki, "the RSA CA");
-    const Identity server_rsa = made(pki.issue(ca_rsa, server_spec(names, ips, KeyType::rsa2048)), pki, "the RSA server certificate");
+    const Identity ca_rsa = made(
+        pki.self_signed(ca_spec("sanstls test RSA root CA", KeyType::rsa2048)), pki, "the RSA CA");
+    const Identity server_rsa = made(pki.issue(ca_rsa, server_spec(names, ips, KeyType::rsa2048)),
+                                     pki, "the RSA server certificate");
     out.write("ca-rsa.pem", ca_rsa.certificate_pem, "RSA root CA", false);
-    out.write("server-rsa.pem", server_rsa.certificate_pem, "RSA server certificate (under ca-rsa.pem)", false);
+    out.write("server-rsa.pem", server_rsa.certificate_pem,
+              "RSA server certificate (under ca-rsa.pem)", false);
     out.write_key("server-rsa.key", server_rsa);
 
     CertificateSpec client_spec;
@@ -162,19 +171,25 @@ int pki_command(int argc, char** argv, int first) {
     expired_spec.not_before = "20200101000000";
     expired_spec.not_after = "20210101000000";
     const Identity expired = made(pki.issue(ca, expired_spec), pki, "the expired certificate");
-    out.write("expired.pem", expired.certificate_pem, "server certificate that expired in 2021", false);
+    out.write("expired.pem", expired.certificate_pem, "server certificate that expired in 2021",
+              false);
     out.write_key("expired.key", expired);
 
-    const Identity other_ca = made(pki.self_signed(ca_spec("sanstls untrusted root CA", KeyType::ecdsa_p256)), pki, "the untrusted CA");
-    const Identity other = made(pki.issue(other_ca, server_spec(names, ips, KeyType::ecdsa_p256)), pki, "the untrusted server certificate");
+    const Identity other_ca =
+        made(pki.self_signed(ca_spec("sanstls untrusted root CA", KeyType::ecdsa_p256)), pki,
+             "the untrusted CA");
+    const Identity other = made(pki.issue(other_ca, server_spec(names, ips, KeyType::ecdsa_p256)),
+                                pki, "the untrusted server certificate");
     out.write("other-ca.pem", other_ca.certificate_pem, "a root CA nobody trusts", false);
     out.write("other.pem", other.certificate_pem, "server certificate under other-ca.pem", false);
     out.write_key("other.key", other);
 
-    const Identity revoked = made(pki.issue(ca, server_spec(names, ips, KeyType::ecdsa_p256)), pki, "the revoked certificate");
+    const Identity revoked = made(pki.issue(ca, server_spec(names, ips, KeyType::ecdsa_p256)), pki,
+                                  "the revoked certificate");
     const std::optional<std::string> crl = pki.crl(ca, {&revoked});
     if (!crl) throw Failure{"cannot make the CRL: " + pki.last_error()};
-    out.write("revoked.pem", revoked.certificate_pem, "server certificate under ca.pem, revoked", false);
+    out.write("revoked.pem", revoked.certificate_pem, "server certificate under ca.pem, revoked",
+              false);
     out.write_key("revoked.key", revoked);
     out.write("revoked.crl", *crl, "CRL from ca.pem revoking revoked.pem", false);
   } catch (const Failure& failure) {

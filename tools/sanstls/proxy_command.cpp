@@ -37,11 +37,15 @@ const CommandSpec kSpec{
         {"--key", "FILE", "private key for the preceding --cert", true},
         {"--passphrase", "P", "passphrase of encrypted keys"},
         {"--auth", "USER:PASS", "require Proxy-Authorization: Basic with these credentials"},
-        {"--allow-ports", "LIST", "destination ports allowed, e.g. 443,8443,9000-9100 or * (default 443)"},
+        {"--allow-ports", "LIST",
+         "destination ports allowed, e.g. 443,8443,9000-9100 or * (default 443)"},
         {"--max-connections", "N", "clients served at once (default 512)"},
-        {"--request-timeout", "SECONDS", "accept to a complete CONNECT, TLS handshake included (default 10)"},
-        {"--connect-timeout", "SECONDS", "resolving and connecting to the destination (default 10)"},
-        {"--idle-timeout", "SECONDS", "an open tunnel with no byte either way is closed (default 300)"},
+        {"--request-timeout", "SECONDS",
+         "accept to a complete CONNECT, TLS handshake included (default 10)"},
+        {"--connect-timeout", "SECONDS",
+         "resolving and connecting to the destination (default 10)"},
+        {"--idle-timeout", "SECONDS",
+         "an open tunnel with no byte either way is closed (default 300)"},
         {"--exit-after", "N", "exit after N tunnels have ended"},
     },
     0,
@@ -95,11 +99,13 @@ int proxy_command(int argc, char** argv, int first) {
     if (colon == std::string::npos || colon == 0) {
       throw UsageError("--auth: expected USER:PASS (the user without ':')");
     }
-    settings.auth = sanstls::tunnel::BasicCredentials{auth.substr(0, colon), auth.substr(colon + 1)};
+    settings.auth =
+        sanstls::tunnel::BasicCredentials{auth.substr(0, colon), auth.substr(colon + 1)};
   }
   if (args.has("--allow-ports")) settings.allowed_ports = parse_ports(args.value("--allow-ports"));
   if (args.has("--max-connections")) {
-    settings.max_connections = parse_count("--max-connections", args.value("--max-connections"), 1u << 20);
+    settings.max_connections =
+        parse_count("--max-connections", args.value("--max-connections"), 1u << 20);
     if (settings.max_connections == 0) throw UsageError("--max-connections: expected at least 1");
   }
   if (args.has("--request-timeout")) {

@@ -143,7 +143,8 @@ std::optional<ProxyChoice> choose_proxy(const std::optional<std::string>& flag,
   } else {
     return std::nullopt;
   }
-  choice.options = parse_proxy_url(url, choice.source, &choice.url, &choice.https);  // misuse is reported anyway
+  choice.options =
+      parse_proxy_url(url, choice.source, &choice.url, &choice.https);  // misuse is reported anyway
   const char* no_proxy = env("no_proxy");
   if (no_proxy == nullptr) no_proxy = env("NO_PROXY");
   if (no_proxy != nullptr && no_proxy_matches(no_proxy, host)) return std::nullopt;

@@ -94,10 +94,14 @@ bool send_from(int fd, std::vector<uint8_t>& buffer, size_t& head, uint64_t* cou
 
 const char* reason_for(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    default: return "Error";
+    case 400:
+      return "Bad Request";
+    case 405:
+      return "Method Not Allowed";
+    case 431:
+      return "Request Header Fields Too Large";
+    default:
+      return "Error";
   }
 }
 
@@ -154,10 +158,9 @@ void Resolver::run() {
       ::freeaddrinfo(found);
     }
     // The answer runs on the loop thread.
-    loop_.post([done = std::move(job.done), addresses = std::move(addresses),
-                error = std::move(error)]() mutable {
-      done(std::move(addresses), std::move(error));
-    });
+    loop_.post(
+        [done = std::move(job.done), addresses = std::move(addresses),
+         error = std::move(error)]() mutable { done(std::move(addresses), std::move(error)); });
   }
 }
 
@@ -454,8 +457,10 @@ void Proxy::set_client_reading(Tunnel& t, bool on) {
   if (t.client_reading == on) return;
   t.client_reading = on;
   if (t.conn != nullptr) {
-    if (on) t.conn->resume_reading();
-    else t.conn->pause_reading();
+    if (on)
+      t.conn->resume_reading();
+    else
+      t.conn->pause_reading();
     return;
   }
   if (t.client_fd >= 0) {
@@ -593,8 +598,8 @@ void Proxy::connect_next(Tunnel& t) {
       continue;
     }
     const uint64_t id = t.id;
-    auto watched = loop_.watch(fd, EPOLLOUT,
-                               [this, id](uint32_t events) { upstream_ready(id, events); });
+    auto watched =
+        loop_.watch(fd, EPOLLOUT, [this, id](uint32_t events) { upstream_ready(id, events); });
     if (!watched) {
       ::close(fd);
       t.connect_error = watched.error().message();

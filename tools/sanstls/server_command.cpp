@@ -37,7 +37,8 @@ const CommandSpec kSpec{
     "--www answers an HTTP request with a page describing the connection, like\n"
     "`openssl s_server -www`. The first line of output is `listening on HOST:PORT`; then one\n"
     "line per connection as it ends, and a `stats:` line at exit (after --exit-after N\n"
-    "connections, or on SIGINT/SIGTERM); --stats adds a `counters:` line there and on SIGUSR1. --sni serves another certificate\n"
+    "connections, or on SIGINT/SIGTERM); --stats adds a `counters:` line there and on SIGUSR1. "
+    "--sni serves another certificate\n"
     "(with the same other settings) to clients asking for NAME; --psk accepts external PSKs,\n"
     "with or without a certificate. Ticket key files and PSKs are secrets: keep them 0600.\n"
     "SIGHUP re-reads every certificate, key and CA file: new connections get the new files,\n"
@@ -55,31 +56,42 @@ const CommandSpec kSpec{
         {"--ciphers", "LIST", "cipher suites, IANA or OpenSSL names, in preference order"},
         {"--groups", "LIST", "key exchange groups (X25519,P-256,...)"},
         {"--sigalgs", "LIST", "signature algorithms, IANA or OpenSSL names (ECDSA+SHA256,...)"},
-        {"--preset", "NAME", "policy preset: modern (TLS 1.3 only) or intermediate; the\n"
-                             "                            version, suite and group flags refine it"},
-        {"--honor-cipher-order", nullptr, "choose the cipher suite by our --ciphers order (default:\n"
-                                           "                            the client's in TLS 1.3, ours in TLS 1.2)"},
+        {"--preset", "NAME",
+         "policy preset: modern (TLS 1.3 only) or intermediate; the\n"
+         "                            version, suite and group flags refine it"},
+        {"--honor-cipher-order", nullptr,
+         "choose the cipher suite by our --ciphers order (default:\n"
+         "                            the client's in TLS 1.3, ours in TLS 1.2)"},
         {"--max-send-fragment", "N", "largest plaintext per record we send, 512-16384"},
-        {"--early-data", "MAXBYTES", "accept up to MAXBYTES of TLS 1.3 0-RTT data on resumed\n"
-                                     "                            sessions (tickets become single-use); with --echo and\n"
-                                     "                            --www it is the start of the request"},
-        {"--export-keying-material", "LABEL:LENGTH", "log LENGTH bytes of RFC 5705/8446 keying\n"
-                                                     "                            material for LABEL (no context), as hex"},
+        {"--early-data", "MAXBYTES",
+         "accept up to MAXBYTES of TLS 1.3 0-RTT data on resumed\n"
+         "                            sessions (tickets become single-use); with --echo and\n"
+         "                            --www it is the start of the request"},
+        {"--export-keying-material", "LABEL:LENGTH",
+         "log LENGTH bytes of RFC 5705/8446 keying\n"
+         "                            material for LABEL (no context), as hex"},
         {"--trace", nullptr, "print every record and handshake message to stderr"},
-        {"--renegotiation", nullptr, "allow TLS 1.2 renegotiation (secure kind only; at most 3\n"
-                                     "                            client-initiated ones per 10 minutes)"},
+        {"--renegotiation", nullptr,
+         "allow TLS 1.2 renegotiation (secure kind only; at most 3\n"
+         "                            client-initiated ones per 10 minutes)"},
         {"--ca", "FILE", "CA certificates for client certificates, PEM"},
-        {"--crl", "FILE", "certificate revocation list, PEM or DER, for client certificates\n"
-                          "                            (needs --ca)", true},
+        {"--crl", "FILE",
+         "certificate revocation list, PEM or DER, for client certificates\n"
+         "                            (needs --ca)",
+         true},
         {"--request-cert", nullptr, "ask for a client certificate (optional; needs --ca)"},
         {"--require-cert", nullptr, "require a valid client certificate (needs --ca)"},
-        {"--sni", "NAME:CERT:KEY", "serve CERT/KEY (PEM) to clients asking for NAME, an exact\n"
-                                   "                            name or a one-label wildcard (*.example.com)", true},
+        {"--sni", "NAME:CERT:KEY",
+         "serve CERT/KEY (PEM) to clients asking for NAME, an exact\n"
+         "                            name or a one-label wildcard (*.example.com)",
+         true},
         {"--strict-sni", nullptr, "refuse names no --sni matches (alert unrecognized_name)"},
-        {"--tickets", "N", "session tickets issued per TLS 1.3 handshake, 0-16 (default 1;\n"
-                           "                            0 = no tickets in TLS 1.2 or 1.3)"},
-        {"--ticket-keys", "FILE", "ticket keys, 48 or 96 raw bytes; created with fresh keys when\n"
-                                  "                            missing, so servers given the same FILE share tickets"},
+        {"--tickets", "N",
+         "session tickets issued per TLS 1.3 handshake, 0-16 (default 1;\n"
+         "                            0 = no tickets in TLS 1.2 or 1.3)"},
+        {"--ticket-keys", "FILE",
+         "ticket keys, 48 or 96 raw bytes; created with fresh keys when\n"
+         "                            missing, so servers given the same FILE share tickets"},
         {"--session-cache", "N", "keep up to N TLS 1.2 sessions by session ID (default: none)"},
         {"--psk", "ID:HEXKEY", "accept the external pre-shared key HEXKEY for identity ID", true},
         {"--psk-mode", "MODE", "TLS 1.3 PSK key exchange: dhe (default), ke (no ECDHE) or both"},
@@ -89,11 +101,13 @@ const CommandSpec kSpec{
         {"--handshake-timeout", "SECONDS", "time allowed for a handshake (default 120)"},
         {"--idle-timeout", "SECONDS", "time allowed without data after it (default 60)"},
         {"--exit-after", "N", "exit after N accepted connections (once they have ended)"},
-        {"--workers", "N", "threads, each with its own epoll loop on the port (SO_REUSEPORT);\n"
-                           "                            default: the number of cores"},
-        {"--stats", nullptr, "print the counters (connections accepted, handshakes in progress,\n"
-                             "                            secure, TLS client errors by name, closes by reason,\n"
-                             "                            bytes) on SIGUSR1 and at exit"},
+        {"--workers", "N",
+         "threads, each with its own epoll loop on the port (SO_REUSEPORT);\n"
+         "                            default: the number of cores"},
+        {"--stats", nullptr,
+         "print the counters (connections accepted, handshakes in progress,\n"
+         "                            secure, TLS client errors by name, closes by reason,\n"
+         "                            bytes) on SIGUSR1 and at exit"},
     },
     0,
     0};
@@ -155,9 +169,9 @@ sanstls::Config server_config(const Args& args, KeptState& kept) {
   if (!kept.ready) {
     apply_server_resumption(base, args);
   } else {
-    base.session_tickets(args.has("--tickets")
-                             ? static_cast<uint32_t>(parse_count("--tickets", args.value("--tickets"), 16))
-                             : 1);
+    base.session_tickets(args.has("--tickets") ? static_cast<uint32_t>(parse_count(
+                                                     "--tickets", args.value("--tickets"), 16))
+                                               : 1);
     if (kept.ticket_keys) base.ticket_keys(kept.ticket_keys);
     if (kept.session_store) base.session_store(kept.session_store);
     if (kept.replay_store) base.early_data_replay_store(kept.replay_store);
@@ -222,17 +236,23 @@ int server_command(int argc, char** argv, int first) {
   const std::string host = args.value("--host", "127.0.0.1");
   const uint16_t port = args.has("--port") ? parse_port("--port", args.value("--port")) : 4433;
   ServeOptions options;
-  options.exit_after =
-      args.has("--exit-after") ? parse_count("--exit-after", args.value("--exit-after"), 1u << 30) : 0;
-  if (args.has("--exit-after") && options.exit_after == 0) throw UsageError("--exit-after: expected at least 1");
+  options.exit_after = args.has("--exit-after")
+                           ? parse_count("--exit-after", args.value("--exit-after"), 1u << 30)
+                           : 0;
+  if (args.has("--exit-after") && options.exit_after == 0)
+    throw UsageError("--exit-after: expected at least 1");
   const size_t workers_wanted =
-      args.has("--workers") ? static_cast<size_t>(parse_count("--workers", args.value("--workers"), 1024)) : 0;
-  if (args.has("--workers") && workers_wanted == 0) throw UsageError("--workers: expected at least 1");
+      args.has("--workers")
+          ? static_cast<size_t>(parse_count("--workers", args.value("--workers"), 1024))
+          : 0;
+  if (args.has("--workers") && workers_wanted == 0)
+    throw UsageError("--workers: expected at least 1");
   const bool print_counters = args.has("--stats");
   options.mode = args.has("--www") ? ServeMode::www : ServeMode::echo;
   uint32_t idle_timeout_ms = 60000;
   if (args.has("--handshake-timeout")) {
-    options.handshake_timeout_ms = to_ms(parse_seconds("--handshake-timeout", args.value("--handshake-timeout")));
+    options.handshake_timeout_ms =
+        to_ms(parse_seconds("--handshake-timeout", args.value("--handshake-timeout")));
   }
   if (args.has("--idle-timeout")) {
     idle_timeout_ms = to_ms(parse_seconds("--idle-timeout", args.value("--idle-timeout")));
@@ -276,8 +296,10 @@ int server_command(int argc, char** argv, int first) {
   listen_options.handshake_limit_ms = options.handshake_timeout_ms + 2000;
   listen_options.idle_timeout_ms = idle_timeout_ms;
   listen_options.timer_clock = &sanstls::platform::system_clock();
-  listen_options.linger_ms = 1000;  // our alert or HTTP 400 reaches the peer before the socket closes
-  auto bound = pool.listen(host, port, first_config, [&state] { return state.make_handler(); }, listen_options);
+  listen_options.linger_ms =
+      1000;  // our alert or HTTP 400 reaches the peer before the socket closes
+  auto bound = pool.listen(
+      host, port, first_config, [&state] { return state.make_handler(); }, listen_options);
   if (!bound) {
     std::fprintf(stderr, "sanstls: error %s\n", error_text(bound.error()).c_str());
     return kExitFailure;
@@ -304,7 +326,8 @@ int server_command(int argc, char** argv, int first) {
   exiting.store(true);
   pthread_kill(signal_thread.native_handle(), SIGTERM);  // wakes sigwaitinfo
   signal_thread.join();
-  if (Error error = pool.error()) std::fprintf(stderr, "sanstls: error %s\n", error_text(error).c_str());
+  if (Error error = pool.error())
+    std::fprintf(stderr, "sanstls: error %s\n", error_text(error).c_str());
   if (print_counters) say(counters_line(pool.counters_snapshot()));
   say(state.stats_line());
   return kExitOk;

@@ -35,8 +35,10 @@ std::mutex g_say_mutex;
 // so the reply is not destroyed by a TCP reset.
 void answer_plain_http(int fd) {
   const std::string body = kPlainHttpBody;
-  const std::string response = "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-                               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string response =
+      "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
   (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL);
 }
 
@@ -46,7 +48,6 @@ size_t head_end(const std::string& request) {
   const size_t lf = request.find("\n\n");
   return lf == std::string::npos ? std::string::npos : lf + 2;
 }
-
 
 class ServerHandler final : public sanstls::epoll::Handler {
  public:
@@ -64,7 +65,8 @@ class ServerHandler final : public sanstls::epoll::Handler {
       // the client's EndOfEarlyData and Finished). A real application would
       // apply a replay policy here; tickets are single-use for 0-RTT.
       uint8_t buffer[4096];
-      for (size_t n; (n = conn.connection().read_early_data(sanstls::MutableByteView(buffer, sizeof buffer))) > 0;) {
+      for (size_t n; (n = conn.connection().read_early_data(
+                          sanstls::MutableByteView(buffer, sizeof buffer))) > 0;) {
         early.append(reinterpret_cast<const char*>(buffer), n);
       }
       brief_ += conn.info().early_data.accepted
@@ -73,7 +75,8 @@ class ServerHandler final : public sanstls::epoll::Handler {
     }
     if (!options.keying_material.label.empty()) {
       auto material = export_keying_material(conn.connection(), options.keying_material);
-      brief_ += " ekm=" + (material ? material.value() : std::string("error:") + material.error().name());
+      brief_ +=
+          " ekm=" + (material ? material.value() : std::string("error:") + material.error().name());
     }
     if (!early.empty()) input(conn, early.data(), early.size());
   }
@@ -98,8 +101,9 @@ class ServerHandler final : public sanstls::epoll::Handler {
     if (state_->options().renegotiation && conn.info().version == sanstls::TlsVersion::tls1_2) {
       brief += " renegotiations=" + std::to_string(master_secrets_ > 0 ? master_secrets_ - 1 : 0);
     }
-    state_->finished(number_, "conn " + std::to_string(number_) + " from " + conn.peer_address() + ": " +
-                                  brief + ": " + result,
+    state_->finished(number_,
+                     "conn " + std::to_string(number_) + " from " + conn.peer_address() + ": " +
+                         brief + ": " + result,
                      true, "");
   }
 
@@ -108,7 +112,8 @@ class ServerHandler final : public sanstls::epoll::Handler {
     if (error.code() == ErrorCode::timed_out && error.stage() == Stage::handshake) {
       // The loop's limit (a backstop a little after the engine's timer).
       char text[Error::kMessageCapacity];
-      std::snprintf(text, sizeof text, "no complete TLS handshake within %.3g s (--handshake-timeout)",
+      std::snprintf(text, sizeof text,
+                    "no complete TLS handshake within %.3g s (--handshake-timeout)",
                     static_cast<double>(state_->options().handshake_timeout_ms) / 1000.0);
       error = Error(ErrorCode::handshake_timeout, Stage::handshake, text);
     }
@@ -117,8 +122,10 @@ class ServerHandler final : public sanstls::epoll::Handler {
       answer_plain_http(conn.fd());
       description += "; answered with HTTP 400";
     }
-    state_->finished(number_, "conn " + std::to_string(number_) + " from " + conn.peer_address() + ": " + description,
-                     false, error.ok() ? "closed" : error.name());
+    state_->finished(
+        number_,
+        "conn " + std::to_string(number_) + " from " + conn.peer_address() + ": " + description,
+        false, error.ok() ? "closed" : error.name());
   }
 
   void input(Conn& conn, const char* data, size_t size) {
@@ -133,14 +140,17 @@ class ServerHandler final : public sanstls::epoll::Handler {
     if (end == std::string::npos) {
       if (request_.size() <= kMaxRequestHead) return;
       too_large_ = true;
-      respond(conn, "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n"
-                    "request head larger than 16 KiB\n");
+      respond(conn,
+              "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n"
+              "request head larger than 16 KiB\n");
       return;
     }
     request_.resize(end);
     const std::string body = www_page(conn.info(), conn.peer_address(), request_);
-    respond(conn, "HTTP/1.0 200 ok\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-                  "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    respond(conn,
+            "HTTP/1.0 200 ok\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+            "Content-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body);
   }
 
   void respond(Conn& conn, const std::string& response) {
@@ -211,13 +221,16 @@ std::shared_ptr<sanstls::epoll::Handler> ServerState::make_handler() {
   return std::make_shared<ServerHandler>(this, number + 1);
 }
 
-void ServerState::finished(uint64_t number, const std::string& line, bool secure, const std::string& error_name) {
+void ServerState::finished(uint64_t number, const std::string& line, bool secure,
+                           const std::string& error_name) {
   (void)number;
   bool stop = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (secure) ++secure_;
-    else ++failed_[error_name];
+    if (secure)
+      ++secure_;
+    else
+      ++failed_[error_name];
     ++finished_;
     say(line);
     stop = options_.exit_after != 0 && finished_ >= options_.exit_after;
@@ -233,8 +246,8 @@ std::string ServerState::stats_line() const {
     total += count;
     reasons += (reasons.empty() ? "" : ", ") + name + "=" + std::to_string(count);
   }
-  std::string text = "stats: accepted=" + std::to_string(accepted_.load()) + " secure=" + std::to_string(secure_) +
-                     " failed=" + std::to_string(total);
+  std::string text = "stats: accepted=" + std::to_string(accepted_.load()) +
+                     " secure=" + std::to_string(secure_) + " failed=" + std::to_string(total);
   return reasons.empty() ? text : text + " (" + reasons + ")";
 }
 
@@ -248,12 +261,13 @@ std::string counters_line(const sanstls::epoll::Counters& c) {
                      " secure=" + std::to_string(c.secure) +
                      " tls_client_errors=" + std::to_string(c.tls_client_errors());
   if (!errors.empty()) text += " (" + errors + ")";
-  return text + " open=" + std::to_string(c.open) + " closed_clean=" + std::to_string(c.closed_clean) +
+  return text + " open=" + std::to_string(c.open) +
+         " closed_clean=" + std::to_string(c.closed_clean) +
          " closed_truncated=" + std::to_string(c.closed_truncated) +
          " closed_reset=" + std::to_string(c.closed_reset) +
          " closed_timed_out=" + std::to_string(c.closed_timed_out) +
-         " closed_error=" + std::to_string(c.closed_error) + " bytes_in=" + std::to_string(c.bytes_in) +
-         " bytes_out=" + std::to_string(c.bytes_out) +
+         " closed_error=" + std::to_string(c.closed_error) +
+         " bytes_in=" + std::to_string(c.bytes_in) + " bytes_out=" + std::to_string(c.bytes_out) +
          " refused_no_descriptors=" + std::to_string(c.refused_no_descriptors);
 }
 

@@ -22,10 +22,10 @@ enum class ServeMode { echo, www };
 struct ServeOptions {
   ServeMode mode = ServeMode::echo;
   uint32_t handshake_timeout_ms = 120000;  // --handshake-timeout, for the log text
-  bool early_data = false;                 // --early-data: log 0-RTT, serve it as the request's start
-  KeyingMaterialRequest keying_material;   // --export-keying-material: log it
-  bool renegotiation = false;              // --renegotiation: log renegotiations=N (TLS 1.2)
-  uint64_t exit_after = 0;                 // --exit-after: accept N connections, then stop
+  bool early_data = false;  // --early-data: log 0-RTT, serve it as the request's start
+  KeyingMaterialRequest keying_material;  // --export-keying-material: log it
+  bool renegotiation = false;             // --renegotiation: log renegotiations=N (TLS 1.2)
+  uint64_t exit_after = 0;                // --exit-after: accept N connections, then stop
 };
 
 // What every worker thread shares: the per-connection log and the `stats:`
@@ -40,7 +40,8 @@ class ServerState {
   // For the Loop's HandlerFactory: null once --exit-after connections were accepted.
   std::shared_ptr<sanstls::epoll::Handler> make_handler();
   // A connection ended: log it, count it, stop after the --exit-after'th.
-  void finished(uint64_t number, const std::string& line, bool secure, const std::string& error_name);
+  void finished(uint64_t number, const std::string& line, bool secure,
+                const std::string& error_name);
   // "stats: accepted=3 secure=1 failed=2 (ERR_SSL_HTTP_REQUEST=1, ERR_SSL_PEER_ALERT=1)"
   std::string stats_line() const;
 

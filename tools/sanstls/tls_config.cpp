@@ -37,7 +37,8 @@ class KeyLogFile {
 }  // namespace
 
 sanstls::Error config_error(const std::string& message) {
-  return sanstls::Error(sanstls::ErrorCode::invalid_argument, sanstls::Stage::config, message.c_str());
+  return sanstls::Error(sanstls::ErrorCode::invalid_argument, sanstls::Stage::config,
+                        message.c_str());
 }
 
 std::vector<uint8_t> read_file_or_throw(const std::string& path, const char* what) {
@@ -78,8 +79,8 @@ void apply_policy(sanstls::ConfigBuilder& builder, const Args& args) {
   if (args.has("--sigalgs")) builder.signature_algorithms(args.value("--sigalgs"));
   if (args.has("--alpn")) builder.alpn(split_list("--alpn", args.value("--alpn")));
   if (args.has("--max-send-fragment")) {
-    builder.max_send_fragment(
-        static_cast<size_t>(parse_count("--max-send-fragment", args.value("--max-send-fragment"), 16384)));
+    builder.max_send_fragment(static_cast<size_t>(
+        parse_count("--max-send-fragment", args.value("--max-send-fragment"), 16384)));
   }
   if (args.has("--trace")) builder.trace(print_trace);
 }
@@ -88,16 +89,19 @@ void print_trace(const sanstls::TraceEntry& entry) {
   const char* arrow = entry.direction == sanstls::TraceEntry::Direction::sent ? ">>" : "<<";
   switch (entry.kind) {
     case sanstls::TraceEntry::Kind::record:
-      std::fprintf(stderr, "%s record %s %zu bytes%s\n", arrow, sanstls::content_type_name(entry.content_type),
-                   entry.length, entry.encrypted ? " (encrypted)" : "");
+      std::fprintf(stderr, "%s record %s %zu bytes%s\n", arrow,
+                   sanstls::content_type_name(entry.content_type), entry.length,
+                   entry.encrypted ? " (encrypted)" : "");
       break;
     case sanstls::TraceEntry::Kind::handshake_message:
-      std::fprintf(stderr, "%s handshake %s %zu\n", arrow, sanstls::handshake_type_name(entry.handshake_type),
-                   entry.length);
+      std::fprintf(stderr, "%s handshake %s %zu\n", arrow,
+                   sanstls::handshake_type_name(entry.handshake_type), entry.length);
       break;
     case sanstls::TraceEntry::Kind::alert:
       std::fprintf(stderr, "%s alert %s %s\n", arrow,
-                   entry.alert_level == 1 ? "warning" : entry.alert_level == 2 ? "fatal" : "level?",
+                   entry.alert_level == 1   ? "warning"
+                   : entry.alert_level == 2 ? "fatal"
+                                            : "level?",
                    sanstls::alert_name(static_cast<sanstls::Alert>(entry.alert)));
       break;
   }
@@ -122,14 +126,16 @@ KeyingMaterialRequest parse_keying_material(const Args& args) {
     throw UsageError("--export-keying-material: expected LABEL:LENGTH, got '" + text + "'");
   }
   request.label = text.substr(0, colon);
-  request.length = static_cast<size_t>(parse_count("--export-keying-material", text.substr(colon + 1), 1024));
+  request.length =
+      static_cast<size_t>(parse_count("--export-keying-material", text.substr(colon + 1), 1024));
   if (request.length == 0) throw UsageError("--export-keying-material: LENGTH must be at least 1");
   return request;
 }
 
 sanstls::Result<std::string> export_keying_material(const sanstls::Connection& connection,
                                                     const KeyingMaterialRequest& request) {
-  auto bytes = connection.export_keying_material(request.label, sanstls::ByteView(), request.length);
+  auto bytes =
+      connection.export_keying_material(request.label, sanstls::ByteView(), request.length);
   if (!bytes) return bytes.error();
   return hex(bytes.value());
 }
@@ -141,7 +147,8 @@ void apply_identities(sanstls::ConfigBuilder& builder, const Args& args) {
     throw UsageError("--cert and --key come in pairs (got " + std::to_string(certs.size()) +
                      " --cert and " + std::to_string(keys.size()) + " --key)");
   }
-  if (args.has("--passphrase") && certs.empty()) throw UsageError("--passphrase needs --cert/--key");
+  if (args.has("--passphrase") && certs.empty())
+    throw UsageError("--passphrase needs --cert/--key");
   const std::string passphrase = args.value("--passphrase");
   for (size_t i = 0; i < certs.size(); ++i) {
     builder.certificate(read_file_or_throw(certs[i], "certificate"),

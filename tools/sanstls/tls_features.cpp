@@ -40,7 +40,8 @@ Psk parse_psk(const std::string& text) {
   if (hex.size() % 2 != 0) throw UsageError("--psk: the key needs an even number of hex digits");
   for (size_t i = 0; i < hex.size(); i += 2) {
     const int high = hex_digit(hex[i]), low = hex_digit(hex[i + 1]);
-    if (high < 0 || low < 0) throw UsageError("--psk: the key must be hex digits, got '" + hex + "'");
+    if (high < 0 || low < 0)
+      throw UsageError("--psk: the key must be hex digits, got '" + hex + "'");
     psk.key.push_back(static_cast<uint8_t>(high * 16 + low));
   }
   return psk;
@@ -53,7 +54,8 @@ sanstls::PskMode parse_psk_mode(const std::string& text) {
   throw UsageError("--psk-mode: expected dhe, ke or both, got '" + text + "'");
 }
 
-std::shared_ptr<sanstls::TicketKeys> keys_from(const std::vector<uint8_t>& bytes, const std::string& path) {
+std::shared_ptr<sanstls::TicketKeys> keys_from(const std::vector<uint8_t>& bytes,
+                                               const std::string& path) {
   auto keys = sanstls::TicketKeys::from_bytes(sanstls::ByteView(bytes));
   if (!keys) {
     throw Fatal(config_error("--ticket-keys " + path + ": expected 48 or 96 bytes, got " +
@@ -65,14 +67,17 @@ std::shared_ptr<sanstls::TicketKeys> keys_from(const std::vector<uint8_t>& bytes
 // Reads FILE, or creates it (exclusively, mode 0600) with fresh keys. When two
 // servers race to create it, the loser reads what the winner wrote.
 std::shared_ptr<sanstls::TicketKeys> load_or_create_ticket_keys(const std::string& path) {
-  if (::access(path.c_str(), F_OK) == 0) return keys_from(read_file_or_throw(path, "ticket key file"), path);
+  if (::access(path.c_str(), F_OK) == 0)
+    return keys_from(read_file_or_throw(path, "ticket key file"), path);
   auto fresh = sanstls::TicketKeys::generate(sanstls::platform::os_random());
   if (!fresh) throw Fatal(fresh.error());
   const std::vector<uint8_t> bytes = fresh.value()->to_bytes();
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0 && errno == EEXIST) return keys_from(read_file_or_throw(path, "ticket key file"), path);
+  if (fd < 0 && errno == EEXIST)
+    return keys_from(read_file_or_throw(path, "ticket key file"), path);
   if (fd < 0) throw Fatal(config_error("cannot create " + path + ": " + std::strerror(errno)));
-  const bool written = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+  const bool written =
+      ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
   if (::close(fd) != 0 || !written) throw Fatal(config_error("cannot write " + path));
   return fresh.value();
 }
@@ -81,7 +86,9 @@ std::shared_ptr<sanstls::TicketKeys> load_or_create_ticket_keys(const std::strin
 
 void apply_server_resumption(sanstls::ConfigBuilder& builder, const Args& args) {
   const uint32_t tickets =
-      args.has("--tickets") ? static_cast<uint32_t>(parse_count("--tickets", args.value("--tickets"), 16)) : 1;
+      args.has("--tickets")
+          ? static_cast<uint32_t>(parse_count("--tickets", args.value("--tickets"), 16))
+          : 1;
   builder.session_tickets(tickets);
   if (args.has("--ticket-keys")) {
     if (tickets == 0) throw UsageError("--ticket-keys is pointless with --tickets 0");
@@ -93,7 +100,8 @@ void apply_server_resumption(sanstls::ConfigBuilder& builder, const Args& args) 
     builder.ticket_keys(keys.value());
   }
   if (args.has("--session-cache")) {
-    const uint64_t entries = parse_count("--session-cache", args.value("--session-cache"), 1u << 24);
+    const uint64_t entries =
+        parse_count("--session-cache", args.value("--session-cache"), 1u << 24);
     if (entries == 0) throw UsageError("--session-cache: expected at least 1 entry");
     builder.session_store(sanstls::make_memory_session_store(entries));
   }
@@ -122,14 +130,15 @@ void apply_sni(sanstls::ConfigBuilder& main, const sanstls::ConfigBuilder& base,
   for (const std::string& text : args.values("--sni")) {
     const size_t first = text.find(':');
     const size_t second = first == std::string::npos ? first : text.find(':', first + 1);
-    if (first == 0 || second == std::string::npos || second == first + 1 || second + 1 == text.size()) {
+    if (first == 0 || second == std::string::npos || second == first + 1 ||
+        second + 1 == text.size()) {
       throw UsageError("--sni: expected NAME:CERTFILE:KEYFILE, got '" + text + "'");
     }
     const std::string name = text.substr(0, first);
     sanstls::ConfigBuilder context = base;
-    context.certificate(read_file_or_throw(text.substr(first + 1, second - first - 1), "certificate"),
-                        read_file_or_throw(text.substr(second + 1), "private key"),
-                        args.value("--passphrase"));
+    context.certificate(
+        read_file_or_throw(text.substr(first + 1, second - first - 1), "certificate"),
+        read_file_or_throw(text.substr(second + 1), "private key"), args.value("--passphrase"));
     main.sni_context(name, build_or_throw(context));
   }
   if (args.has("--strict-sni")) main.strict_sni();

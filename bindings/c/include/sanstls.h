@@ -164,26 +164,26 @@ typedef enum sanstls_alert_direction {
 /* One failure, as a plain struct (no allocation, safe to copy). */
 typedef struct sanstls_error {
   sanstls_error_code code;
-  const char *name;        /* "CERT_HAS_EXPIRED" (static storage) */
+  const char* name; /* "CERT_HAS_EXPIRED" (static storage) */
   sanstls_stage stage;
-  const char *stage_name;  /* "certificate" (static storage) */
+  const char* stage_name; /* "certificate" (static storage) */
   sanstls_alert_direction alert_direction;
-  int alert;               /* TLS alert number, -1 when none */
-  const char *alert_name;  /* "certificate_expired", "" when none */
-  int backend_code;        /* mbedTLS's (negative) code, 0 when none */
+  int alert;              /* TLS alert number, -1 when none */
+  const char* alert_name; /* "certificate_expired", "" when none */
+  int backend_code;       /* mbedTLS's (negative) code, 0 when none */
   char message[SANSTLS_ERROR_MESSAGE_CAPACITY];
 } sanstls_error;
 
 /* "ERR_TLS_CERT_PARSE_FAILED"; "ERR_TLS_UNKNOWN" for values outside the enum. */
-SANSTLS_API const char *sanstls_error_code_name(sanstls_error_code code);
-SANSTLS_API const char *sanstls_stage_name(sanstls_stage stage);
+SANSTLS_API const char* sanstls_error_code_name(sanstls_error_code code);
+SANSTLS_API const char* sanstls_stage_name(sanstls_stage stage);
 /* "handshake_failure"; "unknown" outside the registry. */
-SANSTLS_API const char *sanstls_alert_name(int alert);
+SANSTLS_API const char* sanstls_alert_name(int alert);
 
 /* The library's version ("0.1.0"), which equals SANSTLS_VERSION when the
  * header and the library match; and the mbedTLS version built in. */
-SANSTLS_API const char *sanstls_version(void);
-SANSTLS_API const char *sanstls_mbedtls_version(void);
+SANSTLS_API const char* sanstls_version(void);
+SANSTLS_API const char* sanstls_mbedtls_version(void);
 
 /* ---- configuration ----------------------------------------------------- */
 
@@ -228,11 +228,11 @@ typedef enum sanstls_psk_mode {
 
 /* Randomness: fill `out` completely and return 1, or 0 when none is
  * available (the operation then fails with ERR_TLS_RANDOM_FAILED). */
-typedef int (*sanstls_random_fn)(void *user_data, uint8_t *out, size_t length);
+typedef int (*sanstls_random_fn)(void* user_data, uint8_t* out, size_t length);
 /* Wall-clock time, milliseconds since the Unix epoch (UTC). */
-typedef int64_t (*sanstls_clock_fn)(void *user_data);
+typedef int64_t (*sanstls_clock_fn)(void* user_data);
 /* One NSS key log line (SSLKEYLOGFILE format, no newline, NUL-terminated). */
-typedef void (*sanstls_key_log_fn)(void *user_data, const char *line);
+typedef void (*sanstls_key_log_fn)(void* user_data, const char* line);
 
 /* One traced record, handshake message or alert (both directions). */
 typedef struct sanstls_trace_entry {
@@ -245,12 +245,12 @@ typedef struct sanstls_trace_entry {
   uint8_t alert;          /* alerts: description */
   size_t length;
 } sanstls_trace_entry;
-typedef void (*sanstls_trace_fn)(void *user_data, const sanstls_trace_entry *entry);
+typedef void (*sanstls_trace_fn)(void* user_data, const sanstls_trace_entry* entry);
 
 /* Servers: the key for a PSK identity. Copy at most `capacity` bytes into
  * `key` and return its length, or return 0 when the identity is unknown. */
-typedef size_t (*sanstls_psk_lookup_fn)(void *user_data, const uint8_t *identity,
-                                        size_t identity_length, uint8_t *key, size_t capacity);
+typedef size_t (*sanstls_psk_lookup_fn)(void* user_data, const uint8_t* identity,
+                                        size_t identity_length, uint8_t* key, size_t capacity);
 
 /* Servers: what the SNI selector decides for one connection. */
 typedef enum sanstls_sni_answer {
@@ -262,21 +262,20 @@ typedef enum sanstls_sni_answer {
   SANSTLS_SNI_MAX_ENUM = 0x7fffffff
 } sanstls_sni_answer;
 /* Called with the name the client asked for ("" when none). */
-typedef sanstls_sni_answer (*sanstls_sni_fn)(void *user_data, const char *server_name,
-                                             const sanstls_config **use);
+typedef sanstls_sni_answer (*sanstls_sni_fn)(void* user_data, const char* server_name,
+                                             const sanstls_config** use);
 
 /* Servers: choose one of the client's ALPN protocols: return its index in
  * offered[0..count), or -1 to refuse them all (no_application_protocol). */
-typedef int (*sanstls_alpn_select_fn)(void *user_data, const char *const *offered,
-                                      size_t count);
+typedef int (*sanstls_alpn_select_fn)(void* user_data, const char* const* offered, size_t count);
 
 typedef struct sanstls_certificate sanstls_certificate;
 /* Clients: an extra check of the verified leaf (Node's checkServerIdentity).
  * Return 1 to accept; 0 to reject, after writing the reason (NUL-terminated,
  * at most reason_capacity bytes) into `reason`: the handshake then fails
  * with ERR_TLS_IDENTITY_REJECTED carrying that reason. */
-typedef int (*sanstls_identity_check_fn)(void *user_data, const char *server_name,
-                                         const sanstls_certificate *leaf, char *reason,
+typedef int (*sanstls_identity_check_fn)(void* user_data, const char* server_name,
+                                         const sanstls_certificate* leaf, char* reason,
                                          size_t reason_capacity);
 
 /* Session ticket keys, to share between servers (a fleet, or a reload) so
@@ -284,136 +283,136 @@ typedef int (*sanstls_identity_check_fn)(void *user_data, const char *server_nam
  * resumptions: protect them like private keys. */
 typedef struct sanstls_ticket_keys sanstls_ticket_keys;
 /* Fresh keys from the OS's randomness. */
-SANSTLS_API sanstls_error_code sanstls_ticket_keys_generate(sanstls_ticket_keys **out,
-                                                            sanstls_error *error);
+SANSTLS_API sanstls_error_code sanstls_ticket_keys_generate(sanstls_ticket_keys** out,
+                                                            sanstls_error* error);
 /* From sanstls_ticket_keys_to_bytes(): 48 bytes (one key) or 96 (current and
  * previous). */
-SANSTLS_API sanstls_error_code sanstls_ticket_keys_from_bytes(const uint8_t *bytes, size_t length,
-                                                              sanstls_ticket_keys **out,
-                                                              sanstls_error *error);
+SANSTLS_API sanstls_error_code sanstls_ticket_keys_from_bytes(const uint8_t* bytes, size_t length,
+                                                              sanstls_ticket_keys** out,
+                                                              sanstls_error* error);
 /* Call with out == NULL to learn *length (48 or 96). */
-SANSTLS_API sanstls_error_code sanstls_ticket_keys_to_bytes(const sanstls_ticket_keys *keys,
-                                                            uint8_t *out, size_t *length);
+SANSTLS_API sanstls_error_code sanstls_ticket_keys_to_bytes(const sanstls_ticket_keys* keys,
+                                                            uint8_t* out, size_t* length);
 /* A new current key; the old one still opens the tickets it sealed. */
-SANSTLS_API sanstls_error_code sanstls_ticket_keys_rotate(sanstls_ticket_keys *keys);
-SANSTLS_API void sanstls_ticket_keys_free(sanstls_ticket_keys *keys);
+SANSTLS_API sanstls_error_code sanstls_ticket_keys_rotate(sanstls_ticket_keys* keys);
+SANSTLS_API void sanstls_ticket_keys_free(sanstls_ticket_keys* keys);
 
 /* A builder collects settings; sanstls_config_build() validates them. Setters
  * only fail on NULL arguments: bad values surface in build, with a named
  * error of stage config. Randomness and time default to the OS's. */
 SANSTLS_API sanstls_error_code sanstls_config_builder_new(sanstls_role role,
-                                                          sanstls_config_builder **out);
-SANSTLS_API void sanstls_config_builder_free(sanstls_config_builder *builder);
+                                                          sanstls_config_builder** out);
+SANSTLS_API void sanstls_config_builder_free(sanstls_config_builder* builder);
 
-SANSTLS_API sanstls_error_code sanstls_config_builder_preset(sanstls_config_builder *b,
+SANSTLS_API sanstls_error_code sanstls_config_builder_preset(sanstls_config_builder* b,
                                                              sanstls_preset preset);
-SANSTLS_API sanstls_error_code sanstls_config_builder_versions(sanstls_config_builder *b,
+SANSTLS_API sanstls_error_code sanstls_config_builder_versions(sanstls_config_builder* b,
                                                                sanstls_tls_version min,
                                                                sanstls_tls_version max);
 /* Colon- or comma-separated lists, IANA or OpenSSL names. */
-SANSTLS_API sanstls_error_code sanstls_config_builder_cipher_suites(sanstls_config_builder *b,
-                                                                    const char *list);
-SANSTLS_API sanstls_error_code sanstls_config_builder_groups(sanstls_config_builder *b,
-                                                             const char *list);
-SANSTLS_API sanstls_error_code sanstls_config_builder_signature_algorithms(
-    sanstls_config_builder *b, const char *list);
+SANSTLS_API sanstls_error_code sanstls_config_builder_cipher_suites(sanstls_config_builder* b,
+                                                                    const char* list);
+SANSTLS_API sanstls_error_code sanstls_config_builder_groups(sanstls_config_builder* b,
+                                                             const char* list);
+SANSTLS_API sanstls_error_code
+sanstls_config_builder_signature_algorithms(sanstls_config_builder* b, const char* list);
 /* A certificate chain (PEM bundle or one DER certificate, leaf first) and its
  * private key (PEM or DER); `passphrase` may be NULL. */
 SANSTLS_API sanstls_error_code sanstls_config_builder_certificate(
-    sanstls_config_builder *b, const uint8_t *chain, size_t chain_length, const uint8_t *key,
-    size_t key_length, const char *passphrase);
-SANSTLS_API sanstls_error_code sanstls_config_builder_trust_anchors(sanstls_config_builder *b,
-                                                                    const uint8_t *pem_or_der,
+    sanstls_config_builder* b, const uint8_t* chain, size_t chain_length, const uint8_t* key,
+    size_t key_length, const char* passphrase);
+SANSTLS_API sanstls_error_code sanstls_config_builder_trust_anchors(sanstls_config_builder* b,
+                                                                    const uint8_t* pem_or_der,
                                                                     size_t length);
 /* The system's CA bundle (honours SSL_CERT_FILE). */
-SANSTLS_API sanstls_error_code sanstls_config_builder_system_trust_anchors(
-    sanstls_config_builder *b, sanstls_error *error);
-SANSTLS_API sanstls_error_code sanstls_config_builder_crl(sanstls_config_builder *b,
-                                                          const uint8_t *pem_or_der,
-                                                          size_t length);
-SANSTLS_API sanstls_error_code sanstls_config_builder_peer_verification(
-    sanstls_config_builder *b, sanstls_verification mode);
+SANSTLS_API sanstls_error_code
+sanstls_config_builder_system_trust_anchors(sanstls_config_builder* b, sanstls_error* error);
+SANSTLS_API sanstls_error_code sanstls_config_builder_crl(sanstls_config_builder* b,
+                                                          const uint8_t* pem_or_der, size_t length);
+SANSTLS_API sanstls_error_code sanstls_config_builder_peer_verification(sanstls_config_builder* b,
+                                                                        sanstls_verification mode);
 /* Accept only servers whose leaf key has this SHA-256 (base64). Repeatable. */
-SANSTLS_API sanstls_error_code sanstls_config_builder_pin_public_key(sanstls_config_builder *b,
-                                                                     const char *sha256_base64);
+SANSTLS_API sanstls_error_code sanstls_config_builder_pin_public_key(sanstls_config_builder* b,
+                                                                     const char* sha256_base64);
 /* ALPN protocols in preference order. */
-SANSTLS_API sanstls_error_code sanstls_config_builder_alpn(sanstls_config_builder *b,
-                                                           const char *const *protocols,
+SANSTLS_API sanstls_error_code sanstls_config_builder_alpn(sanstls_config_builder* b,
+                                                           const char* const* protocols,
                                                            size_t count);
-SANSTLS_API sanstls_error_code sanstls_config_builder_alpn_selector(sanstls_config_builder *b,
+SANSTLS_API sanstls_error_code sanstls_config_builder_alpn_selector(sanstls_config_builder* b,
                                                                     sanstls_alpn_select_fn select,
-                                                                    void *user_data);
+                                                                    void* user_data);
 SANSTLS_API sanstls_error_code sanstls_config_builder_check_server_identity(
-    sanstls_config_builder *b, sanstls_identity_check_fn check, void *user_data);
+    sanstls_config_builder* b, sanstls_identity_check_fn check, void* user_data);
 /* Servers: seal tickets with these keys (shared: the builder keeps a reference). */
-SANSTLS_API sanstls_error_code sanstls_config_builder_ticket_keys(sanstls_config_builder *b,
-                                                                  const sanstls_ticket_keys *keys);
-SANSTLS_API sanstls_error_code sanstls_config_builder_honor_cipher_order(
-    sanstls_config_builder *b, int server_order);
+SANSTLS_API sanstls_error_code sanstls_config_builder_ticket_keys(sanstls_config_builder* b,
+                                                                  const sanstls_ticket_keys* keys);
+SANSTLS_API sanstls_error_code sanstls_config_builder_honor_cipher_order(sanstls_config_builder* b,
+                                                                         int server_order);
 /* Servers, SNI: serve `context` (a server config) to clients asking for
  * `name` (exact or "*.example.com"). The builder keeps what it needs. */
-SANSTLS_API sanstls_error_code sanstls_config_builder_sni_context(sanstls_config_builder *b,
-                                                                  const char *name,
-                                                                  const sanstls_config *context);
-SANSTLS_API sanstls_error_code sanstls_config_builder_strict_sni(sanstls_config_builder *b,
+SANSTLS_API sanstls_error_code sanstls_config_builder_sni_context(sanstls_config_builder* b,
+                                                                  const char* name,
+                                                                  const sanstls_config* context);
+SANSTLS_API sanstls_error_code sanstls_config_builder_strict_sni(sanstls_config_builder* b,
                                                                  int strict);
-SANSTLS_API sanstls_error_code sanstls_config_builder_sni_selector(sanstls_config_builder *b,
+SANSTLS_API sanstls_error_code sanstls_config_builder_sni_selector(sanstls_config_builder* b,
                                                                    sanstls_sni_fn selector,
-                                                                   void *user_data);
-SANSTLS_API sanstls_error_code sanstls_config_builder_random(sanstls_config_builder *b,
+                                                                   void* user_data);
+SANSTLS_API sanstls_error_code sanstls_config_builder_random(sanstls_config_builder* b,
                                                              sanstls_random_fn random,
-                                                             void *user_data);
-SANSTLS_API sanstls_error_code sanstls_config_builder_clock(sanstls_config_builder *b,
+                                                             void* user_data);
+SANSTLS_API sanstls_error_code sanstls_config_builder_clock(sanstls_config_builder* b,
                                                             sanstls_clock_fn clock,
-                                                            void *user_data);
+                                                            void* user_data);
 /* Deterministic randomness (ChaCha20 keyed by `seed`): tests only. */
-SANSTLS_API sanstls_error_code sanstls_config_builder_seeded_random(sanstls_config_builder *b,
+SANSTLS_API sanstls_error_code sanstls_config_builder_seeded_random(sanstls_config_builder* b,
                                                                     uint64_t seed);
 /* Clients: an external PSK. Servers: a lookup. */
-SANSTLS_API sanstls_error_code sanstls_config_builder_psk(sanstls_config_builder *b,
-                                                          const char *identity,
-                                                          const uint8_t *key, size_t key_length);
-SANSTLS_API sanstls_error_code sanstls_config_builder_psk_lookup(sanstls_config_builder *b,
+SANSTLS_API sanstls_error_code sanstls_config_builder_psk(sanstls_config_builder* b,
+                                                          const char* identity, const uint8_t* key,
+                                                          size_t key_length);
+SANSTLS_API sanstls_error_code sanstls_config_builder_psk_lookup(sanstls_config_builder* b,
                                                                  sanstls_psk_lookup_fn lookup,
-                                                                 void *user_data);
-SANSTLS_API sanstls_error_code sanstls_config_builder_psk_mode(sanstls_config_builder *b,
+                                                                 void* user_data);
+SANSTLS_API sanstls_error_code sanstls_config_builder_psk_mode(sanstls_config_builder* b,
                                                                sanstls_psk_mode mode);
 /* Tickets (servers: count per handshake, 0 = off; clients: 0 = do not ask). */
-SANSTLS_API sanstls_error_code sanstls_config_builder_session_tickets(
-    sanstls_config_builder *b, uint32_t count, uint32_t lifetime_seconds);
+SANSTLS_API sanstls_error_code sanstls_config_builder_session_tickets(sanstls_config_builder* b,
+                                                                      uint32_t count,
+                                                                      uint32_t lifetime_seconds);
 /* Servers: keep TLS 1.2 sessions by ID in memory (at most max_entries). */
-SANSTLS_API sanstls_error_code sanstls_config_builder_session_cache(sanstls_config_builder *b,
+SANSTLS_API sanstls_error_code sanstls_config_builder_session_cache(sanstls_config_builder* b,
                                                                     size_t max_entries);
-SANSTLS_API sanstls_error_code sanstls_config_builder_renegotiation(sanstls_config_builder *b,
+SANSTLS_API sanstls_error_code sanstls_config_builder_renegotiation(sanstls_config_builder* b,
                                                                     int enabled);
 /* TLS 1.3 0-RTT (servers: bytes accepted, 0 = off; clients: offer it). */
-SANSTLS_API sanstls_error_code sanstls_config_builder_early_data(sanstls_config_builder *b,
+SANSTLS_API sanstls_error_code sanstls_config_builder_early_data(sanstls_config_builder* b,
                                                                  uint32_t max_bytes);
-SANSTLS_API sanstls_error_code sanstls_config_builder_handshake_timeout(
-    sanstls_config_builder *b, uint32_t milliseconds);
-SANSTLS_API sanstls_error_code sanstls_config_builder_close_timeout(sanstls_config_builder *b,
+SANSTLS_API sanstls_error_code sanstls_config_builder_handshake_timeout(sanstls_config_builder* b,
+                                                                        uint32_t milliseconds);
+SANSTLS_API sanstls_error_code sanstls_config_builder_close_timeout(sanstls_config_builder* b,
                                                                     uint32_t milliseconds);
-SANSTLS_API sanstls_error_code sanstls_config_builder_max_send_fragment(
-    sanstls_config_builder *b, size_t bytes);
-SANSTLS_API sanstls_error_code sanstls_config_builder_max_pending_output(
-    sanstls_config_builder *b, size_t bytes);
-SANSTLS_API sanstls_error_code sanstls_config_builder_max_connection_memory(
-    sanstls_config_builder *b, size_t bytes);
-SANSTLS_API sanstls_error_code sanstls_config_builder_key_log(sanstls_config_builder *b,
+SANSTLS_API sanstls_error_code sanstls_config_builder_max_send_fragment(sanstls_config_builder* b,
+                                                                        size_t bytes);
+SANSTLS_API sanstls_error_code sanstls_config_builder_max_pending_output(sanstls_config_builder* b,
+                                                                         size_t bytes);
+SANSTLS_API sanstls_error_code
+sanstls_config_builder_max_connection_memory(sanstls_config_builder* b, size_t bytes);
+SANSTLS_API sanstls_error_code sanstls_config_builder_key_log(sanstls_config_builder* b,
                                                               sanstls_key_log_fn callback,
-                                                              void *user_data);
-SANSTLS_API sanstls_error_code sanstls_config_builder_trace(sanstls_config_builder *b,
+                                                              void* user_data);
+SANSTLS_API sanstls_error_code sanstls_config_builder_trace(sanstls_config_builder* b,
                                                             sanstls_trace_fn callback,
-                                                            void *user_data);
+                                                            void* user_data);
 
 /* Validates everything; on failure *out is NULL and `error` says why. The
  * builder may be reused or freed afterwards. */
-SANSTLS_API sanstls_error_code sanstls_config_build(const sanstls_config_builder *b,
-                                                    sanstls_config **out, sanstls_error *error);
-SANSTLS_API void sanstls_config_free(sanstls_config *config);
-SANSTLS_API sanstls_role sanstls_config_role(const sanstls_config *config);
+SANSTLS_API sanstls_error_code sanstls_config_build(const sanstls_config_builder* b,
+                                                    sanstls_config** out, sanstls_error* error);
+SANSTLS_API void sanstls_config_free(sanstls_config* config);
+SANSTLS_API sanstls_role sanstls_config_role(const sanstls_config* config);
 /* Heap held by the config; 0 for NULL. */
-SANSTLS_API size_t sanstls_config_memory_bytes(const sanstls_config *config);
+SANSTLS_API size_t sanstls_config_memory_bytes(const sanstls_config* config);
 
 /* ---- connections ------------------------------------------------------- */
 
@@ -421,31 +420,27 @@ SANSTLS_API size_t sanstls_config_memory_bytes(const sanstls_config *config);
  * is verified but not sent). NULL: no name and no hostname check (explicit
  * opt-out); "" is refused (ERR_TLS_MISSING_SERVER_NAME). `saved_session`
  * (from sanstls_connection_save_session) may be NULL. */
-SANSTLS_API sanstls_error_code sanstls_connection_client(const sanstls_config *config,
-                                                         const char *server_name,
-                                                         const uint8_t *saved_session,
-                                                         size_t saved_session_length,
-                                                         sanstls_connection **out,
-                                                         sanstls_error *error);
-SANSTLS_API sanstls_error_code sanstls_connection_server(const sanstls_config *config,
-                                                         sanstls_connection **out,
-                                                         sanstls_error *error);
-SANSTLS_API void sanstls_connection_free(sanstls_connection *conn);
+SANSTLS_API sanstls_error_code sanstls_connection_client(
+    const sanstls_config* config, const char* server_name, const uint8_t* saved_session,
+    size_t saved_session_length, sanstls_connection** out, sanstls_error* error);
+SANSTLS_API sanstls_error_code sanstls_connection_server(const sanstls_config* config,
+                                                         sanstls_connection** out,
+                                                         sanstls_error* error);
+SANSTLS_API void sanstls_connection_free(sanstls_connection* conn);
 
 /* Ciphertext from the transport: returns the bytes taken (the caller keeps
  * and offers the rest later). */
-SANSTLS_API size_t sanstls_connection_feed(sanstls_connection *conn, const uint8_t *data,
+SANSTLS_API size_t sanstls_connection_feed(sanstls_connection* conn, const uint8_t* data,
                                            size_t length);
 /* Ciphertext to send: valid until the next call on `conn`. */
-SANSTLS_API const uint8_t *sanstls_connection_pending_output(sanstls_connection *conn,
-                                                             size_t *length);
-SANSTLS_API void sanstls_connection_consume_output(sanstls_connection *conn, size_t n);
+SANSTLS_API const uint8_t* sanstls_connection_pending_output(sanstls_connection* conn,
+                                                             size_t* length);
+SANSTLS_API void sanstls_connection_consume_output(sanstls_connection* conn, size_t n);
 /* Decrypted application data; 0 when none. */
-SANSTLS_API size_t sanstls_connection_read(sanstls_connection *conn, uint8_t *out,
-                                           size_t capacity);
+SANSTLS_API size_t sanstls_connection_read(sanstls_connection* conn, uint8_t* out, size_t capacity);
 /* Application data to encrypt: bytes accepted (0 before the handshake
  * completes, once closed, or while output is full). */
-SANSTLS_API size_t sanstls_connection_write(sanstls_connection *conn, const uint8_t *data,
+SANSTLS_API size_t sanstls_connection_write(sanstls_connection* conn, const uint8_t* data,
                                             size_t length);
 
 /* Readiness flags (level-triggered), see <sanstls/connection.h>. */
@@ -461,7 +456,7 @@ enum {
   SANSTLS_AWAITING_CONFIG = 1u << 8
 };
 /* An OR of the flags above; NULL is SANSTLS_CLOSED. */
-SANSTLS_API uint32_t sanstls_connection_wants(const sanstls_connection *conn);
+SANSTLS_API uint32_t sanstls_connection_wants(const sanstls_connection* conn);
 
 typedef enum sanstls_event_kind {
   SANSTLS_EVENT_HANDSHAKE_COMPLETE = 0,
@@ -477,71 +472,71 @@ typedef enum sanstls_event_kind {
 
 typedef struct sanstls_event {
   sanstls_event_kind kind;
-  const char *name;  /* "handshake_complete" */
-  int alert;         /* warning_alert: the alert number */
-  uint32_t count;    /* repeats coalesced */
+  const char* name; /* "handshake_complete" */
+  int alert;        /* warning_alert: the alert number */
+  uint32_t count;   /* repeats coalesced */
 } sanstls_event;
 /* 1 and fills *event when there is one, 0 when none. */
-SANSTLS_API int sanstls_connection_next_event(sanstls_connection *conn, sanstls_event *event);
+SANSTLS_API int sanstls_connection_next_event(sanstls_connection* conn, sanstls_event* event);
 
 /* Servers after SERVER_NAME_REQUESTED: go on with `config`, or refuse. */
-SANSTLS_API sanstls_error_code sanstls_connection_provide_config(sanstls_connection *conn,
-                                                                 const sanstls_config *config,
-                                                                 sanstls_error *error);
-SANSTLS_API sanstls_error_code sanstls_connection_reject_server_name(sanstls_connection *conn);
+SANSTLS_API sanstls_error_code sanstls_connection_provide_config(sanstls_connection* conn,
+                                                                 const sanstls_config* config,
+                                                                 sanstls_error* error);
+SANSTLS_API sanstls_error_code sanstls_connection_reject_server_name(sanstls_connection* conn);
 
 /* TLS 1.3 0-RTT: clients send before the handshake completes on a resumed
  * session that allows it; servers read it after EARLY_DATA. */
-SANSTLS_API size_t sanstls_connection_write_early_data(sanstls_connection *conn,
-                                                       const uint8_t *data, size_t length);
-SANSTLS_API size_t sanstls_connection_read_early_data(sanstls_connection *conn, uint8_t *out,
+SANSTLS_API size_t sanstls_connection_write_early_data(sanstls_connection* conn,
+                                                       const uint8_t* data, size_t length);
+SANSTLS_API size_t sanstls_connection_read_early_data(sanstls_connection* conn, uint8_t* out,
                                                       size_t capacity);
 /* TLS 1.2 with renegotiation on: 1 when started. */
-SANSTLS_API int sanstls_connection_renegotiate(sanstls_connection *conn);
+SANSTLS_API int sanstls_connection_renegotiate(sanstls_connection* conn);
 
 /* Timers: 1 and *deadline_ms when the engine wants sanstls_connection_on_timer
  * called at that time (on the config's clock), 0 when no timer runs. */
-SANSTLS_API int sanstls_connection_next_deadline(const sanstls_connection *conn,
-                                                 int64_t *deadline_ms);
-SANSTLS_API void sanstls_connection_on_timer(sanstls_connection *conn, int64_t now_ms);
+SANSTLS_API int sanstls_connection_next_deadline(const sanstls_connection* conn,
+                                                 int64_t* deadline_ms);
+SANSTLS_API void sanstls_connection_on_timer(sanstls_connection* conn, int64_t now_ms);
 /* 512..16384; SANSTLS_ERR_INVALID_ARG_VALUE outside. */
-SANSTLS_API sanstls_error_code sanstls_connection_set_max_send_fragment(sanstls_connection *conn,
+SANSTLS_API sanstls_error_code sanstls_connection_set_max_send_fragment(sanstls_connection* conn,
                                                                         size_t bytes);
 
 /* Queue close_notify (see "Closing" in <sanstls/connection.h>). */
-SANSTLS_API void sanstls_connection_close(sanstls_connection *conn);
+SANSTLS_API void sanstls_connection_close(sanstls_connection* conn);
 /* The transport ended: clean after close_notify, otherwise truncation
  * (ERR_SSL_UNEXPECTED_EOF_WHILE_READING). */
-SANSTLS_API void sanstls_connection_transport_eof(sanstls_connection *conn);
+SANSTLS_API void sanstls_connection_transport_eof(sanstls_connection* conn);
 
 /* RFC 5705 / 8446 keying material into out[0..length). `context` NULL means
  * no context (distinct from an empty one in TLS 1.2). */
 SANSTLS_API sanstls_error_code sanstls_connection_export_keying_material(
-    const sanstls_connection *conn, const char *label, const uint8_t *context,
-    size_t context_length, uint8_t *out, size_t length, sanstls_error *error);
+    const sanstls_connection* conn, const char* label, const uint8_t* context,
+    size_t context_length, uint8_t* out, size_t length, sanstls_error* error);
 
 /* Clients: the session to resume later (an opaque blob holding secrets).
  * Call with out == NULL to learn *length; then with a buffer of that size. */
-SANSTLS_API sanstls_error_code sanstls_connection_save_session(const sanstls_connection *conn,
-                                                               uint8_t *out, size_t *length,
-                                                               sanstls_error *error);
+SANSTLS_API sanstls_error_code sanstls_connection_save_session(const sanstls_connection* conn,
+                                                               uint8_t* out, size_t* length,
+                                                               sanstls_error* error);
 
 /* The sticky error: SANSTLS_OK when none. */
-SANSTLS_API sanstls_error_code sanstls_connection_error(const sanstls_connection *conn,
-                                                        sanstls_error *error);
+SANSTLS_API sanstls_error_code sanstls_connection_error(const sanstls_connection* conn,
+                                                        sanstls_error* error);
 
 /* What was negotiated (meaningful once the handshake completed). Strings
  * point into the connection; valid until the next call on it. */
 typedef struct sanstls_info {
   sanstls_tls_version version;
-  const char *protocol;              /* "TLSv1.3" */
+  const char* protocol; /* "TLSv1.3" */
   uint16_t cipher_id;
-  const char *cipher_standard_name;  /* "TLS_AES_128_GCM_SHA256" */
-  const char *cipher_name;           /* OpenSSL's name */
-  const char *group;                 /* "X25519"; "" when none */
-  const char *alpn_protocol;         /* "" when none */
-  const char *server_name;
-  const char *psk_identity;          /* "" when none */
+  const char* cipher_standard_name; /* "TLS_AES_128_GCM_SHA256" */
+  const char* cipher_name;          /* OpenSSL's name */
+  const char* group;                /* "X25519"; "" when none */
+  const char* alpn_protocol;        /* "" when none */
+  const char* server_name;
+  const char* psk_identity; /* "" when none */
   int session_reused;
   int ticket_received;
   size_t early_data_sent;
@@ -550,29 +545,28 @@ typedef struct sanstls_info {
   int authorized;
   sanstls_error authorization_error; /* why not authorized */
 } sanstls_info;
-SANSTLS_API sanstls_error_code sanstls_connection_info(const sanstls_connection *conn,
-                                                       sanstls_info *info);
+SANSTLS_API sanstls_error_code sanstls_connection_info(const sanstls_connection* conn,
+                                                       sanstls_info* info);
 
 /* The peer's certificate chain, leaf (index 0) first. */
 struct sanstls_certificate {
-  const uint8_t *der;
+  const uint8_t* der;
   size_t der_length;
-  const char *subject;         /* "CN=example.com, O=Example" */
-  const char *issuer;
-  const char *valid_from;      /* "Jan  1 00:00:00 2020 GMT" */
-  const char *valid_to;
-  const char *subjectaltname;  /* "DNS:example.com, IP Address:127.0.0.1" */
-  const char *fingerprint256;  /* "AB:CD:..." */
-  const char *serial_number;   /* upper-case hex */
+  const char* subject; /* "CN=example.com, O=Example" */
+  const char* issuer;
+  const char* valid_from; /* "Jan  1 00:00:00 2020 GMT" */
+  const char* valid_to;
+  const char* subjectaltname; /* "DNS:example.com, IP Address:127.0.0.1" */
+  const char* fingerprint256; /* "AB:CD:..." */
+  const char* serial_number;  /* upper-case hex */
 };
-SANSTLS_API sanstls_error_code sanstls_connection_peer_certificate(const sanstls_connection *conn,
+SANSTLS_API sanstls_error_code sanstls_connection_peer_certificate(const sanstls_connection* conn,
                                                                    size_t index,
-                                                                   sanstls_certificate *out);
+                                                                   sanstls_certificate* out);
 
 /* Heap held by the connection now and at most. */
-SANSTLS_API sanstls_error_code sanstls_connection_memory(const sanstls_connection *conn,
-                                                         size_t *current_bytes,
-                                                         size_t *peak_bytes);
+SANSTLS_API sanstls_error_code sanstls_connection_memory(const sanstls_connection* conn,
+                                                         size_t* current_bytes, size_t* peak_bytes);
 
 #ifdef __cplusplus
 }

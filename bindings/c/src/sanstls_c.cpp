@@ -26,8 +26,10 @@ struct CName {
   sanstls_error_code code;
   const char* name;
 };
-#define C_OK {SANSTLS_OK, "OK"}
-#define C(name) {SANSTLS_##name, #name}
+#define C_OK \
+  { SANSTLS_OK, "OK" }
+#define C(name) \
+  { SANSTLS_##name, #name }
 constexpr CName kCodeNames[] = {
     C_OK,
     C(ERR_INVALID_ARG_VALUE),
@@ -135,8 +137,8 @@ sanstls_error_code fill_error(const Error& error, sanstls_error* out) noexcept {
   out->stage = static_cast<sanstls_stage>(error.stage());
   out->stage_name = stage_name(error.stage());
   if (error.has_alert()) {
-    out->alert_direction =
-        error.alert_direction() == AlertDirection::sent ? SANSTLS_ALERT_SENT : SANSTLS_ALERT_RECEIVED;
+    out->alert_direction = error.alert_direction() == AlertDirection::sent ? SANSTLS_ALERT_SENT
+                                                                           : SANSTLS_ALERT_RECEIVED;
     out->alert = static_cast<int>(error.alert());
     out->alert_name = alert_name(error.alert());
   }
@@ -179,7 +181,9 @@ T guarded_value(T fallback, Body&& body) noexcept {
 class CallbackRandom final : public RandomSource {
  public:
   CallbackRandom(sanstls_random_fn fn, void* user) : fn_(fn), user_(user) {}
-  bool fill(MutableByteView out) noexcept override { return fn_(user_, out.data(), out.size()) != 0; }
+  bool fill(MutableByteView out) noexcept override {
+    return fn_(user_, out.data(), out.size()) != 0;
+  }
 
  private:
   sanstls_random_fn fn_;
@@ -273,9 +277,11 @@ sanstls_error_code sanstls_config_builder_new(sanstls_role role, sanstls_config_
   if (!out) return null_argument("out");
   *out = nullptr;
   if (role != SANSTLS_ROLE_CLIENT && role != SANSTLS_ROLE_SERVER)
-    return fail(ErrorCode::invalid_argument, "role must be SANSTLS_ROLE_CLIENT or _SERVER", nullptr);
+    return fail(ErrorCode::invalid_argument, "role must be SANSTLS_ROLE_CLIENT or _SERVER",
+                nullptr);
   return guarded(nullptr, [&] {
-    auto* builder = new sanstls_config_builder(role == SANSTLS_ROLE_CLIENT ? Role::client : Role::server);
+    auto* builder =
+        new sanstls_config_builder(role == SANSTLS_ROLE_CLIENT ? Role::client : Role::server);
     builder->builder.random(platform::os_random()).clock(platform::system_clock());
     *out = builder;
     return SANSTLS_OK;
@@ -286,27 +292,30 @@ void sanstls_config_builder_free(sanstls_config_builder* builder) { delete build
 
 // A setter: NULL builder (or a NULL pointer argument) is a named error,
 // anything else is recorded for build() to validate.
-#define SETTER_BODY(check_ptr, what, ...)      \
-  if (!b) return null_argument("builder");       \
-  if (!(check_ptr)) return null_argument(what);  \
-  return guarded(nullptr, [&] {                  \
-    __VA_ARGS__;                                 \
-    return SANSTLS_OK;                           \
+#define SETTER_BODY(check_ptr, what, ...)       \
+  if (!b) return null_argument("builder");      \
+  if (!(check_ptr)) return null_argument(what); \
+  return guarded(nullptr, [&] {                 \
+    __VA_ARGS__;                                \
+    return SANSTLS_OK;                          \
   })
 
 sanstls_error_code sanstls_config_builder_preset(sanstls_config_builder* b, sanstls_preset preset) {
-  SETTER_BODY(true, "", b->builder.preset(preset == SANSTLS_PRESET_MODERN ? Preset::modern
-                                                                            : Preset::intermediate));
+  SETTER_BODY(
+      true, "",
+      b->builder.preset(preset == SANSTLS_PRESET_MODERN ? Preset::modern : Preset::intermediate));
 }
 
-sanstls_error_code sanstls_config_builder_versions(sanstls_config_builder* b, sanstls_tls_version min,
+sanstls_error_code sanstls_config_builder_versions(sanstls_config_builder* b,
+                                                   sanstls_tls_version min,
                                                    sanstls_tls_version max) {
   // Any other number is kept and refused by build() (ERR_TLS_INVALID_PROTOCOL_VERSION).
   SETTER_BODY(true, "",
               b->builder.versions(static_cast<TlsVersion>(min), static_cast<TlsVersion>(max)));
 }
 
-sanstls_error_code sanstls_config_builder_cipher_suites(sanstls_config_builder* b, const char* list) {
+sanstls_error_code sanstls_config_builder_cipher_suites(sanstls_config_builder* b,
+                                                        const char* list) {
   SETTER_BODY(list, "list", b->builder.cipher_suites(list));
 }
 
@@ -319,9 +328,10 @@ sanstls_error_code sanstls_config_builder_signature_algorithms(sanstls_config_bu
   SETTER_BODY(list, "list", b->builder.signature_algorithms(list));
 }
 
-sanstls_error_code sanstls_config_builder_certificate(sanstls_config_builder* b, const uint8_t* chain,
-                                                      size_t chain_length, const uint8_t* key,
-                                                      size_t key_length, const char* passphrase) {
+sanstls_error_code sanstls_config_builder_certificate(sanstls_config_builder* b,
+                                                      const uint8_t* chain, size_t chain_length,
+                                                      const uint8_t* key, size_t key_length,
+                                                      const char* passphrase) {
   if (b && !chain) return null_argument("chain");
   SETTER_BODY(key, "key",
               b->builder.certificate(ByteView(chain, chain_length), ByteView(key, key_length),
@@ -362,8 +372,8 @@ sanstls_error_code sanstls_config_builder_pin_public_key(sanstls_config_builder*
   SETTER_BODY(sha256_base64, "sha256_base64", b->builder.pin_public_key(sha256_base64));
 }
 
-sanstls_error_code sanstls_config_builder_alpn(sanstls_config_builder* b, const char* const* protocols,
-                                               size_t count) {
+sanstls_error_code sanstls_config_builder_alpn(sanstls_config_builder* b,
+                                               const char* const* protocols, size_t count) {
   if (b && count > 0 && protocols) {
     for (size_t i = 0; i < count; ++i) {
       if (!protocols[i]) return null_argument("protocols[i]");
@@ -399,14 +409,18 @@ sanstls_error_code sanstls_config_builder_sni_selector(sanstls_config_builder* b
         const std::string terminated(name);
         const sanstls_config* use = nullptr;
         switch (selector(user_data, terminated.c_str(), &use)) {
-          case SANSTLS_SNI_MAX_ENUM: break;
+          case SANSTLS_SNI_MAX_ENUM:
+            break;
           case SANSTLS_SNI_USE:
             // The engine holds the chosen config's state; its sources must be
             // kept by the caller for as long as the selector may return it.
             return use ? SniAnswer::use(use->config) : SniAnswer::reject();
-          case SANSTLS_SNI_REJECT: return SniAnswer::reject();
-          case SANSTLS_SNI_LATER: return SniAnswer::later();
-          case SANSTLS_SNI_USE_DEFAULT: break;
+          case SANSTLS_SNI_REJECT:
+            return SniAnswer::reject();
+          case SANSTLS_SNI_LATER:
+            return SniAnswer::later();
+          case SANSTLS_SNI_USE_DEFAULT:
+            break;
         }
         return SniAnswer::use_default();
       } catch (...) {
@@ -416,8 +430,8 @@ sanstls_error_code sanstls_config_builder_sni_selector(sanstls_config_builder* b
   });
 }
 
-sanstls_error_code sanstls_config_builder_random(sanstls_config_builder* b, sanstls_random_fn random,
-                                                 void* user_data) {
+sanstls_error_code sanstls_config_builder_random(sanstls_config_builder* b,
+                                                 sanstls_random_fn random, void* user_data) {
   SETTER_BODY(random, "random", {
     b->keep->randoms.push_back(std::make_unique<CallbackRandom>(random, user_data));
     b->builder.random(*b->keep->randoms.back());
@@ -446,30 +460,31 @@ sanstls_error_code sanstls_config_builder_psk(sanstls_config_builder* b, const c
 }
 
 sanstls_error_code sanstls_config_builder_psk_lookup(sanstls_config_builder* b,
-                                                     sanstls_psk_lookup_fn lookup, void* user_data) {
+                                                     sanstls_psk_lookup_fn lookup,
+                                                     void* user_data) {
   SETTER_BODY(lookup, "lookup", {
-    b->builder.psk_lookup(
-        [lookup, user_data](std::string_view identity) -> std::optional<std::vector<uint8_t>> {
-          try {
-            std::vector<uint8_t> key(256);
-            const size_t length =
-                lookup(user_data, reinterpret_cast<const uint8_t*>(identity.data()), identity.size(),
-                       key.data(), key.size());
-            if (length == 0 || length > key.size()) {
-              secure_wipe(key.data(), key.size());
-              return std::nullopt;
-            }
-            std::vector<uint8_t> exact(key.begin(), key.begin() + static_cast<std::ptrdiff_t>(length));
-            secure_wipe(key.data(), key.size());
-            return exact;
-          } catch (...) {
-            return std::nullopt;
-          }
-        });
+    b->builder.psk_lookup([lookup, user_data](
+                              std::string_view identity) -> std::optional<std::vector<uint8_t>> {
+      try {
+        std::vector<uint8_t> key(256);
+        const size_t length = lookup(user_data, reinterpret_cast<const uint8_t*>(identity.data()),
+                                     identity.size(), key.data(), key.size());
+        if (length == 0 || length > key.size()) {
+          secure_wipe(key.data(), key.size());
+          return std::nullopt;
+        }
+        std::vector<uint8_t> exact(key.begin(), key.begin() + static_cast<std::ptrdiff_t>(length));
+        secure_wipe(key.data(), key.size());
+        return exact;
+      } catch (...) {
+        return std::nullopt;
+      }
+    });
   });
 }
 
-sanstls_error_code sanstls_config_builder_psk_mode(sanstls_config_builder* b, sanstls_psk_mode mode) {
+sanstls_error_code sanstls_config_builder_psk_mode(sanstls_config_builder* b,
+                                                   sanstls_psk_mode mode) {
   if (b && (mode < SANSTLS_PSK_WITH_ECDHE || mode > SANSTLS_PSK_EITHER))
     return fail(ErrorCode::invalid_argument, "PSK mode out of range", nullptr);
   SETTER_BODY(true, "", b->builder.psk_mode(static_cast<PskMode>(mode)));
@@ -480,7 +495,8 @@ sanstls_error_code sanstls_config_builder_session_tickets(sanstls_config_builder
   SETTER_BODY(true, "", b->builder.session_tickets(count, lifetime_seconds));
 }
 
-sanstls_error_code sanstls_config_builder_session_cache(sanstls_config_builder* b, size_t max_entries) {
+sanstls_error_code sanstls_config_builder_session_cache(sanstls_config_builder* b,
+                                                        size_t max_entries) {
   SETTER_BODY(true, "", b->builder.session_store(make_memory_session_store(max_entries)));
 }
 
@@ -488,7 +504,8 @@ sanstls_error_code sanstls_config_builder_renegotiation(sanstls_config_builder* 
   SETTER_BODY(true, "", b->builder.renegotiation(enabled != 0));
 }
 
-sanstls_error_code sanstls_config_builder_early_data(sanstls_config_builder* b, uint32_t max_bytes) {
+sanstls_error_code sanstls_config_builder_early_data(sanstls_config_builder* b,
+                                                     uint32_t max_bytes) {
   SETTER_BODY(true, "", b->builder.early_data(max_bytes));
 }
 
@@ -502,11 +519,13 @@ sanstls_error_code sanstls_config_builder_close_timeout(sanstls_config_builder* 
   SETTER_BODY(true, "", b->builder.close_timeout(milliseconds));
 }
 
-sanstls_error_code sanstls_config_builder_max_send_fragment(sanstls_config_builder* b, size_t bytes) {
+sanstls_error_code sanstls_config_builder_max_send_fragment(sanstls_config_builder* b,
+                                                            size_t bytes) {
   SETTER_BODY(true, "", b->builder.max_send_fragment(bytes));
 }
 
-sanstls_error_code sanstls_config_builder_max_pending_output(sanstls_config_builder* b, size_t bytes) {
+sanstls_error_code sanstls_config_builder_max_pending_output(sanstls_config_builder* b,
+                                                             size_t bytes) {
   SETTER_BODY(true, "", b->builder.max_pending_output(bytes));
 }
 
@@ -529,8 +548,8 @@ sanstls_error_code sanstls_config_builder_key_log(sanstls_config_builder* b,
   });
 }
 
-sanstls_error_code sanstls_config_builder_trace(sanstls_config_builder* b, sanstls_trace_fn callback,
-                                                void* user_data) {
+sanstls_error_code sanstls_config_builder_trace(sanstls_config_builder* b,
+                                                sanstls_trace_fn callback, void* user_data) {
   SETTER_BODY(callback, "callback", {
     b->builder.trace([callback, user_data](const TraceEntry& entry) {
       sanstls_trace_entry out;
@@ -548,7 +567,8 @@ sanstls_error_code sanstls_config_builder_trace(sanstls_config_builder* b, sanst
 }
 
 sanstls_error_code sanstls_config_builder_alpn_selector(sanstls_config_builder* b,
-                                                       sanstls_alpn_select_fn select, void* user_data) {
+                                                        sanstls_alpn_select_fn select,
+                                                        void* user_data) {
   SETTER_BODY(select, "select", {
     b->builder.alpn_selector(
         [select, user_data](const std::vector<std::string>& offered) -> std::optional<std::string> {
@@ -567,8 +587,8 @@ sanstls_error_code sanstls_config_builder_alpn_selector(sanstls_config_builder* 
 }
 
 sanstls_error_code sanstls_config_builder_check_server_identity(sanstls_config_builder* b,
-                                                               sanstls_identity_check_fn check,
-                                                               void* user_data) {
+                                                                sanstls_identity_check_fn check,
+                                                                void* user_data) {
   SETTER_BODY(check, "check", {
     b->builder.check_server_identity(
         [check, user_data](std::string_view server_name, const CertificateInfo& leaf) -> Error {
@@ -629,7 +649,8 @@ sanstls_error_code sanstls_ticket_keys_to_bytes(const sanstls_ticket_keys* keys,
     std::vector<uint8_t> bytes = keys->keys->to_bytes();
     sanstls_error_code code = SANSTLS_OK;
     if (out && *length < bytes.size()) {
-      code = fail(ErrorCode::invalid_argument, "buffer too small for the keys (see *length)", nullptr);
+      code =
+          fail(ErrorCode::invalid_argument, "buffer too small for the keys (see *length)", nullptr);
     } else if (out) {
       std::memcpy(out, bytes.data(), bytes.size());
     }
@@ -665,7 +686,8 @@ sanstls_error_code sanstls_config_build(const sanstls_config_builder* b, sanstls
 void sanstls_config_free(sanstls_config* config) { delete config; }
 
 sanstls_role sanstls_config_role(const sanstls_config* config) {
-  return config && config->config.role() == Role::server ? SANSTLS_ROLE_SERVER : SANSTLS_ROLE_CLIENT;
+  return config && config->config.role() == Role::server ? SANSTLS_ROLE_SERVER
+                                                         : SANSTLS_ROLE_CLIENT;
 }
 
 size_t sanstls_config_memory_bytes(const sanstls_config* config) {
@@ -683,15 +705,14 @@ sanstls_error_code sanstls_connection_client(const sanstls_config* config, const
   *out = nullptr;
   if (!config) return null_argument("config", error);
   if (saved_session && !server_name)
-    return fail(ErrorCode::invalid_argument, "a saved session needs the server name it was saved for",
-                error);
+    return fail(ErrorCode::invalid_argument,
+                "a saved session needs the server name it was saved for", error);
   return guarded(error, [&] {
     Result<Connection> made =
-        !server_name ? Connection::client_without_server_name(config->config)
-        : saved_session
-            ? Connection::client(config->config, server_name,
-                                 ByteView(saved_session, saved_session_length))
-            : Connection::client(config->config, server_name);
+        !server_name    ? Connection::client_without_server_name(config->config)
+        : saved_session ? Connection::client(config->config, server_name,
+                                             ByteView(saved_session, saved_session_length))
+                        : Connection::client(config->config, server_name);
     if (!made.ok()) return fill_error(made.error(), error);
     *out = new sanstls_connection(std::move(made).value(), config->keep);
     return SANSTLS_OK;
@@ -815,7 +836,8 @@ void sanstls_connection_on_timer(sanstls_connection* conn, int64_t now_ms) {
   if (conn) conn->connection.on_timer(now_ms);
 }
 
-sanstls_error_code sanstls_connection_set_max_send_fragment(sanstls_connection* conn, size_t bytes) {
+sanstls_error_code sanstls_connection_set_max_send_fragment(sanstls_connection* conn,
+                                                            size_t bytes) {
   if (!conn) return null_argument("conn");
   if (!conn->connection.set_max_send_fragment(bytes))
     return fail(ErrorCode::invalid_argument, "max send fragment must be 512..16384", nullptr);
@@ -842,7 +864,8 @@ sanstls_error_code sanstls_connection_export_keying_material(const sanstls_conne
   return guarded(error, [&] {
     // ByteView() (no data) is "no context"; a non-NULL pointer with length 0 is an empty one.
     static const uint8_t kEmpty[1] = {0};
-    const ByteView ctx = context ? ByteView(context_length ? context : kEmpty, context_length) : ByteView();
+    const ByteView ctx =
+        context ? ByteView(context_length ? context : kEmpty, context_length) : ByteView();
     auto keying = conn->connection.export_keying_material(label, ctx, length);
     if (!keying.ok()) return fill_error(keying.error(), error);
     std::memcpy(out, keying.value().data(), length);
@@ -862,7 +885,8 @@ sanstls_error_code sanstls_connection_save_session(const sanstls_connection* con
     std::vector<uint8_t>& blob = saved.value();
     sanstls_error_code code = SANSTLS_OK;
     if (out && *length < blob.size()) {
-      code = fail(ErrorCode::invalid_argument, "buffer too small for the session (see *length)", error);
+      code = fail(ErrorCode::invalid_argument, "buffer too small for the session (see *length)",
+                  error);
     } else if (out) {
       std::memcpy(out, blob.data(), blob.size());
     }

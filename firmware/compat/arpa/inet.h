@@ -9,7 +9,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-int inet_pton(int family, const char *text, void *out);
+int inet_pton(int family, const char* text, void* out);
 #ifdef __cplusplus
 }
 #endif

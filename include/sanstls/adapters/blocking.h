@@ -40,7 +40,7 @@ struct ProxyReply {
 struct ProxyOptions {
   std::string host;  // the proxy: a name or an IP literal
   uint16_t port = 0;
-  std::optional<tunnel::BasicCredentials> credentials;        // Proxy-Authorization: Basic
+  std::optional<tunnel::BasicCredentials> credentials;       // Proxy-Authorization: Basic
   std::vector<std::pair<std::string, std::string>> headers;  // extra CONNECT headers
   ProxyReply* reply = nullptr;  // when not null, filled in with the proxy's answer
   // An HTTPS proxy: when not null, TLS to the proxy first with this client
@@ -173,7 +173,7 @@ class Stream {
   std::string peer_address_;
   Error transport_error_;
   Clock* timer_clock_ = nullptr;  // drive_timers()
-  std::vector<uint8_t> inbox_;  // received bytes the engine has not taken yet
+  std::vector<uint8_t> inbox_;    // received bytes the engine has not taken yet
   // Plaintext read while write_all() waited for a renegotiation; read() first.
   std::vector<uint8_t> readahead_;
   std::function<void(Connection&)> server_name_hook_;

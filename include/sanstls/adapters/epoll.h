@@ -139,7 +139,7 @@ struct ListenOptions : ConnOptions {
 struct ProxyRoute {
   std::string address;  // the proxy: a numeric IPv4/IPv6 address
   uint16_t port = 0;
-  std::optional<tunnel::BasicCredentials> credentials;        // Proxy-Authorization: Basic
+  std::optional<tunnel::BasicCredentials> credentials;       // Proxy-Authorization: Basic
   std::vector<std::pair<std::string, std::string>> headers;  // extra CONNECT headers
 };
 
@@ -148,7 +148,7 @@ struct ProxyRoute {
 // (handshakes_in_progress, open) and totals. A snapshot: Loop::counters()
 // and Workers::counters_snapshot() copy them, from any thread.
 struct Counters {
-  uint64_t accepted = 0;                // TCP connections accepted by listeners
+  uint64_t accepted = 0;  // TCP connections accepted by listeners
   // Accepted and closed at once because the process was out of file
   // descriptors (EMFILE/ENFILE; the loop keeps a reserve descriptor for it).
   uint64_t refused_no_descriptors = 0;
@@ -245,14 +245,14 @@ class Conn {
   bool want_write_ = false;  // the socket refused output: EPOLLOUT
   bool eof_ = false;         // recv() returned 0
   bool secure_ = false;
-  bool closing_ = false;     // close() called
-  bool peer_closed_ = false; // the peer's close_notify arrived; ours follows the last data
-  bool drain_owed_ = false;  // a write was refused
+  bool closing_ = false;      // close() called
+  bool peer_closed_ = false;  // the peer's close_notify arrived; ours follows the last data
+  bool drain_owed_ = false;   // a write was refused
   bool dead_ = false;
-  bool dirty_ = false;  // queued for pump
-  bool connecting_ = false;  // Loop::connect(): waiting for the TCP connect
-  bool sni_asked_ = false;   // on_server_name_requested was called
-  bool resolving_ = false;   // Loop::connect(): waiting for the resolver thread (fd_ is -1)
+  bool dirty_ = false;        // queued for pump
+  bool connecting_ = false;   // Loop::connect(): waiting for the TCP connect
+  bool sni_asked_ = false;    // on_server_name_requested was called
+  bool resolving_ = false;    // Loop::connect(): waiting for the resolver thread (fd_ is -1)
   std::string connect_host_;  // Loop::connect(): the name being resolved
   uint16_t connect_port_ = 0;
 };
@@ -413,7 +413,7 @@ class Loop {
   uint64_t next_id_ = 1;
   std::unique_ptr<LiveCounters> counters_;
   std::unordered_map<uint64_t, Lingering> lingering_;  // by tag (kLingerTag | id)
-  int reserve_fd_ = -1;  // closed to accept (and refuse) when out of descriptors
+  int reserve_fd_ = -1;                 // closed to accept (and refuse) when out of descriptors
   std::shared_ptr<Resolver> resolver_;  // started by the first connect() to a name
   std::unordered_map<uint64_t, std::shared_ptr<Watch>> watches_;
   uint64_t next_watch_id_ = 1;

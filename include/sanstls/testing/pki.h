@@ -30,10 +30,10 @@
 namespace sanstls::testing {
 
 enum class KeyType {
-    ecdsa_p256,  // signs with ecdsa-with-SHA256
-    ecdsa_p384,  // signs with ecdsa-with-SHA384
-    rsa2048,     // e = 65537, signs with sha256WithRSAEncryption (PKCS#1 v1.5)
-    rsa1024,     // as rsa2048 but too weak for mbedTLS's default certificate profile
+  ecdsa_p256,  // signs with ecdsa-with-SHA256
+  ecdsa_p384,  // signs with ecdsa-with-SHA384
+  rsa2048,     // e = 65537, signs with sha256WithRSAEncryption (PKCS#1 v1.5)
+  rsa1024,     // as rsa2048 but too weak for mbedTLS's default certificate profile
 };
 
 // A private key.  private_key_der is binary DER held in a std::string.
@@ -43,32 +43,32 @@ enum class KeyType {
 // Use pkcs8_private_key_pem()/_der() for the PKCS#8 ("BEGIN PRIVATE KEY")
 // form, and encrypt_private_key_pem_with_openssl() for an encrypted PKCS#8.
 struct KeyPair {
-    std::string private_key_pem;
-    std::string private_key_der;
-    KeyType type = KeyType::ecdsa_p256;
+  std::string private_key_pem;
+  std::string private_key_der;
+  KeyType type = KeyType::ecdsa_p256;
 };
 
 struct CertificateSpec {
-    std::string common_name;                 // subject CN (omitted if empty)
-    std::string organization = "sanstls test";  // subject O (omitted if empty)
-    std::vector<std::string> dns_names;      // subjectAltName dNSName
-    std::vector<std::string> ip_addresses;   // subjectAltName iPAddress, textual v4 or v6
-    std::string not_before = "20200101000000";  // YYYYMMDDhhmmss, UTC
-    std::string not_after = "20991231235959";   // YYYYMMDDhhmmss, UTC
-    bool is_ca = false;
-    int path_length = -1;                    // CA only; -1 = no pathLenConstraint
-    KeyType key_type = KeyType::ecdsa_p256;  // type of the new subject key
-    bool server_auth = true;                 // extendedKeyUsage (non-CA only;
-    bool client_auth = true;                 //  omitted if both are false)
-    // Signs with SHA-1 (ecdsa-with-SHA1 / sha1WithRSAEncryption) instead of
-    // the issuer key's default hash, which the default profile refuses.
-    bool sha1_signature = false;
+  std::string common_name;                    // subject CN (omitted if empty)
+  std::string organization = "sanstls test";  // subject O (omitted if empty)
+  std::vector<std::string> dns_names;         // subjectAltName dNSName
+  std::vector<std::string> ip_addresses;      // subjectAltName iPAddress, textual v4 or v6
+  std::string not_before = "20200101000000";  // YYYYMMDDhhmmss, UTC
+  std::string not_after = "20991231235959";   // YYYYMMDDhhmmss, UTC
+  bool is_ca = false;
+  int path_length = -1;                    // CA only; -1 = no pathLenConstraint
+  KeyType key_type = KeyType::ecdsa_p256;  // type of the new subject key
+  bool server_auth = true;                 // extendedKeyUsage (non-CA only;
+  bool client_auth = true;                 //  omitted if both are false)
+  // Signs with SHA-1 (ecdsa-with-SHA1 / sha1WithRSAEncryption) instead of
+  // the issuer key's default hash, which the default profile refuses.
+  bool sha1_signature = false;
 };
 
 // A certificate revocation list (Pki::crl).
 struct CrlSpec {
-    std::string this_update = "20200101000000";  // YYYYMMDDhhmmss, UTC
-    std::string next_update = "20991231235959";  // YYYYMMDDhhmmss, UTC
+  std::string this_update = "20200101000000";  // YYYYMMDDhhmmss, UTC
+  std::string next_update = "20991231235959";  // YYYYMMDDhhmmss, UTC
 };
 
 // Profile of the generated certificates (X.509 v3):
@@ -83,52 +83,52 @@ struct CrlSpec {
 //     (RFC 7093 method 1), authorityKeyIdentifier = issuer's SKI
 //   * positive 128-bit serial number from the deterministic generator
 struct Identity {
-    std::string certificate_pem;
-    std::string certificate_der;  // binary DER
-    KeyPair key;
-    // Subject DN in one-line form as printed by mbedTLS, e.g.
-    // "CN=example.com, O=sanstls test".
-    std::string subject;
+  std::string certificate_pem;
+  std::string certificate_der;  // binary DER
+  KeyPair key;
+  // Subject DN in one-line form as printed by mbedTLS, e.g.
+  // "CN=example.com, O=sanstls test".
+  std::string subject;
 };
 
 class Pki {
-public:
-    explicit Pki(std::uint64_t seed = 1);
+ public:
+  explicit Pki(std::uint64_t seed = 1);
 
-    // A self-signed certificate: a root CA when spec.is_ca, otherwise a
-    // self-signed end-entity certificate.
-    std::optional<Identity> self_signed(const CertificateSpec& spec);
+  // A self-signed certificate: a root CA when spec.is_ca, otherwise a
+  // self-signed end-entity certificate.
+  std::optional<Identity> self_signed(const CertificateSpec& spec);
 
-    // A certificate for a fresh key of spec.key_type, signed by `issuer`
-    // (issuer.certificate_der and issuer.key must be set).  The issuer is not
-    // required to be a CA, so that invalid chains can be built on purpose.
-    std::optional<Identity> issue(const Identity& issuer, const CertificateSpec& spec);
+  // A certificate for a fresh key of spec.key_type, signed by `issuer`
+  // (issuer.certificate_der and issuer.key must be set).  The issuer is not
+  // required to be a CA, so that invalid chains can be built on purpose.
+  std::optional<Identity> issue(const Identity& issuer, const CertificateSpec& spec);
 
-    // A v2 CRL ("-----BEGIN X509 CRL-----" PEM) issued by `issuer` (its
-    // subject as the CRL issuer, signed with its key over SHA-256) that lists
-    // the serial numbers of the `revoked` certificates (null entries are
-    // skipped; an empty list makes a CRL that revokes nothing). Each revocation
-    // date is this_update. The revoked certificates need not be issued by
-    // `issuer`, so that mismatched CRLs can be made on purpose.
-    std::optional<std::string> crl(const Identity& issuer,
-                                   const std::vector<const Identity*>& revoked,
-                                   const CrlSpec& spec = CrlSpec());
+  // A v2 CRL ("-----BEGIN X509 CRL-----" PEM) issued by `issuer` (its
+  // subject as the CRL issuer, signed with its key over SHA-256) that lists
+  // the serial numbers of the `revoked` certificates (null entries are
+  // skipped; an empty list makes a CRL that revokes nothing). Each revocation
+  // date is this_update. The revoked certificates need not be issued by
+  // `issuer`, so that mismatched CRLs can be made on purpose.
+  std::optional<std::string> crl(const Identity& issuer,
+                                 const std::vector<const Identity*>& revoked,
+                                 const CrlSpec& spec = CrlSpec());
 
-    // Next key of the given type from this Pki's deterministic sequence.
-    std::optional<KeyPair> generate_key(KeyType type);
+  // Next key of the given type from this Pki's deterministic sequence.
+  std::optional<KeyPair> generate_key(KeyType type);
 
-    // Message describing the most recent failure ("" after a success).
-    const std::string& last_error() const { return last_error_; }
+  // Message describing the most recent failure ("" after a success).
+  const std::string& last_error() const { return last_error_; }
 
-    std::uint64_t seed() const { return seed_; }
+  std::uint64_t seed() const { return seed_; }
 
-private:
-    std::optional<Identity> make_certificate(const Identity* issuer, const CertificateSpec& spec);
+ private:
+  std::optional<Identity> make_certificate(const Identity* issuer, const CertificateSpec& spec);
 
-    std::uint64_t seed_;
-    std::uint64_t key_counters_[4] = {0, 0, 0, 0};  // per KeyType
-    std::uint64_t cert_counter_ = 0;
-    std::string last_error_;
+  std::uint64_t seed_;
+  std::uint64_t key_counters_[4] = {0, 0, 0, 0};  // per KeyType
+  std::uint64_t cert_counter_ = 0;
+  std::string last_error_;
 };
 
 // Concatenation of the certificate PEMs in the given order (null entries
