@@ -162,7 +162,10 @@ for p in "${PKGS[@]}"; do installed "$p" || missing+=("$p"); done
 missing_bpo=()
 for p in "${BPO_PKGS[@]}"; do
     v="$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)"
-    if ! installed "$p" || ! dpkg --compare-versions "$v" ge 3; then missing_bpo+=("$p"); fi
+    # bookworm itself has Catch2 v2: only v3 will do (other backports: any version).
+    if ! installed "$p" || { [[ "$p" == libcatch2-dev ]] && ! dpkg --compare-versions "$v" ge 3; }; then
+        missing_bpo+=("$p")
+    fi
 done
 
 if (( ${#missing[@]} + ${#missing_bpo[@]} > 0 )); then
