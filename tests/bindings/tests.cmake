@@ -70,9 +70,13 @@ if(TARGET sanstls_c_shared AND NOT SANSTLS_SANITIZE AND SANSTLS_INSTALL)
     ENVIRONMENT "CC=${CMAKE_C_COMPILER};CXX=${CMAKE_CXX_COMPILER}")
   # add_subdirectory: configuring checks what a parent gets (libraries, no
   # tests or tools); building compiles the engine and mbedTLS once more
-  # (minutes on 2 cores), so that step runs only with
-  # -DSANSTLS_TEST_SUBDIRECTORY_BUILD=ON.
-  option(SANSTLS_TEST_SUBDIRECTORY_BUILD "consumer_subdirectory also builds and runs" OFF)
+  # (one to three minutes on 2 cores), so the sanitizer build only configures.
+  if(SANSTLS_SANITIZE)
+    set(_subdir_default OFF)
+  else()
+    set(_subdir_default ON)
+  endif()
+  option(SANSTLS_TEST_SUBDIRECTORY_BUILD "consumer_subdirectory also builds and runs" ${_subdir_default})
   if(SANSTLS_TEST_SUBDIRECTORY_BUILD)
     set(_subdir_step build)
   else()
