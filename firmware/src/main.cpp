@@ -90,8 +90,12 @@ Result<Config> make_config(RandomSource& random, Clock& clock) {
 __attribute__((noinline)) bool refuses_what_is_not_built_in(RandomSource& random, Clock& clock) {
   auto refused = [&](ConfigBuilder& builder) {
     auto config = builder.random(random).clock(clock).build();
-    return !config && config.error().code() == ErrorCode::invalid_argument &&
-           std::strstr(config.error().message(), "not built in") != nullptr;
+    if (config || config.error().code() != ErrorCode::invalid_argument) return false;
+#if defined(SANSTLS_NO_ERROR_MESSAGES)
+    return true;  // the message is the name (ERR_INVALID_ARG_VALUE), already checked
+#else
+    return std::strstr(config.error().message(), "not built in") != nullptr;
+#endif
   };
   ConfigBuilder server(Role::server);
   server.psk(kPskIdentity, ByteView(kPsk, sizeof kPsk));

@@ -2,6 +2,11 @@
 // the stage it happened in, the TLS alert sent or received (if any), a stable
 // name users can search for (OpenSSL/Node names where one exists) and a
 // human message. Errors never allocate.
+//
+// Build option SANSTLS_NO_ERROR_MESSAGES (firmware builds; docs/firmware.md):
+// errors keep their code, stage, alert, backend code and stable name, but
+// carry no human message, and message() gives the name. The message texts
+// then compile out. Define it for the library and its users alike.
 #pragma once
 
 #include <cstddef>
@@ -159,7 +164,12 @@ class Error {
   static constexpr size_t kMessageCapacity = 200;
 
   Error() noexcept = default;  // "no error"
+#if defined(SANSTLS_NO_ERROR_MESSAGES)
+  Error(ErrorCode code, Stage stage, const char* /*message*/) noexcept
+      : code_(code), stage_(stage) {}
+#else
   Error(ErrorCode code, Stage stage, const char* message) noexcept;
+#endif
 
   // Builders used by the engine; each returns *this for chaining.
   Error& with_alert(Alert alert, AlertDirection direction) noexcept;
@@ -172,7 +182,11 @@ class Error {
   ErrorCode code() const noexcept { return code_; }
   Stage stage() const noexcept { return stage_; }
   const char* name() const noexcept { return error_code_name(code_); }
+#if defined(SANSTLS_NO_ERROR_MESSAGES)
+  const char* message() const noexcept { return name(); }
+#else
   const char* message() const noexcept { return message_; }
+#endif
   bool has_alert() const noexcept { return alert_direction_ != AlertDirection::none; }
   Alert alert() const noexcept { return alert_; }
   AlertDirection alert_direction() const noexcept { return alert_direction_; }
@@ -190,7 +204,9 @@ class Error {
   AlertDirection alert_direction_ = AlertDirection::none;
   int backend_code_ = 0;
   int system_error_ = 0;
+#if !defined(SANSTLS_NO_ERROR_MESSAGES)
   char message_[kMessageCapacity] = {0};
+#endif
 };
 
 }  // namespace sanstls

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "algorithms.h"
+#include "error_text.h"
 #include "config_state.h"
 #include "mbedtls/base64.h"
 #include "mbedtls/error.h"
@@ -59,10 +60,10 @@ Error config_error(ErrorCode code, const char* what, int mbedtls_code) {
 #if defined(MBEDTLS_ERROR_C)
   char reason[96];
   mbedtls_strerror(mbedtls_code, reason, sizeof reason);
-  std::snprintf(text, sizeof text, "%s (%s)", what, reason);
+  SANSTLS_FORMAT_ERROR_TEXT(text, "%s (%s)", what, reason);
 #else
-  std::snprintf(text, sizeof text, "%s (mbedTLS error -0x%04X)", what,
-                static_cast<unsigned>(-mbedtls_code));
+  SANSTLS_FORMAT_ERROR_TEXT(text, "%s (mbedTLS error -0x%04X)", what,
+                            static_cast<unsigned>(-mbedtls_code));
 #endif
   return Error(code, Stage::config, text).with_backend_code(mbedtls_code);
 }
@@ -71,8 +72,8 @@ Error config_error(ErrorCode code, const char* what, int mbedtls_code) {
 // out (the firmware profiles, config/mbedtls/sanstls_firmware_*.h).
 [[maybe_unused]] Error not_built_in(const char* feature, const char* option) {
   char text[Error::kMessageCapacity];
-  std::snprintf(text, sizeof text, "%s is not built in (the mbedTLS configuration lacks %s)",
-                feature, option);
+  SANSTLS_FORMAT_ERROR_TEXT(text, "%s is not built in (the mbedTLS configuration lacks %s)",
+                            feature, option);
   return Error(ErrorCode::invalid_argument, Stage::config, text);
 }
 
@@ -137,8 +138,8 @@ Error parse_cipher_suites(ConfigState& s, bool set, const std::string& list, boo
       if (suite == nullptr) {
         if (error.ok()) {
           char text[Error::kMessageCapacity];
-          std::snprintf(text, sizeof text, "unknown or unsupported cipher suite '%.*s'",
-                        static_cast<int>(name.size()), name.data());
+          SANSTLS_FORMAT_ERROR_TEXT(text, "unknown or unsupported cipher suite '%.*s'",
+                                    static_cast<int>(name.size()), name.data());
           error = config_error(ErrorCode::unknown_cipher_suite, text);
         }
         return;
@@ -179,8 +180,8 @@ Error parse_groups(ConfigState& s, bool set, const std::string& list) {
       if (group == nullptr) {
         if (error.ok()) {
           char text[Error::kMessageCapacity];
-          std::snprintf(text, sizeof text, "unknown or unsupported group '%.*s'",
-                        static_cast<int>(name.size()), name.data());
+          SANSTLS_FORMAT_ERROR_TEXT(text, "unknown or unsupported group '%.*s'",
+                                    static_cast<int>(name.size()), name.data());
           error = config_error(ErrorCode::unknown_group, text);
         }
         return;
@@ -241,10 +242,11 @@ Error load_identity(ConfigState& s, ByteView chain, ByteView key, ByteView passp
   }
   if (certificate_message > MBEDTLS_SSL_OUT_CONTENT_LEN) {
     char text[Error::kMessageCapacity];
-    std::snprintf(text, sizeof text,
-                  "the certificate chain makes a %zu-byte Certificate message; mbedTLS 3.6 "
-                  "sends at most %d bytes (drop certificates the peer does not need)",
-                  certificate_message, MBEDTLS_SSL_OUT_CONTENT_LEN);
+    SANSTLS_FORMAT_ERROR_TEXT(
+        text,
+        "the certificate chain makes a %zu-byte Certificate message; mbedTLS 3.6 "
+        "sends at most %d bytes (drop certificates the peer does not need)",
+        certificate_message, MBEDTLS_SSL_OUT_CONTENT_LEN);
     return config_error(ErrorCode::invalid_argument, text);
   }
   const SecretBytes key_input = secret_parser_input(key);
@@ -402,8 +404,8 @@ Error parse_signature_algorithms(const ConfigBuilder::Settings& b, ConfigState& 
     }
     if (error.ok()) {
       char text[Error::kMessageCapacity];
-      std::snprintf(text, sizeof text, "unknown or unsupported signature algorithm '%.*s'",
-                    static_cast<int>(name.size()), name.data());
+      SANSTLS_FORMAT_ERROR_TEXT(text, "unknown or unsupported signature algorithm '%.*s'",
+                                static_cast<int>(name.size()), name.data());
       error = config_error(ErrorCode::invalid_argument, text);
     }
   });
@@ -447,12 +449,12 @@ Error set_up_psk_and_pins(const ConfigBuilder::Settings& b, ConfigState& s) {
     constexpr size_t kMaxIdentity = MBEDTLS_SSL_OUT_CONTENT_LEN - 140;
     if (b.psk_identity.empty() || b.psk_identity.size() > kMaxIdentity) {
       char text[Error::kMessageCapacity];
-      std::snprintf(text, sizeof text, "a PSK identity must be 1 to %zu bytes", kMaxIdentity);
+      SANSTLS_FORMAT_ERROR_TEXT(text, "a PSK identity must be 1 to %zu bytes", kMaxIdentity);
       return config_error(ErrorCode::invalid_psk, text);
     }
     if (b.psk_key.empty() || b.psk_key.size() > MBEDTLS_PSK_MAX_LEN) {
       char text[Error::kMessageCapacity];
-      std::snprintf(text, sizeof text, "a PSK must be 1 to %d bytes long", MBEDTLS_PSK_MAX_LEN);
+      SANSTLS_FORMAT_ERROR_TEXT(text, "a PSK must be 1 to %d bytes long", MBEDTLS_PSK_MAX_LEN);
       return config_error(ErrorCode::invalid_psk, text);
     }
     s.psk_identity = b.psk_identity;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "algorithms.h"
+#include "error_text.h"
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/error.h"
 #include "mbedtls/platform_util.h"
@@ -65,8 +66,8 @@ Result<std::unique_ptr<Engine>> Engine::create(const Config& config, Role role,
     // mbedTLS loaded the session but cannot offer it (a corrupt blob whose
     // fields are inconsistent): that is the blob's fault, said at once.
     char text[Error::kMessageCapacity];
-    std::snprintf(text, sizeof text, "the saved session cannot be offered: %.150s",
-                  engine->error_.message());
+    SANSTLS_FORMAT_ERROR_TEXT(text, "the saved session cannot be offered: %.150s",
+                              engine->error_.message());
     return Error(ErrorCode::invalid_session, Stage::config, text)
         .with_backend_code(engine->error_.backend_code());
   }
@@ -220,10 +221,11 @@ Error Engine::verify_saved_session() {
   if (verdict.code() == ErrorCode::invalid_session) return verdict;
   if (verdict && (required || pin_rejected)) {
     char text[Error::kMessageCapacity];
-    std::snprintf(text, sizeof text,
-                  "the saved session's server fails this Config's verification (%s): it was "
-                  "saved under a weaker policy; connect without it",
-                  verdict.name());
+    SANSTLS_FORMAT_ERROR_TEXT(
+        text,
+        "the saved session's server fails this Config's verification (%s): it was "
+        "saved under a weaker policy; connect without it",
+        verdict.name());
     return Error(ErrorCode::session_not_trusted, Stage::certificate, text);
   }
   resumed_authorized_ = !verdict;
@@ -1196,17 +1198,17 @@ void Engine::fail_on_warning_alert() {
   warning_violation_ = 0;
   if (warning_flood_) {
     char text[Error::kMessageCapacity];
-    std::snprintf(text, sizeof text,
-                  "too many warning alerts: %d in a row (the last %s) with nothing between them",
-                  kMaxConsecutiveWarnings, alert_name(alert));
+    SANSTLS_FORMAT_ERROR_TEXT(
+        text, "too many warning alerts: %d in a row (the last %s) with nothing between them",
+        kMaxConsecutiveWarnings, alert_name(alert));
     send_alert(Alert::unexpected_message);
     return fail(Error(ErrorCode::unexpected_message, stage, text)
                     .with_alert(Alert::unexpected_message, AlertDirection::sent));
   }
   char text[Error::kMessageCapacity];
-  std::snprintf(text, sizeof text,
-                "the peer sent alert %s (%u) as a warning, which TLS 1.3 treats as fatal",
-                alert_name(alert), static_cast<unsigned>(alert));
+  SANSTLS_FORMAT_ERROR_TEXT(
+      text, "the peer sent alert %s (%u) as a warning, which TLS 1.3 treats as fatal",
+      alert_name(alert), static_cast<unsigned>(alert));
   fail(Error(ErrorCode::peer_alert, stage, text).with_alert(alert, AlertDirection::received));
 }
 
@@ -1281,8 +1283,8 @@ void Engine::on_timer(int64_t now_ms) {
   if (!error_.ok()) return;
   if (!handshake_done_ && handshake_deadline_ && !write_closed_ && now_ms >= *handshake_deadline_) {
     char text[Error::kMessageCapacity];
-    std::snprintf(text, sizeof text, "the TLS handshake did not complete within %u ms",
-                  static_cast<unsigned>(config_->handshake_timeout_ms));
+    SANSTLS_FORMAT_ERROR_TEXT(text, "the TLS handshake did not complete within %u ms",
+                              static_cast<unsigned>(config_->handshake_timeout_ms));
     return fail(Error(ErrorCode::handshake_timeout, Stage::handshake, text));
   }
   if (close_wait_ && !read_closed_ && close_deadline_ && now_ms >= *close_deadline_) {

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "algorithms.h"
+#include "error_text.h"
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/error.h"
 #include "mbedtls/x509.h"
@@ -99,7 +100,7 @@ void Engine::fail_from_header(HeaderVerdict verdict) {
       return fail(Error(ErrorCode::http_response, Stage::handshake,
                         "http response: the server answered with plain HTTP, not TLS"));
     case HeaderVerdict::bad_type:
-      std::snprintf(text, sizeof text, "record with unknown content type %u", h[0]);
+      SANSTLS_FORMAT_ERROR_TEXT(text, "record with unknown content type %u", h[0]);
       send_alert(Alert::unexpected_message);
       return fail(Error(first_inbound_record_ || !handshake_done_
                             ? ErrorCode::wrong_version_number
@@ -107,15 +108,14 @@ void Engine::fail_from_header(HeaderVerdict verdict) {
                         stage, text)
                       .with_alert(Alert::unexpected_message, AlertDirection::sent));
     case HeaderVerdict::bad_version:
-      std::snprintf(text, sizeof text, "wrong version number: record version %u.%u is not TLS",
-                    h[1], h[2]);
+      SANSTLS_FORMAT_ERROR_TEXT(text, "wrong version number: record version %u.%u is not TLS", h[1],
+                                h[2]);
       send_alert(Alert::protocol_version);
       return fail(Error(ErrorCode::wrong_version_number, stage, text)
                       .with_alert(Alert::protocol_version, AlertDirection::sent));
     case HeaderVerdict::too_long:
-      std::snprintf(text, sizeof text,
-                    "record overflow: a %u-byte record exceeds the protocol limit",
-                    (h[3] << 8) | h[4]);
+      SANSTLS_FORMAT_ERROR_TEXT(
+          text, "record overflow: a %u-byte record exceeds the protocol limit", (h[3] << 8) | h[4]);
       send_alert(Alert::record_overflow);
       return fail(Error(ErrorCode::record_overflow, stage, text)
                       .with_alert(Alert::record_overflow, AlertDirection::sent));
@@ -134,9 +134,9 @@ void Engine::fail_from_header(HeaderVerdict verdict) {
     case HeaderVerdict::plaintext_alert: {
       // The peer gave up; we answer nothing (RFC 8446 6.2).
       const auto received = static_cast<Alert>(plaintext_fatal_alert_code_);
-      std::snprintf(text, sizeof text, "the peer sent fatal alert %s (%u) %s", alert_name(received),
-                    static_cast<unsigned>(received),
-                    handshake_done_ ? "after the handshake" : "during the handshake");
+      SANSTLS_FORMAT_ERROR_TEXT(text, "the peer sent fatal alert %s (%u) %s", alert_name(received),
+                                static_cast<unsigned>(received),
+                                handshake_done_ ? "after the handshake" : "during the handshake");
       return fail(
           Error(ErrorCode::peer_alert, stage, text).with_alert(received, AlertDirection::received));
     }
@@ -152,9 +152,9 @@ void Engine::fail_from_backend(int code) {
     // Not a forgery: the peer's fatal alert arrived unprotected. Name it.
     const auto received = static_cast<Alert>(plaintext_fatal_alert_code_);
     char text[Error::kMessageCapacity];
-    std::snprintf(text, sizeof text, "the peer sent fatal alert %s (%u) %s", alert_name(received),
-                  static_cast<unsigned>(received),
-                  handshake_done_ ? "after the handshake" : "during the handshake");
+    SANSTLS_FORMAT_ERROR_TEXT(text, "the peer sent fatal alert %s (%u) %s", alert_name(received),
+                              static_cast<unsigned>(received),
+                              handshake_done_ ? "after the handshake" : "during the handshake");
     return fail(
         Error(ErrorCode::peer_alert, handshake_done_ ? Stage::record : Stage::handshake, text)
             .with_alert(received, AlertDirection::received)
@@ -215,8 +215,8 @@ void Engine::fail_from_backend(int code) {
     }
     if (named != ErrorCode::none) {
       char text[Error::kMessageCapacity];
-      std::snprintf(text, sizeof text, "%s sent: %.150s", alert_name(error.alert()),
-                    error.message());
+      SANSTLS_FORMAT_ERROR_TEXT(text, "%s sent: %.150s", alert_name(error.alert()),
+                                error.message());
       error = Error(named, error.stage(), text)
                   .with_alert(error.alert(), AlertDirection::sent)
                   .with_backend_code(error.backend_code());
@@ -264,7 +264,7 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
   mbedtls_strerror(code, reason, sizeof reason);
 #else
   // Firmware builds leave mbedTLS's error strings out (13 KB of flash).
-  std::snprintf(reason, sizeof reason, "mbedTLS error -0x%04X", static_cast<unsigned>(-code));
+  SANSTLS_FORMAT_ERROR_TEXT(reason, "mbedTLS error -0x%04X", static_cast<unsigned>(-code));
 #endif
   char text[Error::kMessageCapacity];
   auto make = [&](ErrorCode error_code, Stage error_stage, Alert default_alert,
@@ -281,9 +281,9 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
   switch (code) {
     case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE: {
       const auto received = static_cast<Alert>(received_alert(ssl_));
-      std::snprintf(text, sizeof text, "the peer sent fatal alert %s (%u) %s", alert_name(received),
-                    static_cast<unsigned>(received),
-                    handshake_done_ ? "after the handshake" : "during the handshake");
+      SANSTLS_FORMAT_ERROR_TEXT(text, "the peer sent fatal alert %s (%u) %s", alert_name(received),
+                                static_cast<unsigned>(received),
+                                handshake_done_ ? "after the handshake" : "during the handshake");
       return make(ErrorCode::peer_alert, stage, received, text)
           .with_alert(received, AlertDirection::received);
     }
@@ -343,7 +343,7 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
         return make(ErrorCode::bad_signature, Stage::handshake, Alert::decrypt_error,
                     "bad signature: the peer's CertificateVerify does not verify");
       }
-      std::snprintf(text, sizeof text, "handshake failure (%s)", reason);
+      SANSTLS_FORMAT_ERROR_TEXT(text, "handshake failure (%s)", reason);
       return make(ErrorCode::handshake_failure, Stage::handshake, Alert::handshake_failure, text);
     }
     case MBEDTLS_ERR_ECP_VERIFY_FAILED:
@@ -407,7 +407,7 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
       return make(ErrorCode::random_failed, Stage::internal, Alert::internal_error,
                   "the random source failed");
     default:
-      std::snprintf(text, sizeof text, "TLS library error: %s", reason);
+      SANSTLS_FORMAT_ERROR_TEXT(text, "TLS library error: %s", reason);
       return make(ErrorCode::internal_error, stage, Alert::internal_error, text);
   }
 }

@@ -184,10 +184,12 @@ const char* stage_name(Stage stage) noexcept {
   return "internal";
 }
 
+#if !defined(SANSTLS_NO_ERROR_MESSAGES)
 Error::Error(ErrorCode code, Stage stage, const char* message) noexcept
     : code_(code), stage_(stage) {
   std::snprintf(message_, sizeof message_, "%s", message ? message : "");
 }
+#endif
 
 Error& Error::with_alert(Alert alert, AlertDirection direction) noexcept {
   alert_ = alert;

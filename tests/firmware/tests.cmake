@@ -17,3 +17,14 @@ add_executable(sanstls_sync_tests firmware/sync_test.cpp)
 target_link_libraries(sanstls_sync_tests PRIVATE sanstls_core Catch2::Catch2WithMain)
 sanstls_strict_warnings(sanstls_sync_tests)
 catch_discover_tests(sanstls_sync_tests PROPERTIES LABELS "unit")
+
+# SANSTLS_NO_ERROR_MESSAGES, the firmware's size option, on the host: the
+# core's error.cpp compiled with it into a program of its own.
+add_executable(sanstls_error_messages_tests firmware/error_messages_test.cpp
+  ${CMAKE_SOURCE_DIR}/src/core/error.cpp)
+target_compile_definitions(sanstls_error_messages_tests PRIVATE SANSTLS_NO_ERROR_MESSAGES)
+target_include_directories(sanstls_error_messages_tests PRIVATE
+  ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src/core)
+target_link_libraries(sanstls_error_messages_tests PRIVATE Catch2::Catch2WithMain)
+sanstls_strict_warnings(sanstls_error_messages_tests)
+catch_discover_tests(sanstls_error_messages_tests PROPERTIES LABELS "unit")
