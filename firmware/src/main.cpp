@@ -53,6 +53,12 @@ HostSeed read_host_arguments() {
 constexpr char kPskIdentity[] = "sanstls-firmware";
 constexpr uint8_t kPsk[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
                               0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+// The one cipher suite the mbedTLS configuration builds in.
+#if defined(SANSTLS_FIRMWARE_AES_GCM)
+constexpr char kSuite[] = "TLS_AES_128_GCM_SHA256";
+#else
+constexpr char kSuite[] = "TLS_CHACHA20_POLY1305_SHA256";
+#endif
 constexpr char kLine[] = "hello from a cortex-m4\n";
 // Bounds: the whole exchange in 20 s of emulated time.
 constexpr uint32_t kDeadlineMs = 20000;
@@ -71,7 +77,7 @@ struct Outcome {
 Result<Config> make_config(RandomSource& random, Clock& clock) {
   ConfigBuilder builder(Role::client);
   builder.versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
-      .cipher_suites("TLS_AES_128_GCM_SHA256")
+      .cipher_suites(kSuite)
       .random(random)
       .clock(clock)
       .max_send_fragment(512);
