@@ -5,6 +5,7 @@
  */
 #ifndef SANSTLS_FIRMWARE_CERT_H
 #define SANSTLS_FIRMWARE_CERT_H
+#define SANSTLS_FIRMWARE_CERT_PROFILE /* for sanstls_firmware_psa.h */
 #include "sanstls_firmware_common.h"
 
 #define MBEDTLS_HAVE_TIME_DATE /* certificate validity (gmtime_r) */

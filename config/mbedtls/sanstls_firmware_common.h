@@ -38,6 +38,9 @@
 /* --- PSA crypto (TLS 1.3 needs it), volatile keys only ---------------------- */
 #define MBEDTLS_PSA_CRYPTO_C
 #define MBEDTLS_USE_PSA_CRYPTO
+/* PSA's algorithms listed explicitly: only what TLS 1.3 uses. */
+#define MBEDTLS_PSA_CRYPTO_CONFIG
+#define MBEDTLS_PSA_CRYPTO_CONFIG_FILE "sanstls_firmware_psa.h"
 #define MBEDTLS_PSA_KEY_SLOT_COUNT 8
 
 /* --- One AEAD -------------------------------------------------------------
