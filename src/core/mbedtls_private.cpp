@@ -145,6 +145,15 @@ static bool version_is_tls13(const mbedtls_ssl_context& ssl) noexcept {
   return raw == static_cast<decltype(raw)>(MBEDTLS_SSL_VERSION_TLS1_3);
 }
 
+void use_tls13_signature_table(mbedtls_ssl_context& ssl, bool on) noexcept {
+#if defined(MBEDTLS_SSL_PROTO_TLS1_2) && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+  ssl.tls_version = on ? MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2;
+#else
+  (void)ssl;
+  (void)on;
+#endif
+}
+
 bool output_pending(const mbedtls_ssl_context& ssl) noexcept { return ssl.out_left != 0; }
 
 bool flush_pending_output(mbedtls_ssl_context& ssl) noexcept {
