@@ -373,6 +373,18 @@ std::vector<MessageAt> handshake_messages(const Bytes& flight) {
   return out;
 }
 
+// The handshake messages of `flight` in one record.
+Bytes pack_handshake_records(const Bytes& flight) {
+  Bytes body;
+  for (const auto& m : handshake_messages(flight)) {
+    body.insert(body.end(), flight.begin() + m.body - 4, flight.begin() + m.body + m.length);
+  }
+  const uint8_t header[5] = {22, 3, 3, static_cast<uint8_t>(body.size() >> 8),
+                             static_cast<uint8_t>(body.size())};
+  body.insert(body.begin(), header, header + 5);
+  return body;
+}
+
 // A TLS 1.2 server flight (RSA certificate, ECDHE_RSA) whose
 // ServerKeyExchange is signed again with rsa_pss_rsae_sha256, as BoringSSL
 // and Go sign it when the client offers RSA-PSS: our own server cannot
@@ -471,6 +483,13 @@ TEST_CASE("a TLS 1.2 client accepts a ServerKeyExchange signed with RSA-PSS",
     CHECK(sent[0].type == 22);
     CHECK(sent[1].type == 20);
     CHECK(sent[2].type == 22);
+  }
+  SECTION("the whole flight in one record (BoGo's PackHandshake)") {
+    PssFlight f = tls12_flight_signed_with_rsa_pss(sources, TlsVersion::tls1_3);
+    f.client.feed(ByteView(pack_handshake_records(f.flight)));
+    INFO(f.client.error().message());
+    REQUIRE(f.client.error().ok());
+    CHECK(split_records(take_output(f.client)).size() == 3);
   }
   SECTION("a bad signature is still refused") {
     PssFlight f = tls12_flight_signed_with_rsa_pss(sources, TlsVersion::tls1_3);
