@@ -583,6 +583,18 @@ void Engine::on_server_message(uint8_t type, ByteView body, bool truncated) {
     const CipherSuite* suite = find_cipher_suite(server_hello_.cipher_suite);
     const bool psk = suite != nullptr && std::strstr(suite->iana_name, "_PSK_") != nullptr;
     tls12_group_ = parse_server_key_exchange_group(body, psk);
+    const uint16_t scheme = psk ? 0 : parse_server_key_exchange_signature_scheme(body);
+    if (!is_server() && !server_hello_.tls13 && scheme >= 0x0804 && scheme <= 0x0806 &&
+        config_->max_version == TlsVersion::tls1_3) {
+      // rsa_pss_rsae_*: RFC 8446 4.2.3 allows it in TLS 1.2, and a client
+      // that offers TLS 1.3 offers it (mbedTLS writes its whole list then;
+      // a TLS 1.2-only ClientHello leaves RSA-PSS out, and mbedTLS checks
+      // against the Config's list, so only the former may accept it). The
+      // message is read inside the step that parses it (its record arrived
+      // now) or before it (packed with an earlier one): drive_handshake().
+      tls12_pss_server_key_exchange_ = true;
+      if (handshake_state(ssl_) == MBEDTLS_SSL_SERVER_KEY_EXCHANGE) accept_tls12_rsa_pss(true);
+    }
   }
   if (type == kServerHelloDone) saw_server_hello_done_ = true;
 }
@@ -626,7 +638,13 @@ int Engine::drive_handshake() {
     // RFC 8446 4.4.4: alerts after the server's Finished use application keys.
     protect_output_with_application_keys(ssl_);
     alert_record_sent_ = false;  // only the failing step's records tell
-    const int ret = mbedtls_ssl_handshake_step(&ssl_);
+    // An RSA-PSS ServerKeyExchange read before its step (packed with the
+    // ServerHello): the step runs with the TLS 1.3 signature table.
+    const int ret = tls12_pss_server_key_exchange_ &&
+                            handshake_state(ssl_) == MBEDTLS_SSL_SERVER_KEY_EXCHANGE
+                        ? tls12_client_step_with_tls13_signature_table(ssl_)
+                        : mbedtls_ssl_handshake_step(&ssl_);
+    accept_tls12_rsa_pss(false);  // switched on inside a step (on_server_message)
     if (!original_hello_.empty()) restore_hello_transcript();
     if (last_handshake_type(ssl_) == kCertificateRequest) certificate_requested_ = true;
     if (ret == 0 && role_ == Role::client && !server_key_type_checked_ &&
@@ -643,6 +661,15 @@ int Engine::drive_handshake() {
     if (ret != 0) return ret;
   }
   return 0;
+}
+
+// mbedTLS then checks the scheme was offered, that the certificate's key
+// can do RSA-PSS and verifies the signature (salt as long as the hash, RFC
+// 8446 4.2.3) with its own TLS 1.2 code; only the table lookup changes.
+void Engine::accept_tls12_rsa_pss(bool on) {
+  if (on == tls13_signature_table_on_) return;
+  tls13_signature_table_on_ = on;
+  use_tls13_signature_table(ssl_, on);
 }
 
 // TLS 1.2: an ECDHE_ECDSA suite needs an EC key in the server's

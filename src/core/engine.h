@@ -116,6 +116,7 @@ class Engine {
   void flush_resend();
   bool note_peer_renegotiation();
   int drive_handshake();
+  void accept_tls12_rsa_pss(bool on);
   void choose_client_certificate();
   void check_leaf(const mbedtls_x509_crt& leaf, uint32_t* flags);
   Error verification_failure(uint32_t flags) const;
@@ -217,6 +218,10 @@ class Engine {
   ServerHelloFacts server_hello_;
   ClientHelloFacts client_hello_;
   uint16_t tls12_group_ = 0;
+  // TLS 1.2 client: the ServerKeyExchange is signed with RSA-PSS, and
+  // whether mbedTLS answers its signature check by TLS 1.3's table now.
+  bool tls12_pss_server_key_exchange_ = false;
+  bool tls13_signature_table_on_ = false;
   AdvisoryGuards guards_;  // checks mbedTLS 3.6.6 lacks (advisory_guards.cpp)
   bool saw_server_hello_done_ = false;
   bool reject_unauthorized_after_handshake_ = false;

@@ -149,4 +149,13 @@ uint16_t parse_server_key_exchange_group(ByteView body, bool psk_hint_first) noe
   return c.ok() ? group : 0;
 }
 
+uint16_t parse_server_key_exchange_signature_scheme(ByteView body) noexcept {
+  Cursor c(body);
+  if (c.u8() != 3) return 0;  // ECCurveType named_curve
+  c.u16();                    // the group
+  c.vector8();                // the public key
+  const uint16_t scheme = c.u16();
+  return c.ok() ? scheme : 0;
+}
+
 }  // namespace sanstls::detail

@@ -66,5 +66,8 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept;
 ClientHelloFacts parse_client_hello(ByteView body);
 // TLS 1.2 ServerKeyExchange with ECDHE: the named group, or 0.
 uint16_t parse_server_key_exchange_group(ByteView body, bool psk_hint_first) noexcept;
+// The SignatureScheme of a signed TLS 1.2 ECDHE ServerKeyExchange
+// (ECDHE_RSA, ECDHE_ECDSA), 0 when it cannot be read.
+uint16_t parse_server_key_exchange_signature_scheme(ByteView body) noexcept;
 
 }  // namespace sanstls::detail

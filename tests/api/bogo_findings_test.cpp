@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "call_scope.h"
+#include "mbedtls/pk.h"
+#include "mbedtls/sha256.h"
 #include "support/fixtures.h"
 #include "support/pair.h"
 #include "support/raw_peer.h"
@@ -342,4 +344,175 @@ TEST_CASE("a TLS 1.2 client refuses an ECDHE_RSA suite with an ECDSA certificate
   CHECK(client->error().code() == ErrorCode::illegal_parameter);
   CHECK(client->error().alert() == Alert::illegal_parameter);
   CHECK(client->error().alert_direction() == AlertDirection::sent);
+}
+
+namespace {
+
+// The handshake messages (type, offset of the body, body length) of the
+// plaintext handshake records in `flight`.
+struct MessageAt {
+  uint8_t type;
+  size_t body;
+  size_t length;
+};
+
+std::vector<MessageAt> handshake_messages(const Bytes& flight) {
+  std::vector<MessageAt> out;
+  for (size_t at = 0; at + 5 <= flight.size();) {
+    const size_t length = get16(flight, at + 3);
+    if (flight[at] == 22) {
+      for (size_t m = at + 5; m + 4 <= at + 5 + length;) {
+        const size_t body =
+            size_t{flight[m + 1]} << 16 | size_t{flight[m + 2]} << 8 | flight[m + 3];
+        out.push_back({flight[m], m + 4, body});
+        m += 4 + body;
+      }
+    }
+    at += 5 + length;
+  }
+  return out;
+}
+
+// The handshake messages of `flight` in one record.
+Bytes pack_handshake_records(const Bytes& flight) {
+  Bytes body;
+  for (const auto& m : handshake_messages(flight)) {
+    body.insert(body.end(), flight.begin() + m.body - 4, flight.begin() + m.body + m.length);
+  }
+  const uint8_t header[5] = {22, 3, 3, static_cast<uint8_t>(body.size() >> 8),
+                             static_cast<uint8_t>(body.size())};
+  body.insert(body.begin(), header, header + 5);
+  return body;
+}
+
+// A TLS 1.2 server flight (RSA certificate, ECDHE_RSA) whose
+// ServerKeyExchange is signed again with rsa_pss_rsae_sha256, as BoringSSL
+// and Go sign it when the client offers RSA-PSS: our own server cannot
+// (mbedTLS signs TLS 1.2 with PKCS#1 v1.5 only), so the test re-signs the
+// same parameters with the server's key. An RSA-PSS signature is as long as
+// a PKCS#1 one (the modulus), so no length changes.
+struct PssFlight {
+  Connection client;
+  Bytes flight;
+  size_t signature_at = 0;
+};
+
+// The PSS salt: any bytes do for a test.
+int test_rng(void*, unsigned char* out, size_t length) {
+  for (size_t i = 0; i < length; ++i) out[i] = static_cast<unsigned char>(i * 151 + 7);
+  return 0;
+}
+
+PssFlight tls12_flight_signed_with_rsa_pss(Sources& sources, TlsVersion client_max) {
+  auto client_b = client_builder(sources);
+  client_b.versions(TlsVersion::tls1_2, client_max);
+  auto server_b = ConfigBuilder(Role::server);
+  server_b.random(sources.server_random)
+      .clock(sources.clock)
+      .certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem)
+      .versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server = Connection::server(build_or_fail(server_b));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  const Bytes hello = take_output(client.value());
+  REQUIRE(server->feed(ByteView(hello)) == hello.size());
+  Bytes flight = take_output(server.value());
+
+  const auto messages = handshake_messages(flight);
+  REQUIRE(messages.size() >= 4);
+  REQUIRE(messages[0].type == 2);  // ServerHello
+  const MessageAt* ske = nullptr;
+  for (const auto& m : messages) {
+    if (m.type == 12) ske = &m;
+  }
+  REQUIRE(ske != nullptr);
+  // ECParameters (curve type, group), the point, then the signature.
+  const size_t params_length = 1 + 2 + 1 + flight.at(ske->body + 3);
+  const size_t scheme_at = ske->body + params_length;
+  REQUIRE((get16(flight, scheme_at) & 0xff) == 0x01);  // rsa_pkcs1_*, all mbedTLS signs
+  const size_t signature_at = scheme_at + 4;
+  const size_t signature_length = get16(flight, scheme_at + 2);
+  REQUIRE(scheme_at + 4 + signature_length == ske->body + ske->length);
+
+  // RFC 5246 7.4.3: the signature covers client_random + server_random + params.
+  Bytes signed_data(hello.begin() + 11, hello.begin() + 43);
+  signed_data.insert(signed_data.end(), flight.begin() + messages[0].body + 2,
+                     flight.begin() + messages[0].body + 34);
+  signed_data.insert(signed_data.end(), flight.begin() + ske->body,
+                     flight.begin() + ske->body + params_length);
+  uint8_t hash[32];
+  REQUIRE(mbedtls_sha256(signed_data.data(), signed_data.size(), hash, 0) == 0);
+  mbedtls_pk_context key;
+  mbedtls_pk_init(&key);
+  const std::string& pem = pki().rsa_leaf.key.private_key_pem;
+  REQUIRE(mbedtls_pk_parse_key(&key, reinterpret_cast<const unsigned char*>(pem.c_str()),
+                               pem.size() + 1, nullptr, 0, test_rng, nullptr) == 0);
+  Bytes signature(signature_length);
+  size_t written = 0;
+  const int signed_ok =
+      mbedtls_pk_sign_ext(MBEDTLS_PK_RSASSA_PSS, &key, MBEDTLS_MD_SHA256, hash, sizeof hash,
+                          signature.data(), signature.size(), &written, test_rng, nullptr);
+  mbedtls_pk_free(&key);
+  REQUIRE(signed_ok == 0);
+  REQUIRE(written == signature_length);
+  flight[scheme_at] = 0x08;  // rsa_pss_rsae_sha256
+  flight[scheme_at + 1] = 0x04;
+  std::copy(signature.begin(), signature.end(), flight.begin() + signature_at);
+  return {std::move(client).value(), std::move(flight), signature_at};
+}
+
+}  // namespace
+
+// RFC 8446 4.2.3: rsa_pss_rsae_* applies to TLS 1.2 too, and a client that
+// offers TLS 1.3 offers it. mbedTLS 3.6's TLS 1.2 client can verify it but
+// refused it by a TLS 1.2-only table (illegal_parameter), so servers that
+// prefer RSA-PSS (BoringSSL, Go) could not be reached over TLS 1.2 with an
+// RSA certificate. The engine lets mbedTLS answer that one check by its
+// TLS 1.3 table.
+TEST_CASE("a TLS 1.2 client accepts a ServerKeyExchange signed with RSA-PSS",
+          "[bogo][signature]") {
+  Sources sources;
+  detail::CallScope scope{nullptr, &sources.clock, &sources.client_random};
+  SECTION("a good signature: the client sends its second flight") {
+    PssFlight f = tls12_flight_signed_with_rsa_pss(sources, TlsVersion::tls1_3);
+    f.client.feed(ByteView(f.flight));
+    REQUIRE(f.client.error().ok());
+    const auto sent = split_records(take_output(f.client));
+    REQUIRE(sent.size() == 3);  // ClientKeyExchange, ChangeCipherSpec, Finished
+    CHECK(sent[0].type == 22);
+    CHECK(sent[1].type == 20);
+    CHECK(sent[2].type == 22);
+  }
+  SECTION("the whole flight in one record (BoGo's PackHandshake)") {
+    PssFlight f = tls12_flight_signed_with_rsa_pss(sources, TlsVersion::tls1_3);
+    f.client.feed(ByteView(pack_handshake_records(f.flight)));
+    INFO(f.client.error().message());
+    REQUIRE(f.client.error().ok());
+    CHECK(split_records(take_output(f.client)).size() == 3);
+  }
+  SECTION("a bad signature is still refused") {
+    PssFlight f = tls12_flight_signed_with_rsa_pss(sources, TlsVersion::tls1_3);
+    f.flight[f.signature_at + 7] ^= 0x01;
+    f.client.feed(ByteView(f.flight));
+    CHECK(f.client.error().code() == ErrorCode::bad_signature);
+    CHECK(f.client.error().alert() == Alert::decrypt_error);
+    CHECK(f.client.error().alert_direction() == AlertDirection::sent);
+  }
+}
+
+// A client that did not offer RSA-PSS (TLS 1.2 only: mbedTLS leaves it out
+// of that ClientHello) still refuses it as a scheme it did not offer.
+TEST_CASE("a TLS 1.2-only client refuses an RSA-PSS ServerKeyExchange it did not offer",
+          "[bogo][signature]") {
+  Sources sources;
+  detail::CallScope scope{nullptr, &sources.clock, &sources.client_random};
+  auto client_b = client_builder(sources);
+  client_b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  const auto offered = offered_signature_algorithms(build_or_fail(client_b));
+  REQUIRE(position(offered, 0x0804) == offered.size());
+  PssFlight f = tls12_flight_signed_with_rsa_pss(sources, TlsVersion::tls1_2);
+  f.client.feed(ByteView(f.flight));
+  CHECK(f.client.error().code() == ErrorCode::illegal_parameter);
+  CHECK(f.client.error().alert() == Alert::illegal_parameter);
 }
