@@ -123,14 +123,14 @@ uint64_t get(const std::atomic<uint64_t>& counter) {
 }  // namespace
 
 // The resolver thread of one Loop: getaddrinfo() blocks, so it runs here
-// and the answer comes back through post(). The Loop's destructor detaches
-// it (a lookup may take seconds); `loop` is cleared first, so a late answer
-// is dropped.
+// and the answer (every address, in the resolver's order) comes back through
+// post(). The Loop's destructor detaches it (a lookup may take seconds);
+// `loop` is cleared first, so a late answer is dropped.
 struct Loop::Resolver {
   struct Request {
-    uint64_t id;
     std::string host;
     uint16_t port;
+    std::function<void(int, SocketAddresses)> done;  // run on the loop thread
   };
   std::mutex mutex;
   std::condition_variable wake;
@@ -152,25 +152,57 @@ struct Loop::Resolver {
       hints.ai_family = AF_UNSPEC;
       hints.ai_socktype = SOCK_STREAM;
       hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-      addrinfo* addresses = nullptr;
+      addrinfo* found = nullptr;
       const std::string service = std::to_string(request.port);
-      const int rc = ::getaddrinfo(request.host.c_str(), service.c_str(), &hints, &addresses);
-      std::vector<uint8_t> address;
+      const int rc = ::getaddrinfo(request.host.c_str(), service.c_str(), &hints, &found);
+      SocketAddresses addresses;
       if (rc == 0) {
-        const auto* bytes = reinterpret_cast<const uint8_t*>(addresses->ai_addr);
-        address.assign(bytes, bytes + addresses->ai_addrlen);
-        ::freeaddrinfo(addresses);
+        for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+          const auto* bytes = reinterpret_cast<const uint8_t*>(ai->ai_addr);
+          addresses.emplace_back(bytes, bytes + ai->ai_addrlen);
+        }
+        ::freeaddrinfo(found);
       }
       std::lock_guard<std::mutex> lock(self->mutex);
       if (self->loop == nullptr) return;
-      Loop* loop = self->loop;
-      const uint64_t id = request.id;
-      loop->post([loop, id, rc, address = std::move(address)]() mutable {
-        loop->resolved(id, rc, std::move(address));
-      });
+      self->loop->post(
+          [done = std::move(request.done), rc, addresses = std::move(addresses)]() mutable {
+            done(rc, std::move(addresses));
+          });
     }
   }
 };
+
+void Loop::resolve(const std::string& host, uint16_t port,
+                   std::function<void(int, SocketAddresses)> done) {
+  if (!resolver_) {
+    resolver_ = std::make_shared<Resolver>();
+    resolver_->loop = this;
+    std::thread(Resolver::run, resolver_).detach();
+  }
+  {
+    std::lock_guard<std::mutex> lock(resolver_->mutex);
+    resolver_->requests.push_back(Resolver::Request{host, port, std::move(done)});
+  }
+  resolver_->wake.notify_one();
+}
+
+Loop::SocketAddresses Loop::numeric_addresses(const std::string& host, uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  SocketAddresses addresses;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) == 0) {
+    for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+      const auto* bytes = reinterpret_cast<const uint8_t*>(ai->ai_addr);
+      addresses.emplace_back(bytes, bytes + ai->ai_addrlen);
+    }
+    ::freeaddrinfo(found);
+  }
+  return addresses;
+}
 
 Counters& Counters::operator+=(const Counters& other) {
   accepted += other.accepted;
@@ -283,6 +315,10 @@ void Conn::reject_server_name() {
 // ---------------------------------------------------------------- Loop
 
 void Loop::count_connected() noexcept { bump(counters_->connected); }
+void Loop::count_bytes(uint64_t in, uint64_t out) noexcept {
+  if (in > 0) bump(counters_->bytes_in, in);
+  if (out > 0) bump(counters_->bytes_out, out);
+}
 
 Loop::Loop(int epoll_fd, int event_fd) noexcept
     : epoll_fd_(epoll_fd),
@@ -491,18 +527,8 @@ Error Loop::connect(const std::string& host, uint16_t port, const Config& config
                                       ? Connection::client_without_server_name(config)
                                       : Connection::client(config, server_name);
   if (!connection) return connection.error();
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-  addrinfo* addresses = nullptr;
   const std::string service = std::to_string(port);
-  std::vector<uint8_t> address;
-  if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &addresses) == 0) {
-    const auto* bytes = reinterpret_cast<const uint8_t*>(addresses->ai_addr);
-    address.assign(bytes, bytes + addresses->ai_addrlen);
-    ::freeaddrinfo(addresses);
-  }
+  SocketAddresses addresses = numeric_addresses(host, port);
   const uint64_t id = next_id_;
   Error error = add_conn(-1, std::move(connection).value(), std::move(handler), options);
   if (error) return error;
@@ -511,31 +537,23 @@ Error Loop::connect(const std::string& host, uint16_t port, const Config& config
   conn.connect_port_ = port;
   conn.peer_address_ =
       (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + service;
-  if (!address.empty()) {
-    start_connect(conn, address);
+  if (!addresses.empty()) {
+    start_connect(conn, addresses.front());
     return Error();
   }
   // A name: getaddrinfo may block for seconds, so it runs on the resolver thread.
   conn.resolving_ = true;
-  if (!resolver_) {
-    resolver_ = std::make_shared<Resolver>();
-    resolver_->loop = this;
-    std::thread(Resolver::run, resolver_).detach();
-  }
-  {
-    std::lock_guard<std::mutex> lock(resolver_->mutex);
-    resolver_->requests.push_back(Resolver::Request{id, host, port});
-  }
-  resolver_->wake.notify_one();
+  resolve(host, port,
+          [this, id](int rc, SocketAddresses found) { resolved(id, rc, std::move(found)); });
   return Error();
 }
 
-void Loop::resolved(uint64_t id, int gai_error, std::vector<uint8_t> address) {
+void Loop::resolved(uint64_t id, int gai_error, SocketAddresses addresses) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;  // ended meanwhile (handshake limit, abort)
   Conn& conn = *it->second;
   conn.resolving_ = false;
-  if (gai_error != 0 || address.empty()) {
+  if (gai_error != 0 || addresses.empty()) {
     char text[Error::kMessageCapacity];
     std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s (%s)", conn.connect_host_.c_str(),
                   gai_strerror(gai_error));
@@ -543,7 +561,7 @@ void Loop::resolved(uint64_t id, int gai_error, std::vector<uint8_t> address) {
         conn, CloseReason::error,
         Error(ErrorCode::name_not_found, Stage::resolve, text).with_system_error(gai_error));
   }
-  start_connect(conn, address);
+  start_connect(conn, addresses.front());
 }
 
 // Creates the socket and starts the non-blocking connect; failures end the
@@ -668,6 +686,7 @@ void Loop::run_dirty() {
 }
 
 void Loop::receive(Conn& conn) {
+  if (conn.proxied_ && conn.proxied_->carrier) return carried_receive(conn);
   if (!conn.inbox_.empty()) return;  // the engine has not taken the last receive yet
   const ssize_t n = ::recv(conn.fd_, buffer_.data(), buffer_.size(), 0);
   if (n > 0) {
@@ -693,6 +712,7 @@ void Loop::receive(Conn& conn) {
 }
 
 bool Loop::send_pending(Conn& conn) {
+  if (conn.proxied_ && conn.proxied_->carrier) return carried_send(conn);
   conn.want_write_ = false;
   while (!conn.dead_) {
     const ByteView out = conn.connection_.pending_output();
@@ -735,8 +755,12 @@ void Loop::pump(Conn& conn) {
     return;
   }
   Connection& c = conn.connection_;
+  const bool carried = conn.proxied_ && conn.proxied_->carrier;
   for (int round = 0; round < kPumpRounds && !conn.dead_; ++round) {
     bool progress = false;
+    // Through an HTTPS proxy: the carrier's plaintext becomes our inbox.
+    if (carried && carrier_lift(conn)) progress = true;
+    if (conn.dead_) return;
     while (auto event = c.next_event()) {
       if (event->kind == EventKind::peer_closed) conn.peer_closed_ = true;
     }
@@ -799,19 +823,23 @@ void Loop::pump(Conn& conn) {
       c.close();
       progress = true;
     }
-    if (c.wants().has_output) {
+    if (c.wants().has_output || (carried && carrier_has_output(conn))) {
       const size_t before = c.pending_output().size();
+      const bool carrier_before = carried && carrier_has_output(conn);
       send_pending(conn);
       if (conn.dead_) return;
       if (c.pending_output().size() != before) progress = true;
+      if (carried && carrier_has_output(conn) != carrier_before) progress = true;
     }
     if (!c.error().ok()) return finish_engine_error(conn);
     r = c.wants();
-    if (r.closed && !r.has_output) return finish(conn, CloseReason::clean, Error());
+    // Our last records may still wait in the carrier's queue.
+    const bool output_left = r.has_output || (carried && carrier_has_output(conn));
+    if (r.closed && !output_left) return finish(conn, CloseReason::clean, Error());
     if (conn.eof_ && !r.has_plaintext && conn.inbox_.empty()) {
       // The transport ended without an engine error: a clean end (after
       // the peer's close_notify, or our close without waiting).
-      if (!r.has_output) return finish(conn, CloseReason::clean, Error());
+      if (!output_left) return finish(conn, CloseReason::clean, Error());
     }
     if (conn.drain_owed_ && conn.queued() <= conn.options_.low_water) {
       conn.drain_owed_ = false;
@@ -826,6 +854,7 @@ void Loop::pump(Conn& conn) {
   // unsent): its record buffers go back to the heap until the next bytes.
   if (conn.options_.release_idle_buffers && conn.secure_ && conn.inbox_.empty() && !conn.dead_) {
     c.release_buffers();
+    if (carried && conn.proxied_->carrier_inbox.empty()) conn.proxied_->carrier->release_buffers();
   }
   update_interest(conn);
   schedule(conn);
@@ -836,9 +865,16 @@ void Loop::update_interest(Conn& conn) {
   const Readiness r = conn.connection_.wants();
   uint32_t events = 0;
   if (conn.connecting_) events |= EPOLLOUT;
-  if (!conn.connecting_ && !conn.paused_ && !conn.eof_ && conn.inbox_.empty() && r.wants_input) {
-    events |= EPOLLIN;
+  bool receive =
+      !conn.connecting_ && !conn.paused_ && !conn.eof_ && conn.inbox_.empty() && r.wants_input;
+  if (receive && conn.proxied_ && conn.proxied_->carrier) {
+    // Each layer holds at most one receive: read the socket only once the
+    // carrier has taken the last one and has no plaintext for us.
+    const Conn::Proxied& proxied = *conn.proxied_;
+    receive = !proxied.socket_eof && proxied.carrier_inbox.empty() &&
+              !proxied.carrier->wants().has_plaintext && proxied.carrier->wants().wants_input;
   }
+  if (receive) events |= EPOLLIN;
   if (conn.want_write_) events |= EPOLLOUT;
   if (events == conn.interest_) return;
   epoll_event ev{};
@@ -960,7 +996,10 @@ void Loop::finish(Conn& conn, CloseReason reason, const Error& error) {
   count_close(reason, error, conn.secure_);
   const int fd = conn.fd_;
   if (fd >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  if (fd >= 0 && reason == CloseReason::clean) ::shutdown(fd, SHUT_WR);
+  if (fd >= 0 && reason == CloseReason::clean) {
+    if (conn.proxied_ && conn.proxied_->carrier) close_carrier(conn);  // its close_notify too
+    ::shutdown(fd, SHUT_WR);
+  }
   conn.handler_->on_close(conn, reason, error);
   const bool lingers = conn.options_.linger_ms > 0 && fd >= 0 && !conn.eof_ &&
                        reason != CloseReason::reset && reason != CloseReason::timeout;
