@@ -9,6 +9,7 @@
 
 #include "call_scope.h"
 #include "mbedtls/pk.h"
+#include "mbedtls/ssl.h"
 #include "mbedtls/sha256.h"
 #include "support/fixtures.h"
 #include "support/pair.h"
@@ -515,4 +516,56 @@ TEST_CASE("a TLS 1.2-only client refuses an RSA-PSS ServerKeyExchange it did not
   f.client.feed(ByteView(f.flight));
   CHECK(f.client.error().code() == ErrorCode::illegal_parameter);
   CHECK(f.client.error().alert() == Alert::illegal_parameter);
+}
+// RFC 5705 4 with RFC 5246 5: a TLS 1.2 exporter runs the connection's PRF,
+// SHA-256 unless the suite names SHA-384. mbedTLS 3.6 ran it with the suite's
+// MAC hash, SHA-1 for the CBC_SHA suites, so both ends of a connection with
+// another TLS stack exported different bytes.
+TEST_CASE("a TLS 1.2 exporter with a CBC_SHA suite uses the SHA-256 PRF", "[bogo][exporter]") {
+  Sources sources;
+  const char* suite = "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA";
+  auto client_b = client_builder(sources);
+  client_b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2).cipher_suites(suite);
+  auto server_b = server_builder(sources);
+  std::vector<std::string> server_key_log;
+  server_b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+      .cipher_suites(suite)
+      .key_log([&](std::string_view line) { server_key_log.emplace_back(line); });
+  auto client = Connection::client(build_or_fail(client_b), "localhost");  // no key log
+  auto server = Connection::server(build_or_fail(server_b));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  const Bytes hello = take_output(client.value());
+  server->feed(ByteView(hello));
+  const Bytes flight = take_output(server.value());
+  client->feed(ByteView(flight));
+  const Bytes second = take_output(client.value());
+  server->feed(ByteView(second));
+  const Bytes last = take_output(server.value());
+  client->feed(ByteView(last));
+  REQUIRE(client->wants().handshake_complete);
+  REQUIRE(std::string(client->info().cipher.standard_name) == suite);
+
+  // "CLIENT_RANDOM <client random> <master secret>", both in hex.
+  REQUIRE(server_key_log.size() == 1);
+  const std::string& line = server_key_log[0];
+  REQUIRE(line.size() == 14 + 64 + 1 + 96);
+  Bytes master;
+  for (size_t i = 14 + 64 + 1; i < line.size(); i += 2) {
+    master.push_back(static_cast<uint8_t>(std::stoi(line.substr(i, 2), nullptr, 16)));
+  }
+  Bytes seed(hello.begin() + 11, hello.begin() + 43);  // client_random
+  const size_t server_random_at = 5 + 4 + 2;
+  seed.insert(seed.end(), flight.begin() + server_random_at, flight.begin() + server_random_at + 32);
+  Bytes expected(32);
+  REQUIRE(mbedtls_ssl_tls_prf(MBEDTLS_SSL_TLS_PRF_SHA256, master.data(), master.size(),
+                              "EXPERIMENTAL-bogo", seed.data(), seed.size(), expected.data(),
+                              expected.size()) == 0);
+
+  auto exported = client->export_keying_material("EXPERIMENTAL-bogo", ByteView(), 32);
+  REQUIRE(exported.ok());
+  CHECK(exported.value() == expected);
+  auto server_side = server->export_keying_material("EXPERIMENTAL-bogo", ByteView(), 32);
+  REQUIRE(server_side.ok());
+  CHECK(server_side.value() == expected);
 }
