@@ -3,6 +3,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -568,4 +569,74 @@ TEST_CASE("a TLS 1.2 exporter with a CBC_SHA suite uses the SHA-256 PRF", "[bogo
   auto server_side = server->export_keying_material("EXPERIMENTAL-bogo", ByteView(), 32);
   REQUIRE(server_side.ok());
   CHECK(server_side.value() == expected);
+}
+
+namespace {
+
+// Our TLS 1.2 client's verdict on our server's first flight after `edit`
+// changed its ServerHello (the flight's first message).
+Error client_verdict_on_edited_server_hello(const std::function<void(Bytes&)>& edit) {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server_b = server_builder(sources);
+  server_b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  auto server = Connection::server(build_or_fail(server_b));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  const Bytes hello = take_output(client.value());
+  REQUIRE(server->feed(ByteView(hello)) == hello.size());
+  Bytes flight = take_output(server.value());
+  REQUIRE(flight.at(5) == 2);  // ServerHello
+  edit(flight);
+  client->feed(ByteView(flight));
+  return client->error();
+}
+
+size_t server_hello_suite_at(const Bytes& flight) { return 5 + 4 + 2 + 32 + 1 + flight.at(43); }
+
+}  // namespace
+
+// RFC 5246 7.4.1.3 / RFC 8446 4.1.3: the server picks a suite the client
+// offered, of the version negotiated. mbedTLS 3.6 answered a TLS 1.3 suite
+// in a TLS 1.2 ServerHello with handshake_failure and an unknown suite with
+// internal_error; both are illegal_parameter.
+TEST_CASE("a TLS 1.2 ServerHello with a suite we did not offer for TLS 1.2 is illegal_parameter",
+          "[bogo][hello]") {
+  const uint16_t suite = GENERATE(uint16_t{0x1301}, uint16_t{0x0a0a}, uint16_t{0xc02f});
+  const Error error = client_verdict_on_edited_server_hello([&](Bytes& flight) {
+    const size_t at = server_hello_suite_at(flight);
+    flight[at] = static_cast<uint8_t>(suite >> 8);
+    flight[at + 1] = static_cast<uint8_t>(suite);
+  });
+  // 0x1301: TLS 1.3's; 0x0a0a: unknown; 0xc02f (ECDHE_RSA): offered, but it
+  // does not fit the server's ECDSA key (checked later, also illegal_parameter).
+  CHECK(error.code() == ErrorCode::illegal_parameter);
+  CHECK(error.alert() == Alert::illegal_parameter);
+  CHECK(error.alert_direction() == AlertDirection::sent);
+}
+
+TEST_CASE("a ServerHello with an extension twice is a decode_error", "[bogo][hello]") {
+  const Error error = client_verdict_on_edited_server_hello([](Bytes& flight) {
+    // A second extended_master_secret (0x0017, empty) after the last
+    // extension; the record, message and extensions lengths grow by 4.
+    const size_t body = size_t{flight[6]} << 16 | size_t{flight[7]} << 8 | flight[8];
+    const size_t extensions_at = server_hello_suite_at(flight) + 2 + 1;
+    const uint8_t extra[4] = {0x00, 0x17, 0x00, 0x00};
+    flight.insert(flight.begin() + static_cast<long>(5 + 4 + body), extra, extra + 4);
+    auto grow16 = [&](size_t at) {
+      const size_t v = (size_t{flight[at]} << 8 | flight[at + 1]) + 4;
+      flight[at] = static_cast<uint8_t>(v >> 8);
+      flight[at + 1] = static_cast<uint8_t>(v);
+    };
+    grow16(3);
+    grow16(7);  // the body length's low 16 bits (a ServerHello is short)
+    grow16(extensions_at);
+  });
+  CHECK(error.code() == ErrorCode::decode_error);
+  CHECK(error.alert() == Alert::decode_error);
+}
+
+TEST_CASE("the unedited TLS 1.2 ServerHello is accepted", "[bogo][hello]") {
+  CHECK(client_verdict_on_edited_server_hello([](Bytes&) {}).ok());
 }
