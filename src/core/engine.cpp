@@ -288,6 +288,14 @@ int Engine::on_send(ByteView data) {
     // Under a memory cap the queue may refuse to grow: that is out of memory.
     return output_.over_memory_limit() ? MBEDTLS_ERR_SSL_ALLOC_FAILED : MBEDTLS_ERR_SSL_WANT_WRITE;
   }
+  if (!is_server() && !initial_record_sent_ && data.size() > 5 && data[0] == kHandshake &&
+      data[5] == kClientHello) {
+    // RFC 8446 5.1: the initial ClientHello's record MAY say 0x0301, and
+    // other stacks send that (old servers and middleboxes expect it);
+    // mbedTLS writes 0x0303. Only this record: later ones say 0x0303.
+    output_.tail(data.size())[2] = 0x01;
+  }
+  initial_record_sent_ = true;
   outbound_.observe(data);
   return static_cast<int>(data.size());
 }

@@ -185,6 +185,7 @@ class Engine {
   std::vector<int> suites_override_;  // honor_cipher_order's per-connection list
   const char* alpn_choice_list_[2] = {nullptr, nullptr};
   bool first_inbound_record_ = true;
+  bool initial_record_sent_ = false;  // the first record we sent (a client's ClientHello)
   size_t header_delivered_ = 0;
   HeaderVerdict inbound_verdict_ = HeaderVerdict::ok;
 

@@ -640,3 +640,41 @@ TEST_CASE("a ServerHello with an extension twice is a decode_error", "[bogo][hel
 TEST_CASE("the unedited TLS 1.2 ServerHello is accepted", "[bogo][hello]") {
   CHECK(client_verdict_on_edited_server_hello([](Bytes&) {}).ok());
 }
+
+// RFC 8446 5.1: an initial ClientHello's record may carry 0x0301, what
+// other stacks send for old servers and middleboxes; every later record,
+// the ClientHello after a HelloRetryRequest included, carries 0x0303.
+TEST_CASE("the initial ClientHello's record says 0x0301, the one after a HelloRetryRequest 0x0303",
+          "[bogo][hello]") {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.groups("X25519:P-256");  // a key share for X25519 only
+  auto server_b = server_builder(sources);
+  server_b.groups("P-256");  // asks for P-256
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server = Connection::server(build_or_fail(server_b));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  const Bytes first = take_output(client.value());
+  REQUIRE(first.size() > 5);
+  CHECK(first[0] == 22);
+  CHECK(get16(first, 1) == 0x0301);
+  CHECK(get16(first, 9) == 0x0303);  // legacy_version in the ClientHello itself
+  server->feed(ByteView(first));
+  const Bytes retry = take_output(server.value());
+  // A HelloRetryRequest: a ServerHello whose random is RFC 8446's constant.
+  REQUIRE(retry.size() > 11 + 32);
+  REQUIRE(retry[5] == 2);
+  CHECK(get16(retry, 11) == 0xCF21);
+  client->feed(ByteView(retry));
+  const Bytes second = take_output(client.value());
+  const auto records = split_records(second);
+  REQUIRE(!records.empty());
+  size_t at = 0;
+  for (const auto& r : records) {
+    CHECK(get16(second, at + 1) == 0x0303);
+    at += 5 + r.length;
+  }
+  server->feed(ByteView(second));
+  CHECK(server->error().ok());
+}
