@@ -45,9 +45,12 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept {
       random.size() == 32 && std::memcmp(random.data(), kHelloRetryRandom, 32) == 0;
   if (!c.at_end()) {
     Cursor extensions(c.vector16());
+    std::vector<uint16_t> seen;
     while (extensions.ok() && !extensions.at_end()) {
       const uint16_t type = extensions.u16();
       Cursor data(extensions.vector16());
+      if (std::find(seen.begin(), seen.end(), type) != seen.end()) facts.duplicate_extension = true;
+      seen.push_back(type);
       if (type == kExtSupportedVersions) {
         facts.tls13 = data.u16() == 0x0304;
       } else if (type == kExtKeyShare) {

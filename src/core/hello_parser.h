@@ -30,6 +30,7 @@ struct ServerHelloFacts {
   uint16_t key_share_group = 0;         // TLS 1.3 (HRR: the group asked for)
   bool pre_shared_key = false;          // TLS 1.3 resumption or external PSK
   bool extended_master_secret = false;  // RFC 7627 (TLS 1.2)
+  bool duplicate_extension = false;     // an extension type twice (RFC 8446 4.2, RFC 5246 7.4.1.4)
 };
 
 struct KeyShareEntry {
