@@ -130,13 +130,49 @@ struct Loop::Resolver {
   struct Request {
     std::string host;
     uint16_t port;
-    std::function<void(int, SocketAddresses)> done;  // run on the loop thread
+    const char* label;                                        // static text
+    std::function<void(const Error&, SocketAddresses)> done;  // run on the loop thread
   };
   std::mutex mutex;
   std::condition_variable wake;
   std::deque<Request> requests;
   Loop* loop = nullptr;
+  Lookup lookup;  // the Loop's, copied when the thread starts
   bool quit = false;
+
+  static Error not_found(const Request& request, const char* why, int gai_error) {
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s%s (%s)", request.host.c_str(),
+                  request.label, why);
+    return Error(ErrorCode::name_not_found, Stage::resolve, text).with_system_error(gai_error);
+  }
+
+  Error look_up(const Request& request, SocketAddresses* addresses) const {
+    if (lookup) {
+      auto found = lookup(request.host);
+      if (!found) return found.error();
+      for (const std::string& numeric : found.value()) {
+        SocketAddresses one = numeric_addresses(numeric, request.port);
+        addresses->insert(addresses->end(), one.begin(), one.end());
+      }
+      return addresses->empty() ? not_found(request, "the lookup gave no numeric address", 0)
+                                : Error();
+    }
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+    addrinfo* found = nullptr;
+    const std::string service = std::to_string(request.port);
+    const int rc = ::getaddrinfo(request.host.c_str(), service.c_str(), &hints, &found);
+    if (rc != 0) return not_found(request, gai_strerror(rc), rc);
+    for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+      const auto* bytes = reinterpret_cast<const uint8_t*>(ai->ai_addr);
+      addresses->emplace_back(bytes, bytes + ai->ai_addrlen);
+    }
+    ::freeaddrinfo(found);
+    return addresses->empty() ? not_found(request, "no address", 0) : Error();
+  }
 
   static void run(std::shared_ptr<Resolver> self) {
     for (;;) {
@@ -148,41 +184,29 @@ struct Loop::Resolver {
         request = std::move(self->requests.front());
         self->requests.pop_front();
       }
-      addrinfo hints{};
-      hints.ai_family = AF_UNSPEC;
-      hints.ai_socktype = SOCK_STREAM;
-      hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-      addrinfo* found = nullptr;
-      const std::string service = std::to_string(request.port);
-      const int rc = ::getaddrinfo(request.host.c_str(), service.c_str(), &hints, &found);
       SocketAddresses addresses;
-      if (rc == 0) {
-        for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-          const auto* bytes = reinterpret_cast<const uint8_t*>(ai->ai_addr);
-          addresses.emplace_back(bytes, bytes + ai->ai_addrlen);
-        }
-        ::freeaddrinfo(found);
-      }
+      Error error = self->look_up(request, &addresses);
       std::lock_guard<std::mutex> lock(self->mutex);
       if (self->loop == nullptr) return;
       self->loop->post(
-          [done = std::move(request.done), rc, addresses = std::move(addresses)]() mutable {
-            done(rc, std::move(addresses));
+          [done = std::move(request.done), error, addresses = std::move(addresses)]() mutable {
+            done(error, std::move(addresses));
           });
     }
   }
 };
 
-void Loop::resolve(const std::string& host, uint16_t port,
-                   std::function<void(int, SocketAddresses)> done) {
+void Loop::resolve(const std::string& host, uint16_t port, const char* label,
+                   std::function<void(const Error&, SocketAddresses)> done) {
   if (!resolver_) {
     resolver_ = std::make_shared<Resolver>();
     resolver_->loop = this;
+    resolver_->lookup = lookup_;
     std::thread(Resolver::run, resolver_).detach();
   }
   {
     std::lock_guard<std::mutex> lock(resolver_->mutex);
-    resolver_->requests.push_back(Resolver::Request{host, port, std::move(done)});
+    resolver_->requests.push_back(Resolver::Request{host, port, label, std::move(done)});
   }
   resolver_->wake.notify_one();
 }
@@ -533,55 +557,68 @@ Error Loop::connect(const std::string& host, uint16_t port, const Config& config
   Error error = add_conn(-1, std::move(connection).value(), std::move(handler), options);
   if (error) return error;
   Conn& conn = *conns_.at(id);
-  conn.connect_host_ = host;
-  conn.connect_port_ = port;
+  conn.dialing_ = std::make_unique<Conn::Dialing>();
+  conn.dialing_->host = host;
   conn.peer_address_ =
       (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + service;
   if (!addresses.empty()) {
-    start_connect(conn, addresses.front());
+    conn.dialing_->addresses = std::move(addresses);
+    connect_next(conn, Error());
     return Error();
   }
   // A name: getaddrinfo may block for seconds, so it runs on the resolver thread.
   conn.resolving_ = true;
-  resolve(host, port,
-          [this, id](int rc, SocketAddresses found) { resolved(id, rc, std::move(found)); });
+  resolve(host, port, "", [this, id](const Error& failure, SocketAddresses found) {
+    resolved(id, failure, std::move(found));
+  });
   return Error();
 }
 
-void Loop::resolved(uint64_t id, int gai_error, SocketAddresses addresses) {
+void Loop::resolved(uint64_t id, const Error& error, SocketAddresses addresses) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;  // ended meanwhile (handshake limit, abort)
   Conn& conn = *it->second;
   conn.resolving_ = false;
-  if (gai_error != 0 || addresses.empty()) {
-    char text[Error::kMessageCapacity];
-    std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s (%s)", conn.connect_host_.c_str(),
-                  gai_strerror(gai_error));
-    return finish(
-        conn, CloseReason::error,
-        Error(ErrorCode::name_not_found, Stage::resolve, text).with_system_error(gai_error));
-  }
-  start_connect(conn, addresses.front());
+  if (error) return finish(conn, CloseReason::error, error);
+  conn.dialing_->addresses = std::move(addresses);
+  connect_next(conn, Error());
 }
 
-// Creates the socket and starts the non-blocking connect; failures end the
-// Conn through on_close (stage connect).
-void Loop::start_connect(Conn& conn, const std::vector<uint8_t>& address) {
+// Connects to the next address of the Conn's host; when none is left, the
+// Conn ends with the last failure (stage connect), its message saying how
+// many addresses were tried.
+void Loop::connect_next(Conn& conn, Error failure) {
+  Conn::Dialing& dialing = *conn.dialing_;
+  while (dialing.next < dialing.addresses.size()) {
+    const Error error = start_connect(conn, dialing.addresses[dialing.next++]);
+    if (!error) return;
+    failure = error;
+  }
+  if (dialing.addresses.size() > 1 && failure) {
+    const std::string text = std::string(failure.message()) + "; the last of " +
+                             std::to_string(dialing.addresses.size()) + " addresses of " +
+                             dialing.host + " tried";
+    Error last(failure.code(), failure.stage(), text.c_str());  // truncated to the capacity
+    if (failure.system_error() != 0) last.with_system_error(failure.system_error());
+    failure = last;
+  }
+  finish(conn, CloseReason::error, failure);
+}
+
+// Creates the socket and starts the non-blocking connect to one address; a
+// failure (stage connect) leaves the Conn without a socket.
+Error Loop::start_connect(Conn& conn, const std::vector<uint8_t>& address) {
   const auto* target = reinterpret_cast<const sockaddr*>(address.data());
   conn.peer_address_ = format_address(target);
   const int fd = ::socket(target->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return finish(conn, CloseReason::error,
-                  errno_error(Stage::connect, "socket", conn.peer_address_, errno));
-  }
+  if (fd < 0) return errno_error(Stage::connect, "socket", conn.peer_address_, errno);
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const int connected = ::connect(fd, target, static_cast<socklen_t>(address.size()));
   const int connect_errno = connected == 0 ? 0 : errno;
   if (connected != 0 && connect_errno != EINPROGRESS) {
     ::close(fd);
-    return finish(conn, CloseReason::error,
-                  errno_error(Stage::connect, "connect", conn.peer_address_, connect_errno));
+    return errno_error(Stage::connect, "connect", conn.peer_address_, connect_errno);
   }
   epoll_event ev{};
   ev.events = 0;
@@ -589,14 +626,17 @@ void Loop::start_connect(Conn& conn, const std::vector<uint8_t>& address) {
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     const int err = errno;
     ::close(fd);
-    return finish(conn, CloseReason::error,
-                  errno_error(Stage::connect, "epoll_ctl", "connection", err));
+    return errno_error(Stage::connect, "epoll_ctl", "connection", err);
   }
   conn.fd_ = fd;
   conn.interest_ = 0;
   conn.connecting_ = connected != 0;
-  if (connected == 0) bump(counters_->connected);
+  if (connected == 0) {
+    bump(counters_->connected);
+    conn.dialing_.reset();
+  }
   mark_dirty(conn);
+  return Error();
 }
 
 Error Loop::add_conn(int fd, Connection connection, std::shared_ptr<Handler> handler,
@@ -1056,11 +1096,19 @@ void Loop::conn_ready(Conn& conn, uint32_t events) {
     socklen_t len = sizeof so_error;
     ::getsockopt(conn.fd_, SOL_SOCKET, SO_ERROR, &so_error, &len);
     if (so_error != 0) {
-      return finish(conn, CloseReason::error,
-                    errno_error(Stage::connect, "connect", conn.peer_address_, so_error));
+      const Error failure = errno_error(Stage::connect, "connect", conn.peer_address_, so_error);
+      if (!conn.dialing_) return finish(conn, CloseReason::error, failure);
+      // The next address, on a new socket.
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn.fd_, nullptr);
+      ::close(conn.fd_);
+      conn.fd_ = -1;
+      conn.connecting_ = false;
+      conn.interest_ = 0;
+      return connect_next(conn, failure);
     }
     if (!(events & EPOLLOUT)) return;
     conn.connecting_ = false;
+    conn.dialing_.reset();
     bump(counters_->connected);
     return pump(conn);
   }

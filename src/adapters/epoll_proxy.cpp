@@ -159,19 +159,13 @@ Error Loop::connect_through_proxy(const ProxyRoute& proxy, const std::string& ho
     return Error();
   }
   // A name: resolved on the resolver thread, like connect()'s.
-  const std::string proxy_name = proxy.address;
-  resolve(proxy.address, proxy.port, [this, dial, proxy_name](int rc, SocketAddresses found) {
-    if (dial->ended) return;  // timed out meanwhile
-    if (rc != 0 || found.empty()) {
-      char text[Error::kMessageCapacity];
-      std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s (proxy) (%s)", proxy_name.c_str(),
-                    rc != 0 ? gai_strerror(rc) : "no address");
-      return proxy_dial_end(
-          dial, Error(ErrorCode::name_not_found, Stage::resolve, text).with_system_error(rc));
-    }
-    dial->addresses = std::move(found);
-    proxy_dial_next(dial, Error());
-  });
+  resolve(proxy.address, proxy.port, " (proxy)",
+          [this, dial](const Error& failure, SocketAddresses found) {
+            if (dial->ended) return;  // timed out meanwhile
+            if (failure) return proxy_dial_end(dial, failure);
+            dial->addresses = std::move(found);
+            proxy_dial_next(dial, Error());
+          });
   return Error();
 }
 

@@ -141,15 +141,24 @@ int main(int argc, char** argv) {
   size_t expect = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--proxy") proxy_at = value;
-    else if (flag == "--proxy-ca") proxy_ca = value;
-    else if (flag == "--proxy-servername") proxy_name = value;
-    else if (flag == "--auth") auth = value;
-    else if (flag == "--connect") connect_to = value;
-    else if (flag == "--ca") ca = value;
-    else if (flag == "--servername") server_name = value;
-    else if (flag == "--version") version = value;
-    else if (flag == "--expect") expect = std::strtoul(value.c_str(), nullptr, 10);
+    if (flag == "--proxy")
+      proxy_at = value;
+    else if (flag == "--proxy-ca")
+      proxy_ca = value;
+    else if (flag == "--proxy-servername")
+      proxy_name = value;
+    else if (flag == "--auth")
+      auth = value;
+    else if (flag == "--connect")
+      connect_to = value;
+    else if (flag == "--ca")
+      ca = value;
+    else if (flag == "--servername")
+      server_name = value;
+    else if (flag == "--version")
+      version = value;
+    else if (flag == "--expect")
+      expect = std::strtoul(value.c_str(), nullptr, 10);
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -197,7 +206,8 @@ int main(int argc, char** argv) {
   options.timer_clock = &platform::system_clock();
   if (Error e = loop.value()->connect_through_proxy(route, host, port, origin_config.value(),
                                                     server_name, probe, options)) {
-    std::fprintf(stderr, "{\"ok\": false, \"error\": \"%s\", \"stage\": \"%s\", \"at_once\": true}\n",
+    std::fprintf(stderr,
+                 "{\"ok\": false, \"error\": \"%s\", \"stage\": \"%s\", \"at_once\": true}\n",
                  e.name(), stage_name(e.stage()));
     return 1;
   }
@@ -205,22 +215,21 @@ int main(int argc, char** argv) {
   std::cout.write(probe->received.data(), static_cast<std::streamsize>(probe->received.size()));
   std::cout.flush();
   const Probe& p = *probe;
-  std::fprintf(stderr,
-               "{\"ok\": %s, \"secure\": %s, \"reason\": \"%s\", \"error\": \"%s\", \"stage\": "
-               "\"%s\", \"message\": \"%s\", \"protocol\": \"%s\", \"authorized\": %s, "
-               "\"proxy_protocol\": \"%s\", \"proxy_status\": %d, \"proxy_tls\": %s, "
-               "\"proxy_tls_failed\": %s, \"proxy_authenticate\": \"%s\", \"sent\": %zu, "
-               "\"received\": %zu, \"refusals\": %zu, \"drains\": %zu, \"max_queued\": %zu, "
-               "\"high_water\": %zu, \"paused_once\": %s, \"data_while_paused\": %zu}\n",
-               p.error.ok() ? "true" : "false", p.secure ? "true" : "false",
-               epoll::close_reason_name(p.reason), p.error.ok() ? "" : p.error.name(),
-               p.error.ok() ? "" : stage_name(p.error.stage()),
-               json_escape(p.error.message()).c_str(), p.protocol.c_str(),
-               p.authorized ? "true" : "false", p.proxy_protocol.c_str(), p.proxy.status,
-               p.proxy.tls ? "true" : "false", p.proxy.proxy_tls_failed ? "true" : "false",
-               json_escape(p.proxy.proxy_authenticate).c_str(), p.sent,
-               p.received.size(), p.refusals, p.drains, p.max_queued, kHighWater,
-               p.paused_once ? "true" : "false", p.data_while_paused);
+  std::fprintf(
+      stderr,
+      "{\"ok\": %s, \"secure\": %s, \"reason\": \"%s\", \"error\": \"%s\", \"stage\": "
+      "\"%s\", \"message\": \"%s\", \"protocol\": \"%s\", \"authorized\": %s, "
+      "\"proxy_protocol\": \"%s\", \"proxy_status\": %d, \"proxy_tls\": %s, "
+      "\"proxy_tls_failed\": %s, \"proxy_authenticate\": \"%s\", \"sent\": %zu, "
+      "\"received\": %zu, \"refusals\": %zu, \"drains\": %zu, \"max_queued\": %zu, "
+      "\"high_water\": %zu, \"paused_once\": %s, \"data_while_paused\": %zu}\n",
+      p.error.ok() ? "true" : "false", p.secure ? "true" : "false",
+      epoll::close_reason_name(p.reason), p.error.ok() ? "" : p.error.name(),
+      p.error.ok() ? "" : stage_name(p.error.stage()), json_escape(p.error.message()).c_str(),
+      p.protocol.c_str(), p.authorized ? "true" : "false", p.proxy_protocol.c_str(), p.proxy.status,
+      p.proxy.tls ? "true" : "false", p.proxy.proxy_tls_failed ? "true" : "false",
+      json_escape(p.proxy.proxy_authenticate).c_str(), p.sent, p.received.size(), p.refusals,
+      p.drains, p.max_queued, kHighWater, p.paused_once ? "true" : "false", p.data_while_paused);
   if (p.timer_fd >= 0) ::close(p.timer_fd);
   return p.error.ok() ? 0 : 1;
 }

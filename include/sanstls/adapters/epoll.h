@@ -292,12 +292,18 @@ class Conn {
   bool peer_closed_ = false;  // the peer's close_notify arrived; ours follows the last data
   bool drain_owed_ = false;   // a write was refused
   bool dead_ = false;
-  bool dirty_ = false;        // queued for pump
-  bool connecting_ = false;   // Loop::connect(): waiting for the TCP connect
-  bool sni_asked_ = false;    // on_server_name_requested was called
-  bool resolving_ = false;    // Loop::connect(): waiting for the resolver thread (fd_ is -1)
-  std::string connect_host_;  // Loop::connect(): the name being resolved
-  uint16_t connect_port_ = 0;
+  bool dirty_ = false;       // queued for pump
+  bool connecting_ = false;  // Loop::connect(): waiting for the TCP connect
+  bool sni_asked_ = false;   // on_server_name_requested was called
+  bool resolving_ = false;   // Loop::connect(): waiting for the resolver thread (fd_ is -1)
+  // Loop::connect() until the TCP connect succeeds: the host asked for, and
+  // its addresses, tried in order (the next after each failure).
+  struct Dialing {
+    std::string host;
+    std::vector<std::vector<uint8_t>> addresses;  // sockaddr bytes
+    size_t next = 0;
+  };
+  std::unique_ptr<Dialing> dialing_;
   std::unique_ptr<Proxied> proxied_;  // connect_through_proxy only
 };
 
@@ -334,13 +340,17 @@ class Loop {
               std::shared_ptr<Handler> handler, ConnOptions options = {});
 
   // Outbound: a TLS client to `host` (a numeric IPv4/IPv6 address, or a
-  // name resolved with getaddrinfo on the Loop's resolver thread, so the
-  // loop never blocks on DNS), connected without blocking; `server_name` is
-  // for SNI and verification. Failures come through on_close
+  // name resolved on the Loop's resolver thread, so the loop never blocks on
+  // DNS), connected without blocking; `server_name` is for SNI and
+  // verification. Every address the name resolves to is tried in the
+  // resolver's order, the next one after each failed TCP connect (::1
+  // refused, then 127.0.0.1). Failures come through on_close
   // (CloseReason::error): a name that does not resolve with stage resolve
-  // (ENOTFOUND), a refused connect with stage connect (ECONNREFUSED...). The
-  // handshake limit counts from here. Returns an error at once only for a
-  // missing handler or a socket that cannot be made.
+  // (ENOTFOUND), a refused connect with stage connect (ECONNREFUSED...; with
+  // several addresses, the last one's failure, its message saying how many
+  // were tried). The handshake limit counts from here, every address
+  // included. Returns an error at once only for a missing handler or a
+  // Connection that cannot be made.
   Error connect(const std::string& host, uint16_t port, const Config& config,
                 const std::string& server_name, std::shared_ptr<Handler> handler,
                 ConnOptions options = {});
@@ -368,6 +378,15 @@ class Loop {
   Error connect_through_proxy(const ProxyRoute& proxy, const std::string& host, uint16_t port,
                               const Config& config, const std::string& server_name,
                               std::shared_ptr<Handler> handler, ConnOptions options = {});
+
+  // Name resolution for connect() and proxy names, run on the resolver
+  // thread: the numeric IPv4/IPv6 addresses of `host`, in the order to try
+  // them, or an error (reported through on_close as it is; stage resolve
+  // fits). Default: getaddrinfo (AF_UNSPEC, AI_ADDRCONFIG) in the system's
+  // order (RFC 6724, /etc/gai.conf). Like Node's `lookup` option: service
+  // discovery, a cache, tests. Set it before the first connect() to a name.
+  using Lookup = std::function<Result<std::vector<std::string>>(const std::string& host)>;
+  void set_lookup(Lookup lookup) { lookup_ = std::move(lookup); }
 
   // Plain file descriptors on the loop (src/adapters/epoll_watch.cpp): a
   // proxy's upstream sockets, a timerfd, a pipe. `on_ready` runs on the loop
@@ -427,9 +446,11 @@ class Loop {
   // Socket addresses (sockaddr bytes), in the order to try them.
   using SocketAddresses = std::vector<std::vector<uint8_t>>;
   static SocketAddresses numeric_addresses(const std::string& host, uint16_t port);
-  // getaddrinfo on the resolver thread; `done` runs on the loop thread.
-  void resolve(const std::string& host, uint16_t port,
-               std::function<void(int gai_error, SocketAddresses)> done);
+  // getaddrinfo (or lookup_) on the resolver thread; `done` runs on the
+  // loop thread with the addresses, or the error (stage resolve; `label`
+  // follows the name in its message).
+  void resolve(const std::string& host, uint16_t port, const char* label,
+               std::function<void(const Error&, SocketAddresses)> done);
   struct ProxyDial;
   void proxy_dial_next(const std::shared_ptr<ProxyDial>& dial, const Error& last_failure);
   void proxy_dial_ready(const std::shared_ptr<ProxyDial>& dial, uint32_t events);
@@ -463,8 +484,9 @@ class Loop {
   void count_close(CloseReason reason, const Error& error, bool secure);
   void linger(int fd, uint32_t ms);
   void linger_ready(uint64_t tag);
-  void start_connect(Conn& conn, const std::vector<uint8_t>& address);
-  void resolved(uint64_t id, int gai_error, SocketAddresses addresses);
+  void connect_next(Conn& conn, Error failure);
+  Error start_connect(Conn& conn, const std::vector<uint8_t>& address);
+  void resolved(uint64_t id, const Error& error, SocketAddresses addresses);
   bool accept_without_descriptors(Listener& listener);
 
   int epoll_fd_;
@@ -484,6 +506,7 @@ class Loop {
   std::unordered_map<uint64_t, Lingering> lingering_;  // by tag (kLingerTag | id)
   int reserve_fd_ = -1;                 // closed to accept (and refuse) when out of descriptors
   std::shared_ptr<Resolver> resolver_;  // started by the first connect() to a name
+  Lookup lookup_;
   std::unordered_map<uint64_t, std::shared_ptr<Watch>> watches_;
   uint64_t next_watch_id_ = 1;
 };
