@@ -32,8 +32,8 @@
  * PSA asks mbedtls_psa_external_get_random() (src/core/mbedtls_hooks.cpp),
  * which reads the Connection's RandomSource. The board provides that source;
  * our QEMU image uses a deterministic, INSECURE test generator. */
-#define MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG /* no CTR_DRBG either: the core's
-                                          * mbedtls_ssl_conf_rng reads the RandomSource */
+/* No CTR_DRBG either: the core's mbedtls_ssl_conf_rng reads the RandomSource. */
+#define MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG
 
 /* --- PSA crypto (TLS 1.3 needs it), volatile keys only ---------------------- */
 #define MBEDTLS_PSA_CRYPTO_C

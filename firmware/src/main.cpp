@@ -111,10 +111,17 @@ __attribute__((noinline)) bool refuses_what_is_not_built_in(RandomSource& random
   ConfigBuilder early(Role::client);
   early.early_data(1024).psk(kPskIdentity, ByteView(kPsk, sizeof kPsk));
   bool all = refused(server) && refused(tls12) && refused(early);
+  // And the defaults build: the default cipher suites are the ones built in.
+  ConfigBuilder defaults(Role::client);
+  defaults.psk(kPskIdentity, ByteView(kPsk, sizeof kPsk)).random(random).clock(clock);
+  all = all && defaults.build().ok();
 #if !defined(SANSTLS_FIRMWARE_CERT)
   ConfigBuilder anchors(Role::client);
   anchors.trust_anchors(ByteView(reinterpret_cast<const uint8_t*>("x"), 1));
-  all = all && refused(anchors);
+  ConfigBuilder signatures(Role::client);
+  signatures.signature_algorithms("ecdsa_secp256r1_sha256")
+      .psk(kPskIdentity, ByteView(kPsk, sizeof kPsk));
+  all = all && refused(anchors) && refused(signatures);
 #endif
   return all;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine.h"
+#include "error_text.h"
 #include "sanstls/sync.h"
 #include "hello_parser.h"
 #include "mbedtls/ctr_drbg.h"
@@ -38,7 +39,8 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     verdict.ok = false;
     verdict.code = ErrorCode::unexpected_message;
     verdict.alert = Alert::unexpected_message;
-    verdict.message = "unexpected message: data follows the ClientHello in its record";
+    verdict.message =
+        SANSTLS_ERROR_TEXT("unexpected message: data follows the ClientHello in its record");
     return verdict;
   }
   if (role == Role::server && type == kClientHello) {
@@ -50,9 +52,10 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       verdict.ok = false;
       verdict.code = ErrorCode::decode_error;
       verdict.alert = Alert::decode_error;
-      verdict.message = facts.duplicate_extension
-                            ? "decode error: the ClientHello has an extension twice"
-                            : "decode error: bytes follow the ClientHello's extensions";
+      verdict.message =
+          facts.duplicate_extension
+              ? SANSTLS_ERROR_TEXT("decode error: the ClientHello has an extension twice")
+              : SANSTLS_ERROR_TEXT("decode error: bytes follow the ClientHello's extensions");
       return verdict;
     }
   }
@@ -69,10 +72,12 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       verdict.ok = false;
       verdict.code = ErrorCode::handshake_failure;
       verdict.alert = Alert::handshake_failure;
-      verdict.message = had_ems ? "handshake failure: the server resumes our extended master "
-                                  "secret session without the extension (RFC 7627 5.3)"
-                                : "handshake failure: the server adds the extended master secret "
-                                  "to a session that did not use it (RFC 7627 5.3)";
+      verdict.message = had_ems ? SANSTLS_ERROR_TEXT(
+                                      "handshake failure: the server resumes our extended master "
+                                      "secret session without the extension (RFC 7627 5.3)")
+                                : SANSTLS_ERROR_TEXT(
+                                      "handshake failure: the server adds the extended master "
+                                      "secret to a session that did not use it (RFC 7627 5.3)");
       return verdict;
     }
   }
@@ -113,9 +118,9 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       verdict.ok = false;
       verdict.code = ErrorCode::illegal_parameter;
       verdict.alert = Alert::illegal_parameter;
-      verdict.message =
+      verdict.message = SANSTLS_ERROR_TEXT(
           "illegal parameter: the HelloRetryRequest selects a "
-          "group we did not offer";
+          "group we did not offer");
       return verdict;
     }
   }
@@ -127,9 +132,9 @@ GuardVerdict ems_downgrade_verdict() noexcept {
   verdict.ok = false;
   verdict.code = ErrorCode::handshake_failure;
   verdict.alert = Alert::handshake_failure;
-  verdict.message =
+  verdict.message = SANSTLS_ERROR_TEXT(
       "handshake failure: resuming a session with an extended master secret without offering it "
-      "(RFC 7627 5.3)";
+      "(RFC 7627 5.3)");
   return verdict;
 }
 

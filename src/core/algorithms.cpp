@@ -2,6 +2,8 @@
 
 #include <iterator>
 
+#include "mbedtls/build_info.h"
+
 namespace sanstls::detail {
 namespace {
 
@@ -16,6 +18,7 @@ constexpr CipherSuite kSuites[] = {
     {0x1303, "TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256", v13, true},
     {0x1304, "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_SHA256", v13, false},
     {0x1305, "TLS_AES_128_CCM_8_SHA256", "TLS_AES_128_CCM_8_SHA256", v13, false},
+#if defined(MBEDTLS_SSL_PROTO_TLS1_2)  // a TLS 1.3-only build (firmware) knows no 1.2 suite
     {0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256", v12, true},
     {0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256", v12, true},
     {0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384", v12, true},
@@ -41,6 +44,7 @@ constexpr CipherSuite kSuites[] = {
      false},
     {0xC037, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256", "ECDHE-PSK-AES128-CBC-SHA256", v12, false},
     {0xC038, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA384", "ECDHE-PSK-AES256-CBC-SHA384", v12, false},
+#endif
 };
 
 constexpr Group kGroups[] = {

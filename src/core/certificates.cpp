@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "error_text.h"
 #include "mbedtls/sha256.h"
 #include "mbedtls/x509.h"
 
@@ -187,10 +188,10 @@ Error verification_error(uint32_t flags, const ChainRecord& chain, const std::st
   }
   if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
     char text[Error::kMessageCapacity];
-    std::snprintf(text, sizeof text,
-                  "Hostname/IP does not match certificate's altnames: '%s' is not in the "
-                  "certificate's names",
-                  host.c_str());
+    SANSTLS_FORMAT_ERROR_TEXT(text,
+                              "Hostname/IP does not match certificate's altnames: '%s' is not in "
+                              "the certificate's names",
+                              host.c_str());
     return make(ErrorCode::hostname_mismatch, text);
   }
   if (flags & (MBEDTLS_X509_BADCERT_MISSING | MBEDTLS_X509_BADCERT_SKIP_VERIFY)) {

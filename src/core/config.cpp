@@ -126,11 +126,15 @@ Error parse_cipher_suites(ConfigState& s, bool set, const std::string& list, boo
     for (auto* it = detail::cipher_suites_begin(); it != detail::cipher_suites_end(); ++it) {
       if (it->default_enabled) s.suites.push_back(it->id);
     }
+#if defined(MBEDTLS_SSL_PROTO_TLS1_2)  // else not in the suite table (algorithms.cpp)
     if (with_psk) {
       // TLS 1.2 needs PSK suites for an external PSK: the AEAD ones.
       for (uint16_t id : {0xCCACu, 0x00A8u, 0x00A9u, 0xCCABu})
         s.suites.push_back(static_cast<int>(id));
     }
+#else
+    (void)with_psk;
+#endif
   } else {
     Error error;
     for_each_item(list, [&](std::string_view name) {
@@ -359,6 +363,9 @@ bool same_text(std::string_view a, const char* b) {
 // TLS 1.2 servers then pick PKCS#1 v1.5, and TLS 1.3 servers, which may not
 // sign with PKCS#1 v1.5, still use RSA-PSS. Other schemes keep their order.
 void prefer_pkcs1_for_tls12_servers(const ConfigBuilder::Settings& b, ConfigState& s) {
+#if !defined(MBEDTLS_SSL_PROTO_TLS1_2)
+  return;  // a TLS 1.3-only build; and X.509-less ones would refuse the list
+#endif
   if (b.role != Role::client || b.min != TlsVersion::tls1_2 || b.max != TlsVersion::tls1_3) {
     return;
   }
@@ -390,6 +397,11 @@ void prefer_pkcs1_for_tls12_servers(const ConfigBuilder::Settings& b, ConfigStat
 }
 
 Error parse_signature_algorithms(const ConfigBuilder::Settings& b, ConfigState& s) {
+#if !defined(MBEDTLS_X509_CRT_PARSE_C)
+  // Signatures only authenticate certificates: refused, and no names to parse.
+  if (b.sig_algs_set) return not_built_in("signature algorithms", "MBEDTLS_X509_CRT_PARSE_C");
+  return Error();
+#endif
   if (!b.sig_algs_set) {
     prefer_pkcs1_for_tls12_servers(b, s);
     return Error();

@@ -12,3 +12,11 @@
 #define SANSTLS_FORMAT_ERROR_TEXT(buffer, ...) \
   ((void)std::snprintf(buffer, sizeof buffer, __VA_ARGS__))
 #endif
+
+// A message literal that is stored before it reaches an Error (which the
+// compiler cannot see through): "" with SANSTLS_NO_ERROR_MESSAGES.
+#if defined(SANSTLS_NO_ERROR_MESSAGES)
+#define SANSTLS_ERROR_TEXT(literal) ""
+#else
+#define SANSTLS_ERROR_TEXT(literal) literal
+#endif

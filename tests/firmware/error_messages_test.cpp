@@ -1,6 +1,7 @@
 // SANSTLS_NO_ERROR_MESSAGES (firmware builds, sanstls/error.h): an Error keeps
 // its code, stage, alert and backend code, and message() gives the stable
-// name; SANSTLS_FORMAT_ERROR_TEXT formats nothing and evaluates no argument.
+// name; SANSTLS_FORMAT_ERROR_TEXT formats nothing and evaluates no argument,
+// and SANSTLS_ERROR_TEXT gives "".
 // This program compiles the core's error.cpp itself with the option (the
 // host library keeps its messages); the firmware image runs the whole core
 // built this way.
@@ -39,4 +40,6 @@ TEST_CASE("without messages the error text is not formatted and its arguments no
   SANSTLS_FORMAT_ERROR_TEXT(text, "record with unknown content type %d", ++evaluated);
   CHECK(text[0] == '\0');
   CHECK(evaluated == 0);
+  // Literals stored before they reach an Error (the advisory guards' verdicts).
+  CHECK(std::strlen(SANSTLS_ERROR_TEXT("illegal parameter: a long explanation")) == 0);
 }
