@@ -123,20 +123,56 @@ uint64_t get(const std::atomic<uint64_t>& counter) {
 }  // namespace
 
 // The resolver thread of one Loop: getaddrinfo() blocks, so it runs here
-// and the answer comes back through post(). The Loop's destructor detaches
-// it (a lookup may take seconds); `loop` is cleared first, so a late answer
-// is dropped.
+// and the answer (every address, in the resolver's order) comes back through
+// post(). The Loop's destructor detaches it (a lookup may take seconds);
+// `loop` is cleared first, so a late answer is dropped.
 struct Loop::Resolver {
   struct Request {
-    uint64_t id;
     std::string host;
     uint16_t port;
+    const char* label;                                        // static text
+    std::function<void(const Error&, SocketAddresses)> done;  // run on the loop thread
   };
   std::mutex mutex;
   std::condition_variable wake;
   std::deque<Request> requests;
   Loop* loop = nullptr;
+  Lookup lookup;  // the Loop's, copied when the thread starts
   bool quit = false;
+
+  static Error not_found(const Request& request, const char* why, int gai_error) {
+    char text[Error::kMessageCapacity];
+    std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s%s (%s)", request.host.c_str(),
+                  request.label, why);
+    return Error(ErrorCode::name_not_found, Stage::resolve, text).with_system_error(gai_error);
+  }
+
+  Error look_up(const Request& request, SocketAddresses* addresses) const {
+    if (lookup) {
+      auto found = lookup(request.host);
+      if (!found) return found.error();
+      for (const std::string& numeric : found.value()) {
+        SocketAddresses one = numeric_addresses(numeric, request.port);
+        addresses->insert(addresses->end(), one.begin(), one.end());
+      }
+      return addresses->empty() ? not_found(request, "the lookup gave no numeric address", 0)
+                                : Error();
+    }
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+    addrinfo* found = nullptr;
+    const std::string service = std::to_string(request.port);
+    const int rc = ::getaddrinfo(request.host.c_str(), service.c_str(), &hints, &found);
+    if (rc != 0) return not_found(request, gai_strerror(rc), rc);
+    for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+      const auto* bytes = reinterpret_cast<const uint8_t*>(ai->ai_addr);
+      addresses->emplace_back(bytes, bytes + ai->ai_addrlen);
+    }
+    ::freeaddrinfo(found);
+    return addresses->empty() ? not_found(request, "no address", 0) : Error();
+  }
 
   static void run(std::shared_ptr<Resolver> self) {
     for (;;) {
@@ -148,29 +184,49 @@ struct Loop::Resolver {
         request = std::move(self->requests.front());
         self->requests.pop_front();
       }
-      addrinfo hints{};
-      hints.ai_family = AF_UNSPEC;
-      hints.ai_socktype = SOCK_STREAM;
-      hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-      addrinfo* addresses = nullptr;
-      const std::string service = std::to_string(request.port);
-      const int rc = ::getaddrinfo(request.host.c_str(), service.c_str(), &hints, &addresses);
-      std::vector<uint8_t> address;
-      if (rc == 0) {
-        const auto* bytes = reinterpret_cast<const uint8_t*>(addresses->ai_addr);
-        address.assign(bytes, bytes + addresses->ai_addrlen);
-        ::freeaddrinfo(addresses);
-      }
+      SocketAddresses addresses;
+      Error error = self->look_up(request, &addresses);
       std::lock_guard<std::mutex> lock(self->mutex);
       if (self->loop == nullptr) return;
-      Loop* loop = self->loop;
-      const uint64_t id = request.id;
-      loop->post([loop, id, rc, address = std::move(address)]() mutable {
-        loop->resolved(id, rc, std::move(address));
-      });
+      self->loop->post(
+          [done = std::move(request.done), error, addresses = std::move(addresses)]() mutable {
+            done(error, std::move(addresses));
+          });
     }
   }
 };
+
+void Loop::resolve(const std::string& host, uint16_t port, const char* label,
+                   std::function<void(const Error&, SocketAddresses)> done) {
+  if (!resolver_) {
+    resolver_ = std::make_shared<Resolver>();
+    resolver_->loop = this;
+    resolver_->lookup = lookup_;
+    std::thread(Resolver::run, resolver_).detach();
+  }
+  {
+    std::lock_guard<std::mutex> lock(resolver_->mutex);
+    resolver_->requests.push_back(Resolver::Request{host, port, label, std::move(done)});
+  }
+  resolver_->wake.notify_one();
+}
+
+Loop::SocketAddresses Loop::numeric_addresses(const std::string& host, uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  SocketAddresses addresses;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) == 0) {
+    for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+      const auto* bytes = reinterpret_cast<const uint8_t*>(ai->ai_addr);
+      addresses.emplace_back(bytes, bytes + ai->ai_addrlen);
+    }
+    ::freeaddrinfo(found);
+  }
+  return addresses;
+}
 
 Counters& Counters::operator+=(const Counters& other) {
   accepted += other.accepted;
@@ -283,6 +339,10 @@ void Conn::reject_server_name() {
 // ---------------------------------------------------------------- Loop
 
 void Loop::count_connected() noexcept { bump(counters_->connected); }
+void Loop::count_bytes(uint64_t in, uint64_t out) noexcept {
+  if (in > 0) bump(counters_->bytes_in, in);
+  if (out > 0) bump(counters_->bytes_out, out);
+}
 
 Loop::Loop(int epoll_fd, int event_fd) noexcept
     : epoll_fd_(epoll_fd),
@@ -491,79 +551,74 @@ Error Loop::connect(const std::string& host, uint16_t port, const Config& config
                                       ? Connection::client_without_server_name(config)
                                       : Connection::client(config, server_name);
   if (!connection) return connection.error();
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-  addrinfo* addresses = nullptr;
   const std::string service = std::to_string(port);
-  std::vector<uint8_t> address;
-  if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &addresses) == 0) {
-    const auto* bytes = reinterpret_cast<const uint8_t*>(addresses->ai_addr);
-    address.assign(bytes, bytes + addresses->ai_addrlen);
-    ::freeaddrinfo(addresses);
-  }
+  SocketAddresses addresses = numeric_addresses(host, port);
   const uint64_t id = next_id_;
   Error error = add_conn(-1, std::move(connection).value(), std::move(handler), options);
   if (error) return error;
   Conn& conn = *conns_.at(id);
-  conn.connect_host_ = host;
-  conn.connect_port_ = port;
+  conn.dialing_ = std::make_unique<Conn::Dialing>();
+  conn.dialing_->host = host;
   conn.peer_address_ =
       (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + service;
-  if (!address.empty()) {
-    start_connect(conn, address);
+  if (!addresses.empty()) {
+    conn.dialing_->addresses = std::move(addresses);
+    connect_next(conn, Error());
     return Error();
   }
   // A name: getaddrinfo may block for seconds, so it runs on the resolver thread.
   conn.resolving_ = true;
-  if (!resolver_) {
-    resolver_ = std::make_shared<Resolver>();
-    resolver_->loop = this;
-    std::thread(Resolver::run, resolver_).detach();
-  }
-  {
-    std::lock_guard<std::mutex> lock(resolver_->mutex);
-    resolver_->requests.push_back(Resolver::Request{id, host, port});
-  }
-  resolver_->wake.notify_one();
+  resolve(host, port, "", [this, id](const Error& failure, SocketAddresses found) {
+    resolved(id, failure, std::move(found));
+  });
   return Error();
 }
 
-void Loop::resolved(uint64_t id, int gai_error, std::vector<uint8_t> address) {
+void Loop::resolved(uint64_t id, const Error& error, SocketAddresses addresses) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;  // ended meanwhile (handshake limit, abort)
   Conn& conn = *it->second;
   conn.resolving_ = false;
-  if (gai_error != 0 || address.empty()) {
-    char text[Error::kMessageCapacity];
-    std::snprintf(text, sizeof text, "getaddrinfo ENOTFOUND %s (%s)", conn.connect_host_.c_str(),
-                  gai_strerror(gai_error));
-    return finish(
-        conn, CloseReason::error,
-        Error(ErrorCode::name_not_found, Stage::resolve, text).with_system_error(gai_error));
-  }
-  start_connect(conn, address);
+  if (error) return finish(conn, CloseReason::error, error);
+  conn.dialing_->addresses = std::move(addresses);
+  connect_next(conn, Error());
 }
 
-// Creates the socket and starts the non-blocking connect; failures end the
-// Conn through on_close (stage connect).
-void Loop::start_connect(Conn& conn, const std::vector<uint8_t>& address) {
+// Connects to the next address of the Conn's host; when none is left, the
+// Conn ends with the last failure (stage connect), its message saying how
+// many addresses were tried.
+void Loop::connect_next(Conn& conn, Error failure) {
+  Conn::Dialing& dialing = *conn.dialing_;
+  while (dialing.next < dialing.addresses.size()) {
+    const Error error = start_connect(conn, dialing.addresses[dialing.next++]);
+    if (!error) return;
+    failure = error;
+  }
+  if (dialing.addresses.size() > 1 && failure) {
+    const std::string text = std::string(failure.message()) + "; the last of " +
+                             std::to_string(dialing.addresses.size()) + " addresses of " +
+                             dialing.host + " tried";
+    Error last(failure.code(), failure.stage(), text.c_str());  // truncated to the capacity
+    if (failure.system_error() != 0) last.with_system_error(failure.system_error());
+    failure = last;
+  }
+  finish(conn, CloseReason::error, failure);
+}
+
+// Creates the socket and starts the non-blocking connect to one address; a
+// failure (stage connect) leaves the Conn without a socket.
+Error Loop::start_connect(Conn& conn, const std::vector<uint8_t>& address) {
   const auto* target = reinterpret_cast<const sockaddr*>(address.data());
   conn.peer_address_ = format_address(target);
   const int fd = ::socket(target->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return finish(conn, CloseReason::error,
-                  errno_error(Stage::connect, "socket", conn.peer_address_, errno));
-  }
+  if (fd < 0) return errno_error(Stage::connect, "socket", conn.peer_address_, errno);
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const int connected = ::connect(fd, target, static_cast<socklen_t>(address.size()));
   const int connect_errno = connected == 0 ? 0 : errno;
   if (connected != 0 && connect_errno != EINPROGRESS) {
     ::close(fd);
-    return finish(conn, CloseReason::error,
-                  errno_error(Stage::connect, "connect", conn.peer_address_, connect_errno));
+    return errno_error(Stage::connect, "connect", conn.peer_address_, connect_errno);
   }
   epoll_event ev{};
   ev.events = 0;
@@ -571,14 +626,17 @@ void Loop::start_connect(Conn& conn, const std::vector<uint8_t>& address) {
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     const int err = errno;
     ::close(fd);
-    return finish(conn, CloseReason::error,
-                  errno_error(Stage::connect, "epoll_ctl", "connection", err));
+    return errno_error(Stage::connect, "epoll_ctl", "connection", err);
   }
   conn.fd_ = fd;
   conn.interest_ = 0;
   conn.connecting_ = connected != 0;
-  if (connected == 0) bump(counters_->connected);
+  if (connected == 0) {
+    bump(counters_->connected);
+    conn.dialing_.reset();
+  }
   mark_dirty(conn);
+  return Error();
 }
 
 Error Loop::add_conn(int fd, Connection connection, std::shared_ptr<Handler> handler,
@@ -668,6 +726,7 @@ void Loop::run_dirty() {
 }
 
 void Loop::receive(Conn& conn) {
+  if (conn.proxied_ && conn.proxied_->carrier) return carried_receive(conn);
   if (!conn.inbox_.empty()) return;  // the engine has not taken the last receive yet
   const ssize_t n = ::recv(conn.fd_, buffer_.data(), buffer_.size(), 0);
   if (n > 0) {
@@ -693,6 +752,7 @@ void Loop::receive(Conn& conn) {
 }
 
 bool Loop::send_pending(Conn& conn) {
+  if (conn.proxied_ && conn.proxied_->carrier) return carried_send(conn);
   conn.want_write_ = false;
   while (!conn.dead_) {
     const ByteView out = conn.connection_.pending_output();
@@ -735,8 +795,12 @@ void Loop::pump(Conn& conn) {
     return;
   }
   Connection& c = conn.connection_;
+  const bool carried = conn.proxied_ && conn.proxied_->carrier;
   for (int round = 0; round < kPumpRounds && !conn.dead_; ++round) {
     bool progress = false;
+    // Through an HTTPS proxy: the carrier's plaintext becomes our inbox.
+    if (carried && carrier_lift(conn)) progress = true;
+    if (conn.dead_) return;
     while (auto event = c.next_event()) {
       if (event->kind == EventKind::peer_closed) conn.peer_closed_ = true;
     }
@@ -799,19 +863,23 @@ void Loop::pump(Conn& conn) {
       c.close();
       progress = true;
     }
-    if (c.wants().has_output) {
+    if (c.wants().has_output || (carried && carrier_has_output(conn))) {
       const size_t before = c.pending_output().size();
+      const bool carrier_before = carried && carrier_has_output(conn);
       send_pending(conn);
       if (conn.dead_) return;
       if (c.pending_output().size() != before) progress = true;
+      if (carried && carrier_has_output(conn) != carrier_before) progress = true;
     }
     if (!c.error().ok()) return finish_engine_error(conn);
     r = c.wants();
-    if (r.closed && !r.has_output) return finish(conn, CloseReason::clean, Error());
+    // Our last records may still wait in the carrier's queue.
+    const bool output_left = r.has_output || (carried && carrier_has_output(conn));
+    if (r.closed && !output_left) return finish(conn, CloseReason::clean, Error());
     if (conn.eof_ && !r.has_plaintext && conn.inbox_.empty()) {
       // The transport ended without an engine error: a clean end (after
       // the peer's close_notify, or our close without waiting).
-      if (!r.has_output) return finish(conn, CloseReason::clean, Error());
+      if (!output_left) return finish(conn, CloseReason::clean, Error());
     }
     if (conn.drain_owed_ && conn.queued() <= conn.options_.low_water) {
       conn.drain_owed_ = false;
@@ -826,6 +894,7 @@ void Loop::pump(Conn& conn) {
   // unsent): its record buffers go back to the heap until the next bytes.
   if (conn.options_.release_idle_buffers && conn.secure_ && conn.inbox_.empty() && !conn.dead_) {
     c.release_buffers();
+    if (carried && conn.proxied_->carrier_inbox.empty()) conn.proxied_->carrier->release_buffers();
   }
   update_interest(conn);
   schedule(conn);
@@ -836,9 +905,16 @@ void Loop::update_interest(Conn& conn) {
   const Readiness r = conn.connection_.wants();
   uint32_t events = 0;
   if (conn.connecting_) events |= EPOLLOUT;
-  if (!conn.connecting_ && !conn.paused_ && !conn.eof_ && conn.inbox_.empty() && r.wants_input) {
-    events |= EPOLLIN;
+  bool receive =
+      !conn.connecting_ && !conn.paused_ && !conn.eof_ && conn.inbox_.empty() && r.wants_input;
+  if (receive && conn.proxied_ && conn.proxied_->carrier) {
+    // Each layer holds at most one receive: read the socket only once the
+    // carrier has taken the last one and has no plaintext for us.
+    const Conn::Proxied& proxied = *conn.proxied_;
+    receive = !proxied.socket_eof && proxied.carrier_inbox.empty() &&
+              !proxied.carrier->wants().has_plaintext && proxied.carrier->wants().wants_input;
   }
+  if (receive) events |= EPOLLIN;
   if (conn.want_write_) events |= EPOLLOUT;
   if (events == conn.interest_) return;
   epoll_event ev{};
@@ -960,7 +1036,10 @@ void Loop::finish(Conn& conn, CloseReason reason, const Error& error) {
   count_close(reason, error, conn.secure_);
   const int fd = conn.fd_;
   if (fd >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  if (fd >= 0 && reason == CloseReason::clean) ::shutdown(fd, SHUT_WR);
+  if (fd >= 0 && reason == CloseReason::clean) {
+    if (conn.proxied_ && conn.proxied_->carrier) close_carrier(conn);  // its close_notify too
+    ::shutdown(fd, SHUT_WR);
+  }
   conn.handler_->on_close(conn, reason, error);
   const bool lingers = conn.options_.linger_ms > 0 && fd >= 0 && !conn.eof_ &&
                        reason != CloseReason::reset && reason != CloseReason::timeout;
@@ -1017,11 +1096,19 @@ void Loop::conn_ready(Conn& conn, uint32_t events) {
     socklen_t len = sizeof so_error;
     ::getsockopt(conn.fd_, SOL_SOCKET, SO_ERROR, &so_error, &len);
     if (so_error != 0) {
-      return finish(conn, CloseReason::error,
-                    errno_error(Stage::connect, "connect", conn.peer_address_, so_error));
+      const Error failure = errno_error(Stage::connect, "connect", conn.peer_address_, so_error);
+      if (!conn.dialing_) return finish(conn, CloseReason::error, failure);
+      // The next address, on a new socket.
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn.fd_, nullptr);
+      ::close(conn.fd_);
+      conn.fd_ = -1;
+      conn.connecting_ = false;
+      conn.interest_ = 0;
+      return connect_next(conn, failure);
     }
     if (!(events & EPOLLOUT)) return;
     conn.connecting_ = false;
+    conn.dialing_.reset();
     bump(counters_->connected);
     return pump(conn);
   }

@@ -81,6 +81,33 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       return verdict;
     }
   }
+  if (role == Role::client && type == kServerHello) {
+    // RFC 8446 4.1.3 and RFC 5246 7.4.1.3: the server picks one of the
+    // suites we offered, of the version it negotiates (TLS 1.3's 0x13xx
+    // suites only there), and RFC 8446 4.2 / RFC 5246 7.4.1.4 forbid an
+    // extension twice. mbedTLS 3.6 answered a TLS 1.3 suite in a TLS 1.2
+    // ServerHello with handshake_failure, an unknown suite with
+    // internal_error, and took a repeated extension.
+    const ServerHelloFacts facts = parse_server_hello(body);
+    const auto& offered = guards.offered_cipher_suites;
+    if (facts.parsed && facts.duplicate_extension) {
+      verdict.ok = false;
+      verdict.code = ErrorCode::decode_error;
+      verdict.alert = Alert::decode_error;
+      verdict.message = "decode error: the ServerHello has an extension twice";
+      return verdict;
+    }
+    if (facts.parsed && !offered.empty() &&
+        (std::find(offered.begin(), offered.end(), facts.cipher_suite) == offered.end() ||
+         ((facts.cipher_suite >> 8) == 0x13) != facts.tls13)) {
+      verdict.ok = false;
+      verdict.code = ErrorCode::illegal_parameter;
+      verdict.alert = Alert::illegal_parameter;
+      verdict.message =
+          "illegal parameter: the server chose a cipher suite we did not offer for its version";
+      return verdict;
+    }
+  }
   if (role == Role::client && type == kServerHello && guards.offered_groups_known) {
     // CVE-2026-25832: mbedTLS 3.6.6 accepts a HelloRetryRequest selecting a
     // group absent from our supported_groups (its check is inverted).
@@ -120,7 +147,9 @@ void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, Byte
   }
   if (guards.offered_groups_known) return;
   const ClientHelloFacts facts = parse_client_hello(body);
-  if (!facts.parsed || facts.groups.empty()) return;
+  if (!facts.parsed) return;
+  guards.offered_cipher_suites = facts.cipher_suites;
+  if (facts.groups.empty()) return;
   guards.offered_groups = facts.groups;
   guards.offered_groups_known = true;
 }

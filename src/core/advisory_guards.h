@@ -28,6 +28,8 @@ struct AdvisoryGuards {
   EmsUse resumed_ems = EmsUse::unknown;
   std::vector<uint8_t> offered_session_id;
   bool session_id_known = false;
+  // Client: the cipher suites of our first ClientHello.
+  std::vector<uint16_t> offered_cipher_suites;
 };
 
 // What a TLS 1.2 session records about its master secret: the ServerHello

@@ -81,6 +81,7 @@ Engine::~Engine() {
   }
   // The saved session holds the session's secrets.
   mbedtls_platform_zeroize(saved_session_.data(), saved_session_.size());
+  mbedtls_platform_zeroize(&tls12_exporter_, sizeof tls12_exporter_);
   account_->on_free(sizeof(Engine));
   account_->detach();  // the output queue's buffer is returned after this; the account waits for it
 }
@@ -112,10 +113,9 @@ Error Engine::start(const std::string* server_name, ByteView saved_session,
 #if defined(MBEDTLS_X509_CRT_PARSE_C)
   mbedtls_ssl_set_verify(&ssl_, verify_callback, this);
 #endif
-  // Key logging, and counting TLS 1.2 renegotiations (each derives a new master secret).
-  if (config_->key_log || config_->renegotiation) {
-    mbedtls_ssl_set_export_keys_cb(&ssl_, export_keys_callback, this);
-  }
+  // Key logging, counting TLS 1.2 renegotiations (each derives a new master
+  // secret) and the TLS 1.2 exporter's inputs (export_keying_material()).
+  mbedtls_ssl_set_export_keys_cb(&ssl_, export_keys_callback, this);
   if (role_ == Role::client) {
     const char* hostname = nullptr;
     if (server_name != nullptr) {
@@ -249,9 +249,17 @@ Result<std::vector<uint8_t>> Engine::save_session() const {
 
 void Engine::export_keys_callback(void* self, mbedtls_ssl_key_export_type type,
                                   const unsigned char* secret, size_t secret_len,
-                                  const unsigned char client_random[32], const unsigned char*,
-                                  mbedtls_tls_prf_types) {
+                                  const unsigned char client_random[32],
+                                  const unsigned char* server_random, mbedtls_tls_prf_types prf) {
   auto* engine = static_cast<Engine*>(self);
+  if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET &&
+      secret_len == sizeof engine->tls12_exporter_.master_secret) {
+    Tls12ExporterInputs& inputs = engine->tls12_exporter_;
+    std::memcpy(inputs.master_secret, secret, secret_len);
+    std::memcpy(inputs.randoms, client_random, 32);
+    std::memcpy(inputs.randoms + 32, server_random, 32);
+    inputs.prf = prf;
+  }
   if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET && engine->handshake_done_) {
     ++engine->renegotiation_secrets_;
     if (!engine->renegotiation_by_us_) ++engine->peer_renegotiations_;
@@ -282,6 +290,14 @@ int Engine::on_send(ByteView data) {
     // Under a memory cap the queue may refuse to grow: that is out of memory.
     return output_.over_memory_limit() ? MBEDTLS_ERR_SSL_ALLOC_FAILED : MBEDTLS_ERR_SSL_WANT_WRITE;
   }
+  if (!is_server() && !initial_record_sent_ && data.size() > 5 && data[0] == kHandshake &&
+      data[5] == kClientHello) {
+    // RFC 8446 5.1: the initial ClientHello's record MAY say 0x0301, and
+    // other stacks send that (old servers and middleboxes expect it);
+    // mbedTLS writes 0x0303. Only this record: later ones say 0x0303.
+    output_.tail(data.size())[2] = 0x01;
+  }
+  initial_record_sent_ = true;
   outbound_.observe(data);
   return static_cast<int>(data.size());
 }
@@ -583,6 +599,18 @@ void Engine::on_server_message(uint8_t type, ByteView body, bool truncated) {
     const CipherSuite* suite = find_cipher_suite(server_hello_.cipher_suite);
     const bool psk = suite != nullptr && std::strstr(suite->iana_name, "_PSK_") != nullptr;
     tls12_group_ = parse_server_key_exchange_group(body, psk);
+    const uint16_t scheme = psk ? 0 : parse_server_key_exchange_signature_scheme(body);
+    if (!is_server() && !server_hello_.tls13 && scheme >= 0x0804 && scheme <= 0x0806 &&
+        config_->max_version == TlsVersion::tls1_3) {
+      // rsa_pss_rsae_*: RFC 8446 4.2.3 allows it in TLS 1.2, and a client
+      // that offers TLS 1.3 offers it (mbedTLS writes its whole list then;
+      // a TLS 1.2-only ClientHello leaves RSA-PSS out, and mbedTLS checks
+      // against the Config's list, so only the former may accept it). The
+      // message is read inside the step that parses it (its record arrived
+      // now) or before it (packed with an earlier one): drive_handshake().
+      tls12_pss_server_key_exchange_ = true;
+      if (handshake_state(ssl_) == MBEDTLS_SSL_SERVER_KEY_EXCHANGE) accept_tls12_rsa_pss(true);
+    }
   }
   if (type == kServerHelloDone) saw_server_hello_done_ = true;
 }
@@ -626,7 +654,13 @@ int Engine::drive_handshake() {
     // RFC 8446 4.4.4: alerts after the server's Finished use application keys.
     protect_output_with_application_keys(ssl_);
     alert_record_sent_ = false;  // only the failing step's records tell
-    const int ret = mbedtls_ssl_handshake_step(&ssl_);
+    // An RSA-PSS ServerKeyExchange read before its step (packed with the
+    // ServerHello): the step runs with the TLS 1.3 signature table.
+    const int ret = tls12_pss_server_key_exchange_ &&
+                            handshake_state(ssl_) == MBEDTLS_SSL_SERVER_KEY_EXCHANGE
+                        ? tls12_client_step_with_tls13_signature_table(ssl_)
+                        : mbedtls_ssl_handshake_step(&ssl_);
+    accept_tls12_rsa_pss(false);  // switched on inside a step (on_server_message)
     if (!original_hello_.empty()) restore_hello_transcript();
     if (last_handshake_type(ssl_) == kCertificateRequest) certificate_requested_ = true;
     if (ret == 0 && role_ == Role::client && !server_key_type_checked_ &&
@@ -643,6 +677,15 @@ int Engine::drive_handshake() {
     if (ret != 0) return ret;
   }
   return 0;
+}
+
+// mbedTLS then checks the scheme was offered, that the certificate's key
+// can do RSA-PSS and verifies the signature (salt as long as the hash, RFC
+// 8446 4.2.3) with its own TLS 1.2 code; only the table lookup changes.
+void Engine::accept_tls12_rsa_pss(bool on) {
+  if (on == tls13_signature_table_on_) return;
+  tls13_signature_table_on_ = on;
+  use_tls13_signature_table(ssl_, on);
 }
 
 // TLS 1.2: an ECDHE_ECDSA suite needs an EC key in the server's
@@ -1313,6 +1356,30 @@ Result<std::vector<uint8_t>> Engine::export_keying_material(std::string_view lab
   }
   std::vector<uint8_t> out(length);
   CallScope scope(account_, config_->clock, config_->random, &info_.server_name);
+  if (info_.version == TlsVersion::tls1_2 && tls12_exporter_.prf != MBEDTLS_SSL_TLS_PRF_NONE) {
+    // RFC 5705 4: PRF(master_secret, label, client_random + server_random
+    // [+ context length + context]) with the connection's PRF.
+    if (context.size() > 0xffff) {
+      return Error(ErrorCode::invalid_argument, Stage::config,
+                   "an exporter context is at most 65535 bytes");
+    }
+    std::vector<uint8_t> seed(tls12_exporter_.randoms, tls12_exporter_.randoms + 64);
+    if (!context.empty()) {
+      seed.push_back(static_cast<uint8_t>(context.size() >> 8));
+      seed.push_back(static_cast<uint8_t>(context.size()));
+      seed.insert(seed.end(), context.begin(), context.end());
+    }
+    const std::string label_text(label);  // mbedTLS takes a C string
+    const int ret = mbedtls_ssl_tls_prf(tls12_exporter_.prf, tls12_exporter_.master_secret,
+                                        sizeof tls12_exporter_.master_secret, label_text.c_str(),
+                                        seed.data(), seed.size(), out.data(), out.size());
+    if (ret != 0) {
+      return Error(ErrorCode::export_unavailable, Stage::config,
+                   "mbedTLS cannot export keying material for this connection")
+          .with_backend_code(ret);
+    }
+    return out;
+  }
   // mbedTLS takes a non-const context here but only reads it.
   const int ret = mbedtls_ssl_export_keying_material(
       const_cast<mbedtls_ssl_context*>(&ssl_), out.data(), out.size(), label.data(), label.size(),

@@ -116,6 +116,7 @@ class Engine {
   void flush_resend();
   bool note_peer_renegotiation();
   int drive_handshake();
+  void accept_tls12_rsa_pss(bool on);
   void choose_client_certificate();
   void check_leaf(const mbedtls_x509_crt& leaf, uint32_t* flags);
   Error verification_failure(uint32_t flags) const;
@@ -184,6 +185,7 @@ class Engine {
   std::vector<int> suites_override_;  // honor_cipher_order's per-connection list
   const char* alpn_choice_list_[2] = {nullptr, nullptr};
   bool first_inbound_record_ = true;
+  bool initial_record_sent_ = false;  // the first record we sent (a client's ClientHello)
   size_t header_delivered_ = 0;
   HeaderVerdict inbound_verdict_ = HeaderVerdict::ok;
 
@@ -217,6 +219,10 @@ class Engine {
   ServerHelloFacts server_hello_;
   ClientHelloFacts client_hello_;
   uint16_t tls12_group_ = 0;
+  // TLS 1.2 client: the ServerKeyExchange is signed with RSA-PSS, and
+  // whether mbedTLS answers its signature check by TLS 1.3's table now.
+  bool tls12_pss_server_key_exchange_ = false;
+  bool tls13_signature_table_on_ = false;
   AdvisoryGuards guards_;  // checks mbedTLS 3.6.6 lacks (advisory_guards.cpp)
   bool saw_server_hello_done_ = false;
   bool reject_unauthorized_after_handshake_ = false;
@@ -235,6 +241,14 @@ class Engine {
   size_t renegotiation_count_ = 0;
   bool renegotiation_by_us_ = false;
   int peer_renegotiations_ = 0;          // counted by the key export callback
+  // TLS 1.2: the exporter's inputs (RFC 5705), kept from the key export
+  // callback. mbedTLS 3.6's own exporter runs the PRF with the suite's MAC
+  // hash, SHA-1 for the CBC_SHA suites, where TLS 1.2's PRF is SHA-256.
+  struct Tls12ExporterInputs {
+    uint8_t master_secret[48] = {0};
+    uint8_t randoms[64] = {0};  // client_random, server_random
+    mbedtls_tls_prf_types prf = MBEDTLS_SSL_TLS_PRF_NONE;
+  } tls12_exporter_;
   int renegotiation_secrets_ = 0;        // renegotiations whose completion is not yet reported
   std::vector<uint8_t> early_sent_;      // client: 0-RTT bytes, kept until accepted
   std::vector<uint8_t> resend_;          // client: rejected 0-RTT bytes to resend as 1-RTT

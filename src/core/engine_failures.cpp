@@ -348,6 +348,7 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
     }
     case MBEDTLS_ERR_ECP_VERIFY_FAILED:
     case MBEDTLS_ERR_RSA_VERIFY_FAILED:
+    case MBEDTLS_ERR_RSA_INVALID_PADDING:  // an RSA-PSS signature that does not verify
     case MBEDTLS_ERR_PK_SIG_LEN_MISMATCH:
       // TLS 1.2: the peer's ServerKeyExchange or CertificateVerify signature
       // does not verify (RFC 5246 7.4.3, 7.4.8): decrypt_error.

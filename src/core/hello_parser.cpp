@@ -45,9 +45,12 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept {
       random.size() == 32 && std::memcmp(random.data(), kHelloRetryRandom, 32) == 0;
   if (!c.at_end()) {
     Cursor extensions(c.vector16());
+    std::vector<uint16_t> seen;
     while (extensions.ok() && !extensions.at_end()) {
       const uint16_t type = extensions.u16();
       Cursor data(extensions.vector16());
+      if (std::find(seen.begin(), seen.end(), type) != seen.end()) facts.duplicate_extension = true;
+      seen.push_back(type);
       if (type == kExtSupportedVersions) {
         facts.tls13 = data.u16() == 0x0304;
       } else if (type == kExtKeyShare) {
@@ -147,6 +150,15 @@ uint16_t parse_server_key_exchange_group(ByteView body, bool psk_hint_first) noe
   if (c.u8() != 3) return 0;  // ECCurveType named_curve
   const uint16_t group = c.u16();
   return c.ok() ? group : 0;
+}
+
+uint16_t parse_server_key_exchange_signature_scheme(ByteView body) noexcept {
+  Cursor c(body);
+  if (c.u8() != 3) return 0;  // ECCurveType named_curve
+  c.u16();                    // the group
+  c.vector8();                // the public key
+  const uint16_t scheme = c.u16();
+  return c.ok() ? scheme : 0;
 }
 
 }  // namespace sanstls::detail

@@ -30,6 +30,7 @@ struct ServerHelloFacts {
   uint16_t key_share_group = 0;         // TLS 1.3 (HRR: the group asked for)
   bool pre_shared_key = false;          // TLS 1.3 resumption or external PSK
   bool extended_master_secret = false;  // RFC 7627 (TLS 1.2)
+  bool duplicate_extension = false;     // an extension type twice (RFC 8446 4.2, RFC 5246 7.4.1.4)
 };
 
 struct KeyShareEntry {
@@ -66,5 +67,8 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept;
 ClientHelloFacts parse_client_hello(ByteView body);
 // TLS 1.2 ServerKeyExchange with ECDHE: the named group, or 0.
 uint16_t parse_server_key_exchange_group(ByteView body, bool psk_hint_first) noexcept;
+// The SignatureScheme of a signed TLS 1.2 ECDHE ServerKeyExchange
+// (ECDHE_RSA, ECDHE_ECDSA), 0 when it cannot be read.
+uint16_t parse_server_key_exchange_signature_scheme(ByteView body) noexcept;
 
 }  // namespace sanstls::detail

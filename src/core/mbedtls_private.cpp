@@ -132,6 +132,8 @@ uint8_t pending_alert(const mbedtls_ssl_context& ssl) noexcept { return ssl.aler
 }  // namespace sanstls::detail
 
 extern "C" int mbedtls_ssl_flush_output(mbedtls_ssl_context* ssl);  // ssl_misc.h
+extern "C" int mbedtls_ssl_handle_pending_alert(mbedtls_ssl_context* ssl);    // ssl_misc.h
+extern "C" int mbedtls_ssl_handshake_client_step(mbedtls_ssl_context* ssl);  // ssl_misc.h
 
 namespace sanstls::detail {
 
@@ -143,6 +145,36 @@ static bool version_is_tls13(const mbedtls_ssl_context& ssl) noexcept {
   static_assert(sizeof raw == sizeof ssl.tls_version, "an enum's storage");
   std::memcpy(&raw, &ssl.tls_version, sizeof raw);
   return raw == static_cast<decltype(raw)>(MBEDTLS_SSL_VERSION_TLS1_3);
+}
+
+void use_tls13_signature_table(mbedtls_ssl_context& ssl, bool on) noexcept {
+#if defined(MBEDTLS_SSL_PROTO_TLS1_2) && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+  ssl.tls_version = on ? MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2;
+#else
+  (void)ssl;
+  (void)on;
+#endif
+}
+
+int tls12_client_step_with_tls13_signature_table(mbedtls_ssl_context& ssl) noexcept {
+#if defined(MBEDTLS_SSL_PROTO_TLS1_2) && defined(MBEDTLS_SSL_PROTO_TLS1_3) && \
+    defined(MBEDTLS_SSL_CLI_C)
+  if (ssl.conf == nullptr || ssl.handshake == nullptr || ssl.state == MBEDTLS_SSL_HANDSHAKE_OVER ||
+      ssl.conf->endpoint != MBEDTLS_SSL_IS_CLIENT) {
+    return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+  }
+  int ret = mbedtls_ssl_flush_output(&ssl);
+  if (ret != 0) return ret;
+  ret = mbedtls_ssl_handle_pending_alert(&ssl);
+  if (ret != 0) return ret;
+  use_tls13_signature_table(ssl, true);
+  ret = mbedtls_ssl_handshake_client_step(&ssl);
+  use_tls13_signature_table(ssl, false);
+  if (ret != 0 && ssl.send_alert) ret = mbedtls_ssl_handle_pending_alert(&ssl);
+  return ret;
+#else
+  return mbedtls_ssl_handshake_step(&ssl);
+#endif
 }
 
 bool output_pending(const mbedtls_ssl_context& ssl) noexcept { return ssl.out_left != 0; }

@@ -25,6 +25,18 @@ int last_record_alert_level(const mbedtls_ssl_context& ssl) noexcept;
 // The handshake type of the message mbedTLS last read (post-handshake).
 int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept;
 
+// TLS 1.2 client, around the step that reads a ServerKeyExchange signed
+// with RSA-PSS: mbedTLS 3.6 verifies RSA-PSS there (ssl_tls12_client.c has
+// the code) but first refuses the scheme through a TLS 1.2-only table. With
+// `on`, the context answers that check by TLS 1.3's table, which has
+// rsa_pss_rsae_*; off restores TLS 1.2. Only the version field changes.
+void use_tls13_signature_table(mbedtls_ssl_context& ssl, bool on) noexcept;
+// mbedtls_ssl_handshake_step() for a TLS 1.2 client whose ServerKeyExchange
+// is already buffered (packed with earlier messages), with the table above
+// on: the step dispatches on the same field, so it calls the TLS 1.2 client
+// step itself (what mbedtls_ssl_handshake_step() does around it included).
+int tls12_client_step_with_tls13_signature_table(mbedtls_ssl_context& ssl) noexcept;
+
 // Whether a TLS 1.2 renegotiation handshake is running.
 bool renegotiating(const mbedtls_ssl_context& ssl) noexcept;
 

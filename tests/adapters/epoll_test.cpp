@@ -971,6 +971,57 @@ TEST_CASE(
   CHECK(counters.open == 0);
 }
 
+TEST_CASE("epoll: connect() tries each address of a name in order; the last failure is reported",
+          "[epoll]") {
+  Journal journal;
+  Journal client_journal;
+  // The server listens on 127.0.0.1 only: [::1] and 127.0.0.2 refuse (or,
+  // without IPv6, cannot be reached), whatever the machine's resolver says.
+  LoopThread server([&] { return std::make_shared<EchoHandler>(&journal); }, options_with(10000));
+  Clients clients;
+  std::vector<ClientResult> results(3);
+  const auto payload = random_payload(78, 3000);
+  std::promise<void> started;
+  server.loop().post([&] {
+    server.loop().set_lookup([](const std::string& host) -> Result<std::vector<std::string>> {
+      if (host == "dual.test") return std::vector<std::string>{"::1", "127.0.0.2", "127.0.0.1"};
+      if (host == "dead.test") return std::vector<std::string>{"::1", "127.0.0.2"};
+      return Error(ErrorCode::name_not_found, Stage::resolve, "no such test name");
+    });
+    const char* names[] = {"dual.test", "dead.test", "nothing.test"};
+    for (size_t i = 0; i < 3; ++i) {
+      CHECK_FALSE(server.loop().connect(
+          names[i], server.port(), clients.config, "localhost",
+          std::make_shared<EchoClient>(&client_journal, &results, i, payload)));
+    }
+    started.set_value();
+  });
+  REQUIRE(started.get_future().wait_for(kOp) == std::future_status::ready);
+  REQUIRE(client_journal.wait([&](Journal&) {
+    return std::all_of(results.begin(), results.end(),
+                       [](const ClientResult& r) { return r.done; });
+  }));
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 1; }));  // the server's side
+  REQUIRE(server.join());
+  INFO(results[0].error);
+  CHECK(results[0].echoed);  // the third address, after two failures
+  CHECK(results[0].reason == CloseReason::clean);
+  INFO(results[1].error);
+  CHECK(results[1].reason == CloseReason::error);
+  CHECK(results[1].stage == Stage::connect);
+  // The last address's failure, saying how many were tried.
+  CHECK(results[1].error.rfind(
+            "ECONNREFUSED: connect ECONNREFUSED 127.0.0.2:" + std::to_string(server.port()), 0) ==
+        0);
+  CHECK(results[1].error.find("the last of 2 addresses of dead.test tried") != std::string::npos);
+  CHECK(results[2].stage == Stage::resolve);
+  CHECK(results[2].error == "ENOTFOUND: no such test name");
+  const Counters& counters = server.loop().counters();
+  CHECK(counters.connected == 1);
+  CHECK(counters.errors_by_name.at("ECONNREFUSED") == 1);
+  CHECK(counters.open == 0);
+}
+
 TEST_CASE("epoll: abort() ends with a TCP reset on both sides", "[epoll]") {
   struct Aborter : Handler {
     explicit Aborter(Journal* out) : journal(out) {}

@@ -3,11 +3,15 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "call_scope.h"
+#include "mbedtls/pk.h"
+#include "mbedtls/ssl.h"
+#include "mbedtls/sha256.h"
 #include "support/fixtures.h"
 #include "support/pair.h"
 #include "support/raw_peer.h"
@@ -342,4 +346,335 @@ TEST_CASE("a TLS 1.2 client refuses an ECDHE_RSA suite with an ECDSA certificate
   CHECK(client->error().code() == ErrorCode::illegal_parameter);
   CHECK(client->error().alert() == Alert::illegal_parameter);
   CHECK(client->error().alert_direction() == AlertDirection::sent);
+}
+
+namespace {
+
+// The handshake messages (type, offset of the body, body length) of the
+// plaintext handshake records in `flight`.
+struct MessageAt {
+  uint8_t type;
+  size_t body;
+  size_t length;
+};
+
+std::vector<MessageAt> handshake_messages(const Bytes& flight) {
+  std::vector<MessageAt> out;
+  for (size_t at = 0; at + 5 <= flight.size();) {
+    const size_t length = get16(flight, at + 3);
+    if (flight[at] == 22) {
+      for (size_t m = at + 5; m + 4 <= at + 5 + length;) {
+        const size_t body =
+            size_t{flight[m + 1]} << 16 | size_t{flight[m + 2]} << 8 | flight[m + 3];
+        out.push_back({flight[m], m + 4, body});
+        m += 4 + body;
+      }
+    }
+    at += 5 + length;
+  }
+  return out;
+}
+
+// The handshake messages of `flight` in one record.
+Bytes pack_handshake_records(const Bytes& flight) {
+  Bytes body;
+  for (const auto& m : handshake_messages(flight)) {
+    body.insert(body.end(), flight.begin() + m.body - 4, flight.begin() + m.body + m.length);
+  }
+  const uint8_t header[5] = {22, 3, 3, static_cast<uint8_t>(body.size() >> 8),
+                             static_cast<uint8_t>(body.size())};
+  body.insert(body.begin(), header, header + 5);
+  return body;
+}
+
+// A TLS 1.2 server flight (RSA certificate, ECDHE_RSA) whose
+// ServerKeyExchange is signed again with rsa_pss_rsae_sha256, as BoringSSL
+// and Go sign it when the client offers RSA-PSS: our own server cannot
+// (mbedTLS signs TLS 1.2 with PKCS#1 v1.5 only), so the test re-signs the
+// same parameters with the server's key. An RSA-PSS signature is as long as
+// a PKCS#1 one (the modulus), so no length changes.
+struct PssFlight {
+  Connection client;
+  Bytes flight;
+  size_t signature_at = 0;
+};
+
+// The PSS salt: any bytes do for a test.
+int test_rng(void*, unsigned char* out, size_t length) {
+  for (size_t i = 0; i < length; ++i) out[i] = static_cast<unsigned char>(i * 151 + 7);
+  return 0;
+}
+
+PssFlight tls12_flight_signed_with_rsa_pss(Sources& sources, TlsVersion client_max) {
+  auto client_b = client_builder(sources);
+  client_b.versions(TlsVersion::tls1_2, client_max);
+  auto server_b = ConfigBuilder(Role::server);
+  server_b.random(sources.server_random)
+      .clock(sources.clock)
+      .certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem)
+      .versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server = Connection::server(build_or_fail(server_b));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  const Bytes hello = take_output(client.value());
+  REQUIRE(server->feed(ByteView(hello)) == hello.size());
+  Bytes flight = take_output(server.value());
+
+  const auto messages = handshake_messages(flight);
+  REQUIRE(messages.size() >= 4);
+  REQUIRE(messages[0].type == 2);  // ServerHello
+  const MessageAt* ske = nullptr;
+  for (const auto& m : messages) {
+    if (m.type == 12) ske = &m;
+  }
+  REQUIRE(ske != nullptr);
+  // ECParameters (curve type, group), the point, then the signature.
+  const size_t params_length = 1 + 2 + 1 + flight.at(ske->body + 3);
+  const size_t scheme_at = ske->body + params_length;
+  REQUIRE((get16(flight, scheme_at) & 0xff) == 0x01);  // rsa_pkcs1_*, all mbedTLS signs
+  const size_t signature_at = scheme_at + 4;
+  const size_t signature_length = get16(flight, scheme_at + 2);
+  REQUIRE(scheme_at + 4 + signature_length == ske->body + ske->length);
+
+  // RFC 5246 7.4.3: the signature covers client_random + server_random + params.
+  Bytes signed_data(hello.begin() + 11, hello.begin() + 43);
+  signed_data.insert(signed_data.end(), flight.begin() + messages[0].body + 2,
+                     flight.begin() + messages[0].body + 34);
+  signed_data.insert(signed_data.end(), flight.begin() + ske->body,
+                     flight.begin() + ske->body + params_length);
+  uint8_t hash[32];
+  REQUIRE(mbedtls_sha256(signed_data.data(), signed_data.size(), hash, 0) == 0);
+  mbedtls_pk_context key;
+  mbedtls_pk_init(&key);
+  const std::string& pem = pki().rsa_leaf.key.private_key_pem;
+  REQUIRE(mbedtls_pk_parse_key(&key, reinterpret_cast<const unsigned char*>(pem.c_str()),
+                               pem.size() + 1, nullptr, 0, test_rng, nullptr) == 0);
+  Bytes signature(signature_length);
+  size_t written = 0;
+  const int signed_ok =
+      mbedtls_pk_sign_ext(MBEDTLS_PK_RSASSA_PSS, &key, MBEDTLS_MD_SHA256, hash, sizeof hash,
+                          signature.data(), signature.size(), &written, test_rng, nullptr);
+  mbedtls_pk_free(&key);
+  REQUIRE(signed_ok == 0);
+  REQUIRE(written == signature_length);
+  flight[scheme_at] = 0x08;  // rsa_pss_rsae_sha256
+  flight[scheme_at + 1] = 0x04;
+  std::copy(signature.begin(), signature.end(), flight.begin() + signature_at);
+  return {std::move(client).value(), std::move(flight), signature_at};
+}
+
+}  // namespace
+
+// RFC 8446 4.2.3: rsa_pss_rsae_* applies to TLS 1.2 too, and a client that
+// offers TLS 1.3 offers it. mbedTLS 3.6's TLS 1.2 client can verify it but
+// refused it by a TLS 1.2-only table (illegal_parameter), so servers that
+// prefer RSA-PSS (BoringSSL, Go) could not be reached over TLS 1.2 with an
+// RSA certificate. The engine lets mbedTLS answer that one check by its
+// TLS 1.3 table.
+TEST_CASE("a TLS 1.2 client accepts a ServerKeyExchange signed with RSA-PSS",
+          "[bogo][signature]") {
+  Sources sources;
+  detail::CallScope scope{nullptr, &sources.clock, &sources.client_random};
+  SECTION("a good signature: the client sends its second flight") {
+    PssFlight f = tls12_flight_signed_with_rsa_pss(sources, TlsVersion::tls1_3);
+    f.client.feed(ByteView(f.flight));
+    REQUIRE(f.client.error().ok());
+    const auto sent = split_records(take_output(f.client));
+    REQUIRE(sent.size() == 3);  // ClientKeyExchange, ChangeCipherSpec, Finished
+    CHECK(sent[0].type == 22);
+    CHECK(sent[1].type == 20);
+    CHECK(sent[2].type == 22);
+  }
+  SECTION("the whole flight in one record (BoGo's PackHandshake)") {
+    PssFlight f = tls12_flight_signed_with_rsa_pss(sources, TlsVersion::tls1_3);
+    f.client.feed(ByteView(pack_handshake_records(f.flight)));
+    INFO(f.client.error().message());
+    REQUIRE(f.client.error().ok());
+    CHECK(split_records(take_output(f.client)).size() == 3);
+  }
+  SECTION("a bad signature is still refused") {
+    PssFlight f = tls12_flight_signed_with_rsa_pss(sources, TlsVersion::tls1_3);
+    f.flight[f.signature_at + 7] ^= 0x01;
+    f.client.feed(ByteView(f.flight));
+    CHECK(f.client.error().code() == ErrorCode::bad_signature);
+    CHECK(f.client.error().alert() == Alert::decrypt_error);
+    CHECK(f.client.error().alert_direction() == AlertDirection::sent);
+  }
+}
+
+// A client that did not offer RSA-PSS (TLS 1.2 only: mbedTLS leaves it out
+// of that ClientHello) still refuses it as a scheme it did not offer.
+TEST_CASE("a TLS 1.2-only client refuses an RSA-PSS ServerKeyExchange it did not offer",
+          "[bogo][signature]") {
+  Sources sources;
+  detail::CallScope scope{nullptr, &sources.clock, &sources.client_random};
+  auto client_b = client_builder(sources);
+  client_b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  const auto offered = offered_signature_algorithms(build_or_fail(client_b));
+  REQUIRE(position(offered, 0x0804) == offered.size());
+  PssFlight f = tls12_flight_signed_with_rsa_pss(sources, TlsVersion::tls1_2);
+  f.client.feed(ByteView(f.flight));
+  CHECK(f.client.error().code() == ErrorCode::illegal_parameter);
+  CHECK(f.client.error().alert() == Alert::illegal_parameter);
+}
+// RFC 5705 4 with RFC 5246 5: a TLS 1.2 exporter runs the connection's PRF,
+// SHA-256 unless the suite names SHA-384. mbedTLS 3.6 ran it with the suite's
+// MAC hash, SHA-1 for the CBC_SHA suites, so both ends of a connection with
+// another TLS stack exported different bytes.
+TEST_CASE("a TLS 1.2 exporter with a CBC_SHA suite uses the SHA-256 PRF", "[bogo][exporter]") {
+  Sources sources;
+  const char* suite = "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA";
+  auto client_b = client_builder(sources);
+  client_b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2).cipher_suites(suite);
+  auto server_b = server_builder(sources);
+  std::vector<std::string> server_key_log;
+  server_b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+      .cipher_suites(suite)
+      .key_log([&](std::string_view line) { server_key_log.emplace_back(line); });
+  auto client = Connection::client(build_or_fail(client_b), "localhost");  // no key log
+  auto server = Connection::server(build_or_fail(server_b));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  const Bytes hello = take_output(client.value());
+  server->feed(ByteView(hello));
+  const Bytes flight = take_output(server.value());
+  client->feed(ByteView(flight));
+  const Bytes second = take_output(client.value());
+  server->feed(ByteView(second));
+  const Bytes last = take_output(server.value());
+  client->feed(ByteView(last));
+  REQUIRE(client->wants().handshake_complete);
+  REQUIRE(std::string(client->info().cipher.standard_name) == suite);
+
+  // "CLIENT_RANDOM <client random> <master secret>", both in hex.
+  REQUIRE(server_key_log.size() == 1);
+  const std::string& line = server_key_log[0];
+  REQUIRE(line.size() == 14 + 64 + 1 + 96);
+  Bytes master;
+  for (size_t i = 14 + 64 + 1; i < line.size(); i += 2) {
+    master.push_back(static_cast<uint8_t>(std::stoi(line.substr(i, 2), nullptr, 16)));
+  }
+  Bytes seed(hello.begin() + 11, hello.begin() + 43);  // client_random
+  const size_t server_random_at = 5 + 4 + 2;
+  seed.insert(seed.end(), flight.begin() + server_random_at, flight.begin() + server_random_at + 32);
+  Bytes expected(32);
+  REQUIRE(mbedtls_ssl_tls_prf(MBEDTLS_SSL_TLS_PRF_SHA256, master.data(), master.size(),
+                              "EXPERIMENTAL-bogo", seed.data(), seed.size(), expected.data(),
+                              expected.size()) == 0);
+
+  auto exported = client->export_keying_material("EXPERIMENTAL-bogo", ByteView(), 32);
+  REQUIRE(exported.ok());
+  CHECK(exported.value() == expected);
+  auto server_side = server->export_keying_material("EXPERIMENTAL-bogo", ByteView(), 32);
+  REQUIRE(server_side.ok());
+  CHECK(server_side.value() == expected);
+}
+
+namespace {
+
+// Our TLS 1.2 client's verdict on our server's first flight after `edit`
+// changed its ServerHello (the flight's first message).
+Error client_verdict_on_edited_server_hello(const std::function<void(Bytes&)>& edit) {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server_b = server_builder(sources);
+  server_b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  auto server = Connection::server(build_or_fail(server_b));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  const Bytes hello = take_output(client.value());
+  REQUIRE(server->feed(ByteView(hello)) == hello.size());
+  Bytes flight = take_output(server.value());
+  REQUIRE(flight.at(5) == 2);  // ServerHello
+  edit(flight);
+  client->feed(ByteView(flight));
+  return client->error();
+}
+
+size_t server_hello_suite_at(const Bytes& flight) { return 5 + 4 + 2 + 32 + 1 + flight.at(43); }
+
+}  // namespace
+
+// RFC 5246 7.4.1.3 / RFC 8446 4.1.3: the server picks a suite the client
+// offered, of the version negotiated. mbedTLS 3.6 answered a TLS 1.3 suite
+// in a TLS 1.2 ServerHello with handshake_failure and an unknown suite with
+// internal_error; both are illegal_parameter.
+TEST_CASE("a TLS 1.2 ServerHello with a suite we did not offer for TLS 1.2 is illegal_parameter",
+          "[bogo][hello]") {
+  const uint16_t suite = GENERATE(uint16_t{0x1301}, uint16_t{0x0a0a}, uint16_t{0xc02f});
+  const Error error = client_verdict_on_edited_server_hello([&](Bytes& flight) {
+    const size_t at = server_hello_suite_at(flight);
+    flight[at] = static_cast<uint8_t>(suite >> 8);
+    flight[at + 1] = static_cast<uint8_t>(suite);
+  });
+  // 0x1301: TLS 1.3's; 0x0a0a: unknown; 0xc02f (ECDHE_RSA): offered, but it
+  // does not fit the server's ECDSA key (checked later, also illegal_parameter).
+  CHECK(error.code() == ErrorCode::illegal_parameter);
+  CHECK(error.alert() == Alert::illegal_parameter);
+  CHECK(error.alert_direction() == AlertDirection::sent);
+}
+
+TEST_CASE("a ServerHello with an extension twice is a decode_error", "[bogo][hello]") {
+  const Error error = client_verdict_on_edited_server_hello([](Bytes& flight) {
+    // A second extended_master_secret (0x0017, empty) after the last
+    // extension; the record, message and extensions lengths grow by 4.
+    const size_t body = size_t{flight[6]} << 16 | size_t{flight[7]} << 8 | flight[8];
+    const size_t extensions_at = server_hello_suite_at(flight) + 2 + 1;
+    const uint8_t extra[4] = {0x00, 0x17, 0x00, 0x00};
+    flight.insert(flight.begin() + static_cast<long>(5 + 4 + body), extra, extra + 4);
+    auto grow16 = [&](size_t at) {
+      const size_t v = (size_t{flight[at]} << 8 | flight[at + 1]) + 4;
+      flight[at] = static_cast<uint8_t>(v >> 8);
+      flight[at + 1] = static_cast<uint8_t>(v);
+    };
+    grow16(3);
+    grow16(7);  // the body length's low 16 bits (a ServerHello is short)
+    grow16(extensions_at);
+  });
+  CHECK(error.code() == ErrorCode::decode_error);
+  CHECK(error.alert() == Alert::decode_error);
+}
+
+TEST_CASE("the unedited TLS 1.2 ServerHello is accepted", "[bogo][hello]") {
+  CHECK(client_verdict_on_edited_server_hello([](Bytes&) {}).ok());
+}
+
+// RFC 8446 5.1: an initial ClientHello's record may carry 0x0301, what
+// other stacks send for old servers and middleboxes; every later record,
+// the ClientHello after a HelloRetryRequest included, carries 0x0303.
+TEST_CASE("the initial ClientHello's record says 0x0301, the one after a HelloRetryRequest 0x0303",
+          "[bogo][hello]") {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.groups("X25519:P-256");  // a key share for X25519 only
+  auto server_b = server_builder(sources);
+  server_b.groups("P-256");  // asks for P-256
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server = Connection::server(build_or_fail(server_b));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  const Bytes first = take_output(client.value());
+  REQUIRE(first.size() > 5);
+  CHECK(first[0] == 22);
+  CHECK(get16(first, 1) == 0x0301);
+  CHECK(get16(first, 9) == 0x0303);  // legacy_version in the ClientHello itself
+  server->feed(ByteView(first));
+  const Bytes retry = take_output(server.value());
+  // A HelloRetryRequest: a ServerHello whose random is RFC 8446's constant.
+  REQUIRE(retry.size() > 11 + 32);
+  REQUIRE(retry[5] == 2);
+  CHECK(get16(retry, 11) == 0xCF21);
+  client->feed(ByteView(retry));
+  const Bytes second = take_output(client.value());
+  const auto records = split_records(second);
+  REQUIRE(!records.empty());
+  size_t at = 0;
+  for (const auto& r : records) {
+    CHECK(get16(second, at + 1) == 0x0303);
+    at += 5 + r.length;
+  }
+  server->feed(ByteView(second));
+  CHECK(server->error().ok());
 }

@@ -147,6 +147,7 @@ const std::set<std::string> kSupportedBools = {"-server",
                                                "-verify-peer",
                                                "-require-any-client-certificate",
                                                "-use-export-context",
+                                               "-renegotiate-freely",
                                                "-expect-no-offer-early-data"};
 
 const std::set<std::string> kSupportedParams = {"-port",
@@ -441,7 +442,14 @@ class Link {
     const size_t taken = conn_.feed(ByteView(pending_.data(), pending_.size()));
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(taken));
     flush();
+    count_events();
     return true;
+  }
+
+  // TLS 1.2 renegotiations completed so far (-expect-total-renegotiations).
+  long renegotiations() {
+    count_events();
+    return renegotiations_;
   }
 
   // Stops the test on the connection's error (after sending its alert).
@@ -506,6 +514,13 @@ class Link {
   std::vector<uint8_t> pending_;
   bool eof_ = false;
   bool timed_out_ = false;
+  long renegotiations_ = 0;
+
+  void count_events() {
+    while (auto event = conn_.next_event()) {
+      if (event->kind == EventKind::renegotiated) renegotiations_ += event->count;
+    }
+  }
   bool sent_failed_ = false;
 };
 
@@ -599,6 +614,7 @@ Config build_config(const ShimConfig& c, Shared& shared) {
   }
   if (c.has("-server-preference")) b.honor_cipher_order(true);
   if (c.has("-check-close-notify")) b.close_timeout(kIoTimeoutMs);
+  if (c.has("-renegotiate-freely")) b.renegotiation(true);
 
   if (server) {
     if (c.has("-require-any-client-certificate")) {
@@ -707,7 +723,6 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
       fail_check("the peer's certificate is not the expected one");
     }
   }
-  if (c.num("-expect-total-renegotiations") != 0) unimplemented("renegotiation");
 
   if (c.given("-export-keying-material")) {
     const std::string context = c.str("-export-context");
@@ -735,6 +750,10 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
         link.write_all(ByteView(buf.data(), n));
       }
     }
+  }
+
+  if (link.renegotiations() != c.num("-expect-total-renegotiations")) {
+    fail_check("unexpected number of renegotiations: " + std::to_string(link.renegotiations()));
   }
 
   std::vector<uint8_t> saved;

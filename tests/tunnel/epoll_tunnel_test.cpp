@@ -193,8 +193,10 @@ TEST_CASE("epoll connect_through_proxy: TLS inside the tunnel, with Basic creden
   REQUIRE(proxy.listener.port != 0);
   auto loop = make_loop();
   auto recorder = std::make_shared<Recorder>(*loop);
+  // The proxy by name: resolved off the loop thread (localhost is 127.0.0.1
+  // in /etc/hosts, where the fake proxy listens).
   epoll::ProxyRoute route{
-      "127.0.0.1", proxy.listener.port, tunnel::BasicCredentials{"alice", "s3cret"}, {}};
+      "localhost", proxy.listener.port, tunnel::BasicCredentials{"alice", "s3cret"}, {}};
   REQUIRE_FALSE(
       loop->connect_through_proxy(route, "origin.example", 443, client, "localhost", recorder));
   run_bounded(*loop);
@@ -278,12 +280,20 @@ TEST_CASE("epoll connect_through_proxy: each failure reaches on_close, named", "
     CHECK(recorder->error.stage() == Stage::connect);
     CHECK(std::string(recorder->error.message()).find("(proxy)") != std::string::npos);
   }
-  // Refused at once: a proxy name (numeric addresses only) and a bad target.
+  {
+    // A proxy name that does not resolve: stage resolve, through on_close.
+    auto loop = make_loop();
+    auto recorder = std::make_shared<Recorder>(*loop);
+    REQUIRE_FALSE(loop->connect_through_proxy({"sanstls-no-such-proxy.invalid", 3128, {}, {}}, "a",
+                                              443, client, "localhost", recorder));
+    run_bounded(*loop);
+    CHECK(recorder->error.code() == ErrorCode::name_not_found);
+    CHECK(recorder->error.stage() == Stage::resolve);
+    CHECK(std::string(recorder->error.message()).find("(proxy)") != std::string::npos);
+  }
+  // Refused at once: a bad target.
   auto loop = make_loop();
   auto recorder = std::make_shared<Recorder>(*loop);
-  CHECK(
-      loop->connect_through_proxy({"proxy.example", 3128, {}, {}}, "a", 443, client, "a", recorder)
-          .stage() == Stage::resolve);
   CHECK(loop->connect_through_proxy({"127.0.0.1", 3128, {}, {}}, "a b", 443, client, "a", recorder)
             .code() == ErrorCode::invalid_argument);
 }

@@ -135,12 +135,37 @@ struct ListenOptions : ConnOptions {
   const ConfigSlot* config_slot = nullptr;
 };
 
-// An HTTP proxy for Loop::connect_through_proxy (CONNECT, sanstls/tunnel.h).
+// An HTTP or HTTPS proxy for Loop::connect_through_proxy (CONNECT,
+// sanstls/tunnel.h).
 struct ProxyRoute {
-  std::string address;  // the proxy: a numeric IPv4/IPv6 address
+  // The proxy: an IP literal, or a name resolved on the Loop's resolver
+  // thread (the loop never blocks on DNS); every address is tried in order.
+  std::string address;
   uint16_t port = 0;
   std::optional<tunnel::BasicCredentials> credentials;       // Proxy-Authorization: Basic
   std::vector<std::pair<std::string, std::string>> headers;  // extra CONNECT headers
+  // An HTTPS proxy: when not null, TLS to the proxy first with this client
+  // Config (its CA verifies the proxy's certificate; kept by reference: it
+  // must outlive the connection), then CONNECT and the origin's TLS inside
+  // that connection, two engines stacked (docs/tunnels.md).
+  const Config* tls = nullptr;
+  std::string tls_server_name = {};  // SNI and verified name of the proxy; default: address
+};
+
+// How a connection made by connect_through_proxy went through its proxy
+// (Conn::proxy()), readable in every callback, on_close included.
+struct ProxyInfo {
+  std::string address;  // the proxy's socket address, "127.0.0.1:3128" (or the name asked for)
+  bool tls = false;     // an HTTPS proxy
+  // The CONNECT reply: status (0 when no complete status line arrived),
+  // reason phrase, and a 407's first Proxy-Authenticate field.
+  int status = 0;
+  std::string reason;
+  std::string proxy_authenticate;
+  // The error given to on_close is the proxy's own TLS connection failing
+  // (its certificate, its handshake, its records), not the origin's: it
+  // keeps its stage and name, and its message starts "proxy <address>: ".
+  bool proxy_tls_failed = false;
 };
 
 // The loop's counters, in the vocabulary of Node.js servers ('connection',
@@ -217,6 +242,13 @@ class Conn {
   const std::string& peer_address() const noexcept { return peer_address_; }
   uint64_t id() const noexcept { return id_; }
   int fd() const noexcept { return fd_; }
+  // Made by connect_through_proxy: how the proxy answered; null otherwise.
+  const ProxyInfo* proxy() const noexcept { return proxied_ ? &proxied_->info : nullptr; }
+  // Through an HTTPS proxy: the TLS connection to the proxy that carries
+  // ours (its info() names the proxy's certificate); null otherwise.
+  const Connection* proxy_connection() const noexcept {
+    return proxied_ && proxied_->carrier ? &*proxied_->carrier : nullptr;
+  }
   Loop& loop() noexcept { return *loop_; }
   Handler& handler() noexcept { return *handler_; }
 
@@ -225,6 +257,17 @@ class Conn {
   Conn(Loop* loop, uint64_t id, int fd, Connection connection, std::shared_ptr<Handler> handler,
        const ConnOptions& options, int64_t now_ms);
   void release_write_queue();
+
+  // A connection through a proxy; with an HTTPS proxy, the proxy's TLS
+  // (the carrier) runs on the socket and ours runs inside it: received
+  // ciphertext goes socket -> carrier_inbox -> carrier -> inbox_, and our
+  // records go out as the carrier's plaintext (epoll_proxy.cpp).
+  struct Proxied {
+    ProxyInfo info;
+    std::optional<Connection> carrier;
+    std::vector<uint8_t> carrier_inbox;  // socket bytes the carrier has not taken
+    bool socket_eof = false;             // recv() returned 0 (eof_: the carrier's stream ended)
+  };
 
   Loop* loop_;
   uint64_t id_;
@@ -249,12 +292,19 @@ class Conn {
   bool peer_closed_ = false;  // the peer's close_notify arrived; ours follows the last data
   bool drain_owed_ = false;   // a write was refused
   bool dead_ = false;
-  bool dirty_ = false;        // queued for pump
-  bool connecting_ = false;   // Loop::connect(): waiting for the TCP connect
-  bool sni_asked_ = false;    // on_server_name_requested was called
-  bool resolving_ = false;    // Loop::connect(): waiting for the resolver thread (fd_ is -1)
-  std::string connect_host_;  // Loop::connect(): the name being resolved
-  uint16_t connect_port_ = 0;
+  bool dirty_ = false;       // queued for pump
+  bool connecting_ = false;  // Loop::connect(): waiting for the TCP connect
+  bool sni_asked_ = false;   // on_server_name_requested was called
+  bool resolving_ = false;   // Loop::connect(): waiting for the resolver thread (fd_ is -1)
+  // Loop::connect() until the TCP connect succeeds: the host asked for, and
+  // its addresses, tried in order (the next after each failure).
+  struct Dialing {
+    std::string host;
+    std::vector<std::vector<uint8_t>> addresses;  // sockaddr bytes
+    size_t next = 0;
+  };
+  std::unique_ptr<Dialing> dialing_;
+  std::unique_ptr<Proxied> proxied_;  // connect_through_proxy only
 };
 
 class Loop {
@@ -290,32 +340,53 @@ class Loop {
               std::shared_ptr<Handler> handler, ConnOptions options = {});
 
   // Outbound: a TLS client to `host` (a numeric IPv4/IPv6 address, or a
-  // name resolved with getaddrinfo on the Loop's resolver thread, so the
-  // loop never blocks on DNS), connected without blocking; `server_name` is
-  // for SNI and verification. Failures come through on_close
+  // name resolved on the Loop's resolver thread, so the loop never blocks on
+  // DNS), connected without blocking; `server_name` is for SNI and
+  // verification. Every address the name resolves to is tried in the
+  // resolver's order, the next one after each failed TCP connect (::1
+  // refused, then 127.0.0.1). Failures come through on_close
   // (CloseReason::error): a name that does not resolve with stage resolve
-  // (ENOTFOUND), a refused connect with stage connect (ECONNREFUSED...). The
-  // handshake limit counts from here. Returns an error at once only for a
-  // missing handler or a socket that cannot be made.
+  // (ENOTFOUND), a refused connect with stage connect (ECONNREFUSED...; with
+  // several addresses, the last one's failure, its message saying how many
+  // were tried). The handshake limit counts from here, every address
+  // included. Returns an error at once only for a missing handler or a
+  // Connection that cannot be made.
   Error connect(const std::string& host, uint16_t port, const Config& config,
                 const std::string& server_name, std::shared_ptr<Handler> handler,
                 ConnOptions options = {});
 
-  // Outbound through an HTTP proxy (src/adapters/epoll_proxy.cpp): TCP to
-  // the proxy, `CONNECT host:port` (the proxy resolves `host`, which may be a
+  // Outbound through an HTTP or HTTPS proxy (src/adapters/epoll_proxy.cpp):
+  // TCP to the proxy (a name is resolved off the loop thread, each address
+  // tried in order), with ProxyRoute::tls the TLS handshake with the proxy,
+  // then `CONNECT host:port` (the proxy resolves `host`, which may be a
   // name), then TLS inside the tunnel as connect() does, with the proxy's
-  // bytes after its reply fed to the engine first. The Conn (and its
-  // handshake limit) begins once the tunnel is open; until then the exchange
-  // has its own limit of options.handshake_limit_ms. Failures come through
-  // on_close (CloseReason::error, or timeout) with a Conn that never carried
-  // TLS: stage connect for the TCP connect to the proxy, stage proxy for the
-  // exchange (ERR_PROXY_REFUSED, ERR_PROXY_CLOSED, ERR_PROXY_BAD_REPLY,
-  // ETIMEDOUT). Returns an error at once for a proxy address that is not
-  // numeric (stage resolve) or a request ConnectClient refuses (stage config).
-  // HTTPS proxies (TLS to the proxy) are the blocking adapter's only, so far.
+  // bytes after its reply fed to the engine first. Through an HTTPS proxy
+  // the two engines stack: our records are the proxy connection's plaintext;
+  // the write queue, pause_reading() and the memory bounds work as on a
+  // direct connection (each layer holds at most one receive). The Conn (and
+  // its handshake limit) begins once the tunnel is open; until then the
+  // exchange has its own limit of options.handshake_limit_ms. Failures come
+  // through on_close (CloseReason::error, or timeout) with a Conn that never
+  // carried TLS (Conn::proxy() tells how far it got): stage resolve for the
+  // proxy's name, connect for the TCP connect to the proxy, the proxy's own
+  // TLS failures keep their stage and name (certificate, handshake...) with
+  // ProxyInfo::proxy_tls_failed set and "proxy <address>: " in the message,
+  // and stage proxy for the exchange (ERR_PROXY_REFUSED, ERR_PROXY_CLOSED,
+  // ERR_PROXY_BAD_REPLY, ETIMEDOUT). Returns an error at once only for a
+  // request ConnectClient refuses, a Connection that cannot be made (stage
+  // config) or a socket that cannot be made.
   Error connect_through_proxy(const ProxyRoute& proxy, const std::string& host, uint16_t port,
                               const Config& config, const std::string& server_name,
                               std::shared_ptr<Handler> handler, ConnOptions options = {});
+
+  // Name resolution for connect() and proxy names, run on the resolver
+  // thread: the numeric IPv4/IPv6 addresses of `host`, in the order to try
+  // them, or an error (reported through on_close as it is; stage resolve
+  // fits). Default: getaddrinfo (AF_UNSPEC, AI_ADDRCONFIG) in the system's
+  // order (RFC 6724, /etc/gai.conf). Like Node's `lookup` option: service
+  // discovery, a cache, tests. Set it before the first connect() to a name.
+  using Lookup = std::function<Result<std::vector<std::string>>(const std::string& host)>;
+  void set_lookup(Lookup lookup) { lookup_ = std::move(lookup); }
 
   // Plain file descriptors on the loop (src/adapters/epoll_watch.cpp): a
   // proxy's upstream sockets, a timerfd, a pipe. `on_ready` runs on the loop
@@ -371,9 +442,28 @@ class Loop {
   Loop(int epoll_fd, int event_fd) noexcept;
   void watch_ready(uint64_t watch_id, uint32_t events);
   void count_connected() noexcept;  // for epoll_proxy.cpp (the counters live in epoll.cpp)
+  void count_bytes(uint64_t in, uint64_t out) noexcept;
+  // Socket addresses (sockaddr bytes), in the order to try them.
+  using SocketAddresses = std::vector<std::vector<uint8_t>>;
+  static SocketAddresses numeric_addresses(const std::string& host, uint16_t port);
+  // getaddrinfo (or lookup_) on the resolver thread; `done` runs on the
+  // loop thread with the addresses, or the error (stage resolve; `label`
+  // follows the name in its message).
+  void resolve(const std::string& host, uint16_t port, const char* label,
+               std::function<void(const Error&, SocketAddresses)> done);
   struct ProxyDial;
+  void proxy_dial_next(const std::shared_ptr<ProxyDial>& dial, const Error& last_failure);
   void proxy_dial_ready(const std::shared_ptr<ProxyDial>& dial, uint32_t events);
+  void proxy_dial_exchange(const std::shared_ptr<ProxyDial>& dial, uint32_t events);
+  void proxy_dial_tls(const std::shared_ptr<ProxyDial>& dial);
   void proxy_dial_end(const std::shared_ptr<ProxyDial>& dial, const Error& error);
+  // Through an HTTPS proxy (epoll_proxy.cpp): the carrier between the
+  // socket and our engine.
+  void carried_receive(Conn& conn);
+  bool carried_send(Conn& conn);
+  bool carrier_lift(Conn& conn);
+  void close_carrier(Conn& conn);
+  static bool carrier_has_output(const Conn& conn) noexcept;
   Error add_conn(int fd, Connection connection, std::shared_ptr<Handler> handler,
                  const ConnOptions& options, bool connecting = false);
   void accept_ready(Listener& listener);
@@ -394,8 +484,9 @@ class Loop {
   void count_close(CloseReason reason, const Error& error, bool secure);
   void linger(int fd, uint32_t ms);
   void linger_ready(uint64_t tag);
-  void start_connect(Conn& conn, const std::vector<uint8_t>& address);
-  void resolved(uint64_t id, int gai_error, std::vector<uint8_t> address);
+  void connect_next(Conn& conn, Error failure);
+  Error start_connect(Conn& conn, const std::vector<uint8_t>& address);
+  void resolved(uint64_t id, const Error& error, SocketAddresses addresses);
   bool accept_without_descriptors(Listener& listener);
 
   int epoll_fd_;
@@ -415,6 +506,7 @@ class Loop {
   std::unordered_map<uint64_t, Lingering> lingering_;  // by tag (kLingerTag | id)
   int reserve_fd_ = -1;                 // closed to accept (and refuse) when out of descriptors
   std::shared_ptr<Resolver> resolver_;  // started by the first connect() to a name
+  Lookup lookup_;
   std::unordered_map<uint64_t, std::shared_ptr<Watch>> watches_;
   uint64_t next_watch_id_ = 1;
 };
