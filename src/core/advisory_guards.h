@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "error_text.h"
 #include "hello_parser.h"
 #include "sanstls/bytes.h"
 #include "sanstls/config.h"
@@ -65,7 +66,7 @@ struct GuardVerdict {
   bool ok = true;
   ErrorCode code = ErrorCode::none;
   Alert alert = Alert::close_notify;  // sent in the clear: no keys are in use yet
-  const char* message = "";
+  ErrorText message;                  // "" with SANSTLS_NO_ERROR_MESSAGES (error_text.h)
 };
 
 // A plaintext handshake message from the peer; `bytes_after` is what

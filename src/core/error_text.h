@@ -20,3 +20,25 @@
 #else
 #define SANSTLS_ERROR_TEXT(literal) literal
 #endif
+
+namespace sanstls::detail {
+
+// An error message kept in a field until it reaches an Error (for example a
+// guard's verdict). With SANSTLS_NO_ERROR_MESSAGES it holds nothing, so the
+// literals assigned to it compile out without wrapping each one.
+class ErrorText {
+ public:
+  constexpr ErrorText(const char* text = "") noexcept  // NOLINT: made from literals
+#if !defined(SANSTLS_NO_ERROR_MESSAGES)
+      : text_(text)
+#endif
+  {
+    static_cast<void>(text);
+  }
+  constexpr operator const char*() const noexcept { return text_; }  // NOLINT
+
+ private:
+  const char* text_ = "";
+};
+
+}  // namespace sanstls::detail

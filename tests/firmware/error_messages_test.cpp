@@ -1,7 +1,7 @@
 // SANSTLS_NO_ERROR_MESSAGES (firmware builds, sanstls/error.h): an Error keeps
 // its code, stage, alert and backend code, and message() gives the stable
 // name; SANSTLS_FORMAT_ERROR_TEXT formats nothing and evaluates no argument,
-// and SANSTLS_ERROR_TEXT gives "".
+// SANSTLS_ERROR_TEXT gives "", and an ErrorText field stores nothing.
 // This program compiles the core's error.cpp itself with the option (the
 // host library keeps its messages); the firmware image runs the whole core
 // built this way.
@@ -42,4 +42,13 @@ TEST_CASE("without messages the error text is not formatted and its arguments no
   CHECK(evaluated == 0);
   // Literals stored before they reach an Error (the advisory guards' verdicts).
   CHECK(std::strlen(SANSTLS_ERROR_TEXT("illegal parameter: a long explanation")) == 0);
+}
+
+TEST_CASE("without messages an ErrorText field holds no text") {
+  sanstls::detail::ErrorText stored;
+  stored = "decode error: a long explanation";
+  const char* text = stored;
+  CHECK(std::strlen(text) == 0);
+  CHECK(std::strcmp(Error(ErrorCode::decode_error, Stage::handshake, stored).message(),
+                    "ERR_SSL_DECODE_ERROR") == 0);
 }
