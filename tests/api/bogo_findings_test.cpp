@@ -678,3 +678,20 @@ TEST_CASE("the initial ClientHello's record says 0x0301, the one after a HelloRe
   server->feed(ByteView(second));
   CHECK(server->error().ok());
 }
+
+// RFC 8446 5.1 (and RFC 5246 6.2.1's two-byte Alert): an alert record holds
+// exactly one alert. mbedTLS refused two alerts in one record, or half of
+// one, as an invalid record, which we reported as bad_record_mac, the alert
+// for a forgery; it is a malformed message, decode_error.
+TEST_CASE("an alert record that is not exactly one alert is a decode_error", "[bogo][alert]") {
+  const Bytes record = GENERATE(Bytes{0x15, 0x03, 0x03, 0x00, 0x04, 0x01, 0x0a, 0x01, 0x0a},
+                                Bytes{0x15, 0x03, 0x03, 0x00, 0x01, 0x01});
+  Sources sources;
+  auto client = Connection::client(build_or_fail(client_builder(sources)), "localhost");
+  REQUIRE(client.ok());
+  take_output(client.value());  // the ClientHello
+  client->feed(ByteView(record));
+  CHECK(client->error().code() == ErrorCode::decode_error);
+  CHECK(client->error().alert() == Alert::decode_error);
+  CHECK(client->error().alert_direction() == AlertDirection::sent);
+}
