@@ -472,8 +472,7 @@ PssFlight tls12_flight_signed_with_rsa_pss(Sources& sources, TlsVersion client_m
 // prefer RSA-PSS (BoringSSL, Go) could not be reached over TLS 1.2 with an
 // RSA certificate. The engine lets mbedTLS answer that one check by its
 // TLS 1.3 table.
-TEST_CASE("a TLS 1.2 client accepts a ServerKeyExchange signed with RSA-PSS",
-          "[bogo][signature]") {
+TEST_CASE("a TLS 1.2 client accepts a ServerKeyExchange signed with RSA-PSS", "[bogo][signature]") {
   Sources sources;
   detail::CallScope scope{nullptr, &sources.clock, &sources.client_random};
   SECTION("a good signature: the client sends its second flight") {
@@ -557,7 +556,8 @@ TEST_CASE("a TLS 1.2 exporter with a CBC_SHA suite uses the SHA-256 PRF", "[bogo
   }
   Bytes seed(hello.begin() + 11, hello.begin() + 43);  // client_random
   const size_t server_random_at = 5 + 4 + 2;
-  seed.insert(seed.end(), flight.begin() + server_random_at, flight.begin() + server_random_at + 32);
+  seed.insert(seed.end(), flight.begin() + server_random_at,
+              flight.begin() + server_random_at + 32);
   Bytes expected(32);
   REQUIRE(mbedtls_ssl_tls_prf(MBEDTLS_SSL_TLS_PRF_SHA256, master.data(), master.size(),
                               "EXPERIMENTAL-bogo", seed.data(), seed.size(), expected.data(),
