@@ -336,6 +336,8 @@ void Conn::reject_server_name() {
   loop_->mark_dirty(*this);
 }
 
+void Conn::wake() { loop_->mark_dirty(*this); }
+
 // ---------------------------------------------------------------- Loop
 
 void Loop::count_connected() noexcept { bump(counters_->connected); }
@@ -551,10 +553,19 @@ Error Loop::connect(const std::string& host, uint16_t port, const Config& config
                                       ? Connection::client_without_server_name(config)
                                       : Connection::client(config, server_name);
   if (!connection) return connection.error();
+  return connect(host, port, std::move(connection).value(), std::move(handler), options);
+}
+
+Error Loop::connect(const std::string& host, uint16_t port, Connection connection,
+                    std::shared_ptr<Handler> handler, ConnOptions options) {
+  if (!handler) return Error(ErrorCode::invalid_argument, Stage::config, "connect: no handler");
+  if (connection.role() != Role::client) {
+    return Error(ErrorCode::invalid_argument, Stage::config, "connect: not a client Connection");
+  }
   const std::string service = std::to_string(port);
   SocketAddresses addresses = numeric_addresses(host, port);
   const uint64_t id = next_id_;
-  Error error = add_conn(-1, std::move(connection).value(), std::move(handler), options);
+  Error error = add_conn(-1, std::move(connection), std::move(handler), options);
   if (error) return error;
   Conn& conn = *conns_.at(id);
   conn.dialing_ = std::make_unique<Conn::Dialing>();
@@ -787,6 +798,16 @@ void Loop::finish_engine_error(Conn& conn) {
   finish(conn, reason, error);
 }
 
+// Hands the engine's events to the handler; false once the Conn is dead.
+bool Loop::deliver_events(Conn& conn) {
+  while (auto event = conn.connection_.next_event()) {
+    if (event->kind == EventKind::peer_closed) conn.peer_closed_ = true;
+    conn.handler_->on_event(conn, *event);
+    if (conn.dead_) return false;
+  }
+  return true;
+}
+
 void Loop::pump(Conn& conn) {
   const CurrentConn current(&conn);
   if (conn.connecting_ || conn.resolving_) {  // nothing to do until the TCP connect completes
@@ -801,9 +822,7 @@ void Loop::pump(Conn& conn) {
     // Through an HTTPS proxy: the carrier's plaintext becomes our inbox.
     if (carried && carrier_lift(conn)) progress = true;
     if (conn.dead_) return;
-    while (auto event = c.next_event()) {
-      if (event->kind == EventKind::peer_closed) conn.peer_closed_ = true;
-    }
+    if (!deliver_events(conn)) return;
     if (!c.error().ok()) return finish_engine_error(conn);
     Readiness r = c.wants();
     if (r.awaiting_config && !conn.sni_asked_) {
@@ -872,10 +891,14 @@ void Loop::pump(Conn& conn) {
       if (carried && carrier_has_output(conn) != carrier_before) progress = true;
     }
     if (!c.error().ok()) return finish_engine_error(conn);
+    if (!deliver_events(conn)) return;  // before a close: the peer's close_notify, last tickets
     r = c.wants();
     // Our last records may still wait in the carrier's queue.
     const bool output_left = r.has_output || (carried && carrier_has_output(conn));
-    if (r.closed && !output_left) return finish(conn, CloseReason::clean, Error());
+    // A half-close goes on reading after our close_notify, until the peer's.
+    const bool reading_on =
+        conn.options_.half_close && !r.read_closed && !conn.eof_ && !conn.peer_closed_;
+    if (r.closed && !output_left && !reading_on) return finish(conn, CloseReason::clean, Error());
     if (conn.eof_ && !r.has_plaintext && conn.inbox_.empty()) {
       // The transport ended without an engine error: a clean end (after
       // the peer's close_notify, or our close without waiting).
@@ -982,8 +1005,10 @@ void Loop::fire_timer(Conn& conn, int64_t now) {
   char text[Error::kMessageCapacity];
   if (!conn.secure_ && conn.options_.handshake_limit_ms > 0 &&
       now >= conn.started_ms_ + conn.options_.handshake_limit_ms) {
-    std::snprintf(text, sizeof text, "TLS handshake not complete %u ms after accept (%s)",
-                  conn.options_.handshake_limit_ms, conn.peer_address_.c_str());
+    std::snprintf(text, sizeof text, "TLS handshake not complete %u ms after %s (%s)",
+                  conn.options_.handshake_limit_ms,
+                  conn.connection_.role() == Role::server ? "accept" : "connect",
+                  conn.peer_address_.c_str());
     return finish(conn, CloseReason::timeout, Error(ErrorCode::timed_out, Stage::handshake, text));
   }
   if (conn.options_.idle_timeout_ms > 0 &&

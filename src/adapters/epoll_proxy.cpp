@@ -110,6 +110,19 @@ Error Loop::connect_through_proxy(const ProxyRoute& proxy, const std::string& ho
   if (!handler) {
     return Error(ErrorCode::invalid_argument, Stage::config, "connect_through_proxy: no handler");
   }
+  const std::string name = server_name.empty() ? host : server_name;
+  auto connection = Connection::client(config, name);
+  if (!connection) return connection.error();
+  return connect_through_proxy(proxy, host, port, std::move(connection).value(), std::move(handler),
+                               options);
+}
+
+Error Loop::connect_through_proxy(const ProxyRoute& proxy, const std::string& host, uint16_t port,
+                                  Connection connection, std::shared_ptr<Handler> handler,
+                                  ConnOptions options) {
+  if (!handler) {
+    return Error(ErrorCode::invalid_argument, Stage::config, "connect_through_proxy: no handler");
+  }
   tunnel::ConnectRequest request;
   request.host = host;
   request.port = port;
@@ -117,9 +130,6 @@ Error Loop::connect_through_proxy(const ProxyRoute& proxy, const std::string& ho
   request.headers = proxy.headers;
   auto client = tunnel::ConnectClient::create(request);
   if (!client) return client.error();
-  const std::string name = server_name.empty() ? host : server_name;
-  auto connection = Connection::client(config, name);
-  if (!connection) return connection.error();
   auto dial = std::make_shared<ProxyDial>();
   dial->proxy_address =
       (proxy.address.find(':') != std::string::npos ? "[" + proxy.address + "]" : proxy.address) +
@@ -132,7 +142,7 @@ Error Loop::connect_through_proxy(const ProxyRoute& proxy, const std::string& ho
     dial->carrier.emplace(std::move(carrier).value());
   }
   dial->client.emplace(std::move(client).value());
-  dial->connection.emplace(std::move(connection).value());
+  dial->connection.emplace(std::move(connection));
   dial->handler = std::move(handler);
   dial->options = options;
   // One limit for the whole dial: resolving, connecting, the proxy's TLS

@@ -240,7 +240,7 @@ class Engine {
   std::array<int64_t, 3> renegotiations_{};  // when the peer last renegotiated
   size_t renegotiation_count_ = 0;
   bool renegotiation_by_us_ = false;
-  int peer_renegotiations_ = 0;          // counted by the key export callback
+  int peer_renegotiations_ = 0;  // counted by the key export callback
   // TLS 1.2: the exporter's inputs (RFC 5705), kept from the key export
   // callback. mbedTLS 3.6's own exporter runs the PRF with the suite's MAC
   // hash, SHA-1 for the CBC_SHA suites, where TLS 1.2's PRF is SHA-256.

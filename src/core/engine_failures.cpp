@@ -174,6 +174,15 @@ void Engine::fail_from_backend(int code) {
                   "(no content type)")
                 .with_backend_code(code);
   }
+  if (code == MBEDTLS_ERR_SSL_INVALID_RECORD && last_record_is_malformed_alert(ssl_)) {
+    // RFC 8446 5.1: an alert record holds exactly one alert, never a part
+    // of one. mbedTLS refuses it as an invalid record (bad_record_mac here,
+    // as for a forgery); it is a malformed message: decode_error.
+    alert = Alert::decode_error;
+    error = Error(ErrorCode::decode_error, handshake_done_ ? Stage::record : Stage::handshake,
+                  "decode error: an alert record that is not exactly one alert")
+                .with_backend_code(code);
+  }
   if (error.alert_direction() != AlertDirection::received) {
     if (plaintext_alert_sent_) {
       error.with_alert(static_cast<Alert>(plaintext_alert_code_), AlertDirection::sent);

@@ -131,8 +131,8 @@ uint8_t pending_alert(const mbedtls_ssl_context& ssl) noexcept { return ssl.aler
 
 }  // namespace sanstls::detail
 
-extern "C" int mbedtls_ssl_flush_output(mbedtls_ssl_context* ssl);  // ssl_misc.h
-extern "C" int mbedtls_ssl_handle_pending_alert(mbedtls_ssl_context* ssl);    // ssl_misc.h
+extern "C" int mbedtls_ssl_flush_output(mbedtls_ssl_context* ssl);           // ssl_misc.h
+extern "C" int mbedtls_ssl_handle_pending_alert(mbedtls_ssl_context* ssl);   // ssl_misc.h
 extern "C" int mbedtls_ssl_handshake_client_step(mbedtls_ssl_context* ssl);  // ssl_misc.h
 
 namespace sanstls::detail {
@@ -145,6 +145,10 @@ static bool version_is_tls13(const mbedtls_ssl_context& ssl) noexcept {
   static_assert(sizeof raw == sizeof ssl.tls_version, "an enum's storage");
   std::memcpy(&raw, &ssl.tls_version, sizeof raw);
   return raw == static_cast<decltype(raw)>(MBEDTLS_SSL_VERSION_TLS1_3);
+}
+
+bool last_record_is_malformed_alert(const mbedtls_ssl_context& ssl) noexcept {
+  return ssl.in_msgtype == MBEDTLS_SSL_MSG_ALERT && ssl.in_msglen != 2;
 }
 
 void use_tls13_signature_table(mbedtls_ssl_context& ssl, bool on) noexcept {

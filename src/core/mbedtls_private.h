@@ -37,6 +37,10 @@ void use_tls13_signature_table(mbedtls_ssl_context& ssl, bool on) noexcept;
 // step itself (what mbedtls_ssl_handshake_step() does around it included).
 int tls12_client_step_with_tls13_signature_table(mbedtls_ssl_context& ssl) noexcept;
 
+// Whether the record mbedTLS just refused is an alert record whose length
+// is not 2 (a fragmented alert, or two in one record).
+bool last_record_is_malformed_alert(const mbedtls_ssl_context& ssl) noexcept;
+
 // Whether a TLS 1.2 renegotiation handshake is running.
 bool renegotiating(const mbedtls_ssl_context& ssl) noexcept;
 

@@ -1022,6 +1022,68 @@ TEST_CASE("epoll: connect() tries each address of a name in order; the last fail
   CHECK(counters.open == 0);
 }
 
+TEST_CASE(
+    "epoll: half_close reads the answer after our close_notify; on_event sees the engine's "
+    "events",
+    "[epoll]") {
+  // The client writes its payload and closes at once: with half_close the
+  // echo and the server's close_notify still arrive (a clean end); without,
+  // the connection ends as soon as our close_notify is out.
+  struct Closer : Handler {
+    Closer(Journal* out, std::vector<uint8_t> bytes) : journal(out), payload(std::move(bytes)) {}
+    void on_secure(Conn& conn) override {
+      CHECK(conn.write(ByteView(payload)));
+      conn.close();
+    }
+    void on_event(Conn&, const Event& event) override {
+      if (event.kind == EventKind::peer_closed) saw_peer_closed = true;
+    }
+    void on_data(Conn&, ByteView data) override {
+      received.insert(received.end(), data.begin(), data.end());
+    }
+    void on_close(Conn&, CloseReason why, const Error& e) override {
+      reason = why;
+      error = e;
+      journal->record_close(why, e, true);
+    }
+    Journal* journal;
+    std::vector<uint8_t> payload;
+    std::vector<uint8_t> received;
+    bool saw_peer_closed = false;
+    CloseReason reason = CloseReason::error;
+    Error error;
+  };
+  Journal server_journal;
+  Journal journal;
+  LoopThread server([&] { return std::make_shared<EchoHandler>(&server_journal); },
+                    options_with(10000));
+  Clients clients;
+  const auto payload = random_payload(79, 40000);
+  auto half = std::make_shared<Closer>(&journal, payload);
+  auto whole = std::make_shared<Closer>(&journal, payload);
+  std::promise<void> started;
+  server.loop().post([&] {
+    epoll::ConnOptions options;
+    options.half_close = true;
+    CHECK_FALSE(server.loop().connect("127.0.0.1", server.port(), clients.config, "localhost", half,
+                                      options));
+    CHECK_FALSE(
+        server.loop().connect("127.0.0.1", server.port(), clients.config, "localhost", whole));
+    started.set_value();
+  });
+  REQUIRE(started.get_future().wait_for(kOp) == std::future_status::ready);
+  REQUIRE(journal.wait([](Journal& j) { return j.closes.size() == 2; }));
+  REQUIRE(server_journal.wait([](Journal& j) { return j.closes.size() == 2; }));
+  REQUIRE(server.join());
+  INFO(half->error.message());
+  CHECK(half->reason == CloseReason::clean);
+  CHECK(half->received == payload);
+  CHECK(half->saw_peer_closed);
+  CHECK(whole->reason == CloseReason::clean);
+  CHECK(whole->received.size() < payload.size());
+  CHECK_FALSE(whole->saw_peer_closed);
+}
+
 TEST_CASE("epoll: abort() ends with a TCP reset on both sides", "[epoll]") {
   struct Aborter : Handler {
     explicit Aborter(Journal* out) : journal(out) {}

@@ -472,8 +472,7 @@ PssFlight tls12_flight_signed_with_rsa_pss(Sources& sources, TlsVersion client_m
 // prefer RSA-PSS (BoringSSL, Go) could not be reached over TLS 1.2 with an
 // RSA certificate. The engine lets mbedTLS answer that one check by its
 // TLS 1.3 table.
-TEST_CASE("a TLS 1.2 client accepts a ServerKeyExchange signed with RSA-PSS",
-          "[bogo][signature]") {
+TEST_CASE("a TLS 1.2 client accepts a ServerKeyExchange signed with RSA-PSS", "[bogo][signature]") {
   Sources sources;
   detail::CallScope scope{nullptr, &sources.clock, &sources.client_random};
   SECTION("a good signature: the client sends its second flight") {
@@ -557,7 +556,8 @@ TEST_CASE("a TLS 1.2 exporter with a CBC_SHA suite uses the SHA-256 PRF", "[bogo
   }
   Bytes seed(hello.begin() + 11, hello.begin() + 43);  // client_random
   const size_t server_random_at = 5 + 4 + 2;
-  seed.insert(seed.end(), flight.begin() + server_random_at, flight.begin() + server_random_at + 32);
+  seed.insert(seed.end(), flight.begin() + server_random_at,
+              flight.begin() + server_random_at + 32);
   Bytes expected(32);
   REQUIRE(mbedtls_ssl_tls_prf(MBEDTLS_SSL_TLS_PRF_SHA256, master.data(), master.size(),
                               "EXPERIMENTAL-bogo", seed.data(), seed.size(), expected.data(),
@@ -677,4 +677,21 @@ TEST_CASE("the initial ClientHello's record says 0x0301, the one after a HelloRe
   }
   server->feed(ByteView(second));
   CHECK(server->error().ok());
+}
+
+// RFC 8446 5.1 (and RFC 5246 6.2.1's two-byte Alert): an alert record holds
+// exactly one alert. mbedTLS refused two alerts in one record, or half of
+// one, as an invalid record, which we reported as bad_record_mac, the alert
+// for a forgery; it is a malformed message, decode_error.
+TEST_CASE("an alert record that is not exactly one alert is a decode_error", "[bogo][alert]") {
+  const Bytes record = GENERATE(Bytes{0x15, 0x03, 0x03, 0x00, 0x04, 0x01, 0x0a, 0x01, 0x0a},
+                                Bytes{0x15, 0x03, 0x03, 0x00, 0x01, 0x01});
+  Sources sources;
+  auto client = Connection::client(build_or_fail(client_builder(sources)), "localhost");
+  REQUIRE(client.ok());
+  take_output(client.value());  // the ClientHello
+  client->feed(ByteView(record));
+  CHECK(client->error().code() == ErrorCode::decode_error);
+  CHECK(client->error().alert() == Alert::decode_error);
+  CHECK(client->error().alert_direction() == AlertDirection::sent);
 }

@@ -1,19 +1,11 @@
 // sanstls client HOST:PORT: connect, report what was negotiated, move data.
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <chrono>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,7 +15,7 @@
 #include "describe.h"
 #include "options.h"
 #include "proxy_options.h"
-#include "sanstls/adapters/blocking.h"
+#include "sanstls/adapters/epoll.h"
 #include "sanstls/platform.h"
 #include "tls_config.h"
 #include "tls_features.h"
@@ -34,7 +26,6 @@ namespace {
 using sanstls::ConfigBuilder;
 using sanstls::Error;
 using sanstls::Role;
-using sanstls::blocking::Milliseconds;
 
 const CommandSpec kSpec{
     "client",
@@ -109,11 +100,9 @@ const CommandSpec kSpec{
     1,
     1};
 
-// Master secrets derived (one per TLS 1.2 handshake), for --renegotiate.
-std::atomic<uint64_t> g_master_secrets{0};
-
-Milliseconds to_ms(double seconds) {
-  return Milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000.0)));
+uint32_t to_ms(double seconds) {
+  const double ms = std::ceil(seconds * 1000.0);
+  return ms >= 4.0e9 ? 4000000000u : static_cast<uint32_t>(ms);
 }
 
 // The TLS connection to an https:// proxy: default policy, verification
@@ -149,14 +138,7 @@ ConfigBuilder client_builder(const Args& args) {
   }
   if (args.has("--insecure")) builder.peer_verification(sanstls::PeerVerification::optional);
   if (args.has("--early-data")) builder.early_data(1);
-  if (args.has("--renegotiate")) {
-    builder.renegotiation(true);
-    sanstls::KeyLogCallback file_log = builder.settings().key_log;
-    builder.key_log([file_log](std::string_view line) {
-      if (line.rfind("CLIENT_RANDOM ", 0) == 0) ++g_master_secrets;
-      if (file_log) file_log(line);
-    });
-  }
+  if (args.has("--renegotiate")) builder.renegotiation(true);
   builder.random(sanstls::platform::os_random()).clock(sanstls::platform::system_clock());
   return builder;
 }
@@ -176,92 +158,6 @@ void save_session(const sanstls::Connection& connection, const std::string& path
   ::chmod(path.c_str(), 0600);  // it holds the session's secrets
   std::fwrite(blob->data(), 1, blob->size(), file);
   std::fclose(file);
-}
-
-// TCP connect (each resolved address in turn, within `timeout`), for the
-// 0-RTT path, which must write early data before the handshake runs.
-int tcp_connect(const HostPort& target, Milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* addresses = nullptr;
-  const std::string service = std::to_string(target.port);
-  const int rc = ::getaddrinfo(target.host.c_str(), service.c_str(), &hints, &addresses);
-  if (rc != 0) {
-    const std::string text = "getaddrinfo ENOTFOUND " + target.host + " (" + gai_strerror(rc) + ")";
-    throw Fatal(Error(sanstls::ErrorCode::name_not_found, sanstls::Stage::resolve, text.c_str()));
-  }
-  int last_error = ECONNREFUSED;
-  for (const addrinfo* ai = addresses; ai != nullptr; ai = ai->ai_next) {
-    const int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      last_error = errno;
-      continue;
-    }
-    int err = 0;
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-      err = errno;
-      if (err == EINPROGRESS) {
-        const auto left =
-            std::chrono::duration_cast<Milliseconds>(deadline - std::chrono::steady_clock::now());
-        pollfd p{fd, POLLOUT, 0};
-        if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count()))) <= 0) {
-          err = ETIMEDOUT;
-        } else {
-          socklen_t len = sizeof err;
-          ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        }
-      }
-    }
-    if (err == 0) {
-      ::freeaddrinfo(addresses);
-      const int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      return fd;
-    }
-    ::close(fd);
-    last_error = err;
-    if (err == ETIMEDOUT) break;
-  }
-  ::freeaddrinfo(addresses);
-  const sanstls::ErrorCode code = last_error == ECONNREFUSED
-                                      ? sanstls::ErrorCode::connection_refused
-                                  : last_error == ETIMEDOUT ? sanstls::ErrorCode::timed_out
-                                                            : sanstls::ErrorCode::transport_failed;
-  const std::string text = "connect " + format_host_port(target.host, target.port) + " (" +
-                           std::strerror(last_error) + ")";
-  throw Fatal(Error(code, sanstls::Stage::connect, text.c_str()).with_backend_code(last_error));
-}
-
-// Connects, offers the saved session, writes `early` as 0-RTT data (what the
-// engine accepts: the ticket's limit and its output bound), then runs the
-// handshake. Whatever was not accepted as 0-RTT is sent once it completes;
-// what the server refuses the engine resends itself (early_data_rejected).
-sanstls::blocking::Stream connect_with_early_data(
-    const ConfigBuilder& builder, const sanstls::Config& config, const HostPort& target,
-    const std::string& server_name, const std::vector<uint8_t>& saved,
-    const std::vector<uint8_t>& early, Milliseconds timeout) {
-  const int fd = tcp_connect(target, timeout);
-  // The adapter wraps a fresh client; it is replaced below before anything
-  // runs. Its Config leaves out --trace and --keylog so it leaves no trace.
-  ConfigBuilder quiet = builder;
-  quiet.trace(nullptr).key_log(nullptr);
-  auto wrapped = sanstls::blocking::Stream::wrap_client(fd, build_or_throw(quiet), server_name);
-  if (!wrapped) throw Fatal(wrapped.error());
-  sanstls::blocking::Stream stream = std::move(wrapped).value();
-  // Nothing has run yet: replace the fresh connection with one resuming the session.
-  auto resuming = sanstls::Connection::client(config, server_name, sanstls::ByteView(saved));
-  if (!resuming) throw Fatal(resuming.error());
-  stream.connection() = std::move(resuming).value();
-  stream.drive_timers(sanstls::platform::system_clock());
-  const size_t sent = stream.connection().write_early_data(sanstls::ByteView(early));
-  if (Error error = stream.handshake(timeout)) throw Fatal(error);
-  if (sent < early.size()) {
-    if (Error error = stream.write_all(sanstls::ByteView(early).skip(sent), timeout))
-      throw Fatal(error);
-  }
-  return stream;
 }
 
 void warn_insecure() {
@@ -302,22 +198,36 @@ int client_command(int argc, char** argv, int first) {
   ClientReport report;
   report.servername = args.value("--servername", target.host);
   if (proxy) {
-    proxy->options.reply = &proxy_reply;
     report.proxy_url = proxy->url;
     report.proxy_reply = &proxy_reply;
   }
   ClientSink sink;
   sink.capture = json;
-  std::optional<sanstls::Config> proxy_config;  // outlives the Stream
-  std::optional<sanstls::blocking::Stream> stream;
+  if (!json) {
+    struct stat out {};
+    sink.stdout_pollable =
+        ::fstat(STDOUT_FILENO, &out) == 0 && (S_ISFIFO(out.st_mode) || S_ISSOCK(out.st_mode));
+  }
+  std::optional<sanstls::Config> proxy_config;  // outlives the connection
+  std::optional<sanstls::Config> config;
+  std::unique_ptr<sanstls::epoll::Loop> loop;
+  std::shared_ptr<ClientSession> session;
+  bool renegotiated = false;
   try {
+    sanstls::epoll::ProxyRoute route;
+    if (proxy) {
+      route.address = proxy->options.host;
+      route.port = proxy->options.port;
+      route.credentials = proxy->options.credentials;
+      route.headers = proxy->options.headers;
+    }
     if (proxy && proxy->https) {
       proxy_config.emplace(proxy_tls_config(args));
-      proxy->options.tls = &*proxy_config;
-      proxy->options.tls_server_name = args.value("--proxy-servername");
+      route.tls = &*proxy_config;
+      route.tls_server_name = args.value("--proxy-servername");
     }
     const ConfigBuilder builder = client_builder(args);
-    const sanstls::Config config = build_or_throw(builder);
+    config.emplace(build_or_throw(builder));
     std::vector<uint8_t> saved;
     if (args.has("--session-in"))
       saved = read_file_or_throw(args.value("--session-in"), "session file");
@@ -326,77 +236,102 @@ int client_command(int argc, char** argv, int first) {
       early = read_file_or_throw(args.value("--early-data"), "early data file");
     if (insecure) warn_insecure();
 
-    if (args.has("--early-data")) {
-      stream.emplace(connect_with_early_data(builder, config, target,
-                                             args.value("--servername", target.host), saved, early,
-                                             to_ms(timeout)));
-    } else {
-      sanstls::blocking::ConnectOptions options;
-      options.timeout = to_ms(timeout);
-      options.server_name = args.value("--servername");
-      options.saved_session = sanstls::ByteView(saved);
-      options.timer_clock = &sanstls::platform::system_clock();
-      if (proxy) options.proxy = proxy->options;
-      auto connected =
-          sanstls::blocking::Stream::connect(config, target.host, target.port, options);
-      if (!connected) throw Fatal(connected.error());
-      stream.emplace(std::move(connected).value());
-    }
-    const sanstls::ConnectionInfo& info = stream->connection().info();
-    report.info = &info;
-    if (!keying.label.empty()) {
-      auto material = export_keying_material(stream->connection(), keying);
-      if (!material) throw Fatal(material.error());
-      report.keying_material = material.value();
-    }
-    if (!json) {
-      if (proxy) {
-        std::fprintf(stderr, "sanstls: connected to %s through the proxy %s (%s)\n%s",
-                     format_host_port(target.host, target.port).c_str(), proxy->url.c_str(),
-                     stream->peer_address().c_str(), handshake_summary(info, !insecure).c_str());
-      } else {
-        std::fprintf(stderr, "sanstls: connected to %s\n%s", stream->peer_address().c_str(),
-                     handshake_summary(info, !insecure).c_str());
-      }
-      if (args.has("--early-data")) {
-        std::fprintf(stderr, "sanstls: early data: %zu bytes sent as 0-RTT, %s\n",
-                     info.early_data.sent,
-                     info.early_data.accepted ? "accepted"
-                     : info.early_data.sent > 0
-                         ? "refused (resent after the handshake)"
-                         : "not possible with this session (sent after the handshake)");
-      }
-      if (!keying.label.empty()) {
-        std::fprintf(stderr, "sanstls: keying material (%s, %zu bytes): %s\n", keying.label.c_str(),
-                     keying.length, report.keying_material.c_str());
-      }
-    }
-    if (insecure && !info.authorized) {
-      std::fprintf(
-          stderr,
-          "sanstls: WARNING: continuing although the certificate failed verification (%s)\n",
-          info.authorization_error.name());
-    }
+    // The client's engine, resuming a saved session (0-RTT data written
+    // before the handshake runs: what the engine accepts, the ticket's limit
+    // and its output bound; the rest follows the handshake, and what the
+    // server refuses the engine resends itself).
+    const std::string server_name = args.value("--servername", target.host);
+    auto connection =
+        saved.empty() ? sanstls::Connection::client(*config, server_name)
+                      : sanstls::Connection::client(*config, server_name, sanstls::ByteView(saved));
+    if (!connection) throw Fatal(connection.error());
+    const size_t early_sent =
+        early.empty() ? 0 : connection->write_early_data(sanstls::ByteView(early));
+
+    auto made = sanstls::epoll::Loop::create();
+    if (!made) throw Fatal(made.error());
+    loop = std::move(made).value();
     DataPhase phase;
-    phase.timeout = to_ms(timeout);
+    phase.timeout_ms = to_ms(timeout);
     phase.half_close = !args.has("--no-half-close");
-    bool renegotiated = false;
-    if (args.has("--renegotiate")) {
-      phase.master_secrets = &g_master_secrets;
-      phase.renegotiated = &renegotiated;
-      report.renegotiated = false;
+    phase.renegotiate = args.has("--renegotiate");
+    if (args.has("--send")) phase.send = args.value("--send");
+    phase.early_rest.assign(early.begin() + static_cast<std::ptrdiff_t>(early_sent), early.end());
+    const size_t queue_needed = phase.early_rest.size() + (phase.send ? phase.send->size() : 0) + 1;
+    session = std::make_shared<ClientSession>(*loop, std::move(phase), sink);
+    session->on_connected = [&](sanstls::epoll::Conn& conn) -> Error {
+      const sanstls::ConnectionInfo& info = conn.info();
+      if (!keying.label.empty()) {
+        auto material = export_keying_material(conn.connection(), keying);
+        if (!material) return material.error();
+        report.keying_material = material.value();
+      }
+      if (!json) {
+        if (proxy) {
+          std::fprintf(stderr, "sanstls: connected to %s through the proxy %s (%s)\n%s",
+                       format_host_port(target.host, target.port).c_str(), proxy->url.c_str(),
+                       conn.peer_address().c_str(), handshake_summary(info, !insecure).c_str());
+        } else {
+          std::fprintf(stderr, "sanstls: connected to %s\n%s", conn.peer_address().c_str(),
+                       handshake_summary(info, !insecure).c_str());
+        }
+        if (args.has("--early-data")) {
+          std::fprintf(stderr, "sanstls: early data: %zu bytes sent as 0-RTT, %s\n",
+                       info.early_data.sent,
+                       info.early_data.accepted ? "accepted"
+                       : info.early_data.sent > 0
+                           ? "refused (resent after the handshake)"
+                           : "not possible with this session (sent after the handshake)");
+        }
+        if (!keying.label.empty()) {
+          std::fprintf(stderr, "sanstls: keying material (%s, %zu bytes): %s\n",
+                       keying.label.c_str(), keying.length, report.keying_material.c_str());
+        }
+      }
+      if (insecure && !info.authorized) {
+        std::fprintf(
+            stderr,
+            "sanstls: WARNING: continuing although the certificate failed verification (%s)\n",
+            info.authorization_error.name());
+      }
+      return Error();
+    };
+    if (args.has("--session-out")) {
+      const std::string path = args.value("--session-out");
+      session->on_ending = [path](sanstls::epoll::Conn& conn) {
+        save_session(conn.connection(), path);
+      };
     }
-    report.error = args.has("--send")
-                       ? send_then_receive(*stream, args.value("--send"), phase, sink)
-                       : relay_stdio(*stream, phase, sink);
-    if (args.has("--renegotiate")) {
+    sanstls::epoll::ConnOptions options;
+    options.handshake_limit_ms = to_ms(timeout);  // connect + handshake
+    options.timer_clock = &sanstls::platform::system_clock();
+    options.half_close = true;  // close_notify, then read the answer
+    options.high_water = std::max<size_t>(options.high_water, queue_needed);
+    const Error started =
+        proxy ? loop->connect_through_proxy(route, target.host, target.port,
+                                            std::move(connection).value(), session, options)
+              : loop->connect(target.host, target.port, std::move(connection).value(), session,
+                              options);
+    if (started) throw Fatal(started);
+    if (Error error = loop->run()) throw Fatal(error);
+    session->detach();
+    const ClientOutcome& outcome = session->outcome();
+    report.error = outcome.error;
+    renegotiated = outcome.renegotiated;
+    if (outcome.proxy) {
+      proxy_reply.status = outcome.proxy->status;
+      proxy_reply.reason = outcome.proxy->reason;
+      proxy_reply.proxy_authenticate = outcome.proxy->proxy_authenticate;
+    }
+    if (outcome.info) report.info = &*outcome.info;
+    if (args.has("--renegotiate") && outcome.info) {
       report.renegotiated = renegotiated;
       if (!json) std::fprintf(stderr, "sanstls: renegotiated: %s\n", renegotiated ? "yes" : "no");
     }
-    if (args.has("--session-out")) save_session(stream->connection(), args.value("--session-out"));
   } catch (const Fatal& fatal) {
     report.error = fatal.error;
   }
+  sink.flush_all();
   report.received = sink.captured;
   report.bytes_received = sink.bytes;
   if (json) {

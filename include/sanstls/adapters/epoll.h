@@ -73,6 +73,12 @@ class Handler {
     (void)conn;
     (void)data;
   }
+  // Each engine event (Connection::next_event(): session tickets, warning
+  // alerts, renegotiated, peer_closed...), as it is taken from the engine.
+  virtual void on_event(Conn& conn, const Event& event) {
+    (void)conn;
+    (void)event;
+  }
   // A write() was refused, and the queue has since fallen to the low-water
   // mark.
   virtual void on_drain(Conn& conn) { (void)conn; }
@@ -122,6 +128,12 @@ struct ConnOptions {
   // words before the peer reads them. 0: close at once. Lingering sockets
   // are no longer connections (no callbacks, not counted as open).
   uint32_t linger_ms = 0;
+  // close() sends close_notify and goes on reading, a TCP-style half-close:
+  // on_data continues until the peer's close_notify or its end of stream
+  // (both a clean end), bounded by the idle timeout if any. Needs a Config
+  // with close_timeout 0 (a bidirectional close waits for the peer anyway).
+  // Clients that say "that is all" and then read the answer (`sanstls client`).
+  bool half_close = false;
 };
 
 struct ListenOptions : ConnOptions {
@@ -234,6 +246,9 @@ class Conn {
   // reject_server_name().
   Error provide_config(const Config& config);
   void reject_server_name();
+  // Runs the engine's loop again soon: after calling connection() directly
+  // (renegotiate(), close()...) from outside a callback.
+  void wake();
 
   const ConnectionInfo& info() const noexcept { return connection_.info(); }
   Connection& connection() noexcept { return connection_; }
@@ -354,6 +369,11 @@ class Loop {
   Error connect(const std::string& host, uint16_t port, const Config& config,
                 const std::string& server_name, std::shared_ptr<Handler> handler,
                 ConnOptions options = {});
+  // The same with a client Connection made by the caller: one resuming a
+  // saved session (Connection::client(config, name, blob)), maybe with 0-RTT
+  // data already written (write_early_data()). It must not have run yet.
+  Error connect(const std::string& host, uint16_t port, Connection connection,
+                std::shared_ptr<Handler> handler, ConnOptions options = {});
 
   // Outbound through an HTTP or HTTPS proxy (src/adapters/epoll_proxy.cpp):
   // TCP to the proxy (a name is resolved off the loop thread, each address
@@ -378,6 +398,10 @@ class Loop {
   Error connect_through_proxy(const ProxyRoute& proxy, const std::string& host, uint16_t port,
                               const Config& config, const std::string& server_name,
                               std::shared_ptr<Handler> handler, ConnOptions options = {});
+  // The same with a client Connection made by the caller (a saved session).
+  Error connect_through_proxy(const ProxyRoute& proxy, const std::string& host, uint16_t port,
+                              Connection connection, std::shared_ptr<Handler> handler,
+                              ConnOptions options = {});
 
   // Name resolution for connect() and proxy names, run on the resolver
   // thread: the numeric IPv4/IPv6 addresses of `host`, in the order to try
@@ -471,6 +495,7 @@ class Loop {
   void receive(Conn& conn);
   bool send_pending(Conn& conn);
   void pump(Conn& conn);
+  bool deliver_events(Conn& conn);
   void mark_dirty(Conn& conn);
   void run_dirty();
   void run_timers();
