@@ -1196,6 +1196,363 @@ static void test_before_handshake(void) {
   sanstls_config_free(client_config);
 }
 
+/* ---- appended API: certificate selector, session store, replay store, slot */
+
+typedef struct selector_state {
+  const sanstls_config* offer; /* NULL: decline */
+  int calls;
+  char server_name[64];
+} selector_state;
+
+static int select_client_certificate(void* user_data, const char* server_name,
+                                     const sanstls_config** use) {
+  selector_state* state = (selector_state*)user_data;
+  ++state->calls;
+  snprintf(state->server_name, sizeof state->server_name, "%s", server_name);
+  if (!state->offer) return 0;
+  *use = state->offer;
+  return 1;
+}
+
+static void test_client_certificate_selector(void) {
+  sanstls_config_builder *cb = client_builder(), *identity = client_builder(),
+                         *sb = server_builder(server_pem, server_key);
+  sanstls_config *client_config, *identity_config, *server_config;
+  selector_state state = {NULL, 0, ""};
+  sanstls_certificate leaf;
+  sanstls_info info;
+  pair p;
+
+  CHECK(sanstls_config_builder_client_certificate_selector(
+            NULL, select_client_certificate, &state) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_builder_client_certificate_selector(cb, NULL, &state) ==
+        SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_builder_client_certificate_selector(cb, select_client_certificate, &state) ==
+        SANSTLS_OK);
+  client_config = build(cb);
+  sanstls_config_builder_certificate(identity, client_pem.data, client_pem.length, client_key.data,
+                                     client_key.length, NULL);
+  identity_config = build(identity);
+  sanstls_config_builder_peer_verification(sb, SANSTLS_VERIFY_REQUIRED);
+  sanstls_config_builder_trust_anchors(sb, ca_pem.data, ca_pem.length);
+  server_config = build(sb);
+
+  /* Chosen by the callback, verified by the server (mTLS), in both versions. */
+  state.offer = identity_config;
+  p = connect_pair(client_config, server_config, "localhost");
+  CHECK(state.calls == 1);
+  CHECK_STR(state.server_name, "localhost");
+  CHECK(sanstls_connection_error(p.server, NULL) == SANSTLS_OK);
+  CHECK(sanstls_connection_info(p.server, &info) == SANSTLS_OK);
+  CHECK(info.authorized == 1);
+  CHECK(info.peer_certificate_count >= 1);
+  CHECK(sanstls_connection_peer_certificate(p.server, 0, &leaf) == SANSTLS_OK);
+  CHECK(strstr(leaf.subject, "client") != NULL);
+  free_pair(p);
+
+  /* Declined: no certificate, which this server refuses. */
+  state.offer = NULL;
+  state.calls = 0;
+  p = connect_pair(client_config, server_config, "localhost");
+  CHECK(state.calls == 1);
+  expect_connection_error(p.server, SANSTLS_ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE,
+                          "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE", SANSTLS_STAGE_CERTIFICATE);
+  free_pair(p);
+
+  /* A server that asks for nothing: the selector is not called. */
+  sanstls_config_free(server_config);
+  server_config = build(server_builder(server_pem, server_key));
+  state.offer = identity_config;
+  state.calls = 0;
+  p = connect_pair(client_config, server_config, "localhost");
+  CHECK(state.calls == 0);
+  CHECK(sanstls_connection_wants(p.client) & SANSTLS_HANDSHAKE_COMPLETE);
+  free_pair(p);
+
+  sanstls_config_free(client_config);
+  sanstls_config_free(identity_config);
+  sanstls_config_free(server_config);
+}
+
+/* A tiny session store: a few (id, session) entries in caller memory. */
+typedef struct stored_session {
+  uint8_t id[32];
+  size_t id_length;
+  uint8_t* session;
+  size_t session_length;
+} stored_session;
+typedef struct session_store {
+  stored_session entries[4];
+  size_t count;
+  int saves, loads, hits, removes;
+} session_store;
+
+static void store_save(void* user_data, const uint8_t* id, size_t id_length, const uint8_t* session,
+                       size_t session_length) {
+  session_store* store = (session_store*)user_data;
+  stored_session* entry;
+  ++store->saves;
+  if (store->count == 4 || id_length > sizeof entry->id) return;
+  entry = &store->entries[store->count++];
+  memcpy(entry->id, id, id_length);
+  entry->id_length = id_length;
+  entry->session = malloc(session_length);
+  if (!entry->session) exit(2);
+  memcpy(entry->session, session, session_length);
+  entry->session_length = session_length;
+}
+
+static size_t store_load(void* user_data, const uint8_t* id, size_t id_length, uint8_t* out,
+                         size_t capacity) {
+  session_store* store = (session_store*)user_data;
+  size_t i;
+  ++store->loads;
+  for (i = 0; i < store->count; ++i) {
+    const stored_session* entry = &store->entries[i];
+    if (entry->id_length != id_length || memcmp(entry->id, id, id_length) != 0) continue;
+    ++store->hits;
+    if (entry->session_length <= capacity) memcpy(out, entry->session, entry->session_length);
+    return entry->session_length;
+  }
+  return 0;
+}
+
+static void store_remove(void* user_data, const uint8_t* id, size_t id_length) {
+  session_store* store = (session_store*)user_data;
+  (void)id;
+  (void)id_length;
+  ++store->removes;
+}
+
+static void store_clear(session_store* store) {
+  size_t i;
+  for (i = 0; i < store->count; ++i) free(store->entries[i].session);
+  store->count = 0;
+}
+
+/* Connects with `session` (may be NULL) and returns whether it resumed. */
+static int resumed_with(const sanstls_config* client_config, const sanstls_config* server_config,
+                        const uint8_t* session, size_t length) {
+  sanstls_info info;
+  pair p;
+  int reused;
+  CHECK(sanstls_connection_client(client_config, "localhost", session, length, &p.client, NULL) ==
+        SANSTLS_OK);
+  CHECK(sanstls_connection_server(server_config, &p.server, NULL) == SANSTLS_OK);
+  pump(p.client, p.server);
+  CHECK(sanstls_connection_wants(p.client) & SANSTLS_HANDSHAKE_COMPLETE);
+  CHECK(sanstls_connection_info(p.server, &info) == SANSTLS_OK);
+  reused = info.session_reused;
+  free_pair(p);
+  return reused;
+}
+
+static void test_session_store(void) {
+  sanstls_config_builder *cb = client_builder(), *sb = server_builder(server_pem, server_key);
+  sanstls_config *client_config, *server_config;
+  session_store store;
+  uint8_t* session;
+  size_t length = 0;
+  pair p;
+  memset(&store, 0, sizeof store);
+
+  CHECK(sanstls_config_builder_session_store(NULL, store_save, store_load, store_remove, &store) ==
+        SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_builder_session_store(sb, NULL, store_load, store_remove, &store) ==
+        SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_builder_session_store(sb, store_save, NULL, store_remove, &store) ==
+        SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_builder_session_store(sb, store_save, store_load, store_remove, &store) ==
+        SANSTLS_OK);
+  sanstls_config_builder_session_tickets(sb, 0, 7200); /* session IDs, not tickets */
+  sanstls_config_builder_versions(cb, SANSTLS_TLS1_2, SANSTLS_TLS1_2);
+  client_config = build(cb);
+  server_config = build(sb);
+
+  p = connect_pair(client_config, server_config, "localhost");
+  CHECK(sanstls_connection_wants(p.client) & SANSTLS_HANDSHAKE_COMPLETE);
+  CHECK(store.saves == 1);
+  CHECK(store.count == 1);
+  CHECK(sanstls_connection_save_session(p.client, NULL, &length, NULL) == SANSTLS_OK);
+  session = malloc(length);
+  CHECK(sanstls_connection_save_session(p.client, session, &length, NULL) == SANSTLS_OK);
+  free_pair(p);
+
+  /* Found through the C callbacks: resumed. */
+  CHECK(resumed_with(client_config, server_config, session, length) == 1);
+  CHECK(store.hits == 1);
+
+  /* Gone from the store: a miss, so a full handshake (saved again). */
+  store_clear(&store);
+  store.loads = 0;
+  CHECK(resumed_with(client_config, server_config, session, length) == 0);
+  CHECK(store.loads == 1);
+  CHECK(store.hits == 1);
+  CHECK(store.saves == 2);
+
+  store_clear(&store);
+  free(session);
+  sanstls_config_free(client_config);
+  sanstls_config_free(server_config);
+}
+
+/* A 0-RTT server config with shared ticket keys and the given replay store. */
+static sanstls_config* early_data_server(const sanstls_ticket_keys* keys,
+                                         const sanstls_replay_store* store) {
+  sanstls_config_builder* sb = server_builder(server_pem, server_key);
+  sanstls_config_builder_early_data(sb, 1024);
+  sanstls_config_builder_session_tickets(sb, 1, 600);
+  sanstls_config_builder_ticket_keys(sb, keys);
+  if (store) CHECK(sanstls_config_builder_early_data_replay_store(sb, store) == SANSTLS_OK);
+  return build(sb);
+}
+
+/* Feeds a recorded ClientHello (with its early data) to a fresh server. */
+static int early_data_accepted_by(const sanstls_config* server_config, const uint8_t* flight,
+                                  size_t length) {
+  sanstls_connection* server = NULL;
+  uint8_t buffer[64];
+  int accepted;
+  CHECK(sanstls_connection_server(server_config, &server, NULL) == SANSTLS_OK);
+  CHECK(sanstls_connection_feed(server, flight, length) == length);
+  accepted = has_event(server, SANSTLS_EVENT_EARLY_DATA) &&
+             sanstls_connection_read_early_data(server, buffer, sizeof buffer) == 5;
+  sanstls_connection_free(server);
+  return accepted;
+}
+
+static void test_replay_store(void) {
+  sanstls_config_builder* cb = client_builder();
+  sanstls_config *client_config, *first, *second, *unshared;
+  sanstls_replay_store *store = NULL, *from_config = NULL;
+  sanstls_ticket_keys* keys = NULL;
+  sanstls_connection* client = NULL;
+  uint8_t *session, *flight;
+  const uint8_t* pending;
+  size_t length = 0, flight_length = 0;
+  pair p;
+
+  CHECK(sanstls_replay_store_new(0, NULL) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_replay_store_new(0, &store) == SANSTLS_OK);
+  CHECK(sanstls_replay_store_size(store) == 0);
+  CHECK(sanstls_replay_store_size(NULL) == 0);
+  CHECK(sanstls_config_builder_early_data_replay_store(NULL, store) ==
+        SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_builder_early_data_replay_store(cb, NULL) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_ticket_keys_generate(&keys, NULL) == SANSTLS_OK);
+  sanstls_config_builder_early_data(cb, 1);
+  client_config = build(cb);
+  first = early_data_server(keys, store);
+  second = early_data_server(keys, store);
+  unshared = early_data_server(keys, NULL);
+  sanstls_replay_store_free(store); /* the configs keep it */
+
+  /* The config hands out the store it uses; a config without 0-RTT has none. */
+  CHECK(sanstls_config_replay_store(first, &from_config) == SANSTLS_OK);
+  CHECK(sanstls_config_replay_store(client_config, &store) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(store == NULL);
+  CHECK(sanstls_config_replay_store(NULL, &store) == SANSTLS_ERR_INVALID_ARG_VALUE);
+
+  p = connect_pair(client_config, first, "localhost");
+  CHECK(has_event(p.client, SANSTLS_EVENT_SESSION_TICKET));
+  CHECK(sanstls_connection_save_session(p.client, NULL, &length, NULL) == SANSTLS_OK);
+  session = malloc(length);
+  CHECK(sanstls_connection_save_session(p.client, session, &length, NULL) == SANSTLS_OK);
+  free_pair(p);
+
+  /* Record the ClientHello with its early data, as an attacker would. */
+  CHECK(sanstls_connection_client(client_config, "localhost", session, length, &client, NULL) ==
+        SANSTLS_OK);
+  CHECK(sanstls_connection_write_early_data(client, (const uint8_t*)"early", 5) == 5);
+  pending = sanstls_connection_pending_output(client, &flight_length);
+  CHECK(flight_length > 0);
+  flight = malloc(flight_length);
+  memcpy(flight, pending, flight_length);
+  sanstls_connection_free(client);
+
+  CHECK(early_data_accepted_by(first, flight, flight_length) == 1);
+  CHECK(sanstls_replay_store_size(from_config) == 1);
+  /* Replayed at the other config sharing the store: refused. */
+  CHECK(early_data_accepted_by(second, flight, flight_length) == 0);
+  CHECK(early_data_accepted_by(first, flight, flight_length) == 0);
+  /* A config with its own store (same ticket keys) would take it: what
+   * sharing the store prevents. */
+  CHECK(early_data_accepted_by(unshared, flight, flight_length) == 1);
+
+  free(flight);
+  free(session);
+  sanstls_replay_store_free(from_config);
+  sanstls_ticket_keys_free(keys);
+  sanstls_config_free(client_config);
+  sanstls_config_free(first);
+  sanstls_config_free(second);
+  sanstls_config_free(unshared);
+}
+
+/* A server config choosing `protocol` from the client's ALPN list. */
+static sanstls_config* alpn_server(const char* protocol) {
+  sanstls_config_builder* sb = server_builder(server_pem, server_key);
+  sanstls_config_builder_alpn(sb, &protocol, 1);
+  return build(sb);
+}
+
+static const char* negotiated_alpn(sanstls_connection* client, sanstls_connection* server,
+                                   char* out, size_t capacity) {
+  sanstls_info info;
+  pump(client, server);
+  CHECK(sanstls_connection_info(client, &info) == SANSTLS_OK);
+  snprintf(out, capacity, "%s", info.alpn_protocol);
+  return out;
+}
+
+static void test_config_slot(void) {
+  const char* offered[] = {"old", "new"};
+  sanstls_config_builder* cb = client_builder();
+  sanstls_config *client_config, *old_config = alpn_server("old"), *new_config = alpn_server("new"),
+                                 *loaded = NULL;
+  sanstls_config_slot* slot = NULL;
+  sanstls_connection *early_client = NULL, *early_server = NULL;
+  char alpn[32];
+  pair p;
+
+  sanstls_config_builder_alpn(cb, offered, 2);
+  client_config = build(cb);
+  CHECK(sanstls_config_slot_new(NULL, &slot) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_slot_new(old_config, NULL) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_slot_new(old_config, &slot) == SANSTLS_OK);
+  sanstls_config_free(old_config); /* the slot keeps it */
+  CHECK(sanstls_config_slot_store(NULL, new_config) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_slot_store(slot, NULL) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_slot_load(NULL, &loaded) == SANSTLS_ERR_INVALID_ARG_VALUE);
+  CHECK(sanstls_config_slot_load(slot, NULL) == SANSTLS_ERR_INVALID_ARG_VALUE);
+
+  /* A connection accepted before the swap, handshaking after it. */
+  CHECK(sanstls_config_slot_load(slot, &loaded) == SANSTLS_OK);
+  CHECK(sanstls_connection_server(loaded, &early_server, NULL) == SANSTLS_OK);
+  sanstls_config_free(loaded);
+  CHECK(sanstls_connection_client(client_config, "localhost", NULL, 0, &early_client, NULL) ==
+        SANSTLS_OK);
+
+  CHECK(sanstls_config_slot_store(slot, new_config) == SANSTLS_OK);
+  sanstls_config_free(new_config);
+
+  CHECK_STR(negotiated_alpn(early_client, early_server, alpn, sizeof alpn), "old");
+  sanstls_connection_free(early_client);
+  sanstls_connection_free(early_server);
+
+  CHECK(sanstls_config_slot_load(slot, &loaded) == SANSTLS_OK);
+  CHECK(sanstls_connection_client(client_config, "localhost", NULL, 0, &p.client, NULL) ==
+        SANSTLS_OK);
+  CHECK(sanstls_connection_server(loaded, &p.server, NULL) == SANSTLS_OK);
+  sanstls_config_free(loaded);
+  CHECK_STR(negotiated_alpn(p.client, p.server, alpn, sizeof alpn), "new");
+  free_pair(p);
+
+  sanstls_config_slot_free(slot);
+  sanstls_config_slot_free(NULL);
+  sanstls_config_free(client_config);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s PKI_DIR\n", argv[0]);
@@ -1219,6 +1576,10 @@ int main(int argc, char** argv) {
   test_early_data();
   test_selectors_and_ticket_keys();
   test_before_handshake();
+  test_client_certificate_selector();
+  test_session_store();
+  test_replay_store();
+  test_config_slot();
   free_pki();
   printf("c_api: %d passed, %d failed\n", checks_passed, checks_failed);
   return checks_failed == 0 ? 0 : 1;

@@ -568,6 +568,72 @@ SANSTLS_API sanstls_error_code sanstls_connection_peer_certificate(const sanstls
 SANSTLS_API sanstls_error_code sanstls_connection_memory(const sanstls_connection* conn,
                                                          size_t* current_bytes, size_t* peak_bytes);
 
+/* ---- added in 0.1 after the first release (appended: the ABI above is unchanged) */
+
+/* Clients: choose the certificate when a server asks for one (after its
+ * CertificateRequest, TLS 1.3 and 1.2), instead of always presenting the
+ * builder's. Called with the server name ("" when none). Set *use to a client
+ * config whose certificate (and key) to present and return 1, or return 0 to
+ * present none. Only the certificate of *use is taken, at once: the caller may
+ * free that config afterwards. */
+typedef int (*sanstls_client_certificate_fn)(void* user_data, const char* server_name,
+                                             const sanstls_config** use);
+SANSTLS_API sanstls_error_code sanstls_config_builder_client_certificate_selector(
+    sanstls_config_builder* b, sanstls_client_certificate_fn select, void* user_data);
+
+/* Servers: keep TLS 1.2 sessions by session ID in the caller's own store
+ * (shared between processes, say), like Node's newSession/resumeSession.
+ * The callbacks run during engine calls, possibly on several threads.
+ *   save:   keep `session` (opaque, holds secrets) under `id`.
+ *   load:   the session saved under `id`: return its length and, when it fits
+ *           in `capacity`, copy it into `out`; when it does not fit, copy
+ *           nothing: load is called again with a buffer of that length.
+ *           Return 0 when there is none.
+ *   remove: forget `id` (may be NULL: then nothing is removed).
+ * Replaces sanstls_config_builder_session_cache(). */
+typedef void (*sanstls_session_save_fn)(void* user_data, const uint8_t* id, size_t id_length,
+                                        const uint8_t* session, size_t session_length);
+typedef size_t (*sanstls_session_load_fn)(void* user_data, const uint8_t* id, size_t id_length,
+                                          uint8_t* out, size_t capacity);
+typedef void (*sanstls_session_remove_fn)(void* user_data, const uint8_t* id, size_t id_length);
+SANSTLS_API sanstls_error_code sanstls_config_builder_session_store(
+    sanstls_config_builder* b, sanstls_session_save_fn save, sanstls_session_load_fn load,
+    sanstls_session_remove_fn remove, void* user_data);
+
+/* Servers with 0-RTT: the tickets whose early data was already accepted, so
+ * each ticket's early data is accepted once (RFC 8446 8.1). Share one store
+ * between the configs of a server (a reload; servers sharing ticket keys in
+ * one process) so no config accepts a ClientHello another one already took.
+ * Bounded (max_entries, 0 = the default 65536); thread-safe. */
+typedef struct sanstls_replay_store sanstls_replay_store;
+SANSTLS_API sanstls_error_code sanstls_replay_store_new(size_t max_entries,
+                                                        sanstls_replay_store** out);
+/* Tickets remembered now; 0 for NULL. */
+SANSTLS_API size_t sanstls_replay_store_size(const sanstls_replay_store* store);
+SANSTLS_API void sanstls_replay_store_free(sanstls_replay_store* store);
+/* Use this store (the builder keeps a reference). Default: a fresh store per config. */
+SANSTLS_API sanstls_error_code sanstls_config_builder_early_data_replay_store(
+    sanstls_config_builder* b, const sanstls_replay_store* store);
+/* The store a config uses, as a new handle (to give the next config on a
+ * reload); SANSTLS_ERR_INVALID_ARG_VALUE when the config has no 0-RTT. */
+SANSTLS_API sanstls_error_code sanstls_config_replay_store(const sanstls_config* config,
+                                                           sanstls_replay_store** out);
+
+/* A config that can be replaced while connections are made from it (the C
+ * form of the C++ ConfigSlot, like Node's server.setSecureContext()): new
+ * connections take the current one, connections already made keep theirs.
+ * Thread-safe: a reload in one thread, accepts in others. */
+typedef struct sanstls_config_slot sanstls_config_slot;
+/* The slot keeps its own reference: `initial` may be freed afterwards. */
+SANSTLS_API sanstls_error_code sanstls_config_slot_new(const sanstls_config* initial,
+                                                       sanstls_config_slot** out);
+SANSTLS_API sanstls_error_code sanstls_config_slot_store(sanstls_config_slot* slot,
+                                                         const sanstls_config* next);
+/* The current config, as a new handle the caller frees. */
+SANSTLS_API sanstls_error_code sanstls_config_slot_load(const sanstls_config_slot* slot,
+                                                        sanstls_config** out);
+SANSTLS_API void sanstls_config_slot_free(sanstls_config_slot* slot);
+
 #ifdef __cplusplus
 }
 #endif

@@ -249,6 +249,69 @@ struct sanstls_connection {
   std::vector<std::shared_ptr<KeepAlive>> provided;  // configs given by provide_config
 };
 
+struct sanstls_replay_store {
+  std::shared_ptr<EarlyDataReplayStore> store;
+};
+
+// The C ConfigSlot: it must hand out the config together with what keeps its
+// callbacks' sources alive, so it guards a whole sanstls_config (a Config and
+// its KeepAlive) rather than wrapping sanstls::ConfigSlot.
+struct sanstls_config_slot {
+  explicit sanstls_config_slot(const sanstls_config& initial) : current(initial) {}
+  mutable Mutex mutex;
+  sanstls_config current;
+};
+
+namespace {
+
+// A SessionStore over the C callbacks. Exceptions (allocation) never reach C:
+// a save that cannot copy is dropped, a load that cannot is a miss.
+class CallbackSessionStore final : public SessionStore {
+ public:
+  CallbackSessionStore(sanstls_session_save_fn save_fn, sanstls_session_load_fn load_fn,
+                       sanstls_session_remove_fn remove_fn, void* user)
+      : save_(save_fn), load_(load_fn), remove_(remove_fn), user_(user) {}
+
+  void save(ByteView session_id, ByteView session) override {
+    save_(user_, session_id.data(), session_id.size(), session.data(), session.size());
+  }
+
+  std::optional<std::vector<uint8_t>> load(ByteView session_id) override {
+    try {
+      std::vector<uint8_t> buffer(kFirstCapacity);
+      size_t length =
+          load_(user_, session_id.data(), session_id.size(), buffer.data(), buffer.size());
+      if (length > buffer.size()) {
+        // Too big for the first buffer: once more with the size it asked for.
+        secure_wipe(buffer.data(), buffer.size());
+        buffer.assign(length, 0);
+        length = load_(user_, session_id.data(), session_id.size(), buffer.data(), buffer.size());
+      }
+      if (length == 0 || length > buffer.size()) {
+        secure_wipe(buffer.data(), buffer.size());
+        return std::nullopt;
+      }
+      buffer.resize(length);
+      return buffer;
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+
+  void remove(ByteView session_id) override {
+    if (remove_) remove_(user_, session_id.data(), session_id.size());
+  }
+
+ private:
+  static constexpr size_t kFirstCapacity = 2048;
+  sanstls_session_save_fn save_;
+  sanstls_session_load_fn load_;
+  sanstls_session_remove_fn remove_;
+  void* user_;
+};
+
+}  // namespace
+
 extern "C" {
 
 const char* sanstls_error_code_name(sanstls_error_code code) {
@@ -944,6 +1007,124 @@ sanstls_error_code sanstls_connection_memory(const sanstls_connection* conn, siz
   if (peak_bytes) *peak_bytes = usage.peak_bytes;
   return SANSTLS_OK;
 }
+
+// ---- appended after the first release
+
+sanstls_error_code sanstls_config_builder_client_certificate_selector(
+    sanstls_config_builder* b, sanstls_client_certificate_fn select, void* user_data) {
+  if (!b) return null_argument("builder");
+  if (!select) return null_argument("select");
+  return guarded(nullptr, [&] {
+    b->builder.client_certificate_selector(
+        [select, user_data](std::string_view server_name) -> std::optional<Config> {
+          try {
+            const std::string name(server_name);
+            const sanstls_config* use = nullptr;
+            if (select(user_data, name.c_str(), &use) == 0 || !use) return std::nullopt;
+            return use->config;  // a copy: the caller may free `use` now
+          } catch (...) {
+            return std::nullopt;
+          }
+        });
+    return SANSTLS_OK;
+  });
+}
+
+sanstls_error_code sanstls_config_builder_session_store(sanstls_config_builder* b,
+                                                        sanstls_session_save_fn save,
+                                                        sanstls_session_load_fn load,
+                                                        sanstls_session_remove_fn remove,
+                                                        void* user_data) {
+  if (!b) return null_argument("builder");
+  if (!save) return null_argument("save");
+  if (!load) return null_argument("load");
+  return guarded(nullptr, [&] {
+    b->builder.session_store(std::make_shared<CallbackSessionStore>(save, load, remove, user_data));
+    return SANSTLS_OK;
+  });
+}
+
+sanstls_error_code sanstls_replay_store_new(size_t max_entries, sanstls_replay_store** out) {
+  if (!out) return null_argument("out");
+  *out = nullptr;
+  return guarded(nullptr, [&] {
+    *out = new sanstls_replay_store{EarlyDataReplayStore::create(
+        max_entries ? max_entries : EarlyDataReplayStore::kDefaultEntries)};
+    return SANSTLS_OK;
+  });
+}
+
+size_t sanstls_replay_store_size(const sanstls_replay_store* store) {
+  return store ? store->store->size() : 0;
+}
+
+void sanstls_replay_store_free(sanstls_replay_store* store) { delete store; }
+
+sanstls_error_code sanstls_config_builder_early_data_replay_store(
+    sanstls_config_builder* b, const sanstls_replay_store* store) {
+  if (!b) return null_argument("builder");
+  if (!store) return null_argument("store");
+  return guarded(nullptr, [&] {
+    b->builder.early_data_replay_store(store->store);
+    return SANSTLS_OK;
+  });
+}
+
+sanstls_error_code sanstls_config_replay_store(const sanstls_config* config,
+                                               sanstls_replay_store** out) {
+  if (!out) return null_argument("out");
+  *out = nullptr;
+  if (!config) return null_argument("config");
+  return guarded(nullptr, [&] {
+    std::shared_ptr<EarlyDataReplayStore> store = config->config.early_data_replay_store();
+    if (!store)
+      return fail(ErrorCode::invalid_argument, "this config has no 0-RTT replay store", nullptr);
+    *out = new sanstls_replay_store{std::move(store)};
+    return SANSTLS_OK;
+  });
+}
+
+sanstls_error_code sanstls_config_slot_new(const sanstls_config* initial,
+                                           sanstls_config_slot** out) {
+  if (!out) return null_argument("out");
+  *out = nullptr;
+  if (!initial) return null_argument("initial");
+  return guarded(nullptr, [&] {
+    *out = new sanstls_config_slot(*initial);
+    return SANSTLS_OK;
+  });
+}
+
+sanstls_error_code sanstls_config_slot_store(sanstls_config_slot* slot,
+                                             const sanstls_config* next) {
+  if (!slot) return null_argument("slot");
+  if (!next) return null_argument("next");
+  return guarded(nullptr, [&] {
+    sanstls_config replaced(*next);  // copied outside the lock; the old one dies outside too
+    {
+      LockGuard lock(slot->mutex);
+      std::swap(slot->current, replaced);
+    }
+    return SANSTLS_OK;
+  });
+}
+
+sanstls_error_code sanstls_config_slot_load(const sanstls_config_slot* slot, sanstls_config** out) {
+  if (!out) return null_argument("out");
+  *out = nullptr;
+  if (!slot) return null_argument("slot");
+  return guarded(nullptr, [&] {
+    std::unique_ptr<sanstls_config> copy;
+    {
+      LockGuard lock(slot->mutex);
+      copy = std::make_unique<sanstls_config>(slot->current);
+    }
+    *out = copy.release();
+    return SANSTLS_OK;
+  });
+}
+
+void sanstls_config_slot_free(sanstls_config_slot* slot) { delete slot; }
 
 }  // extern "C"
 
