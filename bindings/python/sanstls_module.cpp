@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdio>
 #include <deque>
 #include <optional>
 #include <string>
@@ -80,6 +81,13 @@ class EarlyDataRejected(Event):
 
 class Renegotiated(Event):
     _fields = ()
+
+class _SniLater:
+    """What an sni_callback returns to answer later (ServerNameRequested)."""
+    def __repr__(self):
+        return "sanstls.SNI_LATER"
+
+SNI_LATER = _SniLater()
 )PY";
 
 // The module object (borrowed: sys.modules keeps it alive, and no reference
@@ -140,6 +148,109 @@ struct ConfigHandle {
   Config config;
 };
 
+// Returned by an sni_callback to answer later (see ServerNameRequested).
+PyObject* g_sni_later = nullptr;
+
+// A Python callable held by an engine callback (std::function must be
+// copyable, so it is shared). Engine calls run with the GIL held (pybind11
+// does not release it), so calling needs nothing; the last reference may go
+// wherever a Config dies, so dropping it takes the GIL.
+struct PyCallable {
+  explicit PyCallable(py::object callable) : fn(std::move(callable)) {}
+  ~PyCallable() {
+    if (!Py_IsInitialized()) {
+      fn.release();  // the interpreter is gone: nothing left to free
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    fn = py::object();
+  }
+  PyCallable(const PyCallable&) = delete;
+  PyCallable& operator=(const PyCallable&) = delete;
+  py::object fn;
+};
+
+std::shared_ptr<PyCallable> hold(const py::object& callable, const char* what) {
+  if (!PyCallable_Check(callable.ptr())) {
+    const std::string message = std::string(what) + " must be callable";
+    raise_usage(message.c_str());
+  }
+  return std::make_shared<PyCallable>(callable);
+}
+
+// An exception from a callback the engine cannot stop for (key log, trace)
+// is reported like one from a __del__ method, and the handshake goes on.
+void report_unraisable(py::error_already_set& error, const char* where) {
+  error.discard_as_unraisable(where);
+}
+
+const char* trace_kind_name(TraceEntry::Kind kind) {
+  switch (kind) {
+    case TraceEntry::Kind::record:
+      return "record";
+    case TraceEntry::Kind::handshake_message:
+      return "handshake_message";
+    case TraceEntry::Kind::alert:
+      return "alert";
+  }
+  return "record";
+}
+
+// keylog_filename (appended, like ssl.SSLContext.keylog_filename), keylog
+// (a callable taking each line) and trace (a callable taking a dict per
+// record, handshake message or alert).
+void apply_debugging(ConfigBuilder& builder, const py::object& keylog_filename,
+                     const py::object& keylog, const py::object& trace) {
+  if (!keylog_filename.is_none() && !keylog.is_none())
+    raise_usage("give keylog_filename or keylog, not both");
+  if (!keylog_filename.is_none()) {
+    const std::string path =
+        py::cast<std::string>(py::module_::import("os").attr("fsdecode")(keylog_filename));
+    // Opened per line: no descriptor held by the Config, and each line is on
+    // disk before the handshake goes on (so a crash loses nothing).
+    builder.key_log([path](std::string_view line) {
+      if (FILE* file = std::fopen(path.c_str(), "a")) {
+        std::fwrite(line.data(), 1, line.size(), file);
+        std::fputc('\n', file);
+        std::fclose(file);
+      }
+    });
+  }
+  if (!keylog.is_none()) {
+    auto callable = hold(keylog, "keylog");
+    builder.key_log([callable](std::string_view line) {
+      try {
+        callable->fn(py::str(line.data(), line.size()));
+      } catch (py::error_already_set& error) {
+        report_unraisable(error, "sanstls keylog callback");
+      }
+    });
+  }
+  if (!trace.is_none()) {
+    auto callable = hold(trace, "trace");
+    builder.trace([callable](const TraceEntry& entry) {
+      try {
+        py::dict out;
+        out["direction"] = entry.direction == TraceEntry::Direction::sent ? "sent" : "received";
+        out["kind"] = trace_kind_name(entry.kind);
+        out["content_type"] = content_type_name(entry.content_type);
+        out["encrypted"] = entry.encrypted;
+        out["handshake_type"] = entry.kind == TraceEntry::Kind::handshake_message
+                                    ? py::object(py::str(handshake_type_name(entry.handshake_type)))
+                                    : py::object(py::none());
+        out["alert"] = entry.kind == TraceEntry::Kind::alert
+                           ? py::object(py::str(alert_name(static_cast<Alert>(entry.alert))))
+                           : py::object(py::none());
+        out["fatal"] = entry.kind == TraceEntry::Kind::alert && entry.alert_level == 2;
+        out["length"] = entry.length;
+        callable->fn(out);
+      } catch (py::error_already_set& error) {
+        report_unraisable(error, "sanstls trace callback");
+      }
+    });
+  }
+}
+
 // Settings shared by client_config() and server_config().
 void apply_common(ConfigBuilder& builder, const py::object& alpn, const py::object& min_version,
                   const py::object& max_version, const py::object& cipher_suites,
@@ -164,9 +275,13 @@ std::shared_ptr<ConfigHandle> client_config(
     const py::object& ca_pem, const py::object& cert_pem, const py::object& key_pem,
     const py::object& key_passphrase, const py::object& alpn, const py::object& min_version,
     const py::object& max_version, bool verify, const py::object& cipher_suites,
-    const py::object& groups, const py::object& psk, const py::object& session_tickets) {
+    const py::object& groups, const py::object& psk, const py::object& session_tickets,
+    bool early_data, const py::object& keylog_filename, const py::object& keylog,
+    const py::object& trace) {
   ConfigBuilder builder(Role::client);
   apply_common(builder, alpn, min_version, max_version, cipher_suites, groups);
+  apply_debugging(builder, keylog_filename, keylog, trace);
+  if (early_data) builder.early_data(1);
   if (!ca_pem.is_none()) {
     builder.trust_anchors(ByteView(as_bytes(ca_pem, "ca_pem")));
   } else if (verify && psk.is_none()) {
@@ -196,9 +311,54 @@ std::shared_ptr<ConfigHandle> server_config(
     const py::object& ca_pem, const py::object& verify_client, const py::object& alpn,
     const py::object& min_version, const py::object& max_version, const py::object& cipher_suites,
     const py::object& groups, const py::object& session_tickets, const py::object& sni,
-    bool strict_sni) {
+    bool strict_sni, const py::object& sni_callback, const py::object& psk_lookup,
+    uint32_t early_data, const py::object& keylog_filename, const py::object& keylog,
+    const py::object& trace) {
   ConfigBuilder builder(Role::server);
   apply_common(builder, alpn, min_version, max_version, cipher_suites, groups);
+  apply_debugging(builder, keylog_filename, keylog, trace);
+  builder.early_data(early_data);
+  if (!sni_callback.is_none()) {
+    // sni_callback(server_name) -> None (this config), a server Config,
+    // False (refuse: unrecognized_name) or sanstls.SNI_LATER (pause; answer
+    // with provide_config() / reject_server_name()). An exception refuses.
+    auto callable = hold(sni_callback, "sni_callback");
+    builder.sni_selector([callable](std::string_view name) -> SniAnswer {
+      try {
+        py::object answer = callable->fn(
+            name.empty() ? py::object(py::none()) : py::object(py::str(name.data(), name.size())));
+        if (answer.is_none()) return SniAnswer::use_default();
+        if (answer.ptr() == g_sni_later) return SniAnswer::later();
+        if (py::isinstance<ConfigHandle>(answer)) {
+          const auto context = py::cast<std::shared_ptr<ConfigHandle>>(answer);
+          if (context->config.role() == Role::server) return SniAnswer::use(context->config);
+        }
+        return SniAnswer::reject();  // False, or anything that is not a server Config
+      } catch (py::error_already_set& error) {
+        report_unraisable(error, "sanstls sni_callback");
+        return SniAnswer::reject();
+      }
+    });
+  }
+  if (!psk_lookup.is_none()) {
+    // psk_lookup(identity: str) -> bytes, or None / b"" for an unknown
+    // identity (ssl.SSLContext.set_psk_server_callback's shape, Python 3.13).
+    auto callable = hold(psk_lookup, "psk_lookup");
+    builder.psk_lookup(
+        [callable](std::string_view identity) -> std::optional<std::vector<uint8_t>> {
+          try {
+            py::object key = callable->fn(py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
+                identity.data(), static_cast<Py_ssize_t>(identity.size()), "surrogateescape")));
+            if (key.is_none()) return std::nullopt;
+            const std::string bytes = buffer_bytes(key);
+            if (bytes.empty()) return std::nullopt;
+            return std::vector<uint8_t>(bytes.begin(), bytes.end());
+          } catch (py::error_already_set& error) {
+            report_unraisable(error, "sanstls psk_lookup");
+            return std::nullopt;
+          }
+        });
+  }
   if (!cert_pem.is_none() || !key_pem.is_none()) {
     if (cert_pem.is_none() || key_pem.is_none()) raise_usage("cert_pem and key_pem go together");
     builder.certificate(
@@ -329,6 +489,26 @@ class PyConnection {
 
   void close() { connection_.close(); }
 
+  // Servers, after ServerNameRequested: go on with `config`, or refuse.
+  void provide_config(const std::shared_ptr<ConfigHandle>& config) {
+    if (!config) raise_usage("config must not be None");
+    const Error error = connection_.provide_config(config->config);
+    if (!error.ok()) raise_error(error);
+    provided_.push_back(config);
+    feed_inbox();
+  }
+
+  void reject_server_name() { connection_.reject_server_name(); }
+
+  // Clients: 0-RTT data before the handshake completes, on a resumed
+  // session that allows it; returns the bytes taken (0 when 0-RTT is not
+  // possible). Whether the server took it: early_data_accepted.
+  size_t send_early_data(const py::handle& data) {
+    raise_if_failed();
+    const std::string bytes = buffer_bytes(data);
+    return connection_.write_early_data(ByteView(bytes));
+  }
+
   py::object error() const {
     if (connection_.error().ok()) return py::none();
     return make_tls_error(connection_.error());
@@ -455,6 +635,7 @@ class PyConnection {
 
   Connection connection_;
   std::shared_ptr<ConfigHandle> config_;
+  std::vector<std::shared_ptr<ConfigHandle>> provided_;
   std::string inbox_;
   std::deque<Event> events_;
   bool eof_received_ = false;
@@ -469,6 +650,7 @@ PYBIND11_MODULE(sanstls, m) {
   m.doc() = "sanstls: a sans-I/O TLS engine (mbedTLS 3.6) in the style of h11";
   m.attr("__version__") = SANSTLS_VERSION;
   py::exec(kPythonClasses, m.attr("__dict__"));
+  g_sni_later = m.attr("SNI_LATER").ptr();  // owned by the module for its lifetime
   for (const char* name : {"TLSError", "Event", "HandshakeComplete", "DataReceived",
                            "SessionTicket", "PeerClosed", "WarningAlert", "ServerNameRequested",
                            "EarlyDataReceived", "EarlyDataRejected", "Renegotiated"}) {
@@ -487,8 +669,11 @@ PYBIND11_MODULE(sanstls, m) {
         py::arg("min_version") = py::none(), py::arg("max_version") = py::none(),
         py::arg("verify") = true, py::arg("cipher_suites") = py::none(),
         py::arg("groups") = py::none(), py::arg("psk") = py::none(),
-        py::arg("session_tickets") = py::none(),
-        "A client Config. ca_pem (str or bytes) defaults to the system's CA bundle when verify.");
+        py::arg("session_tickets") = py::none(), py::arg("early_data") = false,
+        py::arg("keylog_filename") = py::none(), py::arg("keylog") = py::none(),
+        py::arg("trace") = py::none(),
+        "A client Config. ca_pem (str or bytes) defaults to the system's CA bundle when verify. "
+        "early_data offers 0-RTT on resumed sessions (Connection.send_early_data).");
   m.def("server_config", &server_config, py::arg("cert_pem") = py::none(),
         py::arg("key_pem") = py::none(), py::kw_only(), py::arg("key_passphrase") = py::none(),
         py::arg("ca_pem") = py::none(), py::arg("verify_client") = py::none(),
@@ -496,8 +681,14 @@ PYBIND11_MODULE(sanstls, m) {
         py::arg("max_version") = py::none(), py::arg("cipher_suites") = py::none(),
         py::arg("groups") = py::none(), py::arg("session_tickets") = py::none(),
         py::arg("sni") = py::none(), py::arg("strict_sni") = false,
+        py::arg("sni_callback") = py::none(), py::arg("psk_lookup") = py::none(),
+        py::arg("early_data") = 0, py::arg("keylog_filename") = py::none(),
+        py::arg("keylog") = py::none(), py::arg("trace") = py::none(),
         "A server Config with its certificate chain and key (PEM, str or bytes). sni maps host "
-        "names (or \"*.example.com\") to other server Configs; strict_sni refuses other names.");
+        "names (or \"*.example.com\") to other server Configs; strict_sni refuses other names. "
+        "sni_callback(server_name) returns None, a server Config, False or sanstls.SNI_LATER; "
+        "psk_lookup(identity) returns the key (bytes) or None; early_data is the 0-RTT bytes "
+        "accepted (0: off).");
 
   py::class_<PyConnection>(m, "Connection", "One TLS connection as a state machine: no I/O.")
       .def_static("client", &PyConnection::client, py::arg("config"),
@@ -513,6 +704,18 @@ PYBIND11_MODULE(sanstls, m) {
       .def("read", &PyConnection::read, py::arg("max") = 65536, "Decrypted application data.")
       .def("next_event", &PyConnection::next_event, "The next event, or None.")
       .def("close", &PyConnection::close, "Queue close_notify.")
+      .def("provide_config", &PyConnection::provide_config, py::arg("config"),
+           "After ServerNameRequested: continue the handshake with this server Config.")
+      .def("reject_server_name", &PyConnection::reject_server_name,
+           "After ServerNameRequested: refuse the name (unrecognized_name).")
+      .def("send_early_data", &PyConnection::send_early_data, py::arg("data"),
+           "Clients: 0-RTT data before the handshake completes; returns bytes taken.")
+      .def_property_readonly(
+          "early_data_accepted",
+          [](const PyConnection& c) { return c.connection().info().early_data.accepted; })
+      .def_property_readonly(
+          "awaiting_config",
+          [](const PyConnection& c) { return c.connection().wants().awaiting_config; })
       .def("save_session", &PyConnection::save_session)
       .def("export_keying_material", &PyConnection::export_keying_material, py::arg("label"),
            py::arg("length"), py::arg("context") = py::none())
