@@ -1482,6 +1482,7 @@ static void test_replay_store(void) {
   free(flight);
   free(session);
   sanstls_replay_store_free(from_config);
+  sanstls_replay_store_free(NULL);
   sanstls_ticket_keys_free(keys);
   sanstls_config_free(client_config);
   sanstls_config_free(first);

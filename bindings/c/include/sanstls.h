@@ -568,7 +568,7 @@ SANSTLS_API sanstls_error_code sanstls_connection_peer_certificate(const sanstls
 SANSTLS_API sanstls_error_code sanstls_connection_memory(const sanstls_connection* conn,
                                                          size_t* current_bytes, size_t* peak_bytes);
 
-/* ---- added in 0.1 after the first release (appended: the ABI above is unchanged) */
+/* ---- appended later (everything above keeps its ABI) ---------------------- */
 
 /* Clients: choose the certificate when a server asks for one (after its
  * CertificateRequest, TLS 1.3 and 1.2), instead of always presenting the
