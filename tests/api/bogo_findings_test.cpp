@@ -695,3 +695,64 @@ TEST_CASE("an alert record that is not exactly one alert is a decode_error", "[b
   CHECK(client->error().alert() == Alert::decode_error);
   CHECK(client->error().alert_direction() == AlertDirection::sent);
 }
+
+// RFC 5280 4.2.1.3 and RFC 8446 4.4.2.2: the server's key signs the
+// handshake, so its certificate must allow digitalSignature. mbedTLS checks
+// key usage only while verifying the chain: a client that does not verify
+// (PeerVerification::none) took a keyEncipherment-only certificate. Our
+// server will not present one, so the test puts it into a TLS 1.2 flight in
+// place of the real one (the check comes before the ServerKeyExchange's
+// signature is verified); TLS 1.3 runs the same check (BoGo's tests).
+TEST_CASE("a client refuses a server certificate whose keyUsage forbids signing",
+          "[bogo][certificate]") {
+  const bool encipherment_only = GENERATE(true, false);
+  testing::Pki maker(77);
+  testing::CertificateSpec spec;
+  spec.common_name = "localhost";
+  spec.dns_names = {"localhost"};
+  spec.key_encipherment_only = encipherment_only;
+  const auto leaf = maker.issue(pki().ecdsa_inter, spec);
+  REQUIRE(leaf.has_value());
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.peer_verification(PeerVerification::none)
+      .versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server = Connection::server(build_or_fail(server_builder(sources)));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  const Bytes hello = take_output(client.value());
+  server->feed(ByteView(hello));
+  const Bytes flight = take_output(server.value());
+  // The flight again, one message per record, the Certificate replaced.
+  Bytes edited;
+  for (const auto& m : handshake_messages(flight)) {
+    Bytes message(flight.begin() + m.body - 4, flight.begin() + m.body + m.length);
+    if (m.type == 11) {
+      const std::string& der = leaf->certificate_der;
+      const size_t list = 3 + der.size(), body = 3 + list;
+      message = {11,
+                 static_cast<uint8_t>(body >> 16), static_cast<uint8_t>(body >> 8),
+                 static_cast<uint8_t>(body),
+                 static_cast<uint8_t>(list >> 16), static_cast<uint8_t>(list >> 8),
+                 static_cast<uint8_t>(list),
+                 static_cast<uint8_t>(der.size() >> 16), static_cast<uint8_t>(der.size() >> 8),
+                 static_cast<uint8_t>(der.size())};
+      message.insert(message.end(), der.begin(), der.end());
+    }
+    const uint8_t header[5] = {22, 3, 3, static_cast<uint8_t>(message.size() >> 8),
+                               static_cast<uint8_t>(message.size())};
+    edited.insert(edited.end(), header, header + 5);
+    edited.insert(edited.end(), message.begin(), message.end());
+  }
+  client->feed(ByteView(edited));
+  if (encipherment_only) {
+    CHECK(client->error().code() == ErrorCode::invalid_purpose);
+    CHECK(client->error().alert() == Alert::unsupported_certificate);
+    CHECK(client->error().alert_direction() == AlertDirection::sent);
+  } else {
+    // Past the certificate: the ServerKeyExchange, signed by the real
+    // server's key, does not verify with this certificate's.
+    CHECK(client->error().code() == ErrorCode::bad_signature);
+  }
+}
