@@ -92,6 +92,21 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       verdict.message = "decode error: the ServerHello has an extension twice";
       return verdict;
     }
+    if (facts.parsed && !facts.tls13 && !offered.empty()) {
+      // RFC 5246 7.4.1.4: a TLS 1.2 ServerHello answers extensions; one the
+      // client did not send ends the handshake (unsupported_extension).
+      // renegotiation_info may answer the SCSV instead (RFC 5746 3.6).
+      const auto& sent = guards.offered_extensions;
+      for (uint16_t answered : facts.extension_types) {
+        if (answered != 0xff01 && std::find(sent.begin(), sent.end(), answered) == sent.end()) {
+          verdict.ok = false;
+          verdict.code = ErrorCode::illegal_parameter;
+          verdict.alert = Alert::unsupported_extension;
+          verdict.message = "the server answered with an extension we did not send";
+          return verdict;
+        }
+      }
+    }
     if (facts.parsed && !offered.empty() &&
         (std::find(offered.begin(), offered.end(), facts.cipher_suite) == offered.end() ||
          ((facts.cipher_suite >> 8) == 0x13) != facts.tls13)) {
@@ -144,6 +159,7 @@ void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, Byte
   const ClientHelloFacts facts = parse_client_hello(body);
   if (!facts.parsed) return;
   guards.offered_cipher_suites = facts.cipher_suites;
+  guards.offered_extensions = facts.extension_types;
   if (facts.groups.empty()) return;
   guards.offered_groups = facts.groups;
   guards.offered_groups_known = true;

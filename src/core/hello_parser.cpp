@@ -51,6 +51,7 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept {
       Cursor data(extensions.vector16());
       if (std::find(seen.begin(), seen.end(), type) != seen.end()) facts.duplicate_extension = true;
       seen.push_back(type);
+      facts.extension_types.push_back(type);
       if (type == kExtSupportedVersions) {
         facts.tls13 = data.u16() == 0x0304;
       } else if (type == kExtKeyShare) {
@@ -93,6 +94,7 @@ ClientHelloFacts parse_client_hello(ByteView body) {
       Cursor inner(data);
       if (std::find(seen.begin(), seen.end(), type) != seen.end()) facts.duplicate_extension = true;
       seen.push_back(type);
+      facts.extension_types.push_back(type);
       if (type == kExtServerName) {
         Cursor names(inner.vector16());
         while (names.ok() && !names.at_end()) {

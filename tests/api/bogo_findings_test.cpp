@@ -616,25 +616,46 @@ TEST_CASE("a TLS 1.2 ServerHello with a suite we did not offer for TLS 1.2 is il
   CHECK(error.alert_direction() == AlertDirection::sent);
 }
 
+namespace {
+
+// Appends `extension` (type, length, body) to the flight's ServerHello; the
+// record, message and extensions lengths grow with it.
+void append_server_hello_extension(Bytes& flight, const Bytes& extension) {
+  const size_t body = size_t{flight[6]} << 16 | size_t{flight[7]} << 8 | flight[8];
+  const size_t extensions_at = server_hello_suite_at(flight) + 2 + 1;
+  flight.insert(flight.begin() + static_cast<long>(5 + 4 + body), extension.begin(),
+                extension.end());
+  auto grow16 = [&](size_t at) {
+    const size_t v = (size_t{flight[at]} << 8 | flight[at + 1]) + extension.size();
+    flight[at] = static_cast<uint8_t>(v >> 8);
+    flight[at + 1] = static_cast<uint8_t>(v);
+  };
+  grow16(3);
+  grow16(7);  // the body length's low 16 bits (a ServerHello is short)
+  grow16(extensions_at);
+}
+
+}  // namespace
+
 TEST_CASE("a ServerHello with an extension twice is a decode_error", "[bogo][hello]") {
   const Error error = client_verdict_on_edited_server_hello([](Bytes& flight) {
-    // A second extended_master_secret (0x0017, empty) after the last
-    // extension; the record, message and extensions lengths grow by 4.
-    const size_t body = size_t{flight[6]} << 16 | size_t{flight[7]} << 8 | flight[8];
-    const size_t extensions_at = server_hello_suite_at(flight) + 2 + 1;
-    const uint8_t extra[4] = {0x00, 0x17, 0x00, 0x00};
-    flight.insert(flight.begin() + static_cast<long>(5 + 4 + body), extra, extra + 4);
-    auto grow16 = [&](size_t at) {
-      const size_t v = (size_t{flight[at]} << 8 | flight[at + 1]) + 4;
-      flight[at] = static_cast<uint8_t>(v >> 8);
-      flight[at + 1] = static_cast<uint8_t>(v);
-    };
-    grow16(3);
-    grow16(7);  // the body length's low 16 bits (a ServerHello is short)
-    grow16(extensions_at);
+    // A second extended_master_secret (0x0017, empty) after the last one.
+    append_server_hello_extension(flight, {0x00, 0x17, 0x00, 0x00});
   });
   CHECK(error.code() == ErrorCode::decode_error);
   CHECK(error.alert() == Alert::decode_error);
+}
+
+// RFC 5246 7.4.1.4: a TLS 1.2 ServerHello carries only extensions the
+// client sent; mbedTLS 3.6 ignored an unknown one.
+TEST_CASE("a TLS 1.2 ServerHello with an extension we did not send is unsupported_extension",
+          "[bogo][hello]") {
+  const Error error = client_verdict_on_edited_server_hello([](Bytes& flight) {
+    append_server_hello_extension(flight, {0x12, 0x34, 0x00, 0x00});
+  });
+  CHECK(error.code() == ErrorCode::illegal_parameter);
+  CHECK(error.alert() == Alert::unsupported_extension);
+  CHECK(error.alert_direction() == AlertDirection::sent);
 }
 
 TEST_CASE("the unedited TLS 1.2 ServerHello is accepted", "[bogo][hello]") {
