@@ -842,6 +842,15 @@ void Engine::pump() {
                           "neither warning nor fatal")
                         .with_alert(Alert::illegal_parameter, AlertDirection::sent));
       }
+      if (inbound_.records_completed() != records_before && server_hello_.tls13 &&
+          last_record_is_protected_change_cipher_spec(ssl_)) {
+        // RFC 8446 5: a protected ChangeCipherSpec is unexpected_message;
+        // mbedTLS 3.6 ignored it as it ignores the plaintext one.
+        send_alert(Alert::unexpected_message);
+        return fail(Error(ErrorCode::unexpected_message, Stage::record,
+                          "unexpected message: a protected ChangeCipherSpec")
+                        .with_alert(Alert::unexpected_message, AlertDirection::sent));
+      }
       if (inbound_.records_completed() != records_before &&
           last_record_is_warning_alert(ssl_, &description)) {
         if (!note_warning_alert(description)) return fail_on_warning_alert();

@@ -777,3 +777,47 @@ TEST_CASE("a client refuses a server certificate whose keyUsage forbids signing"
     CHECK(client->error().code() == ErrorCode::bad_signature);
   }
 }
+// RFC 8446 5: a protected ChangeCipherSpec record ends the connection with
+// unexpected_message; mbedTLS 3.6 ignored it like the plaintext one of the
+// middlebox compatibility mode.
+TEST_CASE("a protected ChangeCipherSpec after the TLS 1.3 handshake is an unexpected record",
+          "[bogo][records]") {
+  Sources sources;
+  detail::CallScope scope{nullptr, &sources.clock, &sources.server_random};
+  auto made = Connection::client(
+      build_or_fail(client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3)),
+      "localhost");
+  REQUIRE(made);
+  Connection client = std::move(made).value();
+  raw_peer* peer = raw_peer_new_server_version(ecdsa_chain_pem().c_str(),
+                                               pki().ecdsa_leaf.key.private_key_pem.c_str(),
+                                               0x0304);
+  REQUIRE(peer != nullptr);
+  uint8_t buffer[65536];
+  auto deliver = [&] {
+    const size_t n = raw_peer_take_output(peer, buffer, sizeof buffer);
+    size_t used = 0;
+    for (int guard = 0; guard < 100 && used < n; ++guard) {
+      const size_t taken = client.feed(ByteView(buffer + used, n - used));
+      if (taken == 0) break;
+      used += taken;
+    }
+  };
+  int status = 1;
+  for (int i = 0; i < 50 && !(status == 0 && client.wants().handshake_complete); ++i) {
+    ByteView out = client.pending_output();
+    raw_peer_feed(peer, out.data(), out.size());
+    client.consume_output(out.size());
+    status = raw_peer_handshake(peer);
+    REQUIRE(status >= 0);
+    deliver();
+  }
+  REQUIRE(client.wants().handshake_complete);
+  REQUIRE(client.error().ok());
+  REQUIRE(raw_peer_send_change_cipher_spec(peer) == 0);
+  deliver();
+  CHECK(client.error().code() == ErrorCode::unexpected_message);
+  CHECK(client.error().alert() == Alert::unexpected_message);
+  CHECK(client.error().alert_direction() == AlertDirection::sent);
+  raw_peer_free(peer);
+}
