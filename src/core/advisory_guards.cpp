@@ -46,6 +46,15 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     // and RFC 5246 7.4.1.4 forbid it) or with bytes after its extensions:
     // both are malformed, decode_error (RFC 8446 6.2).
     const ClientHelloFacts facts = parse_client_hello(body);
+    if (facts.parsed && facts.point_formats_lack_uncompressed) {
+      // RFC 8422 5.1.2: uncompressed points are mandatory, so a list
+      // without them is illegal; mbedTLS 3.6 ignored the list.
+      verdict.ok = false;
+      verdict.code = ErrorCode::illegal_parameter;
+      verdict.alert = Alert::illegal_parameter;
+      verdict.message = "illegal parameter: ec_point_formats without uncompressed points";
+      return verdict;
+    }
     if (facts.parsed && (facts.duplicate_extension || facts.trailing_data)) {
       verdict.ok = false;
       verdict.code = ErrorCode::decode_error;
@@ -85,6 +94,13 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     // internal_error, and took a repeated extension.
     const ServerHelloFacts facts = parse_server_hello(body);
     const auto& offered = guards.offered_cipher_suites;
+    if (facts.parsed && !facts.tls13 && facts.point_formats_lack_uncompressed) {
+      verdict.ok = false;
+      verdict.code = ErrorCode::illegal_parameter;
+      verdict.alert = Alert::illegal_parameter;
+      verdict.message = "illegal parameter: ec_point_formats without uncompressed points";
+      return verdict;
+    }
     if (facts.parsed && facts.duplicate_extension) {
       verdict.ok = false;
       verdict.code = ErrorCode::decode_error;

@@ -821,3 +821,49 @@ TEST_CASE("a protected ChangeCipherSpec after the TLS 1.3 handshake is an unexpe
   CHECK(client.error().alert_direction() == AlertDirection::sent);
   raw_peer_free(peer);
 }
+
+namespace {
+
+// The offset of extension `type`'s body in a hello message at `message`
+// (4-byte header first) of `flight`, or 0.
+size_t hello_extension_at(const Bytes& flight, size_t message, uint16_t type, bool client_hello) {
+  size_t at = message + 4 + 2 + 32;
+  at += 1 + flight.at(at);                                       // session id
+  at += client_hello ? 2 + get16(flight, at) : 2;                // suites / suite
+  at += client_hello ? 1 + flight.at(at) : 1;                    // compression
+  const size_t end = at + 2 + get16(flight, at);
+  for (at += 2; at + 4 <= end; at += 4 + get16(flight, at + 2)) {
+    if (get16(flight, at) == type) return at + 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// RFC 8422 5.1.2: uncompressed points are mandatory, so an ec_point_formats
+// list without them (0) is illegal; mbedTLS 3.6 ignored the list.
+TEST_CASE("ec_point_formats without uncompressed points is illegal_parameter", "[bogo][hello]") {
+  SECTION("in a TLS 1.2 ServerHello") {
+    const Error error = client_verdict_on_edited_server_hello([](Bytes& flight) {
+      const size_t at = hello_extension_at(flight, 5, 0x000b, false);
+      REQUIRE(at != 0);
+      REQUIRE(flight.at(at) == 1);  // one format
+      flight.at(at + 1) = 1;        // ansiX962_compressed_prime
+    });
+    CHECK(error.code() == ErrorCode::illegal_parameter);
+    CHECK(error.alert() == Alert::illegal_parameter);
+  }
+  SECTION("in a ClientHello") {
+    Sources sources;
+    auto client = Connection::client(build_or_fail(client_builder(sources)), "localhost");
+    REQUIRE(client.ok());
+    Bytes hello = take_output(client.value());
+    const size_t at = hello_extension_at(hello, 5, 0x000b, true);
+    REQUIRE(at != 0);
+    REQUIRE(hello.at(at) == 1);
+    hello.at(at + 1) = 1;
+    const Error error = server_verdict_on(hello);
+    CHECK(error.code() == ErrorCode::illegal_parameter);
+    CHECK(error.alert() == Alert::illegal_parameter);
+  }
+}
