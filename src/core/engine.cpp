@@ -654,10 +654,10 @@ int Engine::drive_handshake() {
     alert_record_sent_ = false;  // only the failing step's records tell
     // An RSA-PSS ServerKeyExchange read before its step (packed with the
     // ServerHello): the step runs with the TLS 1.3 signature table.
-    const int ret = tls12_pss_server_key_exchange_ &&
-                            handshake_state(ssl_) == MBEDTLS_SSL_SERVER_KEY_EXCHANGE
-                        ? tls12_client_step_with_tls13_signature_table(ssl_)
-                        : mbedtls_ssl_handshake_step(&ssl_);
+    const int ret =
+        tls12_pss_server_key_exchange_ && handshake_state(ssl_) == MBEDTLS_SSL_SERVER_KEY_EXCHANGE
+            ? tls12_client_step_with_tls13_signature_table(ssl_)
+            : mbedtls_ssl_handshake_step(&ssl_);
     accept_tls12_rsa_pss(false);  // switched on inside a step (on_server_message)
     if (!original_hello_.empty()) restore_hello_transcript();
     if (last_handshake_type(ssl_) == kCertificateRequest) certificate_requested_ = true;

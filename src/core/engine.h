@@ -192,8 +192,8 @@ class Engine {
 
   // What the current backend call sent, to name the alert of a failure.
   bool alert_record_sent_ = false;
-  bool change_cipher_spec_sent_ = false;  // TLS 1.3 compatibility mode
-  bool server_key_type_checked_ = false;  // TLS 1.2 client: leaf key vs suite
+  bool change_cipher_spec_sent_ = false;   // TLS 1.3 compatibility mode
+  bool server_key_type_checked_ = false;   // TLS 1.2 client: leaf key vs suite
   bool server_key_usage_checked_ = false;  // client: the leaf may sign
   bool plaintext_alert_sent_ = false;
   uint8_t plaintext_alert_code_ = 0;
@@ -242,7 +242,7 @@ class Engine {
   std::array<int64_t, 3> renegotiations_{};  // when the peer last renegotiated
   size_t renegotiation_count_ = 0;
   bool renegotiation_by_us_ = false;
-  int peer_renegotiations_ = 0;          // counted by the key export callback
+  int peer_renegotiations_ = 0;  // counted by the key export callback
   // TLS 1.2: the exporter's inputs (RFC 5705), kept from the key export
   // callback. mbedTLS 3.6's own exporter runs the PRF with the suite's MAC
   // hash, SHA-1 for the CBC_SHA suites, where TLS 1.2's PRF is SHA-256.

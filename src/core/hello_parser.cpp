@@ -19,7 +19,6 @@ bool lacks_uncompressed(ByteView data) noexcept {
   return true;
 }
 
-
 constexpr uint16_t kExtServerName = 0;
 constexpr uint16_t kExtSupportedGroups = 10;
 constexpr uint16_t kExtEcPointFormats = 11;
@@ -111,7 +110,8 @@ ClientHelloFacts parse_client_hello(ByteView body) {
       if (std::find(seen.begin(), seen.end(), type) != seen.end()) facts.duplicate_extension = true;
       seen.push_back(type);
       facts.extension_types.push_back(type);
-      if (type == kExtEcPointFormats) facts.point_formats_lack_uncompressed = lacks_uncompressed(data);
+      if (type == kExtEcPointFormats)
+        facts.point_formats_lack_uncompressed = lacks_uncompressed(data);
       if (type == kExtServerName) {
         Cursor names(inner.vector16());
         while (names.ok() && !names.at_end()) {

@@ -131,8 +131,8 @@ uint8_t pending_alert(const mbedtls_ssl_context& ssl) noexcept { return ssl.aler
 
 }  // namespace sanstls::detail
 
-extern "C" int mbedtls_ssl_flush_output(mbedtls_ssl_context* ssl);  // ssl_misc.h
-extern "C" int mbedtls_ssl_handle_pending_alert(mbedtls_ssl_context* ssl);    // ssl_misc.h
+extern "C" int mbedtls_ssl_flush_output(mbedtls_ssl_context* ssl);           // ssl_misc.h
+extern "C" int mbedtls_ssl_handle_pending_alert(mbedtls_ssl_context* ssl);   // ssl_misc.h
 extern "C" int mbedtls_ssl_handshake_client_step(mbedtls_ssl_context* ssl);  // ssl_misc.h
 
 namespace sanstls::detail {

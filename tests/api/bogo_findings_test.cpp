@@ -472,8 +472,7 @@ PssFlight tls12_flight_signed_with_rsa_pss(Sources& sources, TlsVersion client_m
 // prefer RSA-PSS (BoringSSL, Go) could not be reached over TLS 1.2 with an
 // RSA certificate. The engine lets mbedTLS answer that one check by its
 // TLS 1.3 table.
-TEST_CASE("a TLS 1.2 client accepts a ServerKeyExchange signed with RSA-PSS",
-          "[bogo][signature]") {
+TEST_CASE("a TLS 1.2 client accepts a ServerKeyExchange signed with RSA-PSS", "[bogo][signature]") {
   Sources sources;
   detail::CallScope scope{nullptr, &sources.clock, &sources.client_random};
   SECTION("a good signature: the client sends its second flight") {
@@ -557,7 +556,8 @@ TEST_CASE("a TLS 1.2 exporter with a CBC_SHA suite uses the SHA-256 PRF", "[bogo
   }
   Bytes seed(hello.begin() + 11, hello.begin() + 43);  // client_random
   const size_t server_random_at = 5 + 4 + 2;
-  seed.insert(seed.end(), flight.begin() + server_random_at, flight.begin() + server_random_at + 32);
+  seed.insert(seed.end(), flight.begin() + server_random_at,
+              flight.begin() + server_random_at + 32);
   Bytes expected(32);
   REQUIRE(mbedtls_ssl_tls_prf(MBEDTLS_SSL_TLS_PRF_SHA256, master.data(), master.size(),
                               "EXPERIMENTAL-bogo", seed.data(), seed.size(), expected.data(),
@@ -753,11 +753,14 @@ TEST_CASE("a client refuses a server certificate whose keyUsage forbids signing"
       const std::string& der = leaf->certificate_der;
       const size_t list = 3 + der.size(), body = 3 + list;
       message = {11,
-                 static_cast<uint8_t>(body >> 16), static_cast<uint8_t>(body >> 8),
+                 static_cast<uint8_t>(body >> 16),
+                 static_cast<uint8_t>(body >> 8),
                  static_cast<uint8_t>(body),
-                 static_cast<uint8_t>(list >> 16), static_cast<uint8_t>(list >> 8),
+                 static_cast<uint8_t>(list >> 16),
+                 static_cast<uint8_t>(list >> 8),
                  static_cast<uint8_t>(list),
-                 static_cast<uint8_t>(der.size() >> 16), static_cast<uint8_t>(der.size() >> 8),
+                 static_cast<uint8_t>(der.size() >> 16),
+                 static_cast<uint8_t>(der.size() >> 8),
                  static_cast<uint8_t>(der.size())};
       message.insert(message.end(), der.begin(), der.end());
     }
@@ -789,9 +792,8 @@ TEST_CASE("a protected ChangeCipherSpec after the TLS 1.3 handshake is an unexpe
       "localhost");
   REQUIRE(made);
   Connection client = std::move(made).value();
-  raw_peer* peer = raw_peer_new_server_version(ecdsa_chain_pem().c_str(),
-                                               pki().ecdsa_leaf.key.private_key_pem.c_str(),
-                                               0x0304);
+  raw_peer* peer = raw_peer_new_server_version(
+      ecdsa_chain_pem().c_str(), pki().ecdsa_leaf.key.private_key_pem.c_str(), 0x0304);
   REQUIRE(peer != nullptr);
   uint8_t buffer[65536];
   auto deliver = [&] {
@@ -828,9 +830,9 @@ namespace {
 // (4-byte header first) of `flight`, or 0.
 size_t hello_extension_at(const Bytes& flight, size_t message, uint16_t type, bool client_hello) {
   size_t at = message + 4 + 2 + 32;
-  at += 1 + flight.at(at);                                       // session id
-  at += client_hello ? 2 + get16(flight, at) : 2;                // suites / suite
-  at += client_hello ? 1 + flight.at(at) : 1;                    // compression
+  at += 1 + flight.at(at);                         // session id
+  at += client_hello ? 2 + get16(flight, at) : 2;  // suites / suite
+  at += client_hello ? 1 + flight.at(at) : 1;      // compression
   const size_t end = at + 2 + get16(flight, at);
   for (at += 2; at + 4 <= end; at += 4 + get16(flight, at + 2)) {
     if (get16(flight, at) == type) return at + 4;
