@@ -10,8 +10,10 @@
 # failed, disabled, unimplemented; the lists failing and passing) and prints a
 # summary.
 #   --check            fail when a test tests/bogo/expected.json lists as
-#                      passing does not pass (a regression)
-#   --update-expected  record this run's passing tests in tests/bogo/expected.json
+#                      passing does not pass (a regression), or (whole suite)
+#                      when the pass rate is below the recorded one
+#   --update-expected  record this run's passing tests and pass rate in
+#                      tests/bogo/expected.json
 # Environment: SANSTLS_BOGO_WORKERS (default 4: the shims mostly wait on the
 # runner), SANSTLS_BOGO_TIME_LIMIT (seconds, default 300).
 set -euo pipefail
@@ -102,12 +104,21 @@ if check == "1":
         status = 1
     else:
         print(f"bogo: check ok: all {len(expected)} expected passes pass")
+    # The whole suite also keeps the recorded pass rate (tests newly run,
+    # e.g. after mapping a flag, may not lower it unnoticed).
+    recorded = json.load(open(expected_path)).get("rate")
+    if not filt and recorded is not None:
+        if round(rate, 1) < recorded:
+            print(f"bogo: RATE: {rate:.1f}% of the tests run pass, below the recorded {recorded:.1f}%")
+            status = 1
+        else:
+            print(f"bogo: rate ok: {rate:.1f}% (recorded {recorded:.1f}%)")
 if update == "1":
     if filt:
         sys.exit("bogo: --update-expected needs the whole suite (no FILTER)")
     json.dump({"comment": "Tests that pass (scripts/bogo.sh --update-expected); "
-               "scripts/bogo.sh --check fails when one of them stops passing.",
-               "passed": len(passing), "passing": passing},
+               "scripts/bogo.sh --check fails when one of them stops passing, or when the whole suite's pass rate (passed / (passed + failed), percent) falls below rate.",
+               "passed": len(passing), "rate": round(rate, 1), "passing": passing},
               open(expected_path, "w"), indent=1)
     open(expected_path, "a").write("\n")
     print(f"bogo: recorded {len(passing)} passing tests in tests/bogo/expected.json")

@@ -48,6 +48,15 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     // and RFC 5246 7.4.1.4 forbid it) or with bytes after its extensions:
     // both are malformed, decode_error (RFC 8446 6.2).
     const ClientHelloFacts facts = parse_client_hello(body);
+    if (facts.parsed && facts.point_formats_lack_uncompressed) {
+      // RFC 8422 5.1.2: uncompressed points are mandatory, so a list
+      // without them is illegal; mbedTLS 3.6 ignored the list.
+      verdict.ok = false;
+      verdict.code = ErrorCode::illegal_parameter;
+      verdict.alert = Alert::illegal_parameter;
+      verdict.message = "illegal parameter: ec_point_formats without uncompressed points";
+      return verdict;
+    }
     if (facts.parsed && (facts.duplicate_extension || facts.trailing_data)) {
       verdict.ok = false;
       verdict.code = ErrorCode::decode_error;
@@ -90,12 +99,34 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     // internal_error, and took a repeated extension.
     const ServerHelloFacts facts = parse_server_hello(body);
     const auto& offered = guards.offered_cipher_suites;
+    if (facts.parsed && !facts.tls13 && facts.point_formats_lack_uncompressed) {
+      verdict.ok = false;
+      verdict.code = ErrorCode::illegal_parameter;
+      verdict.alert = Alert::illegal_parameter;
+      verdict.message = "illegal parameter: ec_point_formats without uncompressed points";
+      return verdict;
+    }
     if (facts.parsed && facts.duplicate_extension) {
       verdict.ok = false;
       verdict.code = ErrorCode::decode_error;
       verdict.alert = Alert::decode_error;
       verdict.message = "decode error: the ServerHello has an extension twice";
       return verdict;
+    }
+    if (facts.parsed && !facts.tls13 && !offered.empty()) {
+      // RFC 5246 7.4.1.4: a TLS 1.2 ServerHello answers extensions; one the
+      // client did not send ends the handshake (unsupported_extension).
+      // renegotiation_info may answer the SCSV instead (RFC 5746 3.6).
+      const auto& sent = guards.offered_extensions;
+      for (uint16_t answered : facts.extension_types) {
+        if (answered != 0xff01 && std::find(sent.begin(), sent.end(), answered) == sent.end()) {
+          verdict.ok = false;
+          verdict.code = ErrorCode::illegal_parameter;
+          verdict.alert = Alert::unsupported_extension;
+          verdict.message = "the server answered with an extension we did not send";
+          return verdict;
+        }
+      }
     }
     if (facts.parsed && !offered.empty() &&
         (std::find(offered.begin(), offered.end(), facts.cipher_suite) == offered.end() ||
@@ -149,6 +180,7 @@ void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, Byte
   const ClientHelloFacts facts = parse_client_hello(body);
   if (!facts.parsed) return;
   guards.offered_cipher_suites = facts.cipher_suites;
+  guards.offered_extensions = facts.extension_types;
   if (facts.groups.empty()) return;
   guards.offered_groups = facts.groups;
   guards.offered_groups_known = true;

@@ -31,6 +31,7 @@ struct AdvisoryGuards {
   bool session_id_known = false;
   // Client: the cipher suites of our first ClientHello.
   std::vector<uint16_t> offered_cipher_suites;
+  std::vector<uint16_t> offered_extensions;  // and its extension types
 };
 
 // What a TLS 1.2 session records about its master secret: the ServerHello

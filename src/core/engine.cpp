@@ -668,6 +668,10 @@ int Engine::drive_handshake() {
         !check_server_key_matches_suite()) {
       return MBEDTLS_ERR_SSL_BAD_CERTIFICATE;
     }
+    if (ret == 0 && role_ == Role::client && !server_key_usage_checked_ &&
+        !check_server_key_usage()) {
+      return MBEDTLS_ERR_SSL_BAD_CERTIFICATE;
+    }
     if (pin_rejected_ && error_.ok() && config_->verification != PeerVerification::required) {
       // mbedTLS lets an optional verification pass; a pin mismatch may not.
       send_alert(Alert::bad_certificate);
@@ -686,6 +690,27 @@ void Engine::accept_tls12_rsa_pss(bool on) {
   if (on == tls13_signature_table_on_) return;
   tls13_signature_table_on_ = on;
   use_tls13_signature_table(ssl_, on);
+}
+
+// The server's key signs the handshake (ECDHE in TLS 1.2, TLS 1.3): a leaf
+// whose keyUsage leaves out digitalSignature may not (RFC 5280 4.2.1.3, RFC
+// 8446 4.4.2.2). mbedTLS checks key usage only while verifying the chain,
+// so a client that does not verify took such a certificate.
+bool Engine::check_server_key_usage() {
+#if !defined(MBEDTLS_X509_CRT_PARSE_C)
+  server_key_usage_checked_ = true;
+  return true;
+#else
+  const mbedtls_x509_crt* leaf = handshake_peer_certificate(ssl_);
+  if (leaf == nullptr) return true;  // not yet (or never: PSK, resumption)
+  server_key_usage_checked_ = true;
+  if (mbedtls_x509_crt_check_key_usage(leaf, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) == 0) return true;
+  send_alert(Alert::unsupported_certificate);
+  fail(Error(ErrorCode::invalid_purpose, Stage::certificate,
+             "the server's certificate does not allow digital signatures (keyUsage)")
+           .with_alert(Alert::unsupported_certificate, AlertDirection::sent));
+  return false;
+#endif
 }
 
 // TLS 1.2: an ECDHE_ECDSA suite needs an EC key in the server's
@@ -818,6 +843,15 @@ void Engine::pump() {
                           "illegal parameter: the peer sent an alert whose level is "
                           "neither warning nor fatal")
                         .with_alert(Alert::illegal_parameter, AlertDirection::sent));
+      }
+      if (inbound_.records_completed() != records_before && server_hello_.tls13 &&
+          last_record_is_protected_change_cipher_spec(ssl_)) {
+        // RFC 8446 5: a protected ChangeCipherSpec is unexpected_message;
+        // mbedTLS 3.6 ignored it as it ignores the plaintext one.
+        send_alert(Alert::unexpected_message);
+        return fail(Error(ErrorCode::unexpected_message, Stage::record,
+                          "unexpected message: a protected ChangeCipherSpec")
+                        .with_alert(Alert::unexpected_message, AlertDirection::sent));
       }
       if (inbound_.records_completed() != records_before &&
           last_record_is_warning_alert(ssl_, &description)) {

@@ -109,6 +109,7 @@ class Engine {
   void queue_plaintext_alert(Alert alert);
   void reprotect_client_alert();
   bool check_server_key_matches_suite();
+  bool check_server_key_usage();
   void send_compatibility_change_cipher_spec();
   void capture_session();
   Error verify_saved_session();
@@ -191,8 +192,9 @@ class Engine {
 
   // What the current backend call sent, to name the alert of a failure.
   bool alert_record_sent_ = false;
-  bool change_cipher_spec_sent_ = false;  // TLS 1.3 compatibility mode
-  bool server_key_type_checked_ = false;  // TLS 1.2 client: leaf key vs suite
+  bool change_cipher_spec_sent_ = false;   // TLS 1.3 compatibility mode
+  bool server_key_type_checked_ = false;   // TLS 1.2 client: leaf key vs suite
+  bool server_key_usage_checked_ = false;  // client: the leaf may sign
   bool plaintext_alert_sent_ = false;
   uint8_t plaintext_alert_code_ = 0;
   // A fatal alert the peer sent in the clear while we expected protection

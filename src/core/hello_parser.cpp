@@ -8,8 +8,20 @@
 namespace sanstls::detail {
 namespace {
 
+// RFC 8422 5.1.2: a point format list always holds uncompressed (0).
+bool lacks_uncompressed(ByteView data) noexcept {
+  Cursor c(data);
+  ByteView formats = c.vector8();
+  if (!c.ok()) return false;  // malformed: left to mbedTLS
+  for (uint8_t format : formats) {
+    if (format == 0) return false;
+  }
+  return true;
+}
+
 constexpr uint16_t kExtServerName = 0;
 constexpr uint16_t kExtSupportedGroups = 10;
+constexpr uint16_t kExtEcPointFormats = 11;
 constexpr uint16_t kExtSignatureAlgorithms = 13;
 constexpr uint16_t kExtAlpn = 16;
 constexpr uint16_t kExtExtendedMasterSecret = 23;
@@ -48,10 +60,14 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept {
     std::vector<uint16_t> seen;
     while (extensions.ok() && !extensions.at_end()) {
       const uint16_t type = extensions.u16();
-      Cursor data(extensions.vector16());
+      const ByteView extension = extensions.vector16();
+      Cursor data(extension);
       if (std::find(seen.begin(), seen.end(), type) != seen.end()) facts.duplicate_extension = true;
       seen.push_back(type);
-      if (type == kExtSupportedVersions) {
+      facts.extension_types.push_back(type);
+      if (type == kExtEcPointFormats) {
+        facts.point_formats_lack_uncompressed = lacks_uncompressed(extension);
+      } else if (type == kExtSupportedVersions) {
         facts.tls13 = data.u16() == 0x0304;
       } else if (type == kExtKeyShare) {
         facts.key_share_group = data.u16();
@@ -93,6 +109,9 @@ ClientHelloFacts parse_client_hello(ByteView body) {
       Cursor inner(data);
       if (std::find(seen.begin(), seen.end(), type) != seen.end()) facts.duplicate_extension = true;
       seen.push_back(type);
+      facts.extension_types.push_back(type);
+      if (type == kExtEcPointFormats)
+        facts.point_formats_lack_uncompressed = lacks_uncompressed(data);
       if (type == kExtServerName) {
         Cursor names(inner.vector16());
         while (names.ok() && !names.at_end()) {

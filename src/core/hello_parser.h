@@ -31,6 +31,8 @@ struct ServerHelloFacts {
   bool pre_shared_key = false;          // TLS 1.3 resumption or external PSK
   bool extended_master_secret = false;  // RFC 7627 (TLS 1.2)
   bool duplicate_extension = false;     // an extension type twice (RFC 8446 4.2, RFC 5246 7.4.1.4)
+  std::vector<uint16_t> extension_types;         // in order
+  bool point_formats_lack_uncompressed = false;  // ec_point_formats without 0 (RFC 8422 5.1.2)
 };
 
 struct KeyShareEntry {
@@ -61,6 +63,8 @@ struct ClientHelloFacts {
   bool offers_extended_master_secret = false;  // RFC 7627 (TLS 1.2)
   bool duplicate_extension = false;  // an extension type twice (RFC 8446 4.2, RFC 5246 7.4.1.4)
   bool trailing_data = false;        // bytes after the extensions block
+  std::vector<uint16_t> extension_types;         // in order
+  bool point_formats_lack_uncompressed = false;  // ec_point_formats without 0 (RFC 8422 5.1.2)
 };
 
 ServerHelloFacts parse_server_hello(ByteView body) noexcept;

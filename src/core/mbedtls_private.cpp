@@ -151,6 +151,10 @@ bool last_record_is_malformed_alert(const mbedtls_ssl_context& ssl) noexcept {
   return ssl.in_msgtype == MBEDTLS_SSL_MSG_ALERT && ssl.in_msglen != 2;
 }
 
+bool last_record_is_protected_change_cipher_spec(const mbedtls_ssl_context& ssl) noexcept {
+  return ssl.in_msgtype == MBEDTLS_SSL_MSG_CHANGE_CIPHER_SPEC && ssl.transform_in != nullptr;
+}
+
 void use_tls13_signature_table(mbedtls_ssl_context& ssl, bool on) noexcept {
 #if defined(MBEDTLS_SSL_PROTO_TLS1_2) && defined(MBEDTLS_SSL_PROTO_TLS1_3)
   ssl.tls_version = on ? MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2;

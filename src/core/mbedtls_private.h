@@ -41,6 +41,10 @@ int tls12_client_step_with_tls13_signature_table(mbedtls_ssl_context& ssl) noexc
 // is not 2 (a fragmented alert, or two in one record).
 bool last_record_is_malformed_alert(const mbedtls_ssl_context& ssl) noexcept;
 
+// Whether the record mbedTLS last read was a ChangeCipherSpec that came
+// protected (TLS 1.3 ignores it instead of refusing it).
+bool last_record_is_protected_change_cipher_spec(const mbedtls_ssl_context& ssl) noexcept;
+
 // Whether a TLS 1.2 renegotiation handshake is running.
 bool renegotiating(const mbedtls_ssl_context& ssl) noexcept;
 

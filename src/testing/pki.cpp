@@ -741,6 +741,7 @@ std::optional<Identity> Pki::make_certificate(const Identity* issuer, const Cert
     if (is_rsa(spec.key_type)) {
       key_usage |= MBEDTLS_X509_KU_KEY_ENCIPHERMENT;
     }
+    if (spec.key_encipherment_only) key_usage = MBEDTLS_X509_KU_KEY_ENCIPHERMENT;
   }
   if (key_usage != 0 && (ret = mbedtls_x509write_crt_set_key_usage(&w.ctx, key_usage)) != 0) {
     return fail(mbedtls_failure("mbedtls_x509write_crt_set_key_usage", ret));

@@ -616,25 +616,46 @@ TEST_CASE("a TLS 1.2 ServerHello with a suite we did not offer for TLS 1.2 is il
   CHECK(error.alert_direction() == AlertDirection::sent);
 }
 
+namespace {
+
+// Appends `extension` (type, length, body) to the flight's ServerHello; the
+// record, message and extensions lengths grow with it.
+void append_server_hello_extension(Bytes& flight, const Bytes& extension) {
+  const size_t body = size_t{flight[6]} << 16 | size_t{flight[7]} << 8 | flight[8];
+  const size_t extensions_at = server_hello_suite_at(flight) + 2 + 1;
+  flight.insert(flight.begin() + static_cast<long>(5 + 4 + body), extension.begin(),
+                extension.end());
+  auto grow16 = [&](size_t at) {
+    const size_t v = (size_t{flight[at]} << 8 | flight[at + 1]) + extension.size();
+    flight[at] = static_cast<uint8_t>(v >> 8);
+    flight[at + 1] = static_cast<uint8_t>(v);
+  };
+  grow16(3);
+  grow16(7);  // the body length's low 16 bits (a ServerHello is short)
+  grow16(extensions_at);
+}
+
+}  // namespace
+
 TEST_CASE("a ServerHello with an extension twice is a decode_error", "[bogo][hello]") {
   const Error error = client_verdict_on_edited_server_hello([](Bytes& flight) {
-    // A second extended_master_secret (0x0017, empty) after the last
-    // extension; the record, message and extensions lengths grow by 4.
-    const size_t body = size_t{flight[6]} << 16 | size_t{flight[7]} << 8 | flight[8];
-    const size_t extensions_at = server_hello_suite_at(flight) + 2 + 1;
-    const uint8_t extra[4] = {0x00, 0x17, 0x00, 0x00};
-    flight.insert(flight.begin() + static_cast<long>(5 + 4 + body), extra, extra + 4);
-    auto grow16 = [&](size_t at) {
-      const size_t v = (size_t{flight[at]} << 8 | flight[at + 1]) + 4;
-      flight[at] = static_cast<uint8_t>(v >> 8);
-      flight[at + 1] = static_cast<uint8_t>(v);
-    };
-    grow16(3);
-    grow16(7);  // the body length's low 16 bits (a ServerHello is short)
-    grow16(extensions_at);
+    // A second extended_master_secret (0x0017, empty) after the last one.
+    append_server_hello_extension(flight, {0x00, 0x17, 0x00, 0x00});
   });
   CHECK(error.code() == ErrorCode::decode_error);
   CHECK(error.alert() == Alert::decode_error);
+}
+
+// RFC 5246 7.4.1.4: a TLS 1.2 ServerHello carries only extensions the
+// client sent; mbedTLS 3.6 ignored an unknown one.
+TEST_CASE("a TLS 1.2 ServerHello with an extension we did not send is unsupported_extension",
+          "[bogo][hello]") {
+  const Error error = client_verdict_on_edited_server_hello([](Bytes& flight) {
+    append_server_hello_extension(flight, {0x12, 0x34, 0x00, 0x00});
+  });
+  CHECK(error.code() == ErrorCode::illegal_parameter);
+  CHECK(error.alert() == Alert::unsupported_extension);
+  CHECK(error.alert_direction() == AlertDirection::sent);
 }
 
 TEST_CASE("the unedited TLS 1.2 ServerHello is accepted", "[bogo][hello]") {
@@ -694,4 +715,157 @@ TEST_CASE("an alert record that is not exactly one alert is a decode_error", "[b
   CHECK(client->error().code() == ErrorCode::decode_error);
   CHECK(client->error().alert() == Alert::decode_error);
   CHECK(client->error().alert_direction() == AlertDirection::sent);
+}
+
+// RFC 5280 4.2.1.3 and RFC 8446 4.4.2.2: the server's key signs the
+// handshake, so its certificate must allow digitalSignature. mbedTLS checks
+// key usage only while verifying the chain: a client that does not verify
+// (PeerVerification::none) took a keyEncipherment-only certificate. Our
+// server will not present one, so the test puts it into a TLS 1.2 flight in
+// place of the real one (the check comes before the ServerKeyExchange's
+// signature is verified); TLS 1.3 runs the same check (BoGo's tests).
+TEST_CASE("a client refuses a server certificate whose keyUsage forbids signing",
+          "[bogo][certificate]") {
+  const bool encipherment_only = GENERATE(true, false);
+  testing::Pki maker(77);
+  testing::CertificateSpec spec;
+  spec.common_name = "localhost";
+  spec.dns_names = {"localhost"};
+  spec.key_encipherment_only = encipherment_only;
+  const auto leaf = maker.issue(pki().ecdsa_inter, spec);
+  REQUIRE(leaf.has_value());
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.peer_verification(PeerVerification::none)
+      .versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server = Connection::server(build_or_fail(server_builder(sources)));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  const Bytes hello = take_output(client.value());
+  server->feed(ByteView(hello));
+  const Bytes flight = take_output(server.value());
+  // The flight again, one message per record, the Certificate replaced.
+  Bytes edited;
+  for (const auto& m : handshake_messages(flight)) {
+    Bytes message(flight.begin() + m.body - 4, flight.begin() + m.body + m.length);
+    if (m.type == 11) {
+      const std::string& der = leaf->certificate_der;
+      const size_t list = 3 + der.size(), body = 3 + list;
+      message = {11,
+                 static_cast<uint8_t>(body >> 16),
+                 static_cast<uint8_t>(body >> 8),
+                 static_cast<uint8_t>(body),
+                 static_cast<uint8_t>(list >> 16),
+                 static_cast<uint8_t>(list >> 8),
+                 static_cast<uint8_t>(list),
+                 static_cast<uint8_t>(der.size() >> 16),
+                 static_cast<uint8_t>(der.size() >> 8),
+                 static_cast<uint8_t>(der.size())};
+      message.insert(message.end(), der.begin(), der.end());
+    }
+    const uint8_t header[5] = {22, 3, 3, static_cast<uint8_t>(message.size() >> 8),
+                               static_cast<uint8_t>(message.size())};
+    edited.insert(edited.end(), header, header + 5);
+    edited.insert(edited.end(), message.begin(), message.end());
+  }
+  client->feed(ByteView(edited));
+  if (encipherment_only) {
+    CHECK(client->error().code() == ErrorCode::invalid_purpose);
+    CHECK(client->error().alert() == Alert::unsupported_certificate);
+    CHECK(client->error().alert_direction() == AlertDirection::sent);
+  } else {
+    // Past the certificate: the ServerKeyExchange, signed by the real
+    // server's key, does not verify with this certificate's.
+    CHECK(client->error().code() == ErrorCode::bad_signature);
+  }
+}
+// RFC 8446 5: a protected ChangeCipherSpec record ends the connection with
+// unexpected_message; mbedTLS 3.6 ignored it like the plaintext one of the
+// middlebox compatibility mode.
+TEST_CASE("a protected ChangeCipherSpec after the TLS 1.3 handshake is an unexpected record",
+          "[bogo][records]") {
+  Sources sources;
+  detail::CallScope scope{nullptr, &sources.clock, &sources.server_random};
+  auto made = Connection::client(
+      build_or_fail(client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3)),
+      "localhost");
+  REQUIRE(made);
+  Connection client = std::move(made).value();
+  raw_peer* peer = raw_peer_new_server_version(
+      ecdsa_chain_pem().c_str(), pki().ecdsa_leaf.key.private_key_pem.c_str(), 0x0304);
+  REQUIRE(peer != nullptr);
+  uint8_t buffer[65536];
+  auto deliver = [&] {
+    const size_t n = raw_peer_take_output(peer, buffer, sizeof buffer);
+    size_t used = 0;
+    for (int guard = 0; guard < 100 && used < n; ++guard) {
+      const size_t taken = client.feed(ByteView(buffer + used, n - used));
+      if (taken == 0) break;
+      used += taken;
+    }
+  };
+  int status = 1;
+  for (int i = 0; i < 50 && !(status == 0 && client.wants().handshake_complete); ++i) {
+    ByteView out = client.pending_output();
+    raw_peer_feed(peer, out.data(), out.size());
+    client.consume_output(out.size());
+    status = raw_peer_handshake(peer);
+    REQUIRE(status >= 0);
+    deliver();
+  }
+  REQUIRE(client.wants().handshake_complete);
+  REQUIRE(client.error().ok());
+  REQUIRE(raw_peer_send_change_cipher_spec(peer) == 0);
+  deliver();
+  CHECK(client.error().code() == ErrorCode::unexpected_message);
+  CHECK(client.error().alert() == Alert::unexpected_message);
+  CHECK(client.error().alert_direction() == AlertDirection::sent);
+  raw_peer_free(peer);
+}
+
+namespace {
+
+// The offset of extension `type`'s body in a hello message at `message`
+// (4-byte header first) of `flight`, or 0.
+size_t hello_extension_at(const Bytes& flight, size_t message, uint16_t type, bool client_hello) {
+  size_t at = message + 4 + 2 + 32;
+  at += 1 + flight.at(at);                         // session id
+  at += client_hello ? 2 + get16(flight, at) : 2;  // suites / suite
+  at += client_hello ? 1 + flight.at(at) : 1;      // compression
+  const size_t end = at + 2 + get16(flight, at);
+  for (at += 2; at + 4 <= end; at += 4 + get16(flight, at + 2)) {
+    if (get16(flight, at) == type) return at + 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// RFC 8422 5.1.2: uncompressed points are mandatory, so an ec_point_formats
+// list without them (0) is illegal; mbedTLS 3.6 ignored the list.
+TEST_CASE("ec_point_formats without uncompressed points is illegal_parameter", "[bogo][hello]") {
+  SECTION("in a TLS 1.2 ServerHello") {
+    const Error error = client_verdict_on_edited_server_hello([](Bytes& flight) {
+      const size_t at = hello_extension_at(flight, 5, 0x000b, false);
+      REQUIRE(at != 0);
+      REQUIRE(flight.at(at) == 1);  // one format
+      flight.at(at + 1) = 1;        // ansiX962_compressed_prime
+    });
+    CHECK(error.code() == ErrorCode::illegal_parameter);
+    CHECK(error.alert() == Alert::illegal_parameter);
+  }
+  SECTION("in a ClientHello") {
+    Sources sources;
+    auto client = Connection::client(build_or_fail(client_builder(sources)), "localhost");
+    REQUIRE(client.ok());
+    Bytes hello = take_output(client.value());
+    const size_t at = hello_extension_at(hello, 5, 0x000b, true);
+    REQUIRE(at != 0);
+    REQUIRE(hello.at(at) == 1);
+    hello.at(at + 1) = 1;
+    const Error error = server_verdict_on(hello);
+    CHECK(error.code() == ErrorCode::illegal_parameter);
+    CHECK(error.alert() == Alert::illegal_parameter);
+  }
 }

@@ -128,6 +128,8 @@ std::string boringssl_reason(const Error& error) {
       return ":MALLOC_FAILURE:";
     case ErrorCode::bad_signature:
       return ":BAD_SIGNATURE:";
+    case ErrorCode::invalid_purpose:  // a key usage the certificate does not allow
+      return ":KEY_USAGE_BIT_INCORRECT:";
     default:
       break;
   }

@@ -680,12 +680,16 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
   if (server) {
     made.emplace(Connection::server(config));
   } else {
-    // A session saved by a client without a server name cannot be offered
-    // again (Connection::client wants the name it was saved for), so
-    // without -host-name we name a server that cannot exist.
+    // Without -host-name bssl_shim sends no SNI; so do we when the test
+    // does not resume. A session saved by a client without a server name
+    // cannot be offered again (Connection::client wants the name it was
+    // saved for), so resuming tests name a server that cannot exist.
+    const bool resumes = c.num("-resume-count", 0) > 0 || is_resume;
     const std::string name = host.empty() ? "runner.invalid" : host;
     if (is_resume && !session.empty()) {
       made.emplace(Connection::client(config, name, ByteView(session)));
+    } else if (host.empty() && !resumes) {
+      made.emplace(Connection::client_without_server_name(config));
     } else {
       made.emplace(Connection::client(config, name));
     }

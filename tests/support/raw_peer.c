@@ -120,6 +120,14 @@ int raw_peer_send_alert(raw_peer* peer, int level, int description) {
                                         (unsigned char)description);
 }
 
+int raw_peer_send_change_cipher_spec(raw_peer* peer) {
+  mbedtls_ssl_context* ssl = &peer->ssl;
+  ssl->out_msgtype = MBEDTLS_SSL_MSG_CHANGE_CIPHER_SPEC;
+  ssl->out_msg[0] = 1;
+  ssl->out_msglen = 1;
+  return mbedtls_ssl_write_record(ssl, 1);
+}
+
 int raw_peer_send_key_update(raw_peer* peer) {
   mbedtls_ssl_context* ssl = &peer->ssl;
   ssl->out_msgtype = MBEDTLS_SSL_MSG_HANDSHAKE;

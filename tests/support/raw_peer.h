@@ -27,6 +27,9 @@ int raw_peer_handshake(raw_peer* peer);
 int raw_peer_write(raw_peer* peer, const uint8_t* data, size_t len);
 // Sends an alert of any level (1 warning, 2 fatal) under the current keys.
 int raw_peer_send_alert(raw_peer* peer, int level, int description);
+// Sends a ChangeCipherSpec record under the current keys (protected, in
+// TLS 1.3 once keys are in use).
+int raw_peer_send_change_cipher_spec(raw_peer* peer);
 // Sends a TLS 1.3 KeyUpdate(update_not_requested) under the current keys.
 int raw_peer_send_key_update(raw_peer* peer);
 

@@ -63,6 +63,9 @@ struct CertificateSpec {
   // Signs with SHA-1 (ecdsa-with-SHA1 / sha1WithRSAEncryption) instead of
   // the issuer key's default hash, which the default profile refuses.
   bool sha1_signature = false;
+  // An issued leaf's keyUsage: keyEncipherment only, without
+  // digitalSignature (a key that may not sign handshakes).
+  bool key_encipherment_only = false;
 };
 
 // A certificate revocation list (Pki::crl).
