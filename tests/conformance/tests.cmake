@@ -19,4 +19,4 @@ add_executable(sanstls_testssl_findings_tests ${CMAKE_CURRENT_LIST_DIR}/../api/t
 target_link_libraries(sanstls_testssl_findings_tests PRIVATE sanstls_test_support
                       Catch2::Catch2WithMain)
 sanstls_strict_warnings(sanstls_testssl_findings_tests)
-catch_discover_tests(sanstls_testssl_findings_tests PROPERTIES LABELS "unit;conformance")
+catch_discover_tests(sanstls_testssl_findings_tests PROPERTIES LABELS "unit")
