@@ -303,8 +303,34 @@ bool Engine::check_client_hello() {
   }
   const bool tls13 = hello.has_supported_versions && contains(hello.versions, 0x0304) &&
                      config_->max_version == TlsVersion::tls1_3;
-  // TLS 1.2: mbedTLS refuses suites it cannot serve before its ServerHello.
-  if (!tls13) return true;
+  // TLS 1.2: mbedTLS refuses suites it cannot serve before its ServerHello,
+  // bar one case: it keeps an ECDHE suite when the client's supported_groups
+  // holds a curve it knows but we do not enable, and fails only at its
+  // ServerKeyExchange, after ServerHello and Certificate went out (found by
+  // testssl.sh). RFC 8422 5.1: such a server MUST NOT negotiate an ECC suite;
+  // when every suite we share is ECDHE, the handshake fails here instead.
+  // A resumption offer is left alone: an abbreviated handshake needs no group.
+  if (!tls13) {
+    if (!hello.has_supported_groups || hello.offers_tls12_resumption) return true;
+    for (uint16_t group : hello.groups) {
+      for (uint16_t mine : config_->groups) {
+        if (mine != 0 && mine == group) return true;
+      }
+    }
+    bool shared_suite = false;
+    for (uint16_t offer : hello.cipher_suites) {
+      for (int mine : config_->suites) {
+        if (mine == 0 || static_cast<uint16_t>(mine) != offer) continue;
+        if ((offer >> 8) == 0x13) continue;               // a TLS 1.3 suite (0x13xx)
+        if (!tls12_suite_uses_ecdhe(offer)) return true;  // a suite without ECDHE may do
+        shared_suite = true;
+      }
+    }
+    if (!shared_suite) return true;  // no suite in common: mbedTLS says so
+    return refuse(Alert::handshake_failure, ErrorCode::no_shared_group,
+                  "no shared group: the client offered no key exchange group we enabled "
+                  "for its ECDHE cipher suites");
+  }
   if (hello.has_key_share && !hello.key_share_malformed) {
     for (size_t i = 0; i < hello.key_shares.size(); ++i) {
       const uint16_t group = hello.key_shares[i].group;

@@ -25,6 +25,7 @@ constexpr uint16_t kExtEcPointFormats = 11;
 constexpr uint16_t kExtSignatureAlgorithms = 13;
 constexpr uint16_t kExtAlpn = 16;
 constexpr uint16_t kExtExtendedMasterSecret = 23;
+constexpr uint16_t kExtSessionTicket = 35;
 constexpr uint16_t kExtPreSharedKey = 41;
 constexpr uint16_t kExtEarlyData = 42;
 constexpr uint16_t kExtSupportedVersions = 43;
@@ -88,7 +89,7 @@ ClientHelloFacts parse_client_hello(ByteView body) {
   Cursor c(body);
   const uint16_t legacy_version = c.u16();
   c.bytes(32);
-  c.vector8();
+  const bool session_id = !c.vector8().empty();
   facts.cipher_suites = u16_list(c.vector16());
   Cursor compression(c.vector8());
   if (!c.ok()) return facts;
@@ -96,6 +97,7 @@ ClientHelloFacts parse_client_hello(ByteView body) {
     if (compression.u8() == 0) facts.null_compression = true;
   }
   facts.legacy_version = legacy_version;
+  facts.offers_tls12_resumption = session_id;
   // Without supported_versions, a legacy_version above TLS 1.2 offers TLS 1.2
   // (RFC 8446 4.2.1, RFC 5246 E.1).
   facts.versions.push_back(legacy_version > 0x0303 ? 0x0303 : legacy_version);
@@ -133,6 +135,8 @@ ClientHelloFacts parse_client_hello(ByteView body) {
         facts.offers_early_data = true;
       } else if (type == kExtExtendedMasterSecret) {
         facts.offers_extended_master_secret = true;
+      } else if (type == kExtSessionTicket) {
+        facts.offers_tls12_resumption = facts.offers_tls12_resumption || !data.empty();
       } else if (type == kExtSupportedGroups) {
         facts.has_supported_groups = true;
         facts.groups = u16_list(inner.vector16());

@@ -61,6 +61,7 @@ struct ClientHelloFacts {
   bool offers_psk = false;         // TLS 1.3 pre_shared_key (a ticket or an external PSK)
   bool offers_early_data = false;  // TLS 1.3 early_data (0-RTT follows)
   bool offers_extended_master_secret = false;  // RFC 7627 (TLS 1.2)
+  bool offers_tls12_resumption = false;        // a legacy_session_id or a non-empty session_ticket
   bool duplicate_extension = false;  // an extension type twice (RFC 8446 4.2, RFC 5246 7.4.1.4)
   bool trailing_data = false;        // bytes after the extensions block
   std::vector<uint16_t> extension_types;         // in order

@@ -7,6 +7,7 @@
 #include "call_scope.h"
 #include "mbedtls/platform.h"
 #include "mbedtls/platform_util.h"
+#include "mbedtls/ssl_ciphersuites.h"
 
 // Internal mbedTLS 3.6 functions (library/ssl_misc.h, defined in ssl_tls.c).
 extern "C" {
@@ -346,6 +347,21 @@ bool unpark_record_buffers(mbedtls_ssl_context& ssl, ParkedRecordBuffers& parked
   ssl.out_msg = out + parked.out_offsets[4];
   parked.parked = false;
   return true;
+}
+
+bool tls12_suite_uses_ecdhe(uint16_t suite) noexcept {
+  const mbedtls_ssl_ciphersuite_t* info = mbedtls_ssl_ciphersuite_from_id(suite);
+  if (info == nullptr || info->MBEDTLS_PRIVATE(min_tls_version) > MBEDTLS_SSL_VERSION_TLS1_2) {
+    return false;
+  }
+  switch (info->MBEDTLS_PRIVATE(key_exchange)) {
+    case MBEDTLS_KEY_EXCHANGE_ECDHE_RSA:
+    case MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA:
+    case MBEDTLS_KEY_EXCHANGE_ECDHE_PSK:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace sanstls::detail

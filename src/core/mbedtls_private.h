@@ -11,6 +11,10 @@
 
 namespace sanstls::detail {
 
+// Whether a TLS 1.2 cipher suite's key exchange is ECDHE (ECDHE_RSA,
+// ECDHE_ECDSA, ECDHE_PSK): it needs a group from the client's supported_groups.
+bool tls12_suite_uses_ecdhe(uint16_t suite) noexcept;
+
 // The description of the fatal alert mbedTLS just reported
 // (after MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE).
 uint8_t received_alert(const mbedtls_ssl_context& ssl) noexcept;
