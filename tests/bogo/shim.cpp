@@ -148,7 +148,10 @@ const std::set<std::string> kSupportedBools = {"-server",
                                                "-require-any-client-certificate",
                                                "-use-export-context",
                                                "-renegotiate-freely",
-                                               "-expect-no-offer-early-data"};
+                                               "-expect-no-offer-early-data",
+                                               "-enable-early-data",
+                                               "-expect-accept-early-data",
+                                               "-expect-reject-early-data"};
 
 const std::set<std::string> kSupportedParams = {"-port",
                                                 "-resume-count",
@@ -467,9 +470,11 @@ class Link {
     flush();
   }
 
-  // Application data, or 0 at the peer's clean close.
+  // Application data (0-RTT data first, on servers), or 0 at the peer's
+  // clean close.
   size_t read(uint8_t* out, size_t size) {
     for (;;) {
+      if (const size_t early = conn_.read_early_data(MutableByteView(out, size))) return early;
       if (conn_.wants().has_plaintext) return conn_.read(MutableByteView(out, size));
       if (!conn_.error().ok()) fail("data");
       if (conn_.wants().read_closed) return 0;
@@ -615,6 +620,9 @@ Config build_config(const ShimConfig& c, Shared& shared) {
   if (c.has("-server-preference")) b.honor_cipher_order(true);
   if (c.has("-check-close-notify")) b.close_timeout(kIoTimeoutMs);
   if (c.has("-renegotiate-freely")) b.renegotiation(true);
+  // 0-RTT: servers accept up to BoringSSL's limit (14336 bytes, which the
+  // runner's tests assume); clients offer it when the ticket allows.
+  if (c.has("-enable-early-data")) b.early_data(14336);
 
   if (server) {
     if (c.has("-require-any-client-certificate")) {
@@ -697,6 +705,17 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
   if (!*made) fail_with(made->error());
   const int fd = connect_to_runner(static_cast<int>(c.num("-port")));
   Link link(fd, std::move(*made).value());
+  // bssl_shim's client writes its first message as 0-RTT data when it can;
+  // on a rejection our engine resends it as 1-RTT data after the handshake
+  // (as bssl_shim's retry does).
+  bool wrote_first = false;
+  if (!server && c.has("-shim-writes-first") && c.has("-enable-early-data")) {
+    const ByteView hello("hello");
+    const size_t n = link.conn().write_early_data(hello);
+    if (n != 0 && n != hello.size()) fail_check("0-RTT data partly accepted");
+    wrote_first = n == hello.size();
+    link.flush();
+  }
   link.handshake();
 
   // What the handshake should have negotiated.
@@ -708,6 +727,15 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
   if (info.session_reused != expect_resume) {
     fail_check(std::string("session unexpectedly was") + (info.session_reused ? "" : " not") +
                " reused");
+  }
+  if (c.has("-expect-accept-early-data") && !info.early_data.accepted) {
+    fail_check("early data was not accepted, but we expected it to be");
+  }
+  if (c.has("-expect-reject-early-data") && info.early_data.accepted) {
+    fail_check("early data was accepted, but we expected it not to be");
+  }
+  if (c.has("-expect-no-offer-early-data") && info.early_data.sent > 0) {
+    fail_check("client unexpectedly offered early data");
   }
   if (c.given("-expect-alpn") && info.alpn_protocol != c.str("-expect-alpn")) {
     fail_check("unexpected ALPN protocol '" + info.alpn_protocol + "'");
@@ -743,7 +771,7 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
     std::vector<uint8_t> buf(32769, 0x42);
     for (size_t n : kSizes) link.write_all(ByteView(buf.data(), n));
   } else {
-    if (c.has("-shim-writes-first")) link.write_all(ByteView("hello"));
+    if (c.has("-shim-writes-first") && !wrote_first) link.write_all(ByteView("hello"));
     if (!c.has("-shim-shuts-down")) {
       const size_t read_size = static_cast<size_t>(c.num("-read-size", 512));
       std::vector<uint8_t> buf(read_size);
