@@ -181,7 +181,8 @@ const std::set<std::string> kSupportedParams = {"-port",
                                                 "-expect-peer-cert-file",
                                                 "-signing-prefs",
                                                 "-verify-prefs",
-                                                "-expect-total-renegotiations"};
+                                                "-expect-total-renegotiations",
+                                                "-expect-early-data-reason"};
 
 // The settings of one connection: bool flags present, and each param flag's
 // values in order.
@@ -756,6 +757,17 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
   if (c.has("-expect-no-offer-early-data") && info.early_data.sent > 0) {
     fail_check("client unexpectedly offered early data");
   }
+  // Of BoringSSL's early data reasons we can tell only these two apart
+  // (main() refuses the others as unimplemented).
+  if (c.given("-expect-early-data-reason")) {
+    const std::string want = c.str("-expect-early-data-reason");
+    if (want == "accept" && !info.early_data.accepted) {
+      fail_check("early data was not accepted (reason 'accept' expected)");
+    }
+    if (want == "no_session_offered" && (is_resume || info.early_data.accepted)) {
+      fail_check("a session was offered (reason 'no_session_offered' expected)");
+    }
+  }
   if (c.given("-expect-alpn") && info.alpn_protocol != c.str("-expect-alpn")) {
     fail_check("unexpected ALPN protocol '" + info.alpn_protocol + "'");
   }
@@ -847,6 +859,12 @@ int main(int argc, char** argv) {
     if (initial.has(flag)) unimplemented(flag);
   }
 
+  for (const ShimConfig* c : {&initial, &resume}) {
+    const std::string reason = c->str("-expect-early-data-reason", "accept");
+    if (reason != "accept" && reason != "no_session_offered") {
+      unimplemented("-expect-early-data-reason " + reason);
+    }
+  }
   Shared shared;
   const char* dir = std::getenv("SANSTLS_BOGO_RESOURCE_DIR");
   shared.resource_dir = dir != nullptr ? dir : ".";
