@@ -148,7 +148,11 @@ const std::set<std::string> kSupportedBools = {"-server",
                                                "-require-any-client-certificate",
                                                "-use-export-context",
                                                "-renegotiate-freely",
-                                               "-expect-no-offer-early-data"};
+                                               "-expect-no-offer-early-data",
+                                               "-enable-early-data",
+                                               "-expect-accept-early-data",
+                                               "-expect-reject-early-data",
+                                               "-expect-ticket-supports-early-data"};
 
 const std::set<std::string> kSupportedParams = {"-port",
                                                 "-resume-count",
@@ -177,7 +181,8 @@ const std::set<std::string> kSupportedParams = {"-port",
                                                 "-expect-peer-cert-file",
                                                 "-signing-prefs",
                                                 "-verify-prefs",
-                                                "-expect-total-renegotiations"};
+                                                "-expect-total-renegotiations",
+                                                "-expect-early-data-reason"};
 
 // The settings of one connection: bool flags present, and each param flag's
 // values in order.
@@ -467,9 +472,11 @@ class Link {
     flush();
   }
 
-  // Application data, or 0 at the peer's clean close.
+  // Application data (0-RTT data first, on servers), or 0 at the peer's
+  // clean close.
   size_t read(uint8_t* out, size_t size) {
     for (;;) {
+      if (const size_t early = conn_.read_early_data(MutableByteView(out, size))) return early;
       if (conn_.wants().has_plaintext) return conn_.read(MutableByteView(out, size));
       if (!conn_.error().ok()) fail("data");
       if (conn_.wants().read_closed) return 0;
@@ -615,6 +622,9 @@ Config build_config(const ShimConfig& c, Shared& shared) {
   if (c.has("-server-preference")) b.honor_cipher_order(true);
   if (c.has("-check-close-notify")) b.close_timeout(kIoTimeoutMs);
   if (c.has("-renegotiate-freely")) b.renegotiation(true);
+  // 0-RTT: servers accept up to BoringSSL's limit (14336 bytes, which the
+  // runner's tests assume); clients offer it when the ticket allows.
+  if (c.has("-enable-early-data")) b.early_data(14336);
 
   if (server) {
     if (c.has("-require-any-client-certificate")) {
@@ -671,12 +681,28 @@ Config build_config(const ShimConfig& c, Shared& shared) {
 
 // ---- one connection ---------------------------------------------------------------
 
+// Whether the saved session's ticket allows 0-RTT (-expect-ticket-supports-
+// early-data). The public API has no field for it, so ask the engine: a
+// throwaway client offering the session with early data on takes early
+// data only when the ticket allows it. Nothing is sent.
+bool ticket_allows_early_data(const ShimConfig& c, Shared& shared, const std::string& name,
+                              const std::vector<uint8_t>& session) {
+  ShimConfig probe = c;
+  probe.bools.insert("-enable-early-data");
+  const Config config = build_config(probe, shared);
+  auto conn = Connection::client(config, name, ByteView(session));
+  if (!conn) fail_with(conn.error());
+  return conn->write_early_data(ByteView("x")) > 0;
+}
+
 std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is_resume,
                                     const std::vector<uint8_t>& session) {
   const bool server = c.has("-server");
   Config config = build_config(c, shared);
   std::optional<Result<Connection>> made;
   const std::string host = c.str("-host-name");
+  const std::string name = host.empty() ? "runner.invalid" : host;
+  bool named_nothing = false;
   if (server) {
     made.emplace(Connection::server(config));
   } else {
@@ -684,11 +710,14 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
     // does not resume. A session saved by a client without a server name
     // cannot be offered again (Connection::client wants the name it was
     // saved for), so resuming tests name a server that cannot exist.
-    const bool resumes = c.num("-resume-count", 0) > 0 || is_resume;
-    const std::string name = host.empty() ? "runner.invalid" : host;
+    // Tests about 0-RTT tickets also name the server, so that the session
+    // can be probed (ticket_allows_early_data).
+    const bool resumes = c.num("-resume-count", 0) > 0 || is_resume ||
+                         c.has("-expect-ticket-supports-early-data") || c.has("-enable-early-data");
     if (is_resume && !session.empty()) {
       made.emplace(Connection::client(config, name, ByteView(session)));
     } else if (host.empty() && !resumes) {
+      named_nothing = true;
       made.emplace(Connection::client_without_server_name(config));
     } else {
       made.emplace(Connection::client(config, name));
@@ -697,6 +726,16 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
   if (!*made) fail_with(made->error());
   const int fd = connect_to_runner(static_cast<int>(c.num("-port")));
   Link link(fd, std::move(*made).value());
+  // bssl_shim's client writes its first message as 0-RTT data when it can;
+  // on a rejection our engine resends it as 1-RTT data after the handshake
+  // (as bssl_shim's retry does).
+  // A ticket may allow fewer bytes than we have: the rest goes after the
+  // handshake, as BoringSSL's SSL_write does.
+  size_t wrote_early = 0;
+  if (!server && c.has("-shim-writes-first") && c.has("-enable-early-data")) {
+    wrote_early = link.conn().write_early_data(ByteView("hello"));
+    link.flush();
+  }
   link.handshake();
 
   // What the handshake should have negotiated.
@@ -708,6 +747,26 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
   if (info.session_reused != expect_resume) {
     fail_check(std::string("session unexpectedly was") + (info.session_reused ? "" : " not") +
                " reused");
+  }
+  if (c.has("-expect-accept-early-data") && !info.early_data.accepted) {
+    fail_check("early data was not accepted, but we expected it to be");
+  }
+  if (c.has("-expect-reject-early-data") && info.early_data.accepted) {
+    fail_check("early data was accepted, but we expected it not to be");
+  }
+  if (c.has("-expect-no-offer-early-data") && info.early_data.sent > 0) {
+    fail_check("client unexpectedly offered early data");
+  }
+  // Of BoringSSL's early data reasons we can tell only these two apart
+  // (main() refuses the others as unimplemented).
+  if (c.given("-expect-early-data-reason")) {
+    const std::string want = c.str("-expect-early-data-reason");
+    if (want == "accept" && !info.early_data.accepted) {
+      fail_check("early data was not accepted (reason 'accept' expected)");
+    }
+    if (want == "no_session_offered" && (is_resume || info.early_data.accepted)) {
+      fail_check("a session was offered (reason 'no_session_offered' expected)");
+    }
   }
   if (c.given("-expect-alpn") && info.alpn_protocol != c.str("-expect-alpn")) {
     fail_check("unexpected ALPN protocol '" + info.alpn_protocol + "'");
@@ -743,7 +802,7 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
     std::vector<uint8_t> buf(32769, 0x42);
     for (size_t n : kSizes) link.write_all(ByteView(buf.data(), n));
   } else {
-    if (c.has("-shim-writes-first")) link.write_all(ByteView("hello"));
+    if (c.has("-shim-writes-first")) link.write_all(ByteView("hello").skip(wrote_early));
     if (!c.has("-shim-shuts-down")) {
       const size_t read_size = static_cast<size_t>(c.num("-read-size", 512));
       std::vector<uint8_t> buf(read_size);
@@ -771,6 +830,15 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
     }
     auto blob = link.conn().save_session();
     if (blob) saved = std::move(blob).value();
+    // A session saved without a server name cannot be offered again, so
+    // cannot be probed: tests that expect 0-RTT tickets get a name (above).
+    if (info.version == TlsVersion::tls1_3 && info.ticket_received && !named_nothing) {
+      const bool allows = !saved.empty() && ticket_allows_early_data(c, shared, name, saved);
+      if (allows != c.has("-expect-ticket-supports-early-data")) {
+        fail_check(std::string("new session did") + (allows ? "" : " not") +
+                   " support early data, but we expected the opposite");
+      }
+    }
   }
   link.shutdown(c.has("-shim-shuts-down") && c.has("-check-close-notify"));
   return saved;
@@ -791,6 +859,12 @@ int main(int argc, char** argv) {
     if (initial.has(flag)) unimplemented(flag);
   }
 
+  for (const ShimConfig* c : {&initial, &resume}) {
+    const std::string reason = c->str("-expect-early-data-reason", "accept");
+    if (reason != "accept" && reason != "no_session_offered") {
+      unimplemented("-expect-early-data-reason " + reason);
+    }
+  }
   Shared shared;
   const char* dir = std::getenv("SANSTLS_BOGO_RESOURCE_DIR");
   shared.resource_dir = dir != nullptr ? dir : ".";
