@@ -131,6 +131,24 @@ struct CertificateInfo {
   std::string serial_number;   // upper-case hex
 };
 
+// Why 0-RTT was or was not used, in BoringSSL's vocabulary
+// (ssl_early_data_reason_t), limited to the reasons that apply here.
+enum class EarlyDataReason : uint8_t {
+  unknown,                  // not decided (handshake not complete)
+  disabled,                 // this side's Config has early data off
+  accepted,                 // the server accepted 0-RTT
+  protocol_version,         // TLS 1.2 was negotiated
+  peer_declined,            // client: the server refused it; server: the client did not offer it
+  no_session_offered,       // client: no saved session was offered
+  session_not_resumed,      // the offered session was not resumed (full handshake)
+  unsupported_for_session,  // the session's ticket does not allow 0-RTT (or was spent)
+  hello_retry_request,      // a HelloRetryRequest ruled 0-RTT out
+};
+// Stable snake_case name: the enum value's name ("accepted",
+// "peer_declined", ...), as BoringSSL's SSL_early_data_reason_string except
+// that BoringSSL says "accept" for accepted.
+const char* to_string(EarlyDataReason reason) noexcept;
+
 // What was negotiated. Meaningful once the handshake is complete.
 struct ConnectionInfo {
   TlsVersion version = TlsVersion::tls1_3;
@@ -147,6 +165,11 @@ struct ConnectionInfo {
   struct EarlyData {
     size_t sent = 0;
     bool accepted = false;
+    // The 0-RTT limit in bytes the server's ticket allows, 0 when none.
+    // Client: of the session it resumed, then of the newest ticket received.
+    // Server: what its tickets advertise (TLS 1.3, tickets and 0-RTT on).
+    uint32_t ticket_max_size = 0;
+    EarlyDataReason reason = EarlyDataReason::unknown;
   } early_data;
   // Peer certificate chain, leaf first. Empty when the peer sent none.
   std::vector<CertificateInfo> peer_certificates;
@@ -278,5 +301,13 @@ class Connection {
   explicit Connection(std::unique_ptr<detail::Engine> engine) noexcept;
   std::unique_ptr<detail::Engine> engine_;
 };
+
+// Client, before connecting: the 0-RTT limit in bytes of a session saved by
+// Connection::save_session() (its ticket's max_early_data_size), or 0 when
+// the session does not allow 0-RTT or the blob is not a readable session.
+uint32_t session_max_early_data(ByteView saved_session) noexcept;
+inline bool session_allows_early_data(ByteView saved_session) noexcept {
+  return session_max_early_data(saved_session) > 0;
+}
 
 }  // namespace sanstls

@@ -157,4 +157,32 @@ Result<std::vector<uint8_t>> Connection::save_session() const {
   return engine_->save_session();
 }
 
+const char* to_string(EarlyDataReason reason) noexcept {
+  switch (reason) {
+    case EarlyDataReason::unknown:
+      return "unknown";
+    case EarlyDataReason::disabled:
+      return "disabled";
+    case EarlyDataReason::accepted:
+      return "accepted";
+    case EarlyDataReason::protocol_version:
+      return "protocol_version";
+    case EarlyDataReason::peer_declined:
+      return "peer_declined";
+    case EarlyDataReason::no_session_offered:
+      return "no_session_offered";
+    case EarlyDataReason::session_not_resumed:
+      return "session_not_resumed";
+    case EarlyDataReason::unsupported_for_session:
+      return "unsupported_for_session";
+    case EarlyDataReason::hello_retry_request:
+      return "hello_retry_request";
+  }
+  return "unknown";
+}
+
+uint32_t session_max_early_data(ByteView saved_session) noexcept {
+  return detail::saved_session_max_early_data(saved_session);
+}
+
 }  // namespace sanstls

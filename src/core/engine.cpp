@@ -490,9 +490,11 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
     set_call_client_hello(&e.client_hello_);  // mbedTLS parses it (and its ticket) next
     if (e.hello_preparsed_) {
       e.hello_preparsed_ = false;  // the replay of the ClientHello read before setup
+      if (e.client_hello_.offers_early_data) e.client_offered_early_data_ = true;
       return;
     }
     e.client_hello_ = parse_client_hello(body);
+    if (e.client_hello_.offers_early_data) e.client_offered_early_data_ = true;
     e.client_hello_.complete = e.client_hello_.parsed && !truncated;
     // Too large to inspect fully: mbedTLS will judge it; we just cannot read SNI.
     if (truncated) e.client_hello_.parsed = true;
@@ -625,6 +627,7 @@ void Engine::on_server_hello(ByteView body) {
   ServerHelloFacts facts = parse_server_hello(body);
   if (!facts.parsed) return;
   server_hello_ = facts;
+  if (facts.hello_retry_request) saw_hello_retry_ = true;
   inbound_.set_tls13(facts.tls13);
   outbound_.set_tls13(facts.tls13);
   if (is_server() && facts.tls13 && !facts.hello_retry_request &&
@@ -908,6 +911,31 @@ void Engine::receive_early_data() {
   push_event(EventKind::early_data);
 }
 
+EarlyDataReason Engine::early_data_reason() {
+  if (config_->early_data == 0) return EarlyDataReason::disabled;
+  if (info_.version != TlsVersion::tls1_3) return EarlyDataReason::protocol_version;
+  if (role_ == Role::server) {
+    if (config_->ticket_count > 0) info_.early_data.ticket_max_size = config_->early_data;
+    if (!client_offered_early_data_) return EarlyDataReason::peer_declined;
+    if (saw_hello_retry_) return EarlyDataReason::hello_retry_request;
+    if (!info_.session_reused) return EarlyDataReason::session_not_resumed;
+    // Offered on a resumed ticket: accepted, or the ticket allows none or was spent.
+    return info_.early_data.accepted ? EarlyDataReason::accepted
+                                     : EarlyDataReason::unsupported_for_session;
+  }
+  if (!offered_saved_session_) return EarlyDataReason::no_session_offered;
+  if (info_.session_reused) info_.early_data.ticket_max_size = resumed_.max_early_data;
+  if (resumed_.max_early_data == 0) return EarlyDataReason::unsupported_for_session;
+  if (saw_hello_retry_) return EarlyDataReason::hello_retry_request;
+  if (!info_.session_reused) return EarlyDataReason::session_not_resumed;
+#if defined(MBEDTLS_SSL_EARLY_DATA)
+  if (mbedtls_ssl_get_early_data_status(&ssl_) == MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED) {
+    return EarlyDataReason::accepted;
+  }
+#endif
+  return EarlyDataReason::peer_declined;
+}
+
 size_t Engine::read_early_data(MutableByteView out) {
   const size_t n = out.size() < early_received_.size() ? out.size() : early_received_.size();
   if (n == 0) return 0;
@@ -1009,6 +1037,7 @@ void Engine::on_session_ticket() {
   consecutive_warnings_ = 0;
   info_.ticket_received = true;
   capture_session();
+  info_.early_data.ticket_max_size = saved_session_max_early_data(saved_session_);
   push_event(EventKind::session_ticket);
 }
 
@@ -1085,6 +1114,7 @@ void Engine::on_handshake_complete() {
     info_.authorized = false;
     info_.authorization_error = verification_failure(flags);
   }
+  info_.early_data.reason = early_data_reason();
   // Hello parsing is over: release its memory.
   inbound_.stop_tracking();
   outbound_.stop_tracking();

@@ -114,6 +114,7 @@ class Engine {
   void capture_session();
   Error verify_saved_session();
   void receive_early_data();
+  EarlyDataReason early_data_reason();  // at handshake completion
   void flush_resend();
   bool note_peer_renegotiation();
   int drive_handshake();
@@ -211,7 +212,9 @@ class Engine {
   bool name_mismatch_ = false;  // the leaf really does not match the name
   bool pin_rejected_ = false;   // the leaf's key matches none of the pins
   bool offered_saved_session_ = false;
-  SessionFacts resumed_;  // what the saved session says about the server
+  bool saw_hello_retry_ = false;            // an HRR was sent or received
+  bool client_offered_early_data_ = false;  // server: the first ClientHello had early_data
+  SessionFacts resumed_;                    // what the saved session says about the server
   // The saved session's chain, verified again under this Config (verify_saved_session).
   bool resumed_authorized_ = false;
   Error resumed_authorization_error_;

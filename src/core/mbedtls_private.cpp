@@ -117,6 +117,15 @@ bool session_allows_early_data(const mbedtls_ssl_session& session) noexcept {
 #endif
 }
 
+uint32_t session_max_early_data(const mbedtls_ssl_session& session) noexcept {
+#if defined(MBEDTLS_SSL_EARLY_DATA)
+  return session_allows_early_data(session) ? session.max_early_data_size : 0;
+#else
+  (void)session;
+  return 0;
+#endif
+}
+
 bool session_peer_verified(const mbedtls_ssl_session& session) noexcept {
 #if defined(MBEDTLS_X509_CRT_PARSE_C)
   return session.peer_cert != nullptr && session.verify_result == 0;

@@ -68,6 +68,8 @@ void set_negotiated_max_early_data(mbedtls_ssl_context& ssl, uint32_t bytes) noe
 // A resumed ticket that must not carry 0-RTT (replayed): clear its flag.
 void forbid_early_data(mbedtls_ssl_session& session) noexcept;
 bool session_allows_early_data(const mbedtls_ssl_session& session) noexcept;
+// The ticket's max_early_data_size when it allows 0-RTT, else 0.
+uint32_t session_max_early_data(const mbedtls_ssl_session& session) noexcept;
 // A loaded TLS 1.3 client session's host name is a C string within its
 // allocation (mbedTLS 3.6.6 copies it unchecked from the blob, then strlen()s it).
 bool session_hostname_terminated(const mbedtls_ssl_session& session) noexcept;

@@ -97,9 +97,32 @@ Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& s
     error = invalid("the saved session is corrupt (host name)");
   } else if ((ret = mbedtls_ssl_set_session(&ssl, &session)) != 0) {
     error = invalid("the saved session cannot be offered with this Config", ret);
+  } else {
+    facts->max_early_data = session_max_early_data(session);
   }
   mbedtls_ssl_session_free(&session);  // zeroizes the copy of the secrets
   return error;
+}
+
+uint32_t saved_session_max_early_data(ByteView blob) noexcept {
+  // The same layout load_session() reads; any doubt means "no 0-RTT".
+  Cursor c(blob);
+  ByteView magic = c.bytes(4);
+  c.vector8();  // server name
+  c.u8();       // flags
+  const uint8_t count = c.u8();
+  if (!c.ok() || std::memcmp(magic.data(), kMagic, 4) != 0 || count > kMaxChain) return 0;
+  for (uint8_t i = 0; i < count; ++i) c.vector24();
+  if (!c.ok()) return 0;
+  ByteView rest = c.bytes(c.remaining());
+  mbedtls_ssl_session session;
+  mbedtls_ssl_session_init(&session);
+  uint32_t limit = 0;
+  if (mbedtls_ssl_session_load(&session, rest.data(), rest.size()) == 0) {
+    limit = session_max_early_data(session);
+  }
+  mbedtls_ssl_session_free(&session);
+  return limit;
 }
 
 const char* key_log_label(mbedtls_ssl_key_export_type type) noexcept {
