@@ -490,11 +490,11 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
     set_call_client_hello(&e.client_hello_);  // mbedTLS parses it (and its ticket) next
     if (e.hello_preparsed_) {
       e.hello_preparsed_ = false;  // the replay of the ClientHello read before setup
-      if (e.client_hello_.offers_early_data) e.client_offered_early_data_ = true;
+      e.note_client_offers();
       return;
     }
     e.client_hello_ = parse_client_hello(body);
-    if (e.client_hello_.offers_early_data) e.client_offered_early_data_ = true;
+    e.note_client_offers();
     e.client_hello_.complete = e.client_hello_.parsed && !truncated;
     // Too large to inspect fully: mbedTLS will judge it; we just cannot read SNI.
     if (truncated) e.client_hello_.parsed = true;
@@ -911,14 +911,22 @@ void Engine::receive_early_data() {
   push_event(EventKind::early_data);
 }
 
+void Engine::note_client_offers() {
+  // Sticky: a second ClientHello (after HRR) never carries early_data.
+  if (client_hello_.offers_early_data) client_offered_early_data_ = true;
+  if (client_hello_.offers_psk) client_offered_psk_ = true;
+}
+
 EarlyDataReason Engine::early_data_reason() {
   if (config_->early_data == 0) return EarlyDataReason::disabled;
   if (info_.version != TlsVersion::tls1_3) return EarlyDataReason::protocol_version;
   if (role_ == Role::server) {
+    // BoringSSL's order: the session first, then the client's offer.
     if (config_->ticket_count > 0) info_.early_data.ticket_max_size = config_->early_data;
+    if (!client_offered_psk_) return EarlyDataReason::no_session_offered;
+    if (!info_.session_reused) return EarlyDataReason::session_not_resumed;
     if (!client_offered_early_data_) return EarlyDataReason::peer_declined;
     if (saw_hello_retry_) return EarlyDataReason::hello_retry_request;
-    if (!info_.session_reused) return EarlyDataReason::session_not_resumed;
     // Offered on a resumed ticket: accepted, or the ticket allows none or was spent.
     return info_.early_data.accepted ? EarlyDataReason::accepted
                                      : EarlyDataReason::unsupported_for_session;

@@ -115,6 +115,7 @@ class Engine {
   Error verify_saved_session();
   void receive_early_data();
   EarlyDataReason early_data_reason();  // at handshake completion
+  void note_client_offers();            // server: what each ClientHello offered
   void flush_resend();
   bool note_peer_renegotiation();
   int drive_handshake();
@@ -214,6 +215,7 @@ class Engine {
   bool offered_saved_session_ = false;
   bool saw_hello_retry_ = false;            // an HRR was sent or received
   bool client_offered_early_data_ = false;  // server: the first ClientHello had early_data
+  bool client_offered_psk_ = false;         // server: the first ClientHello had pre_shared_key
   SessionFacts resumed_;                    // what the saved session says about the server
   // The saved session's chain, verified again under this Config (verify_saved_session).
   bool resumed_authorized_ = false;
