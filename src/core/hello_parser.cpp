@@ -29,6 +29,7 @@ constexpr uint16_t kExtSessionTicket = 35;
 constexpr uint16_t kExtPreSharedKey = 41;
 constexpr uint16_t kExtEarlyData = 42;
 constexpr uint16_t kExtSupportedVersions = 43;
+constexpr uint16_t kExtPskKeyExchangeModes = 45;
 constexpr uint16_t kExtKeyShare = 51;
 
 // SHA-256("HelloRetryRequest"), RFC 8446 4.1.3.
@@ -133,6 +134,12 @@ ClientHelloFacts parse_client_hello(ByteView body) {
         facts.offers_psk = true;
       } else if (type == kExtEarlyData) {
         facts.offers_early_data = true;
+      } else if (type == kExtPskKeyExchangeModes) {
+        facts.has_psk_key_exchange_modes = true;
+        for (uint8_t mode : inner.vector8()) {
+          facts.offers_psk_ke = facts.offers_psk_ke || mode == 0;
+          facts.offers_psk_dhe_ke = facts.offers_psk_dhe_ke || mode == 1;
+        }
       } else if (type == kExtExtendedMasterSecret) {
         facts.offers_extended_master_secret = true;
       } else if (type == kExtSessionTicket) {

@@ -59,7 +59,10 @@ struct ClientHelloFacts {
   std::string server_name;         // SNI host_name, "" when absent
   std::vector<std::string> alpn;   // offered ALPN protocols
   bool offers_psk = false;         // TLS 1.3 pre_shared_key (a ticket or an external PSK)
-  bool offers_early_data = false;  // TLS 1.3 early_data (0-RTT follows)
+  bool has_psk_key_exchange_modes = false;
+  bool offers_psk_ke = false;                  // psk_key_exchange_modes lists psk_ke (0)
+  bool offers_psk_dhe_ke = false;              // ... and psk_dhe_ke (1)
+  bool offers_early_data = false;              // TLS 1.3 early_data (0-RTT follows)
   bool offers_extended_master_secret = false;  // RFC 7627 (TLS 1.2)
   bool offers_tls12_resumption = false;        // a legacy_session_id or a non-empty session_ticket
   bool duplicate_extension = false;  // an extension type twice (RFC 8446 4.2, RFC 5246 7.4.1.4)

@@ -117,6 +117,28 @@ bool session_allows_early_data(const mbedtls_ssl_session& session) noexcept {
 #endif
 }
 
+int session_ticket_kex_modes(const mbedtls_ssl_session& session) noexcept {
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_SESSION_TICKETS)
+  return session.ticket_flags & MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_ALL;
+#else
+  (void)session;
+  return 0;
+#endif
+}
+
+int config_kex_modes(const mbedtls_ssl_config& conf) noexcept {
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+  return conf.tls13_kex_modes;
+#else
+  (void)conf;
+  return 0;
+#endif
+}
+
+bool session_is_tls13(const mbedtls_ssl_session& session) noexcept {
+  return session.tls_version == MBEDTLS_SSL_VERSION_TLS1_3;
+}
+
 uint32_t session_max_early_data(const mbedtls_ssl_session& session) noexcept {
 #if defined(MBEDTLS_SSL_EARLY_DATA)
   return session_allows_early_data(session) ? session.max_early_data_size : 0;

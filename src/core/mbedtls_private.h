@@ -68,6 +68,11 @@ void set_negotiated_max_early_data(mbedtls_ssl_context& ssl, uint32_t bytes) noe
 // A resumed ticket that must not carry 0-RTT (replayed): clear its flag.
 void forbid_early_data(mbedtls_ssl_session& session) noexcept;
 bool session_allows_early_data(const mbedtls_ssl_session& session) noexcept;
+// TLS 1.3 key exchange modes as mbedTLS's MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_*
+// bits: those a resumed ticket allows, and those the configuration enables.
+int session_ticket_kex_modes(const mbedtls_ssl_session& session) noexcept;
+int config_kex_modes(const mbedtls_ssl_config& conf) noexcept;
+bool session_is_tls13(const mbedtls_ssl_session& session) noexcept;
 // The ticket's max_early_data_size when it allows 0-RTT, else 0.
 uint32_t session_max_early_data(const mbedtls_ssl_session& session) noexcept;
 // A loaded TLS 1.3 client session's host name is a C string within its

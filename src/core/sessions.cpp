@@ -363,6 +363,34 @@ int ticket_write(void* state, const mbedtls_ssl_session* session, unsigned char*
   return 0;
 }
 
+namespace {
+
+// Whether a loaded TLS 1.3 ticket can resume with a key exchange mode that the
+// ticket allows, this configuration enables and the ClientHello offers, decided
+// as ssl_tls13_server.c decides it. mbedTLS 3.6.6 skips a ticket without one but
+// never frees what it loaded (ssl_tls13_parse_pre_shared_key_ext, "No suitable
+// PSK key exchange mode"): refusing it here has the same outcome (the identity
+// does not match) and mbedTLS frees the session on our error.
+bool ticket_has_usable_mode(const ConfigState& config, const mbedtls_ssl_session& session) {
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+  const ClientHelloFacts* hello = current_call_context().client_hello;
+  if (hello == nullptr || !hello->complete || !session_is_tls13(session)) return true;
+  const int allowed = session_ticket_kex_modes(session) & config_kex_modes(config.conf);
+  const bool psk_exts = hello->offers_psk && hello->has_psk_key_exchange_modes;
+  const bool ephemeral = (allowed & MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL) != 0 &&
+                         hello->offers_psk_dhe_ke && psk_exts && hello->has_supported_groups &&
+                         hello->has_key_share;
+  const bool pure =
+      (allowed & MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK) != 0 && hello->offers_psk_ke && psk_exts;
+  return ephemeral || pure;
+#else
+  (void)config, (void)session;
+  return true;
+#endif
+}
+
+}  // namespace
+
 int ticket_parse(void* state, mbedtls_ssl_session* session, unsigned char* buffer, size_t length) {
   const auto* config = static_cast<const ConfigState*>(state);
   std::optional<std::vector<uint8_t>> plaintext =
@@ -370,8 +398,9 @@ int ticket_parse(void* state, mbedtls_ssl_session* session, unsigned char* buffe
   if (!plaintext) return MBEDTLS_ERR_SSL_INVALID_MAC;  // unknown key or forged: full handshake
   // The ticket's random nonce identifies it for the replay cache.
   const ByteView nonce = ByteView(buffer, length).skip(16).first(12);
-  const int ret = unwrap_session(*config, ByteView(*plaintext), session, nonce);
+  int ret = unwrap_session(*config, ByteView(*plaintext), session, nonce);
   mbedtls_platform_zeroize(plaintext->data(), plaintext->size());
+  if (ret == 0 && !ticket_has_usable_mode(*config, *session)) ret = MBEDTLS_ERR_SSL_INVALID_MAC;
   return ret;
 }
 

@@ -189,3 +189,47 @@ TEST_CASE("a pin mismatch fails the handshake whatever the verification mode", "
   expect_alert(pair.server.conn.error(), Alert::bad_certificate, AlertDirection::received);
   CHECK(pair.client.received.empty());
 }
+
+// mbedTLS 3.6.6 skips a ticket that no key exchange mode can resume (one the
+// ticket allows, the server enables and the ClientHello offers) but leaks what
+// it loaded from it; the engine refuses such a ticket itself. The outcome must
+// stay a full handshake, and the ASan build of this test shows any leak.
+TEST_CASE("a ticket that no shared key exchange mode can resume gives a full handshake",
+          "[session][psk]") {
+  Sources sources;
+  const std::vector<uint8_t> key(32, 0x5a);
+  // psk_dhe_ke only (and certificates): psk_ke tickets cannot resume here.
+  const Config server = build_or_fail(
+      server_builder(sources)
+          .psk_lookup([](std::string_view) -> std::optional<std::vector<uint8_t>> { return {}; })
+          .psk_mode(PskMode::with_ecdhe)
+          .alpn({"h2"}));
+  // With ALPN the loaded ticket holds an allocation (its protocol name).
+  const Config client_config = build_or_fail(
+      client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3).alpn({"h2"}));
+  // Offers psk_ke only (its external PSK is one the server does not know).
+  const Config pure_only = build_or_fail(client_builder(sources)
+                                             .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+                                             .psk("unknown", ByteView(key))
+                                             .psk_mode(PskMode::without_ecdhe)
+                                             .alpn({"h2"}));
+  Pair first = connect(client_config, server);
+  REQUIRE(first.handshake());
+  REQUIRE(first.client.conn.info().ticket_received);
+  auto blob = first.client.conn.save_session();
+  REQUIRE(blob);
+
+  auto client = Connection::client(pure_only, "localhost", ByteView(blob.value()));
+  REQUIRE(client);
+  Pair second(std::move(client).value(), std::move(Connection::server(server)).value());
+  REQUIRE(second.handshake());
+  CHECK_FALSE(second.server.conn.info().session_reused);
+  CHECK_FALSE(second.client.conn.info().session_reused);
+
+  // The same ticket offered with psk_dhe_ke still resumes.
+  auto again = Connection::client(client_config, "localhost", ByteView(blob.value()));
+  REQUIRE(again);
+  Pair third(std::move(again).value(), std::move(Connection::server(server)).value());
+  REQUIRE(third.handshake());
+  CHECK(third.server.conn.info().session_reused);
+}
