@@ -404,15 +404,25 @@ def client_vs_openssl(ctx, version):
 
 def start_gnutls_server(ctx, extra=()):
     # gnutls-serv cannot report a port chosen by the kernel (-p 0 prints 0),
-    # and it listens on every address; give it a port that was free.
-    port = free_port()
-    argv = [GNUTLS_SERV, "--echo", "-p", port, "--x509certfile", ctx.f("server.pem"),
-            "--x509keyfile", ctx.f("server.key"), "--x509cafile", ctx.f("ca.pem"),
-            "--require-client-cert", "--verify-client-cert"] + list(extra)
-    srv = Proc("gnutls-serv", argv)
-    check(srv.wait_for(rf"listening on IPv4 \S+ port {port}\.\.\.done", ("out", "err")) is not None,
-          "gnutls-serv did not report listening", srv)
-    return srv, port
+    # and it listens on every address; give it a port that was free on all of
+    # them. Another process may still take it first (any client socket's
+    # ephemeral port): then try another port, a bounded number of times.
+    for attempt in range(3):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("", 0))
+            port = s.getsockname()[1]
+        argv = [GNUTLS_SERV, "--echo", "-p", port, "--x509certfile", ctx.f("server.pem"),
+                "--x509keyfile", ctx.f("server.key"), "--x509cafile", ctx.f("ca.pem"),
+                "--require-client-cert", "--verify-client-cert"] + list(extra)
+        srv = Proc("gnutls-serv", argv)
+        m = srv.wait_for(rf"listening on IPv4 \S+ port {port}\.\.\.(done|bind\(\) failed)",
+                         ("out", "err"))
+        if m is not None and "bind() failed" in m.group(0) and attempt < 2:
+            srv.kill()
+            continue
+        check(m is not None and m.group(0).endswith("done"),
+              "gnutls-serv did not report listening", srv)
+        return srv, port
 
 
 def client_vs_gnutls(ctx, version):
