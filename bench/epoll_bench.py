@@ -21,7 +21,11 @@ reuseport; Node: a cluster) and as many load generator processes, each from
 its own source address (127.0.0.2...).
 
 usage: epoll_bench.py --bin BUILD/bin --out DIR [--smoke] [--idle 10000,100000]
-       [--workers 1] [--systems sanstls,nginx,node] [--seconds 5]
+       [--workers 1] [--systems sanstls,nginx,node] [--seconds 5] [--idle-only]
+       [--per-process 16000] [--idle-timeout-s 900]
+--idle-only skips the rates (e.g. a 100,000 run merged into an earlier one
+with epoll_report.py --merge); --per-process lowers the share per process
+(a small count then still takes the several-process path).
 Writes DIR/epoll.json and DIR/epoll.md; nothing in the work tree.
 """
 import argparse
@@ -251,7 +255,7 @@ def measure_throughput(args, system):
 
 
 def measure_idle(args, system, count):
-    processes = max(1, -(-count // PER_PROCESS))
+    processes = max(1, -(-count // args.per_process))
     server = Server(system, args, args.pki, processes)
     server.start()
     gens = []
@@ -327,7 +331,11 @@ def main():
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--echo-concurrency", type=int, default=16)
     ap.add_argument("--size", type=int, default=16384)
-    ap.add_argument("--idle-timeout-s", type=int, default=900)
+    ap.add_argument("--idle-timeout-s", type=int, default=900,
+                    help="bound on each load generator's build-up; a run cut there reports the count it reached")
+    ap.add_argument("--idle-only", action="store_true", help="no handshake or echo rates, idle memory only")
+    ap.add_argument("--per-process", type=int, default=PER_PROCESS,
+                    help="idle connections per server / load generator process (below the nofile limit)")
     ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
     ap.add_argument("--nginx-modules", default="/usr/lib/nginx/modules")
     args = ap.parse_args()
@@ -345,7 +353,7 @@ def main():
         if s == "node" and not shutil.which("node"):
             sys.exit("bench-epoll: node missing (scripts/setup.sh)")
     idle_counts = [int(x) for x in args.idle.split(",") if x]
-    results = {"meta": epoll_report.meta(args, hard, PER_PROCESS), "systems": {}}
+    results = {"meta": epoll_report.meta(args, hard, args.per_process), "systems": {}}
 
     def save():  # after every figure: a run cut short keeps what it measured
         epoll_report.add_ratios(results)
@@ -355,8 +363,9 @@ def main():
 
     for system in systems:
         results["systems"][system] = {}
-        log("%s: handshakes and echo (%g s each)" % (system, args.seconds))
-        results["systems"][system].update(measure_throughput(args, system))
+        if not args.idle_only:
+            log("%s: handshakes and echo (%g s each)" % (system, args.seconds))
+            results["systems"][system].update(measure_throughput(args, system))
         results["systems"][system]["idle"] = {}
         save()
         for count in idle_counts:

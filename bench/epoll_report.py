@@ -8,7 +8,10 @@ markdown section of docs/performance.md, and the explicit copy step.
       markers below). bench/report.py keeps both when it regenerates.
   epoll_report.py --merge OUT.json RUN.json RUN2.json...
       one run from several (e.g. --systems nginx,node measured separately):
-      the systems of the later runs added to the first's, ratios again.
+      the figures of the later runs added to the first's (a later run's
+      figure replaces the same figure of an earlier one; idle counts are
+      merged count by count, so an --idle-only 100,000 run keeps the first
+      run's rates and 10,000 figures), ratios again.
 """
 import json
 import os
@@ -79,6 +82,7 @@ def meta(args, nofile_hard, per_process):
         "nofile_hard_limit": nofile_hard,
         "idle_connections_per_process": per_process,
         "workers": args.workers,
+        "idle_only": bool(getattr(args, "idle_only", False)),
         "seconds_per_figure": args.seconds,
         "handshake_concurrency": args.concurrency,
         "echo_connections": args.echo_concurrency,
@@ -132,8 +136,9 @@ def add_ratios(results):
 
 def problems(results):
     out = []
+    idle_only = results.get("meta", {}).get("idle_only")
     for system, s in results["systems"].items():
-        for kind in ("handshake", "echo"):
+        for kind in () if idle_only else ("handshake", "echo"):
             f = s.get(kind, {})
             if not f or (f.get("per_s") or f.get("mb_per_s") or 0) <= 0:
                 out.append("%s: no %s figure" % (system, kind))
@@ -263,7 +268,13 @@ def merge(out_path, paths):
     runs = [json.load(open(p)) for p in paths]
     merged = runs[0]
     for run in runs[1:]:
-        merged["systems"].update(run["systems"])
+        for system, figures in run["systems"].items():
+            into = merged["systems"].setdefault(system, {})
+            for key, value in figures.items():
+                if key == "idle":
+                    into.setdefault("idle", {}).update(value)
+                else:
+                    into[key] = value
         merged["meta"].setdefault("merged_from", []).append(run["meta"].get("generated"))
     add_ratios(merged)
     with open(out_path, "w") as f:

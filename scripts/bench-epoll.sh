@@ -12,7 +12,9 @@
 #   --out DIR      results directory (default build/bench-epoll; never the work tree)
 #   --bin DIR      where the built programs are (default build/bin; built if missing)
 #   any other --flag is passed to bench/epoll_bench.py (--idle 10000,100000,
-#   --workers 1, --systems sanstls,nginx,node, --seconds 5 ...)
+#   --workers 1, --systems sanstls,nginx,node, --seconds 5, --idle-only,
+#   --idle-timeout-s 1200 ...; a separate --idle-only run joins a full one
+#   with bench/epoll_report.py --merge)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROOT="$SANSTLS_ROOT"
