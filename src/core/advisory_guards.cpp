@@ -132,8 +132,8 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       // extension not allowed in the message, which one we sent would be).
       const auto& sent = guards.offered_extensions;
       for (uint16_t answered : facts.extension_types) {
-        const bool unasked_allowed = (!facts.tls13 && answered == 0xff01) ||
-                                     (facts.hello_retry_request && answered == 44);
+        const bool unasked_allowed =
+            (!facts.tls13 && answered == 0xff01) || (facts.hello_retry_request && answered == 44);
         if (!unasked_allowed && std::find(sent.begin(), sent.end(), answered) == sent.end()) {
           verdict.ok = false;
           verdict.code = ErrorCode::illegal_parameter;
