@@ -113,13 +113,28 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       verdict.message = "decode error: the ServerHello has an extension twice";
       return verdict;
     }
-    if (facts.parsed && !facts.tls13 && !offered.empty()) {
-      // RFC 5246 7.4.1.4: a TLS 1.2 ServerHello answers extensions; one the
-      // client did not send ends the handshake (unsupported_extension).
-      // renegotiation_info may answer the SCSV instead (RFC 5746 3.6).
+    if (facts.parsed && facts.hello_retry_request && facts.cookie_malformed) {
+      // RFC 8446 4.2.2: opaque cookie<1..2^16-1>; mbedTLS 3.6 took an empty one.
+      verdict.ok = false;
+      verdict.code = ErrorCode::decode_error;
+      verdict.alert = Alert::decode_error;
+      verdict.message = "decode error: the HelloRetryRequest's cookie is empty or malformed";
+      return verdict;
+    }
+    if (facts.parsed && !offered.empty()) {
+      // RFC 5246 7.4.1.4 and RFC 8446 4.2: a ServerHello (or a
+      // HelloRetryRequest) answers extensions; one the client did not send
+      // ends the handshake (unsupported_extension). Exceptions: TLS 1.2's
+      // renegotiation_info may answer the SCSV (RFC 5746 3.6), and a
+      // HelloRetryRequest brings its cookie unasked (RFC 8446 4.2.2).
+      // mbedTLS 3.6 ignored such an extension in TLS 1.2 and refused it in
+      // a TLS 1.3 ServerHello with illegal_parameter (the alert for an
+      // extension not allowed in the message, which one we sent would be).
       const auto& sent = guards.offered_extensions;
       for (uint16_t answered : facts.extension_types) {
-        if (answered != 0xff01 && std::find(sent.begin(), sent.end(), answered) == sent.end()) {
+        const bool unasked_allowed =
+            (!facts.tls13 && answered == 0xff01) || (facts.hello_retry_request && answered == 44);
+        if (!unasked_allowed && std::find(sent.begin(), sent.end(), answered) == sent.end()) {
           verdict.ok = false;
           verdict.code = ErrorCode::illegal_parameter;
           verdict.alert = Alert::unsupported_extension;

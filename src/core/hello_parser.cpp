@@ -29,6 +29,7 @@ constexpr uint16_t kExtSessionTicket = 35;
 constexpr uint16_t kExtPreSharedKey = 41;
 constexpr uint16_t kExtEarlyData = 42;
 constexpr uint16_t kExtSupportedVersions = 43;
+constexpr uint16_t kExtCookie = 44;
 constexpr uint16_t kExtPskKeyExchangeModes = 45;
 constexpr uint16_t kExtKeyShare = 51;
 
@@ -77,6 +78,9 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept {
         facts.pre_shared_key = true;
       } else if (type == kExtExtendedMasterSecret) {
         facts.extended_master_secret = true;
+      } else if (type == kExtCookie) {
+        const ByteView cookie = data.vector16();
+        facts.cookie_malformed = !data.ok() || !data.at_end() || cookie.empty();
       }
     }
     if (!extensions.ok()) return facts;

@@ -869,3 +869,59 @@ TEST_CASE("ec_point_formats without uncompressed points is illegal_parameter", "
     CHECK(error.alert() == Alert::illegal_parameter);
   }
 }
+
+namespace {
+
+// Our client's verdict on our server's HelloRetryRequest (the client's key
+// share is X25519, the server wants P-256) after `edit` changed it.
+Error client_verdict_on_edited_hello_retry(const std::function<void(Bytes&)>& edit) {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.groups("X25519:P-256");
+  auto server_b = server_builder(sources);
+  server_b.groups("P-256");
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server = Connection::server(build_or_fail(server_b));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  const Bytes hello = take_output(client.value());
+  REQUIRE(server->feed(ByteView(hello)) == hello.size());
+  Bytes retry = take_output(server.value());
+  REQUIRE(retry.size() > 11 + 32);
+  REQUIRE(retry[5] == 2);
+  REQUIRE(get16(retry, 11) == 0xCF21);  // RFC 8446's HelloRetryRequest random
+  edit(retry);
+  client->feed(ByteView(retry));
+  return client->error();
+}
+
+}  // namespace
+
+// RFC 8446 4.2: an extension the client did not send, in a HelloRetryRequest
+// or a TLS 1.3 ServerHello, is unsupported_extension; mbedTLS 3.6 said
+// illegal_parameter (the alert for a known extension the message may not carry).
+TEST_CASE("a HelloRetryRequest with an extension we did not send is unsupported_extension",
+          "[bogo][hello]") {
+  const Error error = client_verdict_on_edited_hello_retry([](Bytes& retry) {
+    append_server_hello_extension(retry, {0x12, 0x34, 0x00, 0x00});
+  });
+  CHECK(error.code() == ErrorCode::illegal_parameter);
+  CHECK(error.alert() == Alert::unsupported_extension);
+  CHECK(error.alert_direction() == AlertDirection::sent);
+}
+
+// RFC 8446 4.2.2: opaque cookie<1..2^16-1>. An empty cookie, or one whose
+// length does not fill the extension, is a decode_error.
+TEST_CASE("a HelloRetryRequest with an empty or malformed cookie is a decode_error",
+          "[bogo][hello]") {
+  const Bytes cookie = GENERATE(Bytes{0x00, 0x2c, 0x00, 0x02, 0x00, 0x00},
+                                Bytes{0x00, 0x2c, 0x00, 0x04, 0x00, 0x01, 0xaa, 0xbb});
+  const Error error = client_verdict_on_edited_hello_retry(
+      [&](Bytes& retry) { append_server_hello_extension(retry, cookie); });
+  CHECK(error.code() == ErrorCode::decode_error);
+  CHECK(error.alert() == Alert::decode_error);
+}
+
+TEST_CASE("the unedited HelloRetryRequest is accepted", "[bogo][hello]") {
+  CHECK(client_verdict_on_edited_hello_retry([](Bytes&) {}).ok());
+}
