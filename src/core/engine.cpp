@@ -602,6 +602,7 @@ void Engine::on_server_message(uint8_t type, ByteView body, bool truncated) {
     const bool psk = suite != nullptr && std::strstr(suite->iana_name, "_PSK_") != nullptr;
     tls12_group_ = parse_server_key_exchange_group(body, psk);
     const uint16_t scheme = psk ? 0 : parse_server_key_exchange_signature_scheme(body);
+    if (!is_server()) peer_signature_scheme_ = scheme;
     if (!is_server() && !server_hello_.tls13 && scheme >= 0x0804 && scheme <= 0x0806 &&
         config_->max_version == TlsVersion::tls1_3) {
       // rsa_pss_rsae_*: RFC 8446 4.2.3 allows it in TLS 1.2, and a client
@@ -666,6 +667,9 @@ int Engine::drive_handshake() {
     accept_tls12_rsa_pss(false);  // switched on inside a step (on_server_message)
     if (!original_hello_.empty()) restore_hello_transcript();
     if (last_handshake_type(ssl_) == kCertificateRequest) certificate_requested_ = true;
+    if (ret == 0 && last_handshake_type(ssl_) == kCertificateVerify) {
+      peer_signature_scheme_ = last_certificate_verify_scheme(ssl_);
+    }
     if (ret == 0 && role_ == Role::client && !server_key_type_checked_ &&
         handshake_state(ssl_) > MBEDTLS_SSL_SERVER_CERTIFICATE &&
         !check_server_key_matches_suite()) {
@@ -1123,6 +1127,11 @@ void Engine::on_handshake_complete() {
     info_.authorization_error = verification_failure(flags);
   }
   info_.early_data.reason = early_data_reason();
+  info_.hello_retry_request = saw_hello_retry_;
+  // A resumed handshake has no signature, whatever an earlier one had.
+  const uint16_t signed_with = info_.session_reused ? 0 : peer_signature_scheme_;
+  info_.peer_signature = SignatureSchemeInfo{signed_with, signature_scheme_name(signed_with)};
+  peer_signature_scheme_ = 0;  // a renegotiation reports its own
   // Hello parsing is over: release its memory.
   inbound_.stop_tracking();
   outbound_.stop_tracking();

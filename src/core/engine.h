@@ -214,6 +214,7 @@ class Engine {
   bool pin_rejected_ = false;   // the leaf's key matches none of the pins
   bool offered_saved_session_ = false;
   bool saw_hello_retry_ = false;            // an HRR was sent or received
+  uint16_t peer_signature_scheme_ = 0;      // of the peer's CertificateVerify/ServerKeyExchange
   bool client_offered_early_data_ = false;  // server: the first ClientHello had early_data
   bool client_offered_psk_ = false;         // server: the first ClientHello had pre_shared_key
   SessionFacts resumed_;                    // what the saved session says about the server

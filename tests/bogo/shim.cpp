@@ -152,7 +152,9 @@ const std::set<std::string> kSupportedBools = {"-server",
                                                "-enable-early-data",
                                                "-expect-accept-early-data",
                                                "-expect-reject-early-data",
-                                               "-expect-ticket-supports-early-data"};
+                                               "-expect-ticket-supports-early-data",
+                                               "-expect-hrr",
+                                               "-expect-no-hrr"};
 
 const std::set<std::string> kSupportedParams = {"-port",
                                                 "-resume-count",
@@ -182,7 +184,8 @@ const std::set<std::string> kSupportedParams = {"-port",
                                                 "-signing-prefs",
                                                 "-verify-prefs",
                                                 "-expect-total-renegotiations",
-                                                "-expect-early-data-reason"};
+                                                "-expect-early-data-reason",
+                                                "-expect-peer-signature-algorithm"};
 
 // The settings of one connection: bool flags present, and each param flag's
 // values in order.
@@ -556,6 +559,21 @@ constexpr const char* kEveryPskSuite =
     "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256:TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256:"
     "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256:TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA384";
 
+// Whether the runner's key behind `cert_file` can sign with one of `schemes`
+// in some version (TLS 1.2 takes any ECDSA hash and PKCS#1 v1.5).
+bool key_signs_with_one_of(const std::string& cert_file, const std::vector<long>& schemes) {
+  const std::string base = cert_file.substr(cert_file.find_last_of('/') + 1);
+  const bool ecdsa = base.compare(0, 6, "ecdsa_") == 0;
+  for (long id : schemes) {
+    if (ecdsa) {
+      if ((id & 0xff) == 0x03) return true;
+    } else if (base.find("ed25519") == std::string::npos) {
+      if (((id & 0xff) == 0x01 && id != 0x0201) || (id >= 0x0804 && id <= 0x0806)) return true;
+    }
+  }
+  return false;
+}
+
 void add_runner_trust_anchors(ConfigBuilder& builder, const Shared& shared) {
   // The runner's certificates are self-signed; a server that requires a
   // client certificate trusts them all (bssl_shim accepts any certificate).
@@ -603,6 +621,12 @@ Config build_config(const ShimConfig& c, Shared& shared) {
     if (c.given("-signing-prefs") && c.given("-verify-prefs") &&
         c.nums("-signing-prefs") != c.nums("-verify-prefs")) {
       unimplemented("different signing and verifying preferences");
+    }
+    if (!c.given("-signing-prefs") && c.given("-cert-file") &&
+        !key_signs_with_one_of(c.str("-cert-file"), c.nums("-verify-prefs"))) {
+      // BoringSSL keeps signing with its defaults; our one list would leave
+      // our own key nothing to sign with (in any version: the runner picks).
+      unimplemented("-verify-prefs that our own key cannot sign with (one list for both)");
     }
     std::vector<std::string> names;
     for (long id : c.nums(c.given("-signing-prefs") ? "-signing-prefs" : "-verify-prefs")) {
@@ -762,6 +786,19 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
     const std::string want = c.str("-expect-early-data-reason");
     const std::string got = bogo_reason_name(info.early_data.reason);
     if (got != want) fail_check("early data reason was '" + got + "', expected '" + want + "'");
+  }
+  // BoringSSL reports a resumed session's original signature scheme; our
+  // info() reports this handshake's (none on a resumption): checked on full
+  // handshakes only.
+  if (c.given("-expect-peer-signature-algorithm") && !info.session_reused &&
+      info.peer_signature.id != c.num("-expect-peer-signature-algorithm")) {
+    fail_check("peer signature algorithm was " + std::to_string(info.peer_signature.id) + " (" +
+               info.peer_signature.name + "), wanted " + c.str("-expect-peer-signature-algorithm"));
+  }
+  if ((c.has("-expect-hrr") && !info.hello_retry_request) ||
+      (c.has("-expect-no-hrr") && info.hello_retry_request)) {
+    fail_check(std::string("got ") + (info.hello_retry_request ? "" : "no ") +
+               "HelloRetryRequest, but wanted the opposite");
   }
   if (c.given("-expect-alpn") && info.alpn_protocol != c.str("-expect-alpn")) {
     fail_check("unexpected ALPN protocol '" + info.alpn_protocol + "'");
