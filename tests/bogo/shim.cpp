@@ -154,7 +154,11 @@ const std::set<std::string> kSupportedBools = {"-server",
                                                "-expect-reject-early-data",
                                                "-expect-ticket-supports-early-data",
                                                "-expect-hrr",
-                                               "-expect-no-hrr"};
+                                               "-expect-no-hrr",
+                                               "-verify-fail",
+                                               "-expect-verify-result",
+                                               "-use-custom-verify-callback",
+                                               "-reverify-on-resume"};
 
 const std::set<std::string> kSupportedParams = {"-port",
                                                 "-resume-count",
@@ -646,6 +650,16 @@ Config build_config(const ShimConfig& c, Shared& shared) {
   if (c.has("-server-preference")) b.honor_cipher_order(true);
   if (c.has("-check-close-notify")) b.close_timeout(kIoTimeoutMs);
   if (c.has("-renegotiate-freely")) b.renegotiation(true);
+  // bssl_shim always verifies with a callback of its own that accepts any
+  // certificate, or rejects it with -verify-fail: our certificate_verifier.
+  // (BoringSSL's legacy callback fails with handshake_failure, its custom
+  // one with certificate_unknown; ours always sends certificate_unknown.)
+  const bool verify_fail = c.has("-verify-fail");
+  b.certificate_verifier([verify_fail](const std::vector<CertificateInfo>&) {
+    return verify_fail ? Error(ErrorCode::identity_rejected, Stage::certificate,
+                               "rejected by the shim (-verify-fail)")
+                       : Error();
+  });
   // 0-RTT: servers accept up to BoringSSL's limit (14336 bytes, which the
   // runner's tests assume); clients offer it when the ticket allows.
   if (c.has("-enable-early-data")) b.early_data(14336);
@@ -685,7 +699,10 @@ Config build_config(const ShimConfig& c, Shared& shared) {
       });
     }
   } else {
-    b.peer_verification(c.has("-verify-peer") ? PeerVerification::optional
+    // -verify-peer (SSL_VERIFY_PEER): a rejection is fatal. Without it
+    // BoringSSL's client verifies but goes on: our none (clients always
+    // verify; info().authorized tells).
+    b.peer_verification(c.has("-verify-peer") ? PeerVerification::required
                                               : PeerVerification::none);
     if (c.has("-no-ticket")) b.session_tickets(0);
     if (c.given("-advertise-alpn")) b.alpn(alpn_wire_list(c.str("-advertise-alpn")));
@@ -800,6 +817,17 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
     fail_check(std::string("got ") + (info.hello_retry_request ? "" : "no ") +
                "HelloRetryRequest, but wanted the opposite");
   }
+  if (c.has("-expect-verify-result")) {
+    // X509_V_OK, or X509_V_ERR_APPLICATION_VERIFICATION with -verify-fail.
+    // No certificate, no verification: X509_V_OK.
+    const bool rejected =
+        !info.authorized && info.authorization_error.code() == ErrorCode::identity_rejected;
+    const bool ok = info.authorized || info.peer_certificates.empty();
+    if (c.has("-verify-fail") ? !rejected : !ok) {
+      fail_check(std::string("wrong certificate verification result: ") +
+                 (info.authorized ? "authorized" : info.authorization_error.name()));
+    }
+  }
   if (c.given("-expect-alpn") && info.alpn_protocol != c.str("-expect-alpn")) {
     fail_check("unexpected ALPN protocol '" + info.alpn_protocol + "'");
   }
@@ -889,6 +917,12 @@ int main(int argc, char** argv) {
     if (initial.has(flag)) unimplemented(flag);
   }
 
+  if (!resume.has("-server") && resume.has("-verify-fail") && !initial.has("-verify-fail") &&
+      !resume.has("-reverify-on-resume") && initial.num("-resume-count", 0) > 0) {
+    // BoringSSL's client keeps a resumed session's verdict unless told to
+    // re-verify; ours always verifies a saved session's chain again.
+    unimplemented("-on-resume-verify-fail without -reverify-on-resume");
+  }
   for (const ShimConfig* c : {&initial, &resume}) {
     const std::string reason = c->str("-expect-early-data-reason", "accept");
     if (!known_reason(reason)) {

@@ -23,3 +23,10 @@ target_link_libraries(sanstls_handshake_facts_tests PRIVATE sanstls_test_support
                       Catch2::Catch2WithMain)
 sanstls_strict_warnings(sanstls_handshake_facts_tests)
 catch_discover_tests(sanstls_handshake_facts_tests PROPERTIES LABELS "unit")
+
+# ConfigBuilder::certificate_verifier (the shim's -verify-fail, -expect-verify-result).
+add_executable(sanstls_certificate_verifier_tests api/certificate_verifier_test.cpp)
+target_link_libraries(sanstls_certificate_verifier_tests PRIVATE sanstls_test_support
+                      Catch2::Catch2WithMain)
+sanstls_strict_warnings(sanstls_certificate_verifier_tests)
+catch_discover_tests(sanstls_certificate_verifier_tests PROPERTIES LABELS "unit")
