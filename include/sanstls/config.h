@@ -65,6 +65,14 @@ enum class PskMode : uint8_t {
 using IdentityCheck =
     std::function<Error(std::string_view server_name, const CertificateInfo& leaf)>;
 
+// Both roles: the application's own verification of the peer's certificate
+// chain (`chain`: as the peer sent it, leaf first), instead of the built-in
+// one (trust anchors, validity, host name), like OpenSSL's
+// SSL_CTX_set_cert_verify_callback and BoringSSL's SSL_set_custom_verify.
+// Return Error() to accept, or an Error (e.g. ERR_TLS_IDENTITY_REJECTED,
+// stage certificate) that becomes the connection's authorization error.
+using CertificateVerifier = std::function<Error(const std::vector<CertificateInfo>& chain)>;
+
 // Named policies. Apply a preset first; later setters refine it.
 enum class Preset : uint8_t {
   modern,        // TLS 1.3 only: AES-GCM and ChaCha20 suites, X25519/P-256/P-384
@@ -265,6 +273,15 @@ class ConfigBuilder {
 
   // Clients: run `check` on the verified leaf (Node's checkServerIdentity).
   ConfigBuilder& check_server_identity(IdentityCheck check);
+  // Both roles: verify the peer's chain with `verifier` instead of the
+  // built-in checks (CertificateVerifier). peer_verification() still says
+  // what a rejection does: required fails the handshake (certificate_unknown
+  // alert), optional (and a client's none) only reports it in
+  // info().authorized; a server with none asks for no certificate. Trust
+  // anchors become optional. Pins, check_server_identity() and key usage
+  // checks still apply. A client resuming a saved session runs it again on
+  // the saved chain (Connection::client), as BoringSSL's reverify_on_resume.
+  ConfigBuilder& certificate_verifier(CertificateVerifier verifier);
   // Clients: accept only servers whose leaf public key has this SHA-256
   // (base64 of the SubjectPublicKeyInfo digest, with or without a "sha256/"
   // prefix, as in HPKP and curl's --pinnedpubkey). Repeatable: any pin matches.
@@ -365,6 +382,7 @@ class ConfigBuilder {
     PskLookup psk_lookup;
     PskMode psk_mode = PskMode::with_ecdhe;
     IdentityCheck identity_check;
+    CertificateVerifier certificate_verifier;
     ClientCertificateSelector client_certificate_selector;
     std::vector<std::string> pins;
     std::optional<uint32_t> handshake_timeout_ms;

@@ -120,6 +120,12 @@ struct CipherSuiteInfo {
   const char* name = "";  // OpenSSL: "TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"
 };
 
+// A TLS SignatureScheme (RFC 8446 4.2.3).
+struct SignatureSchemeInfo {
+  uint16_t id = 0;        // IANA code, e.g. 0x0403; 0 when none
+  const char* name = "";  // IANA name, e.g. "ecdsa_secp256r1_sha256"; "" when none
+};
+
 struct CertificateInfo {
   std::vector<uint8_t> der;
   std::string subject;  // "CN=example.com, O=Example"
@@ -178,6 +184,16 @@ struct ConnectionInfo {
   // verification was optional.
   bool authorized = false;
   Error authorization_error;
+  // The scheme the peer signed this handshake with: its CertificateVerify
+  // (TLS 1.3; TLS 1.2 client certificates) or, for a TLS 1.2 client, the
+  // server's ServerKeyExchange. {0, ""} when the peer signed nothing in this
+  // handshake: a resumption, a PSK, or no client certificate. (BoringSSL's
+  // SSL_get_peer_signature_algorithm reports the original handshake's on a
+  // resumption; we report what this handshake proved.)
+  SignatureSchemeInfo peer_signature;
+  // TLS 1.3: the server sent a HelloRetryRequest (asking the client for
+  // another key share) in this handshake.
+  bool hello_retry_request = false;
 };
 
 struct MemoryUsage {

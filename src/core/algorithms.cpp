@@ -107,6 +107,47 @@ const Group* find_group(uint16_t id) noexcept {
 const Group* groups_begin() noexcept { return std::begin(kGroups); }
 const Group* groups_end() noexcept { return std::end(kGroups); }
 
+const char* signature_scheme_name(uint16_t id) noexcept {
+  // Every scheme a peer may sign with, also those we do not offer: info()
+  // reports what happened.
+  switch (id) {
+    case 0x0401:
+      return "rsa_pkcs1_sha256";
+    case 0x0501:
+      return "rsa_pkcs1_sha384";
+    case 0x0601:
+      return "rsa_pkcs1_sha512";
+    case 0x0201:
+      return "rsa_pkcs1_sha1";
+    case 0x0203:
+      return "ecdsa_sha1";
+    case 0x0403:
+      return "ecdsa_secp256r1_sha256";
+    case 0x0503:
+      return "ecdsa_secp384r1_sha384";
+    case 0x0603:
+      return "ecdsa_secp521r1_sha512";
+    case 0x0804:
+      return "rsa_pss_rsae_sha256";
+    case 0x0805:
+      return "rsa_pss_rsae_sha384";
+    case 0x0806:
+      return "rsa_pss_rsae_sha512";
+    case 0x0807:
+      return "ed25519";
+    case 0x0808:
+      return "ed448";
+    case 0x0809:
+      return "rsa_pss_pss_sha256";
+    case 0x080a:
+      return "rsa_pss_pss_sha384";
+    case 0x080b:
+      return "rsa_pss_pss_sha512";
+    default:
+      return "";
+  }
+}
+
 }  // namespace sanstls::detail
 
 namespace sanstls {

@@ -34,4 +34,7 @@ const Group* find_group(uint16_t id) noexcept;
 const Group* groups_begin() noexcept;
 const Group* groups_end() noexcept;
 
+// The IANA name of a TLS SignatureScheme (RFC 8446 4.2.3), "" when unknown.
+const char* signature_scheme_name(uint16_t id) noexcept;
+
 }  // namespace sanstls::detail

@@ -18,6 +18,15 @@ int random_callback(void* random_source, unsigned char* out, size_t len) {
   return source->fill(MutableByteView(out, len)) ? 0 : MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
 }
 
+#if defined(MBEDTLS_X509_TRUSTED_CERTIFICATE_CALLBACK)
+// A CertificateVerifier without trust anchors: mbedTLS's required mode
+// insists on a CA source, and this one offers no CA (the verifier decides).
+int no_trust_anchors(void*, const mbedtls_x509_crt*, mbedtls_x509_crt** candidates) {
+  *candidates = nullptr;
+  return 0;
+}
+#endif
+
 ConfigState::ConfigState() {
   account = MemoryAccount::create();
   CallScope scope(account, nullptr, nullptr);
@@ -478,6 +487,7 @@ Error set_up_psk_and_pins(const ConfigBuilder::Settings& b, ConfigState& s) {
                         "identity checks and public key pins are client settings");
   }
   s.identity_check = b.identity_check;
+  s.certificate_verifier = b.certificate_verifier;
   if (b.client_certificate_selector && b.role != Role::client) {
     return config_error(ErrorCode::invalid_argument,
                         "client_certificate_selector() is a client setting");
@@ -670,6 +680,11 @@ ConfigBuilder& ConfigBuilder::trace(TraceCallback callback) {
 
 ConfigBuilder& ConfigBuilder::check_server_identity(IdentityCheck check) {
   settings_.identity_check = std::move(check);
+  return *this;
+}
+
+ConfigBuilder& ConfigBuilder::certificate_verifier(CertificateVerifier verifier) {
+  settings_.certificate_verifier = std::move(verifier);
   return *this;
 }
 
@@ -869,8 +884,13 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
     return config_error(ErrorCode::missing_certificate,
                         "a server needs a certificate and private key");
   }
+#if defined(MBEDTLS_X509_TRUSTED_CERTIFICATE_CALLBACK)
+  const bool verifier_decides = static_cast<bool>(s.certificate_verifier);
+#else
+  const bool verifier_decides = false;  // mbedTLS's required mode needs a CA source
+#endif
   if (s.verification == PeerVerification::required && !s.has_trust_anchors &&
-      !(s.role == Role::client && has_psk)) {
+      !(s.role == Role::client && has_psk) && !verifier_decides) {
     return config_error(ErrorCode::missing_trust_anchors,
                         "peer verification is required but no trust anchors were given "
                         "(see platform::system_trust_anchors())");
@@ -908,6 +928,11 @@ Error build_state(const ConfigBuilder::Settings& b, ConfigState& s) {
   mbedtls_ssl_conf_authmode(conf, authmode);
 #if defined(MBEDTLS_X509_CRT_PARSE_C)
   if (s.has_trust_anchors) mbedtls_ssl_conf_ca_chain(conf, &s.trust_anchors, s.crl_pointer());
+#if defined(MBEDTLS_X509_TRUSTED_CERTIFICATE_CALLBACK)
+  if (s.certificate_verifier && !s.has_trust_anchors) {
+    mbedtls_ssl_conf_ca_cb(conf, detail::no_trust_anchors, nullptr);
+  }
+#endif
 
   for (auto& identity : s.identities) {
     ret = mbedtls_ssl_conf_own_cert(conf, &identity->chain, &identity->key);

@@ -98,6 +98,7 @@ struct ConfigState {
   SecretBytes psk_key;
   PskLookup psk_lookup;
   IdentityCheck identity_check;
+  CertificateVerifier certificate_verifier;
   ClientCertificateSelector client_certificate_selector;
   std::vector<std::vector<uint8_t>> pins;
   uint32_t handshake_timeout_ms = 0;  // 0: none

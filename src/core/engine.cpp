@@ -21,6 +21,10 @@ constexpr int kPumpGuard = 100000;  // no legitimate call loops anywhere near th
 constexpr size_t kTls13AlertPaddedLength = ((3 + MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY - 1) /
                                             MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY) *
                                            MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY;
+// A leaf the CertificateVerifier rejected: a flag that mbedTLS and
+// alert_for_verify_flags() answer with certificate_unknown (as BoringSSL's
+// custom verify does); verification_failure() reports the verifier's error.
+constexpr uint32_t kRejectedByVerifier = MBEDTLS_X509_BADCERT_BAD_MD;
 
 }  // namespace
 
@@ -215,6 +219,7 @@ Error Engine::verify_saved_session() {
   }
   chain_.clear();  // the handshake's own verification starts afresh
   custom_error_ = Error();
+  verifier_rejected_ = false;
   name_mismatch_ = false;
   const bool pin_rejected = pin_rejected_;
   pin_rejected_ = false;
@@ -406,8 +411,28 @@ int Engine::verify_callback(void* self, mbedtls_x509_crt* crt, int depth, uint32
          std::memcmp(crt->issuer_raw.p, crt->subject_raw.p, crt->issuer_raw.len) == 0);
     if (depth + 1 > chain.length) chain.length = depth + 1;
   }
+  if (engine->config_->certificate_verifier) engine->run_certificate_verifier(*crt, depth, flags);
   if (depth == 0 && engine->role_ == Role::client) engine->check_leaf(*crt, flags);
   return 0;
+}
+
+// mbedTLS calls verify_callback from the top of the chain down to the leaf
+// (depth 0): the application's verdict replaces the built-in checks' flags.
+void Engine::run_certificate_verifier(const mbedtls_x509_crt& crt, int depth, uint32_t* flags) {
+  if (depth < 0) return;
+  const auto index = static_cast<size_t>(depth);
+  if (verifier_chain_.size() <= index) verifier_chain_.resize(index + 1);
+  verifier_chain_[index] = describe_certificate(crt);
+  *flags = 0;
+  if (depth != 0) return;
+  Error verdict = config_->certificate_verifier(verifier_chain_);
+  verifier_chain_.clear();
+  verifier_rejected_ = static_cast<bool>(verdict);
+  if (!verifier_rejected_) return;
+  // Neither mbedTLS nor alert_for_verify_flags() reads BAD_MD as anything
+  // but "certificate_unknown", the alert BoringSSL's custom verify sends.
+  *flags |= kRejectedByVerifier;
+  custom_error_ = verdict;
 }
 
 void Engine::check_leaf(const mbedtls_x509_crt& leaf, uint32_t* flags) {
@@ -449,6 +474,7 @@ Error Engine::verification_failure(uint32_t flags) const {
   // checkServerIdentity only runs on a verified chain.
   uint32_t chain_flags = flags;
   if (!custom_error_.ok() && !name_mismatch_) chain_flags &= ~MBEDTLS_X509_BADCERT_CN_MISMATCH;
+  if (verifier_rejected_) chain_flags &= ~kRejectedByVerifier;
   if (chain_flags != 0 || custom_error_.ok()) {
     return verification_error(chain_flags != 0 ? chain_flags : flags, chain_, server_name_);
   }
@@ -602,6 +628,7 @@ void Engine::on_server_message(uint8_t type, ByteView body, bool truncated) {
     const bool psk = suite != nullptr && std::strstr(suite->iana_name, "_PSK_") != nullptr;
     tls12_group_ = parse_server_key_exchange_group(body, psk);
     const uint16_t scheme = psk ? 0 : parse_server_key_exchange_signature_scheme(body);
+    if (!is_server()) peer_signature_scheme_ = scheme;
     if (!is_server() && !server_hello_.tls13 && scheme >= 0x0804 && scheme <= 0x0806 &&
         config_->max_version == TlsVersion::tls1_3) {
       // rsa_pss_rsae_*: RFC 8446 4.2.3 allows it in TLS 1.2, and a client
@@ -666,6 +693,9 @@ int Engine::drive_handshake() {
     accept_tls12_rsa_pss(false);  // switched on inside a step (on_server_message)
     if (!original_hello_.empty()) restore_hello_transcript();
     if (last_handshake_type(ssl_) == kCertificateRequest) certificate_requested_ = true;
+    if (ret == 0 && last_handshake_type(ssl_) == kCertificateVerify) {
+      peer_signature_scheme_ = last_certificate_verify_scheme(ssl_);
+    }
     if (ret == 0 && role_ == Role::client && !server_key_type_checked_ &&
         handshake_state(ssl_) > MBEDTLS_SSL_SERVER_CERTIFICATE &&
         !check_server_key_matches_suite()) {
@@ -1123,6 +1153,11 @@ void Engine::on_handshake_complete() {
     info_.authorization_error = verification_failure(flags);
   }
   info_.early_data.reason = early_data_reason();
+  info_.hello_retry_request = saw_hello_retry_;
+  // A resumed handshake has no signature, whatever an earlier one had.
+  const uint16_t signed_with = info_.session_reused ? 0 : peer_signature_scheme_;
+  info_.peer_signature = SignatureSchemeInfo{signed_with, signature_scheme_name(signed_with)};
+  peer_signature_scheme_ = 0;  // a renegotiation reports its own
   // Hello parsing is over: release its memory.
   inbound_.stop_tracking();
   outbound_.stop_tracking();

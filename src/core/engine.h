@@ -122,6 +122,7 @@ class Engine {
   void accept_tls12_rsa_pss(bool on);
   void choose_client_certificate();
   void check_leaf(const mbedtls_x509_crt& leaf, uint32_t* flags);
+  void run_certificate_verifier(const mbedtls_x509_crt& crt, int depth, uint32_t* flags);
   Error verification_failure(uint32_t flags) const;
   int on_send(ByteView data);
   int on_recv(unsigned char* data, size_t len);
@@ -209,11 +210,14 @@ class Engine {
   uint8_t ip_literal_[16] = {0};
   size_t ip_literal_len_ = 0;
   ChainRecord chain_;
-  Error custom_error_;          // from a pin or identity check on the leaf
-  bool name_mismatch_ = false;  // the leaf really does not match the name
-  bool pin_rejected_ = false;   // the leaf's key matches none of the pins
+  Error custom_error_;                           // from a pin or identity check on the leaf
+  std::vector<CertificateInfo> verifier_chain_;  // for the CertificateVerifier, leaf first
+  bool verifier_rejected_ = false;               // the CertificateVerifier said no
+  bool name_mismatch_ = false;                   // the leaf really does not match the name
+  bool pin_rejected_ = false;                    // the leaf's key matches none of the pins
   bool offered_saved_session_ = false;
   bool saw_hello_retry_ = false;            // an HRR was sent or received
+  uint16_t peer_signature_scheme_ = 0;      // of the peer's CertificateVerify/ServerKeyExchange
   bool client_offered_early_data_ = false;  // server: the first ClientHello had early_data
   bool client_offered_psk_ = false;         // server: the first ClientHello had pre_shared_key
   SessionFacts resumed_;                    // what the saved session says about the server

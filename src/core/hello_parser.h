@@ -19,6 +19,7 @@ enum HandshakeType : uint8_t {
   kServerKeyExchange = 12,
   kCertificateRequest = 13,
   kServerHelloDone = 14,
+  kCertificateVerify = 15,
   kKeyUpdate = 24,
 };
 

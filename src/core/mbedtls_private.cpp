@@ -56,6 +56,13 @@ int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept {
   return ssl.in_msg[0];
 }
 
+uint16_t last_certificate_verify_scheme(const mbedtls_ssl_context& ssl) noexcept {
+  // Handshake header (4 bytes), then the scheme (RFC 8446 4.4.3, RFC 5246
+  // 7.4.8 with 4.7's digitally-signed).
+  if (last_handshake_type(ssl) != 15 || ssl.in_hslen < 6) return 0;
+  return static_cast<uint16_t>((ssl.in_msg[4] << 8) | ssl.in_msg[5]);
+}
+
 int handshake_state(const mbedtls_ssl_context& ssl) noexcept { return ssl.state; }
 
 bool renegotiating(const mbedtls_ssl_context& ssl) noexcept {

@@ -28,6 +28,9 @@ const mbedtls_x509_crt* handshake_peer_certificate(const mbedtls_ssl_context& ss
 int last_record_alert_level(const mbedtls_ssl_context& ssl) noexcept;
 // The handshake type of the message mbedTLS last read (post-handshake).
 int last_handshake_type(const mbedtls_ssl_context& ssl) noexcept;
+// The SignatureScheme of the CertificateVerify mbedTLS last read (decrypted
+// in TLS 1.3), 0 when the last message read is no CertificateVerify.
+uint16_t last_certificate_verify_scheme(const mbedtls_ssl_context& ssl) noexcept;
 
 // TLS 1.2 client, around the step that reads a ServerKeyExchange signed
 // with RSA-PSS: mbedTLS 3.6 verifies RSA-PSS there (ssl_tls12_client.c has

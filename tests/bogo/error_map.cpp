@@ -113,6 +113,7 @@ std::string boringssl_reason(const Error& error) {
     case ErrorCode::bad_peer_certificate:
       return ":BAD_CERTIFICATE:";
     case ErrorCode::cert_signature_failure:
+    case ErrorCode::identity_rejected:  // the certificate_verifier said no (-verify-fail)
       return ":CERTIFICATE_VERIFY_FAILED:";
     case ErrorCode::bad_record_mac:
       return ":DECRYPTION_FAILED_OR_BAD_RECORD_MAC:";

@@ -152,7 +152,13 @@ const std::set<std::string> kSupportedBools = {"-server",
                                                "-enable-early-data",
                                                "-expect-accept-early-data",
                                                "-expect-reject-early-data",
-                                               "-expect-ticket-supports-early-data"};
+                                               "-expect-ticket-supports-early-data",
+                                               "-expect-hrr",
+                                               "-expect-no-hrr",
+                                               "-verify-fail",
+                                               "-expect-verify-result",
+                                               "-use-custom-verify-callback",
+                                               "-reverify-on-resume"};
 
 const std::set<std::string> kSupportedParams = {"-port",
                                                 "-resume-count",
@@ -182,7 +188,8 @@ const std::set<std::string> kSupportedParams = {"-port",
                                                 "-signing-prefs",
                                                 "-verify-prefs",
                                                 "-expect-total-renegotiations",
-                                                "-expect-early-data-reason"};
+                                                "-expect-early-data-reason",
+                                                "-expect-peer-signature-algorithm"};
 
 // The settings of one connection: bool flags present, and each param flag's
 // values in order.
@@ -556,6 +563,21 @@ constexpr const char* kEveryPskSuite =
     "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256:TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256:"
     "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256:TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA384";
 
+// Whether the runner's key behind `cert_file` can sign with one of `schemes`
+// in some version (TLS 1.2 takes any ECDSA hash and PKCS#1 v1.5).
+bool key_signs_with_one_of(const std::string& cert_file, const std::vector<long>& schemes) {
+  const std::string base = cert_file.substr(cert_file.find_last_of('/') + 1);
+  const bool ecdsa = base.compare(0, 6, "ecdsa_") == 0;
+  for (long id : schemes) {
+    if (ecdsa) {
+      if ((id & 0xff) == 0x03) return true;
+    } else if (base.find("ed25519") == std::string::npos) {
+      if (((id & 0xff) == 0x01 && id != 0x0201) || (id >= 0x0804 && id <= 0x0806)) return true;
+    }
+  }
+  return false;
+}
+
 void add_runner_trust_anchors(ConfigBuilder& builder, const Shared& shared) {
   // The runner's certificates are self-signed; a server that requires a
   // client certificate trusts them all (bssl_shim accepts any certificate).
@@ -604,6 +626,12 @@ Config build_config(const ShimConfig& c, Shared& shared) {
         c.nums("-signing-prefs") != c.nums("-verify-prefs")) {
       unimplemented("different signing and verifying preferences");
     }
+    if (!c.given("-signing-prefs") && c.given("-cert-file") &&
+        !key_signs_with_one_of(c.str("-cert-file"), c.nums("-verify-prefs"))) {
+      // BoringSSL keeps signing with its defaults; our one list would leave
+      // our own key nothing to sign with (in any version: the runner picks).
+      unimplemented("-verify-prefs that our own key cannot sign with (one list for both)");
+    }
     std::vector<std::string> names;
     for (long id : c.nums(c.given("-signing-prefs") ? "-signing-prefs" : "-verify-prefs")) {
       const char* name = signature_algorithm_name(id);
@@ -622,6 +650,16 @@ Config build_config(const ShimConfig& c, Shared& shared) {
   if (c.has("-server-preference")) b.honor_cipher_order(true);
   if (c.has("-check-close-notify")) b.close_timeout(kIoTimeoutMs);
   if (c.has("-renegotiate-freely")) b.renegotiation(true);
+  // bssl_shim always verifies with a callback of its own that accepts any
+  // certificate, or rejects it with -verify-fail: our certificate_verifier.
+  // (BoringSSL's legacy callback fails with handshake_failure, its custom
+  // one with certificate_unknown; ours always sends certificate_unknown.)
+  const bool verify_fail = c.has("-verify-fail");
+  b.certificate_verifier([verify_fail](const std::vector<CertificateInfo>&) {
+    return verify_fail ? Error(ErrorCode::identity_rejected, Stage::certificate,
+                               "rejected by the shim (-verify-fail)")
+                       : Error();
+  });
   // 0-RTT: servers accept up to BoringSSL's limit (14336 bytes, which the
   // runner's tests assume); clients offer it when the ticket allows.
   if (c.has("-enable-early-data")) b.early_data(14336);
@@ -661,7 +699,10 @@ Config build_config(const ShimConfig& c, Shared& shared) {
       });
     }
   } else {
-    b.peer_verification(c.has("-verify-peer") ? PeerVerification::optional
+    // -verify-peer (SSL_VERIFY_PEER): a rejection is fatal. Without it
+    // BoringSSL's client verifies but goes on: our none (clients always
+    // verify; info().authorized tells).
+    b.peer_verification(c.has("-verify-peer") ? PeerVerification::required
                                               : PeerVerification::none);
     if (c.has("-no-ticket")) b.session_tickets(0);
     if (c.given("-advertise-alpn")) b.alpn(alpn_wire_list(c.str("-advertise-alpn")));
@@ -763,6 +804,30 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
     const std::string got = bogo_reason_name(info.early_data.reason);
     if (got != want) fail_check("early data reason was '" + got + "', expected '" + want + "'");
   }
+  // BoringSSL reports a resumed session's original signature scheme; our
+  // info() reports this handshake's (none on a resumption): checked on full
+  // handshakes only.
+  if (c.given("-expect-peer-signature-algorithm") && !info.session_reused &&
+      info.peer_signature.id != c.num("-expect-peer-signature-algorithm")) {
+    fail_check("peer signature algorithm was " + std::to_string(info.peer_signature.id) + " (" +
+               info.peer_signature.name + "), wanted " + c.str("-expect-peer-signature-algorithm"));
+  }
+  if ((c.has("-expect-hrr") && !info.hello_retry_request) ||
+      (c.has("-expect-no-hrr") && info.hello_retry_request)) {
+    fail_check(std::string("got ") + (info.hello_retry_request ? "" : "no ") +
+               "HelloRetryRequest, but wanted the opposite");
+  }
+  if (c.has("-expect-verify-result")) {
+    // X509_V_OK, or X509_V_ERR_APPLICATION_VERIFICATION with -verify-fail.
+    // No certificate, no verification: X509_V_OK.
+    const bool rejected =
+        !info.authorized && info.authorization_error.code() == ErrorCode::identity_rejected;
+    const bool ok = info.authorized || info.peer_certificates.empty();
+    if (c.has("-verify-fail") ? !rejected : !ok) {
+      fail_check(std::string("wrong certificate verification result: ") +
+                 (info.authorized ? "authorized" : info.authorization_error.name()));
+    }
+  }
   if (c.given("-expect-alpn") && info.alpn_protocol != c.str("-expect-alpn")) {
     fail_check("unexpected ALPN protocol '" + info.alpn_protocol + "'");
   }
@@ -852,6 +917,12 @@ int main(int argc, char** argv) {
     if (initial.has(flag)) unimplemented(flag);
   }
 
+  if (!resume.has("-server") && resume.has("-verify-fail") && !initial.has("-verify-fail") &&
+      !resume.has("-reverify-on-resume") && initial.num("-resume-count", 0) > 0) {
+    // BoringSSL's client keeps a resumed session's verdict unless told to
+    // re-verify; ours always verifies a saved session's chain again.
+    unimplemented("-on-resume-verify-fail without -reverify-on-resume");
+  }
   for (const ShimConfig* c : {&initial, &resume}) {
     const std::string reason = c->str("-expect-early-data-reason", "accept");
     if (!known_reason(reason)) {

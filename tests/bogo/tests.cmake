@@ -16,3 +16,17 @@ if(TARGET sanstls)
   set_tests_properties(bogo_rsa_tls12_openssl PROPERTIES LABELS "interop" TIMEOUT 120
     SKIP_RETURN_CODE 77 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
+
+# ConnectionInfo's handshake facts the shim maps (peer signature scheme, HRR).
+add_executable(sanstls_handshake_facts_tests api/handshake_facts_test.cpp)
+target_link_libraries(sanstls_handshake_facts_tests PRIVATE sanstls_test_support
+                      Catch2::Catch2WithMain)
+sanstls_strict_warnings(sanstls_handshake_facts_tests)
+catch_discover_tests(sanstls_handshake_facts_tests PROPERTIES LABELS "unit")
+
+# ConfigBuilder::certificate_verifier (the shim's -verify-fail, -expect-verify-result).
+add_executable(sanstls_certificate_verifier_tests api/certificate_verifier_test.cpp)
+target_link_libraries(sanstls_certificate_verifier_tests PRIVATE sanstls_test_support
+                      Catch2::Catch2WithMain)
+sanstls_strict_warnings(sanstls_certificate_verifier_tests)
+catch_discover_tests(sanstls_certificate_verifier_tests PROPERTIES LABELS "unit")
