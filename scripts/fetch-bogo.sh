@@ -34,12 +34,27 @@ if [[ ! -f "$RUNNER_DIR/runner.go" ]]; then
         command -v apt-get >/dev/null || die "apt-get not found; cannot fetch the $PKG source package"
         mkdir -p "$CACHE_DIR/boringssl-src"
         chmod 755 "$CACHE_DIR/boringssl-src"
-        log "downloading Debian source package $PKG=$VERSION"
+        # VERSION is the upstream version (it names the orig tarball); the
+        # archive's Debian revision (-1, -2...) changes over time, so take
+        # whichever revision of it the deb-src entries list now.
+        full="$(apt-cache showsrc "$PKG" 2>/dev/null | sed -n 's/^Version:[[:space:]]*//p' |
+            grep -E "^([0-9]+:)?${VERSION//+/\\+}(-[^-]+)?\$" | sort -V | tail -n1 || true)"
+        [[ -n "$full" ]] || die "no $PKG $VERSION in the deb-src entries (trixie missing? run scripts/setup.sh)"
+        log "downloading Debian source package $PKG=$full"
+        # Only the orig tarball is used: a mirror missing the small
+        # .debian.tar (seen when the archive moves to a new revision) fails
+        # apt-get but leaves the orig, which is kept if its checksum matches.
         (cd "$CACHE_DIR/boringssl-src" &&
-            apt-get source --download-only -qq "$PKG=$VERSION" >&2 2> >(grep -v unsandboxed >&2)) ||
-            die "apt-get source $PKG=$VERSION failed (deb-src entry for trixie missing? run scripts/setup.sh)"
+            apt-get source --download-only -qq "$PKG=$full" >&2 2> >(grep -v unsandboxed >&2)) ||
+            log "apt-get source $PKG=$full reported an error; checking the orig tarball"
         orig="$(find "$CACHE_DIR/boringssl-src" -maxdepth 1 -name "${PKG}_${VERSION}.orig.tar.*" | head -n1)"
-        [[ -n "$orig" ]] || die "the source package has no orig tarball"
+        [[ -n "$orig" ]] || die "apt-get source $PKG=$full gave no orig tarball"
+        want="$(apt-cache showsrc "$PKG" 2>/dev/null |
+            awk -v f="$(basename "$orig")" '/^[^ ]/ { sha = ($1 == "Checksums-Sha256:") } sha && $3 == f { print $1; exit }')"
+        if [[ -z "$want" || "$(sha256sum "$orig" | cut -d' ' -f1)" != "$want" ]]; then
+            rm -f "$orig"
+            die "$(basename "$orig"): checksum does not match the archive's"
+        fi
     fi
     tmp="$(mktemp -d "$CACHE_DIR/.bogo.XXXXXX")"
     log "unpacking the runner from $(basename "$orig")"
