@@ -18,6 +18,10 @@
 
 namespace sanstls::detail {
 
+// RFC 8446 4.2.3: whether a TLS 1.3 signature scheme suits the key (ECDSA:
+// the scheme of its curve; RSA: rsa_pss_rsae_*). engine_server_config.cpp.
+bool tls13_scheme_fits_key(uint16_t scheme, const mbedtls_pk_context& key);
+
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> create(const Config& config, Role role,
@@ -110,6 +114,7 @@ class Engine {
   void reprotect_client_alert();
   bool check_server_key_matches_suite();
   bool check_server_key_usage();
+  int check_peer_certificate_verify();
   void send_compatibility_change_cipher_spec();
   void capture_session();
   Error verify_saved_session();

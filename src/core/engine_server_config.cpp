@@ -221,18 +221,10 @@ bool Engine::choose_config() {
   return finish_setup(config_);
 }
 
-namespace {
-
-bool contains(const std::vector<uint16_t>& list, uint16_t value) {
-  for (uint16_t item : list) {
-    if (item == value) return true;
-  }
-  return false;
-}
-
-// mbedTLS 3.6's TLS 1.3 rule (mbedtls_ssl_tls13_check_sig_alg_cert_key_match):
-// ECDSA keys sign with the scheme of their curve, RSA keys with RSA-PSS.
-[[maybe_unused]] bool tls13_scheme_fits_key(uint16_t scheme, const mbedtls_pk_context& key) {
+// mbedTLS 3.6's TLS 1.3 rule (mbedtls_ssl_tls13_check_sig_alg_cert_key_match),
+// RFC 8446 4.2.3: ECDSA keys sign with the scheme of their curve, RSA keys
+// with RSA-PSS (rsae).
+bool tls13_scheme_fits_key(uint16_t scheme, const mbedtls_pk_context& key) {
   const mbedtls_pk_type_t type = mbedtls_pk_get_type(&key);
   const size_t bits = mbedtls_pk_get_bitlen(&key);
   if (type == MBEDTLS_PK_ECKEY || type == MBEDTLS_PK_ECDSA) {
@@ -241,6 +233,15 @@ bool contains(const std::vector<uint16_t>& list, uint16_t value) {
   }
   if (type == MBEDTLS_PK_RSA) return scheme == 0x0804 || scheme == 0x0805 || scheme == 0x0806;
   return true;  // another kind of key (opaque): let mbedTLS judge
+}
+
+namespace {
+
+bool contains(const std::vector<uint16_t>& list, uint16_t value) {
+  for (uint16_t item : list) {
+    if (item == value) return true;
+  }
+  return false;
 }
 
 // RFC 8446 4.2.8.2: the key_exchange of the share the server will use.

@@ -14,6 +14,7 @@ extern "C" {
 int mbedtls_ssl_reset_checksum(mbedtls_ssl_context* ssl);
 int mbedtls_ssl_add_hs_msg_to_checksum(mbedtls_ssl_context* ssl, unsigned hs_type,
                                        unsigned char const* msg, size_t msg_len);
+int mbedtls_ssl_read_record(mbedtls_ssl_context* ssl, unsigned update_hs_digest);
 }
 
 namespace sanstls::detail {
@@ -222,6 +223,23 @@ int tls12_client_step_with_tls13_signature_table(mbedtls_ssl_context& ssl) noexc
 #else
   return mbedtls_ssl_handshake_step(&ssl);
 #endif
+}
+
+int peek_next_message(mbedtls_ssl_context& ssl, int* content_type, ByteView* handshake) noexcept {
+  if (ssl.keep_current_message == 0) {
+    int ret = mbedtls_ssl_flush_output(&ssl);
+    if (ret == 0) ret = mbedtls_ssl_handle_pending_alert(&ssl);
+    // The transcript is not updated here: the TLS 1.3 step that parses the
+    // message adds it (its fetch reads with update_hs_digest 0 as well).
+    if (ret == 0) ret = mbedtls_ssl_read_record(&ssl, 0);
+    if (ret != 0) return ret;
+    ssl.keep_current_message = 1;
+  }
+  *content_type = ssl.in_msgtype;
+  *handshake = ssl.in_msgtype == MBEDTLS_SSL_MSG_HANDSHAKE && ssl.in_msg != nullptr
+                   ? ByteView(ssl.in_msg, ssl.in_hslen)
+                   : ByteView();
+  return 0;
 }
 
 bool output_pending(const mbedtls_ssl_context& ssl) noexcept { return ssl.out_left != 0; }

@@ -44,6 +44,14 @@ void use_tls13_signature_table(mbedtls_ssl_context& ssl, bool on) noexcept;
 // step itself (what mbedtls_ssl_handshake_step() does around it included).
 int tls12_client_step_with_tls13_signature_table(mbedtls_ssl_context& ssl) noexcept;
 
+// Reads the next record's message (decrypted) into mbedTLS's input and keeps
+// it there for the next handshake step to parse, as mbedTLS itself does for a
+// message one state reads and the next one parses: the engine can judge a
+// protected handshake message before mbedTLS acts on it. 0 with the message's
+// content type and, for a handshake message, its bytes (header included), or
+// what the step would have returned (MBEDTLS_ERR_SSL_WANT_READ: not here yet).
+int peek_next_message(mbedtls_ssl_context& ssl, int* content_type, ByteView* handshake) noexcept;
+
 // Whether the record mbedTLS just refused is an alert record whose length
 // is not 2 (a fragmented alert, or two in one record).
 bool last_record_is_malformed_alert(const mbedtls_ssl_context& ssl) noexcept;

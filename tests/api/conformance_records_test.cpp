@@ -487,3 +487,102 @@ TEST_CASE("TLS 1.2 CBC records may carry up to 2^14 + 2048 bytes (RFC 5246 6.2.3
                AlertDirection::sent);
   CHECK(records_of(take_output(pair.client.conn)).size() == 1);
 }
+
+namespace {
+
+// A TLS 1.3 server's first flight whose CertificateVerify names another
+// signature scheme (resealed under the server's handshake keys), fed to a
+// client offering `client_schemes` ("" for its defaults). The signature is
+// left as it was: only the scheme's legality is judged before it.
+Connection client_after_certificate_verify_scheme(uint16_t scheme, const char* client_schemes) {
+  Sources sources;
+  std::vector<std::string> log;
+  ConfigBuilder client_config = client_builder(sources)
+                                    .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+                                    .cipher_suites("TLS_AES_128_GCM_SHA256");
+  if (*client_schemes != '\0') client_config.signature_algorithms(client_schemes);
+  auto made_client = Connection::client(build_or_fail(client_config), "localhost");
+  auto made_server = Connection::server(
+      build_or_fail(server_builder(sources)  // an ECDSA P-256 leaf
+                        .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+                        .cipher_suites("TLS_AES_128_GCM_SHA256")
+                        .key_log([&log](std::string_view line) { log.emplace_back(line); })));
+  REQUIRE(made_client);
+  REQUIRE(made_server);
+  Connection client = std::move(made_client).value();
+  Connection server = std::move(made_server).value();
+  feed_all(server, take_output(client));
+  const Bytes flight = take_output(server);
+  Bytes secret;
+  for (const std::string& line : log) {
+    if (line.rfind("SERVER_HANDSHAKE_TRAFFIC_SECRET ", 0) == 0) {
+      secret = from_hex(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  REQUIRE_FALSE(secret.empty());
+  Keys reading = derive(secret);
+  Keys writing = derive(secret);
+  Bytes rebuilt;
+  bool rewritten = false;
+  for (const Bytes& record : records_of(flight)) {
+    if (record[0] != 23) {
+      rebuilt.insert(rebuilt.end(), record.begin(), record.end());
+      continue;
+    }
+    Bytes inner = open(reading, record.data(), record.size());
+    REQUIRE(inner.size() > 1);
+    const uint8_t type = inner.back();
+    inner.pop_back();
+    for (size_t at = 0; type == 22 && at + 4 <= inner.size();) {
+      const size_t length =
+          (size_t{inner[at + 1]} << 16) | (size_t{inner[at + 2]} << 8) | inner[at + 3];
+      if (inner[at] == 15 && length >= 2) {  // CertificateVerify: the scheme first
+        inner[at + 4] = static_cast<uint8_t>(scheme >> 8);
+        inner[at + 5] = static_cast<uint8_t>(scheme);
+        rewritten = true;
+      }
+      at += 4 + length;
+    }
+    const Bytes sealed = seal(writing, type, inner);
+    rebuilt.insert(rebuilt.end(), sealed.begin(), sealed.end());
+  }
+  REQUIRE(rewritten);
+  feed_all(client, rebuilt);
+  return client;
+}
+
+}  // namespace
+
+// RFC 8446 4.4.3 and 4.2.3. mbedTLS 3.6 accepted an RSA PKCS#1 v1.5
+// CertificateVerify in TLS 1.3 (our list offers PKCS#1 for TLS 1.2) and
+// answered the others with decrypt_error; BoGo (Client-VerifyDefault-
+// RSA_PKCS1_*-TLS13, ECDSACurveMismatch-Verify-TLS13) found it.
+TEST_CASE("TLS 1.3 client: a CertificateVerify with an illegal scheme gets illegal_parameter",
+          "[conformance][certificate_verify]") {
+  SECTION("the flight resealed unchanged still completes the handshake") {
+    Connection client = client_after_certificate_verify_scheme(0x0403, "");
+    INFO(client.error().name() << ": " << client.error().message());
+    CHECK(client.error().ok());
+    CHECK(client.wants().handshake_complete);
+    CHECK(client.info().peer_signature.id == 0x0403);
+  }
+  struct Illegal {
+    const char* why;
+    uint16_t scheme;
+    const char* client_schemes;
+  };
+  const Illegal illegal =
+      GENERATE(Illegal{"rsa_pkcs1_sha256: no PKCS#1 v1.5 in TLS 1.3", 0x0401, ""},
+               Illegal{"ecdsa_sha1: no SHA-1 in TLS 1.3", 0x0203, ""},
+               Illegal{"ecdsa_secp384r1_sha384 with a P-256 key", 0x0503, ""},
+               Illegal{"rsa_pss_rsae_sha256 with an EC key", 0x0804, ""},
+               Illegal{"a scheme the client did not offer", 0x0603,
+                       "ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256"});
+  INFO(illegal.why);
+  Connection client =
+      client_after_certificate_verify_scheme(illegal.scheme, illegal.client_schemes);
+  expect_error(client.error(), "ERR_SSL_ILLEGAL_PARAMETER", Stage::handshake);
+  expect_alert(client.error(), Alert::illegal_parameter, AlertDirection::sent);
+  CHECK_FALSE(client.wants().handshake_complete);
+  CHECK_FALSE(take_output(client).empty());  // the alert
+}
