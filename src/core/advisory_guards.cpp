@@ -28,6 +28,19 @@ EmsUse session_ems(TlsVersion version, const ServerHelloFacts& server_hello) noe
   return server_hello.extended_master_secret ? EmsUse::used : EmsUse::not_used;
 }
 
+namespace {
+
+GuardVerdict refusal(ErrorCode code, Alert alert, ErrorText message) {
+  GuardVerdict verdict;
+  verdict.ok = false;
+  verdict.code = code;
+  verdict.alert = alert;
+  verdict.message = message;
+  return verdict;
+}
+
+}  // namespace
+
 GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint8_t type,
                                    ByteView body, size_t bytes_after) {
   GuardVerdict verdict;
@@ -42,6 +55,17 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     verdict.message =
         SANSTLS_ERROR_TEXT("unexpected message: data follows the ClientHello in its record");
     return verdict;
+  }
+  if (role == Role::client && type == kServerHello && bytes_after > 0) {
+    // RFC 8446 5.1: the TLS 1.3 ServerHello precedes a key change, so it
+    // ends its record; mbedTLS 3.6 read what followed under the handshake
+    // keys (bad_record_mac).
+    const ServerHelloFacts facts = parse_server_hello(body);
+    if (facts.parsed && facts.tls13 && !facts.hello_retry_request) {
+      return refusal(ErrorCode::unexpected_message, Alert::unexpected_message,
+                     SANSTLS_ERROR_TEXT("unexpected message: data follows the TLS 1.3 "
+                                        "ServerHello in its record (RFC 8446 5.1)"));
+    }
   }
   if (role == Role::server && type == kClientHello) {
     // mbedTLS 3.6 takes a ClientHello with an extension twice (RFC 8446 4.2
@@ -173,6 +197,97 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
   return verdict;
 }
 
+namespace {
+
+uint32_t read_u16(ByteView b, size_t at) { return (uint32_t{b[at]} << 8) | b[at + 1]; }
+
+// RFC 8446 4.3.1 and 4.2: EncryptedExtensions answers what our ClientHello
+// asked, each extension once; ALPN names one protocol we offered (RFC 7301
+// 3.1). mbedTLS 3.6 refused an extension we did not send with
+// illegal_parameter (RFC 8446: unsupported_extension), took one twice, and
+// failed an unoffered or empty ALPN name with internal_error.
+GuardVerdict check_encrypted_extensions(const AdvisoryGuards& guards, ByteView body) {
+  if (body.size() < 2 || 2 + read_u16(body, 0) != body.size()) return GuardVerdict();  // mbedTLS
+  std::vector<uint16_t> seen;
+  for (size_t at = 2; at + 4 <= body.size(); at += 4 + read_u16(body, at + 2)) {
+    const uint16_t type = static_cast<uint16_t>(read_u16(body, at));
+    if (at + 4 + read_u16(body, at + 2) > body.size()) return GuardVerdict();  // mbedTLS's
+    if (std::find(seen.begin(), seen.end(), type) != seen.end()) {
+      return refusal(
+          ErrorCode::decode_error, Alert::decode_error,
+          SANSTLS_ERROR_TEXT("decode error: EncryptedExtensions has an extension twice"));
+    }
+    seen.push_back(type);
+  }
+  for (size_t at = 2; at + 4 <= body.size();) {
+    const uint16_t type = static_cast<uint16_t>(read_u16(body, at));
+    const size_t length = read_u16(body, at + 2);
+    const ByteView data = body.skip(at + 4).first(length);
+    at += 4 + length;
+    const auto& sent = guards.offered_extensions;
+    if (!sent.empty() && std::find(sent.begin(), sent.end(), type) == sent.end()) {
+      return refusal(ErrorCode::illegal_parameter, Alert::unsupported_extension,
+                     SANSTLS_ERROR_TEXT("the server answered with an extension we did not send"));
+    }
+    if (type != 16) continue;  // application_layer_protocol_negotiation
+    // ProtocolNameList with exactly one non-empty ProtocolName.
+    if (data.size() < 3 || 2 + read_u16(data, 0) != data.size() ||
+        size_t{data[2]} + 3 != data.size() || data[2] == 0) {
+      return refusal(ErrorCode::decode_error, Alert::decode_error,
+                     SANSTLS_ERROR_TEXT("decode error: the server's ALPN answer is not one "
+                                        "non-empty protocol name"));
+    }
+    const std::string chosen(reinterpret_cast<const char*>(data.data()) + 3, data[2]);
+    const auto& offered = guards.offered_alpn;
+    if (std::find(offered.begin(), offered.end(), chosen) == offered.end()) {
+      return refusal(ErrorCode::illegal_parameter, Alert::illegal_parameter,
+                     SANSTLS_ERROR_TEXT("illegal parameter: the server selected an ALPN "
+                                        "protocol we did not offer"));
+    }
+  }
+  return GuardVerdict();
+}
+
+}  // namespace
+
+GuardVerdict check_protected_message(const AdvisoryGuards& guards, Role role, uint8_t type,
+                                     ByteView body, size_t bytes_after) {
+  constexpr uint8_t kEncryptedExtensions = 8, kFinished = 20;
+  if (type == kFinished && bytes_after > 0) {
+    // RFC 8446 5.1: a message before a key change ends its record.
+    // mbedTLS 3.6 read the rest under the next keys (bad_record_mac).
+    return refusal(ErrorCode::unexpected_message, Alert::unexpected_message,
+                   SANSTLS_ERROR_TEXT("unexpected message: data follows the Finished in its "
+                                      "record (RFC 8446 5.1)"));
+  }
+  if (role == Role::client && type == kEncryptedExtensions) {
+    return check_encrypted_extensions(guards, body);
+  }
+  if (role == Role::client && (type == kCertificate || type == kCertificateRequest) &&
+      !body.empty() && body[0] != 0) {
+    // RFC 8446 4.3.2, 4.4.2: certificate_request_context is empty during the
+    // handshake (only post-handshake authentication fills it). mbedTLS 3.6
+    // took a filled one.
+    return refusal(ErrorCode::decode_error, Alert::decode_error,
+                   SANSTLS_ERROR_TEXT("decode error: a certificate_request_context in the "
+                                      "handshake"));
+  }
+  if (role == Role::client && type == kCertificate && body.size() == 4 && body[0] == 0 &&
+      body[1] == 0 && body[2] == 0 && body[3] == 0) {
+    // RFC 8446 4.4.2.4: an empty server Certificate is a decode_error.
+    return refusal(ErrorCode::decode_error, Alert::decode_error,
+                   SANSTLS_ERROR_TEXT("decode error: the server sent no certificate"));
+  }
+  if (type == kCertificateVerify && body.size() >= 4 && 4 + read_u16(body, 2) != body.size()) {
+    // RFC 8446 4.4.3: the signature is the rest of the message; mbedTLS 3.6
+    // ignored bytes after it or reported decrypt_error.
+    return refusal(ErrorCode::decode_error, Alert::decode_error,
+                   SANSTLS_ERROR_TEXT("decode error: the CertificateVerify's length does not "
+                                      "match its signature"));
+  }
+  return GuardVerdict();
+}
+
 GuardVerdict ems_downgrade_verdict() noexcept {
   GuardVerdict verdict;
   verdict.ok = false;
@@ -196,6 +311,7 @@ void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, Byte
   if (!facts.parsed) return;
   guards.offered_cipher_suites = facts.cipher_suites;
   guards.offered_extensions = facts.extension_types;
+  guards.offered_alpn = facts.alpn;
   if (facts.groups.empty()) return;
   guards.offered_groups = facts.groups;
   guards.offered_groups_known = true;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "error_text.h"
@@ -32,6 +33,7 @@ struct AdvisoryGuards {
   // Client: the cipher suites of our first ClientHello.
   std::vector<uint16_t> offered_cipher_suites;
   std::vector<uint16_t> offered_extensions;  // and its extension types
+  std::vector<std::string> offered_alpn;     // and its ALPN protocols
 };
 
 // What a TLS 1.2 session records about its master secret: the ServerHello
@@ -74,6 +76,11 @@ struct GuardVerdict {
 // follows it in the same record.
 GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint8_t type,
                                    ByteView body, size_t bytes_after);
+// A TLS 1.3 handshake message from the peer in a protected record, read
+// ahead of the step that parses it (peek_next_message); `bytes_after` as
+// above. What mbedTLS 3.6 misses or answers with another alert than RFC 8446's.
+GuardVerdict check_protected_message(const AdvisoryGuards& guards, Role role, uint8_t type,
+                                     ByteView body, size_t bytes_after);
 // What to send instead of a ServerHello once `ems_downgrade` is set.
 GuardVerdict ems_downgrade_verdict() noexcept;
 // A plaintext handshake message we sent.

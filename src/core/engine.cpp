@@ -681,15 +681,13 @@ int Engine::drive_handshake() {
         handshake_state(ssl_) == MBEDTLS_SSL_CLIENT_CERTIFICATE) {
       choose_client_certificate();
     }
-    if (server_hello_.tls13 &&
-        handshake_state(ssl_) == (is_server() ? MBEDTLS_SSL_CLIENT_CERTIFICATE_VERIFY
-                                              : MBEDTLS_SSL_CERTIFICATE_VERIFY)) {
-      const int refused = check_peer_certificate_verify();
-      if (refused != 0) return refused;
-    }
     // RFC 8446 4.4.4: alerts after the server's Finished use application keys.
     protect_output_with_application_keys(ssl_);
     alert_record_sent_ = false;  // only the failing step's records tell
+    if (server_hello_.tls13 && reads_protected_handshake_message(handshake_state(ssl_))) {
+      const int refused = check_protected_handshake_message();
+      if (refused != 0) return refused;
+    }
     // An RSA-PSS ServerKeyExchange read before its step (packed with the
     // ServerHello): the step runs with the TLS 1.3 signature table.
     const int ret =
@@ -781,25 +779,54 @@ bool Engine::check_server_key_matches_suite() {
 #endif
 }
 
+// The TLS 1.3 handshake states whose step reads a protected message from
+// the peer (not the server's EndOfEarlyData state: early data comes there).
+bool Engine::reads_protected_handshake_message(int state) const {
+  if (is_server()) {
+    return state == MBEDTLS_SSL_CLIENT_CERTIFICATE ||
+           state == MBEDTLS_SSL_CLIENT_CERTIFICATE_VERIFY || state == MBEDTLS_SSL_CLIENT_FINISHED;
+  }
+  return state == MBEDTLS_SSL_ENCRYPTED_EXTENSIONS || state == MBEDTLS_SSL_CERTIFICATE_REQUEST ||
+         state == MBEDTLS_SSL_SERVER_CERTIFICATE || state == MBEDTLS_SSL_CERTIFICATE_VERIFY ||
+         state == MBEDTLS_SSL_SERVER_FINISHED;
+}
+
+// mbedTLS parses a protected handshake message in the step that decrypts
+// it, so the engine reads it ahead (peek_next_message) and judges it first:
+// check_protected_message() (advisory_guards.cpp) and the signature scheme.
+int Engine::check_protected_handshake_message() {
+  int type = 0;
+  ByteView message;
+  size_t bytes_after = 0;
+  const int ret = peek_next_message(ssl_, &type, &message, &bytes_after);
+  if (ret != 0) return ret;
+  if (type != MBEDTLS_SSL_MSG_HANDSHAKE || message.size() < 4) return 0;  // the step refuses it
+  const GuardVerdict verdict =
+      check_protected_message(guards_, role_, message[0], message.skip(4), bytes_after);
+  if (!verdict.ok) {
+    send_alert(verdict.alert);
+    fail(Error(verdict.code, Stage::handshake, verdict.message)
+             .with_alert(verdict.alert, AlertDirection::sent));
+    return MBEDTLS_ERR_SSL_DECODE_ERROR;  // failed: the error above is the one reported
+  }
+  if (message[0] == kCertificateVerify && message.size() >= 6) {
+    return check_certificate_verify_scheme(static_cast<uint16_t>((message[4] << 8) | message[5]));
+  }
+  return 0;
+}
+
 // RFC 8446 4.4.3 and 4.2.3: a TLS 1.3 CertificateVerify signs with a scheme
 // we offered, never RSA PKCS#1 v1.5, SHA-1 or SHA-224, and one that suits the
 // certificate's key (an ECDSA scheme names the key's curve). mbedTLS 3.6
 // checks only that we offered it (our list has PKCS#1 v1.5 for TLS 1.2) and
 // the key type, and refuses with decrypt_error, the alert for a signature
 // that does not verify; the scheme is an illegal parameter (BoringSSL,
-// OpenSSL). The message is protected: it is read ahead of its step.
-int Engine::check_peer_certificate_verify() {
-#if !defined(MBEDTLS_X509_CRT_PARSE_C) || !defined(MBEDTLS_SSL_PROTO_TLS1_3)
+// OpenSSL).
+int Engine::check_certificate_verify_scheme(uint16_t scheme) {
+#if !defined(MBEDTLS_X509_CRT_PARSE_C)
+  (void)scheme;
   return 0;
 #else
-  int type = 0;
-  ByteView message;
-  const int ret = peek_next_message(ssl_, &type, &message);
-  if (ret != 0) return ret;
-  if (type != MBEDTLS_SSL_MSG_HANDSHAKE || message.size() < 6 || message[0] != kCertificateVerify) {
-    return 0;  // the step refuses it
-  }
-  const uint16_t scheme = static_cast<uint16_t>((message[4] << 8) | message[5]);
   static constexpr uint16_t kTls13Schemes[] = {0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806};
   bool tls13_scheme = false;
   for (uint16_t allowed : kTls13Schemes) tls13_scheme = tls13_scheme || scheme == allowed;
@@ -808,17 +835,17 @@ int Engine::check_peer_certificate_verify() {
   const mbedtls_x509_crt* leaf = handshake_peer_certificate(ssl_);
   const char* problem = nullptr;
   if (!tls13_scheme) {
-    problem =
+    problem = SANSTLS_ERROR_TEXT(
         "illegal parameter: the peer's TLS 1.3 CertificateVerify uses a signature scheme "
-        "TLS 1.3 forbids (RSA PKCS#1 v1.5, SHA-1 or SHA-224) or we do not support";
+        "TLS 1.3 forbids (RSA PKCS#1 v1.5, SHA-1 or SHA-224) or we do not support");
   } else if (!offered) {
-    problem =
+    problem = SANSTLS_ERROR_TEXT(
         "illegal parameter: the peer's CertificateVerify uses a signature scheme we did not "
-        "offer";
+        "offer");
   } else if (leaf != nullptr && !tls13_scheme_fits_key(scheme, leaf->pk)) {
-    problem =
+    problem = SANSTLS_ERROR_TEXT(
         "illegal parameter: the peer's CertificateVerify scheme does not suit its "
-        "certificate's key (TLS 1.3: an ECDSA scheme names the key's curve)";
+        "certificate's key (TLS 1.3: an ECDSA scheme names the key's curve)");
   }
   if (problem == nullptr) return 0;
   send_alert(Alert::illegal_parameter);

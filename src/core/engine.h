@@ -114,7 +114,9 @@ class Engine {
   void reprotect_client_alert();
   bool check_server_key_matches_suite();
   bool check_server_key_usage();
-  int check_peer_certificate_verify();
+  bool reads_protected_handshake_message(int state) const;
+  int check_protected_handshake_message();
+  int check_certificate_verify_scheme(uint16_t scheme);
   void send_compatibility_change_cipher_spec();
   void capture_session();
   Error verify_saved_session();

@@ -225,7 +225,8 @@ int tls12_client_step_with_tls13_signature_table(mbedtls_ssl_context& ssl) noexc
 #endif
 }
 
-int peek_next_message(mbedtls_ssl_context& ssl, int* content_type, ByteView* handshake) noexcept {
+int peek_next_message(mbedtls_ssl_context& ssl, int* content_type, ByteView* handshake,
+                      size_t* bytes_after) noexcept {
   if (ssl.keep_current_message == 0) {
     int ret = mbedtls_ssl_flush_output(&ssl);
     if (ret == 0) ret = mbedtls_ssl_handle_pending_alert(&ssl);
@@ -235,10 +236,12 @@ int peek_next_message(mbedtls_ssl_context& ssl, int* content_type, ByteView* han
     if (ret != 0) return ret;
     ssl.keep_current_message = 1;
   }
+  const bool handshake_message =
+      ssl.in_msgtype == MBEDTLS_SSL_MSG_HANDSHAKE && ssl.in_msg != nullptr;
   *content_type = ssl.in_msgtype;
-  *handshake = ssl.in_msgtype == MBEDTLS_SSL_MSG_HANDSHAKE && ssl.in_msg != nullptr
-                   ? ByteView(ssl.in_msg, ssl.in_hslen)
-                   : ByteView();
+  *handshake = handshake_message ? ByteView(ssl.in_msg, ssl.in_hslen) : ByteView();
+  *bytes_after =
+      handshake_message && ssl.in_msglen > ssl.in_hslen ? ssl.in_msglen - ssl.in_hslen : 0;
   return 0;
 }
 

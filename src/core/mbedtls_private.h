@@ -48,9 +48,12 @@ int tls12_client_step_with_tls13_signature_table(mbedtls_ssl_context& ssl) noexc
 // it there for the next handshake step to parse, as mbedTLS itself does for a
 // message one state reads and the next one parses: the engine can judge a
 // protected handshake message before mbedTLS acts on it. 0 with the message's
-// content type and, for a handshake message, its bytes (header included), or
-// what the step would have returned (MBEDTLS_ERR_SSL_WANT_READ: not here yet).
-int peek_next_message(mbedtls_ssl_context& ssl, int* content_type, ByteView* handshake) noexcept;
+// content type, for a handshake message its bytes (header included) and how
+// many bytes follow it in its record, or what the step would have returned
+// (MBEDTLS_ERR_SSL_WANT_READ: not here yet). TLS 1.3 only (the transcript is
+// left to the step, as TLS 1.3 steps do).
+int peek_next_message(mbedtls_ssl_context& ssl, int* content_type, ByteView* handshake,
+                      size_t* bytes_after) noexcept;
 
 // Whether the record mbedTLS just refused is an alert record whose length
 // is not 2 (a fragmented alert, or two in one record).
