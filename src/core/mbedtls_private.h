@@ -9,6 +9,14 @@
 #include "mbedtls/x509_crt.h"
 #include "sanstls/bytes.h"
 
+// mbedtls_internal.c: what needs mbedTLS's internal (C-only) ssl_misc.h.
+extern "C" {
+// TLS 1.3 client, before mbedTLS parses a HelloRetryRequest that carries a
+// cookie: lets mbedTLS 3.6 take the cookie it would otherwise refuse as an
+// extension the first ClientHello did not send (mbedTLS issue #9543).
+void sanstls_accept_hello_retry_cookie(mbedtls_ssl_context* ssl);
+}
+
 namespace sanstls::detail {
 
 // Whether a TLS 1.2 cipher suite's key exchange is ECDHE (ECDHE_RSA,
