@@ -106,8 +106,8 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       verdict.ok = false;
       verdict.code = ErrorCode::unexpected_message;
       verdict.alert = Alert::unexpected_message;
-      verdict.message = SANSTLS_ERROR_TEXT(
-          "unexpected message: data follows the ServerHello in its record");
+      verdict.message =
+          SANSTLS_ERROR_TEXT("unexpected message: data follows the ServerHello in its record");
       return verdict;
     }
     if (facts.parsed && guards.hello_retry_seen && !facts.hello_retry_request &&
@@ -174,8 +174,7 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
         }
       }
     }
-    if (facts.parsed && facts.hello_retry_request && facts.key_share_group == 0 &&
-        !facts.cookie) {
+    if (facts.parsed && facts.hello_retry_request && facts.key_share_group == 0 && !facts.cookie) {
       // RFC 8446 4.1.4: a HelloRetryRequest that would not change the
       // ClientHello (neither a group nor a cookie) is illegal_parameter;
       // mbedTLS 3.6 sent the same ClientHello again.
@@ -251,7 +250,8 @@ void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, Byte
   const ClientHelloFacts facts = parse_client_hello(body);
   if (!facts.parsed) return;
   guards.key_share_groups.clear();  // each ClientHello's own (a second one's differ)
-  for (const KeyShareEntry& share : facts.key_shares) guards.key_share_groups.push_back(share.group);
+  for (const KeyShareEntry& share : facts.key_shares)
+    guards.key_share_groups.push_back(share.group);
   if (guards.offered_groups_known) return;
   guards.offered_cipher_suites = facts.cipher_suites;
   guards.offered_extensions = facts.extension_types;

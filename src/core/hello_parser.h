@@ -35,7 +35,7 @@ struct ServerHelloFacts {
   bool duplicate_extension = false;     // an extension type twice (RFC 8446 4.2, RFC 5246 7.4.1.4)
   std::vector<uint16_t> extension_types;         // in order
   bool point_formats_lack_uncompressed = false;  // ec_point_formats without 0 (RFC 8422 5.1.2)
-  bool cookie = false;  // a cookie extension (RFC 8446 4.2.2)
+  bool cookie = false;                           // a cookie extension (RFC 8446 4.2.2)
   // A cookie that is empty or not one opaque<1..2^16-1> (RFC 8446 4.2.2).
   bool cookie_malformed = false;
 };

@@ -5,7 +5,7 @@
 #include "common.h" /* first, as in mbedTLS's own sources */
 #include "ssl_misc.h"
 
-void sanstls_accept_hello_retry_cookie(mbedtls_ssl_context *ssl);
+void sanstls_accept_hello_retry_cookie(mbedtls_ssl_context* ssl);
 
 /* mbedTLS 3.6 checks each extension of a HelloRetryRequest against those
  * the first ClientHello sent, and no first ClientHello sends a cookie
@@ -13,13 +13,12 @@ void sanstls_accept_hello_retry_cookie(mbedtls_ssl_context *ssl);
  * (mbedTLS issue #9543) although it would echo it. Marking the cookie as
  * sent lets it through; the second ClientHello resets the mask, so a
  * ServerHello with a cookie is still refused. */
-void sanstls_accept_hello_retry_cookie(mbedtls_ssl_context *ssl)
-{
+void sanstls_accept_hello_retry_cookie(mbedtls_ssl_context* ssl) {
 #if defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_CLI_C)
-    if (ssl->handshake != NULL) {
-        ssl->handshake->sent_extensions |= (uint32_t) MBEDTLS_SSL_EXT_MASK(COOKIE);
-    }
+  if (ssl->handshake != NULL) {
+    ssl->handshake->sent_extensions |= (uint32_t)MBEDTLS_SSL_EXT_MASK(COOKIE);
+  }
 #else
-    (void) ssl;
+  (void)ssl;
 #endif
 }
