@@ -661,6 +661,9 @@ void Engine::on_server_hello(ByteView body) {
     // 8446 4.2.2 has us echo the cookie, which mbedTLS 3.6 would refuse.
     sanstls_accept_hello_retry_cookie(&ssl_);
   }
+  if (!is_server() && facts.hello_retry_request) {
+    sanstls_retry_without_other_hash_ticket(&ssl_, facts.cipher_suite);
+  }
   inbound_.set_tls13(facts.tls13);
   outbound_.set_tls13(facts.tls13);
   if (is_server() && facts.tls13 && !facts.hello_retry_request &&

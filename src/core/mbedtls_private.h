@@ -15,6 +15,9 @@ extern "C" {
 // cookie: lets mbedTLS 3.6 take the cookie it would otherwise refuse as an
 // extension the first ClientHello did not send (mbedTLS issue #9543).
 void sanstls_accept_hello_retry_cookie(mbedtls_ssl_context* ssl);
+// TLS 1.3 client, before mbedTLS parses a HelloRetryRequest choosing
+// `suite`: a resumed ticket of another hash is not offered again.
+void sanstls_retry_without_other_hash_ticket(mbedtls_ssl_context* ssl, uint16_t suite);
 }
 
 namespace sanstls::detail {

@@ -1148,3 +1148,75 @@ TEST_CASE("the unedited ServerHello after a HelloRetryRequest is accepted", "[bo
   CHECK(client_answer_to_edited_hello_retry([](Bytes&) {}, [](Bytes&) {}).error.ok());
   CHECK(client_verdict_on_edited_tls13_server_hello([](Bytes&) {}).ok());
 }
+
+namespace {
+
+// Whether the nth ClientHello (0: the first) among `stream`'s records has
+// extension `type`.
+bool nth_client_hello_has(const Bytes& stream, int nth, uint16_t type) {
+  size_t at = 0;
+  for (const auto& r : split_records(stream)) {
+    if (r.type == 22 && stream.at(at + 5) == 1 && nth-- == 0) {
+      return hello_extension_at(stream, at + 5, type, true) != 0;
+    }
+    at += 5 + r.length;
+  }
+  FAIL("no such ClientHello");
+  return false;
+}
+
+}  // namespace
+
+// RFC 8446 4.1.4: after a HelloRetryRequest, a client SHOULD NOT offer a
+// PSK whose hash is not the suite's (the server cannot select it); mbedTLS
+// 3.6 offered its ticket again. (Our mbedTLS server refuses a ticket of
+// another hash than its suite with decrypt_error before any
+// HelloRetryRequest, so the HelloRetryRequest's suite is edited here.)
+TEST_CASE("after a HelloRetryRequest for a suite of another hash, the ticket is not offered again",
+          "[bogo][hello]") {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.groups("X25519:P-256")
+      .cipher_suites("TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384")
+      .versions(TlsVersion::tls1_3, TlsVersion::tls1_3);
+  const Config client_config = build_or_fail(client_b);
+  auto server_b = server_builder(sources);
+  server_b
+      .cipher_suites("TLS_AES_128_GCM_SHA256")  // a SHA-256 ticket
+      .versions(TlsVersion::tls1_3, TlsVersion::tls1_3);
+  const Config server_config = build_or_fail(server_b);
+  Pair first = connect(client_config, server_config);
+  REQUIRE(first.client.conn.wants().handshake_complete);
+  auto saved = first.client.conn.save_session();
+  REQUIRE(saved);
+
+  const bool other_hash = GENERATE(true, false);
+  INFO("HelloRetryRequest for " << (other_hash ? "TLS_AES_256_GCM_SHA384"
+                                               : "TLS_AES_128_GCM_SHA256"));
+  auto retry_server_b = server_builder(sources);
+  retry_server_b.groups("P-256")
+      .cipher_suites("TLS_AES_128_GCM_SHA256")
+      .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+      .ticket_keys(server_config.ticket_keys());  // it can read the ticket
+  auto client = Connection::client(client_config, "localhost", ByteView(saved.value()));
+  auto server = Connection::server(build_or_fail(retry_server_b));
+  REQUIRE(client);
+  REQUIRE(server);
+  const Bytes hello = take_output(client.value());
+  CHECK(nth_client_hello_has(hello, 0, 0x0029));  // pre_shared_key
+  REQUIRE(server->feed(ByteView(hello)) == hello.size());
+  Bytes retry = take_output(server.value());
+  REQUIRE(retry.size() > 11 + 32);
+  REQUIRE(get16(retry, 11) == 0xCF21);
+  if (other_hash) retry.at(server_hello_suite_at(retry) + 1) = 0x02;  // TLS_AES_256_GCM_SHA384
+  client->feed(ByteView(retry));
+  REQUIRE(client->error().ok());
+  const Bytes second_hello = take_output(client.value());
+  CHECK(nth_client_hello_has(second_hello, 0, 0x0029) == !other_hash);
+  CHECK(nth_client_hello_has(second_hello, 0, 0x002d));  // psk_key_exchange_modes, as before
+  if (!other_hash) {
+    // Unedited, the server resumes the ticket.
+    server->feed(ByteView(second_hello));
+    CHECK(server->error().ok());
+  }
+}
