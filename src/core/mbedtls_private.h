@@ -1,5 +1,6 @@
 // The few facts mbedTLS 3.6 keeps only in private fields. All private
-// access lives in mbedtls_private.cpp, so an mbedTLS upgrade touches one file.
+// access lives in mbedtls_private.cpp and (what needs mbedTLS's internal,
+// C-only headers) mbedtls_internal.c, so an mbedTLS upgrade touches one place.
 #pragma once
 
 #include <cstddef>
