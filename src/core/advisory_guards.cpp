@@ -56,17 +56,6 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
         SANSTLS_ERROR_TEXT("unexpected message: data follows the ClientHello in its record");
     return verdict;
   }
-  if (role == Role::client && type == kServerHello && bytes_after > 0) {
-    // RFC 8446 5.1: the TLS 1.3 ServerHello precedes a key change, so it
-    // ends its record; mbedTLS 3.6 read what followed under the handshake
-    // keys (bad_record_mac).
-    const ServerHelloFacts facts = parse_server_hello(body);
-    if (facts.parsed && facts.tls13 && !facts.hello_retry_request) {
-      return refusal(ErrorCode::unexpected_message, Alert::unexpected_message,
-                     SANSTLS_ERROR_TEXT("unexpected message: data follows the TLS 1.3 "
-                                        "ServerHello in its record (RFC 8446 5.1)"));
-    }
-  }
   if (role == Role::server && type == kClientHello) {
     // mbedTLS 3.6 takes a ClientHello with an extension twice (RFC 8446 4.2
     // and RFC 5246 7.4.1.4 forbid it) or with bytes after its extensions:
@@ -123,11 +112,42 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     // internal_error, and took a repeated extension.
     const ServerHelloFacts facts = parse_server_hello(body);
     const auto& offered = guards.offered_cipher_suites;
+    if (facts.parsed && (facts.tls13 || facts.hello_retry_request) && bytes_after > 0) {
+      // RFC 8446 5.1: a ServerHello, which a key change follows, ends its
+      // record; BoringSSL holds a HelloRetryRequest to it too. mbedTLS 3.6
+      // read on into the next message.
+      verdict.ok = false;
+      verdict.code = ErrorCode::unexpected_message;
+      verdict.alert = Alert::unexpected_message;
+      verdict.message =
+          SANSTLS_ERROR_TEXT("unexpected message: data follows the ServerHello in its record");
+      return verdict;
+    }
+    if (facts.parsed && guards.hello_retry_seen && !facts.hello_retry_request &&
+        facts.selected_version != guards.hello_retry_version) {
+      // RFC 8446 4.1.4: the ServerHello keeps the HelloRetryRequest's
+      // selected_version, else illegal_parameter; mbedTLS 3.6 compared none.
+      verdict.ok = false;
+      verdict.code = ErrorCode::illegal_parameter;
+      verdict.alert = Alert::illegal_parameter;
+      verdict.message = SANSTLS_ERROR_TEXT(
+          "illegal parameter: the ServerHello's version differs from the HelloRetryRequest's");
+      return verdict;
+    }
     if (facts.parsed && !facts.tls13 && facts.point_formats_lack_uncompressed) {
       verdict.ok = false;
       verdict.code = ErrorCode::illegal_parameter;
       verdict.alert = Alert::illegal_parameter;
       verdict.message = "illegal parameter: ec_point_formats without uncompressed points";
+      return verdict;
+    }
+    if (facts.parsed && facts.duplicate_extension && facts.hello_retry_request) {
+      // RFC 8446 4.2 names no alert; BoringSSL's is illegal_parameter here
+      // (decode_error for a ServerHello).
+      verdict.ok = false;
+      verdict.code = ErrorCode::illegal_parameter;
+      verdict.alert = Alert::illegal_parameter;
+      verdict.message = "illegal parameter: the HelloRetryRequest has an extension twice";
       return verdict;
     }
     if (facts.parsed && facts.duplicate_extension) {
@@ -167,6 +187,17 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
         }
       }
     }
+    if (facts.parsed && facts.hello_retry_request && facts.key_share_group == 0 && !facts.cookie) {
+      // RFC 8446 4.1.4: a HelloRetryRequest that would not change the
+      // ClientHello (neither a group nor a cookie) is illegal_parameter;
+      // mbedTLS 3.6 sent the same ClientHello again.
+      verdict.ok = false;
+      verdict.code = ErrorCode::illegal_parameter;
+      verdict.alert = Alert::illegal_parameter;
+      verdict.message = SANSTLS_ERROR_TEXT(
+          "illegal parameter: the HelloRetryRequest asks for no change to the ClientHello");
+      return verdict;
+    }
     if (facts.parsed && !offered.empty() &&
         (std::find(offered.begin(), offered.end(), facts.cipher_suite) == offered.end() ||
          ((facts.cipher_suite >> 8) == 0x13) != facts.tls13)) {
@@ -175,6 +206,20 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       verdict.alert = Alert::illegal_parameter;
       verdict.message =
           "illegal parameter: the server chose a cipher suite we did not offer for its version";
+      return verdict;
+    }
+    const auto& shares = guards.key_share_groups;
+    if (facts.parsed && facts.tls13 && !facts.hello_retry_request && facts.key_share_group != 0 &&
+        !shares.empty() &&
+        std::find(shares.begin(), shares.end(), facts.key_share_group) == shares.end()) {
+      // RFC 8446 4.2.8: the server's share is in the group of one of ours
+      // (after a HelloRetryRequest, the group it named), else
+      // illegal_parameter; mbedTLS 3.6 said handshake_failure.
+      verdict.ok = false;
+      verdict.code = ErrorCode::illegal_parameter;
+      verdict.alert = Alert::illegal_parameter;
+      verdict.message = SANSTLS_ERROR_TEXT(
+          "illegal parameter: the ServerHello's key share is of a group we sent no share for");
       return verdict;
     }
   }
@@ -306,15 +351,26 @@ void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, Byte
     guards.offered_session_id.assign(id.begin(), id.end());
     guards.session_id_known = true;
   }
-  if (guards.offered_groups_known) return;
   const ClientHelloFacts facts = parse_client_hello(body);
   if (!facts.parsed) return;
+  guards.key_share_groups.clear();  // each ClientHello's own (a second one's differ)
+  for (const KeyShareEntry& share : facts.key_shares)
+    guards.key_share_groups.push_back(share.group);
+  if (guards.offered_groups_known) return;
   guards.offered_cipher_suites = facts.cipher_suites;
   guards.offered_extensions = facts.extension_types;
   guards.offered_alpn = facts.alpn;
   if (facts.groups.empty()) return;
   guards.offered_groups = facts.groups;
   guards.offered_groups_known = true;
+}
+
+void note_inbound_message(AdvisoryGuards& guards, Role role, uint8_t type, ByteView body) {
+  if (role != Role::client || type != kServerHello) return;
+  const ServerHelloFacts facts = parse_server_hello(body);
+  if (!facts.parsed || !facts.hello_retry_request) return;
+  guards.hello_retry_seen = true;
+  guards.hello_retry_version = facts.selected_version;
 }
 
 namespace {

@@ -34,6 +34,11 @@ struct AdvisoryGuards {
   std::vector<uint16_t> offered_cipher_suites;
   std::vector<uint16_t> offered_extensions;  // and its extension types
   std::vector<std::string> offered_alpn;     // and its ALPN protocols
+  // Client: the key_share groups of our latest ClientHello, and the version
+  // a HelloRetryRequest chose (RFC 8446 4.2.8, 4.1.4).
+  std::vector<uint16_t> key_share_groups;
+  bool hello_retry_seen = false;
+  uint16_t hello_retry_version = 0;  // its supported_versions
 };
 
 // What a TLS 1.2 session records about its master secret: the ServerHello
@@ -85,5 +90,7 @@ GuardVerdict check_protected_message(const AdvisoryGuards& guards, Role role, ui
 GuardVerdict ems_downgrade_verdict() noexcept;
 // A plaintext handshake message we sent.
 void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, ByteView body);
+// A plaintext handshake message from the peer that the guards let through.
+void note_inbound_message(AdvisoryGuards& guards, Role role, uint8_t type, ByteView body);
 
 }  // namespace sanstls::detail

@@ -527,6 +527,7 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
   }
   e.apply_guard(check_inbound_message(e.guards_, e.role_, type, body,
                                       e.inbound_.record_bytes_after_message()));
+  note_inbound_message(e.guards_, e.role_, type, body);
 }
 
 void Engine::Inbound::on_plaintext_alert(uint8_t level, uint8_t description) {
@@ -655,6 +656,14 @@ void Engine::on_server_hello(ByteView body) {
   if (!facts.parsed) return;
   server_hello_ = facts;
   if (facts.hello_retry_request) saw_hello_retry_ = true;
+  if (!is_server() && facts.hello_retry_request && facts.cookie && !facts.cookie_malformed) {
+    // Seen as its last byte reaches mbedTLS, before mbedTLS parses it: RFC
+    // 8446 4.2.2 has us echo the cookie, which mbedTLS 3.6 would refuse.
+    sanstls_accept_hello_retry_cookie(&ssl_);
+  }
+  if (!is_server() && facts.hello_retry_request) {
+    sanstls_retry_without_other_hash_ticket(&ssl_, facts.cipher_suite);
+  }
   inbound_.set_tls13(facts.tls13);
   outbound_.set_tls13(facts.tls13);
   if (is_server() && facts.tls13 && !facts.hello_retry_request &&

@@ -71,7 +71,8 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept {
       if (type == kExtEcPointFormats) {
         facts.point_formats_lack_uncompressed = lacks_uncompressed(extension);
       } else if (type == kExtSupportedVersions) {
-        facts.tls13 = data.u16() == 0x0304;
+        facts.selected_version = data.u16();
+        facts.tls13 = facts.selected_version == 0x0304;
       } else if (type == kExtKeyShare) {
         facts.key_share_group = data.u16();
       } else if (type == kExtPreSharedKey) {
@@ -80,6 +81,7 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept {
         facts.extended_master_secret = true;
       } else if (type == kExtCookie) {
         const ByteView cookie = data.vector16();
+        facts.cookie = true;
         facts.cookie_malformed = !data.ok() || !data.at_end() || cookie.empty();
       }
     }

@@ -27,6 +27,7 @@ struct ServerHelloFacts {
   bool parsed = false;
   bool hello_retry_request = false;
   bool tls13 = false;
+  uint16_t selected_version = 0;  // supported_versions, 0 when absent
   uint16_t cipher_suite = 0;
   uint16_t key_share_group = 0;         // TLS 1.3 (HRR: the group asked for)
   bool pre_shared_key = false;          // TLS 1.3 resumption or external PSK
@@ -34,6 +35,7 @@ struct ServerHelloFacts {
   bool duplicate_extension = false;     // an extension type twice (RFC 8446 4.2, RFC 5246 7.4.1.4)
   std::vector<uint16_t> extension_types;         // in order
   bool point_formats_lack_uncompressed = false;  // ec_point_formats without 0 (RFC 8422 5.1.2)
+  bool cookie = false;                           // a cookie extension (RFC 8446 4.2.2)
   // A cookie that is empty or not one opaque<1..2^16-1> (RFC 8446 4.2.2).
   bool cookie_malformed = false;
 };

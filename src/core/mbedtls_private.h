@@ -1,5 +1,6 @@
 // The few facts mbedTLS 3.6 keeps only in private fields. All private
-// access lives in mbedtls_private.cpp, so an mbedTLS upgrade touches one file.
+// access lives in mbedtls_private.cpp and (what needs mbedTLS's internal,
+// C-only headers) mbedtls_internal.c, so an mbedTLS upgrade touches one place.
 #pragma once
 
 #include <cstddef>
@@ -8,6 +9,17 @@
 #include "mbedtls/ssl.h"
 #include "mbedtls/x509_crt.h"
 #include "sanstls/bytes.h"
+
+// mbedtls_internal.c: what needs mbedTLS's internal (C-only) ssl_misc.h.
+extern "C" {
+// TLS 1.3 client, before mbedTLS parses a HelloRetryRequest that carries a
+// cookie: lets mbedTLS 3.6 take the cookie it would otherwise refuse as an
+// extension the first ClientHello did not send (mbedTLS issue #9543).
+void sanstls_accept_hello_retry_cookie(mbedtls_ssl_context* ssl);
+// TLS 1.3 client, before mbedTLS parses a HelloRetryRequest choosing
+// `suite`: a resumed ticket of another hash is not offered again.
+void sanstls_retry_without_other_hash_ticket(mbedtls_ssl_context* ssl, uint16_t suite);
+}
 
 namespace sanstls::detail {
 

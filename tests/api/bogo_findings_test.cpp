@@ -872,9 +872,19 @@ TEST_CASE("ec_point_formats without uncompressed points is illegal_parameter", "
 
 namespace {
 
-// Our client's verdict on our server's HelloRetryRequest (the client's key
-// share is X25519, the server wants P-256) after `edit` changed it.
-Error client_verdict_on_edited_hello_retry(const std::function<void(Bytes&)>& edit) {
+using Edit = std::function<void(Bytes&)>;
+
+struct RetryOutcome {
+  Error error;         // the client's, at the end
+  Bytes second_hello;  // what the client sent after the HelloRetryRequest
+};
+
+// Our client against our server, which asks for P-256 by a HelloRetryRequest
+// (the client's key share is X25519): `edit_retry` changes the
+// HelloRetryRequest; with `edit_server_hello`, the server then answers the
+// second ClientHello and that changes its ServerHello flight.
+RetryOutcome client_answer_to_edited_hello_retry(const Edit& edit_retry,
+                                                 const Edit& edit_server_hello = nullptr) {
   Sources sources;
   auto client_b = client_builder(sources);
   client_b.groups("X25519:P-256");
@@ -890,9 +900,90 @@ Error client_verdict_on_edited_hello_retry(const std::function<void(Bytes&)>& ed
   REQUIRE(retry.size() > 11 + 32);
   REQUIRE(retry[5] == 2);
   REQUIRE(get16(retry, 11) == 0xCF21);  // RFC 8446's HelloRetryRequest random
-  edit(retry);
+  edit_retry(retry);
   client->feed(ByteView(retry));
+  RetryOutcome outcome;
+  outcome.second_hello = take_output(client.value());
+  if (edit_server_hello && client->error().ok()) {
+    server->feed(ByteView(outcome.second_hello));
+    REQUIRE(server->error().ok());
+    Bytes flight = take_output(server.value());
+    REQUIRE(flight.size() > 5);
+    REQUIRE(flight[5] == 2);  // ServerHello
+    edit_server_hello(flight);
+    client->feed(ByteView(flight));
+  }
+  outcome.error = client->error();
+  return outcome;
+}
+
+Error client_verdict_on_edited_hello_retry(const Edit& edit) {
+  return client_answer_to_edited_hello_retry(edit).error;
+}
+
+// Our TLS 1.3 client's verdict on our server's first flight (no
+// HelloRetryRequest) after `edit` changed its ServerHello.
+Error client_verdict_on_edited_tls13_server_hello(const Edit& edit) {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.groups("X25519:P-256");  // a key share for X25519 only
+  auto client = Connection::client(build_or_fail(client_b), "localhost");
+  auto server = Connection::server(build_or_fail(server_builder(sources)));
+  REQUIRE(client.ok());
+  REQUIRE(server.ok());
+  const Bytes hello = take_output(client.value());
+  REQUIRE(server->feed(ByteView(hello)) == hello.size());
+  Bytes flight = take_output(server.value());
+  REQUIRE(flight.size() > 11 + 32);
+  REQUIRE(flight[5] == 2);
+  REQUIRE(get16(flight, 11) != 0xCF21);  // a real ServerHello
+  edit(flight);
+  client->feed(ByteView(flight));
   return client->error();
+}
+
+// Removes extension `type` from the flight's first message, a ServerHello
+// (the record, message and extensions lengths shrink with it).
+void remove_server_hello_extension(Bytes& flight, uint16_t type) {
+  const size_t body = hello_extension_at(flight, 5, type, false);
+  REQUIRE(body != 0);
+  const size_t length = 4 + get16(flight, body - 2);
+  flight.erase(flight.begin() + static_cast<long>(body - 4),
+               flight.begin() + static_cast<long>(body - 4 + length));
+  auto shrink16 = [&](size_t at) {
+    const size_t v = get16(flight, at) - length;
+    flight[at] = static_cast<uint8_t>(v >> 8);
+    flight[at + 1] = static_cast<uint8_t>(v);
+  };
+  shrink16(3);
+  shrink16(7);
+  shrink16(server_hello_suite_at(flight) + 2 + 1);
+}
+
+// Appends `byte` to the flight's first record, after the ServerHello.
+void append_to_first_record(Bytes& flight, uint8_t byte) {
+  const size_t length = get16(flight, 3);
+  flight.insert(flight.begin() + static_cast<long>(5 + length), byte);
+  flight[3] = static_cast<uint8_t>((length + 1) >> 8);
+  flight[4] = static_cast<uint8_t>(length + 1);
+}
+
+// A cookie extension (RFC 8446 4.2.2) holding "cookie".
+const Bytes kCookieExtension = {0x00, 0x2c, 0x00, 0x08, 0x00, 0x06, 'c', 'o', 'o', 'k', 'i', 'e'};
+
+// The cookie extension's body in the ClientHello among `records`, or empty.
+Bytes client_hello_cookie(const Bytes& records) {
+  size_t at = 0;
+  for (const auto& r : split_records(records)) {
+    if (r.type == 22 && records.at(at + 5) == 1) {
+      const size_t body = hello_extension_at(records, at + 5, 0x002c, true);
+      if (body == 0) return {};
+      return Bytes(records.begin() + static_cast<long>(body),
+                   records.begin() + static_cast<long>(body + get16(records, body - 2)));
+    }
+    at += 5 + r.length;
+  }
+  return {};
 }
 
 }  // namespace
@@ -924,4 +1015,208 @@ TEST_CASE("a HelloRetryRequest with an empty or malformed cookie is a decode_err
 
 TEST_CASE("the unedited HelloRetryRequest is accepted", "[bogo][hello]") {
   CHECK(client_verdict_on_edited_hello_retry([](Bytes&) {}).ok());
+}
+
+// RFC 8446 4.2.2: a client echoes a HelloRetryRequest's cookie in its
+// second ClientHello. mbedTLS 3.6 refused the cookie (unsupported_extension)
+// because the first ClientHello had sent none (mbedTLS issue #9543).
+TEST_CASE("a HelloRetryRequest's cookie is echoed in the second ClientHello", "[bogo][hello]") {
+  const RetryOutcome outcome = client_answer_to_edited_hello_retry(
+      [](Bytes& retry) { append_server_hello_extension(retry, kCookieExtension); });
+  REQUIRE(outcome.error.ok());
+  const Bytes echoed = client_hello_cookie(outcome.second_hello);
+  CHECK(echoed == Bytes(kCookieExtension.begin() + 4, kCookieExtension.end()));
+  SECTION("and without a cookie, the second ClientHello has none") {
+    const RetryOutcome plain = client_answer_to_edited_hello_retry([](Bytes&) {});
+    REQUIRE(plain.error.ok());
+    CHECK(client_hello_cookie(plain.second_hello).empty());
+    CHECK(!split_records(plain.second_hello).empty());
+  }
+}
+
+// Only a HelloRetryRequest brings a cookie unasked: in a ServerHello it is
+// an extension we did not send (RFC 8446 4.2), also after we echoed one.
+TEST_CASE("a cookie in a ServerHello is unsupported_extension", "[bogo][hello]") {
+  SECTION("without a HelloRetryRequest") {
+    const Error error = client_verdict_on_edited_tls13_server_hello(
+        [](Bytes& flight) { append_server_hello_extension(flight, kCookieExtension); });
+    CHECK(error.code() == ErrorCode::illegal_parameter);
+    CHECK(error.alert() == Alert::unsupported_extension);
+    CHECK(error.alert_direction() == AlertDirection::sent);
+  }
+  SECTION("after a HelloRetryRequest with a cookie") {
+    const RetryOutcome outcome = client_answer_to_edited_hello_retry(
+        [](Bytes& retry) { append_server_hello_extension(retry, kCookieExtension); },
+        [](Bytes& flight) { append_server_hello_extension(flight, kCookieExtension); });
+    CHECK(outcome.error.code() == ErrorCode::illegal_parameter);
+    CHECK(outcome.error.alert() == Alert::unsupported_extension);
+  }
+}
+
+// RFC 8446 4.2 names no alert for an extension twice; BoringSSL sends
+// illegal_parameter for a HelloRetryRequest's (decode_error for a ServerHello's).
+TEST_CASE("a HelloRetryRequest with an extension twice is illegal_parameter", "[bogo][hello]") {
+  const Bytes extension = GENERATE(Bytes{0x00, 0x2b, 0x00, 0x02, 0x03, 0x04},  // supported_versions
+                                   Bytes{0x00, 0x33, 0x00, 0x02, 0x00, 0x17});  // key_share
+  const Error error = client_verdict_on_edited_hello_retry(
+      [&](Bytes& retry) { append_server_hello_extension(retry, extension); });
+  CHECK(error.code() == ErrorCode::illegal_parameter);
+  CHECK(error.alert() == Alert::illegal_parameter);
+}
+
+// RFC 8446 4.1.4: a HelloRetryRequest that would not change the
+// ClientHello is illegal_parameter; mbedTLS 3.6 sent the same ClientHello
+// again. A cookie alone is a change.
+TEST_CASE("a HelloRetryRequest without a key share or a cookie is illegal_parameter",
+          "[bogo][hello]") {
+  const Error error = client_verdict_on_edited_hello_retry(
+      [](Bytes& retry) { remove_server_hello_extension(retry, 0x0033); });
+  CHECK(error.code() == ErrorCode::illegal_parameter);
+  CHECK(error.alert() == Alert::illegal_parameter);
+  CHECK(error.alert_direction() == AlertDirection::sent);
+}
+
+// RFC 8446 5.1: a ServerHello ends its record (a key change follows it),
+// and BoringSSL holds a HelloRetryRequest to the same; mbedTLS 3.6 read the
+// next message from the rest of the record.
+TEST_CASE("data after a HelloRetryRequest or TLS 1.3 ServerHello in its record is unexpected",
+          "[bogo][hello]") {
+  SECTION("a HelloRetryRequest") {
+    const Error error = client_verdict_on_edited_hello_retry(
+        [](Bytes& retry) { append_to_first_record(retry, 2); });  // a ServerHello's type byte
+    CHECK(error.code() == ErrorCode::unexpected_message);
+    CHECK(error.alert() == Alert::unexpected_message);
+  }
+  SECTION("a ServerHello") {
+    const Error error = client_verdict_on_edited_tls13_server_hello(
+        [](Bytes& flight) { append_to_first_record(flight, 8); });  // EncryptedExtensions'
+    CHECK(error.code() == ErrorCode::unexpected_message);
+    CHECK(error.alert() == Alert::unexpected_message);
+  }
+}
+
+// RFC 8446 4.1.4: the ServerHello keeps the HelloRetryRequest's
+// selected_version; mbedTLS 3.6 took it without supported_versions as a
+// TLS 1.2 ServerHello and refused its suite instead.
+TEST_CASE("a ServerHello whose version differs from the HelloRetryRequest's is illegal_parameter",
+          "[bogo][hello]") {
+  const bool omit = GENERATE(true, false);
+  const RetryOutcome outcome = client_answer_to_edited_hello_retry(
+      [](Bytes&) {},
+      [&](Bytes& flight) {
+        if (omit) {
+          remove_server_hello_extension(flight, 0x002b);
+          return;
+        }
+        const size_t at = hello_extension_at(flight, 5, 0x002b, false);
+        REQUIRE(at != 0);
+        flight.at(at) = 0x12;  // 0x1234
+        flight.at(at + 1) = 0x34;
+      });
+  CHECK(outcome.error.code() == ErrorCode::illegal_parameter);
+  CHECK(outcome.error.alert() == Alert::illegal_parameter);
+  CHECK(std::string(outcome.error.message()).find("HelloRetryRequest") != std::string::npos);
+}
+
+// RFC 8446 4.2.8: the server's key share is of the group of one of the
+// client's shares (after a HelloRetryRequest, the group it asked for), else
+// illegal_parameter; mbedTLS 3.6 said handshake_failure.
+TEST_CASE("a ServerHello key share of a group we sent no share for is illegal_parameter",
+          "[bogo][hello]") {
+  auto set_group = [](Bytes& flight, uint16_t group) {
+    const size_t at = hello_extension_at(flight, 5, 0x0033, false);
+    REQUIRE(at != 0);
+    flight.at(at) = static_cast<uint8_t>(group >> 8);
+    flight.at(at + 1) = static_cast<uint8_t>(group);
+  };
+  SECTION("after a HelloRetryRequest for P-256") {
+    const RetryOutcome outcome = client_answer_to_edited_hello_retry(
+        [](Bytes&) {}, [&](Bytes& flight) { set_group(flight, 0x001d); });  // X25519
+    CHECK(outcome.error.code() == ErrorCode::illegal_parameter);
+    CHECK(outcome.error.alert() == Alert::illegal_parameter);
+  }
+  SECTION("without a HelloRetryRequest") {
+    // P-256 is a group we support, but we sent no share for it.
+    const Error error = client_verdict_on_edited_tls13_server_hello(
+        [&](Bytes& flight) { set_group(flight, 0x0017); });
+    CHECK(error.code() == ErrorCode::illegal_parameter);
+    CHECK(error.alert() == Alert::illegal_parameter);
+  }
+}
+
+TEST_CASE("the unedited ServerHello after a HelloRetryRequest is accepted", "[bogo][hello]") {
+  CHECK(client_answer_to_edited_hello_retry([](Bytes&) {}, [](Bytes&) {}).error.ok());
+  CHECK(client_verdict_on_edited_tls13_server_hello([](Bytes&) {}).ok());
+}
+
+namespace {
+
+// Whether the nth ClientHello (0: the first) among `stream`'s records has
+// extension `type`.
+bool nth_client_hello_has(const Bytes& stream, int nth, uint16_t type) {
+  size_t at = 0;
+  for (const auto& r : split_records(stream)) {
+    if (r.type == 22 && stream.at(at + 5) == 1 && nth-- == 0) {
+      return hello_extension_at(stream, at + 5, type, true) != 0;
+    }
+    at += 5 + r.length;
+  }
+  FAIL("no such ClientHello");
+  return false;
+}
+
+}  // namespace
+
+// RFC 8446 4.1.4: after a HelloRetryRequest, a client SHOULD NOT offer a
+// PSK whose hash is not the suite's (the server cannot select it); mbedTLS
+// 3.6 offered its ticket again. (Our mbedTLS server refuses a ticket of
+// another hash than its suite with decrypt_error before any
+// HelloRetryRequest, so the HelloRetryRequest's suite is edited here.)
+TEST_CASE("after a HelloRetryRequest for a suite of another hash, the ticket is not offered again",
+          "[bogo][hello]") {
+  Sources sources;
+  auto client_b = client_builder(sources);
+  client_b.groups("X25519:P-256")
+      .cipher_suites("TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384")
+      .versions(TlsVersion::tls1_3, TlsVersion::tls1_3);
+  const Config client_config = build_or_fail(client_b);
+  auto server_b = server_builder(sources);
+  server_b
+      .cipher_suites("TLS_AES_128_GCM_SHA256")  // a SHA-256 ticket
+      .versions(TlsVersion::tls1_3, TlsVersion::tls1_3);
+  const Config server_config = build_or_fail(server_b);
+  Pair first = connect(client_config, server_config);
+  REQUIRE(first.client.conn.wants().handshake_complete);
+  auto saved = first.client.conn.save_session();
+  REQUIRE(saved);
+
+  const bool other_hash = GENERATE(true, false);
+  INFO("HelloRetryRequest for " << (other_hash ? "TLS_AES_256_GCM_SHA384"
+                                               : "TLS_AES_128_GCM_SHA256"));
+  auto retry_server_b = server_builder(sources);
+  retry_server_b.groups("P-256")
+      .cipher_suites("TLS_AES_128_GCM_SHA256")
+      .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+      .ticket_keys(server_config.ticket_keys());  // it can read the ticket
+  auto client = Connection::client(client_config, "localhost", ByteView(saved.value()));
+  auto server = Connection::server(build_or_fail(retry_server_b));
+  REQUIRE(client);
+  REQUIRE(server);
+  const Bytes hello = take_output(client.value());
+  CHECK(nth_client_hello_has(hello, 0, 0x0029));  // pre_shared_key
+  REQUIRE(server->feed(ByteView(hello)) == hello.size());
+  Bytes retry = take_output(server.value());
+  REQUIRE(retry.size() > 11 + 32);
+  REQUIRE(get16(retry, 11) == 0xCF21);
+  if (other_hash) retry.at(server_hello_suite_at(retry) + 1) = 0x02;  // TLS_AES_256_GCM_SHA384
+  client->feed(ByteView(retry));
+  REQUIRE(client->error().ok());
+  const Bytes second_hello = take_output(client.value());
+  CHECK(nth_client_hello_has(second_hello, 0, 0x0029) == !other_hash);
+  CHECK(nth_client_hello_has(second_hello, 0, 0x002d));  // psk_key_exchange_modes, as before
+  if (!other_hash) {
+    // Unedited, the server resumes the ticket.
+    server->feed(ByteView(second_hello));
+    CHECK(server->error().ok());
+  }
 }

@@ -1246,7 +1246,143 @@ def renegotiation_refused_openssl_client_to_us(ctx, version):
     return f"s_client: RENEGOTIATING, then error 'no renegotiation' (exit {rc}); ours: {log.strip()}"
 
 
+class CcsDroppingRelay:
+    """A loopback relay for one connection that drops the client's
+    ChangeCipherSpec records and keeps a copy of both directions.
+
+    OpenSSL 3.0's `s_server -stateless` takes the client's middlebox
+    ChangeCipherSpec (RFC 8446 D.4) between the two ClientHellos for a first
+    message and fails (OpenSSL's own s_client does too; openssl/openssl#18453),
+    although RFC 8446 4.2.2 has a stateless server ignore it. The record
+    carries nothing and is in no transcript, so dropping it changes nothing
+    else.
+    """
+
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind((HOST, 0))
+        self.listener.listen(1)
+        self.listener.settimeout(IO_TIMEOUT)
+        self.port = self.listener.getsockname()[1]
+        self.from_client = bytearray()  # forwarded, without the dropped records
+        self.from_server = bytearray()
+        self.dropped = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            down, _ = self.listener.accept()
+        except OSError:
+            return
+        up = socket.create_connection((HOST, self.upstream_port), timeout=IO_TIMEOUT)
+        down.settimeout(PROC_TIMEOUT)
+        up.settimeout(PROC_TIMEOUT)
+        back = threading.Thread(target=self._pump, args=(up, down, self.from_server, False), daemon=True)
+        back.start()
+        self._pump(down, up, self.from_client, True)
+        back.join(IO_TIMEOUT)
+        for sock in (down, up):
+            sock.close()
+
+    def _pump(self, src, dst, copy, drop_ccs):
+        pending = bytearray()
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                pending += data
+                while len(pending) >= 5:  # whole records only
+                    end = 5 + int.from_bytes(pending[3:5], "big")
+                    if len(pending) < end:
+                        break
+                    record = bytes(pending[:end])
+                    del pending[:end]
+                    if drop_ccs and record[0] == 20:
+                        self.dropped += 1
+                        continue
+                    copy.extend(record)
+                    dst.sendall(record)
+        except OSError:
+            pass
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
+        self.thread.join(IO_TIMEOUT)
+
+
+def hello_extension(stream, msg_type, ext_type, nth=0):
+    """The body of extension ext_type in the nth hello of msg_type (1
+    ClientHello, 2 ServerHello) among the plaintext handshake records of a
+    byte stream; None when that hello or extension is absent."""
+    at, seen = 0, 0
+    while at + 5 <= len(stream):
+        length = int.from_bytes(stream[at + 3:at + 5], "big")
+        body = stream[at + 5:at + 5 + length]
+        at += 5 + length
+        if stream[at - 5 - length] != 22 or not body or body[0] != msg_type:
+            continue
+        if seen < nth:
+            seen += 1
+            continue
+        p = 4 + 2 + 32
+        p += 1 + body[p]  # legacy_session_id
+        p += 2 + int.from_bytes(body[p:p + 2], "big") if msg_type == 1 else 2  # suites / suite
+        p += 1 + body[p] if msg_type == 1 else 1  # compression
+        end = p + 2 + int.from_bytes(body[p:p + 2], "big")
+        p += 2
+        while p + 4 <= end:
+            t = int.from_bytes(body[p:p + 2], "big")
+            n = int.from_bytes(body[p + 2:p + 4], "big")
+            if t == ext_type:
+                return bytes(body[p + 4:p + 4 + n])
+            p += 4 + n
+        return None
+    return None
+
+
+HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+
+
+def cookie_our_client_to_openssl_stateless(ctx, version):
+    # -stateless: every TLS 1.3 ClientHello without a cookie gets a
+    # HelloRetryRequest with one (only in the default mode, which reads stdin).
+    argv = [OPENSSL, "s_server", "-accept", f"{HOST}:0", "-cert", ctx.f("server.pem"), "-cert_chain",
+            ctx.f("server.pem"), "-key", ctx.f("server.key"), "-stateless"]
+    srv = Proc("openssl s_server -stateless", argv, stdin=True)
+    m = srv.wait_for(r"ACCEPT \S+:(\d+)")
+    check(m is not None, "openssl s_server did not print ACCEPT", srv)
+    relay = CcsDroppingRelay(int(m.group(1)))
+    text = token("stateless")
+    p, rc, info = our_client(ctx, relay.port, version, text + "\n")
+    relay.close()
+    ours = check_our_client_ok(p, rc, info, version)
+    got = srv.wait_for(re.escape(text), ("out",), 5)
+    srv.kill()
+    server_bytes, client_bytes = bytes(relay.from_server), bytes(relay.from_client)
+    check(len(server_bytes) > 11 + 32 and server_bytes[5] == 2 and server_bytes[11:43] == HRR_RANDOM,
+          "s_server's first message is no HelloRetryRequest", srv)
+    cookie = hello_extension(server_bytes, 2, 0x002c)
+    check(cookie is not None and len(cookie) > 2, "s_server's HelloRetryRequest carries no cookie", srv)
+    check(hello_extension(client_bytes, 1, 0x002c, 0) is None, "our first ClientHello carries a cookie", p)
+    echoed = hello_extension(client_bytes, 1, 0x002c, 1)
+    check(echoed == cookie, "our second ClientHello does not echo the cookie", p)
+    check(got is not None, f"s_server did not print our data ({text!r})", srv, p)
+    return (f"{ours}; HelloRetryRequest with a {len(cookie) - 2}-byte cookie, echoed; s_server printed our data "
+            f"({relay.dropped} ChangeCipherSpec dropped by the relay)")
+
+
 FEATURES5 = [
+    ("HelloRetryRequest cookie: sanstls client -> openssl s_server -stateless (via a relay dropping our "
+     "middlebox ChangeCipherSpec, which OpenSSL 3.0's stateless mode refuses)",
+     "the cookie is echoed in our second ClientHello; s_server prints our data",
+     cookie_our_client_to_openssl_stateless, ("1.3",)),
     ("0-RTT: openssl s_client -sess_in -early_data FILE -> sanstls server --early-data 16384",
      "s_client 'Early data was accepted'; server log early-data=accepted", zero_rtt_openssl_client_to_us, ("1.3",)),
     ("0-RTT: sanstls client --session-in --early-data FILE -> openssl s_server -early_data",
