@@ -63,8 +63,7 @@ ConnectionInfo tls12_client_info_against_raw_server(bool server_ems) {
 
 }  // namespace
 
-TEST_CASE("info().extended_master_secret: RFC 7627 in TLS 1.2, always in TLS 1.3",
-          "[info][ems]") {
+TEST_CASE("info().extended_master_secret: RFC 7627 in TLS 1.2, always in TLS 1.3", "[info][ems]") {
   const auto version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
   Sources sources;
   const Config client_config = build_or_fail(client_builder(sources).versions(version, version));
