@@ -631,7 +631,12 @@ Config build_config(const ShimConfig& c, Shared& shared,
   if (c.has("-no-tls12")) min = std::max(min, 0x0304);
   if (min < 0x0303) min = 0x0303;
   if (max > 0x0304) max = 0x0304;
-  if (max < 0x0303 || min > max) unimplemented("a version range without TLS 1.2 or 1.3");
+  // -no-tls13 with -no-tls12 leaves nothing: our builder refuses the
+  // empty range (below), as BoringSSL refuses to connect.
+  const bool none_left = c.has("-no-tls13") && c.has("-no-tls12");
+  if (!none_left && (max < 0x0303 || min > max)) {
+    unimplemented("a version range without TLS 1.2 or 1.3");
+  }
   b.versions(static_cast<TlsVersion>(min), static_cast<TlsVersion>(max));
 
   // bssl_shim's default enables every suite BoringSSL has; ours enables every
@@ -770,6 +775,7 @@ Config build_config(const ShimConfig& c, Shared& shared,
     // What our Config refuses is what we do not offer (Ed25519 or P-224
     // keys, cipher suites mbedTLS lacks, ...): unimplemented, not a failure.
     const Error& e = built.error();
+    if (e.code() == ErrorCode::version_range_conflict) fail_with(e);
     unimplemented(std::string("configuration refused: ") + e.name() + ": " + e.message());
   }
   if (server && !shared.ticket_keys) shared.ticket_keys = built->ticket_keys();
