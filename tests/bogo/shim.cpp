@@ -168,7 +168,8 @@ const std::set<std::string> kSupportedBools = {"-server",
                                                "-expect-ticket-renewal",
                                                "-use-early-callback",
                                                "-renegotiate-explicit",
-                                               "-no-op-extra-handshake"};
+                                               "-no-op-extra-handshake",
+                                               "-read-with-unfinished-write"};
 
 const std::set<std::string> kSupportedParams = {"-port",
                                                 "-resume-count",
@@ -519,6 +520,18 @@ class Link {
       if (n == 0 && !pump()) fail("room to write");
     }
     flush();
+  }
+
+  // -read-with-unfinished-write: `data` is accepted but only its first
+  // byte reaches the socket; the rest goes with the next flush, which the
+  // next read does (bssl_shim lets one byte through its async transport).
+  void write_unfinished(ByteView data) {
+    const size_t n = conn_.write(data);
+    if (n != data.size()) fail("room to write");
+    ByteView out = conn_.pending_output();
+    if (out.empty()) return;
+    const ssize_t sent = ::send(fd_, out.data(), 1, MSG_NOSIGNAL);
+    if (sent == 1) conn_.consume_output(1);
   }
 
   // close_notify; with `await_peer`, the peer's close_notify is required.
@@ -962,7 +975,11 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, const ShimConfig& retry
     std::vector<uint8_t> buf(32769, 0x42);
     for (size_t n : kSizes) link.write_all(ByteView(buf.data(), n));
   } else {
-    if (c.has("-shim-writes-first")) link.write_all(ByteView("hello").skip(wrote_early));
+    if (c.has("-read-with-unfinished-write")) {
+      link.write_unfinished(ByteView("hello").skip(wrote_early));
+    } else if (c.has("-shim-writes-first")) {
+      link.write_all(ByteView("hello").skip(wrote_early));
+    }
     if (!k.has("-shim-shuts-down")) {
       const size_t read_size = static_cast<size_t>(k.num("-read-size", 512));
       std::vector<uint8_t> buf(read_size);
