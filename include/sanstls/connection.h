@@ -194,6 +194,13 @@ struct ConnectionInfo {
   // TLS 1.3: the server sent a HelloRetryRequest (asking the client for
   // another key share) in this handshake.
   bool hello_retry_request = false;
+  // The master secret binds the handshake transcript: TLS 1.2 with the
+  // extended master secret (RFC 7627) negotiated, and always TLS 1.3.
+  bool extended_master_secret = false;
+  // TLS 1.2: the session ID the ServerHello carried, as OpenSSL's
+  // SSL_SESSION_get_id. Empty in TLS 1.3, and when a server that issues a
+  // ticket (RFC 5077) sent none: it keeps no session by ID then.
+  std::vector<uint8_t> session_id;
 };
 
 struct MemoryUsage {

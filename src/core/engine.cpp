@@ -1246,6 +1246,10 @@ void Engine::on_handshake_complete() {
   // A resumed handshake has no signature, whatever an earlier one had.
   const uint16_t signed_with = info_.session_reused ? 0 : peer_signature_scheme_;
   info_.peer_signature = SignatureSchemeInfo{signed_with, signature_scheme_name(signed_with)};
+  info_.extended_master_secret =
+      info_.version == TlsVersion::tls1_3 || server_hello_.extended_master_secret;
+  const ByteView id = info_.version == TlsVersion::tls1_2 ? current_session_id(ssl_) : ByteView();
+  info_.session_id.assign(id.begin(), id.end());
   peer_signature_scheme_ = 0;  // a renegotiation reports its own
   // Hello parsing is over: release its memory.
   inbound_.stop_tracking();

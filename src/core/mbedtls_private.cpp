@@ -156,6 +156,11 @@ uint32_t session_max_early_data(const mbedtls_ssl_session& session) noexcept {
 #endif
 }
 
+ByteView current_session_id(const mbedtls_ssl_context& ssl) noexcept {
+  if (ssl.session == nullptr) return ByteView();
+  return ByteView(ssl.session->id, ssl.session->id_len);
+}
+
 bool session_peer_verified(const mbedtls_ssl_session& session) noexcept {
 #if defined(MBEDTLS_X509_CRT_PARSE_C)
   return session.peer_cert != nullptr && session.verify_result == 0;

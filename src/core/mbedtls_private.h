@@ -106,6 +106,9 @@ uint32_t session_max_early_data(const mbedtls_ssl_session& session) noexcept;
 bool session_hostname_terminated(const mbedtls_ssl_session& session) noexcept;
 // Whether the session's peer presented a certificate that verified.
 bool session_peer_verified(const mbedtls_ssl_session& session) noexcept;
+// The session ID of the established session (empty when none, e.g. a TLS
+// 1.2 server that issued a ticket instead).
+ByteView current_session_id(const mbedtls_ssl_context& ssl) noexcept;
 
 // Restarts the handshake transcript with one message (type, body), as
 // received: for a ClientHello that mbedTLS parsed in a rewritten form.

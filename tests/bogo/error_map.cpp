@@ -129,6 +129,8 @@ std::string boringssl_reason(const Error& error) {
       return ":MALLOC_FAILURE:";
     case ErrorCode::bad_signature:
       return ":BAD_SIGNATURE:";
+    case ErrorCode::version_range_conflict:  // no version left to speak (config)
+      return ":NO_SUPPORTED_VERSIONS_ENABLED:";
     case ErrorCode::invalid_purpose:  // a key usage the certificate does not allow
       return ":KEY_USAGE_BIT_INCORRECT:";
     default:

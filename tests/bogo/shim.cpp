@@ -125,7 +125,8 @@ const std::set<std::string> kParamFlags = {"-port",
                                            "-early-write-after-message"};
 
 // Boolean flags the shim honours, or that do not change what a peer observes
-// of our side (-async: our socket loop behaves the same either way).
+// of our side (-async: our socket loop behaves the same either way;
+// -no-op-extra-handshake: our API has no handshake call to repeat).
 const std::set<std::string> kSupportedBools = {"-server",
                                                "-async",
                                                "-implicit-handshake",
@@ -158,7 +159,17 @@ const std::set<std::string> kSupportedBools = {"-server",
                                                "-verify-fail",
                                                "-expect-verify-result",
                                                "-use-custom-verify-callback",
-                                               "-reverify-on-resume"};
+                                               "-reverify-on-resume",
+                                               "-use-old-client-cert-callback",
+                                               "-expect-session-id",
+                                               "-expect-no-session-id",
+                                               "-expect-extended-master-secret",
+                                               "-renegotiate-ignore",
+                                               "-expect-ticket-renewal",
+                                               "-use-early-callback",
+                                               "-renegotiate-explicit",
+                                               "-no-op-extra-handshake",
+                                               "-read-with-unfinished-write"};
 
 const std::set<std::string> kSupportedParams = {"-port",
                                                 "-resume-count",
@@ -189,7 +200,9 @@ const std::set<std::string> kSupportedParams = {"-port",
                                                 "-verify-prefs",
                                                 "-expect-total-renegotiations",
                                                 "-expect-early-data-reason",
-                                                "-expect-peer-signature-algorithm"};
+                                                "-expect-peer-signature-algorithm",
+                                                "-expect-advertised-alpn",
+                                                "-expect-cipher"};
 
 // The settings of one connection: bool flags present, and each param flag's
 // values in order.
@@ -218,17 +231,20 @@ struct ShimConfig {
 };
 
 // Plain flags apply to every connection; -on-initial-/-on-resume-/-on-retry-
-// prefixed ones to that connection only (as in bssl_shim).
-void parse_flags(int argc, char** argv, ShimConfig& initial, ShimConfig& resume) {
+// prefixed ones to that connection only (as in bssl_shim). The retry
+// config is bssl_shim's for the handshake after a 0-RTT rejection: plain
+// flags and -on-retry- ones, not -on-resume- ones.
+void parse_flags(int argc, char** argv, ShimConfig& initial, ShimConfig& resume,
+                 ShimConfig& retry) {
   for (int i = 1; i < argc; i++) {
     std::string flag = argv[i];
-    bool to_initial = true, to_resume = true;
+    bool to_initial = true, to_resume = true, to_retry = true;
     for (const char* prefix : {"-on-initial-", "-on-resume-", "-on-retry-"}) {
       const std::string p = prefix;
       if (flag.compare(0, p.size(), p) == 0) {
         to_initial = p == "-on-initial-";
         to_resume = p == "-on-resume-";
-        if (p == "-on-retry-") unimplemented("0-RTT retry flags (" + flag + ")");
+        to_retry = p == "-on-retry-";
         flag = "-" + flag.substr(p.size());
       }
     }
@@ -241,7 +257,8 @@ void parse_flags(int argc, char** argv, ShimConfig& initial, ShimConfig& resume)
     } else if (!kSupportedBools.count(flag)) {
       unimplemented(flag);
     }
-    for (ShimConfig* c : {to_initial ? &initial : nullptr, to_resume ? &resume : nullptr}) {
+    for (ShimConfig* c : {to_initial ? &initial : nullptr, to_resume ? &resume : nullptr,
+                          to_retry ? &retry : nullptr}) {
       if (c == nullptr) continue;
       if (takes_param) {
         c->params[flag].push_back(value);
@@ -505,6 +522,18 @@ class Link {
     flush();
   }
 
+  // -read-with-unfinished-write: `data` is accepted but only its first
+  // byte reaches the socket; the rest goes with the next flush, which the
+  // next read does (bssl_shim lets one byte through its async transport).
+  void write_unfinished(ByteView data) {
+    const size_t n = conn_.write(data);
+    if (n != data.size()) fail("room to write");
+    ByteView out = conn_.pending_output();
+    if (out.empty()) return;
+    const ssize_t sent = ::send(fd_, out.data(), 1, MSG_NOSIGNAL);
+    if (sent == 1) conn_.consume_output(1);
+  }
+
   // close_notify; with `await_peer`, the peer's close_notify is required.
   void shutdown(bool await_peer) {
     conn_.close();
@@ -589,7 +618,21 @@ void add_runner_trust_anchors(ConfigBuilder& builder, const Shared& shared) {
   }
 }
 
-Config build_config(const ShimConfig& c, Shared& shared) {
+// What the callbacks of one connection's Config saw or must do.
+struct ConnectionState {
+  // -verify-fail for the saved session's chain (checked when the client is
+  // made) and for a chain the handshake brings: after a 0-RTT rejection,
+  // bssl_shim's retry config decides (-on-retry-verify-fail).
+  bool verify_fail_offer = false;
+  bool verify_fail_handshake = false;
+  bool offered = false;  // the client is made: later calls are the handshake's
+  // -expect-advertised-alpn: the ALPN selector saw another list.
+  std::optional<std::string> advertised_alpn_mismatch;
+  bool early_callback_called = false;  // -use-early-callback
+};
+
+Config build_config(const ShimConfig& c, Shared& shared,
+                    const std::shared_ptr<ConnectionState>& state) {
   const bool server = c.has("-server");
   ConfigBuilder b(server ? Role::server : Role::client);
   b.random(platform::os_random()).clock(shared.clock);
@@ -601,7 +644,12 @@ Config build_config(const ShimConfig& c, Shared& shared) {
   if (c.has("-no-tls12")) min = std::max(min, 0x0304);
   if (min < 0x0303) min = 0x0303;
   if (max > 0x0304) max = 0x0304;
-  if (max < 0x0303 || min > max) unimplemented("a version range without TLS 1.2 or 1.3");
+  // -no-tls13 with -no-tls12 leaves nothing: our builder refuses the
+  // empty range (below), as BoringSSL refuses to connect.
+  const bool none_left = c.has("-no-tls13") && c.has("-no-tls12");
+  if (!none_left && (max < 0x0303 || min > max)) {
+    unimplemented("a version range without TLS 1.2 or 1.3");
+  }
   b.versions(static_cast<TlsVersion>(min), static_cast<TlsVersion>(max));
 
   // bssl_shim's default enables every suite BoringSSL has; ours enables every
@@ -615,9 +663,13 @@ Config build_config(const ShimConfig& c, Shared& shared) {
     std::vector<std::string> names;
     for (long id : c.nums("-curves")) {
       const char* name = group_name(id);
+      // P-224 (21), which we do not offer, is left out of a list that has
+      // others (bssl_shim's list of every group it knows has it).
+      if (name == nullptr && id == 21) continue;
       if (name == nullptr) unimplemented("group " + std::to_string(id));
       names.push_back(name);
     }
+    if (names.empty()) unimplemented("group 21 (P-224) alone");
     b.groups(join(names));
   }
   if (c.given("-signing-prefs") || c.given("-verify-prefs")) {
@@ -633,11 +685,17 @@ Config build_config(const ShimConfig& c, Shared& shared) {
       unimplemented("-verify-prefs that our own key cannot sign with (one list for both)");
     }
     std::vector<std::string> names;
-    for (long id : c.nums(c.given("-signing-prefs") ? "-signing-prefs" : "-verify-prefs")) {
+    const std::vector<long> ids =
+        c.nums(c.given("-signing-prefs") ? "-signing-prefs" : "-verify-prefs");
+    for (long id : ids) {
       const char* name = signature_algorithm_name(id);
+      // SHA-1 schemes (rsa_pkcs1_sha1, ecdsa_sha1), which our Config does
+      // not offer, are left out of a list that has others.
+      if (name == nullptr && (id == 0x0201 || id == 0x0203) && ids.size() > 1) continue;
       if (name == nullptr) unimplemented("signature algorithm " + std::to_string(id));
       names.push_back(name);
     }
+    if (names.empty()) unimplemented("SHA-1 signature algorithms alone");
     b.signature_algorithms(join(names));
   }
   if (c.given("-cert-file") != c.given("-key-file")) unimplemented("a certificate without key");
@@ -649,16 +707,18 @@ Config build_config(const ShimConfig& c, Shared& shared) {
   }
   if (c.has("-server-preference")) b.honor_cipher_order(true);
   if (c.has("-check-close-notify")) b.close_timeout(kIoTimeoutMs);
-  if (c.has("-renegotiate-freely")) b.renegotiation(true);
+  // -renegotiate-explicit: BoringSSL's application starts the renegotiation
+  // a HelloRequest asks for; our engine answers it itself (same on the wire).
+  if (c.has("-renegotiate-freely") || c.has("-renegotiate-explicit")) b.renegotiation(true);
   // bssl_shim always verifies with a callback of its own that accepts any
   // certificate, or rejects it with -verify-fail: our certificate_verifier.
   // (BoringSSL's legacy callback fails with handshake_failure, its custom
   // one with certificate_unknown; ours always sends certificate_unknown.)
-  const bool verify_fail = c.has("-verify-fail");
-  b.certificate_verifier([verify_fail](const std::vector<CertificateInfo>&) {
-    return verify_fail ? Error(ErrorCode::identity_rejected, Stage::certificate,
-                               "rejected by the shim (-verify-fail)")
-                       : Error();
+  b.certificate_verifier([state](const std::vector<CertificateInfo>&) {
+    const bool fail = state->offered ? state->verify_fail_handshake : state->verify_fail_offer;
+    return fail ? Error(ErrorCode::identity_rejected, Stage::certificate,
+                        "rejected by the shim (-verify-fail)")
+                : Error();
   });
   // 0-RTT: servers accept up to BoringSSL's limit (14336 bytes, which the
   // runner's tests assume); clients offer it when the ticket allows.
@@ -677,12 +737,26 @@ Config build_config(const ShimConfig& c, Shared& shared) {
       b.ticket_keys(shared.ticket_keys);
     }
     b.session_store(shared.session_store);
+    if (c.has("-use-early-callback")) {
+      // BoringSSL's early (ClientHello) callback: our SNI selector is the
+      // callback that sees each ClientHello first; it keeps the default.
+      b.sni_selector([state](std::string_view) {
+        state->early_callback_called = true;
+        return SniAnswer::use_default();
+      });
+    }
     if (c.given("-select-alpn") || c.has("-decline-alpn") || c.has("-reject-alpn") ||
         c.given("-expect-advertised-alpn")) {
       const std::string select = c.str("-select-alpn");
       const bool decline = c.has("-decline-alpn"), reject = c.has("-reject-alpn");
-      b.alpn_selector([select, decline, reject](
+      const bool check = c.given("-expect-advertised-alpn");
+      const std::vector<std::string> advertised = alpn_wire_list(c.str("-expect-advertised-alpn"));
+      b.alpn_selector([select, decline, reject, check, advertised, state](
                           const std::vector<std::string>& offered) -> std::optional<std::string> {
+        // As bssl_shim's ALPN callback: the client's list, when it is asked.
+        if (check && offered != advertised) {
+          state->advertised_alpn_mismatch = join(offered);
+        }
         if (reject) return std::nullopt;
         if (decline) return std::string();  // no protocol: ALPN is not negotiated
         for (const auto& p : offered) {
@@ -714,6 +788,7 @@ Config build_config(const ShimConfig& c, Shared& shared) {
     // What our Config refuses is what we do not offer (Ed25519 or P-224
     // keys, cipher suites mbedTLS lacks, ...): unimplemented, not a failure.
     const Error& e = built.error();
+    if (e.code() == ErrorCode::version_range_conflict) fail_with(e);
     unimplemented(std::string("configuration refused: ") + e.name() + ": " + e.message());
   }
   if (server && !shared.ticket_keys) shared.ticket_keys = built->ticket_keys();
@@ -741,10 +816,21 @@ bool known_reason(const std::string& name) {
   return false;
 }
 
-std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is_resume,
-                                    const std::vector<uint8_t>& session) {
+std::vector<uint8_t> run_connection(const ShimConfig& c, const ShimConfig& retry, Shared& shared,
+                                    bool is_resume, const std::vector<uint8_t>& session) {
   const bool server = c.has("-server");
-  Config config = build_config(c, shared);
+  // A client whose 0-RTT data the test expects rejected: bssl_shim checks
+  // the 0-RTT state with `c`, then runs the handshake again (its "retry")
+  // and checks that with `retry`. Our engine does both in one handshake and
+  // resends the early data itself; what info() reports is the retry's, so
+  // `retry` governs the checks after the handshake. (The state before the
+  // rejection, which bssl_shim checks with `c`, is not observable here.)
+  const bool retries = !server && is_resume && c.has("-expect-reject-early-data");
+  const ShimConfig& k = retries ? retry : c;
+  auto state = std::make_shared<ConnectionState>();
+  state->verify_fail_offer = c.has("-verify-fail");
+  state->verify_fail_handshake = k.has("-verify-fail");
+  Config config = build_config(c, shared, state);
   std::optional<Result<Connection>> made;
   const std::string host = c.str("-host-name");
   const std::string name = host.empty() ? "runner.invalid" : host;
@@ -766,6 +852,7 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
     }
   }
   if (!*made) fail_with(made->error());
+  state->offered = true;
   const int fd = connect_to_runner(static_cast<int>(c.num("-port")));
   Link link(fd, std::move(*made).value());
   // bssl_shim's client writes its first message as 0-RTT data when it can;
@@ -782,10 +869,10 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
 
   // What the handshake should have negotiated.
   const ConnectionInfo& info = link.conn().info();
-  if (c.given("-expect-version") && static_cast<long>(info.version) != c.num("-expect-version")) {
+  if (k.given("-expect-version") && static_cast<long>(info.version) != k.num("-expect-version")) {
     fail_check("unexpected version " + std::to_string(static_cast<int>(info.version)));
   }
-  const bool expect_resume = is_resume && !c.has("-expect-session-miss");
+  const bool expect_resume = is_resume && !k.has("-expect-session-miss");
   if (info.session_reused != expect_resume) {
     fail_check(std::string("session unexpectedly was") + (info.session_reused ? "" : " not") +
                " reused");
@@ -799,72 +886,102 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
   if (c.has("-expect-no-offer-early-data") && info.early_data.sent > 0) {
     fail_check("client unexpectedly offered early data");
   }
-  if (c.given("-expect-early-data-reason")) {
-    const std::string want = c.str("-expect-early-data-reason");
+  if (k.given("-expect-early-data-reason")) {
+    const std::string want = k.str("-expect-early-data-reason");
     const std::string got = bogo_reason_name(info.early_data.reason);
     if (got != want) fail_check("early data reason was '" + got + "', expected '" + want + "'");
   }
   // BoringSSL reports a resumed session's original signature scheme; our
   // info() reports this handshake's (none on a resumption): checked on full
   // handshakes only.
-  if (c.given("-expect-peer-signature-algorithm") && !info.session_reused &&
-      info.peer_signature.id != c.num("-expect-peer-signature-algorithm")) {
+  if (k.given("-expect-peer-signature-algorithm") && !info.session_reused &&
+      info.peer_signature.id != k.num("-expect-peer-signature-algorithm")) {
     fail_check("peer signature algorithm was " + std::to_string(info.peer_signature.id) + " (" +
-               info.peer_signature.name + "), wanted " + c.str("-expect-peer-signature-algorithm"));
+               info.peer_signature.name + "), wanted " + k.str("-expect-peer-signature-algorithm"));
   }
-  if ((c.has("-expect-hrr") && !info.hello_retry_request) ||
-      (c.has("-expect-no-hrr") && info.hello_retry_request)) {
+  if ((k.has("-expect-hrr") && !info.hello_retry_request) ||
+      (k.has("-expect-no-hrr") && info.hello_retry_request)) {
     fail_check(std::string("got ") + (info.hello_retry_request ? "" : "no ") +
                "HelloRetryRequest, but wanted the opposite");
   }
-  if (c.has("-expect-verify-result")) {
+  if (k.given("-expect-cipher") && info.cipher.id != k.num("-expect-cipher")) {
+    fail_check("unexpected cipher suite " + std::to_string(info.cipher.id));
+  }
+  if (k.has("-expect-extended-master-secret") && !info.extended_master_secret) {
+    fail_check("no extended master secret, but we expected one");
+  }
+  // bssl_shim: whether the server cached the new session by ID (TLS 1.2
+  // without a ticket), on the first connection.
+  if (server && !is_resume && k.has("-expect-session-id") && info.session_id.empty()) {
+    fail_check("the session was not cached on the server (no session ID)");
+  }
+  if (server && !is_resume && k.has("-expect-no-session-id") && !info.session_id.empty()) {
+    fail_check("the session was unexpectedly cached on the server (session ID)");
+  }
+  if (state->advertised_alpn_mismatch) {
+    fail_check("the client advertised ALPN '" + *state->advertised_alpn_mismatch + "'");
+  }
+  if (server && k.has("-use-early-callback") && !state->early_callback_called) {
+    fail_check("early callback not called");
+  }
+  // A TLS 1.2 resumption with -expect-ticket-renewal: the server sent a new
+  // ticket (bssl_shim's new-session check).
+  if (!server && k.has("-expect-ticket-renewal") && info.version == TlsVersion::tls1_2 &&
+      info.session_reused && !info.ticket_received) {
+    fail_check("no renewed ticket on resumption, but we expected one");
+  }
+  if (k.has("-expect-verify-result")) {
     // X509_V_OK, or X509_V_ERR_APPLICATION_VERIFICATION with -verify-fail.
     // No certificate, no verification: X509_V_OK.
     const bool rejected =
         !info.authorized && info.authorization_error.code() == ErrorCode::identity_rejected;
     const bool ok = info.authorized || info.peer_certificates.empty();
-    if (c.has("-verify-fail") ? !rejected : !ok) {
+    if (k.has("-verify-fail") ? !rejected : !ok) {
       fail_check(std::string("wrong certificate verification result: ") +
                  (info.authorized ? "authorized" : info.authorization_error.name()));
     }
   }
-  if (c.given("-expect-alpn") && info.alpn_protocol != c.str("-expect-alpn")) {
+  if (k.given("-expect-alpn") && info.alpn_protocol != k.str("-expect-alpn")) {
     fail_check("unexpected ALPN protocol '" + info.alpn_protocol + "'");
   }
-  if (c.given("-expect-server-name") && info.server_name != c.str("-expect-server-name")) {
+  if (k.given("-expect-server-name") && info.server_name != k.str("-expect-server-name")) {
     fail_check("unexpected server name '" + info.server_name + "'");
   }
-  if (c.given("-expect-curve-id")) {
-    const char* want = group_name(c.num("-expect-curve-id"));
-    if (want == nullptr) unimplemented("group " + c.str("-expect-curve-id"));
+  if (k.given("-expect-curve-id")) {
+    const char* want = group_name(k.num("-expect-curve-id"));
+    if (want == nullptr) unimplemented("group " + k.str("-expect-curve-id"));
     if (std::string(info.group) != want) fail_check(std::string("unexpected group ") + info.group);
   }
-  if (c.given("-expect-peer-cert-file")) {
+  if (k.given("-expect-peer-cert-file")) {
     const std::vector<uint8_t> want =
-        pem_first_der(read_text_file(c.str("-expect-peer-cert-file")));
+        pem_first_der(read_text_file(k.str("-expect-peer-cert-file")));
     if (info.peer_certificates.empty() || info.peer_certificates[0].der != want) {
       fail_check("the peer's certificate is not the expected one");
     }
   }
 
-  if (c.given("-export-keying-material")) {
-    const std::string context = c.str("-export-context");
+  if (k.given("-export-keying-material")) {
+    const std::string context = k.str("-export-context");
     auto km =
-        link.conn().export_keying_material(c.str("-export-label"), ByteView(context),
-                                           static_cast<size_t>(c.num("-export-keying-material")));
+        link.conn().export_keying_material(k.str("-export-label"), ByteView(context),
+                                           static_cast<size_t>(k.num("-export-keying-material")));
     if (!km) fail_with(km.error());
-    if (!c.has("-use-export-context") && !context.empty()) unimplemented("context without use");
+    if (!k.has("-use-export-context") && !context.empty()) unimplemented("context without use");
     link.write_all(ByteView(km.value()));
   }
 
-  if (c.has("-write-different-record-sizes")) {
+  if (k.has("-write-different-record-sizes")) {
     static const size_t kSizes[] = {0, 1, 255, 256, 257, 16383, 16384, 16385, 32767, 32768, 32769};
     std::vector<uint8_t> buf(32769, 0x42);
     for (size_t n : kSizes) link.write_all(ByteView(buf.data(), n));
   } else {
-    if (c.has("-shim-writes-first")) link.write_all(ByteView("hello").skip(wrote_early));
-    if (!c.has("-shim-shuts-down")) {
-      const size_t read_size = static_cast<size_t>(c.num("-read-size", 512));
+    if (c.has("-read-with-unfinished-write")) {
+      link.write_unfinished(ByteView("hello").skip(wrote_early));
+    } else if (c.has("-shim-writes-first")) {
+      link.write_all(ByteView("hello").skip(wrote_early));
+    }
+    if (!k.has("-shim-shuts-down")) {
+      const size_t read_size = static_cast<size_t>(k.num("-read-size", 512));
       std::vector<uint8_t> buf(read_size);
       for (;;) {
         const size_t n = link.read(buf.data(), buf.size());
@@ -875,14 +992,14 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
     }
   }
 
-  if (link.renegotiations() != c.num("-expect-total-renegotiations")) {
+  if (link.renegotiations() != k.num("-expect-total-renegotiations")) {
     fail_check("unexpected number of renegotiations: " + std::to_string(link.renegotiations()));
   }
 
   std::vector<uint8_t> saved;
   if (!server) {
     if (info.version == TlsVersion::tls1_3) {
-      const bool expect_ticket = !c.has("-expect-no-session") && !c.has("-shim-shuts-down");
+      const bool expect_ticket = !k.has("-expect-no-session") && !k.has("-shim-shuts-down");
       if (expect_ticket != info.ticket_received) {
         fail_check(std::string("new session was") + (info.ticket_received ? "" : " not") +
                    " cached, but we expected the opposite");
@@ -892,7 +1009,7 @@ std::vector<uint8_t> run_connection(const ShimConfig& c, Shared& shared, bool is
     if (blob) saved = std::move(blob).value();
     if (info.version == TlsVersion::tls1_3 && info.ticket_received) {
       const bool allows = session_allows_early_data(ByteView(saved));
-      if (allows != c.has("-expect-ticket-supports-early-data")) {
+      if (allows != k.has("-expect-ticket-supports-early-data")) {
         fail_check(std::string("new session did") + (allows ? "" : " not") +
                    " support early data, but we expected the opposite");
       }
@@ -911,8 +1028,8 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
-  ShimConfig initial, resume;
-  parse_flags(argc, argv, initial, resume);
+  ShimConfig initial, resume, retry;
+  parse_flags(argc, argv, initial, resume, retry);
   for (const char* flag : {"-dtls", "-quic"}) {
     if (initial.has(flag)) unimplemented(flag);
   }
@@ -923,7 +1040,7 @@ int main(int argc, char** argv) {
     // re-verify; ours always verifies a saved session's chain again.
     unimplemented("-on-resume-verify-fail without -reverify-on-resume");
   }
-  for (const ShimConfig* c : {&initial, &resume}) {
+  for (const ShimConfig* c : {&initial, &resume, &retry}) {
     const std::string reason = c->str("-expect-early-data-reason", "accept");
     if (!known_reason(reason)) {
       unimplemented("-expect-early-data-reason " + reason);
@@ -942,7 +1059,7 @@ int main(int argc, char** argv) {
     const bool is_resume = i > 0;
     const ShimConfig& c = is_resume ? resume : initial;
     if (is_resume && !c.has("-server") && session.empty()) fail_check("no session to offer");
-    session = run_connection(c, shared, is_resume, session);
+    session = run_connection(c, retry, shared, is_resume, session);
     if (c.given("-resumption-delay")) shared.clock.advance_ms(c.num("-resumption-delay") * 1000);
   }
   return 0;

@@ -24,6 +24,16 @@ target_link_libraries(sanstls_handshake_facts_tests PRIVATE sanstls_test_support
 sanstls_strict_warnings(sanstls_handshake_facts_tests)
 catch_discover_tests(sanstls_handshake_facts_tests PROPERTIES LABELS "unit")
 
+# ConnectionInfo::extended_master_secret and ::session_id (the shim's
+# -expect-extended-master-secret, -expect-session-id, -expect-no-session-id).
+add_executable(sanstls_session_facts_tests api/session_facts_test.cpp)
+target_link_libraries(sanstls_session_facts_tests PRIVATE sanstls_test_support
+                      Catch2::Catch2WithMain sanstls::mbedtls)
+# The raw-mbedTLS peer runs inside the core's CallScope (src/core).
+target_include_directories(sanstls_session_facts_tests PRIVATE ${CMAKE_SOURCE_DIR}/src/core)
+sanstls_strict_warnings(sanstls_session_facts_tests)
+catch_discover_tests(sanstls_session_facts_tests PROPERTIES LABELS "unit")
+
 # ConfigBuilder::certificate_verifier (the shim's -verify-fail, -expect-verify-result).
 add_executable(sanstls_certificate_verifier_tests api/certificate_verifier_test.cpp)
 target_link_libraries(sanstls_certificate_verifier_tests PRIVATE sanstls_test_support

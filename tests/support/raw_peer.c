@@ -81,6 +81,10 @@ raw_peer* raw_peer_new_server_version(const char* cert_pem, const char* key_pem,
   return peer;
 }
 
+void raw_peer_disable_extended_master_secret(raw_peer* peer) {
+  mbedtls_ssl_conf_extended_master_secret(&peer->conf, MBEDTLS_SSL_EXTENDED_MS_DISABLED);
+}
+
 void raw_peer_free(raw_peer* peer) {
   if (peer == NULL) return;
   mbedtls_ssl_free(&peer->ssl);

@@ -17,6 +17,9 @@ raw_peer* raw_peer_new_server(const char* cert_pem, const char* key_pem);
 // The same for one version: 0x0303 (TLS 1.2) or 0x0304 (TLS 1.3).
 raw_peer* raw_peer_new_server_version(const char* cert_pem, const char* key_pem, int version);
 void raw_peer_free(raw_peer* peer);
+// Before the handshake: a TLS 1.2 server that does not negotiate the
+// extended master secret (RFC 7627).
+void raw_peer_disable_extended_master_secret(raw_peer* peer);
 // Appends ciphertext from the other side.
 void raw_peer_feed(raw_peer* peer, const uint8_t* data, size_t len);
 // Moves queued ciphertext out; returns bytes written to `out`.
