@@ -320,8 +320,8 @@ GuardVerdict check_protected_message(const AdvisoryGuards& guards, Role role, ui
   if (role == Role::client && type == kCertificate && body.size() == 4 && body[0] == 0 &&
       body[1] == 0 && body[2] == 0 && body[3] == 0) {
     // RFC 8446 4.4.2.4: an empty server Certificate is a decode_error.
-    return refusal(ErrorCode::decode_error, Alert::decode_error,
-                   SANSTLS_ERROR_TEXT("decode error: the server sent no certificate"));
+    return refusal(ErrorCode::peer_did_not_return_certificate, Alert::decode_error,
+                   SANSTLS_ERROR_TEXT("the server sent an empty Certificate message"));
   }
   if (type == kCertificateVerify && body.size() >= 4 && 4 + read_u16(body, 2) != body.size()) {
     // RFC 8446 4.4.3: the signature is the rest of the message; mbedTLS 3.6

@@ -512,6 +512,8 @@ void Engine::Inbound::on_handshake_message(uint8_t type, ByteView body, bool tru
   if (!e.is_server()) {
     e.on_server_message(type, body, truncated);
     if (type == kNewSessionTicket) e.info_.ticket_received = true;  // TLS 1.2, in the clear
+  } else if (type == kClientKeyExchange && !truncated) {
+    e.check_peer_key_exchange(type, body);
   } else if (type == kClientHello) {
     set_call_client_hello(&e.client_hello_);  // mbedTLS parses it (and its ticket) next
     if (e.hello_preparsed_) {
@@ -643,6 +645,7 @@ void Engine::on_server_message(uint8_t type, ByteView body, bool truncated) {
     }
   }
   if (type == kServerHelloDone) saw_server_hello_done_ = true;
+  if (!is_server() && !truncated) check_peer_key_exchange(type, body);  // after the facts above
 }
 
 void Engine::Outbound::on_plaintext_alert(uint8_t level, uint8_t description) {
@@ -862,6 +865,48 @@ int Engine::check_certificate_verify_scheme(uint16_t scheme) {
            .with_alert(Alert::illegal_parameter, AlertDirection::sent));
   return MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER;
 #endif
+}
+
+// The peer's ECDHE public value, before mbedTLS uses it (RFC 8446 4.2.8.2;
+// RFC 8422 5.1.2, 5.4: we offer uncompressed points only). mbedTLS 3.6
+// took compressed points in TLS 1.2 and answered a bad TLS 1.3 share with
+// handshake_failure; a TLS 1.3 ServerHello with neither a key share nor a
+// PSK with handshake_failure too (RFC 8446 9.2: missing_extension).
+void Engine::check_peer_key_exchange(uint8_t type, ByteView body) {
+  GuardVerdict verdict;
+  auto refuse = [&verdict](ErrorCode code, Alert alert, ErrorText text) {
+    verdict.ok = false;
+    verdict.code = code;
+    verdict.alert = alert;
+    verdict.message = text;
+  };
+  const CipherSuite* suite = find_cipher_suite(server_hello_.cipher_suite);
+  const bool psk = suite != nullptr && std::strstr(suite->iana_name, "_PSK_") != nullptr;
+  const bool ecdhe = suite != nullptr && std::strstr(suite->iana_name, "_ECDHE_") != nullptr;
+  if (type == kServerHello && server_hello_.parsed && server_hello_.tls13 &&
+      !server_hello_.hello_retry_request) {
+    const ServerHelloFacts& hello = server_hello_;
+    if (hello.key_share_group == 0 && !hello.pre_shared_key) {
+      refuse(ErrorCode::illegal_parameter, Alert::missing_extension,
+             SANSTLS_ERROR_TEXT("missing extension: the TLS 1.3 ServerHello has neither a key "
+                                "share nor a pre-shared key"));
+    } else if (hello.key_share_group != 0 &&
+               !valid_key_share(hello.key_share_group, ByteView(hello.key_share_key))) {
+      refuse(ErrorCode::illegal_parameter, Alert::illegal_parameter,
+             SANSTLS_ERROR_TEXT("illegal parameter: the server's key_share is not a valid "
+                                "public key for its group"));
+    }
+  } else if ((type == kServerKeyExchange || type == kClientKeyExchange) && ecdhe &&
+             !server_hello_.tls13) {
+    const ByteView point = type == kServerKeyExchange ? parse_server_key_exchange_point(body, psk)
+                                                      : parse_client_key_exchange_point(body, psk);
+    if (!point.empty() && !valid_key_share(tls12_group_, point)) {
+      refuse(ErrorCode::illegal_parameter, Alert::illegal_parameter,
+             SANSTLS_ERROR_TEXT("illegal parameter: the peer's ECDHE public key is not an "
+                                "uncompressed point on the group's curve"));
+    }
+  }
+  apply_guard(verdict);
 }
 
 void Engine::choose_client_certificate() {

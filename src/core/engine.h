@@ -21,6 +21,9 @@ namespace sanstls::detail {
 // RFC 8446 4.2.3: whether a TLS 1.3 signature scheme suits the key (ECDSA:
 // the scheme of its curve; RSA: rsa_pss_rsae_*). engine_server_config.cpp.
 bool tls13_scheme_fits_key(uint16_t scheme, const mbedtls_pk_context& key);
+// RFC 8446 4.2.8.2, RFC 8422 5.4: an ECDHE public value for `group` (X25519,
+// X448: the length; NIST curves: an uncompressed point on the curve).
+bool valid_key_share(uint16_t group, ByteView key);
 
 class Engine {
  public:
@@ -116,6 +119,7 @@ class Engine {
   bool check_server_key_usage();
   bool reads_protected_handshake_message(int state) const;
   int check_protected_handshake_message();
+  void check_peer_key_exchange(uint8_t type, ByteView body);
   int check_certificate_verify_scheme(uint16_t scheme);
   void send_compatibility_change_cipher_spec();
   void capture_session();

@@ -2,6 +2,7 @@
 // selectors, the ALPN selector, honor_cipher_order): the ClientHello is held,
 // the Config chosen, and the records replayed into mbedTLS.
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 
 #include "algorithms.h"
@@ -221,33 +222,10 @@ bool Engine::choose_config() {
   return finish_setup(config_);
 }
 
-// mbedTLS 3.6's TLS 1.3 rule (mbedtls_ssl_tls13_check_sig_alg_cert_key_match),
-// RFC 8446 4.2.3: ECDSA keys sign with the scheme of their curve, RSA keys
-// with RSA-PSS (rsae).
-bool tls13_scheme_fits_key(uint16_t scheme, const mbedtls_pk_context& key) {
-  const mbedtls_pk_type_t type = mbedtls_pk_get_type(&key);
-  const size_t bits = mbedtls_pk_get_bitlen(&key);
-  if (type == MBEDTLS_PK_ECKEY || type == MBEDTLS_PK_ECDSA) {
-    return (bits == 256 && scheme == 0x0403) || (bits == 384 && scheme == 0x0503) ||
-           (bits == 521 && scheme == 0x0603);
-  }
-  if (type == MBEDTLS_PK_RSA) return scheme == 0x0804 || scheme == 0x0805 || scheme == 0x0806;
-  return true;  // another kind of key (opaque): let mbedTLS judge
-}
-
-namespace {
-
-bool contains(const std::vector<uint16_t>& list, uint16_t value) {
-  for (uint16_t item : list) {
-    if (item == value) return true;
-  }
-  return false;
-}
-
 // RFC 8446 4.2.8.2: the key_exchange of the share the server will use.
 // X25519/X448: the length (the all-zero result is mbedTLS's check);
 // NIST curves: an uncompressed point on the curve.
-bool valid_key_share(uint16_t group, const std::vector<uint8_t>& key) {
+bool valid_key_share(uint16_t group, ByteView key) {
   size_t bits = 0;
   switch (group) {
     case 0x001D:
@@ -278,6 +256,29 @@ bool valid_key_share(uint16_t group, const std::vector<uint8_t>& key) {
   return status != PSA_ERROR_INVALID_ARGUMENT;
 }
 
+// mbedTLS 3.6's TLS 1.3 rule (mbedtls_ssl_tls13_check_sig_alg_cert_key_match),
+// RFC 8446 4.2.3: ECDSA keys sign with the scheme of their curve, RSA keys
+// with RSA-PSS (rsae).
+bool tls13_scheme_fits_key(uint16_t scheme, const mbedtls_pk_context& key) {
+  const mbedtls_pk_type_t type = mbedtls_pk_get_type(&key);
+  const size_t bits = mbedtls_pk_get_bitlen(&key);
+  if (type == MBEDTLS_PK_ECKEY || type == MBEDTLS_PK_ECDSA) {
+    return (bits == 256 && scheme == 0x0403) || (bits == 384 && scheme == 0x0503) ||
+           (bits == 521 && scheme == 0x0603);
+  }
+  if (type == MBEDTLS_PK_RSA) return scheme == 0x0804 || scheme == 0x0805 || scheme == 0x0806;
+  return true;  // another kind of key (opaque): let mbedTLS judge
+}
+
+namespace {
+
+bool contains(const std::vector<uint16_t>& list, uint16_t value) {
+  for (uint16_t item : list) {
+    if (item == value) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 // What mbedTLS 3.6 accepts but a conforming server refuses, or notices only
@@ -295,6 +296,17 @@ bool Engine::check_client_hello() {
   if (!hello.null_compression) {
     return refuse(Alert::illegal_parameter, ErrorCode::illegal_parameter,
                   "illegal parameter: the ClientHello does not offer null compression");
+  }
+  // RFC 8446 4.2.9, 9.2: pre_shared_key without psk_key_exchange_modes is a
+  // missing extension (mbedTLS 3.6: illegal_parameter). A TLS 1.2 server
+  // ignores both.
+  const bool offers_tls13 = std::find(hello.versions.begin(), hello.versions.end(),
+                                      uint16_t{0x0304}) != hello.versions.end();
+  if (offers_tls13 && config_->max_version == TlsVersion::tls1_3 && hello.offers_psk &&
+      !hello.has_psk_key_exchange_modes) {
+    return refuse(Alert::missing_extension, ErrorCode::illegal_parameter,
+                  "missing extension: the ClientHello offers a pre-shared key without "
+                  "psk_key_exchange_modes");
   }
   // RFC 8446 4.2.3 / RFC 5246 7.4.1.4.1:
   // supported_signature_algorithms<2..2^16-2>.
@@ -353,7 +365,7 @@ bool Engine::check_client_hello() {
       bool ours = false;
       for (uint16_t mine : config_->groups) ours = ours || (mine != 0 && mine == share.group);
       if (!ours) continue;
-      if (!valid_key_share(share.group, share.key)) {
+      if (!valid_key_share(share.group, ByteView(share.key))) {
         return refuse(Alert::illegal_parameter, ErrorCode::illegal_parameter,
                       "illegal parameter: the client's key_share is not a "
                       "valid public key for "

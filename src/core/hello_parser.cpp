@@ -75,6 +75,10 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept {
         facts.tls13 = facts.selected_version == 0x0304;
       } else if (type == kExtKeyShare) {
         facts.key_share_group = data.u16();
+        if (!data.at_end()) {  // a ServerHello's KeyShareEntry (a HelloRetryRequest has none)
+          const ByteView key = data.vector16();
+          facts.key_share_key.assign(key.begin(), key.end());
+        }
       } else if (type == kExtPreSharedKey) {
         facts.pre_shared_key = true;
       } else if (type == kExtExtendedMasterSecret) {
@@ -186,6 +190,22 @@ uint16_t parse_server_key_exchange_group(ByteView body, bool psk_hint_first) noe
   if (c.u8() != 3) return 0;  // ECCurveType named_curve
   const uint16_t group = c.u16();
   return c.ok() ? group : 0;
+}
+
+ByteView parse_server_key_exchange_point(ByteView body, bool psk_hint_first) noexcept {
+  Cursor c(body);
+  if (psk_hint_first) c.vector16();
+  if (c.u8() != 3) return ByteView();  // ECCurveType named_curve
+  c.u16();
+  const ByteView point = c.vector8();
+  return c.ok() ? point : ByteView();
+}
+
+ByteView parse_client_key_exchange_point(ByteView body, bool psk_identity_first) noexcept {
+  Cursor c(body);
+  if (psk_identity_first) c.vector16();
+  const ByteView point = c.vector8();
+  return c.ok() && c.at_end() ? point : ByteView();
 }
 
 uint16_t parse_server_key_exchange_signature_scheme(ByteView body) noexcept {

@@ -20,6 +20,7 @@ enum HandshakeType : uint8_t {
   kCertificateRequest = 13,
   kServerHelloDone = 14,
   kCertificateVerify = 15,
+  kClientKeyExchange = 16,
   kKeyUpdate = 24,
 };
 
@@ -30,6 +31,7 @@ struct ServerHelloFacts {
   uint16_t selected_version = 0;  // supported_versions, 0 when absent
   uint16_t cipher_suite = 0;
   uint16_t key_share_group = 0;         // TLS 1.3 (HRR: the group asked for)
+  std::vector<uint8_t> key_share_key;   // TLS 1.3 ServerHello: the share's key_exchange
   bool pre_shared_key = false;          // TLS 1.3 resumption or external PSK
   bool extended_master_secret = false;  // RFC 7627 (TLS 1.2)
   bool duplicate_extension = false;     // an extension type twice (RFC 8446 4.2, RFC 5246 7.4.1.4)
@@ -83,5 +85,10 @@ uint16_t parse_server_key_exchange_group(ByteView body, bool psk_hint_first) noe
 // The SignatureScheme of a signed TLS 1.2 ECDHE ServerKeyExchange
 // (ECDHE_RSA, ECDHE_ECDSA), 0 when it cannot be read.
 uint16_t parse_server_key_exchange_signature_scheme(ByteView body) noexcept;
+// The ECDHE public value (ECPoint) of a TLS 1.2 ServerKeyExchange or
+// ClientKeyExchange (RFC 8422 5.4, 5.7; RFC 5489 2 for ECDHE_PSK, whose
+// hint or identity comes first); empty when it cannot be read.
+ByteView parse_server_key_exchange_point(ByteView body, bool psk_hint_first) noexcept;
+ByteView parse_client_key_exchange_point(ByteView body, bool psk_identity_first) noexcept;
 
 }  // namespace sanstls::detail
