@@ -122,8 +122,10 @@ struct SniAnswer {
 
 // Called with the name the client asked for ("" when it sent none).
 using SniSelector = std::function<SniAnswer(std::string_view server_name)>;
-// Picks one of the client's ALPN protocols, or nullopt to refuse them all
-// (no_application_protocol).
+// Picks one of the client's ALPN protocols; "" to go on without ALPN (the
+// ServerHello answers no protocol, as OpenSSL's SSL_TLSEXT_ERR_NOACK); or
+// nullopt to refuse them all (no_application_protocol, as Node's
+// ALPNCallback returning undefined).
 using AlpnSelector =
     std::function<std::optional<std::string>(const std::vector<std::string>& offered)>;
 

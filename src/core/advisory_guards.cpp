@@ -39,6 +39,28 @@ GuardVerdict refusal(ErrorCode code, Alert alert, ErrorText message) {
   return verdict;
 }
 
+uint32_t read_u16(ByteView b, size_t at) { return (uint32_t{b[at]} << 8) | b[at + 1]; }
+
+// RFC 7301 3.1, 3.2: the server's ALPN answer is one non-empty protocol name
+// we offered. mbedTLS 3.6 failed an unoffered or empty name with
+// internal_error or handshake_failure.
+GuardVerdict check_alpn_answer(const AdvisoryGuards& guards, ByteView data) {
+  if (data.size() < 3 || 2 + read_u16(data, 0) != data.size() ||
+      size_t{data[2]} + 3 != data.size() || data[2] == 0) {
+    return refusal(ErrorCode::decode_error, Alert::decode_error,
+                   SANSTLS_ERROR_TEXT("decode error: the server's ALPN answer is not one "
+                                      "non-empty protocol name"));
+  }
+  const std::string chosen(reinterpret_cast<const char*>(data.data()) + 3, data[2]);
+  const auto& offered = guards.offered_alpn;
+  if (std::find(offered.begin(), offered.end(), chosen) == offered.end()) {
+    return refusal(ErrorCode::illegal_parameter, Alert::illegal_parameter,
+                   SANSTLS_ERROR_TEXT("illegal parameter: the server selected an ALPN protocol "
+                                      "we did not offer"));
+  }
+  return GuardVerdict();
+}
+
 }  // namespace
 
 GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint8_t type,
@@ -198,6 +220,10 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
           "illegal parameter: the HelloRetryRequest asks for no change to the ClientHello");
       return verdict;
     }
+    if (facts.parsed && !facts.tls13 && !facts.alpn_extension.empty()) {
+      const GuardVerdict alpn = check_alpn_answer(guards, ByteView(facts.alpn_extension));
+      if (!alpn.ok) return alpn;
+    }
     if (facts.parsed && !offered.empty() &&
         (std::find(offered.begin(), offered.end(), facts.cipher_suite) == offered.end() ||
          ((facts.cipher_suite >> 8) == 0x13) != facts.tls13)) {
@@ -244,8 +270,6 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
 
 namespace {
 
-uint32_t read_u16(ByteView b, size_t at) { return (uint32_t{b[at]} << 8) | b[at + 1]; }
-
 // RFC 8446 4.3.1 and 4.2: EncryptedExtensions answers what our ClientHello
 // asked, each extension once; ALPN names one protocol we offered (RFC 7301
 // 3.1). mbedTLS 3.6 refused an extension we did not send with
@@ -274,20 +298,9 @@ GuardVerdict check_encrypted_extensions(const AdvisoryGuards& guards, ByteView b
       return refusal(ErrorCode::illegal_parameter, Alert::unsupported_extension,
                      SANSTLS_ERROR_TEXT("the server answered with an extension we did not send"));
     }
-    if (type != 16) continue;  // application_layer_protocol_negotiation
-    // ProtocolNameList with exactly one non-empty ProtocolName.
-    if (data.size() < 3 || 2 + read_u16(data, 0) != data.size() ||
-        size_t{data[2]} + 3 != data.size() || data[2] == 0) {
-      return refusal(ErrorCode::decode_error, Alert::decode_error,
-                     SANSTLS_ERROR_TEXT("decode error: the server's ALPN answer is not one "
-                                        "non-empty protocol name"));
-    }
-    const std::string chosen(reinterpret_cast<const char*>(data.data()) + 3, data[2]);
-    const auto& offered = guards.offered_alpn;
-    if (std::find(offered.begin(), offered.end(), chosen) == offered.end()) {
-      return refusal(ErrorCode::illegal_parameter, Alert::illegal_parameter,
-                     SANSTLS_ERROR_TEXT("illegal parameter: the server selected an ALPN "
-                                        "protocol we did not offer"));
+    if (type == 16) {  // application_layer_protocol_negotiation
+      const GuardVerdict alpn = check_alpn_answer(guards, data);
+      if (!alpn.ok) return alpn;
     }
   }
   return GuardVerdict();

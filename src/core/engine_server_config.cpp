@@ -297,6 +297,12 @@ bool Engine::check_client_hello() {
     return refuse(Alert::illegal_parameter, ErrorCode::illegal_parameter,
                   "illegal parameter: the ClientHello does not offer null compression");
   }
+  // RFC 7301 3.1: no empty protocol name, no empty list (mbedTLS 3.6:
+  // illegal_parameter; the message is malformed).
+  if (hello.alpn_malformed) {
+    return refuse(Alert::decode_error, ErrorCode::decode_error,
+                  "decode error: the ClientHello's ALPN list is empty or has an empty name");
+  }
   // RFC 8446 4.2.9, 9.2: pre_shared_key without psk_key_exchange_modes is a
   // missing extension (mbedTLS 3.6: illegal_parameter). A TLS 1.2 server
   // ignores both.
@@ -408,30 +414,39 @@ bool Engine::finish_setup(std::shared_ptr<const ConfigState> chosen) {
   const mbedtls_ssl_config* conf = &config_->conf;
   if (config_->alpn_selector && !client_hello_.alpn.empty()) {
     std::optional<std::string> choice = config_->alpn_selector(client_hello_.alpn);
-    if (!choice || choice->empty()) {
+    if (choice && choice->empty()) {
+      // Declined: the handshake goes on without ALPN (OpenSSL's
+      // SSL_TLSEXT_ERR_NOACK); mbedTLS answers nothing without a list.
+      conf_override_ = config_->conf;
+      clear_alpn_protocols(conf_override_);
+      conf = &conf_override_;
+    } else if (!choice) {
       queue_plaintext_alert(Alert::no_application_protocol);
       fail(Error(ErrorCode::no_application_protocol, Stage::handshake,
                  "no application protocol: the ALPN selector refused every protocol offered")
                .with_alert(Alert::no_application_protocol, AlertDirection::sent));
       return false;
+    } else {
+      // RFC 7301 3.2: the answer is one of the protocols the client offered.
+      bool offered = false;
+      for (const std::string& protocol : client_hello_.alpn) {
+        offered = offered || protocol == *choice;
+      }
+      if (!offered) {
+        queue_plaintext_alert(Alert::internal_error);
+        fail(Error(ErrorCode::invalid_argument, Stage::config,
+                   "the ALPN selector chose a protocol the client did not offer")
+                 .with_alert(Alert::internal_error, AlertDirection::sent));
+        return false;
+      }
+      // A per-connection copy of the configuration answers with the choice.
+      alpn_choice_ = std::move(*choice);
+      alpn_choice_list_[0] = alpn_choice_.c_str();
+      alpn_choice_list_[1] = nullptr;
+      conf_override_ = config_->conf;
+      mbedtls_ssl_conf_alpn_protocols(&conf_override_, alpn_choice_list_);
+      conf = &conf_override_;
     }
-    // RFC 7301 3.2: the answer is one of the protocols the client offered.
-    bool offered = false;
-    for (const std::string& protocol : client_hello_.alpn) offered = offered || protocol == *choice;
-    if (!offered) {
-      queue_plaintext_alert(Alert::internal_error);
-      fail(Error(ErrorCode::invalid_argument, Stage::config,
-                 "the ALPN selector chose a protocol the client did not offer")
-               .with_alert(Alert::internal_error, AlertDirection::sent));
-      return false;
-    }
-    // A per-connection copy of the configuration answers with the choice.
-    alpn_choice_ = std::move(*choice);
-    alpn_choice_list_[0] = alpn_choice_.c_str();
-    alpn_choice_list_[1] = nullptr;
-    conf_override_ = config_->conf;
-    mbedtls_ssl_conf_alpn_protocols(&conf_override_, alpn_choice_list_);
-    conf = &conf_override_;
   }
   if (config_->honor_cipher_order) {
     // mbedTLS picks by server order in TLS 1.2 and by client order in

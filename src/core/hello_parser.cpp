@@ -81,6 +81,8 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept {
         }
       } else if (type == kExtPreSharedKey) {
         facts.pre_shared_key = true;
+      } else if (type == kExtAlpn) {
+        facts.alpn_extension.assign(extension.begin(), extension.end());
       } else if (type == kExtExtendedMasterSecret) {
         facts.extended_master_secret = true;
       } else if (type == kExtCookie) {
@@ -136,9 +138,12 @@ ClientHelloFacts parse_client_hello(ByteView body) {
         }
       } else if (type == kExtAlpn) {
         Cursor protocols(inner.vector16());
+        // RFC 7301 3.1: ProtocolNameList<2..2^16-1> of ProtocolName<1..2^8-1>.
+        facts.alpn_malformed = !protocols.ok() || protocols.at_end();
         while (protocols.ok() && !protocols.at_end()) {
           ByteView protocol = protocols.vector8();
           if (protocols.ok() && !protocol.empty()) facts.alpn.emplace_back(protocol.as_text());
+          if (!protocols.ok() || protocol.empty()) facts.alpn_malformed = true;
         }
       } else if (type == kExtPreSharedKey) {
         facts.offers_psk = true;

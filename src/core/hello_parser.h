@@ -32,6 +32,7 @@ struct ServerHelloFacts {
   uint16_t cipher_suite = 0;
   uint16_t key_share_group = 0;         // TLS 1.3 (HRR: the group asked for)
   std::vector<uint8_t> key_share_key;   // TLS 1.3 ServerHello: the share's key_exchange
+  std::vector<uint8_t> alpn_extension;  // TLS 1.2: the ALPN answer's extension_data
   bool pre_shared_key = false;          // TLS 1.3 resumption or external PSK
   bool extended_master_secret = false;  // RFC 7627 (TLS 1.2)
   bool duplicate_extension = false;     // an extension type twice (RFC 8446 4.2, RFC 5246 7.4.1.4)
@@ -65,6 +66,7 @@ struct ClientHelloFacts {
   std::vector<uint16_t> versions;  // supported_versions, or {legacy_version}
   std::string server_name;         // SNI host_name, "" when absent
   std::vector<std::string> alpn;   // offered ALPN protocols
+  bool alpn_malformed = false;     // an empty list or an empty name (RFC 7301 3.1)
   bool offers_psk = false;         // TLS 1.3 pre_shared_key (a ticket or an external PSK)
   bool has_psk_key_exchange_modes = false;
   bool offers_psk_ke = false;                  // psk_key_exchange_modes lists psk_ke (0)

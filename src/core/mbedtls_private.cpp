@@ -230,6 +230,14 @@ int tls12_client_step_with_tls13_signature_table(mbedtls_ssl_context& ssl) noexc
 #endif
 }
 
+void clear_alpn_protocols(mbedtls_ssl_config& conf) noexcept {
+#if defined(MBEDTLS_SSL_ALPN)
+  conf.alpn_list = nullptr;
+#else
+  (void)conf;
+#endif
+}
+
 int peek_next_message(mbedtls_ssl_context& ssl, int* content_type, ByteView* handshake,
                       size_t* bytes_after) noexcept {
   if (ssl.keep_current_message == 0) {

@@ -64,6 +64,10 @@ int tls12_client_step_with_tls13_signature_table(mbedtls_ssl_context& ssl) noexc
 // many bytes follow it in its record, or what the step would have returned
 // (MBEDTLS_ERR_SSL_WANT_READ: not here yet). TLS 1.3 only (the transcript is
 // left to the step, as TLS 1.3 steps do).
+// No ALPN list: the server ignores the client's ALPN offer and answers none
+// (mbedtls_ssl_conf_alpn_protocols takes no empty list).
+void clear_alpn_protocols(mbedtls_ssl_config& conf) noexcept;
+
 int peek_next_message(mbedtls_ssl_context& ssl, int* content_type, ByteView* handshake,
                       size_t* bytes_after) noexcept;
 

@@ -240,3 +240,21 @@ TEST_CASE("an ALPN selector answering a protocol the client never offered is an 
   expect_alert(pair.server.conn.error(), Alert::internal_error, AlertDirection::sent);
   expect_alert(pair.client.conn.error(), Alert::internal_error, AlertDirection::received);
 }
+
+TEST_CASE("an ALPN selector answering \"\" declines: the handshake goes on without ALPN",
+          "[alpn]") {
+  Sources sources;
+  const auto version = GENERATE(TlsVersion::tls1_2, TlsVersion::tls1_3);
+  const Config client_config =
+      build_or_fail(client_builder(sources).versions(version, version).alpn({"h2", "http/1.1"}));
+  ConfigBuilder server = server_builder(sources);
+  server.alpn_selector(
+      [](const std::vector<std::string>&) { return std::optional<std::string>(""); });
+  Pair pair = connect(client_config, build_or_fail(server), "localhost");
+  INFO("server: " << pair.server.conn.error().name()
+                  << ", client: " << pair.client.conn.error().name());
+  REQUIRE(pair.client.conn.wants().handshake_complete);
+  REQUIRE(pair.server.conn.wants().handshake_complete);
+  CHECK(pair.client.conn.info().alpn_protocol.empty());
+  CHECK(pair.server.conn.info().alpn_protocol.empty());
+}
