@@ -66,6 +66,7 @@ GuardVerdict check_alpn_answer(const AdvisoryGuards& guards, ByteView data) {
 GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint8_t type,
                                    ByteView body, size_t bytes_after) {
   GuardVerdict verdict;
+#if defined(MBEDTLS_SSL_SRV_C)  // (client-only firmware: no ClientHello comes in)
   if (role == Role::server && type == kClientHello && bytes_after > 0) {
     // CVE-2026-73096: RFC 8446 5.1 wants a ClientHello (a key change may
     // follow it) to end its record. mbedTLS 3.6.6 keeps the trailing bytes
@@ -103,6 +104,7 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       return verdict;
     }
   }
+#endif
   if (role == Role::client && type == kServerHello && guards.resumed_ems != EmsUse::unknown &&
       guards.session_id_known && !guards.offered_session_id.empty()) {
     // RFC 7627 5.3 for a TLS 1.2 client: a resumed session keeps its EMS
@@ -220,10 +222,12 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
           "illegal parameter: the HelloRetryRequest asks for no change to the ClientHello");
       return verdict;
     }
+#if defined(MBEDTLS_SSL_PROTO_TLS1_2)
     if (facts.parsed && !facts.tls13 && !facts.alpn_extension.empty()) {
       const GuardVerdict alpn = check_alpn_answer(guards, ByteView(facts.alpn_extension));
       if (!alpn.ok) return alpn;
     }
+#endif
     if (facts.parsed && !offered.empty() &&
         (std::find(offered.begin(), offered.end(), facts.cipher_suite) == offered.end() ||
          ((facts.cipher_suite >> 8) == 0x13) != facts.tls13)) {

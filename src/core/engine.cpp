@@ -695,11 +695,13 @@ int Engine::drive_handshake() {
     }
     // RFC 8446 4.4.4: alerts after the server's Finished use application keys.
     protect_output_with_application_keys(ssl_);
-    alert_record_sent_ = false;  // only the failing step's records tell
+    alert_record_sent_ = false;                    // only the failing step's records tell
+#if !defined(SANSTLS_NO_PROTECTED_MESSAGE_CHECKS)  // the psk firmware's size option
     if (server_hello_.tls13 && reads_protected_handshake_message(handshake_state(ssl_))) {
       const int refused = check_protected_handshake_message();
       if (refused != 0) return refused;
     }
+#endif
     // An RSA-PSS ServerKeyExchange read before its step (packed with the
     // ServerHello): the step runs with the TLS 1.3 signature table.
     const int ret =
@@ -880,12 +882,8 @@ void Engine::check_peer_key_exchange(uint8_t type, ByteView body) {
     verdict.alert = alert;
     verdict.message = text;
   };
-  const CipherSuite* suite = find_cipher_suite(server_hello_.cipher_suite);
-  const bool psk = suite != nullptr && std::strstr(suite->iana_name, "_PSK_") != nullptr;
-  const bool ecdhe = suite != nullptr && std::strstr(suite->iana_name, "_ECDHE_") != nullptr;
-  if (type == kServerHello && server_hello_.parsed && server_hello_.tls13 &&
-      !server_hello_.hello_retry_request) {
-    const ServerHelloFacts& hello = server_hello_;
+  const ServerHelloFacts& hello = server_hello_;
+  if (type == kServerHello && hello.parsed && hello.tls13 && !hello.hello_retry_request) {
     if (hello.key_share_group == 0 && !hello.pre_shared_key) {
       refuse(ErrorCode::illegal_parameter, Alert::missing_extension,
              SANSTLS_ERROR_TEXT("missing extension: the TLS 1.3 ServerHello has neither a key "
@@ -896,8 +894,12 @@ void Engine::check_peer_key_exchange(uint8_t type, ByteView body) {
              SANSTLS_ERROR_TEXT("illegal parameter: the server's key_share is not a valid "
                                 "public key for its group"));
     }
-  } else if ((type == kServerKeyExchange || type == kClientKeyExchange) && ecdhe &&
-             !server_hello_.tls13) {
+  }
+#if defined(MBEDTLS_SSL_PROTO_TLS1_2)
+  const CipherSuite* suite = find_cipher_suite(hello.cipher_suite);
+  if ((type == kServerKeyExchange || type == kClientKeyExchange) && !hello.tls13 &&
+      suite != nullptr && std::strstr(suite->iana_name, "_ECDHE_") != nullptr) {
+    const bool psk = std::strstr(suite->iana_name, "_PSK_") != nullptr;
     const ByteView point = type == kServerKeyExchange ? parse_server_key_exchange_point(body, psk)
                                                       : parse_client_key_exchange_point(body, psk);
     if (!point.empty() && !valid_key_share(tls12_group_, point)) {
@@ -906,6 +908,9 @@ void Engine::check_peer_key_exchange(uint8_t type, ByteView body) {
                                 "uncompressed point on the group's curve"));
     }
   }
+#else
+  (void)body;                                             // no TLS 1.2 in this build
+#endif
   apply_guard(verdict);
 }
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "cursor.h"
+#include "mbedtls/build_info.h"
 
 namespace sanstls::detail {
 namespace {
@@ -81,8 +82,10 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept {
         }
       } else if (type == kExtPreSharedKey) {
         facts.pre_shared_key = true;
+#if defined(MBEDTLS_SSL_PROTO_TLS1_2)  // (TLS 1.3 answers ALPN in EncryptedExtensions)
       } else if (type == kExtAlpn) {
         facts.alpn_extension.assign(extension.begin(), extension.end());
+#endif
       } else if (type == kExtExtendedMasterSecret) {
         facts.extended_master_secret = true;
       } else if (type == kExtCookie) {
