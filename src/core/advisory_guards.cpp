@@ -39,6 +39,33 @@ GuardVerdict refusal(ErrorCode code, Alert alert, ErrorText message) {
   return verdict;
 }
 
+// RFC 5246 7.4, RFC 8446 4 and B.3 (with RFC 4366's certificate_url and
+// certificate_status, and TLS 1.3's message_hash).
+bool known_handshake_type(uint8_t type) {
+  switch (type) {
+    case 0:
+    case 1:
+    case 2:
+    case 4:
+    case 5:
+    case 8:
+    case 11:
+    case 12:
+    case 13:
+    case 14:
+    case 15:
+    case 16:
+    case 20:
+    case 21:
+    case 22:
+    case 24:
+    case 254:
+      return true;
+    default:
+      return false;
+  }
+}
+
 uint32_t read_u16(ByteView b, size_t at) { return (uint32_t{b[at]} << 8) | b[at + 1]; }
 
 // RFC 7301 3.1, 3.2: the server's ALPN answer is one non-empty protocol name
@@ -66,6 +93,20 @@ GuardVerdict check_alpn_answer(const AdvisoryGuards& guards, ByteView data) {
 GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint8_t type,
                                    ByteView body, size_t bytes_after) {
   GuardVerdict verdict;
+  if (!known_handshake_type(type)) {
+    // RFC 5246 7.4, RFC 8446 4: a handshake type that does not exist is an
+    // unexpected message (mbedTLS 3.6's TLS 1.2 states: decode_error).
+    return refusal(ErrorCode::unexpected_message, Alert::unexpected_message,
+                   SANSTLS_ERROR_TEXT("unexpected message: a handshake message of no known "
+                                      "type"));
+  }
+  if (role == Role::client && type == kServerHelloDone && bytes_after > 0) {
+    // The server's flight ends with ServerHelloDone: nothing may follow it
+    // before our answer (mbedTLS 3.6 read on and failed with bad_record_mac).
+    return refusal(ErrorCode::unexpected_message, Alert::unexpected_message,
+                   SANSTLS_ERROR_TEXT("unexpected message: data follows the ServerHelloDone in "
+                                      "its record"));
+  }
 #if defined(MBEDTLS_SSL_SRV_C)  // (client-only firmware: no ClientHello comes in)
   if (role == Role::server && type == kClientHello && bytes_after > 0) {
     // CVE-2026-73096: RFC 8446 5.1 wants a ClientHello (a key change may

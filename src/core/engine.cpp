@@ -900,9 +900,16 @@ void Engine::check_peer_key_exchange(uint8_t type, ByteView body) {
   if ((type == kServerKeyExchange || type == kClientKeyExchange) && !hello.tls13 &&
       suite != nullptr && std::strstr(suite->iana_name, "_ECDHE_") != nullptr) {
     const bool psk = std::strstr(suite->iana_name, "_PSK_") != nullptr;
-    const ByteView point = type == kServerKeyExchange ? parse_server_key_exchange_point(body, psk)
-                                                      : parse_client_key_exchange_point(body, psk);
-    if (!point.empty() && !valid_key_share(tls12_group_, point)) {
+    bool trailing = false;
+    const ByteView point = type == kServerKeyExchange
+                               ? parse_server_key_exchange_point(body, psk)
+                               : parse_client_key_exchange_point(body, psk, &trailing);
+    if (trailing) {
+      // RFC 5246 7.4.7: the ClientKeyExchange is the point and nothing more
+      // (mbedTLS 3.6 took the extra bytes, then failed the Finished).
+      refuse(ErrorCode::decode_error, Alert::decode_error,
+             SANSTLS_ERROR_TEXT("decode error: bytes follow the ClientKeyExchange's public key"));
+    } else if (!point.empty() && !valid_key_share(tls12_group_, point)) {
       refuse(ErrorCode::illegal_parameter, Alert::illegal_parameter,
              SANSTLS_ERROR_TEXT("illegal parameter: the peer's ECDHE public key is not an "
                                 "uncompressed point on the group's curve"));

@@ -405,8 +405,10 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
       return error;
     }
     case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
+      // certificate_required is TLS 1.3's (RFC 8446 4.4.2.4); TLS 1.2 has
+      // handshake_failure (RFC 5246 7.4.6).
       return make(ErrorCode::peer_did_not_return_certificate, Stage::certificate,
-                  Alert::certificate_required,
+                  server_hello_.tls13 ? Alert::certificate_required : Alert::handshake_failure,
                   "peer did not return a certificate, and one is required");
     case MBEDTLS_ERR_SSL_NO_APPLICATION_PROTOCOL:
       return make(ErrorCode::no_application_protocol, Stage::handshake,

@@ -209,11 +209,13 @@ ByteView parse_server_key_exchange_point(ByteView body, bool psk_hint_first) noe
   return c.ok() ? point : ByteView();
 }
 
-ByteView parse_client_key_exchange_point(ByteView body, bool psk_identity_first) noexcept {
+ByteView parse_client_key_exchange_point(ByteView body, bool psk_identity_first,
+                                         bool* trailing) noexcept {
   Cursor c(body);
   if (psk_identity_first) c.vector16();
   const ByteView point = c.vector8();
-  return c.ok() && c.at_end() ? point : ByteView();
+  *trailing = c.ok() && !c.at_end();
+  return c.ok() ? point : ByteView();
 }
 
 uint16_t parse_server_key_exchange_signature_scheme(ByteView body) noexcept {

@@ -91,6 +91,8 @@ uint16_t parse_server_key_exchange_signature_scheme(ByteView body) noexcept;
 // ClientKeyExchange (RFC 8422 5.4, 5.7; RFC 5489 2 for ECDHE_PSK, whose
 // hint or identity comes first); empty when it cannot be read.
 ByteView parse_server_key_exchange_point(ByteView body, bool psk_hint_first) noexcept;
-ByteView parse_client_key_exchange_point(ByteView body, bool psk_identity_first) noexcept;
+// `trailing`: bytes follow the point (the message is malformed).
+ByteView parse_client_key_exchange_point(ByteView body, bool psk_identity_first,
+                                         bool* trailing) noexcept;
 
 }  // namespace sanstls::detail
