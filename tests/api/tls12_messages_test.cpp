@@ -1,0 +1,161 @@
+// TLS 1.2 handshake messages the engine judges before mbedTLS reads them
+// (BoGo found each; docs/conformance.md, engine fixes): a handshake type
+// that does not exist, data after the ServerHelloDone, bytes after the
+// ClientKeyExchange's point, and the alert for a missing required client
+// certificate. The flights are our own engines', edited on the wire.
+#include <catch2/catch_test_macros.hpp>
+#include <string>
+#include <vector>
+
+#include "support/expect.h"
+#include "support/fixtures.h"
+#include "support/pair.h"
+
+using namespace sanstls;
+using namespace sanstls::test;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+Bytes take(Connection& conn) {
+  const ByteView out = conn.pending_output();
+  Bytes bytes(out.data(), out.data() + out.size());
+  conn.consume_output(bytes.size());
+  return bytes;
+}
+
+void feed(Connection& conn, const Bytes& bytes) {
+  size_t used = 0;
+  while (used < bytes.size()) {
+    const size_t n = conn.feed(ByteView(bytes.data() + used, bytes.size() - used));
+    if (n == 0) break;
+    used += n;
+  }
+}
+
+Connection client12(Sources& sources) {
+  auto made = Connection::client(
+      build_or_fail(client_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2)),
+      "localhost");
+  REQUIRE(made);
+  return std::move(made).value();
+}
+
+Connection server12(Sources& sources) {
+  auto made = Connection::server(
+      build_or_fail(server_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2)));
+  REQUIRE(made);
+  return std::move(made).value();
+}
+
+// The offset of the first handshake message of `type` in a stream of
+// plaintext records (each message within one record, as our engine writes
+// them), and of its record's header; npos when absent.
+struct Found {
+  size_t record = std::string::npos;
+  size_t message = std::string::npos;
+};
+
+Found find_message(const Bytes& stream, uint8_t type) {
+  for (size_t at = 0; at + 5 <= stream.size();) {
+    const size_t length = (size_t{stream[at + 3]} << 8) | stream[at + 4];
+    if (stream[at] == 22) {
+      for (size_t m = at + 5; m + 4 <= at + 5 + length;) {
+        if (stream[m] == type) return Found{at, m};
+        m += 4 + ((size_t{stream[m + 1]} << 16) | (size_t{stream[m + 2]} << 8) | stream[m + 3]);
+      }
+    }
+    at += 5 + length;
+  }
+  return Found{};
+}
+
+// Inserts `extra` at `where`, inside the record whose header is at `record`
+// (its length grows) and, when `message` is given, inside that message.
+void insert(Bytes& stream, size_t record, size_t where, const Bytes& extra,
+            size_t message = std::string::npos) {
+  stream.insert(stream.begin() + static_cast<std::ptrdiff_t>(where), extra.begin(), extra.end());
+  const size_t record_length = ((size_t{stream[record + 3]} << 8) | stream[record + 4]) + extra.size();
+  stream[record + 3] = static_cast<uint8_t>(record_length >> 8);
+  stream[record + 4] = static_cast<uint8_t>(record_length);
+  if (message == std::string::npos) return;
+  const size_t length = ((size_t{stream[message + 1]} << 16) | (size_t{stream[message + 2]} << 8) |
+                         stream[message + 3]) +
+                        extra.size();
+  stream[message + 1] = static_cast<uint8_t>(length >> 16);
+  stream[message + 2] = static_cast<uint8_t>(length >> 8);
+  stream[message + 3] = static_cast<uint8_t>(length);
+}
+
+}  // namespace
+
+TEST_CASE("TLS 1.2 client: a handshake message of no known type is unexpected_message",
+          "[tls12][conformance]") {
+  Sources sources;
+  Connection client = client12(sources);
+  Connection server = server12(sources);
+  feed(server, take(client));
+  Bytes flight = take(server);
+  const Found done = find_message(flight, 14);  // ServerHelloDone
+  REQUIRE(done.message != std::string::npos);
+  flight[done.message] = 14 + 42;  // as BoGo's WrongMessageType does
+  feed(client, flight);
+  expect_error(client.error(), "ERR_SSL_UNEXPECTED_MESSAGE", Stage::handshake);
+  expect_alert(client.error(), Alert::unexpected_message, AlertDirection::sent);
+}
+
+TEST_CASE("TLS 1.2 client: data after the ServerHelloDone in its record is unexpected_message",
+          "[tls12][conformance]") {
+  Sources sources;
+  Connection client = client12(sources);
+  Connection server = server12(sources);
+  feed(server, take(client));
+  Bytes flight = take(server);
+  const Found done = find_message(flight, 14);
+  REQUIRE(done.message != std::string::npos);
+  // The start of a Finished, packed after the ServerHelloDone.
+  insert(flight, done.record, done.message + 4, Bytes{20, 0, 0, 12, 1, 2});
+  feed(client, flight);
+  expect_error(client.error(), "ERR_SSL_UNEXPECTED_MESSAGE", Stage::handshake);
+  expect_alert(client.error(), Alert::unexpected_message, AlertDirection::sent);
+}
+
+TEST_CASE("TLS 1.2 server: bytes after the ClientKeyExchange's point are decode_error",
+          "[tls12][conformance]") {
+  Sources sources;
+  Connection client = client12(sources);
+  Connection server = server12(sources);
+  feed(server, take(client));
+  feed(client, take(server));
+  Bytes second = take(client);  // ClientKeyExchange, ChangeCipherSpec, Finished
+  const Found key_exchange = find_message(second, 16);
+  REQUIRE(key_exchange.message != std::string::npos);
+  const size_t point_end = key_exchange.message + 4 + 1 + second[key_exchange.message + 4];
+  insert(second, key_exchange.record, point_end, Bytes{0, 0}, key_exchange.message);
+  feed(server, second);
+  expect_error(server.error(), "ERR_SSL_DECODE_ERROR", Stage::handshake);
+  expect_alert(server.error(), Alert::decode_error, AlertDirection::sent);
+}
+
+TEST_CASE("a missing required client certificate: handshake_failure in TLS 1.2, "
+          "certificate_required in TLS 1.3",
+          "[tls12][mtls]") {
+  Sources sources;
+  for (TlsVersion version : {TlsVersion::tls1_2, TlsVersion::tls1_3}) {
+    INFO("version " << static_cast<int>(version));
+    const Config client_config = build_or_fail(client_builder(sources).versions(version, version));
+    const Config server_config =
+        build_or_fail(server_builder(sources)
+                          .versions(version, version)
+                          .peer_verification(PeerVerification::required)
+                          .trust_anchors(trusted_roots_pem()));
+    Pair pair = connect(client_config, server_config, "localhost");
+    expect_error(pair.server.conn.error(), "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE",
+                 Stage::certificate);
+    const Alert expected =
+        version == TlsVersion::tls1_2 ? Alert::handshake_failure : Alert::certificate_required;
+    expect_alert(pair.server.conn.error(), expected, AlertDirection::sent);
+    expect_alert(pair.client.conn.error(), expected, AlertDirection::received);
+  }
+}
