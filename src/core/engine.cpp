@@ -364,6 +364,10 @@ int Engine::on_recv(unsigned char* data, size_t len) {
         inbound_verdict_ = judge_header(header, first_inbound_record_, is_server(),
                                         inbound_.encrypted(header[0]), inbound_protected_limit());
         first_inbound_record_ = false;
+        if (inbound_verdict_ == HeaderVerdict::ok && header[0] == kHandshake &&
+            tls13_records_protected_) {
+          inbound_verdict_ = HeaderVerdict::plaintext_handshake;
+        }
         if (inbound_verdict_ != HeaderVerdict::ok) break;
         header_delivered_ = 0;
         if (header[0] == kAlert && header[3] == 0 && header[4] == 2 && inbound_protected(ssl_)) {
@@ -659,6 +663,9 @@ void Engine::on_server_hello(ByteView body) {
   if (!facts.parsed) return;
   server_hello_ = facts;
   if (facts.hello_retry_request) saw_hello_retry_ = true;
+  // RFC 8446 5.2: after it every handshake record is protected (outer type
+  // application_data); mbedTLS 3.6 read a plaintext one.
+  if (facts.tls13 && !facts.hello_retry_request) tls13_records_protected_ = true;
   if (!is_server() && facts.hello_retry_request && facts.cookie && !facts.cookie_malformed) {
     // Seen as its last byte reaches mbedTLS, before mbedTLS parses it: RFC
     // 8446 4.2.2 has us echo the cookie, which mbedTLS 3.6 would refuse.

@@ -228,6 +228,7 @@ class Engine {
   bool pin_rejected_ = false;                    // the leaf's key matches none of the pins
   bool offered_saved_session_ = false;
   bool saw_hello_retry_ = false;            // an HRR was sent or received
+  bool tls13_records_protected_ = false;    // a TLS 1.3 ServerHello (not an HRR) went by
   uint16_t peer_signature_scheme_ = 0;      // of the peer's CertificateVerify/ServerKeyExchange
   bool client_offered_early_data_ = false;  // server: the first ClientHello had early_data
   bool client_offered_psk_ = false;         // server: the first ClientHello had pre_shared_key

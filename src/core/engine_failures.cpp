@@ -131,6 +131,12 @@ void Engine::fail_from_header(HeaderVerdict verdict) {
                                         : "unexpected message: malformed ChangeCipherSpec "
                                           "(RFC 8446 5 allows only the single byte 1)")
                       .with_alert(Alert::unexpected_message, AlertDirection::sent));
+    case HeaderVerdict::plaintext_handshake:
+      send_alert(Alert::unexpected_message);
+      return fail(Error(ErrorCode::unexpected_message, stage,
+                        "unexpected message: a handshake record in the clear after the TLS 1.3 "
+                        "ServerHello (RFC 8446 5.2)")
+                      .with_alert(Alert::unexpected_message, AlertDirection::sent));
     case HeaderVerdict::plaintext_alert: {
       // The peer gave up; we answer nothing (RFC 8446 6.2).
       const auto received = static_cast<Alert>(plaintext_fatal_alert_code_);

@@ -36,6 +36,7 @@ enum class HeaderVerdict : uint8_t {
   bad_change_cipher_spec,  // a ChangeCipherSpec that is not the single byte 1,
                            // or one after the handshake (RFC 8446 5)
   plaintext_alert,         // a fatal alert in the clear where records are protected
+  plaintext_handshake,     // a handshake record in the clear after TLS 1.3's ServerHello
 };
 
 // The largest record body of each kind (RFC 8446 5.2, RFC 5246 6.2.3).

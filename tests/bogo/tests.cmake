@@ -41,9 +41,9 @@ target_link_libraries(sanstls_certificate_verifier_tests PRIVATE sanstls_test_su
 sanstls_strict_warnings(sanstls_certificate_verifier_tests)
 catch_discover_tests(sanstls_certificate_verifier_tests PROPERTIES LABELS "unit")
 
-# TLS 1.2 plaintext handshake messages the engine judges first (BoGo findings).
-add_executable(sanstls_tls12_messages_tests api/tls12_messages_test.cpp)
-target_link_libraries(sanstls_tls12_messages_tests PRIVATE sanstls_test_support
+# Plaintext records and handshake messages the engine judges first (BoGo findings).
+add_executable(sanstls_plaintext_messages_tests api/plaintext_messages_test.cpp)
+target_link_libraries(sanstls_plaintext_messages_tests PRIVATE sanstls_test_support
                       Catch2::Catch2WithMain)
-sanstls_strict_warnings(sanstls_tls12_messages_tests)
-catch_discover_tests(sanstls_tls12_messages_tests PROPERTIES LABELS "unit")
+sanstls_strict_warnings(sanstls_plaintext_messages_tests)
+catch_discover_tests(sanstls_plaintext_messages_tests PROPERTIES LABELS "unit")

@@ -1,7 +1,8 @@
-// TLS 1.2 handshake messages the engine judges before mbedTLS reads them
-// (BoGo found each; docs/conformance.md, engine fixes): a handshake type
-// that does not exist, data after the ServerHelloDone, bytes after the
-// ClientKeyExchange's point, and the alert for a missing required client
+// Plaintext records and handshake messages the engine judges before mbedTLS
+// reads them (BoGo found each; docs/conformance.md, engine fixes): a
+// handshake type that does not exist, data after the ServerHelloDone, bytes
+// after the ClientKeyExchange's point, a handshake record in the clear after
+// TLS 1.3's ServerHello, and the alert for a missing required client
 // certificate. The flights are our own engines', edited on the wire.
 #include <catch2/catch_test_macros.hpp>
 #include <string>
@@ -76,7 +77,8 @@ Found find_message(const Bytes& stream, uint8_t type) {
 void insert(Bytes& stream, size_t record, size_t where, const Bytes& extra,
             size_t message = std::string::npos) {
   stream.insert(stream.begin() + static_cast<std::ptrdiff_t>(where), extra.begin(), extra.end());
-  const size_t record_length = ((size_t{stream[record + 3]} << 8) | stream[record + 4]) + extra.size();
+  const size_t record_length =
+      ((size_t{stream[record + 3]} << 8) | stream[record + 4]) + extra.size();
   stream[record + 3] = static_cast<uint8_t>(record_length >> 8);
   stream[record + 4] = static_cast<uint8_t>(record_length);
   if (message == std::string::npos) return;
@@ -138,18 +140,18 @@ TEST_CASE("TLS 1.2 server: bytes after the ClientKeyExchange's point are decode_
   expect_alert(server.error(), Alert::decode_error, AlertDirection::sent);
 }
 
-TEST_CASE("a missing required client certificate: handshake_failure in TLS 1.2, "
-          "certificate_required in TLS 1.3",
-          "[tls12][mtls]") {
+TEST_CASE(
+    "a missing required client certificate: handshake_failure in TLS 1.2, "
+    "certificate_required in TLS 1.3",
+    "[tls12][mtls]") {
   Sources sources;
   for (TlsVersion version : {TlsVersion::tls1_2, TlsVersion::tls1_3}) {
     INFO("version " << static_cast<int>(version));
     const Config client_config = build_or_fail(client_builder(sources).versions(version, version));
-    const Config server_config =
-        build_or_fail(server_builder(sources)
-                          .versions(version, version)
-                          .peer_verification(PeerVerification::required)
-                          .trust_anchors(trusted_roots_pem()));
+    const Config server_config = build_or_fail(server_builder(sources)
+                                                   .versions(version, version)
+                                                   .peer_verification(PeerVerification::required)
+                                                   .trust_anchors(trusted_roots_pem()));
     Pair pair = connect(client_config, server_config, "localhost");
     expect_error(pair.server.conn.error(), "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE",
                  Stage::certificate);
@@ -158,4 +160,34 @@ TEST_CASE("a missing required client certificate: handshake_failure in TLS 1.2, 
     expect_alert(pair.server.conn.error(), expected, AlertDirection::sent);
     expect_alert(pair.client.conn.error(), expected, AlertDirection::received);
   }
+}
+
+TEST_CASE(
+    "TLS 1.3 client: a handshake record in the clear after the ServerHello is "
+    "unexpected_message",
+    "[tls13][conformance]") {
+  Sources sources;
+  auto made_client = Connection::client(
+      build_or_fail(client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3)),
+      "localhost");
+  auto made_server = Connection::server(
+      build_or_fail(server_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3)));
+  REQUIRE(made_client);
+  REQUIRE(made_server);
+  Connection client = std::move(made_client).value();
+  Connection server = std::move(made_server).value();
+  feed(server, take(client));
+  Bytes flight = take(server);
+  // The first protected record (after the ServerHello and the compatibility
+  // ChangeCipherSpec) with the outer type handshake, as BoGo's
+  // TLS13-WrongOuterRecord sends it.
+  size_t at = 0;
+  while (at + 5 <= flight.size() && flight[at] != 23) {
+    at += 5 + ((size_t{flight[at + 3]} << 8) | flight[at + 4]);
+  }
+  REQUIRE(at + 5 <= flight.size());
+  flight[at] = 22;
+  feed(client, flight);
+  expect_error(client.error(), "ERR_SSL_UNEXPECTED_MESSAGE", Stage::handshake);
+  expect_alert(client.error(), Alert::unexpected_message, AlertDirection::sent);
 }
