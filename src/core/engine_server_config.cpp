@@ -313,7 +313,16 @@ bool Engine::check_client_hello() {
     return refuse(Alert::missing_extension, ErrorCode::illegal_parameter,
                   "missing extension: the ClientHello offers a pre-shared key without "
                   "psk_key_exchange_modes");
+  }  // RFC 8446 4.2.11: one binder per identity (mbedTLS 3.6: decode_error;
+  // BoringSSL: illegal_parameter).
+  if (offers_tls13 && config_->max_version == TlsVersion::tls1_3 && hello.offers_psk &&
+      hello.psk_identity_count > 0 && hello.psk_binder_count > 0 &&  // else malformed: mbedTLS
+      hello.psk_identity_count != hello.psk_binder_count) {
+    return refuse(Alert::illegal_parameter, ErrorCode::illegal_parameter,
+                  "illegal parameter: the ClientHello's pre_shared_key has not one binder per "
+                  "identity");
   }
+
   // RFC 8446 4.2.3 / RFC 5246 7.4.1.4.1:
   // supported_signature_algorithms<2..2^16-2>.
   if (hello.has_signature_algorithms && hello.signature_algorithms.empty()) {

@@ -150,6 +150,19 @@ ClientHelloFacts parse_client_hello(ByteView body) {
         }
       } else if (type == kExtPreSharedKey) {
         facts.offers_psk = true;
+        // OfferedPsks: identities<7..2^16-1> (identity<1..2^16-1>, uint32
+        // age), then binders<33..2^16-1> (PskBinderEntry<32..255>).
+        Cursor identities(inner.vector16());
+        Cursor binders(inner.vector16());
+        while (identities.ok() && !identities.at_end()) {
+          identities.vector16();
+          identities.bytes(4);  // obfuscated_ticket_age
+          if (identities.ok()) ++facts.psk_identity_count;
+        }
+        while (binders.ok() && !binders.at_end()) {
+          binders.vector8();
+          if (binders.ok()) ++facts.psk_binder_count;
+        }
       } else if (type == kExtEarlyData) {
         facts.offers_early_data = true;
       } else if (type == kExtPskKeyExchangeModes) {

@@ -68,6 +68,8 @@ struct ClientHelloFacts {
   std::vector<std::string> alpn;   // offered ALPN protocols
   bool alpn_malformed = false;     // an empty list or an empty name (RFC 7301 3.1)
   bool offers_psk = false;         // TLS 1.3 pre_shared_key (a ticket or an external PSK)
+  size_t psk_identity_count = 0;   // ... its identities
+  size_t psk_binder_count = 0;     // ... and binders (RFC 8446 4.2.11: as many)
   bool has_psk_key_exchange_modes = false;
   bool offers_psk_ke = false;                  // psk_key_exchange_modes lists psk_ke (0)
   bool offers_psk_dhe_ke = false;              // ... and psk_dhe_ke (1)
