@@ -191,3 +191,66 @@ TEST_CASE(
   expect_error(client.error(), "ERR_SSL_UNEXPECTED_MESSAGE", Stage::handshake);
   expect_alert(client.error(), Alert::unexpected_message, AlertDirection::sent);
 }
+
+TEST_CASE(
+    "TLS 1.3 server: a pre_shared_key with an identity but no binder for it is "
+    "illegal_parameter",
+    "[tls13][conformance][psk]") {
+  Sources sources;
+  const Config client_config =
+      build_or_fail(client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3));
+  const Config server_config = build_or_fail(server_builder(sources));
+  Pair first = connect(client_config, server_config, "localhost");
+  REQUIRE(first.client.conn.wants().handshake_complete);
+  auto saved = first.client.conn.save_session();
+  REQUIRE(saved);
+  auto made = Connection::client(client_config, "localhost", ByteView(saved.value()));
+  REQUIRE(made);
+  Connection client = std::move(made).value();
+  Bytes hello = take(client);  // one record holding the ClientHello
+  REQUIRE(hello.size() > 9);
+  REQUIRE(hello[5] == 1);
+  // Walk to the extensions; pre_shared_key (41) is the last one.
+  size_t at = 9 + 2 + 32;
+  at += 1 + hello[at];                                   // legacy_session_id
+  at += 2 + ((size_t{hello[at]} << 8) | hello[at + 1]);  // cipher_suites
+  at += 1 + hello[at];                                   // compression_methods
+  const size_t extensions_length_at = at;
+  at += 2;
+  size_t psk_at = std::string::npos;
+  while (at + 4 <= hello.size()) {
+    if (hello[at] == 0 && hello[at + 1] == 41) psk_at = at;
+    at += 4 + ((size_t{hello[at + 2]} << 8) | hello[at + 3]);
+  }
+  REQUIRE(psk_at != std::string::npos);
+  // A second copy of the first identity, with no binder of its own.
+  const size_t identities_at = psk_at + 4;
+  const size_t first_identity = identities_at + 2;
+  const size_t identity_length = (size_t{hello[first_identity]} << 8) | hello[first_identity + 1];
+  const Bytes copy(
+      hello.begin() + static_cast<std::ptrdiff_t>(first_identity),
+      hello.begin() + static_cast<std::ptrdiff_t>(first_identity + 2 + identity_length + 4));
+  hello.insert(hello.begin() + static_cast<std::ptrdiff_t>(first_identity), copy.begin(),
+               copy.end());
+  auto grow16 = [&hello](size_t where, size_t by) {
+    const size_t value = ((size_t{hello[where]} << 8) | hello[where + 1]) + by;
+    hello[where] = static_cast<uint8_t>(value >> 8);
+    hello[where + 1] = static_cast<uint8_t>(value);
+  };
+  grow16(identities_at, copy.size());
+  grow16(psk_at + 2, copy.size());
+  grow16(extensions_length_at, copy.size());
+  grow16(3, copy.size());  // the record
+  const size_t message =
+      ((size_t{hello[6]} << 16) | (size_t{hello[7]} << 8) | hello[8]) + copy.size();
+  hello[6] = static_cast<uint8_t>(message >> 16);
+  hello[7] = static_cast<uint8_t>(message >> 8);
+  hello[8] = static_cast<uint8_t>(message);
+
+  auto made_server = Connection::server(server_config);
+  REQUIRE(made_server);
+  Connection server = std::move(made_server).value();
+  feed(server, hello);
+  expect_error(server.error(), "ERR_SSL_ILLEGAL_PARAMETER", Stage::handshake);
+  expect_alert(server.error(), Alert::illegal_parameter, AlertDirection::sent);
+}
