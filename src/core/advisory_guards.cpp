@@ -215,6 +215,18 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       verdict.message = "illegal parameter: the HelloRetryRequest has an extension twice";
       return verdict;
     }
+    // RFC 8446 4.1.3, D.2: a version we did not offer is protocol_version
+    // (mbedTLS 3.6 answered a TLS 1.2 ServerHello to a TLS 1.3-only client
+    // with illegal_parameter).
+    const uint16_t chosen =
+        facts.tls13 ? uint16_t{0x0304} : static_cast<uint16_t>(read_u16(body, 0));
+    const auto& versions = guards.offered_versions;
+    if (facts.parsed && !facts.hello_retry_request && !versions.empty() && chosen <= 0x0304 &&
+        std::find(versions.begin(), versions.end(), chosen) == versions.end()) {
+      return refusal(ErrorCode::unsupported_protocol, Alert::protocol_version,
+                     SANSTLS_ERROR_TEXT("unsupported protocol: the server chose a version we "
+                                        "did not offer"));
+    }
     if (facts.parsed && facts.duplicate_extension) {
       verdict.ok = false;
       verdict.code = ErrorCode::decode_error;
@@ -418,6 +430,7 @@ void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, Byte
   guards.offered_cipher_suites = facts.cipher_suites;
   guards.offered_extensions = facts.extension_types;
   guards.offered_alpn = facts.alpn;
+  guards.offered_versions = facts.versions;
   if (facts.groups.empty()) return;
   guards.offered_groups = facts.groups;
   guards.offered_groups_known = true;

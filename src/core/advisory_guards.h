@@ -34,6 +34,7 @@ struct AdvisoryGuards {
   std::vector<uint16_t> offered_cipher_suites;
   std::vector<uint16_t> offered_extensions;  // and its extension types
   std::vector<std::string> offered_alpn;     // and its ALPN protocols
+  std::vector<uint16_t> offered_versions;    // and its versions
   // Client: the key_share groups of our latest ClientHello, and the version
   // a HelloRetryRequest chose (RFC 8446 4.2.8, 4.1.4).
   std::vector<uint16_t> key_share_groups;

@@ -254,3 +254,16 @@ TEST_CASE(
   expect_error(server.error(), "ERR_SSL_ILLEGAL_PARAMETER", Stage::handshake);
   expect_alert(server.error(), Alert::illegal_parameter, AlertDirection::sent);
 }
+
+TEST_CASE("a TLS 1.3-only client answers a TLS 1.2 ServerHello with protocol_version",
+          "[tls13][conformance]") {
+  Sources sources;
+  const Config client_config =
+      build_or_fail(client_builder(sources).versions(TlsVersion::tls1_3, TlsVersion::tls1_3));
+  // mbedTLS's TLS 1.2-only server ignores supported_versions and answers 1.2.
+  const Config server_config =
+      build_or_fail(server_builder(sources).versions(TlsVersion::tls1_2, TlsVersion::tls1_2));
+  Pair pair = connect(client_config, server_config, "localhost");
+  expect_error(pair.client.conn.error(), "ERR_SSL_UNSUPPORTED_PROTOCOL", Stage::handshake);
+  expect_alert(pair.client.conn.error(), Alert::protocol_version, AlertDirection::sent);
+}
