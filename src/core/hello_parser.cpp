@@ -150,6 +150,7 @@ ClientHelloFacts parse_client_hello(ByteView body) {
         }
       } else if (type == kExtPreSharedKey) {
         facts.offers_psk = true;
+#if defined(MBEDTLS_SSL_SRV_C)  // (a server's check; client-only firmware saves the bytes)
         // OfferedPsks: identities<7..2^16-1> (identity<1..2^16-1>, uint32
         // age), then binders<33..2^16-1> (PskBinderEntry<32..255>).
         Cursor identities(inner.vector16());
@@ -163,6 +164,7 @@ ClientHelloFacts parse_client_hello(ByteView body) {
           binders.vector8();
           if (binders.ok()) ++facts.psk_binder_count;
         }
+#endif
       } else if (type == kExtEarlyData) {
         facts.offers_early_data = true;
       } else if (type == kExtPskKeyExchangeModes) {
