@@ -330,7 +330,8 @@ namespace {
 // RFC 8446 4.3.1 and 4.2: EncryptedExtensions answers what our ClientHello
 // asked, each extension once; ALPN names one protocol we offered (RFC 7301
 // 3.1). mbedTLS 3.6 refused an extension we did not send with
-// illegal_parameter (RFC 8446: unsupported_extension), took one twice, and
+// illegal_parameter (RFC 8446: unsupported_extension), one twice with
+// illegal_parameter (decode_error: malformed), and
 // failed an unoffered or empty ALPN name with internal_error.
 GuardVerdict check_encrypted_extensions(const AdvisoryGuards& guards, ByteView body) {
   if (body.size() < 2 || 2 + read_u16(body, 0) != body.size()) return GuardVerdict();  // mbedTLS

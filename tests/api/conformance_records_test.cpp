@@ -6,6 +6,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -490,18 +491,35 @@ TEST_CASE("TLS 1.2 CBC records may carry up to 2^14 + 2048 bytes (RFC 5246 6.2.3
 
 namespace {
 
-// A TLS 1.3 server's first flight whose CertificateVerify names another
-// signature scheme (resealed under the server's handshake keys), fed to a
-// client offering `client_schemes` ("" for its defaults). The signature is
-// left as it was: only the scheme's legality is judged before it.
-Connection client_after_certificate_verify_scheme(uint16_t scheme, const char* client_schemes) {
+// One handshake message inside a record's inner plaintext.
+size_t message_length(const Bytes& inner, size_t at) {
+  return (size_t{inner[at + 1]} << 16) | (size_t{inner[at + 2]} << 8) | inner[at + 3];
+}
+
+void set_message_length(Bytes& inner, size_t at, size_t length) {
+  inner[at + 1] = static_cast<uint8_t>(length >> 16);
+  inner[at + 2] = static_cast<uint8_t>(length >> 8);
+  inner[at + 3] = static_cast<uint8_t>(length);
+}
+
+// Edits one protected handshake record's inner plaintext (its messages, no
+// content type); returns true when it changed something.
+using FlightEdit = std::function<bool(Bytes& inner)>;
+
+// A TLS 1.3 server's first flight with its protected records opened under
+// the server's handshake keys, edited and resealed, fed to a client
+// (TLS_AES_128_GCM_SHA256; `client_config` adds to it). The Finished MACs
+// are left as they were: each check judges before them.
+Connection client_after_flight_edit(
+    const FlightEdit& edit,
+    const std::function<void(ConfigBuilder&)>& client_config = [](ConfigBuilder&) {}) {
   Sources sources;
   std::vector<std::string> log;
-  ConfigBuilder client_config = client_builder(sources)
-                                    .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
-                                    .cipher_suites("TLS_AES_128_GCM_SHA256");
-  if (*client_schemes != '\0') client_config.signature_algorithms(client_schemes);
-  auto made_client = Connection::client(build_or_fail(client_config), "localhost");
+  ConfigBuilder client_builder_ = client_builder(sources)
+                                      .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+                                      .cipher_suites("TLS_AES_128_GCM_SHA256");
+  client_config(client_builder_);
+  auto made_client = Connection::client(build_or_fail(client_builder_), "localhost");
   auto made_server = Connection::server(
       build_or_fail(server_builder(sources)  // an ECDSA P-256 leaf
                         .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
@@ -523,7 +541,7 @@ Connection client_after_certificate_verify_scheme(uint16_t scheme, const char* c
   Keys reading = derive(secret);
   Keys writing = derive(secret);
   Bytes rebuilt;
-  bool rewritten = false;
+  bool edited = false;
   for (const Bytes& record : records_of(flight)) {
     if (record[0] != 23) {
       rebuilt.insert(rebuilt.end(), record.begin(), record.end());
@@ -533,22 +551,54 @@ Connection client_after_certificate_verify_scheme(uint16_t scheme, const char* c
     REQUIRE(inner.size() > 1);
     const uint8_t type = inner.back();
     inner.pop_back();
-    for (size_t at = 0; type == 22 && at + 4 <= inner.size();) {
-      const size_t length =
-          (size_t{inner[at + 1]} << 16) | (size_t{inner[at + 2]} << 8) | inner[at + 3];
-      if (inner[at] == 15 && length >= 2) {  // CertificateVerify: the scheme first
-        inner[at + 4] = static_cast<uint8_t>(scheme >> 8);
-        inner[at + 5] = static_cast<uint8_t>(scheme);
-        rewritten = true;
-      }
-      at += 4 + length;
-    }
+    if (type == 22 && edit(inner)) edited = true;
     const Bytes sealed = seal(writing, type, inner);
     rebuilt.insert(rebuilt.end(), sealed.begin(), sealed.end());
   }
-  REQUIRE(rewritten);
+  REQUIRE(edited);
   feed_all(client, rebuilt);
   return client;
+}
+
+// Calls `edit(inner, at)` for the first message of `type` in the record.
+FlightEdit on_message(uint8_t type, const std::function<void(Bytes&, size_t)>& edit) {
+  return [type, edit](Bytes& inner) {
+    for (size_t at = 0; at + 4 <= inner.size(); at += 4 + message_length(inner, at)) {
+      if (inner[at] == type) {
+        edit(inner, at);
+        return true;
+      }
+    }
+    return false;
+  };
+}
+
+// Appends `extension` (type, length, data) to an EncryptedExtensions message.
+FlightEdit add_encrypted_extension(const Bytes& extension) {
+  return on_message(8, [extension](Bytes& inner, size_t at) {
+    const size_t end = at + 4 + message_length(inner, at);
+    inner.insert(inner.begin() + static_cast<std::ptrdiff_t>(end), extension.begin(),
+                 extension.end());
+    set_message_length(inner, at, message_length(inner, at) + extension.size());
+    const size_t list = ((size_t{inner[at + 4]} << 8) | inner[at + 5]) + extension.size();
+    inner[at + 4] = static_cast<uint8_t>(list >> 8);
+    inner[at + 5] = static_cast<uint8_t>(list);
+  });
+}
+
+// A server flight whose CertificateVerify names another signature scheme,
+// fed to a client offering `client_schemes` ("" for its defaults).
+Connection client_after_certificate_verify_scheme(uint16_t scheme, const char* client_schemes) {
+  const std::string schemes = client_schemes;
+  return client_after_flight_edit(
+      on_message(15,
+                 [scheme](Bytes& inner, size_t at) {  // the scheme comes first
+                   inner[at + 4] = static_cast<uint8_t>(scheme >> 8);
+                   inner[at + 5] = static_cast<uint8_t>(scheme);
+                 }),
+      [schemes](ConfigBuilder& b) {
+        if (!schemes.empty()) b.signature_algorithms(schemes);
+      });
 }
 
 }  // namespace
@@ -585,4 +635,80 @@ TEST_CASE("TLS 1.3 client: a CertificateVerify with an illegal scheme gets illeg
   expect_alert(client.error(), Alert::illegal_parameter, AlertDirection::sent);
   CHECK_FALSE(client.wants().handshake_complete);
   CHECK_FALSE(take_output(client).empty());  // the alert
+}
+
+// Engine fix 25-28 (docs/conformance.md): protected TLS 1.3 messages judged
+// before mbedTLS parses them.
+TEST_CASE("TLS 1.3 client: malformed protected server messages get the RFC 8446 alert",
+          "[conformance][protected]") {
+  struct Case {
+    const char* why;
+    FlightEdit edit;
+    const char* error;
+    Alert alert;
+  };
+  const auto with_alpn = [](ConfigBuilder& b) { b.alpn({"h2"}); };
+  const std::vector<Case> cases = {
+      {"an EncryptedExtensions extension we did not send (RFC 8446 4.2)",
+       add_encrypted_extension({0xfa, 0xfa, 0, 0}), "ERR_SSL_ILLEGAL_PARAMETER",
+       Alert::unsupported_extension},
+      {"an EncryptedExtensions extension twice (server_name, which we sent)",
+       add_encrypted_extension({0, 0, 0, 0, 0, 0, 0, 0}), "ERR_SSL_DECODE_ERROR",
+       Alert::decode_error},
+      {"an empty server Certificate (RFC 8446 4.4.2.4)",
+       on_message(11,
+                  [](Bytes& inner, size_t at) {
+                    const size_t end = at + 4 + message_length(inner, at);
+                    inner.erase(inner.begin() + static_cast<std::ptrdiff_t>(at + 4),
+                                inner.begin() + static_cast<std::ptrdiff_t>(end));
+                    const Bytes empty = {0, 0, 0, 0};  // no context, no entries
+                    inner.insert(inner.begin() + static_cast<std::ptrdiff_t>(at + 4), empty.begin(),
+                                 empty.end());
+                    set_message_length(inner, at, empty.size());
+                  }),
+       "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE", Alert::decode_error},
+      {"a certificate_request_context in the handshake's Certificate (RFC 8446 4.4.2)",
+       on_message(11,
+                  [](Bytes& inner, size_t at) {
+                    inner[at + 4] = 1;  // a context of one byte: 0x00...
+                    inner.insert(inner.begin() + static_cast<std::ptrdiff_t>(at + 5), 0x5a);
+                    set_message_length(inner, at, message_length(inner, at) + 1);
+                  }),
+       "ERR_SSL_DECODE_ERROR", Alert::decode_error},
+      {"a CertificateVerify longer than its signature (RFC 8446 4.4.3)",
+       on_message(15,
+                  [](Bytes& inner, size_t at) {
+                    const size_t end = at + 4 + message_length(inner, at);
+                    inner.insert(inner.begin() + static_cast<std::ptrdiff_t>(end), 0);
+                    set_message_length(inner, at, message_length(inner, at) + 1);
+                  }),
+       "ERR_SSL_DECODE_ERROR", Alert::decode_error},
+      {"data after the Finished in its record (RFC 8446 5.1)",
+       on_message(20,
+                  [](Bytes& inner, size_t at) {
+                    const size_t end = at + 4 + message_length(inner, at);
+                    const Bytes ticket_start = {4, 0, 0, 9, 0, 0};
+                    inner.insert(inner.begin() + static_cast<std::ptrdiff_t>(end),
+                                 ticket_start.begin(), ticket_start.end());
+                  }),
+       "ERR_SSL_UNEXPECTED_MESSAGE", Alert::unexpected_message},
+  };
+  for (const Case& c : cases) {
+    INFO(c.why);
+    Connection client = client_after_flight_edit(c.edit);
+    expect_error(client.error(), c.error, client.error().stage());
+    expect_alert(client.error(), c.alert, AlertDirection::sent);
+    CHECK_FALSE(client.wants().handshake_complete);
+  }
+
+  SECTION("ALPN answers: one non-empty name we offered (RFC 7301 3.1, 3.2)") {
+    Connection unoffered =
+        client_after_flight_edit(add_encrypted_extension({0, 16, 0, 4, 0, 2, 1, 'x'}), with_alpn);
+    expect_error(unoffered.error(), "ERR_SSL_ILLEGAL_PARAMETER", Stage::handshake);
+    expect_alert(unoffered.error(), Alert::illegal_parameter, AlertDirection::sent);
+    Connection empty =
+        client_after_flight_edit(add_encrypted_extension({0, 16, 0, 3, 0, 1, 0}), with_alpn);
+    expect_error(empty.error(), "ERR_SSL_DECODE_ERROR", Stage::handshake);
+    expect_alert(empty.error(), Alert::decode_error, AlertDirection::sent);
+  }
 }
