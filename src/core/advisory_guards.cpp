@@ -217,9 +217,10 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     }
     // RFC 8446 4.1.3, D.2: a version we did not offer is protocol_version
     // (mbedTLS 3.6 answered a TLS 1.2 ServerHello to a TLS 1.3-only client
-    // with illegal_parameter).
-    const uint16_t chosen =
-        facts.tls13 ? uint16_t{0x0304} : static_cast<uint16_t>(read_u16(body, 0));
+    // with illegal_parameter). A body too short for a version is not parsed.
+    const uint16_t chosen = facts.tls13        ? uint16_t{0x0304}
+                            : body.size() >= 2 ? static_cast<uint16_t>(read_u16(body, 0))
+                                               : uint16_t{0};
     const auto& versions = guards.offered_versions;
     if (facts.parsed && !facts.hello_retry_request && !versions.empty() && chosen <= 0x0304 &&
         std::find(versions.begin(), versions.end(), chosen) == versions.end()) {
