@@ -104,6 +104,16 @@ void forbid_early_data(mbedtls_ssl_session& session) noexcept {
 #endif
 }
 
+bool session_reception_time_valid(const mbedtls_ssl_session& session) noexcept {
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_SESSION_TICKETS) && \
+    defined(MBEDTLS_HAVE_TIME) && defined(MBEDTLS_SSL_CLI_C)
+  return session.ticket_reception_time >= 0;
+#else
+  (void)session;
+  return true;
+#endif
+}
+
 bool session_hostname_terminated(const mbedtls_ssl_session& session) noexcept {
 #if defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_SESSION_TICKETS) && \
     defined(MBEDTLS_SSL_SERVER_NAME_INDICATION) && defined(MBEDTLS_SSL_CLI_C)

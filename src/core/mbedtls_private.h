@@ -108,6 +108,10 @@ uint32_t session_max_early_data(const mbedtls_ssl_session& session) noexcept;
 // A loaded TLS 1.3 client session's host name is a C string within its
 // allocation (mbedTLS 3.6.6 copies it unchecked from the blob, then strlen()s it).
 bool session_hostname_terminated(const mbedtls_ssl_session& session) noexcept;
+// A loaded TLS 1.3 client session's ticket reception time is not negative:
+// mbedTLS 3.6.6 subtracts it from the current time unchecked (a signed
+// overflow, found by fuzz_sessions).
+bool session_reception_time_valid(const mbedtls_ssl_session& session) noexcept;
 // Whether the session's peer presented a certificate that verified.
 bool session_peer_verified(const mbedtls_ssl_session& session) noexcept;
 // The session ID of the established session (empty when none, e.g. a TLS

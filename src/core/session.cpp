@@ -95,6 +95,8 @@ Error load_session(mbedtls_ssl_context& ssl, ByteView blob, const std::string& s
     error = invalid("the saved session is corrupt", ret);
   } else if (!session_hostname_terminated(session)) {
     error = invalid("the saved session is corrupt (host name)");
+  } else if (!session_reception_time_valid(session)) {
+    error = invalid("the saved session is corrupt (ticket time)");
   } else if ((ret = mbedtls_ssl_set_session(&ssl, &session)) != 0) {
     error = invalid("the saved session cannot be offered with this Config", ret);
   } else {
