@@ -215,12 +215,17 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       verdict.message = "illegal parameter: the HelloRetryRequest has an extension twice";
       return verdict;
     }
+    if (facts.parsed && facts.trailing_data) {
+      // RFC 8446 4.1.3, RFC 5246 7.4.1.3: the extensions end the message.
+      // mbedTLS 3.6's TLS 1.3 client ignored what followed them.
+      return refusal(ErrorCode::decode_error, Alert::decode_error,
+                     SANSTLS_ERROR_TEXT("decode error: bytes follow the ServerHello's "
+                                        "extensions"));
+    }
     // RFC 8446 4.1.3, D.2: a version we did not offer is protocol_version
     // (mbedTLS 3.6 answered a TLS 1.2 ServerHello to a TLS 1.3-only client
-    // with illegal_parameter). A body too short for a version is not parsed.
-    const uint16_t chosen = facts.tls13        ? uint16_t{0x0304}
-                            : body.size() >= 2 ? static_cast<uint16_t>(read_u16(body, 0))
-                                               : uint16_t{0};
+    // with illegal_parameter).
+    const uint16_t chosen = facts.tls13 ? uint16_t{0x0304} : facts.legacy_version;
     const auto& versions = guards.offered_versions;
     if (facts.parsed && !facts.hello_retry_request && !versions.empty() && chosen <= 0x0304 &&
         std::find(versions.begin(), versions.end(), chosen) == versions.end()) {

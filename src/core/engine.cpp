@@ -709,6 +709,9 @@ int Engine::drive_handshake() {
       if (refused != 0) return refused;
     }
 #endif
+#if defined(MBEDTLS_SSL_PROTO_TLS1_2)
+    const int state_before = handshake_state(ssl_);  // a Finished step: see below
+#endif
     // An RSA-PSS ServerKeyExchange read before its step (packed with the
     // ServerHello): the step runs with the TLS 1.3 signature table.
     const int ret =
@@ -721,6 +724,21 @@ int Engine::drive_handshake() {
     if (ret == 0 && last_handshake_type(ssl_) == kCertificateVerify) {
       peer_signature_scheme_ = last_certificate_verify_scheme(ssl_);
     }
+#if defined(MBEDTLS_SSL_PROTO_TLS1_2)
+    const int peer_finished =
+        is_server() ? MBEDTLS_SSL_CLIENT_FINISHED : MBEDTLS_SSL_SERVER_FINISHED;
+    if (ret == 0 && !server_hello_.tls13 && state_before == peer_finished &&
+        handshake_state(ssl_) != state_before && handshake_bytes_after_message(ssl_) > 0) {
+      // RFC 5246 7.4.9 and 6.2.1: the Finished ends the peer's flight, so
+      // nothing may follow it in its record; mbedTLS 3.6 kept the bytes
+      // and read them as the next message (TLS 1.3: check_protected_message).
+      send_alert(Alert::unexpected_message);
+      fail(Error(ErrorCode::unexpected_message, Stage::handshake,
+                 SANSTLS_ERROR_TEXT("unexpected message: data follows the Finished in its record"))
+               .with_alert(Alert::unexpected_message, AlertDirection::sent));
+      return MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE;  // failed: the error above is the one reported
+    }
+#endif
     if (ret == 0 && role_ == Role::client && !server_key_type_checked_ &&
         handshake_state(ssl_) > MBEDTLS_SSL_SERVER_CERTIFICATE &&
         !check_server_key_matches_suite()) {
@@ -1512,11 +1530,17 @@ void Engine::fail_on_warning_alert() {
     return fail(Error(ErrorCode::unexpected_message, stage, text)
                     .with_alert(Alert::unexpected_message, AlertDirection::sent));
   }
+  // RFC 8446 6 makes every alert but close_notify and user_canceled fatal
+  // in TLS 1.3, so a peer that sends one as a warning sent a malformed
+  // alert and may still be listening: answer decode_error (rustls,
+  // BoringSSL), naming its alert in the message.
   char text[Error::kMessageCapacity];
   SANSTLS_FORMAT_ERROR_TEXT(
-      text, "the peer sent alert %s (%u) as a warning, which TLS 1.3 treats as fatal",
+      text, "decode error: the peer sent alert %s (%u) as a warning, which TLS 1.3 forbids",
       alert_name(alert), static_cast<unsigned>(alert));
-  fail(Error(ErrorCode::peer_alert, stage, text).with_alert(alert, AlertDirection::received));
+  send_alert(Alert::decode_error);
+  fail(Error(ErrorCode::decode_error, stage, text)
+           .with_alert(Alert::decode_error, AlertDirection::sent));
 }
 
 void Engine::close() {

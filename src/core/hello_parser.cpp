@@ -51,7 +51,7 @@ std::vector<uint16_t> u16_list(ByteView bytes) {
 ServerHelloFacts parse_server_hello(ByteView body) noexcept {
   ServerHelloFacts facts;
   Cursor c(body);
-  c.u16();  // legacy_version
+  facts.legacy_version = c.u16();
   ByteView random = c.bytes(32);
   c.vector8();  // legacy_session_id_echo
   facts.cipher_suite = c.u16();
@@ -95,6 +95,7 @@ ServerHelloFacts parse_server_hello(ByteView body) noexcept {
       }
     }
     if (!extensions.ok()) return facts;
+    facts.trailing_data = !c.at_end();
   }
   facts.parsed = c.ok();
   return facts;

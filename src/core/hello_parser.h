@@ -28,6 +28,7 @@ struct ServerHelloFacts {
   bool parsed = false;
   bool hello_retry_request = false;
   bool tls13 = false;
+  uint16_t legacy_version = 0;
   uint16_t selected_version = 0;  // supported_versions, 0 when absent
   uint16_t cipher_suite = 0;
   uint16_t key_share_group = 0;         // TLS 1.3 (HRR: the group asked for)
@@ -41,6 +42,7 @@ struct ServerHelloFacts {
   bool cookie = false;                           // a cookie extension (RFC 8446 4.2.2)
   // A cookie that is empty or not one opaque<1..2^16-1> (RFC 8446 4.2.2).
   bool cookie_malformed = false;
+  bool trailing_data = false;  // bytes after the extensions (malformed)
 };
 
 struct KeyShareEntry {

@@ -66,6 +66,16 @@ uint16_t last_certificate_verify_scheme(const mbedtls_ssl_context& ssl) noexcept
 
 int handshake_state(const mbedtls_ssl_context& ssl) noexcept { return ssl.state; }
 
+size_t handshake_bytes_after_message(const mbedtls_ssl_context& ssl) noexcept {
+  // in_hslen is the message's length; mbedTLS drops it from the record only
+  // when it reads the next one.
+  if (ssl.in_msgtype != MBEDTLS_SSL_MSG_HANDSHAKE || ssl.in_hslen == 0 ||
+      ssl.in_msglen <= ssl.in_hslen) {
+    return 0;
+  }
+  return ssl.in_msglen - ssl.in_hslen;
+}
+
 bool renegotiating(const mbedtls_ssl_context& ssl) noexcept {
 #if defined(MBEDTLS_SSL_RENEGOTIATION)
   return ssl.renego_status == 1;  // MBEDTLS_SSL_RENEGOTIATION_IN_PROGRESS (ssl_misc.h)

@@ -87,6 +87,9 @@ bool output_unflushed(const mbedtls_ssl_context& ssl) noexcept;
 
 // The handshake state mbedTLS will run next (mbedtls_ssl_states).
 int handshake_state(const mbedtls_ssl_context& ssl) noexcept;
+// The handshake bytes that follow, in the same record, the message the last
+// step read (0 when none or when the record was not a handshake record).
+size_t handshake_bytes_after_message(const mbedtls_ssl_context& ssl) noexcept;
 // Makes `target` present the certificate list held by `holder`
 // (or none, when holder is null). Both configurations outlive the handshake.
 void use_key_cert_of(mbedtls_ssl_config& target, const mbedtls_ssl_config* holder) noexcept;

@@ -573,14 +573,15 @@ TEST_CASE("a TLS 1.2 exporter with a CBC_SHA suite uses the SHA-256 PRF", "[bogo
 
 namespace {
 
-// Our TLS 1.2 client's verdict on our server's first flight after `edit`
-// changed its ServerHello (the flight's first message).
-Error client_verdict_on_edited_server_hello(const std::function<void(Bytes&)>& edit) {
+// Our client's verdict on our server's first flight (TLS 1.2 unless told)
+// after `edit` changed its ServerHello (the flight's first message).
+Error client_verdict_on_edited_server_hello(const std::function<void(Bytes&)>& edit,
+                                            TlsVersion version = TlsVersion::tls1_2) {
   Sources sources;
   auto client_b = client_builder(sources);
   auto client = Connection::client(build_or_fail(client_b), "localhost");
   auto server_b = server_builder(sources);
-  server_b.versions(TlsVersion::tls1_2, TlsVersion::tls1_2);
+  server_b.versions(version, version);
   auto server = Connection::server(build_or_fail(server_b));
   REQUIRE(client.ok());
   REQUIRE(server.ok());
@@ -636,6 +637,30 @@ void append_server_hello_extension(Bytes& flight, const Bytes& extension) {
 }
 
 }  // namespace
+
+// RFC 8446 4.1.3 and RFC 5246 7.4.1.3: the extensions end a ServerHello.
+// mbedTLS 3.6's TLS 1.3 client ignored bytes after them (BoGo's
+// TrailingMessageData-TLS13-ServerHello).
+TEST_CASE("bytes after a ServerHello's extensions are a decode_error", "[bogo][hello]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  const Error error = client_verdict_on_edited_server_hello(
+      [](Bytes& flight) {
+        const size_t body = size_t{flight[6]} << 16 | size_t{flight[7]} << 8 | flight[8];
+        flight.insert(flight.begin() + static_cast<long>(5 + 4 + body), uint8_t{0});
+        auto grow16 = [&](size_t at) {
+          const size_t v = (size_t{flight[at]} << 8 | flight[at + 1]) + 1;
+          flight[at] = static_cast<uint8_t>(v >> 8);
+          flight[at + 1] = static_cast<uint8_t>(v);
+        };
+        grow16(3);  // the record
+        grow16(7);  // the message (a ServerHello is short)
+      },
+      version);
+  INFO(error.name() << ": " << error.message());
+  CHECK(error.code() == ErrorCode::decode_error);
+  CHECK(error.alert() == Alert::decode_error);
+  CHECK(error.alert_direction() == AlertDirection::sent);
+}
 
 TEST_CASE("a ServerHello with an extension twice is a decode_error", "[bogo][hello]") {
   const Error error = client_verdict_on_edited_server_hello([](Bytes& flight) {

@@ -83,9 +83,17 @@ TEST_CASE("TLS 1.3: a warning-level alert other than user_canceled ends the conn
   CHECK(has(session.events(), EventKind::warning_alert));
   REQUIRE(raw_peer_send_alert(session.peer, kWarning, 42) == 0);  // bad_certificate
   session.deliver();
-  expect_error(session.client->error(), "ERR_SSL_PEER_ALERT", Stage::record);
-  expect_alert(session.client->error(), Alert::bad_certificate, AlertDirection::received);
-  CHECK(session.client->pending_output().empty());  // an error alert gets no answer
+  // A malformed alert (RFC 8446 6: these are fatal): answered with
+  // decode_error, and the message names the peer's alert.
+  expect_error(session.client->error(), "ERR_SSL_DECODE_ERROR", Stage::record);
+  expect_alert(session.client->error(), Alert::decode_error, AlertDirection::sent);
+  CHECK(std::string(session.client->error().message()).find("bad_certificate") !=
+        std::string::npos);
+  const ByteView out = session.client->pending_output();
+  REQUIRE(out.size() > 5);
+  CHECK(out[0] == 23);  // an alert under the application keys (outer type application_data)
+  raw_peer_feed(session.peer, out.data(), out.size());
+  CHECK(raw_peer_read_fatal_alert(session.peer) == 50);  // decode_error
 }
 
 TEST_CASE("TLS 1.2: five warning alerts in a row are unexpected_message", "[alerts][events]") {

@@ -143,3 +143,14 @@ int raw_peer_send_key_update(raw_peer* peer) {
   ssl->out_msglen = 5;
   return mbedtls_ssl_write_record(ssl, 1);
 }
+
+int raw_peer_read_fatal_alert(raw_peer* peer) {
+  unsigned char sink[256];
+  int ret = 0;
+  for (int i = 0; i < 16; ++i) {
+    ret = mbedtls_ssl_read(&peer->ssl, sink, sizeof sink);
+    if (ret <= 0) break;
+  }
+  if (ret != MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) return -1;
+  return peer->ssl.in_msg[1];
+}

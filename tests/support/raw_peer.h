@@ -35,6 +35,9 @@ int raw_peer_send_alert(raw_peer* peer, int level, int description);
 int raw_peer_send_change_cipher_spec(raw_peer* peer);
 // Sends a TLS 1.3 KeyUpdate(update_not_requested) under the current keys.
 int raw_peer_send_key_update(raw_peer* peer);
+// Reads what was fed: the description of the fatal alert it holds, or -1
+// when it holds none.
+int raw_peer_read_fatal_alert(raw_peer* peer);
 
 #ifdef __cplusplus
 }
