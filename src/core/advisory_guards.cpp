@@ -30,15 +30,6 @@ EmsUse session_ems(TlsVersion version, const ServerHelloFacts& server_hello) noe
 
 namespace {
 
-GuardVerdict refusal(ErrorCode code, Alert alert, ErrorText message) {
-  GuardVerdict verdict;
-  verdict.ok = false;
-  verdict.code = code;
-  verdict.alert = alert;
-  verdict.message = message;
-  return verdict;
-}
-
 // RFC 5246 7.4, RFC 8446 4 and B.3 (with RFC 4366's certificate_url and
 // certificate_status, and TLS 1.3's message_hash).
 bool known_handshake_type(uint8_t type) {
@@ -486,13 +477,22 @@ bool may_resume_tls12_session(EmsUse original) noexcept {
   return !(original == EmsUse::not_used && offered);
 }
 
-// Refuses what a guard caught: the alert goes out in the clear (no keys are
-// in use before the ServerHello), and on_recv stops feeding mbedTLS.
-void Engine::apply_guard(const GuardVerdict& verdict) {
-  if (verdict.ok || !error_.ok()) return;
-  queue_plaintext_alert(verdict.alert);
+// Refuses what a guard caught, and on_recv stops feeding mbedTLS. The alert
+// goes out in the clear while no keys are in use (before the ServerHello),
+// else under the keys the peer reads with (send_alert()): a TLS 1.2 client
+// reads the server's plaintext NewSessionTicket after its own
+// ChangeCipherSpec, a TLS 1.3 one the protected messages.
+bool Engine::apply_guard(const GuardVerdict& verdict) {
+  if (verdict.ok) return false;
+  if (!error_.ok()) return true;
+  if (outbound_protected(ssl_) || inbound_protected(ssl_)) {
+    send_alert(verdict.alert);
+  } else {
+    queue_plaintext_alert(verdict.alert);
+  }
   fail(Error(verdict.code, Stage::handshake, verdict.message)
            .with_alert(verdict.alert, AlertDirection::sent));
+  return true;
 }
 
 // CVE-2026-73064: a TLS 1.3 server sends its NewSessionTickets in states

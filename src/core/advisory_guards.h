@@ -74,9 +74,18 @@ bool may_resume_tls12_session(EmsUse original) noexcept;
 struct GuardVerdict {
   bool ok = true;
   ErrorCode code = ErrorCode::none;
-  Alert alert = Alert::close_notify;  // sent in the clear: no keys are in use yet
-  ErrorText message;                  // "" with SANSTLS_NO_ERROR_MESSAGES (error_text.h)
+  Alert alert = Alert::close_notify;
+  ErrorText message;  // "" with SANSTLS_NO_ERROR_MESSAGES (error_text.h)
 };
+
+inline GuardVerdict refusal(ErrorCode code, Alert alert, ErrorText message) noexcept {
+  GuardVerdict verdict;
+  verdict.ok = false;
+  verdict.code = code;
+  verdict.alert = alert;
+  verdict.message = message;
+  return verdict;
+}
 
 // A plaintext handshake message from the peer; `bytes_after` is what
 // follows it in the same record.

@@ -840,13 +840,9 @@ int Engine::check_protected_handshake_message() {
   const int ret = peek_next_message(ssl_, &type, &message, &bytes_after);
   if (ret != 0) return ret;
   if (type != MBEDTLS_SSL_MSG_HANDSHAKE || message.size() < 4) return 0;  // the step refuses it
-  const GuardVerdict verdict =
-      check_protected_message(guards_, role_, message[0], message.skip(4), bytes_after);
-  if (!verdict.ok) {
-    send_alert(verdict.alert);
-    fail(Error(verdict.code, Stage::handshake, verdict.message)
-             .with_alert(verdict.alert, AlertDirection::sent));
-    return MBEDTLS_ERR_SSL_DECODE_ERROR;  // failed: the error above is the one reported
+  if (apply_guard(
+          check_protected_message(guards_, role_, message[0], message.skip(4), bytes_after))) {
+    return MBEDTLS_ERR_SSL_DECODE_ERROR;  // failed: the guard's error is the one reported
   }
   if (message[0] == kCertificateVerify && message.size() >= 6) {
     return check_certificate_verify_scheme(static_cast<uint16_t>((message[4] << 8) | message[5]));
@@ -901,23 +897,19 @@ int Engine::check_certificate_verify_scheme(uint16_t scheme) {
 // PSK with handshake_failure too (RFC 8446 9.2: missing_extension).
 void Engine::check_peer_key_exchange(uint8_t type, ByteView body) {
   GuardVerdict verdict;
-  auto refuse = [&verdict](ErrorCode code, Alert alert, ErrorText text) {
-    verdict.ok = false;
-    verdict.code = code;
-    verdict.alert = alert;
-    verdict.message = text;
-  };
   const ServerHelloFacts& hello = server_hello_;
   if (type == kServerHello && hello.parsed && hello.tls13 && !hello.hello_retry_request) {
     if (hello.key_share_group == 0 && !hello.pre_shared_key) {
-      refuse(ErrorCode::illegal_parameter, Alert::missing_extension,
-             SANSTLS_ERROR_TEXT("missing extension: the TLS 1.3 ServerHello has neither a key "
-                                "share nor a pre-shared key"));
+      verdict =
+          refusal(ErrorCode::illegal_parameter, Alert::missing_extension,
+                  SANSTLS_ERROR_TEXT("missing extension: the TLS 1.3 ServerHello has neither a key "
+                                     "share nor a pre-shared key"));
     } else if (hello.key_share_group != 0 &&
                !valid_key_share(hello.key_share_group, ByteView(hello.key_share_key))) {
-      refuse(ErrorCode::illegal_parameter, Alert::illegal_parameter,
-             SANSTLS_ERROR_TEXT("illegal parameter: the server's key_share is not a valid "
-                                "public key for its group"));
+      verdict =
+          refusal(ErrorCode::illegal_parameter, Alert::illegal_parameter,
+                  SANSTLS_ERROR_TEXT("illegal parameter: the server's key_share is not a valid "
+                                     "public key for its group"));
     }
   }
 #if defined(MBEDTLS_SSL_PROTO_TLS1_2)
@@ -932,12 +924,14 @@ void Engine::check_peer_key_exchange(uint8_t type, ByteView body) {
     if (trailing) {
       // RFC 5246 7.4.7: the ClientKeyExchange is the point and nothing more
       // (mbedTLS 3.6 took the extra bytes, then failed the Finished).
-      refuse(ErrorCode::decode_error, Alert::decode_error,
-             SANSTLS_ERROR_TEXT("decode error: bytes follow the ClientKeyExchange's public key"));
+      verdict = refusal(
+          ErrorCode::decode_error, Alert::decode_error,
+          SANSTLS_ERROR_TEXT("decode error: bytes follow the ClientKeyExchange's public key"));
     } else if (!point.empty() && !valid_key_share(tls12_group_, point)) {
-      refuse(ErrorCode::illegal_parameter, Alert::illegal_parameter,
-             SANSTLS_ERROR_TEXT("illegal parameter: the peer's ECDHE public key is not an "
-                                "uncompressed point on the group's curve"));
+      verdict =
+          refusal(ErrorCode::illegal_parameter, Alert::illegal_parameter,
+                  SANSTLS_ERROR_TEXT("illegal parameter: the peer's ECDHE public key is not an "
+                                     "uncompressed point on the group's curve"));
     }
   }
 #else

@@ -139,7 +139,8 @@ class Engine {
   int on_recv(unsigned char* data, size_t len);
   void on_server_hello(ByteView body);
   void on_server_message(uint8_t type, ByteView body, bool truncated);
-  void apply_guard(const GuardVerdict& verdict);  // advisory_guards.cpp
+  // True when `verdict` refused (the connection has failed).
+  bool apply_guard(const GuardVerdict& verdict);  // advisory_guards.cpp
   bool finish_ticket_states();                    // advisory_guards.cpp
 
   // Allocates the record buffers again after release_buffers(); false (and

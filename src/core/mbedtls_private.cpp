@@ -289,6 +289,10 @@ bool inbound_protected(const mbedtls_ssl_context& ssl) noexcept {
   return ssl.transform_in != nullptr;
 }
 
+bool outbound_protected(const mbedtls_ssl_context& ssl) noexcept {
+  return ssl.transform_out != nullptr;
+}
+
 bool protect_client_output_with_handshake_keys(mbedtls_ssl_context& ssl) noexcept {
   if (ssl.conf == nullptr || ssl.conf->endpoint != MBEDTLS_SSL_IS_CLIENT ||
       !version_is_tls13(ssl) || ssl.transform_in == nullptr || ssl.transform_out != nullptr ||

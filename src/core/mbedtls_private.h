@@ -141,6 +141,8 @@ bool output_pending(const mbedtls_ssl_context& ssl) noexcept;
 bool flush_pending_output(mbedtls_ssl_context& ssl) noexcept;
 // Whether inbound records are protected (a read transform is in place).
 bool inbound_protected(const mbedtls_ssl_context& ssl) noexcept;
+// Whether records we send are protected (TLS 1.2: after our ChangeCipherSpec).
+bool outbound_protected(const mbedtls_ssl_context& ssl) noexcept;
 // TLS 1.3 server between its Finished and the client's: RFC 8446 4.4.4 puts
 // its records under the server application traffic keys, but mbedTLS 3.6
 // switches only at the end of the handshake. Switch the outbound keys now

@@ -57,8 +57,7 @@ Tls12Keys tls12_keys(const std::string& key_log_line, const uint8_t server_rando
   uint8_t block[16 + 16 + 4 + 4];
   detail::CallScope scope(nullptr, nullptr, nullptr);
   REQUIRE(mbedtls_ssl_tls_prf(MBEDTLS_SSL_TLS_PRF_SHA256, master.data(), master.size(),
-                              "key expansion", seed.data(), seed.size(), block,
-                              sizeof block) == 0);
+                              "key expansion", seed.data(), seed.size(), block, sizeof block) == 0);
   Tls12Keys keys;
   std::memcpy(keys.client.key, block, 16);
   std::memcpy(keys.server.key, block + 16, 16);

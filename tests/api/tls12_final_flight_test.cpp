@@ -1,8 +1,11 @@
-// RFC 5246 7.4.9: the Finished ends its sender's flight, so nothing may
-// follow it in its record. mbedTLS 3.6 kept such bytes and read them as the
-// next message (BoGo's TrailingDataWithFinished); the engine refuses them
-// with unexpected_message, under the connection's keys. The Finished records
-// are our own engines', opened and sealed again with one byte more.
+// The last flights of a TLS 1.2 handshake, edited on the wire: our own
+// engines' records, opened and sealed again with keys from the key log.
+// - RFC 5246 7.4.9: the Finished ends its sender's flight, so nothing may
+//   follow it in its record. mbedTLS 3.6 kept such bytes and read them as
+//   the next message (BoGo's TrailingDataWithFinished).
+// - A client refusing the server's plaintext NewSessionTicket has already
+//   sent its ChangeCipherSpec: its alert goes under its keys, or the server
+//   cannot read it (BoGo's WrongMessageType-NewSessionTicket).
 #include <catch2/catch_test_macros.hpp>
 #include <string>
 #include <vector>
@@ -28,8 +31,7 @@ struct Handshake12 {
   Bytes server_flight;  // ServerHello .. ServerHelloDone
   Tls12Keys keys;
 
-  Handshake12()
-      : client(make_client()), server(make_server()) {
+  Handshake12() : client(make_client()), server(make_server()) {
     const Bytes hello = take_output(client);
     feed_all(server, hello);
     server_flight = take_output(server);
@@ -37,11 +39,11 @@ struct Handshake12 {
     feed_all(client, server_flight);
   }
   Connection make_client() {
-    auto made = Connection::client(
-        build_or_fail(client_builder(sources)
-                          .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
-                          .cipher_suites("ECDHE-ECDSA-AES128-GCM-SHA256")),
-        "localhost");
+    auto made =
+        Connection::client(build_or_fail(client_builder(sources)
+                                             .versions(TlsVersion::tls1_2, TlsVersion::tls1_2)
+                                             .cipher_suites("ECDHE-ECDSA-AES128-GCM-SHA256")),
+                           "localhost");
     REQUIRE(made);
     return std::move(made).value();
   }
@@ -166,4 +168,25 @@ TEST_CASE("TLS 1.2: an unedited Finished record still completes the handshake",
   INFO(h.client.error().name() << ": " << h.client.error().message());
   CHECK(h.client.error().ok());
   CHECK(h.client.wants().handshake_complete);
+}
+
+TEST_CASE("TLS 1.2 client: a refused NewSessionTicket's alert is under the client's keys",
+          "[conformance][finished]") {
+  Handshake12 h;
+  feed_all(h.server, take_output(h.client));
+  h.derive_keys();
+  Bytes last_flight = take_output(h.server);  // NewSessionTicket, CCS, Finished
+  REQUIRE(last_flight.size() > 6);
+  REQUIRE(last_flight[0] == kHandshake);
+  REQUIRE(last_flight[5] == 4);  // NewSessionTicket, in the clear
+  last_flight[5] = 4 + 42;       // a type that does not exist, as BoGo's WrongMessageType
+  feed_all(h.client, last_flight);
+
+  const Error& error = h.client.error();
+  INFO(error.name() << ": " << error.message());
+  expect_error(error, "ERR_SSL_UNEXPECTED_MESSAGE", Stage::handshake);
+  expect_alert(error, Alert::unexpected_message, AlertDirection::sent);
+  Tls12GcmKeys client_keys = h.keys.client;
+  client_keys.seq = 1;  // after the client's Finished
+  CHECK(single_alert(take_output(h.client), &client_keys) == 10);
 }
