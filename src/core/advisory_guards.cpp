@@ -125,6 +125,20 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       verdict.message = "illegal parameter: ec_point_formats without uncompressed points";
       return verdict;
     }
+    if (facts.parsed && guards.retry_group != 0 && facts.has_key_share &&
+        !facts.key_share_malformed &&
+        (facts.key_shares.size() != 1 || facts.key_shares[0].group != guards.retry_group)) {
+      // RFC 8446 4.1.2: after our HelloRetryRequest the key_share holds one
+      // share, of the group it named (4.2.8: illegal_parameter otherwise).
+      // mbedTLS 3.6 answered handshake_failure.
+      verdict.ok = false;
+      verdict.code = ErrorCode::illegal_parameter;
+      verdict.alert = Alert::illegal_parameter;
+      verdict.message = SANSTLS_ERROR_TEXT(
+          "illegal parameter: the second ClientHello's key share is not the one share of the "
+          "group our HelloRetryRequest asked for");
+      return verdict;
+    }
     if (facts.parsed && (facts.duplicate_extension || facts.trailing_data)) {
       verdict.ok = false;
       verdict.code = ErrorCode::decode_error;
@@ -385,6 +399,32 @@ GuardVerdict check_protected_message(const AdvisoryGuards& guards, Role role, ui
                    SANSTLS_ERROR_TEXT("decode error: a certificate_request_context in the "
                                       "handshake"));
   }
+#if !defined(SANSTLS_NO_PROTECTED_MESSAGE_CHECKS)
+  if (role == Role::client && type == kCertificateRequest && !body.empty() &&
+      size_t{1} + body[0] + 2 <= body.size()) {
+    // RFC 8446 4.3.2: signature_algorithms MUST be in a CertificateRequest;
+    // 6.2: a message without an extension it must carry is missing_extension,
+    // and 4.2.3's list has at least one scheme (an empty one is malformed:
+    // decode_error). mbedTLS 3.6 answered both with handshake_failure.
+    size_t at = size_t{1} + body[0];
+    const size_t end = at + 2 + read_u16(body, at);
+    bool has_signature_algorithms = false, empty_list = false;
+    for (at += 2; end == body.size() && at + 4 <= end; at += 4 + read_u16(body, at + 2)) {
+      if (read_u16(body, at) != 13) continue;
+      has_signature_algorithms = true;
+      empty_list = read_u16(body, at + 2) == 2 && at + 6 <= end && read_u16(body, at + 4) == 0;
+    }
+    if (at == end && end == body.size() && (!has_signature_algorithms || empty_list)) {
+      return empty_list ? refusal(ErrorCode::decode_error, Alert::decode_error,
+                                  SANSTLS_ERROR_TEXT("decode error: the CertificateRequest's "
+                                                     "signature_algorithms list is empty"))
+                        : refusal(ErrorCode::illegal_parameter, Alert::missing_extension,
+                                  SANSTLS_ERROR_TEXT("missing extension: the CertificateRequest "
+                                                     "has no signature_algorithms (RFC 8446 "
+                                                     "4.3.2)"));
+    }
+  }
+#endif
   if (role == Role::client && type == kCertificate && body.size() == 4 && body[0] == 0 &&
       body[1] == 0 && body[2] == 0 && body[3] == 0) {
     // RFC 8446 4.4.2.4: an empty server Certificate is a decode_error.
@@ -413,6 +453,13 @@ GuardVerdict ems_downgrade_verdict() noexcept {
 }
 
 void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, ByteView body) {
+#if defined(MBEDTLS_SSL_SRV_C)
+  if (role == Role::server && type == kServerHello) {
+    const ServerHelloFacts facts = parse_server_hello(body);
+    if (facts.parsed && facts.hello_retry_request) guards.retry_group = facts.key_share_group;
+    return;
+  }
+#endif
   if (role != Role::client || type != kClientHello) return;
   if (!guards.session_id_known) {
     const ByteView id = session_id_of_hello(body);

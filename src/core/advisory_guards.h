@@ -40,6 +40,8 @@ struct AdvisoryGuards {
   std::vector<uint16_t> key_share_groups;
   bool hello_retry_seen = false;
   uint16_t hello_retry_version = 0;  // its supported_versions
+  // Server: the group our HelloRetryRequest asked a key share for.
+  uint16_t retry_group = 0;
 };
 
 // What a TLS 1.2 session records about its master secret: the ServerHello

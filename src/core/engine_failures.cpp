@@ -265,6 +265,77 @@ bool is_allocation_failure(int code) noexcept {
   return false;
 }
 
+#if defined(MBEDTLS_SSL_SRV_C)
+// TLS 1.2: why none of the suites both sides enable can be used. mbedTLS
+// 3.6 skips such a suite (ssl_ciphersuite_match) and answers only
+// handshake_failure; nullptr when one looks usable (something else failed).
+const char* unusable_tls12_suites(const ClientHelloFacts& hello, const ConfigState& config) {
+  bool no_groups = false, no_psk = false, wrong_key = false;
+  mbedtls_pk_type_t key_needed = MBEDTLS_PK_NONE;
+  for (uint16_t offered : hello.cipher_suites) {
+    bool ours = false;
+    for (int mine : config.suites)
+      ours = ours || (mine != 0 && static_cast<uint16_t>(mine) == offered);
+    const Tls12SuiteNeeds needs = tls12_suite_needs(offered);
+    if (!ours || (offered >> 8) == 0x13) continue;
+    if (!needs.known) return nullptr;
+    if (needs.group && hello.groups.empty()) {
+      no_groups = true;  // RFC 8422 4 lets a server refuse ECC then (BoringSSL, OpenSSL do)
+      continue;
+    }
+    if (needs.psk && config.psk_key.empty() && !config.psk_lookup) {
+      no_psk = true;
+      continue;
+    }
+    if (needs.key != MBEDTLS_PK_NONE) {
+      bool fits = false;
+#if defined(MBEDTLS_X509_CRT_PARSE_C)
+      for (const auto& identity : config.identities) {
+        fits = fits || mbedtls_pk_can_do(&identity->key, needs.key) != 0;
+      }
+#endif
+      if (!fits) {
+        wrong_key = true;
+        key_needed =
+            key_needed == MBEDTLS_PK_NONE || key_needed == needs.key ? needs.key : MBEDTLS_PK_NONE;
+        continue;
+      }
+    }
+    return nullptr;
+  }
+  if (no_groups + no_psk + wrong_key != 1) {
+    return no_groups || no_psk || wrong_key
+               ? SANSTLS_ERROR_TEXT(
+                     "no shared cipher: none of the cipher suites we share can be "
+                     "used (ECDHE without the client's groups, a PSK we lack, or "
+                     "a certificate key of another type)")
+               : nullptr;
+  }
+  if (no_groups) {
+    return SANSTLS_ERROR_TEXT(
+        "no shared cipher: the cipher suites we share use ECDHE and the client offered no "
+        "supported groups");
+  }
+  if (no_psk) {
+    return SANSTLS_ERROR_TEXT(
+        "no shared cipher: the cipher suites we share need a pre-shared key and none is "
+        "configured");
+  }
+  if (key_needed == MBEDTLS_PK_RSA) {
+    return SANSTLS_ERROR_TEXT(
+        "no shared cipher: the cipher suites we share need an RSA certificate and ours is not");
+  }
+  if (key_needed == MBEDTLS_PK_ECDSA || key_needed == MBEDTLS_PK_ECKEY) {
+    return SANSTLS_ERROR_TEXT(
+        "no shared cipher: the cipher suites we share need an ECDSA certificate and ours is "
+        "not");
+  }
+  return SANSTLS_ERROR_TEXT(
+      "no shared cipher: the cipher suites we share need a certificate key of another type "
+      "than ours");
+}
+#endif
+
 }  // namespace
 
 bool Engine::max_memory_reached() const noexcept {
@@ -349,6 +420,15 @@ Error Engine::describe_backend_error(int code, Alert* alert) {
           return make(ErrorCode::no_shared_group, Stage::handshake, Alert::handshake_failure,
                       "no shared group: the client offered no key exchange group we enabled");
         }
+#if defined(MBEDTLS_SSL_SRV_C)
+        if (!tls13) {
+          const char* why = unusable_tls12_suites(client_hello_, *config_);
+          if (why != nullptr) {
+            return make(ErrorCode::no_shared_cipher, Stage::handshake, Alert::handshake_failure,
+                        why);
+          }
+        }
+#endif
       }
       if (pending_alert(ssl_) == static_cast<uint8_t>(Alert::decrypt_error) &&
           (handshake_state(ssl_) == MBEDTLS_SSL_CERTIFICATE_VERIFY ||

@@ -331,6 +331,27 @@ bool Engine::check_client_hello() {
   }
   const bool tls13 = hello.has_supported_versions && contains(hello.versions, 0x0304) &&
                      config_->max_version == TlsVersion::tls1_3;
+  // RFC 8446 9.2, 4.2.3: a TLS 1.3 ClientHello without pre_shared_key has
+  // supported_groups and signature_algorithms, and a key_share comes with
+  // supported_groups; else missing_extension. mbedTLS 3.6 sends that alert
+  // under a generic error. (The converse, supported_groups without key_share,
+  // is left alone: mbedTLS's own psk_ke-only client sends it for its TLS 1.2
+  // ECDHE-PSK suites.)
+  if (tls13 && hello.has_key_share && !hello.has_supported_groups) {
+    return refuse(Alert::missing_extension, ErrorCode::illegal_parameter,
+                  "missing extension: the TLS 1.3 ClientHello has a key_share but no "
+                  "supported_groups (RFC 8446 9.2)");
+  }
+  if (tls13 && !hello.offers_psk && !hello.has_supported_groups) {
+    return refuse(Alert::missing_extension, ErrorCode::illegal_parameter,
+                  "missing extension: the TLS 1.3 ClientHello offers no pre-shared key and no "
+                  "supported_groups (RFC 8446 9.2)");
+  }
+  if (tls13 && !hello.offers_psk && !hello.has_signature_algorithms) {
+    return refuse(Alert::missing_extension, ErrorCode::illegal_parameter,
+                  "missing extension: the TLS 1.3 ClientHello offers no pre-shared key and no "
+                  "signature_algorithms (RFC 8446 9.2, 4.2.3)");
+  }
   // TLS 1.2: mbedTLS refuses suites it cannot serve before its ServerHello,
   // bar one case: it keeps an ECDHE suite when the client's supported_groups
   // holds a curve it knows but we do not enable, and fails only at its

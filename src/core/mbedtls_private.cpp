@@ -460,4 +460,50 @@ bool tls12_suite_uses_ecdhe(uint16_t suite) noexcept {
   }
 }
 
+#if defined(MBEDTLS_SSL_SRV_C)
+Tls12SuiteNeeds tls12_suite_needs(uint16_t suite) noexcept {
+  Tls12SuiteNeeds needs;
+  const mbedtls_ssl_ciphersuite_t* info = mbedtls_ssl_ciphersuite_from_id(suite);
+  if (info == nullptr || info->MBEDTLS_PRIVATE(min_tls_version) > MBEDTLS_SSL_VERSION_TLS1_2) {
+    return needs;
+  }
+  needs.known = true;
+  switch (info->MBEDTLS_PRIVATE(key_exchange)) {
+    case MBEDTLS_KEY_EXCHANGE_ECDHE_RSA:
+      needs.group = true;
+      needs.key = MBEDTLS_PK_RSA;
+      break;
+    case MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA:
+      needs.group = true;
+      needs.key = MBEDTLS_PK_ECDSA;
+      break;
+    case MBEDTLS_KEY_EXCHANGE_ECDH_RSA:
+    case MBEDTLS_KEY_EXCHANGE_ECDH_ECDSA:
+      needs.group = true;
+      needs.key = MBEDTLS_PK_ECKEY;
+      break;
+    case MBEDTLS_KEY_EXCHANGE_ECDHE_PSK:
+      needs.group = true;
+      needs.psk = true;
+      break;
+    case MBEDTLS_KEY_EXCHANGE_RSA:
+    case MBEDTLS_KEY_EXCHANGE_DHE_RSA:
+      needs.key = MBEDTLS_PK_RSA;
+      break;
+    case MBEDTLS_KEY_EXCHANGE_RSA_PSK:
+      needs.key = MBEDTLS_PK_RSA;
+      needs.psk = true;
+      break;
+    case MBEDTLS_KEY_EXCHANGE_PSK:
+    case MBEDTLS_KEY_EXCHANGE_DHE_PSK:
+      needs.psk = true;
+      break;
+    default:  // EC J-PAKE: not ours to judge
+      needs.known = false;
+      break;
+  }
+  return needs;
+}
+#endif
+
 }  // namespace sanstls::detail

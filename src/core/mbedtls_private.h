@@ -27,6 +27,19 @@ namespace sanstls::detail {
 // ECDHE_ECDSA, ECDHE_PSK): it needs a group from the client's supported_groups.
 bool tls12_suite_uses_ecdhe(uint16_t suite) noexcept;
 
+#if defined(MBEDTLS_SSL_SRV_C)
+// What a TLS 1.2 suite needs from the server besides being enabled on both
+// sides, as mbedTLS 3.6's ssl_ciphersuite_match() checks it: a group the
+// client offers (an ECC suite), a pre-shared key, a certificate key type.
+struct Tls12SuiteNeeds {
+  bool known = false;  // a TLS 1.2 suite whose needs are listed here
+  bool group = false;
+  bool psk = false;
+  mbedtls_pk_type_t key = MBEDTLS_PK_NONE;  // RSA, ECDSA (signs) or ECKEY (ECDH)
+};
+Tls12SuiteNeeds tls12_suite_needs(uint16_t suite) noexcept;
+#endif
+
 // The description of the fatal alert mbedTLS just reported
 // (after MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE).
 uint8_t received_alert(const mbedtls_ssl_context& ssl) noexcept;

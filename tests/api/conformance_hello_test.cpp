@@ -243,7 +243,8 @@ TEST_CASE("a TLS 1.2 ClientHello without extensions negotiates TLS 1.2",
     const Answer a = answer(build_or_fail(server_builder(sources)), hello.record());
     REQUIRE(a.output.size() == 7);
     CHECK(a.output[6] == static_cast<uint8_t>(Alert::handshake_failure));
-    CHECK(std::string(a.server.error().name()) == "ERR_SSL_HANDSHAKE_FAILURE");
+    // Its ECDHE suite needs a group the client did not offer.
+    CHECK(std::string(a.server.error().name()) == "ERR_SSL_NO_SHARED_CIPHER");
   }
 }
 
@@ -443,4 +444,140 @@ TEST_CASE(
   bool ccs = false;
   for (const RecordSummary& r : split_records(a.output)) ccs = ccs || r.type == 20;
   CHECK(ccs);
+}
+
+namespace {
+
+bool contains_text(const Error& error, const char* text) {
+  return std::strstr(error.message(), text) != nullptr;
+}
+
+}  // namespace
+
+// Engine fix (issue #16): mbedTLS 3.6 skips a TLS 1.2 suite it cannot serve
+// and then says only handshake_failure; the engine names why no suite is
+// usable (BoGo: NoSupportedCurves, ServerCipherFilter-*).
+TEST_CASE("TLS 1.2: no usable shared suite is ERR_SSL_NO_SHARED_CIPHER, with the reason",
+          "[conformance][hello][suites]") {
+  Sources sources;
+  SECTION("ECDHE suites and no supported_groups (RFC 8422 4 lets the server refuse ECC)") {
+    HelloBuilder hello = HelloBuilder::tls12();
+    REQUIRE(hello.extensions[1].first == 10);
+    hello.extensions.erase(hello.extensions.begin() + 1);
+    const Answer a = answer(build_or_fail(server_builder(sources)), hello.record());
+    expect_refused(a, Alert::handshake_failure, "ERR_SSL_NO_SHARED_CIPHER");
+    CHECK(contains_text(a.server.error(), "no supported groups"));
+  }
+  SECTION("an ECDHE-RSA suite only, to an ECDSA server") {
+    HelloBuilder hello = HelloBuilder::tls12();
+    hello.suites.clear();
+    hello.suite(0xC02F);  // ECDHE-RSA-AES128-GCM-SHA256
+    const Answer a = answer(build_or_fail(server_builder(sources)), hello.record());
+    expect_refused(a, Alert::handshake_failure, "ERR_SSL_NO_SHARED_CIPHER");
+    CHECK(contains_text(a.server.error(), "need an RSA certificate"));
+  }
+  SECTION("an ECDHE-ECDSA suite only, to an RSA server") {
+    ConfigBuilder rsa_server(Role::server);
+    rsa_server.random(sources.server_random)
+        .clock(sources.clock)
+        .certificate(pki().rsa_leaf.certificate_pem, pki().rsa_leaf.key.private_key_pem);
+    HelloBuilder hello = HelloBuilder::tls12();  // ECDHE-ECDSA-AES128-GCM-SHA256
+    const Answer a = answer(build_or_fail(rsa_server), hello.record());
+    expect_refused(a, Alert::handshake_failure, "ERR_SSL_NO_SHARED_CIPHER");
+    CHECK(contains_text(a.server.error(), "need an ECDSA certificate"));
+  }
+  SECTION("control: a server with an RSA certificate too takes the ECDHE-RSA suite") {
+    HelloBuilder hello = HelloBuilder::tls12();
+    hello.suites.clear();
+    hello.suite(0xC02F);
+    const Bytes body =
+        expect_server_hello(answer(build_or_fail(server_builder(sources, true)), hello.record()));
+    CHECK(server_hello_suite(body) == 0xC02F);
+  }
+}
+
+// Engine fix (issue #16): RFC 8446 9.2 and 4.2.3 name missing_extension for
+// a TLS 1.3 ClientHello without the extensions a certificate handshake needs;
+// mbedTLS 3.6 sent that alert under a generic "illegal parameter in a
+// message", or handshake_failure.
+TEST_CASE("TLS 1.3: a ClientHello missing a mandatory extension is named missing_extension",
+          "[conformance][hello][extensions]") {
+  Sources sources;
+  const Config config = build_or_fail(server_builder(sources));
+  HelloBuilder hello = HelloBuilder::tls13();
+  REQUIRE(hello.extensions[1].first == 10);
+  REQUIRE(hello.extensions[3].first == 13);
+  REQUIRE(hello.extensions.back().first == 51);
+  const char* missing = "";
+  SECTION("supported_groups, with a key_share") {
+    hello.extensions.erase(hello.extensions.begin() + 1);
+    missing = "a key_share but no supported_groups";
+  }
+  SECTION("supported_groups, with no pre-shared key and no key_share") {
+    hello.extensions.pop_back();
+    hello.extensions.erase(hello.extensions.begin() + 1);
+    missing = "no pre-shared key and no supported_groups";
+  }
+  SECTION("signature_algorithms, with no pre-shared key") {
+    hello.extensions.erase(hello.extensions.begin() + 3);
+    missing = "no signature_algorithms";
+  }
+  const Answer a = answer(config, hello.record());
+  expect_refused(a, Alert::missing_extension, "ERR_SSL_ILLEGAL_PARAMETER");
+  INFO(a.server.error().message());
+  CHECK(contains_text(a.server.error(), "missing extension"));
+  CHECK(contains_text(a.server.error(), missing));
+}
+
+// Engine fix (issue #16): RFC 8446 4.1.2, 4.2.8: after a HelloRetryRequest
+// the key_share holds one share, of the group it named; else
+// illegal_parameter (mbedTLS 3.6: handshake_failure; BoGo:
+// SecondClientHelloWrongCurve-TLS13).
+TEST_CASE("TLS 1.3: a second ClientHello with a share of another group is illegal_parameter",
+          "[conformance][hello][key_share]") {
+  Sources sources;
+  auto server = Connection::server(build_or_fail(server_builder(sources)));
+  REQUIRE(server);
+  HelloBuilder hello = HelloBuilder::tls13();
+  hello.extensions.pop_back();
+  hello.key_share({});  // no share: the server asks for one
+  const Bytes first = hello.record();
+  server->feed(ByteView(first.data(), first.size()));
+  const ByteView out = server->pending_output();
+  const Bytes retry(out.begin(), out.end());
+  server->consume_output(retry.size());
+  // The HelloRetryRequest's key_share: type 51, length 2, the group.
+  uint16_t asked = 0;
+  for (size_t at = 0; at + 6 <= retry.size(); ++at) {
+    if (retry[at] == 0 && retry[at + 1] == 51 && retry[at + 2] == 0 && retry[at + 3] == 2) {
+      asked = u16_at(retry, at + 4);
+    }
+  }
+  REQUIRE((asked == kX25519 || asked == kP256));
+  hello.extensions.pop_back();
+  const bool right_group = GENERATE(false, true);
+  if (right_group) {
+    hello.key_share({{kX25519, Bytes(32, 0x42)}});
+    if (asked == kP256) FAIL("the server asked for P-256; the control expects X25519");
+  } else {
+    Bytes point(65, 0x11);
+    point[0] = 0x04;
+    hello.key_share(
+        {{asked == kX25519 ? kP256 : kX25519, asked == kX25519 ? point : Bytes(32, 1)}});
+  }
+  const Bytes second = hello.record();
+  server->feed(ByteView(second.data(), second.size()));
+  const ByteView answer_out = server->pending_output();
+  const Bytes output(answer_out.begin(), answer_out.end());
+  if (right_group) {
+    INFO(server->error().name() << ": " << server->error().message());
+    CHECK(server->error().ok());
+    REQUIRE_FALSE(handshake_messages(output).empty());
+    CHECK(handshake_messages(output).front().first == 2);  // the ServerHello
+  } else {
+    REQUIRE(output.size() == 7);
+    CHECK(output[6] == static_cast<uint8_t>(Alert::illegal_parameter));
+    expect_error(server->error(), "ERR_SSL_ILLEGAL_PARAMETER", Stage::handshake);
+    expect_alert(server->error(), Alert::illegal_parameter, AlertDirection::sent);
+  }
 }

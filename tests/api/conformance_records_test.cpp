@@ -512,7 +512,8 @@ using FlightEdit = std::function<bool(Bytes& inner)>;
 // are left as they were: each check judges before them.
 Connection client_after_flight_edit(
     const FlightEdit& edit,
-    const std::function<void(ConfigBuilder&)>& client_config = [](ConfigBuilder&) {}) {
+    const std::function<void(ConfigBuilder&)>& client_config = [](ConfigBuilder&) {},
+    const std::function<void(ConfigBuilder&)>& server_config = [](ConfigBuilder&) {}) {
   Sources sources;
   std::vector<std::string> log;
   ConfigBuilder client_builder_ = client_builder(sources)
@@ -520,11 +521,13 @@ Connection client_after_flight_edit(
                                       .cipher_suites("TLS_AES_128_GCM_SHA256");
   client_config(client_builder_);
   auto made_client = Connection::client(build_or_fail(client_builder_), "localhost");
-  auto made_server = Connection::server(
-      build_or_fail(server_builder(sources)  // an ECDSA P-256 leaf
-                        .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
-                        .cipher_suites("TLS_AES_128_GCM_SHA256")
-                        .key_log([&log](std::string_view line) { log.emplace_back(line); })));
+  ConfigBuilder server_builder_ =
+      server_builder(sources)  // an ECDSA P-256 leaf
+          .versions(TlsVersion::tls1_3, TlsVersion::tls1_3)
+          .cipher_suites("TLS_AES_128_GCM_SHA256")
+          .key_log([&log](std::string_view line) { log.emplace_back(line); });
+  server_config(server_builder_);
+  auto made_server = Connection::server(build_or_fail(server_builder_));
   REQUIRE(made_client);
   REQUIRE(made_server);
   Connection client = std::move(made_client).value();
@@ -583,6 +586,41 @@ FlightEdit add_encrypted_extension(const Bytes& extension) {
     const size_t list = ((size_t{inner[at + 4]} << 8) | inner[at + 5]) + extension.size();
     inner[at + 4] = static_cast<uint8_t>(list >> 8);
     inner[at + 5] = static_cast<uint8_t>(list);
+  });
+}
+
+// Removes the signature_algorithms extension (13) of a TLS 1.3
+// CertificateRequest, or leaves it with an empty list.
+FlightEdit edit_certificate_request_signature_algorithms(bool remove) {
+  return on_message(13, [remove](Bytes& inner, size_t at) {
+    const size_t list = at + 5 + inner[at + 4];  // after the request context
+    const size_t list_length = (size_t{inner[list]} << 8) | inner[list + 1];
+    for (size_t e = list + 2; e + 4 <= list + 2 + list_length;) {
+      const size_t length = (size_t{inner[e + 2]} << 8) | inner[e + 3];
+      if (inner[e] != 0 || inner[e + 1] != 13) {
+        e += 4 + length;
+        continue;
+      }
+      const auto data = inner.begin() + static_cast<std::ptrdiff_t>(e + 4);
+      inner.erase(data, data + static_cast<std::ptrdiff_t>(length));
+      size_t removed = length;
+      if (remove) {
+        inner.erase(inner.begin() + static_cast<std::ptrdiff_t>(e), data);
+        removed += 4;
+      } else {
+        const Bytes empty_list = {0, 0};
+        inner.insert(inner.begin() + static_cast<std::ptrdiff_t>(e + 4), empty_list.begin(),
+                     empty_list.end());
+        inner[e + 2] = 0;
+        inner[e + 3] = 2;
+        removed -= 2;
+      }
+      inner[list] = static_cast<uint8_t>((list_length - removed) >> 8);
+      inner[list + 1] = static_cast<uint8_t>(list_length - removed);
+      set_message_length(inner, at, message_length(inner, at) - removed);
+      return;
+    }
+    FAIL("the CertificateRequest has no signature_algorithms");
   });
 }
 
@@ -710,5 +748,38 @@ TEST_CASE("TLS 1.3 client: malformed protected server messages get the RFC 8446 
         client_after_flight_edit(add_encrypted_extension({0, 16, 0, 3, 0, 1, 0}), with_alpn);
     expect_error(empty.error(), "ERR_SSL_DECODE_ERROR", Stage::handshake);
     expect_alert(empty.error(), Alert::decode_error, AlertDirection::sent);
+  }
+}
+
+// Engine fix (issue #16): RFC 8446 4.3.2 requires signature_algorithms in a
+// CertificateRequest; 4.2.3 gives the list at least one scheme. Missing, it
+// is missing_extension (RFC 8446 6.2); empty, a decode_error. mbedTLS 3.6
+// answered the empty list with handshake_failure (BoGo:
+// ClientAuth-NoFallback-TLS13) and the missing one with decode_error.
+TEST_CASE("TLS 1.3 client: a CertificateRequest without signature schemes gets the RFC's alert",
+          "[conformance][protected]") {
+  const auto requesting = [](ConfigBuilder& b) {
+    b.peer_verification(PeerVerification::optional).trust_anchors(trusted_roots_pem());
+  };
+  const auto no_change = [](ConfigBuilder&) {};
+  SECTION("control: the flight resealed unchanged completes the handshake") {
+    Connection client =
+        client_after_flight_edit([](Bytes&) { return true; }, no_change, requesting);
+    INFO(client.error().name() << ": " << client.error().message());
+    CHECK(client.error().ok());
+    CHECK(client.wants().handshake_complete);
+  }
+  SECTION("an empty list: decode_error") {
+    Connection client = client_after_flight_edit(
+        edit_certificate_request_signature_algorithms(false), no_change, requesting);
+    expect_error(client.error(), "ERR_SSL_DECODE_ERROR", Stage::handshake);
+    expect_alert(client.error(), Alert::decode_error, AlertDirection::sent);
+  }
+  SECTION("no extension: missing_extension") {
+    Connection client = client_after_flight_edit(
+        edit_certificate_request_signature_algorithms(true), no_change, requesting);
+    expect_error(client.error(), "ERR_SSL_ILLEGAL_PARAMETER", Stage::handshake);
+    expect_alert(client.error(), Alert::missing_extension, AlertDirection::sent);
+    CHECK(std::string(client.error().message()).find("signature_algorithms") != std::string::npos);
   }
 }
