@@ -83,7 +83,6 @@ GuardVerdict check_alpn_answer(const AdvisoryGuards& guards, ByteView data) {
 
 GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint8_t type,
                                    ByteView body, size_t bytes_after) {
-  GuardVerdict verdict;
   if (!known_handshake_type(type)) {
     // RFC 5246 7.4, RFC 8446 4: a handshake type that does not exist is an
     // unexpected message (mbedTLS 3.6's TLS 1.2 states: decode_error).
@@ -104,12 +103,9 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     // follow it) to end its record. mbedTLS 3.6.6 keeps the trailing bytes
     // and reads them after the key change: a forged EndOfEarlyData there
     // makes a 0-RTT server skip the client's real early data.
-    verdict.ok = false;
-    verdict.code = ErrorCode::unexpected_message;
-    verdict.alert = Alert::unexpected_message;
-    verdict.message =
-        SANSTLS_ERROR_TEXT("unexpected message: data follows the ClientHello in its record");
-    return verdict;
+    return refusal(
+        ErrorCode::unexpected_message, Alert::unexpected_message,
+        SANSTLS_ERROR_TEXT("unexpected message: data follows the ClientHello in its record"));
   }
   if (role == Role::server && type == kClientHello) {
     // mbedTLS 3.6 takes a ClientHello with an extension twice (RFC 8446 4.2
@@ -119,11 +115,8 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     if (facts.parsed && facts.point_formats_lack_uncompressed) {
       // RFC 8422 5.1.2: uncompressed points are mandatory, so a list
       // without them is illegal; mbedTLS 3.6 ignored the list.
-      verdict.ok = false;
-      verdict.code = ErrorCode::illegal_parameter;
-      verdict.alert = Alert::illegal_parameter;
-      verdict.message = "illegal parameter: ec_point_formats without uncompressed points";
-      return verdict;
+      return refusal(ErrorCode::illegal_parameter, Alert::illegal_parameter,
+                     "illegal parameter: ec_point_formats without uncompressed points");
     }
     if (facts.parsed && guards.retry_group != 0 && facts.has_key_share &&
         !facts.key_share_malformed &&
@@ -131,46 +124,40 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       // RFC 8446 4.1.2: after our HelloRetryRequest the key_share holds one
       // share, of the group it named (4.2.8: illegal_parameter otherwise).
       // mbedTLS 3.6 answered handshake_failure.
-      verdict.ok = false;
-      verdict.code = ErrorCode::illegal_parameter;
-      verdict.alert = Alert::illegal_parameter;
-      verdict.message = SANSTLS_ERROR_TEXT(
-          "illegal parameter: the second ClientHello's key share is not the one share of the "
-          "group our HelloRetryRequest asked for");
-      return verdict;
+      return refusal(
+          ErrorCode::illegal_parameter, Alert::illegal_parameter,
+          SANSTLS_ERROR_TEXT(
+              "illegal parameter: the second ClientHello's key share is not the one share of the "
+              "group our HelloRetryRequest asked for"));
     }
     if (facts.parsed && (facts.duplicate_extension || facts.trailing_data)) {
-      verdict.ok = false;
-      verdict.code = ErrorCode::decode_error;
-      verdict.alert = Alert::decode_error;
-      verdict.message =
+      return refusal(
+          ErrorCode::decode_error, Alert::decode_error,
           facts.duplicate_extension
               ? SANSTLS_ERROR_TEXT("decode error: the ClientHello has an extension twice")
-              : SANSTLS_ERROR_TEXT("decode error: bytes follow the ClientHello's extensions");
-      return verdict;
+              : SANSTLS_ERROR_TEXT("decode error: bytes follow the ClientHello's extensions"));
     }
   }
 #endif
+  // Parsed once for the ServerHello checks below.
+  const ServerHelloFacts server_hello =
+      role == Role::client && type == kServerHello ? parse_server_hello(body) : ServerHelloFacts();
   if (role == Role::client && type == kServerHello && guards.resumed_ems != EmsUse::unknown &&
       guards.session_id_known && !guards.offered_session_id.empty()) {
     // RFC 7627 5.3 for a TLS 1.2 client: a resumed session keeps its EMS
     // use. mbedTLS 3.6.6 records no EMS use in sessions, so cannot check.
-    const ServerHelloFacts facts = parse_server_hello(body);
+    const ServerHelloFacts& facts = server_hello;
     const ByteView echo = session_id_of_hello(body);
     const bool resumed = !facts.tls13 && echo.size() == guards.offered_session_id.size() &&
                          std::equal(echo.begin(), echo.end(), guards.offered_session_id.begin());
     const bool had_ems = guards.resumed_ems == EmsUse::used;
     if (facts.parsed && resumed && facts.extended_master_secret != had_ems) {
-      verdict.ok = false;
-      verdict.code = ErrorCode::handshake_failure;
-      verdict.alert = Alert::handshake_failure;
-      verdict.message = had_ems ? SANSTLS_ERROR_TEXT(
-                                      "handshake failure: the server resumes our extended master "
-                                      "secret session without the extension (RFC 7627 5.3)")
-                                : SANSTLS_ERROR_TEXT(
-                                      "handshake failure: the server adds the extended master "
-                                      "secret to a session that did not use it (RFC 7627 5.3)");
-      return verdict;
+      return refusal(
+          ErrorCode::handshake_failure, Alert::handshake_failure,
+          had_ems ? SANSTLS_ERROR_TEXT("handshake failure: the server resumes our extended master "
+                                       "secret session without the extension (RFC 7627 5.3)")
+                  : SANSTLS_ERROR_TEXT("handshake failure: the server adds the extended master "
+                                       "secret to a session that did not use it (RFC 7627 5.3)"));
     }
   }
   if (role == Role::client && type == kServerHello) {
@@ -180,45 +167,34 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     // extension twice. mbedTLS 3.6 answered a TLS 1.3 suite in a TLS 1.2
     // ServerHello with handshake_failure, an unknown suite with
     // internal_error, and took a repeated extension.
-    const ServerHelloFacts facts = parse_server_hello(body);
+    const ServerHelloFacts& facts = server_hello;
     const auto& offered = guards.offered_cipher_suites;
     if (facts.parsed && (facts.tls13 || facts.hello_retry_request) && bytes_after > 0) {
       // RFC 8446 5.1: a ServerHello, which a key change follows, ends its
       // record; BoringSSL holds a HelloRetryRequest to it too. mbedTLS 3.6
       // read on into the next message.
-      verdict.ok = false;
-      verdict.code = ErrorCode::unexpected_message;
-      verdict.alert = Alert::unexpected_message;
-      verdict.message =
-          SANSTLS_ERROR_TEXT("unexpected message: data follows the ServerHello in its record");
-      return verdict;
+      return refusal(
+          ErrorCode::unexpected_message, Alert::unexpected_message,
+          SANSTLS_ERROR_TEXT("unexpected message: data follows the ServerHello in its record"));
     }
     if (facts.parsed && guards.hello_retry_seen && !facts.hello_retry_request &&
         facts.selected_version != guards.hello_retry_version) {
       // RFC 8446 4.1.4: the ServerHello keeps the HelloRetryRequest's
       // selected_version, else illegal_parameter; mbedTLS 3.6 compared none.
-      verdict.ok = false;
-      verdict.code = ErrorCode::illegal_parameter;
-      verdict.alert = Alert::illegal_parameter;
-      verdict.message = SANSTLS_ERROR_TEXT(
-          "illegal parameter: the ServerHello's version differs from the HelloRetryRequest's");
-      return verdict;
+      return refusal(
+          ErrorCode::illegal_parameter, Alert::illegal_parameter,
+          SANSTLS_ERROR_TEXT(
+              "illegal parameter: the ServerHello's version differs from the HelloRetryRequest's"));
     }
     if (facts.parsed && !facts.tls13 && facts.point_formats_lack_uncompressed) {
-      verdict.ok = false;
-      verdict.code = ErrorCode::illegal_parameter;
-      verdict.alert = Alert::illegal_parameter;
-      verdict.message = "illegal parameter: ec_point_formats without uncompressed points";
-      return verdict;
+      return refusal(ErrorCode::illegal_parameter, Alert::illegal_parameter,
+                     "illegal parameter: ec_point_formats without uncompressed points");
     }
     if (facts.parsed && facts.duplicate_extension && facts.hello_retry_request) {
       // RFC 8446 4.2 names no alert; BoringSSL's is illegal_parameter here
       // (decode_error for a ServerHello).
-      verdict.ok = false;
-      verdict.code = ErrorCode::illegal_parameter;
-      verdict.alert = Alert::illegal_parameter;
-      verdict.message = "illegal parameter: the HelloRetryRequest has an extension twice";
-      return verdict;
+      return refusal(ErrorCode::illegal_parameter, Alert::illegal_parameter,
+                     "illegal parameter: the HelloRetryRequest has an extension twice");
     }
     if (facts.parsed && facts.trailing_data) {
       // RFC 8446 4.1.3, RFC 5246 7.4.1.3: the extensions end the message.
@@ -239,19 +215,13 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
                                         "did not offer"));
     }
     if (facts.parsed && facts.duplicate_extension) {
-      verdict.ok = false;
-      verdict.code = ErrorCode::decode_error;
-      verdict.alert = Alert::decode_error;
-      verdict.message = "decode error: the ServerHello has an extension twice";
-      return verdict;
+      return refusal(ErrorCode::decode_error, Alert::decode_error,
+                     "decode error: the ServerHello has an extension twice");
     }
     if (facts.parsed && facts.hello_retry_request && facts.cookie_malformed) {
       // RFC 8446 4.2.2: opaque cookie<1..2^16-1>; mbedTLS 3.6 took an empty one.
-      verdict.ok = false;
-      verdict.code = ErrorCode::decode_error;
-      verdict.alert = Alert::decode_error;
-      verdict.message = "decode error: the HelloRetryRequest's cookie is empty or malformed";
-      return verdict;
+      return refusal(ErrorCode::decode_error, Alert::decode_error,
+                     "decode error: the HelloRetryRequest's cookie is empty or malformed");
     }
     if (facts.parsed && !offered.empty()) {
       // RFC 5246 7.4.1.4 and RFC 8446 4.2: a ServerHello (or a
@@ -267,11 +237,8 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
         const bool unasked_allowed =
             (!facts.tls13 && answered == 0xff01) || (facts.hello_retry_request && answered == 44);
         if (!unasked_allowed && std::find(sent.begin(), sent.end(), answered) == sent.end()) {
-          verdict.ok = false;
-          verdict.code = ErrorCode::illegal_parameter;
-          verdict.alert = Alert::unsupported_extension;
-          verdict.message = "the server answered with an extension we did not send";
-          return verdict;
+          return refusal(ErrorCode::illegal_parameter, Alert::unsupported_extension,
+                         "the server answered with an extension we did not send");
         }
       }
     }
@@ -279,12 +246,10 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       // RFC 8446 4.1.4: a HelloRetryRequest that would not change the
       // ClientHello (neither a group nor a cookie) is illegal_parameter;
       // mbedTLS 3.6 sent the same ClientHello again.
-      verdict.ok = false;
-      verdict.code = ErrorCode::illegal_parameter;
-      verdict.alert = Alert::illegal_parameter;
-      verdict.message = SANSTLS_ERROR_TEXT(
-          "illegal parameter: the HelloRetryRequest asks for no change to the ClientHello");
-      return verdict;
+      return refusal(
+          ErrorCode::illegal_parameter, Alert::illegal_parameter,
+          SANSTLS_ERROR_TEXT(
+              "illegal parameter: the HelloRetryRequest asks for no change to the ClientHello"));
     }
 #if defined(MBEDTLS_SSL_PROTO_TLS1_2)
     if (facts.parsed && !facts.tls13 && !facts.alpn_extension.empty()) {
@@ -295,12 +260,9 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
     if (facts.parsed && !offered.empty() &&
         (std::find(offered.begin(), offered.end(), facts.cipher_suite) == offered.end() ||
          ((facts.cipher_suite >> 8) == 0x13) != facts.tls13)) {
-      verdict.ok = false;
-      verdict.code = ErrorCode::illegal_parameter;
-      verdict.alert = Alert::illegal_parameter;
-      verdict.message =
-          "illegal parameter: the server chose a cipher suite we did not offer for its version";
-      return verdict;
+      return refusal(
+          ErrorCode::illegal_parameter, Alert::illegal_parameter,
+          "illegal parameter: the server chose a cipher suite we did not offer for its version");
     }
     const auto& shares = guards.key_share_groups;
     if (facts.parsed && facts.tls13 && !facts.hello_retry_request && facts.key_share_group != 0 &&
@@ -309,31 +271,25 @@ GuardVerdict check_inbound_message(const AdvisoryGuards& guards, Role role, uint
       // RFC 8446 4.2.8: the server's share is in the group of one of ours
       // (after a HelloRetryRequest, the group it named), else
       // illegal_parameter; mbedTLS 3.6 said handshake_failure.
-      verdict.ok = false;
-      verdict.code = ErrorCode::illegal_parameter;
-      verdict.alert = Alert::illegal_parameter;
-      verdict.message = SANSTLS_ERROR_TEXT(
-          "illegal parameter: the ServerHello's key share is of a group we sent no share for");
-      return verdict;
+      return refusal(
+          ErrorCode::illegal_parameter, Alert::illegal_parameter,
+          SANSTLS_ERROR_TEXT(
+              "illegal parameter: the ServerHello's key share is of a group we sent no share for"));
     }
   }
   if (role == Role::client && type == kServerHello && guards.offered_groups_known) {
     // CVE-2026-25832: mbedTLS 3.6.6 accepts a HelloRetryRequest selecting a
     // group absent from our supported_groups (its check is inverted).
-    const ServerHelloFacts facts = parse_server_hello(body);
+    const ServerHelloFacts& facts = server_hello;
     const auto& offered = guards.offered_groups;
     if (facts.parsed && facts.hello_retry_request && facts.key_share_group != 0 &&
         std::find(offered.begin(), offered.end(), facts.key_share_group) == offered.end()) {
-      verdict.ok = false;
-      verdict.code = ErrorCode::illegal_parameter;
-      verdict.alert = Alert::illegal_parameter;
-      verdict.message = SANSTLS_ERROR_TEXT(
-          "illegal parameter: the HelloRetryRequest selects a "
-          "group we did not offer");
-      return verdict;
+      return refusal(ErrorCode::illegal_parameter, Alert::illegal_parameter,
+                     SANSTLS_ERROR_TEXT("illegal parameter: the HelloRetryRequest selects a "
+                                        "group we did not offer"));
     }
   }
-  return verdict;
+  return GuardVerdict();
 }
 
 namespace {
@@ -442,14 +398,9 @@ GuardVerdict check_protected_message(const AdvisoryGuards& guards, Role role, ui
 }
 
 GuardVerdict ems_downgrade_verdict() noexcept {
-  GuardVerdict verdict;
-  verdict.ok = false;
-  verdict.code = ErrorCode::handshake_failure;
-  verdict.alert = Alert::handshake_failure;
-  verdict.message = SANSTLS_ERROR_TEXT(
-      "handshake failure: resuming a session with an extended master secret without offering it "
-      "(RFC 7627 5.3)");
-  return verdict;
+  return refusal(ErrorCode::handshake_failure, Alert::handshake_failure,
+                 SANSTLS_ERROR_TEXT("handshake failure: resuming a session with an extended master "
+                                    "secret without offering it (RFC 7627 5.3)"));
 }
 
 void note_outbound_message(AdvisoryGuards& guards, Role role, uint8_t type, ByteView body) {

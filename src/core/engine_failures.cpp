@@ -276,8 +276,8 @@ const char* unusable_tls12_suites(const ClientHelloFacts& hello, const ConfigSta
     bool ours = false;
     for (int mine : config.suites)
       ours = ours || (mine != 0 && static_cast<uint16_t>(mine) == offered);
-    const Tls12SuiteNeeds needs = tls12_suite_needs(offered);
     if (!ours || (offered >> 8) == 0x13) continue;
+    const Tls12SuiteNeeds needs = tls12_suite_needs(offered);
     if (!needs.known) return nullptr;
     if (needs.group && hello.groups.empty()) {
       no_groups = true;  // RFC 8422 4 lets a server refuse ECC then (BoringSSL, OpenSSL do)

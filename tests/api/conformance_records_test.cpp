@@ -17,21 +17,12 @@
 #include "support/expect.h"
 #include "support/fixtures.h"
 #include "support/pair.h"
+#include "support/records.h"
 
 using namespace sanstls;
 using namespace sanstls::test;
 
 namespace {
-
-using Bytes = std::vector<uint8_t>;
-
-Bytes from_hex(const std::string& hex) {
-  Bytes out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
 
 // TLS_AES_128_GCM_SHA256 traffic keys for one direction (RFC 8446 7.3).
 struct Keys {
@@ -120,35 +111,6 @@ Bytes plain_record(uint8_t type, const Bytes& body) {
   std::copy(h.begin(), h.end(), record.begin());
   std::copy(body.begin(), body.end(), record.begin() + 5);
   return record;
-}
-
-Bytes take_output(Connection& conn) {
-  const ByteView out = conn.pending_output();
-  Bytes bytes(out.data(), out.data() + out.size());
-  conn.consume_output(bytes.size());
-  return bytes;
-}
-
-void feed_all(Connection& conn, const Bytes& bytes) {
-  size_t used = 0;
-  while (used < bytes.size()) {
-    const size_t n = conn.feed(ByteView(bytes.data() + used, bytes.size() - used));
-    if (n == 0) break;
-    used += n;
-  }
-}
-
-std::vector<Bytes> records_of(const Bytes& stream) {
-  std::vector<Bytes> out;
-  size_t at = 0;
-  while (at + 5 <= stream.size()) {
-    const size_t length = (size_t{stream[at + 3]} << 8) | stream[at + 4];
-    const size_t end = at + 5 + length < stream.size() ? at + 5 + length : stream.size();
-    out.emplace_back(stream.begin() + static_cast<std::ptrdiff_t>(at),
-                     stream.begin() + static_cast<std::ptrdiff_t>(end));
-    at = end;
-  }
-  return out;
 }
 
 // A TLS 1.3 handshake run by hand up to the client's second flight, which

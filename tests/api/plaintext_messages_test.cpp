@@ -11,29 +11,12 @@
 #include "support/expect.h"
 #include "support/fixtures.h"
 #include "support/pair.h"
+#include "support/records.h"
 
 using namespace sanstls;
 using namespace sanstls::test;
 
 namespace {
-
-using Bytes = std::vector<uint8_t>;
-
-Bytes take(Connection& conn) {
-  const ByteView out = conn.pending_output();
-  Bytes bytes(out.data(), out.data() + out.size());
-  conn.consume_output(bytes.size());
-  return bytes;
-}
-
-void feed(Connection& conn, const Bytes& bytes) {
-  size_t used = 0;
-  while (used < bytes.size()) {
-    const size_t n = conn.feed(ByteView(bytes.data() + used, bytes.size() - used));
-    if (n == 0) break;
-    used += n;
-  }
-}
 
 Connection client12(Sources& sources) {
   auto made = Connection::client(
@@ -97,12 +80,12 @@ TEST_CASE("TLS 1.2 client: a handshake message of no known type is unexpected_me
   Sources sources;
   Connection client = client12(sources);
   Connection server = server12(sources);
-  feed(server, take(client));
-  Bytes flight = take(server);
+  feed_all(server, take_output(client));
+  Bytes flight = take_output(server);
   const Found done = find_message(flight, 14);  // ServerHelloDone
   REQUIRE(done.message != std::string::npos);
   flight[done.message] = 14 + 42;  // as BoGo's WrongMessageType does
-  feed(client, flight);
+  feed_all(client, flight);
   expect_error(client.error(), "ERR_SSL_UNEXPECTED_MESSAGE", Stage::handshake);
   expect_alert(client.error(), Alert::unexpected_message, AlertDirection::sent);
 }
@@ -112,13 +95,13 @@ TEST_CASE("TLS 1.2 client: data after the ServerHelloDone in its record is unexp
   Sources sources;
   Connection client = client12(sources);
   Connection server = server12(sources);
-  feed(server, take(client));
-  Bytes flight = take(server);
+  feed_all(server, take_output(client));
+  Bytes flight = take_output(server);
   const Found done = find_message(flight, 14);
   REQUIRE(done.message != std::string::npos);
   // The start of a Finished, packed after the ServerHelloDone.
   insert(flight, done.record, done.message + 4, Bytes{20, 0, 0, 12, 1, 2});
-  feed(client, flight);
+  feed_all(client, flight);
   expect_error(client.error(), "ERR_SSL_UNEXPECTED_MESSAGE", Stage::handshake);
   expect_alert(client.error(), Alert::unexpected_message, AlertDirection::sent);
 }
@@ -128,14 +111,14 @@ TEST_CASE("TLS 1.2 server: bytes after the ClientKeyExchange's point are decode_
   Sources sources;
   Connection client = client12(sources);
   Connection server = server12(sources);
-  feed(server, take(client));
-  feed(client, take(server));
-  Bytes second = take(client);  // ClientKeyExchange, ChangeCipherSpec, Finished
+  feed_all(server, take_output(client));
+  feed_all(client, take_output(server));
+  Bytes second = take_output(client);  // ClientKeyExchange, ChangeCipherSpec, Finished
   const Found key_exchange = find_message(second, 16);
   REQUIRE(key_exchange.message != std::string::npos);
   const size_t point_end = key_exchange.message + 4 + 1 + second[key_exchange.message + 4];
   insert(second, key_exchange.record, point_end, Bytes{0, 0}, key_exchange.message);
-  feed(server, second);
+  feed_all(server, second);
   expect_error(server.error(), "ERR_SSL_DECODE_ERROR", Stage::handshake);
   expect_alert(server.error(), Alert::decode_error, AlertDirection::sent);
 }
@@ -176,8 +159,8 @@ TEST_CASE(
   REQUIRE(made_server);
   Connection client = std::move(made_client).value();
   Connection server = std::move(made_server).value();
-  feed(server, take(client));
-  Bytes flight = take(server);
+  feed_all(server, take_output(client));
+  Bytes flight = take_output(server);
   // The first protected record (after the ServerHello and the compatibility
   // ChangeCipherSpec) with the outer type handshake, as BoGo's
   // TLS13-WrongOuterRecord sends it.
@@ -187,7 +170,7 @@ TEST_CASE(
   }
   REQUIRE(at + 5 <= flight.size());
   flight[at] = 22;
-  feed(client, flight);
+  feed_all(client, flight);
   expect_error(client.error(), "ERR_SSL_UNEXPECTED_MESSAGE", Stage::handshake);
   expect_alert(client.error(), Alert::unexpected_message, AlertDirection::sent);
 }
@@ -207,7 +190,7 @@ TEST_CASE(
   auto made = Connection::client(client_config, "localhost", ByteView(saved.value()));
   REQUIRE(made);
   Connection client = std::move(made).value();
-  Bytes hello = take(client);  // one record holding the ClientHello
+  Bytes hello = take_output(client);  // one record holding the ClientHello
   REQUIRE(hello.size() > 9);
   REQUIRE(hello[5] == 1);
   // Walk to the extensions; pre_shared_key (41) is the last one.
@@ -250,7 +233,7 @@ TEST_CASE(
   auto made_server = Connection::server(server_config);
   REQUIRE(made_server);
   Connection server = std::move(made_server).value();
-  feed(server, hello);
+  feed_all(server, hello);
   expect_error(server.error(), "ERR_SSL_ILLEGAL_PARAMETER", Stage::handshake);
   expect_alert(server.error(), Alert::illegal_parameter, AlertDirection::sent);
 }
@@ -263,13 +246,13 @@ TEST_CASE("a TLS 1.3-only client answers a TLS 1.2 ServerHello with protocol_ver
       "localhost");
   REQUIRE(made);
   Connection client = std::move(made).value();
-  take(client);  // its ClientHello, offering TLS 1.3 only
+  take_output(client);  // its ClientHello, offering TLS 1.3 only
   // A TLS 1.2 server's flight (made for a TLS 1.2 client): the version is
   // judged on the ServerHello before anything else in it.
   Connection client_tls12 = client12(sources);
   Connection server = server12(sources);
-  feed(server, take(client_tls12));
-  feed(client, take(server));
+  feed_all(server, take_output(client_tls12));
+  feed_all(client, take_output(server));
   expect_error(client.error(), "ERR_SSL_UNSUPPORTED_PROTOCOL", Stage::handshake);
   expect_alert(client.error(), Alert::protocol_version, AlertDirection::sent);
 }
